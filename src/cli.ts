@@ -1,0 +1,24 @@
+#!/usr/bin/env node
+/**
+ * The `patchworkmcp` command. Each verb lives in src/commands/ (or proxy/) and
+ * registers itself here. In stdio modes (`mcp`, `proxy`) stdout carries only
+ * protocol; everything else a command says goes to stderr.
+ */
+import { Command } from "commander";
+import { registerKeys } from "./commands/keys.js";
+import { registerReplay } from "./commands/replay.js";
+import { registerServe } from "./commands/serve.js";
+
+const program = new Command("patchworkmcp")
+  .description("Feedback tools for MCP servers: collect what agents could not do, review it, draft the fix.")
+  .version("0.1.0")
+  .showHelpAfterError();
+
+registerServe(program);
+registerKeys(program);
+registerReplay(program);
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  process.stderr.write(`patchworkmcp: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,81 @@
+/**
+ * POST one report to a sidecar's /api/feedback, with a timeout, an
+ * Idempotency-Key and bounded retries (network errors, 429, 5xx) with
+ * exponential backoff, jitter and Retry-After. Never throws.
+ */
+export interface SendOptions {
+  baseUrl: string;
+  apiKey?: string | undefined;
+  payload: Record<string, unknown>;
+  idempotencyKey: string;
+  timeoutMs?: number;
+  retries?: number;
+  /** Base delay for backoff, in ms. */
+  backoffMs?: number;
+}
+
+export type SendResult =
+  | { ok: true; id: number; status: number }
+  | { ok: false; retryable: boolean; status?: number; message: string };
+
+export const DEFAULT_SIDECAR_URL = "http://localhost:8099";
+
+function retryAfterMs(header: string | null): number | undefined {
+  if (!header) return undefined;
+  const seconds = Number(header);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  const date = Date.parse(header);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export async function sendToSidecar(options: SendOptions): Promise<SendResult> {
+  const retries = options.retries ?? 2;
+  const url = `${options.baseUrl.replace(/\/+$/, "")}/api/feedback`;
+  let last: SendResult = { ok: false, retryable: true, message: "not attempted" };
+  for (let attempt = 0; attempt <= retries; attempt++) {
+    let waitMs: number | undefined;
+    try {
+      const res = await fetch(url, {
+        method: "POST",
+        headers: {
+          "Content-Type": "application/json",
+          "Idempotency-Key": options.idempotencyKey,
+          ...(options.apiKey ? { Authorization: `Bearer ${options.apiKey}` } : {}),
+        },
+        body: JSON.stringify(options.payload),
+        signal: AbortSignal.timeout(options.timeoutMs ?? 10_000),
+      });
+      const text = await res.text();
+      if (res.ok) {
+        let id = -1;
+        try {
+          const body = JSON.parse(text) as { id?: unknown };
+          if (typeof body.id === "number") id = body.id;
+        } catch {
+          // Any 2xx is success even without the expected body.
+        }
+        return { ok: true, id, status: res.status };
+      }
+      const retryable = res.status === 429 || res.status >= 500;
+      let message = `sidecar answered ${res.status}`;
+      try {
+        const body = JSON.parse(text) as { error?: { message?: string } };
+        if (body.error?.message) message += `: ${body.error.message}`;
+      } catch {
+        // keep the status-only message
+      }
+      last = { ok: false, retryable, status: res.status, message };
+      if (!retryable) return last;
+      waitMs = retryAfterMs(res.headers.get("retry-after"));
+    } catch (err) {
+      last = { ok: false, retryable: true, message: `could not reach the sidecar at ${options.baseUrl}: ${err instanceof Error ? err.message : String(err)}` };
+    }
+    if (attempt < retries) {
+      const base = (options.backoffMs ?? 250) * 2 ** attempt;
+      await sleep(Math.min(waitMs ?? base + Math.random() * base, 30_000));
+    }
+  }
+  return last;
+}

@@ -1,0 +1,3 @@
+/** Public surface of the feedback contract. */
+export * from "./schema.js";
+export * from "./tool.js";

@@ -1,0 +1,68 @@
+/**
+ * The sidecar's express app: ingestion + review REST API, health check, and
+ * the mount points for the MCP endpoint, the draft-PR API and the dashboard.
+ */
+import express, { type Express } from "express";
+import type { FeedbackStore } from "../store/index.js";
+import { Authenticator } from "./auth.js";
+import { errorHandler, notFound } from "./errors.js";
+import { IngestQueue } from "./ingest-queue.js";
+import { exportRoutes } from "./routes/export.js";
+import { feedbackRoutes } from "./routes/feedback.js";
+import { statsRoutes } from "./routes/stats.js";
+import { hostCheck, originCheck, type HostPolicy } from "./security.js";
+
+export interface AppOptions {
+  store: FeedbackStore;
+  /** All-scopes key (FEEDBACK_API_KEY). */
+  apiKey?: string | undefined;
+  host?: HostPolicy | undefined;
+  /** JSON body limit for the REST API. */
+  bodyLimit?: string | undefined;
+}
+
+export interface AppContext {
+  app: Express;
+  store: FeedbackStore;
+  auth: Authenticator;
+  queue: IngestQueue;
+}
+
+export const DEFAULT_BODY_LIMIT = "1mb";
+
+export function createApp(options: AppOptions): AppContext {
+  const { store } = options;
+  const auth = new Authenticator({ store, masterKey: options.apiKey });
+  const queue = new IngestQueue(store);
+  const policy: HostPolicy = options.host ?? { bindHost: "127.0.0.1", allowedHosts: [], allowedOrigins: [] };
+
+  const app = express();
+  app.disable("x-powered-by");
+  app.set("etag", false);
+  app.use(hostCheck(policy));
+  app.use(originCheck(policy));
+  app.use((_req, res, next) => {
+    res.setHeader("X-Content-Type-Options", "nosniff");
+    res.setHeader("Referrer-Policy", "no-referrer");
+    next();
+  });
+
+  app.get("/healthz", (_req, res) => {
+    res.json({ status: "ok", db: store.db.open ? "open" : "closed" });
+  });
+
+  const api = express.Router();
+  api.use(express.json({ limit: options.bodyLimit ?? DEFAULT_BODY_LIMIT, strict: false }));
+  api.use("/feedback", feedbackRoutes({ store, auth, queue }));
+  api.use("/stats", statsRoutes({ store, auth }));
+  api.use("/export", exportRoutes({ store, auth }));
+  app.use("/api", api);
+
+  return { app, store, auth, queue };
+}
+
+/** Add the final 404 and error handlers; call after every mount. */
+export function finishApp(app: Express): void {
+  app.use(notFound);
+  app.use(errorHandler);
+}

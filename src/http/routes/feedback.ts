@@ -1,0 +1,108 @@
+/** Ingestion and review endpoints under /api/feedback. */
+import { Router, type Request } from "express";
+import { z } from "zod";
+import { LIMITS, parseFeedback } from "../../feedback/index.js";
+import { listQuerySchema, REPORT_STATUSES, type FeedbackStore } from "../../store/index.js";
+import type { Authenticator } from "../auth.js";
+import { ApiError, parseOr400, validationError } from "../errors.js";
+import type { IngestQueue } from "../ingest-queue.js";
+
+const idParam = z.coerce
+  .number({ error: "must be a report id (a positive whole number)" })
+  .int({ error: "must be a report id (a positive whole number)" })
+  .positive({ error: "must be a report id (a positive whole number)" })
+  .max(Number.MAX_SAFE_INTEGER);
+
+export function reportId(req: Request): number {
+  const parsed = idParam.safeParse(req.params.id);
+  if (!parsed.success) throw new ApiError(400, "invalid_id", `"${String(req.params.id)}" is not a report id (a positive whole number).`);
+  return parsed.data;
+}
+
+const patchSchema = z
+  .strictObject(
+    {
+      reviewed: z.boolean({ error: "reviewed must be true or false" }).optional(),
+      status: z.enum(REPORT_STATUSES, { error: `status must be one of: ${REPORT_STATUSES.join(", ")}` }).optional(),
+    },
+    { error: "the body must be a JSON object" },
+  )
+  .refine((b) => b.reviewed !== undefined || b.status !== undefined, {
+    error: "send reviewed and/or status",
+  });
+
+export const NOTE_MAX = 10_000;
+
+const noteSchema = z.preprocess(
+  // `content` is what the original sidecar accepted; `body` is canonical.
+  (v) => (v && typeof v === "object" && !("body" in v) && "content" in v ? { ...v, body: (v as { content: unknown }).content } : v),
+  z.object(
+    {
+      body: z
+        .string({ error: "body is required and must be a string" })
+        .trim()
+        .min(1, { error: "body must not be empty" })
+        .max(NOTE_MAX, { error: `body must be at most ${NOTE_MAX} characters` }),
+      author: z.string({ error: "author must be a string" }).trim().max(100, { error: "author must be at most 100 characters" }).optional(),
+    },
+    { error: "the body must be a JSON object" },
+  ),
+);
+
+function requireJsonBody(req: Request): void {
+  if (!req.is(["application/json", "application/*+json"])) {
+    throw new ApiError(415, "unsupported_media_type", "Send the body as JSON with Content-Type: application/json.");
+  }
+}
+
+export function feedbackRoutes(deps: { store: FeedbackStore; auth: Authenticator; queue: IngestQueue }): Router {
+  const { store, auth, queue } = deps;
+  const router = Router();
+
+  router.post("/", auth.require("ingest"), async (req, res) => {
+    requireJsonBody(req);
+    const parsed = parseFeedback(req.body);
+    if (!parsed.ok) throw validationError(parsed.issues);
+    const header = req.get("Idempotency-Key");
+    if (header !== undefined && (header.length === 0 || header.length > LIMITS.idempotency_key)) {
+      throw new ApiError(400, "invalid_idempotency_key", `Idempotency-Key must be 1 to ${LIMITS.idempotency_key} characters.`);
+    }
+    const key = header ?? parsed.idempotencyKey;
+    const { id, created } = await queue.add(parsed.payload, key);
+    if (!created) res.setHeader("Idempotent-Replayed", "true");
+    res.status(created ? 201 : 200).json({ id, status: "recorded" });
+  });
+
+  router.get("/", auth.require("read"), (req, res) => {
+    const { limit, cursor, ...filter } = parseOr400(listQuerySchema, req.query);
+    const page = store.listReports(filter, { limit, cursor });
+    res.json({ items: page.items, nextCursor: page.nextCursor });
+  });
+
+  router.get("/:id", auth.require("read"), (req, res) => {
+    const id = reportId(req);
+    const detail = store.getReportDetail(id);
+    if (!detail) throw new ApiError(404, "report_not_found", `There is no report ${id}.`);
+    res.json(detail);
+  });
+
+  router.patch("/:id", auth.require("admin"), (req, res) => {
+    const id = reportId(req);
+    requireJsonBody(req);
+    const change = parseOr400(patchSchema, req.body, 422);
+    const report = store.updateStatus(id, change);
+    if (!report) throw new ApiError(404, "report_not_found", `There is no report ${id}.`);
+    res.json(report);
+  });
+
+  router.post("/:id/notes", auth.require("admin"), (req, res) => {
+    const id = reportId(req);
+    requireJsonBody(req);
+    const { body, author } = parseOr400(noteSchema, req.body, 422);
+    const note = store.addNote(id, body, author);
+    if (!note) throw new ApiError(404, "report_not_found", `There is no report ${id}.`);
+    res.status(201).json(note);
+  });
+
+  return router;
+}

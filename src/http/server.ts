@@ -1,0 +1,78 @@
+/**
+ * Start and stop the sidecar HTTP server. Used by `patchworkmcp serve` and by
+ * tests (port 0 gives an ephemeral port).
+ */
+import type { Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { FeedbackStore } from "../store/index.js";
+import { createApp, finishApp, type AppContext } from "./app.js";
+import { isLoopbackHost } from "./security.js";
+
+export interface ServeOptions {
+  port: number;
+  host: string;
+  dbPath: string;
+  apiKey?: string | undefined;
+  allowedHosts?: string[] | undefined;
+  allowedOrigins?: string[] | undefined;
+  /** Where warnings go (stderr by default). */
+  log?: ((line: string) => void) | undefined;
+}
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  context: AppContext;
+  server: Server;
+  close(): Promise<void>;
+}
+
+export async function startServer(options: ServeOptions): Promise<RunningServer> {
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const store = FeedbackStore.open(options.dbPath);
+  const context = createApp({
+    store,
+    apiKey: options.apiKey,
+    host: {
+      bindHost: options.host,
+      allowedHosts: options.allowedHosts ?? [],
+      allowedOrigins: options.allowedOrigins ?? [],
+    },
+  });
+  finishApp(context.app);
+
+  if (!isLoopbackHost(options.host) && !context.auth.required) {
+    log(
+      `patchworkmcp: WARNING: listening on ${options.host} with NO API key. Anyone who can reach this port can read ` +
+        "and change every report. Set FEEDBACK_API_KEY (or create keys with `patchworkmcp keys create`).",
+    );
+  }
+
+  const server = await new Promise<Server>((resolve, reject) => {
+    const s = context.app.listen(options.port, options.host, () => resolve(s));
+    s.once("error", reject);
+  });
+  server.keepAliveTimeout = 65_000;
+  const port = (server.address() as AddressInfo).port;
+  const displayHost = options.host.includes(":") ? `[${options.host}]` : options.host;
+
+  let closing: Promise<void> | undefined;
+  return {
+    url: `http://${displayHost}:${port}`,
+    port,
+    context,
+    server,
+    close() {
+      closing ??= new Promise<void>((resolve) => {
+        server.close(() => {
+          store.close();
+          resolve();
+        });
+        server.closeIdleConnections();
+        // Open streams (SSE, exports) get a moment, then are cut.
+        setTimeout(() => server.closeAllConnections(), 2000).unref();
+      });
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,423 @@
+/**
+ * The durable store: one better-sqlite3 connection per process, WAL mode,
+ * prepared statements, versioned migrations. All methods are synchronous
+ * (better-sqlite3 is), which is what makes one connection per process safe.
+ */
+import Database from "better-sqlite3";
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import type { FeedbackPayload } from "../feedback/index.js";
+import { decodeCursor, DEFAULT_LIMIT, encodeCursor, MAX_LIMIT, toFtsQuery } from "./filters.js";
+import type { ReportFilter, ReportStatus } from "./filters.js";
+import { migrate } from "./migrations.js";
+import type {
+  ApiKeyInfo,
+  CountRow,
+  Draft,
+  KeyScope,
+  NewDraft,
+  Note,
+  Page,
+  Report,
+  ReportDetail,
+  Stats,
+} from "./types.js";
+
+export class StoreError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = "StoreError";
+  }
+}
+
+export interface OpenOptions {
+  /** Open read-only (the stdio MCP server reading a file `serve` writes). */
+  readonly?: boolean;
+  /** How long a writer waits on a lock held by another process, in ms. */
+  busyTimeoutMs?: number;
+}
+
+interface ReportRow {
+  id: number;
+  created_at: string;
+  updated_at: string | null;
+  server_name: string;
+  server_version: string | null;
+  tool_name: string | null;
+  what_i_needed: string;
+  what_i_tried: string;
+  gap_type: string;
+  suggestion: string | null;
+  user_goal: string | null;
+  resolution: string | null;
+  tools_available: string;
+  agent_model: string | null;
+  session_id: string | null;
+  client_type: string | null;
+  status: string;
+}
+
+interface DraftRow extends Omit<Draft, "files"> {
+  files: string;
+}
+
+const REPORT_COLUMNS =
+  "id, created_at, updated_at, server_name, server_version, tool_name, what_i_needed, what_i_tried, gap_type, " +
+  "suggestion, user_goal, resolution, tools_available, agent_model, session_id, client_type, status";
+
+/** Filter fields that are plain equality on a column of the same name. */
+const EQUALITY_FILTERS = [
+  "server_name",
+  "gap_type",
+  "resolution",
+  "status",
+  "session_id",
+  "client_type",
+  "agent_model",
+  "tool_name",
+] as const;
+
+export const STATS_DAYS_DEFAULT = 30;
+
+function toReport(row: ReportRow): Report {
+  return {
+    ...row,
+    gap_type: row.gap_type as Report["gap_type"],
+    resolution: row.resolution as Report["resolution"],
+    status: row.status as ReportStatus,
+    tools_available: JSON.parse(row.tools_available) as string[],
+    reviewed: row.status !== "open",
+  };
+}
+
+function toDraft(row: DraftRow): Draft {
+  return { ...row, files: JSON.parse(row.files) as string[] };
+}
+
+const now = (): string => new Date().toISOString();
+
+export class FeedbackStore {
+  readonly db: Database.Database;
+  readonly path: string;
+  private readonly statements = new Map<string, Database.Statement>();
+
+  private constructor(db: Database.Database, path: string) {
+    this.db = db;
+    this.path = path;
+  }
+
+  static open(path: string, options: OpenOptions = {}): FeedbackStore {
+    if (path !== ":memory:" && !options.readonly) mkdirSync(dirname(path), { recursive: true });
+    const db = new Database(path, { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false });
+    db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
+    if (!options.readonly) {
+      db.pragma("journal_mode = WAL");
+      // FULL: a commit is fsynced before we answer, so a 2xx survives power loss, not only a crash.
+      db.pragma("synchronous = FULL");
+      db.pragma("foreign_keys = ON");
+      migrate(db);
+    }
+    return new FeedbackStore(db, path);
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+
+  /** Cache prepared statements by SQL text: filter combinations are few and reused. */
+  private stmt(sql: string): Database.Statement {
+    let s = this.statements.get(sql);
+    if (!s) {
+      s = this.db.prepare(sql);
+      this.statements.set(sql, s);
+    }
+    return s;
+  }
+
+  // ---- reports ----------------------------------------------------------
+
+  /**
+   * Store one report. With an idempotency key, a retry returns the id of the
+   * first insert and `created: false` instead of storing a duplicate.
+   */
+  insertReport(payload: FeedbackPayload, idempotencyKey?: string): { id: number; created: boolean } {
+    return this.insertMany([{ payload, idempotencyKey }])[0]!;
+  }
+
+  /** Store several reports in one transaction (one fsync): the ingestion path batches concurrent POSTs. */
+  insertMany(items: { payload: FeedbackPayload; idempotencyKey?: string | undefined }[]): { id: number; created: boolean }[] {
+    const insert = this.stmt(
+      `INSERT INTO reports (created_at, server_name, server_version, tool_name, what_i_needed, what_i_tried, gap_type,
+         suggestion, user_goal, resolution, tools_available, agent_model, session_id, client_type, idempotency_key)
+       VALUES (@created_at, @server_name, @server_version, @tool_name, @what_i_needed, @what_i_tried, @gap_type,
+         @suggestion, @user_goal, @resolution, @tools_available, @agent_model, @session_id, @client_type, @idempotency_key)
+       ON CONFLICT (idempotency_key) DO NOTHING`,
+    );
+    const byKey = this.stmt("SELECT id FROM reports WHERE idempotency_key = ?");
+    const run = this.db.transaction((batch: typeof items) =>
+      batch.map(({ payload: p, idempotencyKey }) => {
+        const info = insert.run({
+          created_at: now(),
+          server_name: p.server_name,
+          server_version: p.server_version ?? null,
+          tool_name: p.tool_name ?? null,
+          what_i_needed: p.what_i_needed,
+          what_i_tried: p.what_i_tried,
+          gap_type: p.gap_type,
+          suggestion: p.suggestion ?? null,
+          user_goal: p.user_goal ?? null,
+          resolution: p.resolution ?? null,
+          tools_available: JSON.stringify(p.tools_available),
+          agent_model: p.agent_model ?? null,
+          session_id: p.session_id ?? null,
+          client_type: p.client_type ?? null,
+          idempotency_key: idempotencyKey ?? null,
+        });
+        if (info.changes === 1) return { id: Number(info.lastInsertRowid), created: true };
+        const existing = byKey.get(idempotencyKey) as { id: number };
+        return { id: existing.id, created: false };
+      }),
+    );
+    return run(items);
+  }
+
+  getReport(id: number): Report | undefined {
+    const row = this.stmt(`SELECT ${REPORT_COLUMNS} FROM reports WHERE id = ?`).get(id) as ReportRow | undefined;
+    return row ? toReport(row) : undefined;
+  }
+
+  getReportDetail(id: number): ReportDetail | undefined {
+    const report = this.getReport(id);
+    if (!report) return undefined;
+    return { ...report, notes: this.listNotes(id), drafts: this.listDrafts(id) };
+  }
+
+  /** WHERE clause and parameters for a filter (shared by list, export and stats). */
+  private where(filter: ReportFilter, extra: string[] = []): { sql: string; params: unknown[] } {
+    const clauses = [...extra];
+    const params: unknown[] = [];
+    for (const field of EQUALITY_FILTERS) {
+      const value = filter[field];
+      if (value !== undefined) {
+        clauses.push(`${field} = ?`);
+        params.push(value);
+      }
+    }
+    if (filter.reviewed !== undefined) clauses.push(filter.reviewed ? "status <> 'open'" : "status = 'open'");
+    if (filter.since !== undefined) {
+      clauses.push("created_at >= ?");
+      params.push(filter.since);
+    }
+    if (filter.until !== undefined) {
+      clauses.push("created_at < ?");
+      params.push(filter.until);
+    }
+    if (filter.q !== undefined) {
+      const fts = toFtsQuery(filter.q);
+      if (fts !== undefined) {
+        clauses.push("id IN (SELECT rowid FROM reports_fts WHERE reports_fts MATCH ?)");
+        params.push(fts);
+      }
+    }
+    return { sql: clauses.length ? `WHERE ${clauses.join(" AND ")}` : "", params };
+  }
+
+  /** One page of reports, newest first, with keyset pagination. */
+  listReports(filter: ReportFilter, page: { limit?: number | undefined; cursor?: string | undefined } = {}): Page<Report> {
+    const limit = Math.min(Math.max(page.limit ?? DEFAULT_LIMIT, 1), MAX_LIMIT);
+    const extra: string[] = [];
+    const extraParams: unknown[] = [];
+    if (page.cursor !== undefined) {
+      const lastId = decodeCursor(page.cursor);
+      if (lastId === undefined) throw new StoreError("invalid_cursor", "cursor is not one this server issued");
+      extra.push("id < ?");
+      extraParams.push(lastId);
+    }
+    const { sql, params } = this.where(filter, extra);
+    const rows = this.stmt(`SELECT ${REPORT_COLUMNS} FROM reports ${sql} ORDER BY id DESC LIMIT ?`).all(
+      ...extraParams,
+      ...params,
+      limit + 1,
+    ) as ReportRow[];
+    const items = rows.slice(0, limit).map(toReport);
+    const nextCursor = rows.length > limit ? encodeCursor(items[items.length - 1]!.id) : null;
+    return { items, nextCursor };
+  }
+
+  /**
+   * Every matching report, newest first, in chunks. Each chunk is its own
+   * finished query, so a consumer may await between chunks (an open
+   * better-sqlite3 iterator would block every other query meanwhile).
+   */
+  *scanReports(filter: ReportFilter, chunkSize = 500): Generator<Report[]> {
+    let lastId: number | undefined;
+    for (;;) {
+      const { sql, params } = this.where(filter, lastId === undefined ? [] : ["id < ?"]);
+      const rows = this.stmt(`SELECT ${REPORT_COLUMNS} FROM reports ${sql} ORDER BY id DESC LIMIT ?`).all(
+        ...(lastId === undefined ? [] : [lastId]),
+        ...params,
+        chunkSize,
+      ) as ReportRow[];
+      if (rows.length === 0) return;
+      yield rows.map(toReport);
+      if (rows.length < chunkSize) return;
+      lastId = rows[rows.length - 1]!.id;
+    }
+  }
+
+  countReports(filter: ReportFilter = {}): number {
+    const { sql, params } = this.where(filter);
+    return (this.stmt(`SELECT count(*) AS n FROM reports ${sql}`).get(...params) as { n: number }).n;
+  }
+
+  /**
+   * Change status and/or the reviewed toggle. `reviewed: true` on an open
+   * report makes it `reviewed`; `reviewed: false` reopens it. An explicit
+   * status wins over the toggle.
+   */
+  updateStatus(id: number, change: { status?: ReportStatus | undefined; reviewed?: boolean | undefined }): Report | undefined {
+    const report = this.getReport(id);
+    if (!report) return undefined;
+    let status = report.status;
+    if (change.reviewed === true && status === "open") status = "reviewed";
+    if (change.reviewed === false) status = "open";
+    if (change.status !== undefined) status = change.status;
+    if (status !== report.status) {
+      this.stmt("UPDATE reports SET status = ?, updated_at = ? WHERE id = ?").run(status, now(), id);
+    }
+    return this.getReport(id);
+  }
+
+  // ---- notes and drafts -------------------------------------------------
+
+  addNote(reportId: number, body: string, author?: string): Note | undefined {
+    if (!this.getReport(reportId)) return undefined;
+    const info = this.stmt("INSERT INTO notes (report_id, body, author, created_at) VALUES (?, ?, ?, ?)").run(
+      reportId,
+      body,
+      author ?? null,
+      now(),
+    );
+    return this.stmt("SELECT * FROM notes WHERE id = ?").get(info.lastInsertRowid) as Note;
+  }
+
+  listNotes(reportId: number): Note[] {
+    return this.stmt("SELECT * FROM notes WHERE report_id = ? ORDER BY id").all(reportId) as Note[];
+  }
+
+  addDraft(reportId: number, draft: NewDraft): Draft {
+    const info = this.stmt(
+      `INSERT INTO drafts (report_id, created_at, kind, url, number, repo, branch, base_branch, commit_sha, provider, model, files, title)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(
+      reportId,
+      now(),
+      draft.kind,
+      draft.url,
+      draft.number,
+      draft.repo,
+      draft.branch,
+      draft.base_branch,
+      draft.commit_sha,
+      draft.provider,
+      draft.model,
+      JSON.stringify(draft.files),
+      draft.title,
+    );
+    return toDraft(this.stmt("SELECT * FROM drafts WHERE id = ?").get(info.lastInsertRowid) as DraftRow);
+  }
+
+  listDrafts(reportId: number): Draft[] {
+    return (this.stmt("SELECT * FROM drafts WHERE report_id = ? ORDER BY id").all(reportId) as DraftRow[]).map(toDraft);
+  }
+
+  // ---- stats ------------------------------------------------------------
+
+  stats(filter: ReportFilter = {}, days: number = STATS_DAYS_DEFAULT): Stats {
+    const { sql, params } = this.where(filter);
+    const and = sql ? `${sql} AND` : "WHERE";
+    const group = (column: string, limit = 50): CountRow[] =>
+      this.stmt(
+        `SELECT ${column} AS key, count(*) AS count FROM reports ${sql} GROUP BY ${column} ORDER BY count DESC, key LIMIT ${limit}`,
+      ).all(...params) as CountRow[];
+    const totals = this.stmt(
+      `SELECT count(*) AS total,
+              coalesce(sum(status = 'open'), 0) AS unreviewed,
+              coalesce(sum(resolution = 'blocked'), 0) AS blocked,
+              count(DISTINCT server_name) AS servers
+       FROM reports ${sql}`,
+    ).get(...params) as { total: number; unreviewed: number; blocked: number; servers: number };
+
+    const today = new Date();
+    const start = new Date(Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), today.getUTCDate() - (days - 1)));
+    const dayRows = this.stmt(
+      `SELECT substr(created_at, 1, 10) AS day, count(*) AS count FROM reports ${and} created_at >= ? GROUP BY day`,
+    ).all(...params, start.toISOString()) as { day: string; count: number }[];
+    const byDay = new Map(dayRows.map((r) => [r.day, r.count]));
+    const per_day: Stats["per_day"] = [];
+    for (let i = 0; i < days; i++) {
+      const day = new Date(start.getTime() + i * 86_400_000).toISOString().slice(0, 10);
+      per_day.push({ day, count: byDay.get(day) ?? 0 });
+    }
+    return {
+      ...totals,
+      by_server: group("server_name"),
+      by_gap_type: group("gap_type"),
+      by_resolution: group("resolution"),
+      by_status: group("status"),
+      by_client: group("client_type"),
+      by_tool: group("tool_name"),
+      per_day,
+    };
+  }
+
+  // ---- API keys ---------------------------------------------------------
+
+  /** Create a scoped key. The full key is returned once; only a hash of its secret is stored. */
+  createKey(scope: KeyScope, name?: string): { key: string; info: ApiKeyInfo } {
+    const id = randomBytes(6).toString("hex");
+    const secret = randomBytes(24).toString("base64url");
+    const created_at = now();
+    this.stmt("INSERT INTO api_keys (id, name, scope, secret_hash, created_at) VALUES (?, ?, ?, ?, ?)").run(
+      id,
+      name ?? null,
+      scope,
+      hashSecret(secret),
+      created_at,
+    );
+    return { key: `pwm_${id}_${secret}`, info: { id, name: name ?? null, scope, created_at, revoked_at: null } };
+  }
+
+  /** The scope of a presented key, or undefined when it is unknown, malformed or revoked. */
+  verifyKey(presented: string): KeyScope | undefined {
+    const match = /^pwm_([0-9a-f]{12})_([A-Za-z0-9_-]{20,64})$/.exec(presented);
+    if (!match) return undefined;
+    const row = this.stmt("SELECT scope, secret_hash, revoked_at FROM api_keys WHERE id = ?").get(match[1]) as
+      | { scope: KeyScope; secret_hash: string; revoked_at: string | null }
+      | undefined;
+    if (!row || row.revoked_at) return undefined;
+    const expected = Buffer.from(row.secret_hash, "hex");
+    const actual = Buffer.from(hashSecret(match[2]!), "hex");
+    return timingSafeEqual(expected, actual) ? row.scope : undefined;
+  }
+
+  listKeys(): ApiKeyInfo[] {
+    return this.stmt("SELECT id, name, scope, created_at, revoked_at FROM api_keys ORDER BY created_at").all() as ApiKeyInfo[];
+  }
+
+  revokeKey(id: string): boolean {
+    return this.stmt("UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL").run(now(), id).changes === 1;
+  }
+
+  hasKeys(): boolean {
+    return this.stmt("SELECT 1 FROM api_keys WHERE revoked_at IS NULL LIMIT 1").get() !== undefined;
+  }
+}
+
+function hashSecret(secret: string): string {
+  return createHash("sha256").update(secret, "utf8").digest("hex");
+}

@@ -1,0 +1,94 @@
+/** Types of what the store hands out. Absent optional fields are `null`, so every report has the same keys. */
+import type { GapType, Resolution } from "../feedback/index.js";
+import type { ReportStatus } from "./filters.js";
+
+export interface Report {
+  id: number;
+  created_at: string;
+  updated_at: string | null;
+  server_name: string;
+  server_version: string | null;
+  tool_name: string | null;
+  what_i_needed: string;
+  what_i_tried: string;
+  gap_type: GapType;
+  suggestion: string | null;
+  user_goal: string | null;
+  resolution: Resolution | null;
+  tools_available: string[];
+  agent_model: string | null;
+  session_id: string | null;
+  client_type: string | null;
+  status: ReportStatus;
+  /** Derived from status: anything but `open` counts as reviewed. */
+  reviewed: boolean;
+}
+
+export interface Note {
+  id: number;
+  report_id: number;
+  body: string;
+  author: string | null;
+  created_at: string;
+}
+
+export type DraftKind = "pull_request" | "local_commit";
+
+export interface Draft {
+  id: number;
+  report_id: number;
+  created_at: string;
+  kind: DraftKind;
+  url: string | null;
+  number: number | null;
+  repo: string | null;
+  branch: string;
+  base_branch: string | null;
+  commit_sha: string | null;
+  provider: string;
+  model: string;
+  files: string[];
+  title: string | null;
+}
+
+export type NewDraft = Omit<Draft, "id" | "report_id" | "created_at">;
+
+export interface ReportDetail extends Report {
+  notes: Note[];
+  drafts: Draft[];
+}
+
+export interface Page<T> {
+  items: T[];
+  nextCursor: string | null;
+}
+
+export interface CountRow {
+  key: string | null;
+  count: number;
+}
+
+export interface Stats {
+  total: number;
+  unreviewed: number;
+  blocked: number;
+  servers: number;
+  by_server: CountRow[];
+  by_gap_type: CountRow[];
+  by_resolution: CountRow[];
+  by_status: CountRow[];
+  by_client: CountRow[];
+  by_tool: CountRow[];
+  /** One row per UTC day in the window, oldest first, zero-filled. */
+  per_day: { day: string; count: number }[];
+}
+
+export type KeyScope = "ingest" | "read" | "admin";
+
+export interface ApiKeyInfo {
+  id: string;
+  name: string | null;
+  scope: KeyScope;
+  created_at: string;
+  revoked_at: string | null;
+}

@@ -1,0 +1,14 @@
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    include: ["test/**/*.test.ts", "drop-ins/**/*.test.ts"],
+    exclude: ["**/node_modules/**", "**/.tools/**", "drop-ins/**/target/**"],
+    // Tests start real servers and child processes: give them room on a 2-core machine.
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+    pool: "forks",
+    maxWorkers: 2,
+    fileParallelism: true,
+  },
+});
