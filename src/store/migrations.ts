@@ -114,6 +114,17 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    description: "settings (non-secret configuration such as draft-PR repos and LLM choice; secrets live in .env)",
+    sql: `
+      CREATE TABLE settings (
+        key        TEXT PRIMARY KEY,
+        value      TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+      );
+    `,
+  },
 ];
 
 /** Bring a database up to the newest migration. Safe to call on every open. */

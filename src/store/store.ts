@@ -69,6 +69,19 @@ const REPORT_COLUMNS =
   "id, created_at, updated_at, server_name, server_version, tool_name, what_i_needed, what_i_tried, gap_type, " +
   "suggestion, user_goal, resolution, tools_available, agent_model, session_id, client_type, status";
 
+/**
+ * The same report shape as `toReport`, built by SQLite as JSON text. The REST
+ * list endpoint splices these strings into its response, skipping a JS object
+ * per row and a JSON.stringify per page (the hot path at high request rates).
+ */
+const REPORT_JSON = `json_object(
+  'id', id, 'created_at', created_at, 'updated_at', updated_at, 'server_name', server_name,
+  'server_version', server_version, 'tool_name', tool_name, 'what_i_needed', what_i_needed,
+  'what_i_tried', what_i_tried, 'gap_type', gap_type, 'suggestion', suggestion, 'user_goal', user_goal,
+  'resolution', resolution, 'tools_available', json(tools_available), 'agent_model', agent_model,
+  'session_id', session_id, 'client_type', client_type, 'status', status,
+  'reviewed', json(CASE status WHEN 'open' THEN 'false' ELSE 'true' END))`;
+
 /** Filter fields that are plain equality on a column of the same name. */
 const EQUALITY_FILTERS = [
   "server_name",
@@ -226,26 +239,41 @@ export class FeedbackStore {
     return { sql: clauses.length ? `WHERE ${clauses.join(" AND ")}` : "", params };
   }
 
-  /** One page of reports, newest first, with keyset pagination. */
-  listReports(filter: ReportFilter, page: { limit?: number | undefined; cursor?: string | undefined } = {}): Page<Report> {
+  /** SQL and parameters for one keyset page (limit + 1 rows, to learn whether another page follows). */
+  private pageQuery(
+    select: string,
+    filter: ReportFilter,
+    page: { limit?: number | undefined; cursor?: string | undefined },
+  ): { sql: string; params: unknown[]; limit: number } {
     const limit = Math.min(Math.max(page.limit ?? DEFAULT_LIMIT, 1), MAX_LIMIT);
-    const extra: string[] = [];
-    const extraParams: unknown[] = [];
+    let extra: string[] = [];
+    let extraParams: unknown[] = [];
     if (page.cursor !== undefined) {
       const lastId = decodeCursor(page.cursor);
       if (lastId === undefined) throw new StoreError("invalid_cursor", "cursor is not one this server issued");
-      extra.push("id < ?");
-      extraParams.push(lastId);
+      extra = ["id < ?"];
+      extraParams = [lastId];
     }
     const { sql, params } = this.where(filter, extra);
-    const rows = this.stmt(`SELECT ${REPORT_COLUMNS} FROM reports ${sql} ORDER BY id DESC LIMIT ?`).all(
-      ...extraParams,
-      ...params,
-      limit + 1,
-    ) as ReportRow[];
-    const items = rows.slice(0, limit).map(toReport);
-    const nextCursor = rows.length > limit ? encodeCursor(items[items.length - 1]!.id) : null;
+    return { sql: `SELECT ${select} FROM reports ${sql} ORDER BY id DESC LIMIT ?`, params: [...extraParams, ...params, limit + 1], limit };
+  }
+
+  /** One page of reports, newest first, with keyset pagination. */
+  listReports(filter: ReportFilter, page: { limit?: number | undefined; cursor?: string | undefined } = {}): Page<Report> {
+    const q = this.pageQuery(REPORT_COLUMNS, filter, page);
+    const rows = this.stmt(q.sql).all(...q.params) as ReportRow[];
+    const items = rows.slice(0, q.limit).map(toReport);
+    const nextCursor = rows.length > q.limit ? encodeCursor(items[items.length - 1]!.id) : null;
     return { items, nextCursor };
+  }
+
+  /** The same page as `listReports`, as a JSON array text (see REPORT_JSON). */
+  listReportsJson(filter: ReportFilter, page: { limit?: number | undefined; cursor?: string | undefined } = {}): { itemsJson: string; nextCursor: string | null } {
+    const q = this.pageQuery(`id, ${REPORT_JSON}`, filter, page);
+    const rows = this.stmt(q.sql).raw(true).all(...q.params) as [number, string][];
+    const items = rows.slice(0, q.limit);
+    const nextCursor = rows.length > q.limit ? encodeCursor(items[items.length - 1]![0]) : null;
+    return { itemsJson: `[${items.map((r) => r[1]).join(",")}]`, nextCursor };
   }
 
   /**

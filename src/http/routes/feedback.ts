@@ -75,8 +75,8 @@ export function feedbackRoutes(deps: { store: FeedbackStore; auth: Authenticator
 
   router.get("/", auth.require("read"), (req, res) => {
     const { limit, cursor, ...filter } = parseOr400(listQuerySchema, req.query);
-    const page = store.listReports(filter, { limit, cursor });
-    res.json({ items: page.items, nextCursor: page.nextCursor });
+    const page = store.listReportsJson(filter, { limit, cursor });
+    res.type("application/json").send(`{"items":${page.itemsJson},"nextCursor":${JSON.stringify(page.nextCursor)}}`);
   });
 
   router.get("/:id", auth.require("read"), (req, res) => {

@@ -1,0 +1,67 @@
+/**
+ * npm run bench:ingest — ingestion and list throughput against a real `serve`
+ * child process with a real SQLite file (WAL, synchronous=FULL).
+ *
+ * 1. POST /api/feedback at 10 connections: req/s, p50, p99.
+ * 2. GET /api/feedback?limit=50&server_name=… at 100k and at 1M stored rows.
+ *
+ * Env: BENCH_SECONDS (default 10), BENCH_ROWS (default "100000,1000000").
+ */
+import autocannon from "autocannon";
+import { rmSync } from "node:fs";
+import { join } from "node:path";
+import { FeedbackStore } from "../src/store/index.js";
+import { startServe, tempDir } from "../test/helpers/serve.js";
+import { seedTo, syntheticReport } from "./seed.js";
+
+const seconds = Number(process.env.BENCH_SECONDS ?? 10);
+const rowTargets = (process.env.BENCH_ROWS ?? "100000,1000000").split(",").map(Number);
+
+async function run(title: string, opts: autocannon.Options): Promise<autocannon.Result> {
+  const result = await autocannon({ connections: 10, duration: seconds, ...opts });
+  const non2xx = result.non2xx + result.errors + result.timeouts;
+  console.log(
+    `${title}: ${Math.round(result.requests.average)} req/s, p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms` +
+      ` (${result.requests.total} requests, ${non2xx} errors/non-2xx)`,
+  );
+  return result;
+}
+
+async function main(): Promise<void> {
+  const dir = tempDir("pwm-bench-");
+  const dbPath = join(dir, "feedback.db");
+  console.log(`bench:ingest — ${seconds}s per run, 10 connections, db ${dbPath}`);
+
+  let server = await startServe({ dbPath });
+  const body = JSON.stringify(syntheticReport(1));
+  await run("POST /api/feedback", {
+    url: `${server.url}/api/feedback`,
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body,
+  });
+  await server.stop();
+
+  for (const target of rowTargets) {
+    const store = FeedbackStore.open(dbPath);
+    const t0 = Date.now();
+    const added = seedTo(store, target);
+    store.db.pragma("wal_checkpoint(TRUNCATE)");
+    store.close();
+    console.log(`seeded ${added} rows to reach ${target} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    server = await startServe({ dbPath });
+    await run(`GET /api/feedback?limit=50&server_name=server-7 at ${target} rows`, {
+      url: `${server.url}/api/feedback?limit=50&server_name=server-7`,
+    });
+    await run(`GET /api/feedback?limit=50&gap_type=missing_tool&resolution=blocked at ${target} rows`, {
+      url: `${server.url}/api/feedback?limit=50&gap_type=missing_tool&resolution=blocked`,
+    });
+    await server.stop();
+  }
+  rmSync(dir, { recursive: true, force: true });
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
