@@ -1,0 +1,217 @@
+/**
+ * Generates drop-ins/spec/ from THE contract in src/feedback: the tool
+ * definition, the server instructions, the agent-facing replies and the
+ * payload vectors. Every drop-in's test loads these files and asserts it
+ * reproduces them; test/spec/spec.test.ts fails when they are stale.
+ *
+ *   npm run spec            write the files
+ *   npm run spec -- --check exit 1 if a file on disk differs
+ */
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import {
+  FEEDBACK_REPLIES,
+  FEEDBACK_SERVER_INSTRUCTIONS,
+  LIMITS,
+  feedbackToolDefinition,
+  parseFeedback,
+  type FeedbackPayload,
+  type FieldIssue,
+} from "../src/feedback/index.js";
+
+export const SPEC_DIR = resolve(dirname(fileURLToPath(import.meta.url)), "../drop-ins/spec");
+
+/** Every stored field, in the order the REST API returns them; absent optionals read back as null. */
+export const STORED_FIELDS = [
+  "server_name",
+  "server_version",
+  "tool_name",
+  "what_i_needed",
+  "what_i_tried",
+  "gap_type",
+  "suggestion",
+  "user_goal",
+  "resolution",
+  "tools_available",
+  "agent_model",
+  "session_id",
+  "client_type",
+] as const;
+
+type Stored = Record<(typeof STORED_FIELDS)[number], unknown>;
+
+function stored(payload: FeedbackPayload): Stored {
+  const out = {} as Stored;
+  const source = payload as unknown as Record<string, unknown>;
+  for (const f of STORED_FIELDS) out[f] = source[f] ?? null;
+  return out;
+}
+
+interface ValidVector {
+  name: string;
+  note: string;
+  input: unknown;
+  /** The report as GET /api/feedback/:id returns it (id, timestamps and status left out). */
+  stored: Stored;
+}
+
+interface InvalidVector {
+  name: string;
+  note: string;
+  input: unknown;
+  /** HTTP status POST /api/feedback answers, with error.code "validation_failed". */
+  status: number;
+  /** error.details of the answer: every field named, in order. */
+  issues: FieldIssue[];
+}
+
+/** The complete, clean report every drop-in test sends through its SDK and reads back. */
+export const FULL_REPORT = {
+  what_i_needed: "Filter invoices by a date range (from, to) in list_invoices.",
+  what_i_tried: "Called list_invoices with no arguments and filtered 4,812 rows by hand; search_invoices only matches text.",
+  gap_type: "missing_parameter",
+  server_name: "billing-server",
+  server_version: "2.4.1",
+  tool_name: "list_invoices",
+  suggestion: "Add optional from_date and to_date (ISO 8601) parameters to list_invoices.",
+  user_goal: "Total last quarter's unpaid invoices per customer — «Q3», naïve café ☕.",
+  resolution: "worked_around",
+  tools_available: ["list_invoices", "search_invoices", "get_customer"],
+  agent_model: "claude-sonnet-4-5",
+  session_id: "session-7f3a",
+  client_type: "claude-code",
+} as const;
+
+const base = { what_i_needed: "Export as CSV.", what_i_tried: "get_report returns HTML only.", gap_type: "wrong_format" };
+
+const validInputs: Array<Omit<ValidVector, "stored">> = [
+  { name: "full", note: "every field set, non-ASCII text included", input: FULL_REPORT },
+  { name: "minimal", note: "only the three required fields; server_name defaults to \"unknown\"", input: base },
+  {
+    name: "null_tools_available",
+    note: "null tools_available (old Go drop-ins) reads as an empty list",
+    input: { ...base, tools_available: null },
+  },
+  {
+    name: "json_string_tools_available",
+    note: "tools_available as a JSON-encoded array string",
+    input: { ...base, tools_available: '["get_report", "list_reports"]' },
+  },
+  {
+    name: "comma_string_tools_available",
+    note: "tools_available as a comma-separated string",
+    input: { ...base, tools_available: "get_report, list_reports ,," },
+  },
+  {
+    name: "empty_optionals",
+    note: "\"\" and null optionals read as absent",
+    input: { ...base, server_name: "", tool_name: "", suggestion: null, resolution: "", agent_model: "  " },
+  },
+  {
+    name: "unknown_fields",
+    note: "unknown extra fields are ignored",
+    input: { ...base, server_name: "reports", priority: "high", extra: { nested: true } },
+  },
+  {
+    name: "trimmed_required",
+    note: "required text is trimmed",
+    input: { ...base, what_i_needed: "  Export as CSV.  " },
+  },
+  {
+    name: "at_limits",
+    note: "every bounded field at its maximum length",
+    input: {
+      ...base,
+      what_i_needed: "n".repeat(LIMITS.what_i_needed),
+      server_name: "s".repeat(LIMITS.server_name),
+      tools_available: Array.from({ length: LIMITS.tools_available_items }, (_, i) => `t${i}`),
+    },
+  },
+];
+
+const invalidInputs: Array<Omit<InvalidVector, "status" | "issues">> = [
+  { name: "missing_required", note: "what_i_tried and gap_type missing", input: { what_i_needed: "Export as CSV." } },
+  { name: "empty_required", note: "required text that is blank", input: { ...base, what_i_needed: "   " } },
+  { name: "bad_gap_type", note: "gap_type outside the enum", input: { ...base, gap_type: "feature_request" } },
+  { name: "bad_resolution", note: "resolution outside the enum", input: { ...base, resolution: "solved" } },
+  {
+    name: "over_length",
+    note: "what_i_needed one character over its limit",
+    input: { ...base, what_i_needed: "n".repeat(LIMITS.what_i_needed + 1) },
+  },
+  { name: "wrong_types", note: "a number, a boolean and an object where strings belong", input: { ...base, what_i_tried: 42, tool_name: true, suggestion: { a: 1 } } },
+  { name: "bad_tools_available", note: "tools_available neither list nor string", input: { ...base, tools_available: 7 } },
+  { name: "bad_tools_available_entry", note: "a non-string entry in tools_available", input: { ...base, tools_available: ["ok", 3] } },
+  { name: "not_an_object", note: "a JSON array instead of an object", input: [base] },
+];
+
+/** The reply texts with placeholders, so every language answers the agent in the same words. */
+function replies(): Record<string, string> {
+  return {
+    recorded: FEEDBACK_REPLIES.recorded("{id}"),
+    queued: FEEDBACK_REPLIES.queued(),
+    invalid: FEEDBACK_REPLIES.invalid("{details}"),
+    invalid_details_format: "{field}: {message}, joined with \"; \"",
+  };
+}
+
+export function buildVectors(): { valid: ValidVector[]; invalid: InvalidVector[] } {
+  const valid = validInputs.map((v) => {
+    const parsed = parseFeedback(v.input);
+    if (!parsed.ok) throw new Error(`valid vector ${v.name} does not parse: ${JSON.stringify(parsed.issues)}`);
+    return { ...v, stored: stored(parsed.payload) };
+  });
+  const invalid = invalidInputs.map((v) => {
+    const parsed = parseFeedback(v.input);
+    if (parsed.ok) throw new Error(`invalid vector ${v.name} parses`);
+    return { ...v, status: 422, issues: parsed.issues };
+  });
+  return { valid, invalid };
+}
+
+const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
+
+/** File name → exact content of every generated file. */
+export function buildSpec(): Record<string, string> {
+  return {
+    "tool.json": json(feedbackToolDefinition()),
+    "instructions.json": json({ instructions: FEEDBACK_SERVER_INSTRUCTIONS }),
+    "instructions.txt": `${FEEDBACK_SERVER_INSTRUCTIONS}\n`,
+    "replies.json": json(replies()),
+    "vectors.json": json({
+      stored_fields: STORED_FIELDS,
+      unsent_marker: "PATCHWORKMCP_UNSENT_FEEDBACK",
+      ...buildVectors(),
+    }),
+  };
+}
+
+/** Files on disk that differ from what the contract generates now. */
+export function staleFiles(dir: string = SPEC_DIR): string[] {
+  return Object.entries(buildSpec())
+    .filter(([name, content]) => {
+      try {
+        return readFileSync(join(dir, name), "utf8") !== content;
+      } catch {
+        return true;
+      }
+    })
+    .map(([name]) => name);
+}
+
+function main(): void {
+  if (process.argv.includes("--check")) {
+    const stale = staleFiles();
+    if (stale.length > 0) {
+      process.stderr.write(`drop-ins/spec is stale (${stale.join(", ")}): run npm run spec\n`);
+      process.exitCode = 1;
+    }
+    return;
+  }
+  mkdirSync(SPEC_DIR, { recursive: true });
+  for (const [name, content] of Object.entries(buildSpec())) writeFileSync(join(SPEC_DIR, name), content);
+  process.stderr.write(`wrote ${Object.keys(buildSpec()).length} files to ${SPEC_DIR}\n`);
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) main();
