@@ -1,0 +1,63 @@
+/**
+ * A 2xx means the report is on disk: reports acknowledged by a `serve` process
+ * that is then SIGKILLed are all there after a restart on the same file.
+ * Notes are append-only in the database itself.
+ */
+import Database from "better-sqlite3";
+import { expect, it } from "vitest";
+import { request, validReport } from "../helpers/http.js";
+import { startServe } from "../helpers/serve.js";
+
+it("keeps every acknowledged report across SIGKILL", async () => {
+  const first = await startServe();
+  const N = 300;
+  const acknowledged: number[] = [];
+  // Keep the process busy with concurrent writes, then kill it mid-stream.
+  const inFlight = Array.from({ length: N }, (_, i) =>
+    request(`${first.url}/api/feedback`, { body: validReport({ session_id: `durable-${i}` }) })
+      .then((res) => {
+        if (res.status === 201) acknowledged.push(res.body.id as number);
+      })
+      .catch(() => undefined),
+  );
+  // Kill once a good share has been acknowledged, while the rest are still arriving.
+  while (acknowledged.length < N / 2) await new Promise((r) => setTimeout(r, 5));
+  await first.kill();
+  await Promise.all(inFlight);
+  expect(acknowledged.length).toBeGreaterThanOrEqual(N / 2);
+
+  const second = await startServe({ dbPath: first.dbPath });
+  try {
+    const stored = new Set<number>();
+    let cursor: string | null = null;
+    do {
+      const page: { body: { items: { id: number }[]; nextCursor: string | null } } = await request(
+        `${second.url}/api/feedback?limit=200${cursor ? `&cursor=${cursor}` : ""}`,
+      );
+      for (const r of page.body.items) stored.add(r.id);
+      cursor = page.body.nextCursor;
+    } while (cursor);
+    for (const id of acknowledged) expect(stored.has(id), `acknowledged report ${id} is missing`).toBe(true);
+    // And the database is healthy after the crash.
+    const db = new Database(first.dbPath, { readonly: true });
+    expect(db.pragma("integrity_check", { simple: true })).toBe("ok");
+    db.close();
+  } finally {
+    await second.stop();
+  }
+});
+
+it("refuses UPDATE and DELETE on notes even with raw SQL", async () => {
+  const server = await startServe();
+  const { body } = await request(`${server.url}/api/feedback`, { body: validReport() });
+  await request(`${server.url}/api/feedback/${body.id}/notes`, { body: { body: "keep me" } });
+  await server.stop();
+
+  const db = new Database(server.dbPath);
+  expect(() => db.prepare("UPDATE notes SET body = 'changed'").run()).toThrow(/append-only/);
+  expect(() => db.prepare("DELETE FROM notes").run()).toThrow(/append-only/);
+  db.pragma("foreign_keys = ON");
+  expect(() => db.prepare("DELETE FROM reports WHERE id = ?").run(body.id)).toThrow(/FOREIGN KEY/);
+  expect(db.prepare("SELECT body FROM notes").all()).toEqual([{ body: "keep me" }]);
+  db.close();
+});

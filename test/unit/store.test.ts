@@ -1,0 +1,77 @@
+import Database from "better-sqlite3";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { csvCell } from "../../src/http/routes/export.js";
+import { decodeCursor, encodeCursor, FeedbackStore, toFtsQuery } from "../../src/store/index.js";
+import { MIGRATIONS } from "../../src/store/migrations.js";
+import { tempDir } from "../helpers/serve.js";
+
+const payload = { what_i_needed: "n", what_i_tried: "t", gap_type: "other" as const, server_name: "s", tools_available: [] };
+
+describe("FeedbackStore", () => {
+  it("migrates once and reopens at the same version", () => {
+    const path = join(tempDir(), "f.db");
+    FeedbackStore.open(path).close();
+    const store = FeedbackStore.open(path);
+    expect(store.db.pragma("user_version", { simple: true })).toBe(MIGRATIONS.at(-1)!.version);
+    expect(store.db.pragma("journal_mode", { simple: true })).toBe("wal");
+    store.close();
+  });
+
+  it("opens read-only alongside a writer", () => {
+    const path = join(tempDir(), "f.db");
+    const writer = FeedbackStore.open(path);
+    writer.insertReport(payload);
+    const reader = FeedbackStore.open(path, { readonly: true });
+    writer.insertReport(payload);
+    expect(reader.countReports()).toBe(2);
+    expect(() => reader.insertReport(payload)).toThrow(/readonly/);
+    reader.close();
+    writer.close();
+  });
+
+  it("returns identical reports from the object and JSON list paths", () => {
+    const store = FeedbackStore.open(join(tempDir(), "f.db"));
+    store.insertReport({ ...payload, tools_available: ["a", 'b"c'], resolution: "blocked", suggestion: "emoji 🚀 and \u0000 nul" });
+    store.insertReport(payload);
+    store.updateStatus(2, { status: "dismissed" });
+    const objects = store.listReports({}, { limit: 10 });
+    const json = store.listReportsJson({}, { limit: 10 });
+    expect(JSON.parse(json.itemsJson)).toEqual(objects.items);
+    expect(json.nextCursor).toBe(objects.nextCursor);
+    store.close();
+  });
+
+  it("keeps every draft made for a report", () => {
+    const store = FeedbackStore.open(join(tempDir(), "f.db"));
+    const { id } = store.insertReport(payload);
+    const draft = { kind: "pull_request" as const, url: "https://x/pr/1", number: 1, repo: "o/r", branch: "b1", base_branch: "main", commit_sha: "abc", provider: "anthropic", model: "m", files: ["a.ts"], title: "t" };
+    store.addDraft(id, draft);
+    store.addDraft(id, { ...draft, branch: "b2", number: 2 });
+    expect(store.getReportDetail(id)!.drafts.map((d) => d.branch)).toEqual(["b1", "b2"]);
+    const db = new Database(store.path);
+    expect(db.prepare("SELECT count(*) AS n FROM drafts").get()).toEqual({ n: 2 });
+    db.close();
+    store.close();
+  });
+});
+
+describe("helpers", () => {
+  it("round-trips cursors and rejects foreign ones", () => {
+    expect(decodeCursor(encodeCursor(12345))).toBe(12345);
+    expect(decodeCursor("garbage")).toBeUndefined();
+    expect(decodeCursor(Buffer.from("r:1; DROP TABLE").toString("base64url"))).toBeUndefined();
+  });
+
+  it("turns any text into a safe FTS query", () => {
+    expect(toFtsQuery('date "range" OR NEAR(')).toBe('"date" "range" "OR" "NEAR"*');
+    expect(toFtsQuery("***")).toBeUndefined();
+  });
+
+  it("neutralises spreadsheet formulas in CSV cells", () => {
+    for (const bad of ["=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\rx"]) expect(csvCell(bad).startsWith(`"'`)).toBe(true);
+    expect(csvCell('a "b"')).toBe('"a ""b"""');
+    expect(csvCell(null)).toBe('""');
+    expect(csvCell(["x", "y"])).toBe('"x, y"');
+  });
+});
