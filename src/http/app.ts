@@ -11,6 +11,7 @@ import { exportRoutes } from "./routes/export.js";
 import { feedbackRoutes } from "./routes/feedback.js";
 import { statsRoutes } from "./routes/stats.js";
 import { hostCheck, originCheck, type HostPolicy } from "./security.js";
+import { dashboardRoutes } from "../ui/serve.js";
 
 export interface AppOptions {
   store: FeedbackStore;
@@ -57,6 +58,7 @@ export function createApp(options: AppOptions): AppContext {
   api.use("/stats", statsRoutes({ store, auth }));
   api.use("/export", exportRoutes({ store, auth }));
   app.use("/api", api);
+  app.use(dashboardRoutes());
 
   return { app, store, auth, queue };
 }

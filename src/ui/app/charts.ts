@@ -1,0 +1,106 @@
+/**
+ * Tiles and charts, drawn as SVG with createElementNS (no chart library, no
+ * CDN). Every bar carries its number as text too, so nothing is colour-only.
+ */
+import { h, s } from "./dom.js";
+import { count } from "./format.js";
+import { href } from "./router.js";
+import { label, type CountRow, type Filters, type Stats } from "./types.js";
+
+export function tiles(stats: Stats, filters: Filters): HTMLElement {
+  const tile = (id: string, title: string, value: number, target: Filters | null) => {
+    const body = [h("span", { class: "tile-value" }, count(value)), h("span", { class: "tile-label" }, title)];
+    return target
+      ? h("a", { class: "tile", id, href: href({ view: "list", filters: target }) }, ...body)
+      : h("div", { class: "tile", id }, ...body);
+  };
+  return h(
+    "section",
+    { class: "tiles", "aria-label": "Totals" },
+    tile("tile-total", Object.keys(filters).length ? "Matching reports" : "Reports", stats.total, null),
+    tile("tile-unreviewed", "Unreviewed", stats.unreviewed, { ...filters, status: "open" }),
+    tile("tile-blocked", "Blocked", stats.blocked, { ...filters, resolution: "blocked" }),
+    tile("tile-servers", "Servers", stats.servers, null),
+  );
+}
+
+/** Reports per UTC day as vertical bars. */
+export function perDayChart(days: Stats["per_day"]): SVGSVGElement {
+  const width = 1000;
+  const height = 220;
+  const pad = { top: 16, right: 8, bottom: 28, left: 36 };
+  const max = Math.max(1, ...days.map((d) => d.count));
+  const plotW = width - pad.left - pad.right;
+  const plotH = height - pad.top - pad.bottom;
+  const step = plotW / Math.max(1, days.length);
+  const barW = Math.max(1, step * 0.75);
+  const total = days.reduce((n, d) => n + d.count, 0);
+  const first = days[0]?.day ?? "";
+  const last = days[days.length - 1]?.day ?? "";
+
+  const svg = s("svg", {
+    class: "chart chart-days",
+    viewBox: `0 0 ${width} ${height}`,
+    role: "img",
+    "aria-label": `Reports per day from ${first} to ${last}: ${total} in all, at most ${max} on one day.`,
+  });
+  // Gridlines at 0, half and max.
+  for (const frac of [0, 0.5, 1]) {
+    const y = pad.top + plotH * (1 - frac);
+    svg.appendChild(s("line", { class: "grid", x1: pad.left, x2: width - pad.right, y1: y, y2: y }));
+    svg.appendChild(s("text", { class: "axis", x: pad.left - 6, y: y + 4, "text-anchor": "end" }, count(Math.round(max * frac))));
+  }
+  days.forEach((d, i) => {
+    const barH = (d.count / max) * plotH;
+    const x = pad.left + i * step + (step - barW) / 2;
+    svg.appendChild(
+      s(
+        "rect",
+        { class: "bar", x: x.toFixed(2), y: (pad.top + plotH - barH).toFixed(2), width: barW.toFixed(2), height: barH.toFixed(2), "data-day": d.day },
+        s("title", null, `${d.day}: ${count(d.count)}`),
+      ),
+    );
+  });
+  // Date labels: first, middle, last.
+  const labelAt = (i: number, anchor: string) => {
+    const d = days[i];
+    if (!d) return;
+    svg.appendChild(s("text", { class: "axis", x: pad.left + i * step + step / 2, y: height - 8, "text-anchor": anchor }, d.day.slice(5)));
+  };
+  labelAt(0, "start");
+  if (days.length > 2) labelAt(Math.floor(days.length / 2), "middle");
+  if (days.length > 1) labelAt(days.length - 1, "end");
+  return svg;
+}
+
+/** A ranked list of horizontal bars; each row links to the list filtered by that value. */
+export function rankChart(options: {
+  id: string;
+  title: string;
+  rows: CountRow[];
+  filterKey: keyof Filters;
+  filters: Filters;
+  limit?: number;
+}): HTMLElement {
+  const rows = options.rows.slice(0, options.limit ?? 10);
+  const max = Math.max(1, ...rows.map((r) => r.count));
+  const items = rows.map((row) => {
+    const name = row.key === null ? "(none)" : label(row.key);
+    const bar = s(
+      "svg",
+      { class: "rank-bar", viewBox: "0 0 100 10", preserveAspectRatio: "none", "aria-hidden": "true" },
+      s("rect", { class: "rank-track", x: 0, y: 0, width: 100, height: 10 }),
+      s("rect", { class: "bar", x: 0, y: 0, width: ((row.count / max) * 100).toFixed(2), height: 10 }),
+    );
+    const content = [h("span", { class: "rank-label" }, name), bar, h("span", { class: "rank-count" }, count(row.count))];
+    if (row.key === null) return h("li", { class: "rank-row" }, ...content);
+    const filters = { ...options.filters, [options.filterKey]: row.key };
+    return h("li", null, h("a", { class: "rank-row", href: href({ view: "list", filters }), title: `${name}: ${count(row.count)}` }, ...content));
+  });
+  return h(
+    "section",
+    { class: "panel chart-panel", id: options.id, "aria-label": options.title },
+    h("h2", null, options.title),
+    rows.length ? h("ol", { class: "rank" }, items) : h("p", { class: "muted" }, "Nothing yet."),
+  );
+}

@@ -1,0 +1,162 @@
+/**
+ * The filter form shared by the reports list and the overview. Control values
+ * live in the URL hash; the form is built once per view and synced on every
+ * route change so focus (e.g. in the search box) survives re-renders.
+ */
+import { getJson } from "./api.js";
+import { h } from "./dom.js";
+import { navigate, type Route } from "./router.js";
+import { GAP_TYPES, label, REPORT_STATUSES, RESOLUTIONS, type FilterKey, type Filters, type Stats } from "./types.js";
+
+interface Options {
+  servers: string[];
+  tools: string[];
+  clients: string[];
+}
+
+let optionsPromise: Promise<Options> | undefined;
+
+/** Distinct servers/tools/clients for the selects (top 50 of each), from an unfiltered stats call. */
+export function filterOptions(refresh = false): Promise<Options> {
+  if (refresh || !optionsPromise) {
+    const keys = (rows: Stats["by_server"]) => rows.map((r) => r.key).filter((k): k is string => k !== null);
+    optionsPromise = getJson<Stats>("/api/stats?days=1").then((s) => ({
+      servers: keys(s.by_server),
+      tools: keys(s.by_tool),
+      clients: keys(s.by_client),
+    }));
+    optionsPromise.catch(() => {
+      optionsPromise = undefined;
+    });
+  }
+  return optionsPromise;
+}
+
+export interface FilterBar {
+  el: HTMLElement;
+  sync(filters: Filters): void;
+}
+
+export function createFilterBar(view: "list" | "overview", extra: Node[] = []): FilterBar {
+  let current: Filters = {};
+  const go = (filters: Filters, replace = false) => {
+    const route: Route = { view, filters };
+    navigate(route, { replace });
+  };
+  const set = (key: FilterKey, value: string, replace = false) => {
+    const next: Filters = { ...current };
+    if (value) next[key] = value;
+    else delete next[key];
+    go(next, replace);
+  };
+
+  const search = h("input", {
+    type: "search",
+    id: "filter-q",
+    name: "q",
+    placeholder: "Search reports…  ( / )",
+    autocomplete: "off",
+    "aria-label": "Search reports",
+  });
+  let debounce: ReturnType<typeof setTimeout> | undefined;
+  search.addEventListener("input", () => {
+    clearTimeout(debounce);
+    debounce = setTimeout(() => set("q", search.value.trim(), true), 300);
+  });
+  search.addEventListener("keydown", (event) => {
+    if (event.key === "Enter") {
+      clearTimeout(debounce);
+      set("q", search.value.trim(), true);
+    }
+  });
+
+  const selects = new Map<FilterKey, HTMLSelectElement>();
+  const select = (key: FilterKey, title: string, values: readonly string[]) => {
+    const el = h(
+      "select",
+      { id: `filter-${key}`, name: key, "aria-label": title, onchange: () => set(key, el.value) },
+      h("option", { value: "" }, `${title}: all`),
+      values.map((v) => h("option", { value: v }, label(v))),
+    );
+    selects.set(key, el);
+    return el;
+  };
+  const serverSel = select("server_name", "Server", []);
+  const toolSel = select("tool_name", "Tool", []);
+  const clientSel = select("client_type", "Client", []);
+
+  const date = (key: "since" | "until", title: string) => {
+    const el = h("input", { type: "date", id: `filter-${key}`, name: key, "aria-label": title, title });
+    el.addEventListener("change", () => set(key, el.value));
+    return el;
+  };
+  const since = date("since", "From (UTC day)");
+  const until = date("until", "To (UTC day, inclusive)");
+  const chips = h("div", { class: "chips" });
+
+  const el = h(
+    "form",
+    { class: "filters", role: "search", onsubmit: (e) => e.preventDefault() },
+    h("div", { class: "filters-row" }, search, ...extra),
+    h(
+      "div",
+      { class: "filters-row" },
+      serverSel,
+      select("gap_type", "Gap", GAP_TYPES),
+      select("resolution", "Resolution", RESOLUTIONS),
+      select("status", "Status", REPORT_STATUSES),
+      clientSel,
+      toolSel,
+      h("span", { class: "dates" }, h("span", { class: "muted", "aria-hidden": "true" }, "From"), since, h("span", { class: "muted", "aria-hidden": "true" }, "to"), until),
+      h("button", { type: "button", class: "secondary", id: "filter-reset", onclick: () => go({}) }, "Reset"),
+    ),
+    chips,
+  );
+
+  const fill = (sel: HTMLSelectElement, values: string[]) => {
+    const keep = sel.value;
+    const first = sel.options[0];
+    sel.replaceChildren(...(first ? [first] : []), ...values.map((v) => h("option", { value: v }, v)));
+    sel.value = keep;
+  };
+  const ensureOption = (sel: HTMLSelectElement, value: string | undefined) => {
+    if (value && ![...sel.options].some((o) => o.value === value)) sel.appendChild(h("option", { value }, value));
+    sel.value = value ?? "";
+  };
+
+  filterOptions().then(
+    (o) => {
+      fill(serverSel, o.servers);
+      fill(toolSel, o.tools);
+      fill(clientSel, o.clients);
+      for (const [key, sel] of selects) ensureOption(sel, current[key]);
+    },
+    () => {
+      // The list view shows the error; the selects still work for values in the URL.
+    },
+  );
+
+  return {
+    el,
+    sync(filters) {
+      current = filters;
+      if (document.activeElement !== search) search.value = filters.q ?? "";
+      for (const [key, sel] of selects) ensureOption(sel, filters[key]);
+      since.value = filters.since ?? "";
+      until.value = filters.until ?? "";
+      // Filters without a control (session, model) show as removable chips.
+      chips.replaceChildren(
+        ...(["session_id", "agent_model"] as const)
+          .filter((k) => filters[k])
+          .map((k) =>
+            h(
+              "span",
+              { class: "chip" },
+              `${k === "session_id" ? "Session" : "Model"}: ${filters[k] ?? ""}`,
+              h("button", { type: "button", class: "chip-x", "aria-label": `Clear ${k}`, onclick: () => set(k, "") }, "×"),
+            ),
+          ),
+      );
+    },
+  };
+}

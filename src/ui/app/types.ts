@@ -1,0 +1,49 @@
+/** The wire shapes the dashboard reads, shared with the server's store types. */
+export type { Report, ReportDetail, Note, Draft, Stats, CountRow } from "../../store/types.js";
+
+export interface Page<T> {
+  items: T[];
+  nextCursor: string | null;
+}
+
+/** The filters the list, stats and export endpoints share (all query-string values). */
+export const FILTER_KEYS = [
+  "q",
+  "server_name",
+  "gap_type",
+  "resolution",
+  "status",
+  "client_type",
+  "agent_model",
+  "tool_name",
+  "session_id",
+  "since",
+  "until",
+] as const;
+export type FilterKey = (typeof FILTER_KEYS)[number];
+export type Filters = Partial<Record<FilterKey, string>>;
+
+// Mirrors of the server's enums (a unit test keeps them equal to src/feedback and src/store).
+export const GAP_TYPES = ["missing_tool", "incomplete_results", "missing_parameter", "wrong_format", "other"] as const;
+export const RESOLUTIONS = ["blocked", "worked_around", "partial"] as const;
+export const REPORT_STATUSES = ["open", "reviewed", "resolved", "dismissed"] as const;
+
+export const LABELS: Record<string, string> = {
+  missing_tool: "Missing tool",
+  incomplete_results: "Incomplete results",
+  missing_parameter: "Missing parameter",
+  wrong_format: "Wrong format",
+  other: "Other",
+  blocked: "Blocked",
+  worked_around: "Worked around",
+  partial: "Partial",
+  open: "Open",
+  reviewed: "Reviewed",
+  resolved: "Resolved",
+  dismissed: "Dismissed",
+};
+
+export function label(value: string | null | undefined): string {
+  if (value === null || value === undefined) return "—";
+  return LABELS[value] ?? value;
+}
