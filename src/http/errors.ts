@@ -59,6 +59,12 @@ export const errorHandler: ErrorRequestHandler = (err: unknown, _req, res, _next
     const issues = toFieldIssues(err);
     return sendError(res, 400, "validation_failed", "Invalid input.", issues);
   }
+  const sqliteCode = err instanceof Error && err.name === "SqliteError" ? (err as { code?: unknown }).code : undefined;
+  if (typeof sqliteCode === "string" && /^SQLITE_(BUSY|LOCKED|FULL|IOERR)/.test(sqliteCode)) {
+    // The database is locked by another process or the disk is in trouble: a retry may succeed.
+    res.setHeader("Retry-After", "1");
+    return sendError(res, 503, "storage_unavailable", `The database cannot take writes right now (${sqliteCode}); retry shortly.`);
+  }
   const type = typeof err === "object" && err !== null ? (err as { type?: unknown }).type : undefined;
   if (typeof type === "string" && BODY_ERRORS[type]) {
     const [status, code, message] = BODY_ERRORS[type];

@@ -61,3 +61,21 @@ it("refuses UPDATE and DELETE on notes even with raw SQL", async () => {
   expect(db.prepare("SELECT body FROM notes").all()).toEqual([{ body: "keep me" }]);
   db.close();
 });
+
+it("answers 503 with Retry-After, not 500, while another process holds the write lock", async () => {
+  const server = await startServe();
+  try {
+    const locker = new Database(server.dbPath);
+    locker.prepare("BEGIN IMMEDIATE").run();
+    const res = await request(`${server.url}/api/feedback`, { body: validReport() });
+    locker.prepare("ROLLBACK").run();
+    locker.close();
+    expect(res.status).toBe(503);
+    expect(res.body.error.code).toBe("storage_unavailable");
+    expect(res.headers.get("retry-after")).toBe("1");
+    // Once the lock is gone, writes succeed again.
+    expect((await request(`${server.url}/api/feedback`, { body: validReport() })).status).toBe(201);
+  } finally {
+    await server.stop();
+  }
+});
