@@ -1,0 +1,104 @@
+/**
+ * `patchworkmcp proxy`: put any MCP server behind the proxy and every agent
+ * gets a feedback tool, with no change to the server.
+ *
+ *   patchworkmcp proxy -- npx @modelcontextprotocol/server-memory
+ *   patchworkmcp proxy --upstream-url https://example.com/mcp --listen 127.0.0.1:8100
+ */
+import { Option, type Command } from "commander";
+import { apiKeyOption, sidecarUrlOption } from "../src/commands/options.js";
+import { startHttpProxy } from "./downstream-http.js";
+import { runStdioProxy } from "./downstream-stdio.js";
+import { stderrLog } from "./log.js";
+import { DEFAULT_COLLISION_TOOL_NAME, DEFAULT_DELIVERY_TIMEOUT_MS, DEFAULT_IDLE_TIMEOUT_S, parseProxySettings, type ProxySettings } from "./options.js";
+import { DEFAULT_OUTBOX_PATH, Outbox } from "./outbox.js";
+import { Reporter, databaseDeliverer, sidecarDeliverer } from "./reporter.js";
+import type { SessionConfig } from "./session.js";
+import type { UpstreamFactory } from "./upstream.js";
+import { HttpUpstream } from "./upstream-http.js";
+import { StdioUpstream } from "./upstream-stdio.js";
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+const list = (value: string) => value.split(",").map((s) => s.trim()).filter(Boolean);
+
+export function registerProxy(program: Command): void {
+  program
+    .command("proxy")
+    .description("wrap any MCP server (a stdio command after --, or --upstream-url) and add the feedback tool")
+    .argument("[command...]", "the upstream server's command and arguments, after --")
+    .addOption(new Option("--upstream-url <url>", "streamable-HTTP upstream instead of a command").env("FEEDBACK_PROXY_UPSTREAM_URL"))
+    .addOption(new Option("--upstream-header <name:value>", "header for the HTTP upstream (repeatable)").argParser(collect))
+    .addOption(new Option("--upstream-headers <headers>", "headers for the HTTP upstream: JSON object or Name: value lines").env("FEEDBACK_PROXY_UPSTREAM_HEADERS").hideHelp())
+    .addOption(new Option("--cwd <dir>", "working directory of the upstream command").env("FEEDBACK_PROXY_CWD"))
+    .addOption(new Option("--listen <host:port>", "serve streamable HTTP at http://HOST:PORT/mcp instead of stdio").env("FEEDBACK_PROXY_LISTEN"))
+    .addOption(new Option("--listen-key <key>", "bearer key HTTP clients must send").env("FEEDBACK_PROXY_LISTEN_KEY"))
+    .addOption(new Option("--allowed-hosts <list>", "extra Host names accepted in HTTP mode (comma-separated, * for any)").env("FEEDBACK_PROXY_ALLOWED_HOSTS").argParser(list))
+    .addOption(new Option("--allowed-origins <list>", "browser origins allowed in HTTP mode (comma-separated)").env("FEEDBACK_PROXY_ALLOWED_ORIGINS").argParser(list))
+    .addOption(new Option("--session-idle-timeout <seconds>", "close HTTP sessions idle this long").env("FEEDBACK_PROXY_SESSION_IDLE_TIMEOUT").default(String(DEFAULT_IDLE_TIMEOUT_S)))
+    .addOption(new Option("--name <name>", "server name in reports (default: upstream's serverInfo.name)").env("FEEDBACK_PROXY_NAME"))
+    .addOption(new Option("--tool-name <name>", "name of the injected tool").env("FEEDBACK_PROXY_TOOL_NAME").default("feedback"))
+    .addOption(new Option("--collision-tool-name <name>", "name used when upstream already has a tool of --tool-name").env("FEEDBACK_PROXY_COLLISION_TOOL_NAME").default(DEFAULT_COLLISION_TOOL_NAME))
+    .addOption(sidecarUrlOption())
+    .addOption(apiKeyOption())
+    .addOption(new Option("--db <path>", "write reports straight into this SQLite file instead of a sidecar").env("FEEDBACK_PROXY_DB"))
+    .addOption(new Option("--outbox <path>", "where undeliverable reports wait for a retry").env("FEEDBACK_OUTBOX").default(DEFAULT_OUTBOX_PATH))
+    .addOption(new Option("--no-missing-tool-reports", "do not report calls to tools upstream never listed").env("FEEDBACK_PROXY_NO_MISSING_TOOL_REPORTS"))
+    .addOption(new Option("--delivery-timeout <ms>", "time allowed for one delivery attempt").env("FEEDBACK_PROXY_DELIVERY_TIMEOUT_MS").default(String(DEFAULT_DELIVERY_TIMEOUT_MS)))
+    .action(async (command: string[], flags: Record<string, unknown>) => {
+      const parsed = parseProxySettings({ ...flags, command });
+      if (!parsed.ok) {
+        for (const e of parsed.errors) stderrLog(e);
+        process.exitCode = 2;
+        return;
+      }
+      process.exitCode = await runProxy(parsed.settings);
+    });
+}
+
+function upstreamFactory(s: ProxySettings): UpstreamFactory {
+  if (s.upstreamUrl !== undefined) {
+    const url = new URL(s.upstreamUrl);
+    return (label) => new HttpUpstream({ url, headers: s.headers, label, log: stderrLog });
+  }
+  const [cmd, ...args] = s.command as [string, ...string[]];
+  return (label) => new StdioUpstream({ command: cmd, args, cwd: s.cwd, label, log: stderrLog });
+}
+
+/** Run until done; resolves with the exit code (HTTP mode runs until a signal). */
+export async function runProxy(s: ProxySettings): Promise<number> {
+  const deliverer = s.db !== undefined ? databaseDeliverer(s.db) : sidecarDeliverer(s.sidecarUrl, s.apiKey);
+  const reporter = new Reporter({ deliverer, outbox: new Outbox(s.outbox), log: stderrLog, timeoutMs: s.deliveryTimeout });
+  reporter.start();
+  const config: SessionConfig = {
+    toolName: s.toolName,
+    collisionToolName: s.collisionToolName,
+    serverName: s.name,
+    missingToolReports: s.missingToolReports,
+  };
+  const makeUpstream = upstreamFactory(s);
+  if (s.listen === undefined) {
+    const code = await runStdioProxy({ makeUpstream, config, reporter, log: stderrLog });
+    reporter.stop();
+    return code;
+  }
+  const running = await startHttpProxy({
+    host: s.listen.host,
+    port: s.listen.port,
+    makeUpstream,
+    config,
+    reporter,
+    log: stderrLog,
+    apiKey: s.listenKey,
+    allowedHosts: s.allowedHosts,
+    allowedOrigins: s.allowedOrigins,
+    idleTimeoutMs: s.sessionIdleTimeout * 1000,
+  });
+  stderrLog(`listening on ${running.url}`);
+  await new Promise<void>((resolve) => {
+    for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.once(signal, () => resolve());
+  });
+  stderrLog("stopping: closing every session");
+  await running.close();
+  reporter.stop();
+  return 0;
+}

@@ -1,0 +1,228 @@
+/**
+ * Downstream over streamable HTTP at /mcp (plus /healthz). Each MCP session
+ * gets its own upstream connection (its own child for stdio upstreams), so ids
+ * never collide; the SDK's server transport is used as a pipe, and server
+ * messages go out with `relatedRequestId` so they reach the stream of the call
+ * they belong to. Idle sessions are reaped: clients rarely send DELETE.
+ */
+import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
+import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
+import express, { type NextFunction, type Request, type Response } from "express";
+import { randomUUID, timingSafeEqual } from "node:crypto";
+import type { Server } from "node:http";
+import { isObject, type Frame, type RpcId, type RpcMessage } from "./jsonrpc.js";
+import type { Log } from "./log.js";
+import type { Reporter } from "./reporter.js";
+import { ProxySession, type SessionConfig } from "./session.js";
+import type { UpstreamFactory, UpstreamLink } from "./upstream.js";
+
+export interface HttpProxyOptions {
+  host: string;
+  port: number;
+  makeUpstream: UpstreamFactory;
+  config: SessionConfig;
+  reporter: Reporter;
+  log: Log;
+  /** Bearer key clients must send on /mcp; none when undefined. */
+  apiKey?: string | undefined;
+  /** Extra Host names to accept besides loopback names and the bind address ("*" = any). */
+  allowedHosts: string[];
+  /** Browser origins allowed to call /mcp. */
+  allowedOrigins: string[];
+  /** A session with no traffic and nothing pending for this long is closed, in ms. */
+  idleTimeoutMs: number;
+  /** Largest request body accepted, in bytes. */
+  bodyLimitBytes?: number;
+}
+
+interface HttpSession {
+  transport: StreamableHTTPServerTransport;
+  upstream: UpstreamLink;
+  session: ProxySession;
+  close: () => Promise<void>;
+}
+
+export interface RunningHttpProxy {
+  url: string;
+  server: Server;
+  sessions: () => number;
+  close: () => Promise<void>;
+}
+
+const LOOPBACK = new Set(["localhost", "127.0.0.1", "[::1]", "::1"]);
+
+function hostName(header: string): string {
+  const h = header.trim().toLowerCase();
+  if (h.startsWith("[")) return h.slice(0, h.indexOf("]") + 1);
+  const colon = h.lastIndexOf(":");
+  return colon === -1 ? h : h.slice(0, colon);
+}
+
+const rpcError = (res: Response, status: number, code: number, message: string) => {
+  res.status(status).json({ jsonrpc: "2.0", error: { code, message }, id: null });
+};
+
+/** DNS-rebinding and cross-site protection: a rebound page arrives with its own name in Host or Origin. */
+function guard(options: HttpProxyOptions) {
+  const hosts = new Set(options.allowedHosts.map((h) => h.toLowerCase()));
+  const origins = new Set(options.allowedOrigins.map((o) => o.replace(/\/$/, "").toLowerCase()));
+  const key = options.apiKey ? Buffer.from(options.apiKey) : undefined;
+  return (req: Request, res: Response, next: NextFunction) => {
+    const name = hostName(req.headers.host ?? "");
+    const hostOk = hosts.has("*") || LOOPBACK.has(name) || /^127\.\d+\.\d+\.\d+$/.test(name) || hosts.has(name) || name === options.host.toLowerCase();
+    if (!hostOk) return rpcError(res, 403, -32000, `Host "${req.headers.host ?? ""}" is not allowed. Add it with --allowed-hosts.`);
+    const origin = req.headers.origin?.toLowerCase();
+    if (origin !== undefined) {
+      if (origins.has(origin)) {
+        res.setHeader("Access-Control-Allow-Origin", req.headers.origin!);
+        res.setHeader("Vary", "Origin");
+        res.setHeader("Access-Control-Allow-Headers", "Authorization, Content-Type, Mcp-Session-Id, Mcp-Protocol-Version, Last-Event-ID");
+        res.setHeader("Access-Control-Allow-Methods", "GET, POST, DELETE, OPTIONS");
+        res.setHeader("Access-Control-Expose-Headers", "Mcp-Session-Id");
+        if (req.method === "OPTIONS") return void res.status(204).end();
+      } else if (origin !== `http://${(req.headers.host ?? "").toLowerCase()}`) {
+        return rpcError(res, 403, -32000, `Origin "${req.headers.origin}" is not allowed. Add it with --allowed-origins.`);
+      }
+    }
+    if (key && req.path === "/mcp") {
+      const given = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? "")?.[1];
+      const buf = Buffer.from(given ?? "");
+      if (given === undefined || buf.length !== key.length || !timingSafeEqual(buf, key)) {
+        res.setHeader("WWW-Authenticate", 'Bearer realm="patchworkmcp-proxy"');
+        return rpcError(res, 401, -32001, "Unauthorized: send the proxy's key as Authorization: Bearer <key>.");
+      }
+    }
+    next();
+  };
+}
+
+const isInitialize = (body: unknown): boolean =>
+  Array.isArray(body) ? body.some((m) => isObject(m) && m.method === "initialize") : isObject(body) && body.method === "initialize";
+
+export async function startHttpProxy(options: HttpProxyOptions): Promise<RunningHttpProxy> {
+  const { log } = options;
+  const sessions = new Map<string, HttpSession>();
+
+  async function openSession(): Promise<HttpSession> {
+    const label = `upstream ${randomUUID().slice(0, 8)}`;
+    const upstream = options.makeUpstream(label);
+    let closed = false;
+    const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
+      sessionIdGenerator: () => randomUUID(),
+      onsessioninitialized: (id) => {
+        sessions.set(id, entry);
+      },
+    });
+    const send = (frame: Frame, related?: RpcId) => {
+      const msg = frame.msg as unknown as JSONRPCMessage;
+      transport.send(msg, related === undefined ? undefined : { relatedRequestId: related }).catch((err: unknown) => {
+        // The call's stream may have ended meanwhile: a notification or request still deserves the standalone stream.
+        if (related !== undefined && (frame.msg as RpcMessage).method !== undefined) {
+          transport.send(msg).catch(() => undefined);
+          return;
+        }
+        log(`could not deliver a message to the client: ${err instanceof Error ? err.message : String(err)}`);
+      });
+    };
+    const session = new ProxySession({
+      upstream,
+      config: options.config,
+      reporter: options.reporter,
+      log,
+      sessionId: () => transport.sessionId,
+      downstream: { send },
+      onUpstreamClosed: (info) => {
+        log(`${label}: ${info.reason}; ending its session`);
+        // Let the error responses just queued reach their streams first.
+        setImmediate(() => void close());
+      },
+    });
+    const close = async () => {
+      if (closed) return;
+      closed = true;
+      if (transport.sessionId) sessions.delete(transport.sessionId);
+      await upstream.close().catch(() => undefined);
+      await transport.close().catch(() => undefined);
+    };
+    const entry: HttpSession = { transport, upstream, session, close };
+    transport.onmessage = (msg) => session.fromDownstream({ msg: msg as unknown as RpcMessage });
+    transport.onclose = () => void close();
+    transport.onerror = (err) => log(`client transport: ${err.message}`);
+    await upstream.start();
+    await transport.start();
+    return entry;
+  }
+
+  const app = express();
+  app.disable("x-powered-by");
+  app.get("/healthz", (_req, res) => {
+    res.json({ ok: true, sessions: sessions.size });
+  });
+  app.use(guard(options));
+  app.use("/mcp", express.json({ limit: options.bodyLimitBytes ?? 64 * 1024 * 1024, type: () => true }));
+  app.all("/mcp", async (req, res) => {
+    try {
+      const sid = req.headers["mcp-session-id"];
+      if (typeof sid === "string") {
+        const existing = sessions.get(sid);
+        if (!existing) return rpcError(res, 404, -32001, "Session not found: it ended or expired. Initialize a new one.");
+        existing.session.lastActivity = Date.now();
+        await existing.transport.handleRequest(req, res, req.body);
+        return;
+      }
+      if (req.method !== "POST" || !isInitialize(req.body)) {
+        return rpcError(res, 400, -32000, "Bad Request: no Mcp-Session-Id header, and this is not an initialize request.");
+      }
+      let entry: HttpSession;
+      try {
+        entry = await openSession();
+      } catch (err) {
+        return rpcError(res, 502, -32000, `The upstream MCP server could not be started: ${err instanceof Error ? err.message : String(err)}`);
+      }
+      await entry.transport.handleRequest(req, res, req.body);
+      if (!entry.transport.sessionId) await entry.close();
+    } catch (err) {
+      log(`request failed: ${err instanceof Error ? err.message : String(err)}`);
+      if (!res.headersSent) rpcError(res, 500, -32603, "Internal error in the proxy.");
+    }
+  });
+  // Malformed JSON and oversized bodies: a JSON-RPC error, not express's HTML page.
+  app.use((err: { status?: number; type?: string; message?: string }, _req: Request, res: Response, _next: NextFunction) => {
+    const status = err.status ?? 500;
+    if (status === 413) return rpcError(res, 413, -32600, "Request body too large.");
+    if (status >= 400 && status < 500) return rpcError(res, 400, -32700, `Parse error: ${err.message ?? "invalid JSON"}`);
+    log(`request failed: ${err.message ?? String(err)}`);
+    rpcError(res, 500, -32603, "Internal error in the proxy.");
+  });
+
+  const reaper = setInterval(() => {
+    const now = Date.now();
+    for (const [id, s] of sessions) {
+      const idle = now - s.session.lastActivity;
+      if (idle > options.idleTimeoutMs && s.session.pendingCount === 0) {
+        log(`session ${id} idle for ${Math.round(idle / 1000)} s: closing it`);
+        void s.close();
+      }
+    }
+  }, Math.max(250, Math.min(options.idleTimeoutMs / 4, 60_000)));
+  reaper.unref();
+
+  const server = await new Promise<Server>((resolve, reject) => {
+    const s = app.listen(options.port, options.host, () => resolve(s));
+    s.once("error", reject);
+  });
+  const address = server.address();
+  const port = typeof address === "object" && address ? address.port : options.port;
+  const hostPart = options.host.includes(":") ? `[${options.host}]` : options.host;
+  return {
+    url: `http://${hostPart}:${port}/mcp`,
+    server,
+    sessions: () => sessions.size,
+    async close() {
+      clearInterval(reaper);
+      await Promise.all([...sessions.values()].map((s) => s.close()));
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}

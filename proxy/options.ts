@@ -1,0 +1,102 @@
+/**
+ * The proxy's settings, checked at the edge: raw flag values (commander, with
+ * env fallbacks) in, a typed `ProxySettings` or a list of sentences out.
+ */
+import { z } from "zod";
+import { FEEDBACK_TOOL_NAME } from "../src/feedback/index.js";
+import { DEFAULT_OUTBOX_PATH } from "./outbox.js";
+
+export const DEFAULT_COLLISION_TOOL_NAME = "patchworkmcp_feedback";
+export const DEFAULT_IDLE_TIMEOUT_S = 1800;
+export const DEFAULT_DELIVERY_TIMEOUT_MS = 3000;
+
+const toolName = z
+  .string()
+  .regex(/^[A-Za-z0-9_.-]{1,64}$/, { error: "tool names are 1-64 letters, digits, '_', '-' or '.'" });
+
+const header = z.string().transform((value, ctx) => {
+  const colon = value.indexOf(":");
+  const name = colon > 0 ? value.slice(0, colon).trim() : "";
+  if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) {
+    ctx.addIssue({ code: "custom", message: `"${value}" is not a header: use Name: value` });
+    return z.NEVER;
+  }
+  return [name, value.slice(colon + 1).trim()] as const;
+});
+
+const listen = z.string().transform((value, ctx) => {
+  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(value.trim()) ?? /^()()(\d{1,5})$/.exec(value.trim());
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || port > 65535) {
+    ctx.addIssue({ code: "custom", message: `--listen "${value}" is not HOST:PORT (e.g. 127.0.0.1:8100)` });
+    return z.NEVER;
+  }
+  return { host: m[1] || m[2] || "127.0.0.1", port };
+});
+
+/** Raw values as commander hands them over. */
+export const rawProxyFlags = z.object({
+  command: z.array(z.string()).default([]),
+  upstreamUrl: z.url({ protocol: /^https?$/, error: "--upstream-url must be an http(s) URL" }).optional(),
+  upstreamHeader: z.array(header).default([]),
+  upstreamHeaders: z.string().optional(),
+  cwd: z.string().optional(),
+  listen: listen.optional(),
+  listenKey: z.string().min(1).optional(),
+  allowedHosts: z.array(z.string()).default([]),
+  allowedOrigins: z.array(z.string()).default([]),
+  sessionIdleTimeout: z.coerce.number({ error: "--session-idle-timeout must be a number of seconds" }).positive().default(DEFAULT_IDLE_TIMEOUT_S),
+  name: z.string().min(1).max(200).optional(),
+  toolName: toolName.default(FEEDBACK_TOOL_NAME),
+  collisionToolName: toolName.default(DEFAULT_COLLISION_TOOL_NAME),
+  sidecarUrl: z.url({ protocol: /^https?$/, error: "--sidecar-url must be an http(s) URL" }),
+  apiKey: z.string().optional(),
+  db: z.string().min(1).optional(),
+  outbox: z.string().min(1).default(DEFAULT_OUTBOX_PATH),
+  missingToolReports: z.boolean().default(true),
+  deliveryTimeout: z.coerce.number({ error: "--delivery-timeout must be a number of milliseconds" }).int().positive().default(DEFAULT_DELIVERY_TIMEOUT_MS),
+});
+
+export type ProxySettings = Omit<z.output<typeof rawProxyFlags>, "upstreamHeader" | "upstreamHeaders"> & {
+  headers: Record<string, string>;
+};
+
+/** Headers from the env var: a JSON object, or "Name: value" lines. */
+function envHeaders(text: string | undefined): Record<string, string> | string {
+  if (text === undefined || text.trim() === "") return {};
+  if (text.trim().startsWith("{")) {
+    const parsed = z.record(z.string(), z.string()).safeParse((() => {
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        return undefined;
+      }
+    })());
+    return parsed.success ? parsed.data : "FEEDBACK_PROXY_UPSTREAM_HEADERS must be a JSON object of strings";
+  }
+  const out: Record<string, string> = {};
+  for (const line of text.split(/\r?\n/).filter((l) => l.trim() !== "")) {
+    const h = header.safeParse(line);
+    if (!h.success) return h.error.issues[0]!.message;
+    out[h.data[0]] = h.data[1];
+  }
+  return out;
+}
+
+export function parseProxySettings(raw: unknown): { ok: true; settings: ProxySettings } | { ok: false; errors: string[] } {
+  const parsed = rawProxyFlags.safeParse(raw);
+  if (!parsed.success) return { ok: false, errors: parsed.error.issues.map((i) => i.message) };
+  const { upstreamHeader, upstreamHeaders, ...rest } = parsed.data;
+  const errors: string[] = [];
+  if (rest.command.length === 0 && rest.upstreamUrl === undefined) {
+    errors.push("name the upstream: `patchworkmcp proxy -- <command> [args…]` or `--upstream-url <url>`");
+  }
+  if (rest.command.length > 0 && rest.upstreamUrl !== undefined) errors.push("give either an upstream command or --upstream-url, not both");
+  if (rest.toolName === rest.collisionToolName) errors.push("--tool-name and --collision-tool-name must differ");
+  const fromEnv = envHeaders(upstreamHeaders);
+  if (typeof fromEnv === "string") errors.push(fromEnv);
+  if (errors.length > 0) return { ok: false, errors };
+  const headers: Record<string, string> = { ...(fromEnv as Record<string, string>) };
+  for (const [k, v] of upstreamHeader) headers[k] = v;
+  return { ok: true, settings: { ...rest, headers } };
+}

@@ -1,0 +1,142 @@
+/**
+ * Where reports go: straight into a SQLite file (`--db`) or to a sidecar. A
+ * report that cannot be delivered now goes to the durable outbox and is
+ * re-sent in the background with backoff; if even the outbox cannot be
+ * written, the unsent line goes to stderr, where `patchworkmcp replay` can
+ * still pick it up. Nothing here ever holds up protocol traffic.
+ */
+import { parseFeedback, type FeedbackPayload } from "../src/feedback/index.js";
+import { formatUnsentLine } from "../src/delivery/unsent.js";
+import { sendToSidecar } from "../src/delivery/sidecar-client.js";
+import { FeedbackStore } from "../src/store/index.js";
+import type { Log } from "./log.js";
+import type { Outbox } from "./outbox.js";
+
+export type DeliveryResult = { ok: true; id: number } | { ok: false; message: string };
+
+export interface Deliverer {
+  deliver(payload: FeedbackPayload, idempotencyKey: string, timeoutMs: number): Promise<DeliveryResult>;
+}
+
+export function sidecarDeliverer(baseUrl: string, apiKey: string | undefined): Deliverer {
+  return {
+    async deliver(payload, idempotencyKey, timeoutMs) {
+      const result = await sendToSidecar({ baseUrl, apiKey, payload: { ...payload }, idempotencyKey, timeoutMs, retries: 0 });
+      return result.ok ? { ok: true, id: result.id } : { ok: false, message: result.message };
+    },
+  };
+}
+
+export function databaseDeliverer(path: string): Deliverer & { close(): void } {
+  let store: FeedbackStore | undefined;
+  return {
+    async deliver(payload, idempotencyKey) {
+      try {
+        store ??= FeedbackStore.open(path);
+        return { ok: true, id: store.insertReport(payload, idempotencyKey).id };
+      } catch (err) {
+        return { ok: false, message: `could not write to ${path}: ${err instanceof Error ? err.message : String(err)}` };
+      }
+    },
+    close() {
+      store?.close();
+      store = undefined;
+    },
+  };
+}
+
+export type SubmitResult = { recorded: true; id: number } | { recorded: false };
+
+export interface ReporterOptions {
+  deliverer: Deliverer;
+  outbox: Outbox;
+  log: Log;
+  /** Time allowed for one delivery attempt, in ms. */
+  timeoutMs: number;
+  retryBaseMs?: number;
+  retryMaxMs?: number;
+}
+
+export class Reporter {
+  private retryDelay: number;
+  private timer?: NodeJS.Timeout;
+  private flushing?: Promise<void>;
+
+  constructor(private readonly options: ReporterOptions) {
+    this.retryDelay = options.retryBaseMs ?? 2000;
+  }
+
+  /** Deliver now, or keep it in the outbox. Never throws. */
+  async submit(payload: FeedbackPayload, idempotencyKey: string): Promise<SubmitResult> {
+    const result = await this.options.deliverer.deliver(payload, idempotencyKey, this.options.timeoutMs);
+    if (result.ok) {
+      if (this.timer) this.schedule(0);
+      return { recorded: true, id: result.id };
+    }
+    this.options.log(`feedback not delivered (${result.message}); kept in the outbox ${this.options.outbox.path}`);
+    try {
+      await this.options.outbox.append({ payload: { ...payload }, idempotencyKey });
+    } catch (err) {
+      this.options.log(`the outbox could not be written either (${err instanceof Error ? err.message : String(err)}); the report follows for replay:`);
+      process.stderr.write(`${formatUnsentLine({ ...payload, idempotency_key: idempotencyKey })}\n`);
+    }
+    this.schedule(this.retryDelay);
+    return { recorded: false };
+  }
+
+  /** Start retrying what an earlier run left in the outbox. */
+  start(): void {
+    if (this.options.outbox.read().length > 0) this.schedule(0);
+  }
+
+  stop(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  /** Send every outbox entry once; resolves when done. Exposed for tests and shutdown. */
+  flush(): Promise<void> {
+    this.flushing ??= this.flushOnce().finally(() => {
+      this.flushing = undefined;
+    });
+    return this.flushing;
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.flush();
+    }, delayMs);
+    this.timer.unref();
+  }
+
+  private async flushOnce(): Promise<void> {
+    const entries = this.options.outbox.read();
+    const delivered = new Set<string>();
+    let unreachable = false;
+    for (const entry of entries) {
+      // An entry that does not validate (hand-edited, another version) stays for a human and `replay`.
+      const parsed = parseFeedback(entry.payload);
+      if (!parsed.ok) continue;
+      const result = await this.options.deliverer.deliver(parsed.payload, entry.idempotencyKey, this.options.timeoutMs);
+      if (!result.ok) {
+        unreachable = true;
+        break;
+      }
+      delivered.add(entry.idempotencyKey);
+    }
+    try {
+      await this.options.outbox.remove(delivered);
+    } catch (err) {
+      this.options.log(`delivered ${delivered.size} outbox reports but could not remove them yet: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    if (delivered.size > 0) this.options.log(`delivered ${delivered.size} report(s) from the outbox`);
+    if (unreachable) {
+      this.schedule(this.retryDelay);
+      this.retryDelay = Math.min(this.retryDelay * 2, this.options.retryMaxMs ?? 300_000);
+    } else {
+      this.retryDelay = this.options.retryBaseMs ?? 2000;
+    }
+  }
+}

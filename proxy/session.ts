@@ -1,0 +1,444 @@
+/**
+ * One downstream connection and its upstream: raw JSON-RPC passes through
+ * unchanged except for exactly three interceptions —
+ *   1. the `initialize` result (instructions appended, `tools` capability ensured),
+ *   2. the first `tools/list` page (the feedback tool added),
+ *   3. `tools/call` of the feedback tool (answered here).
+ * Everything else keeps its ids, `_meta`, cursors and payload. The session also
+ * remembers what a report gets for free (server and client names, the tools
+ * upstream listed, the session id) and which stream a server message belongs
+ * to (progress token → request id), for downstreams that care (HTTP).
+ */
+import { randomUUID } from "node:crypto";
+import {
+  FEEDBACK_REPLIES,
+  FEEDBACK_SERVER_INSTRUCTIONS,
+  FEEDBACK_TOOL_NAME,
+  LIMITS,
+  feedbackToolDefinition,
+  parseFeedback,
+  type FeedbackPayload,
+} from "../src/feedback/index.js";
+import {
+  CONNECTION_CLOSED,
+  INVALID_PARAMS,
+  RESERVED_ID_PREFIX,
+  errorFrame,
+  idKey,
+  isNotification,
+  isObject,
+  isRequest,
+  isResponse,
+  paramsOf,
+  progressTokenOf,
+  resultFrame,
+  type Frame,
+  type RpcId,
+  type RpcMessage,
+} from "./jsonrpc.js";
+import type { Log } from "./log.js";
+import type { Reporter } from "./reporter.js";
+import type { UpstreamClosed, UpstreamLink } from "./upstream.js";
+
+export interface SessionConfig {
+  /** Name to offer the feedback tool under. */
+  toolName: string;
+  /** Name to use instead when upstream already has a tool called `toolName`. */
+  collisionToolName: string;
+  /** Overrides upstream's serverInfo.name in reports. */
+  serverName?: string | undefined;
+  /** Record calls to tools upstream never listed as missing_tool reports. */
+  missingToolReports: boolean;
+}
+
+/** Where messages for the client go; `relatedRequestId` picks the HTTP stream. */
+export interface DownstreamSink {
+  send(frame: Frame, relatedRequestId?: RpcId): void;
+}
+
+interface Pending {
+  id: RpcId;
+  method: string;
+  firstToolsPage: boolean;
+  progressKey?: string;
+}
+
+export interface SessionOptions {
+  upstream: UpstreamLink;
+  downstream: DownstreamSink;
+  config: SessionConfig;
+  reporter: Reporter;
+  log: Log;
+  /** The MCP session id (HTTP) or one made up per stdio connection. */
+  sessionId: () => string | undefined;
+  onUpstreamClosed: (info: UpstreamClosed) => void;
+}
+
+const INTERNAL_TIMEOUT_MS = 10_000;
+const MAX_TOOL_PAGES = 100;
+
+/** The server instructions, naming the tool as it is actually offered. */
+export function instructionsFor(toolName: string): string {
+  return toolName === FEEDBACK_TOOL_NAME ? FEEDBACK_SERVER_INSTRUCTIONS : FEEDBACK_SERVER_INSTRUCTIONS.replaceAll(`\`${FEEDBACK_TOOL_NAME}\``, `\`${toolName}\``);
+}
+
+const clip = (s: string, max: number) => (s.length > max ? s.slice(0, max) : s);
+
+export class ProxySession {
+  /** Name the feedback tool is offered under in this session (changes on a collision). */
+  toolName: string;
+  lastActivity = Date.now();
+  private readonly pending = new Map<string, Pending>();
+  private readonly progress = new Map<string, RpcId>();
+  /** Server→client requests: which client request's stream they went out on. */
+  private readonly serverRequests = new Map<string, RpcId | undefined>();
+  private readonly localCalls = new Map<string, { cancelled: boolean }>();
+  private readonly internal = new Map<string, (m: RpcMessage | undefined) => void>();
+  private internalSeq = 0;
+  private upstreamName?: string;
+  private upstreamVersion?: string;
+  private clientType?: string;
+  /** undefined until the initialize result says. */
+  private upstreamHasTools?: boolean;
+  private initialized = false;
+  private toolNames = new Set<string>();
+  private toolsListed = false;
+  private toolsComplete = false;
+  private toolsFresh = false;
+  private injectedOnce = false;
+  private refreshing?: Promise<void>;
+  private readonly reportedMissing = new Set<string>();
+  private closedInfo?: UpstreamClosed;
+
+  constructor(private readonly options: SessionOptions) {
+    this.toolName = options.config.toolName;
+    options.upstream.onmessage = (frame) => this.fromUpstream(frame);
+    options.upstream.onclose = (info) => this.upstreamClosed(info);
+  }
+
+  get pendingCount(): number {
+    return this.pending.size + this.localCalls.size;
+  }
+
+  /** The tool names upstream last listed (without the injected tool). */
+  get toolsAvailable(): string[] {
+    return [...this.toolNames];
+  }
+
+  // ── client → server ────────────────────────────────────────────────────
+
+  fromDownstream(frame: Frame): void {
+    this.lastActivity = Date.now();
+    const m = frame.msg;
+    if (isRequest(m)) {
+      this.clientRequest(frame, m.id as RpcId, m.method as string);
+      return;
+    }
+    if (isNotification(m) && m.method === "notifications/cancelled") {
+      const rid = paramsOf(m).requestId;
+      if (typeof rid === "string" || typeof rid === "number") {
+        const local = this.localCalls.get(idKey(rid));
+        if (local) {
+          local.cancelled = true;
+          return;
+        }
+        this.release(idKey(rid));
+      }
+    } else if (isResponse(m) && m.id !== undefined && m.id !== null) {
+      this.serverRequests.delete(idKey(m.id));
+    }
+    this.forward(frame);
+  }
+
+  private clientRequest(frame: Frame, id: RpcId, method: string): void {
+    const params = paramsOf(frame.msg);
+    if (method === "tools/call") {
+      const name = params.name;
+      if (name === this.toolName) {
+        void this.answerFeedback(frame, id, params.arguments);
+        return;
+      }
+      if (typeof name === "string" && !this.toolNames.has(name)) this.noticeUnknownTool(name, params.arguments);
+    } else if (method === "tools/list" && this.upstreamHasTools === false) {
+      // Upstream has no tools at all: the list is ours alone.
+      this.options.downstream.send(
+        params.cursor === undefined
+          ? resultFrame(id, { tools: [feedbackToolDefinition(this.toolName)] })
+          : errorFrame(id, INVALID_PARAMS, "Invalid cursor: this tool list has one page."),
+        id,
+      );
+      return;
+    } else if (method === "initialize") {
+      const info = params.clientInfo;
+      if (isObject(info) && typeof info.name === "string") {
+        this.clientType = clip(typeof info.version === "string" ? `${info.name}/${info.version}` : info.name, LIMITS.client_type);
+      }
+    }
+    const entry: Pending = { id, method, firstToolsPage: method === "tools/list" && params.cursor === undefined };
+    const token = progressTokenOf(frame.msg);
+    if (token !== undefined) {
+      entry.progressKey = idKey(token);
+      this.progress.set(entry.progressKey, id);
+    }
+    this.pending.set(idKey(id), entry);
+    this.forward(frame, id);
+  }
+
+  private forward(frame: Frame, requestId?: RpcId): void {
+    this.options.upstream.send(frame).catch((err: unknown) => {
+      if (requestId === undefined || !this.pending.has(idKey(requestId))) return;
+      this.release(idKey(requestId));
+      const why = err instanceof Error ? err.message : String(err);
+      this.options.downstream.send(errorFrame(requestId, CONNECTION_CLOSED, `The upstream MCP server could not take this request: ${why}`), requestId);
+    });
+  }
+
+  private release(key: string): Pending | undefined {
+    const entry = this.pending.get(key);
+    if (!entry) return undefined;
+    this.pending.delete(key);
+    if (entry.progressKey !== undefined) this.progress.delete(entry.progressKey);
+    return entry;
+  }
+
+  // ── server → client ────────────────────────────────────────────────────
+
+  private fromUpstream(frame: Frame): void {
+    this.lastActivity = Date.now();
+    const m = frame.msg;
+    const down = this.options.downstream;
+    if (isResponse(m)) {
+      const id = m.id;
+      if (id === undefined || id === null) {
+        down.send(frame);
+        return;
+      }
+      if (typeof id === "string" && id.startsWith(RESERVED_ID_PREFIX)) {
+        this.internal.get(id)?.(m);
+        return;
+      }
+      const entry = this.release(idKey(id));
+      let out = frame;
+      if (entry?.method === "initialize") out = this.initializeResult(frame);
+      else if (entry?.method === "tools/list") out = this.toolsListResult(frame, entry.firstToolsPage);
+      down.send(out, id);
+      return;
+    }
+    if (isRequest(m)) {
+      // Sampling, elicitation, roots: they belong with the call that caused them.
+      const related = this.latestPending();
+      this.serverRequests.set(idKey(m.id as RpcId), related);
+      down.send(frame, related);
+      return;
+    }
+    const params = paramsOf(m);
+    let related: RpcId | undefined;
+    if (m.method === "notifications/progress") {
+      const token = params.progressToken;
+      related = typeof token === "string" || typeof token === "number" ? this.progress.get(idKey(token)) : undefined;
+    } else if (m.method === "notifications/cancelled") {
+      const rid = params.requestId;
+      related = typeof rid === "string" || typeof rid === "number" ? this.serverRequests.get(idKey(rid)) : undefined;
+    } else {
+      if (m.method === "notifications/tools/list_changed") this.toolsFresh = false;
+      related = this.latestPending();
+    }
+    down.send(frame, related);
+  }
+
+  /** The most recent client request still waiting upstream (stdio servers do not say which one a message belongs to). */
+  private latestPending(): RpcId | undefined {
+    let last: RpcId | undefined;
+    for (const entry of this.pending.values()) last = entry.id;
+    return last;
+  }
+
+  private initializeResult(frame: Frame): Frame {
+    const m = frame.msg;
+    if (!isObject(m.result)) return frame;
+    const result = { ...m.result };
+    const info = result.serverInfo;
+    if (isObject(info)) {
+      if (typeof info.name === "string") this.upstreamName = info.name;
+      if (typeof info.version === "string") this.upstreamVersion = info.version;
+    }
+    if (typeof result.protocolVersion === "string") this.options.upstream.setProtocolVersion(result.protocolVersion);
+    const capabilities = isObject(result.capabilities) ? { ...result.capabilities } : {};
+    this.upstreamHasTools = isObject(capabilities.tools);
+    if (!this.upstreamHasTools) capabilities.tools = {};
+    result.capabilities = capabilities;
+    const own = typeof result.instructions === "string" && result.instructions.trim() !== "" ? `${result.instructions}\n\n` : "";
+    result.instructions = own + instructionsFor(this.toolName);
+    this.initialized = true;
+    return { msg: { ...m, result } };
+  }
+
+  private toolsListResult(frame: Frame, first: boolean): Frame {
+    const m = frame.msg;
+    const id = m.id as RpcId;
+    if (!isObject(m.result)) {
+      if (!first) return frame;
+      this.options.log(`upstream tools/list failed (${m.error?.message ?? "no result"}); offering the feedback tool alone`);
+      this.toolNames = new Set();
+      this.toolsListed = true;
+      this.toolsComplete = false;
+      return resultFrame(id, { tools: [feedbackToolDefinition(this.toolName)] });
+    }
+    const tools: unknown[] = Array.isArray(m.result.tools) ? m.result.tools : [];
+    const names = tools.flatMap((t) => (isObject(t) && typeof t.name === "string" ? [t.name] : []));
+    this.adoptToolNames(names, { replace: first, complete: typeof m.result.nextCursor !== "string" });
+    if (!first) return frame;
+    this.injectedOnce = true;
+    return { msg: { ...m, result: { ...m.result, tools: [...tools, feedbackToolDefinition(this.toolName)] } } };
+  }
+
+  private adoptToolNames(names: string[], how: { replace: boolean; complete: boolean }): void {
+    if (how.replace) this.toolNames = new Set(names);
+    else for (const n of names) this.toolNames.add(n);
+    this.toolsListed = true;
+    this.toolsComplete = how.complete;
+    this.toolsFresh = true;
+    if (!this.toolNames.has(this.toolName)) return;
+    let alternative = this.options.config.collisionToolName;
+    for (let i = 2; this.toolNames.has(alternative); i++) alternative = `${this.options.config.collisionToolName}_${i}`;
+    this.options.log(
+      `upstream already has a tool named "${this.toolName}": keeping it, and offering the feedback tool as "${alternative}" (choose with --collision-tool-name)`,
+    );
+    this.toolName = alternative;
+    // The client may already hold a list with the old name: make it ask again.
+    if (this.injectedOnce) this.options.downstream.send({ msg: { jsonrpc: "2.0", method: "notifications/tools/list_changed" } });
+  }
+
+  // ── what the proxy answers itself ──────────────────────────────────────
+
+  private async answerFeedback(frame: Frame, id: RpcId, args: unknown): Promise<void> {
+    const key = idKey(id);
+    const call = { cancelled: false };
+    this.localCalls.set(key, call);
+    let reply: Record<string, unknown> | undefined;
+    try {
+      // Never listed yet: make sure upstream has no tool of this name before answering in its place.
+      if (this.upstreamHasTools && !this.toolsListed && this.initialized) await this.refreshTools();
+      if (paramsOf(frame.msg).name !== this.toolName) {
+        this.localCalls.delete(key);
+        this.clientRequest(frame, id, "tools/call");
+        return;
+      }
+      reply = await this.recordFeedback(args);
+    } catch (err) {
+      this.options.log(`feedback call failed: ${err instanceof Error ? err.message : String(err)}`);
+      reply = { content: [{ type: "text", text: FEEDBACK_REPLIES.queued() }] };
+    } finally {
+      this.localCalls.delete(key);
+    }
+    if (!call.cancelled && reply) this.options.downstream.send(resultFrame(id, reply), id);
+  }
+
+  private async recordFeedback(args: unknown): Promise<Record<string, unknown>> {
+    const parsed = parseFeedback(args ?? {}, { server_name: this.serverName() });
+    if (!parsed.ok) {
+      const details = parsed.issues.map((i) => `${i.field}: ${i.message}`).join("; ");
+      return { content: [{ type: "text", text: FEEDBACK_REPLIES.invalid(details) }], isError: true };
+    }
+    const result = await this.options.reporter.submit(this.enrich(parsed.payload), parsed.idempotencyKey ?? `proxy-${randomUUID()}`);
+    const text = result.recorded ? FEEDBACK_REPLIES.recorded(result.id) : FEEDBACK_REPLIES.queued();
+    return { content: [{ type: "text", text }] };
+  }
+
+  private serverName(): string | undefined {
+    const name = this.options.config.serverName ?? this.upstreamName;
+    return name === undefined ? undefined : clip(name, LIMITS.server_name);
+  }
+
+  /** Fill in what agents rarely know. The proxy knows the server better than the agent does. */
+  private enrich(payload: FeedbackPayload): FeedbackPayload {
+    const out: FeedbackPayload = { ...payload };
+    const name = this.serverName();
+    if (name !== undefined) out.server_name = name;
+    if (this.upstreamVersion !== undefined) out.server_version = clip(this.upstreamVersion, LIMITS.server_version);
+    if (out.client_type === undefined && this.clientType !== undefined) out.client_type = this.clientType;
+    if (out.tools_available.length === 0) {
+      out.tools_available = this.toolsAvailable.slice(0, LIMITS.tools_available_items).map((n) => clip(n, LIMITS.tool_name_in_list));
+    }
+    const sid = this.options.sessionId();
+    if (out.session_id === undefined && sid !== undefined) out.session_id = clip(sid, LIMITS.session_id);
+    return out;
+  }
+
+  /** A call to a tool upstream may not have: find out in the background and report it once. */
+  private noticeUnknownTool(name: string, args: unknown): void {
+    if (!this.options.config.missingToolReports || this.reportedMissing.has(name)) return;
+    void (async () => {
+      const known = () => this.upstreamHasTools === false || (this.toolsComplete && this.toolsFresh);
+      if (!known() && this.initialized) await this.refreshTools();
+      if (!known() || this.toolNames.has(name) || name === this.toolName || this.reportedMissing.has(name)) return;
+      this.reportedMissing.add(name);
+      let shownArgs = "";
+      if (args !== undefined) {
+        const json = JSON.stringify(args) ?? "";
+        shownArgs = ` and arguments ${json.length > 1000 ? `${json.slice(0, 1000)}…` : json}`;
+      }
+      const parsed = parseFeedback({
+        what_i_needed: `A tool named "${clip(name, 200)}" on this server.`,
+        what_i_tried: `The agent called tools/call with name "${clip(name, 200)}"${shownArgs}, but this server does not list a tool by that name. The proxy passed the call to the server unchanged.`,
+        gap_type: "missing_tool",
+        tool_name: clip(name, LIMITS.tool_name),
+      }, { server_name: this.serverName() });
+      if (!parsed.ok) return;
+      const result = await this.options.reporter.submit(this.enrich(parsed.payload), `proxy-missing-${randomUUID()}`);
+      this.options.log(`recorded a missing_tool report for "${clip(name, 200)}"${result.recorded ? ` (report ${result.id})` : " (kept in the outbox)"}`);
+    })().catch((err: unknown) => this.options.log(`missing_tool report failed: ${err instanceof Error ? err.message : String(err)}`));
+  }
+
+  /** Learn upstream's complete tool list with requests of the proxy's own (reserved ids). */
+  private refreshTools(): Promise<void> {
+    this.refreshing ??= (async () => {
+      const names: string[] = [];
+      let cursor: string | undefined;
+      for (let page = 0; page < MAX_TOOL_PAGES; page++) {
+        const res = await this.internalRequest("tools/list", cursor === undefined ? undefined : { cursor });
+        if (!res || !isObject(res.result)) return;
+        const tools: unknown[] = Array.isArray(res.result.tools) ? res.result.tools : [];
+        for (const t of tools) if (isObject(t) && typeof t.name === "string") names.push(t.name);
+        cursor = typeof res.result.nextCursor === "string" ? res.result.nextCursor : undefined;
+        if (cursor === undefined) {
+          this.adoptToolNames(names, { replace: true, complete: true });
+          return;
+        }
+      }
+    })().finally(() => {
+      this.refreshing = undefined;
+    });
+    return this.refreshing;
+  }
+
+  private internalRequest(method: string, params?: Record<string, unknown>): Promise<RpcMessage | undefined> {
+    if (this.closedInfo) return Promise.resolve(undefined);
+    const id = `${RESERVED_ID_PREFIX}${++this.internalSeq}`;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => done(undefined), INTERNAL_TIMEOUT_MS);
+      const done = (m: RpcMessage | undefined) => {
+        clearTimeout(timer);
+        this.internal.delete(id);
+        resolve(m);
+      };
+      this.internal.set(id, done);
+      this.options.upstream.send({ msg: { jsonrpc: "2.0", id, method, ...(params ? { params } : {}) } }).catch(() => done(undefined));
+    });
+  }
+
+  // ── endings ────────────────────────────────────────────────────────────
+
+  private upstreamClosed(info: UpstreamClosed): void {
+    if (this.closedInfo) return;
+    this.closedInfo = info;
+    const reason = info.reason.charAt(0).toUpperCase() + info.reason.slice(1);
+    for (const entry of [...this.pending.values()]) {
+      this.options.downstream.send(errorFrame(entry.id, CONNECTION_CLOSED, `${reason} before answering this request.`), entry.id);
+    }
+    this.pending.clear();
+    this.progress.clear();
+    for (const done of [...this.internal.values()]) done(undefined);
+    this.options.onUpstreamClosed(info);
+  }
+}

@@ -1,0 +1,120 @@
+/**
+ * A stdio upstream: the server runs as a child process in its own process
+ * group. Lines on its stdout are the protocol (anything that is not JSON-RPC is
+ * diverted to stderr: noisy servers would otherwise corrupt the client's
+ * stream), its stderr is relayed with a prefix, and closing kills the whole
+ * group so wrappers like `npx` leave no grandchildren behind.
+ */
+import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
+import { parseLine, serialise, type Frame } from "./jsonrpc.js";
+import { readLines } from "./line-reader.js";
+import type { Log } from "./log.js";
+import type { UpstreamClosed, UpstreamLink } from "./upstream.js";
+
+export interface StdioUpstreamOptions {
+  command: string;
+  args: string[];
+  cwd?: string | undefined;
+  env?: NodeJS.ProcessEnv;
+  /** Prefix for relayed stderr lines. */
+  label: string;
+  log: Log;
+  /** How long to wait after SIGTERM before SIGKILL, in ms. */
+  killGraceMs?: number;
+}
+
+export class StdioUpstream implements UpstreamLink {
+  onmessage?: (frame: Frame) => void;
+  onclose?: (info: UpstreamClosed) => void;
+  private child?: ChildProcessWithoutNullStreams;
+  private exited?: Promise<void>;
+  private closedInfo?: UpstreamClosed;
+  private stopping = false;
+
+  constructor(private readonly options: StdioUpstreamOptions) {}
+
+  async start(): Promise<void> {
+    const { command, args, cwd, env, label, log } = this.options;
+    const child = spawn(command, args, { cwd, env: env ?? process.env, stdio: ["pipe", "pipe", "pipe"], detached: true });
+    this.child = child;
+    this.exited = new Promise((resolve) => {
+      let done = false;
+      const finish = (info: UpstreamClosed) => {
+        if (done) return;
+        done = true;
+        this.closedInfo = info;
+        // Grandchildren (npx → node) may outlive the direct child: end the group too.
+        this.signalGroup("SIGTERM");
+        resolve();
+        this.onclose?.(info);
+      };
+      child.once("error", (err) => {
+        finish({ reason: `the upstream command "${command}" could not be started: ${err.message}`, exitCode: null });
+      });
+      child.once("exit", (code, signal) => {
+        const how = code !== null ? `exit code ${code}` : `signal ${signal ?? "unknown"}`;
+        finish({ reason: `the upstream MCP server exited (${how})`, exitCode: code });
+      });
+    });
+    child.stdin.on("error", () => {
+      // EPIPE after the child died: the exit handler reports it.
+    });
+    readLines(
+      child.stdout,
+      (line) => {
+        const frames = parseLine(line);
+        if (frames === undefined) {
+          log(`${label} wrote a non-JSON-RPC line to stdout (not forwarded): ${line.slice(0, 200)}`);
+          return;
+        }
+        for (const frame of frames) this.onmessage?.(frame);
+      },
+      () => undefined,
+    );
+    readLines(
+      child.stderr,
+      (line) => process.stderr.write(`[${label}] ${line}\n`),
+      () => undefined,
+    );
+    await new Promise<void>((resolve, reject) => {
+      child.once("spawn", resolve);
+      child.once("error", reject);
+    });
+  }
+
+  send(frame: Frame): Promise<void> {
+    const child = this.child;
+    if (!child || this.closedInfo || !child.stdin.writable) {
+      return Promise.reject(new Error(this.closedInfo?.reason ?? "the upstream MCP server is not running"));
+    }
+    child.stdin.write(`${serialise(frame)}\n`);
+    return Promise.resolve();
+  }
+
+  setProtocolVersion(): void {
+    // stdio carries no version header.
+  }
+
+  async close(): Promise<void> {
+    const child = this.child;
+    if (!child || this.stopping) return this.exited;
+    this.stopping = true;
+    if (!this.closedInfo) {
+      child.stdin.end();
+      this.signalGroup("SIGTERM");
+      const timer = setTimeout(() => this.signalGroup("SIGKILL"), this.options.killGraceMs ?? 2000);
+      await this.exited;
+      clearTimeout(timer);
+    }
+  }
+
+  private signalGroup(signal: NodeJS.Signals): void {
+    const pid = this.child?.pid;
+    if (pid === undefined) return;
+    try {
+      process.kill(-pid, signal);
+    } catch {
+      // ESRCH: the group is already gone.
+    }
+  }
+}
