@@ -7,6 +7,7 @@ import type { FeedbackStore } from "../store/index.js";
 import { Authenticator } from "./auth.js";
 import { errorHandler, notFound } from "./errors.js";
 import { IngestQueue } from "./ingest-queue.js";
+import { draftApi } from "./routes/draft.js";
 import { exportRoutes } from "./routes/export.js";
 import { feedbackRoutes } from "./routes/feedback.js";
 import { statsRoutes } from "./routes/stats.js";
@@ -57,6 +58,7 @@ export function createApp(options: AppOptions): AppContext {
   api.use("/feedback", feedbackRoutes({ store, auth, queue }));
   api.use("/stats", statsRoutes({ store, auth }));
   api.use("/export", exportRoutes({ store, auth }));
+  api.use(draftApi({ store, auth }));
   app.use("/api", api);
   app.use(dashboardRoutes());
 

@@ -1,0 +1,224 @@
+/**
+ * LLM providers, both asked for the same change set through the same JSON
+ * Schema (derived from the zod schema in change-set.ts):
+ *
+ * - Anthropic (@anthropic-ai/sdk): a single tool whose `input_schema` is the
+ *   schema, forced with `tool_choice` — the tool input IS the answer.
+ * - OpenAI (openai SDK): the Responses API with `text.format` json_schema,
+ *   strict, and `max_output_tokens`. OpenAI-compatible servers without the
+ *   Responses API (older Ollama, vLLM, LM Studio builds) answer 404 there;
+ *   we then fall back to Chat Completions with `response_format` json_schema
+ *   and `max_completion_tokens`.
+ *
+ * The answer is returned as parsed JSON, NOT trusted: the pipeline validates it.
+ */
+import Anthropic from "@anthropic-ai/sdk";
+import OpenAI from "openai";
+import type { LlmProvider } from "../settings/index.js";
+import { CHANGE_SET_JSON_SCHEMA, CHANGE_SET_TOOL_NAME } from "./change-set.js";
+import { DraftError } from "./events.js";
+
+export interface ModelRequest {
+  system: string;
+  user: string;
+  maxOutputTokens: number;
+  signal?: AbortSignal | undefined;
+}
+
+export interface ModelClient {
+  readonly provider: LlmProvider;
+  readonly model: string;
+  /** Which API answered (for messages): "messages", "responses", "chat.completions". */
+  api: string;
+  generate(request: ModelRequest): Promise<unknown>;
+}
+
+export interface ProviderConfig {
+  provider: LlmProvider;
+  model: string;
+  apiKey: string | undefined;
+  baseUrl: string | undefined;
+  timeoutMs?: number | undefined;
+}
+
+const DEFAULT_TIMEOUT_MS = 10 * 60_000;
+
+function apiError(err: unknown, provider: string): DraftError {
+  if (err instanceof DraftError) return err;
+  if (err instanceof Error && (err.name === "AbortError" || err.name === "APIUserAbortError")) {
+    return new DraftError("cancelled", "The draft was cancelled.", "model");
+  }
+  const status = typeof err === "object" && err !== null ? (err as { status?: unknown }).status : undefined;
+  const message = err instanceof Error ? err.message : String(err);
+  if (status === 401 || status === 403)
+    return new DraftError("llm_auth_failed", `The ${provider} API rejected the API key (${status}). Check the key in the draft settings.`, "model");
+  if (status === 404) return new DraftError("llm_not_found", `The ${provider} API does not know this model or endpoint (404): ${message}`, "model");
+  if (status === 429) return new DraftError("llm_rate_limited", `The ${provider} API is rate limiting requests (429); try again later.`, "model");
+  if (typeof status === "number") return new DraftError("llm_error", `The ${provider} API failed (${status}): ${message}`, "model");
+  return new DraftError("llm_unreachable", `Could not reach the ${provider} API (${message}).`, "model");
+}
+
+function parseJsonAnswer(text: string, provider: string): unknown {
+  const trimmed = text.trim().replace(/^```(?:json)?\s*\n([\s\S]*)\n```$/, "$1");
+  try {
+    return JSON.parse(trimmed) as unknown;
+  } catch {
+    throw new DraftError(
+      "invalid_json",
+      `The ${provider} model did not answer with valid JSON (it began: ${JSON.stringify(text.slice(0, 80))}).`,
+      "model",
+    );
+  }
+}
+
+class AnthropicClient implements ModelClient {
+  readonly provider = "anthropic" as const;
+  api = "messages";
+  private readonly client: Anthropic;
+
+  constructor(
+    readonly model: string,
+    config: ProviderConfig,
+  ) {
+    this.client = new Anthropic({
+      apiKey: config.apiKey ?? null,
+      ...(config.baseUrl ? { baseURL: config.baseUrl } : {}),
+      maxRetries: 2,
+      timeout: config.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    });
+  }
+
+  async generate(request: ModelRequest): Promise<unknown> {
+    let message: Anthropic.Message;
+    try {
+      message = await this.client.messages.create(
+        {
+          model: this.model,
+          max_tokens: request.maxOutputTokens,
+          system: request.system,
+          messages: [{ role: "user", content: request.user }],
+          tools: [
+            {
+              name: CHANGE_SET_TOOL_NAME,
+              description: "Submit the change set for the draft pull request.",
+              input_schema: CHANGE_SET_JSON_SCHEMA as Anthropic.Tool.InputSchema,
+            },
+          ],
+          tool_choice: { type: "tool", name: CHANGE_SET_TOOL_NAME },
+        },
+        { signal: request.signal },
+      );
+    } catch (err) {
+      throw apiError(err, "Anthropic");
+    }
+    const text = message.content.flatMap((b) => (b.type === "text" ? [b.text] : [])).join(" ").trim();
+    if (message.stop_reason === "refusal") {
+      throw new DraftError("model_refused", `The model declined to draft this change${text ? `: ${text.slice(0, 300)}` : "."}`, "model");
+    }
+    if (message.stop_reason === "max_tokens") {
+      throw new DraftError("model_truncated", "The model ran out of output tokens before finishing the change set.", "model");
+    }
+    const call = message.content.find((b) => b.type === "tool_use" && b.name === CHANGE_SET_TOOL_NAME);
+    if (!call || call.type !== "tool_use") {
+      if (text) return parseJsonAnswer(text, "Anthropic");
+      throw new DraftError("invalid_json", "The model answered without a change set.", "model");
+    }
+    return call.input;
+  }
+}
+
+class OpenAIClient implements ModelClient {
+  readonly provider = "openai" as const;
+  api = "responses";
+  private readonly client: OpenAI;
+  private useChat = false;
+
+  constructor(
+    readonly model: string,
+    config: ProviderConfig,
+  ) {
+    this.client = new OpenAI({
+      apiKey: config.apiKey ?? "",
+      ...(config.baseUrl ? { baseURL: config.baseUrl } : {}),
+      maxRetries: 2,
+      timeout: config.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    });
+  }
+
+  async generate(request: ModelRequest): Promise<unknown> {
+    if (!this.useChat) {
+      try {
+        return await this.viaResponses(request);
+      } catch (err) {
+        // No Responses API on this (OpenAI-compatible) server: use Chat Completions from now on.
+        if (err instanceof OpenAI.NotFoundError && !/model/i.test(err.message)) this.useChat = true;
+        else throw apiError(err, "OpenAI");
+      }
+    }
+    this.api = "chat.completions";
+    return this.viaChat(request);
+  }
+
+  private async viaResponses(request: ModelRequest): Promise<unknown> {
+    const response = await this.client.responses.create(
+      {
+        model: this.model,
+        instructions: request.system,
+        input: request.user,
+        max_output_tokens: request.maxOutputTokens,
+        text: { format: { type: "json_schema", name: "change_set", schema: CHANGE_SET_JSON_SCHEMA, strict: true } },
+      },
+      { signal: request.signal },
+    );
+    for (const item of response.output) {
+      if (item.type !== "message") continue;
+      for (const part of item.content) {
+        if (part.type === "refusal") throw new DraftError("model_refused", `The model declined to draft this change: ${part.refusal.slice(0, 300)}`, "model");
+      }
+    }
+    if (response.status === "incomplete") {
+      const reason = response.incomplete_details?.reason;
+      if (reason === "content_filter") throw new DraftError("model_refused", "The model's answer was stopped by the content filter.", "model");
+      throw new DraftError("model_truncated", "The model ran out of output tokens before finishing the change set.", "model");
+    }
+    if (!response.output_text) throw new DraftError("invalid_json", "The model answered without a change set.", "model");
+    return parseJsonAnswer(response.output_text, "OpenAI");
+  }
+
+  private async viaChat(request: ModelRequest): Promise<unknown> {
+    let completion: OpenAI.Chat.Completions.ChatCompletion;
+    try {
+      completion = await this.client.chat.completions.create(
+        {
+          model: this.model,
+          messages: [
+            { role: "system", content: request.system },
+            { role: "user", content: request.user },
+          ],
+          max_completion_tokens: request.maxOutputTokens,
+          response_format: { type: "json_schema", json_schema: { name: "change_set", schema: CHANGE_SET_JSON_SCHEMA, strict: true } },
+        },
+        { signal: request.signal },
+      );
+    } catch (err) {
+      throw apiError(err, "OpenAI-compatible");
+    }
+    const choice = completion.choices[0];
+    if (!choice) throw new DraftError("invalid_json", "The model answered without a change set.", "model");
+    if (choice.message.refusal) throw new DraftError("model_refused", `The model declined to draft this change: ${choice.message.refusal.slice(0, 300)}`, "model");
+    if (choice.finish_reason === "length") throw new DraftError("model_truncated", "The model ran out of output tokens before finishing the change set.", "model");
+    if (choice.finish_reason === "content_filter") throw new DraftError("model_refused", "The model's answer was stopped by the content filter.", "model");
+    if (!choice.message.content) throw new DraftError("invalid_json", "The model answered without a change set.", "model");
+    return parseJsonAnswer(choice.message.content, "OpenAI-compatible");
+  }
+}
+
+export function createModelClient(config: ProviderConfig): ModelClient {
+  if (config.provider === "anthropic") {
+    if (!config.apiKey) throw new DraftError("missing_api_key", "No Anthropic API key: set ANTHROPIC_API_KEY or save one in the draft settings.", "settings");
+    return new AnthropicClient(config.model, config);
+  }
+  // A local OpenAI-compatible server usually needs no key.
+  if (!config.apiKey && !config.baseUrl) throw new DraftError("missing_api_key", "No OpenAI API key: set OPENAI_API_KEY or save one in the draft settings (or set OPENAI_BASE_URL for a local server).", "settings");
+  return new OpenAIClient(config.model, config);
+}

@@ -1,0 +1,32 @@
+/** `GET/PUT /api/settings` (admin): draft-PR repos, LLM choice, masked secrets. */
+import { Router } from "express";
+import { DraftSettings, EnvFileError, SettingsError, settingsPatchSchema } from "../../settings/index.js";
+import type { Authenticator } from "../auth.js";
+import { ApiError, parseOr400 } from "../errors.js";
+
+export function settingsRoutes(deps: { settings: DraftSettings; auth: Authenticator }): Router {
+  const { settings, auth } = deps;
+  const router = Router();
+
+  router.get("/", auth.require("admin"), (_req, res) => {
+    res.setHeader("Cache-Control", "no-store");
+    res.json(settings.publicView());
+  });
+
+  router.put("/", auth.require("admin"), (req, res) => {
+    if (!req.is(["application/json", "application/*+json"])) {
+      throw new ApiError(415, "unsupported_media_type", "Send the body as JSON with Content-Type: application/json.");
+    }
+    const patch = parseOr400(settingsPatchSchema, req.body, 422);
+    try {
+      res.setHeader("Cache-Control", "no-store");
+      res.json(settings.update(patch));
+    } catch (err) {
+      if (err instanceof SettingsError) throw new ApiError(409, err.code, err.message);
+      if (err instanceof EnvFileError) throw new ApiError(422, err.code, err.message);
+      throw err;
+    }
+  });
+
+  return router;
+}

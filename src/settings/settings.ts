@@ -1,0 +1,208 @@
+/**
+ * Draft-PR settings: non-secret values saved in SQLite, secrets in `<db dir>/.env`.
+ *
+ * Precedence, the same for every knob: a command-line flag (for `draft`),
+ * then the environment variable, then the saved value, then the built-in
+ * default. `GET /api/settings` says where each effective value came from, so
+ * a dashboard can show that an environment variable overrides what was saved.
+ * Secrets are handed out only through `resolve()` (for the pipeline); the
+ * public view masks them.
+ */
+import { dirname, join, resolve as resolvePath } from "node:path";
+import type { FeedbackStore } from "../store/index.js";
+import { readSetting, writeSetting } from "../store/settings-store.js";
+import { readEnvFile, updateEnvFile } from "./env-file.js";
+import {
+  contextTokensSchema,
+  DEFAULT_MODELS,
+  EMPTY_SETTINGS,
+  LLM_PROVIDERS,
+  repoTargetSchema,
+  SECRET_ENV,
+  SECRET_NAMES,
+  SETTINGS_ENV,
+  storedSettingsSchema,
+  type LlmProvider,
+  type PublicSettings,
+  type RepoTarget,
+  type SecretName,
+  type SecretSource,
+  type SecretStatus,
+  type SettingsPatch,
+  type StoredSettings,
+} from "./schema.js";
+
+const SETTINGS_KEY = "draft";
+
+export class SettingsError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = "SettingsError";
+  }
+}
+
+export function maskSecret(value: string): string {
+  return value.length >= 12 ? `••••${value.slice(-4)}` : "••••";
+}
+
+/** Per-run overrides (the `draft` command's flags). */
+export interface SettingsOverrides {
+  provider?: LlmProvider | undefined;
+  model?: string | undefined;
+  repo?: string | undefined;
+  baseBranch?: string | undefined;
+  contextTokens?: number | undefined;
+}
+
+export interface ResolvedSecrets {
+  githubToken: string | undefined;
+  anthropicApiKey: string | undefined;
+  openaiApiKey: string | undefined;
+  githubApiUrl: string | undefined;
+  anthropicBaseUrl: string | undefined;
+  openaiBaseUrl: string | undefined;
+}
+
+export interface ResolvedDraftConfig {
+  /** undefined when no repo is configured for this server (local mode does not need one). */
+  target: RepoTarget | undefined;
+  provider: LlmProvider;
+  model: string;
+  contextTokens: number;
+  allowedSensitivePaths: string[];
+  secrets: ResolvedSecrets;
+}
+
+export class DraftSettings {
+  readonly envPath: string | null;
+
+  constructor(
+    private readonly store: FeedbackStore,
+    private readonly env: NodeJS.ProcessEnv = process.env,
+  ) {
+    this.envPath = store.path === ":memory:" || store.path === "" ? null : join(dirname(resolvePath(store.path)), ".env");
+  }
+
+  saved(): StoredSettings {
+    const raw = readSetting(this.store, SETTINGS_KEY);
+    if (raw === undefined) return structuredClone(EMPTY_SETTINGS);
+    const parsed = storedSettingsSchema.safeParse(raw);
+    return parsed.success ? parsed.data : structuredClone(EMPTY_SETTINGS);
+  }
+
+  private envValue(name: string): string | undefined {
+    const v = this.env[name];
+    return v === undefined || v.trim() === "" ? undefined : v.trim();
+  }
+
+  private secret(name: SecretName, file: Map<string, string>): { value: string; source: SecretSource } | undefined {
+    const fromEnv = this.envValue(SECRET_ENV[name]);
+    if (fromEnv) return { value: fromEnv, source: "env" };
+    const fromFile = file.get(SECRET_ENV[name]);
+    return fromFile ? { value: fromFile, source: "file" } : undefined;
+  }
+
+  private envFile(): Map<string, string> {
+    return this.envPath ? readEnvFile(this.envPath) : new Map();
+  }
+
+  private effectiveLlm(saved: StoredSettings, file: Map<string, string>, overrides: SettingsOverrides = {}) {
+    const envProvider = this.envValue(SETTINGS_ENV.provider);
+    const provider: LlmProvider =
+      overrides.provider ??
+      (LLM_PROVIDERS as readonly string[]).find((p) => p === envProvider?.toLowerCase()) as LlmProvider | undefined ??
+      saved.llm.provider ??
+      (this.secret("anthropic_api_key", file) ? "anthropic" : this.secret("openai_api_key", file) ? "openai" : "anthropic");
+    const model = overrides.model ?? this.envValue(SETTINGS_ENV.model) ?? saved.llm.model ?? DEFAULT_MODELS[provider];
+    const envTokens = contextTokensSchema.safeParse(Number(this.envValue(SETTINGS_ENV.context_tokens)));
+    const customEndpoint = provider === "openai" && this.secret("openai_base_url", file) !== undefined;
+    // A custom OpenAI-compatible endpoint is usually a small local model: assume a small window unless told.
+    const fallbackTokens = customEndpoint ? 32_768 : 200_000;
+    const contextTokens = overrides.contextTokens ?? (envTokens.success ? envTokens.data : undefined) ?? saved.llm.context_tokens ?? fallbackTokens;
+    return { provider, model, contextTokens };
+  }
+
+  publicView(): PublicSettings {
+    const saved = this.saved();
+    const file = this.envFile();
+    const secrets = Object.fromEntries(
+      SECRET_NAMES.map((name): [SecretName, SecretStatus] => {
+        const s = this.secret(name, file);
+        return [name, { set: Boolean(s), masked: s ? maskSecret(s.value) : null, source: s?.source ?? null, env: SECRET_ENV[name] }];
+      }),
+    ) as Record<SecretName, SecretStatus>;
+    const llm = this.effectiveLlm(saved, file);
+    const overrides = [...Object.values(SETTINGS_ENV), ...Object.values(SECRET_ENV)].filter((n) => this.envValue(n) !== undefined);
+    return {
+      servers: saved.servers,
+      default: saved.default,
+      llm: { ...saved.llm, effective: { provider: llm.provider, model: llm.model, context_tokens: llm.contextTokens } },
+      allowed_sensitive_paths: saved.allowed_sensitive_paths,
+      secrets,
+      env_file: this.envPath,
+      env_overrides: overrides,
+    };
+  }
+
+  update(patch: SettingsPatch): PublicSettings {
+    const secretChanges: Record<string, string | null> = {};
+    for (const name of SECRET_NAMES) {
+      const v = patch.secrets?.[name];
+      if (v !== undefined) secretChanges[SECRET_ENV[name]] = v;
+    }
+    if (Object.keys(secretChanges).length > 0) {
+      if (!this.envPath) throw new SettingsError("no_env_file", "This server uses an in-memory database, so it has nowhere to keep secrets: set them as environment variables.");
+      updateEnvFile(this.envPath, secretChanges);
+    }
+
+    const next = this.saved();
+    if (patch.servers) {
+      for (const [name, target] of Object.entries(patch.servers)) {
+        if (target === null) delete next.servers[name];
+        else next.servers[name] = target;
+      }
+    }
+    if (patch.default !== undefined) next.default = patch.default;
+    if (patch.llm) {
+      if (patch.llm.provider !== undefined) next.llm.provider = patch.llm.provider;
+      if (patch.llm.model !== undefined) next.llm.model = patch.llm.model;
+      if (patch.llm.context_tokens !== undefined) next.llm.context_tokens = patch.llm.context_tokens;
+    }
+    if (patch.allowed_sensitive_paths !== undefined) next.allowed_sensitive_paths = patch.allowed_sensitive_paths ?? [];
+    writeSetting(this.store, SETTINGS_KEY, next);
+    return this.publicView();
+  }
+
+  /** Everything the pipeline needs for one report's server, secrets included. Never send this anywhere. */
+  resolve(serverName: string, overrides: SettingsOverrides = {}): ResolvedDraftConfig {
+    const saved = this.saved();
+    const file = this.envFile();
+    const forcedRepo = overrides.repo ?? this.envValue(SETTINGS_ENV.repo);
+    const forcedBranch = overrides.baseBranch ?? this.envValue(SETTINGS_ENV.base_branch);
+    let target: RepoTarget | undefined = saved.servers[serverName] ?? saved.default ?? undefined;
+    if (forcedRepo) {
+      const parsed = repoTargetSchema.safeParse({ repo: forcedRepo, base_branch: forcedBranch ?? null });
+      if (!parsed.success) throw new SettingsError("invalid_repo", `"${forcedRepo}" is not a repository name like owner/name.`);
+      target = parsed.data;
+    } else if (target && forcedBranch) {
+      target = { ...target, base_branch: forcedBranch };
+    }
+    const value = (name: SecretName) => this.secret(name, file)?.value;
+    return {
+      target,
+      ...this.effectiveLlm(saved, file, overrides),
+      allowedSensitivePaths: saved.allowed_sensitive_paths,
+      secrets: {
+        githubToken: value("github_token"),
+        anthropicApiKey: value("anthropic_api_key"),
+        openaiApiKey: value("openai_api_key"),
+        githubApiUrl: value("github_api_url"),
+        anthropicBaseUrl: value("anthropic_base_url"),
+        openaiBaseUrl: value("openai_base_url"),
+      },
+    };
+  }
+}
