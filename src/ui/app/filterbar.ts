@@ -93,22 +93,37 @@ export function createFilterBar(view: "list" | "overview", extra: Node[] = []): 
   const since = date("since", "From (UTC day)");
   const until = date("until", "To (UTC day, inclusive)");
   const chips = h("div", { class: "chips" });
+  // On phones the selects fold away behind this summary (open by default on wider screens).
+  const summary = h("summary", null, "Filters");
 
+  const dates = h(
+    "span",
+    { class: "dates" },
+    h("span", { class: "muted", "aria-hidden": "true" }, "From"),
+    since,
+    h("span", { class: "muted", "aria-hidden": "true" }, "to"),
+    until,
+  );
   const el = h(
     "form",
     { class: "filters", role: "search", onsubmit: (e) => e.preventDefault() },
     h("div", { class: "filters-row" }, search, ...extra),
     h(
-      "div",
-      { class: "filters-row" },
-      serverSel,
-      select("gap_type", "Gap", GAP_TYPES),
-      select("resolution", "Resolution", RESOLUTIONS),
-      select("status", "Status", REPORT_STATUSES),
-      clientSel,
-      toolSel,
-      h("span", { class: "dates" }, h("span", { class: "muted", "aria-hidden": "true" }, "From"), since, h("span", { class: "muted", "aria-hidden": "true" }, "to"), until),
-      h("button", { type: "button", class: "secondary", id: "filter-reset", onclick: () => go({}) }, "Reset"),
+      "details",
+      { class: "filters-more", id: "filters-more", open: !matchMedia("(max-width: 760px)").matches },
+      summary,
+      h(
+        "div",
+        { class: "filters-row" },
+        serverSel,
+        select("gap_type", "Gap", GAP_TYPES),
+        select("resolution", "Resolution", RESOLUTIONS),
+        select("status", "Status", REPORT_STATUSES),
+        clientSel,
+        toolSel,
+        dates,
+        h("button", { type: "button", class: "secondary", id: "filter-reset", onclick: () => go({}) }, "Reset"),
+      ),
     ),
     chips,
   );
@@ -142,6 +157,8 @@ export function createFilterBar(view: "list" | "overview", extra: Node[] = []): 
       current = filters;
       if (document.activeElement !== search) search.value = filters.q ?? "";
       for (const [key, sel] of selects) ensureOption(sel, filters[key]);
+      const active = Object.keys(filters).filter((k) => k !== "q").length;
+      summary.textContent = active ? `Filters (${active} active)` : "Filters";
       since.value = filters.since ?? "";
       until.value = filters.until ?? "";
       // Filters without a control (session, model) show as removable chips.
