@@ -1,0 +1,222 @@
+// Native test of feedback_tool.go with mcp-go's in-process client and a real
+// sidecar. Run by dropin.test.ts in two phases: -run TestUp (sidecar up) and
+// -run TestDown (sidecar stopped); see drop-ins/harness.ts.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mark3labs/mcp-go/client"
+	"github.com/mark3labs/mcp-go/mcp"
+)
+
+type specVector struct {
+	Name   string         `json:"name"`
+	Input  any            `json:"input"`
+	Issues []struct {
+		Field   string `json:"field"`
+		Message string `json:"message"`
+	} `json:"issues"`
+}
+
+func specDir() string {
+	if dir := os.Getenv("PWM_SPEC_DIR"); dir != "" {
+		return dir
+	}
+	return filepath.Join("..", "spec")
+}
+
+func readSpec(t *testing.T, name string, into any) {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(specDir(), name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(raw, into); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func vectors(t *testing.T) (valid, invalid []specVector) {
+	var v struct {
+		Valid   []specVector `json:"valid"`
+		Invalid []specVector `json:"invalid"`
+	}
+	readSpec(t, "vectors.json", &v)
+	return v.Valid, v.Invalid
+}
+
+func fullReport(t *testing.T, session string) map[string]any {
+	valid, _ := vectors(t)
+	for _, v := range valid {
+		if v.Name == "full" {
+			out := map[string]any{}
+			for k, val := range v.Input.(map[string]any) {
+				out[k] = val
+			}
+			if session != "" {
+				out["session_id"] = session
+			}
+			return out
+		}
+	}
+	t.Fatal("no full vector")
+	return nil
+}
+
+func replies(t *testing.T) map[string]string {
+	var r map[string]string
+	readSpec(t, "replies.json", &r)
+	return r
+}
+
+func fast(url string) FeedbackOptions {
+	return FeedbackOptions{SidecarURL: url, Backoff: 5 * time.Millisecond, MaxRetryAfter: 50 * time.Millisecond}
+}
+
+// connect starts the example server in-process and initializes an mcp-go client.
+func connect(t *testing.T, opts FeedbackOptions) (*client.Client, *mcp.InitializeResult) {
+	t.Helper()
+	c, err := client.NewInProcessClient(newBillingServer(opts))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := c.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	init := mcp.InitializeRequest{}
+	init.Params.ProtocolVersion = mcp.LATEST_PROTOCOL_VERSION
+	init.Params.ClientInfo = mcp.Implementation{Name: "dropin-test", Version: "1"}
+	result, err := c.Initialize(ctx, init)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c, result
+}
+
+func callFeedback(t *testing.T, c *client.Client, args map[string]any) string {
+	t.Helper()
+	req := mcp.CallToolRequest{}
+	req.Params.Name = FeedbackToolName
+	req.Params.Arguments = args
+	res, err := c.CallTool(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Content) != 1 {
+		t.Fatalf("want one content block, got %d", len(res.Content))
+	}
+	text, ok := res.Content[0].(mcp.TextContent)
+	if !ok {
+		t.Fatalf("want text content, got %T", res.Content[0])
+	}
+	return text.Text
+}
+
+func recordedPattern(t *testing.T) *regexp.Regexp {
+	return regexp.MustCompile("^" + strings.Replace(regexp.QuoteMeta(replies(t)["recorded"]), `\{id\}`, `(\d+)`, 1) + "$")
+}
+
+func TestUpToolsListAndInstructionsAreTheSpec(t *testing.T) {
+	c, init := connect(t, fast(""))
+	var instructions struct {
+		Instructions string `json:"instructions"`
+	}
+	readSpec(t, "instructions.json", &instructions)
+	if init.Instructions != instructions.Instructions || FeedbackServerInstructions != instructions.Instructions {
+		t.Fatalf("instructions differ from the spec:\n%q", init.Instructions)
+	}
+	listed, err := c.ListTools(context.Background(), mcp.ListToolsRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want map[string]any
+	readSpec(t, "tool.json", &want)
+	for _, tool := range listed.Tools {
+		if tool.Name != FeedbackToolName {
+			continue
+		}
+		encoded, _ := json.Marshal(tool)
+		var got map[string]any
+		_ = json.Unmarshal(encoded, &got)
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("tools/list entry differs from the spec:\n got %s", encoded)
+		}
+		return
+	}
+	t.Fatal("feedback tool not listed")
+}
+
+func TestUpDeliversThroughTheClient(t *testing.T) {
+	c, _ := connect(t, fast(""))
+	reply := callFeedback(t, c, fullReport(t, ""))
+	if !recordedPattern(t).MatchString(reply) {
+		t.Fatalf("unexpected reply %q", reply)
+	}
+}
+
+func TestUpRetriesALostAckWithOneKey(t *testing.T) {
+	result := SendFeedback(context.Background(), fullReport(t, "retry-after-lost-ack"), fast(os.Getenv("PWM_FLAKY_URL")))
+	if !result.Delivered || result.Status != 200 || !recordedPattern(t).MatchString(result.Reply) {
+		t.Fatalf("want delivered with 200 (the retry found the stored report), got %+v", result)
+	}
+}
+
+func TestUpInvalidVectorsGetTheSpecReply(t *testing.T) {
+	_, invalid := vectors(t)
+	checked := 0
+	for _, v := range invalid {
+		input, ok := v.Input.(map[string]any)
+		if !ok {
+			continue // the drop-in only ever sends an object
+		}
+		parts := []string{}
+		for _, issue := range v.Issues {
+			parts = append(parts, issue.Field+": "+issue.Message)
+		}
+		want := strings.Replace(replies(t)["invalid"], "{details}", strings.Join(parts, "; "), 1)
+		result := SendFeedback(context.Background(), input, fast(""))
+		if result.Reply != want || result.Delivered || result.Unsent {
+			t.Fatalf("%s: got %+v, want reply %q", v.Name, result, want)
+		}
+		checked++
+	}
+	if checked < 8 {
+		t.Fatalf("only %d invalid vectors checked", checked)
+	}
+}
+
+func TestUpToolsAvailableIsAlwaysAnArray(t *testing.T) {
+	for _, in := range []any{nil, "a, b", `["a","b"]`, []any{"a", "b"}} {
+		payload := BuildFeedbackPayload(map[string]any{"tools_available": in}, FeedbackOptions{})
+		encoded, _ := json.Marshal(payload["tools_available"])
+		if encoded[0] != '[' {
+			t.Fatalf("tools_available %v encoded as %s", in, encoded)
+		}
+	}
+}
+
+func TestDownToolCallKeepsTheReportForReplay(t *testing.T) {
+	c, _ := connect(t, fast(""))
+	reply := callFeedback(t, c, fullReport(t, "sidecar-down"))
+	if reply != replies(t)["queued"] {
+		t.Fatalf("unexpected reply %q", reply)
+	}
+}
+
+func TestDownGivesUpAfterTwoRetriesOn503(t *testing.T) {
+	result := SendFeedback(context.Background(), fullReport(t, "always-503"), fast(os.Getenv("PWM_DOWN_URL")))
+	if result.Delivered || !result.Unsent || result.Status != 503 || result.Reply != replies(t)["queued"] {
+		t.Fatalf("got %+v", result)
+	}
+}

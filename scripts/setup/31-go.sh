@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Go drop-in: download the modules pinned in drop-ins/go/go.mod + go.sum and
+# pre-build the package and its test binary, all inside drop-ins/go/.gocache
+# (gitignored), so `go test` in the suite only links. Idempotent and fast when cached.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$root/drop-ins/go"
+export GOMODCACHE="$PWD/.gocache/mod" GOCACHE="$PWD/.gocache/build" GOFLAGS=-mod=readonly GOTOOLCHAIN=local
+go mod download >&2
+go build ./... >&2
+go test -count=1 -run '^$' . >&2
