@@ -58,7 +58,7 @@ export async function startAnthropicDouble(options: { apiKey?: string } = {}): P
         usage: { input_tokens: JSON.stringify(body.messages).length >> 2, output_tokens: 200, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 },
       },
     };
-  });
+  }, () => double.latencyMs);
 
   const double: LlmDoubleBase = {
     url: `http://127.0.0.1:${listening.port}`,
@@ -66,6 +66,7 @@ export async function startAnthropicDouble(options: { apiKey?: string } = {}): P
     requests,
     enqueue: (...r) => void replies.queue.push(...r),
     fallback: undefined,
+    latencyMs: 0,
     close: listening.close,
   };
   return double;

@@ -80,6 +80,8 @@ export interface GitHubDouble {
   /** The commit at a branch tip: message and parent count. */
   commitAt(fullName: string, branch: string): { sha: string; message: string; parents: string[] } | undefined;
   failNext(rule: FailRule, status: number, body?: unknown): void;
+  /** Hold the next matching request for `ms` before answering (to test cancellation mid-flight). */
+  slowNext(rule: FailRule, ms: number): void;
   close(): Promise<void>;
 }
 
@@ -99,6 +101,8 @@ export async function startGitHubDouble(options: GitHubDoubleOptions = {}): Prom
   const repos = new Map<string, RepoState>();
   const requests: DoubleRequest[] = [];
   const faults: { rule: FailRule; status: number; body: unknown }[] = [];
+  const delays: { rule: FailRule; ms: number }[] = [];
+  const matches = (rule: FailRule, method: string, path: string) => (!rule.method || rule.method === method) && path.includes(rule.path);
   let nextId = 1000;
   let url = "";
 
@@ -247,6 +251,9 @@ export async function startGitHubDouble(options: GitHubDoubleOptions = {}): Prom
     failNext(rule, status, body) {
       faults.push({ rule, status, body: body ?? { message: "Server Error", documentation_url: DOCS, status: String(status) } });
     },
+    slowNext(rule, ms) {
+      delays.push({ rule, ms });
+    },
     close() {
       return new Promise((resolve) => {
         server.closeAllConnections();
@@ -285,7 +292,7 @@ export async function startGitHubDouble(options: GitHubDoubleOptions = {}): Prom
     if (!token) return send(res, 401, { message: "Requires authentication", documentation_url: DOCS, status: "401" });
     if (!tokens.includes(token)) return send(res, 401, { message: "Bad credentials", documentation_url: DOCS, status: "401" });
 
-    const faultIndex = faults.findIndex((f) => (!f.rule.method || f.rule.method === method) && path.includes(f.rule.path));
+    const faultIndex = faults.findIndex((f) => matches(f.rule, method, path));
     if (faultIndex >= 0) {
       const [fault] = faults.splice(faultIndex, 1);
       return send(res, fault!.status, fault!.body);
@@ -473,7 +480,14 @@ export async function startGitHubDouble(options: GitHubDoubleOptions = {}): Prom
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => handle(req, res, Buffer.concat(chunks).toString("utf8")));
+    req.on("end", () => {
+      const path = new URL(req.url ?? "/", "http://double").pathname;
+      const i = delays.findIndex((d) => matches(d.rule, req.method ?? "GET", path));
+      const ms = i >= 0 ? delays.splice(i, 1)[0]!.ms : 0;
+      const run = () => handle(req, res, Buffer.concat(chunks).toString("utf8"));
+      if (ms > 0) setTimeout(run, ms);
+      else run();
+    });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

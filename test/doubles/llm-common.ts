@@ -29,6 +29,8 @@ export interface LlmDoubleBase {
   requests: LlmRequestRecord[];
   /** Queue replies; each request takes the next one. */
   enqueue(...replies: LlmReply[]): void;
+  /** Delay before every answer, in ms (to test cancellation while the model "thinks"). */
+  latencyMs: number;
   /** Used when the queue is empty (default: a 500 error saying the script ran out). */
   fallback: ((request: LlmRequestRecord) => LlmReply) | undefined;
   close(): Promise<void>;
@@ -48,6 +50,7 @@ export function sendJson(res: ServerResponse, result: JsonHandlerResult): void {
 
 export async function listenJson(
   handler: (req: IncomingMessage, path: string, body: Record<string, unknown>) => JsonHandlerResult,
+  latency: () => number = () => 0,
 ): Promise<{ server: Server; port: number; close(): Promise<void> }> {
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -60,7 +63,10 @@ export async function listenJson(
       } catch {
         return sendJson(res, { status: 400, body: { error: { message: "We could not parse the JSON body of your request." } } });
       }
-      sendJson(res, handler(req, new URL(req.url ?? "/", "http://double").pathname, body));
+      const result = handler(req, new URL(req.url ?? "/", "http://double").pathname, body);
+      const ms = latency();
+      if (ms > 0) setTimeout(() => sendJson(res, result), ms);
+      else sendJson(res, result);
     });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));

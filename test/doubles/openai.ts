@@ -86,7 +86,7 @@ export async function startOpenAIDouble(options: { apiKey?: string; responsesApi
         usage: { prompt_tokens: 1000, completion_tokens: 200, total_tokens: 1200 },
       },
     };
-  });
+  }, () => double.latencyMs);
 
   const double: OpenAIDouble = {
     url: `http://127.0.0.1:${listening.port}/v1`,
@@ -95,6 +95,7 @@ export async function startOpenAIDouble(options: { apiKey?: string; responsesApi
     responsesApi: options.responsesApi ?? true,
     enqueue: (...r) => void replies.queue.push(...r),
     fallback: undefined,
+    latencyMs: 0,
     close: listening.close,
   };
   return double;
