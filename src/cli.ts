@@ -5,6 +5,7 @@
  * protocol; everything else a command says goes to stderr.
  */
 import { Command } from "commander";
+import { registerDraft } from "./commands/draft.js";
 import { registerKeys } from "./commands/keys.js";
 import { registerReplay } from "./commands/replay.js";
 import { registerServe } from "./commands/serve.js";
@@ -17,6 +18,7 @@ const program = new Command("patchworkmcp")
 registerServe(program);
 registerKeys(program);
 registerReplay(program);
+registerDraft(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`patchworkmcp: ${err instanceof Error ? err.message : String(err)}\n`);

@@ -160,7 +160,8 @@ class Run {
     let source: GitHubRepo | LocalGitRepo;
     if (local) {
       this.step("read_repo", `Reading the local checkout ${options.repoPath}`);
-      source = await LocalGitRepo.open(options.repoPath!, config.target?.base_branch ?? undefined);
+      // A local checkout is based on --base-branch when given, else on whatever is checked out.
+      source = await LocalGitRepo.open(options.repoPath!, options.overrides?.baseBranch);
     } else {
       const [owner, repo] = config.target!.repo.split("/") as [string, string];
       this.step("read_repo", `Reading ${config.target!.repo} on GitHub`);
