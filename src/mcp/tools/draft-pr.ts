@@ -1,0 +1,98 @@
+/**
+ * `draft_pr` (admin): run the draft-PR pipeline for one report. Progress
+ * events become MCP progress notifications (when the caller sent a
+ * progressToken); cancellation aborts the run and removes any branch it made.
+ */
+import { z } from "zod";
+import { runDraft, type DraftEvent } from "../../draft/index.js";
+import { DraftSettings } from "../../settings/index.js";
+import { reportIdArg } from "./args.js";
+import { defineTool, ToolError, type RequestExtra } from "./types.js";
+
+/** Maps pipeline events to strictly increasing progress values: the step index, plus a tenth per detail. */
+function progressReporter(extra: RequestExtra): (event: DraftEvent) => void {
+  const token = extra._meta?.progressToken;
+  if (token === undefined) return () => undefined;
+  let step = 0;
+  let total: number | undefined;
+  let details = 0;
+  let last = 0;
+  return (event) => {
+    if (event.type === "done" || event.type === "error") return;
+    if (event.type === "step") {
+      step = event.index;
+      total = event.total;
+      details = 0;
+    } else if (details < 9) details++;
+    const progress = Math.max(step + details / 10, last + 0.001);
+    last = progress;
+    void extra
+      .sendNotification({
+        method: "notifications/progress",
+        params: { progressToken: token, progress, ...(total ? { total } : {}), message: event.message },
+      })
+      .catch(() => undefined);
+  };
+}
+
+export const draftPrTool = defineTool({
+  name: "draft_pr",
+  title: "Draft a pull request for a report",
+  description:
+    "Turn a feedback report (and the developer notes on it) into a draft pull request against the MCP server's " +
+    "GitHub repository, using the LLM configured in the draft settings. Returns the PR URL. With dry_run: true, " +
+    "stops after validating the change and returns the unified diff without touching GitHub. Re-running makes a new " +
+    "draft and keeps the earlier ones in the report's history. Sends progress notifications when given a progressToken.",
+  scope: "admin",
+  input: z.object({
+    id: reportIdArg,
+    dry_run: z.boolean({ error: "dry_run must be true or false" }).optional().describe("Return the diff instead of opening a PR."),
+  }),
+  output: z.object({
+    url: z.string().nullable(),
+    dry_run: z.boolean(),
+    kind: z.enum(["pull_request", "local_commit", "dry_run"]),
+    branch: z.string().nullable(),
+    number: z.number().nullable(),
+    draft_id: z.number().nullable(),
+    files: z.array(z.object({ path: z.string(), action: z.enum(["create", "edit", "delete"]) })),
+    title: z.string(),
+    diff: z.string().nullable(),
+  }),
+  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
+  async run({ id, dry_run }, { store, extra }) {
+    const publicUrl = process.env.FEEDBACK_PUBLIC_URL?.trim();
+    const outcome = await runDraft({
+      store,
+      settings: new DraftSettings(store),
+      reportId: id,
+      dryRun: dry_run ?? false,
+      signal: extra.signal,
+      reportUrl: publicUrl ? `${publicUrl.replace(/\/+$/, "")}/#/r/${id}` : undefined,
+      onEvent: progressReporter(extra),
+    });
+    if (!outcome.ok) throw new ToolError(`Drafting failed (${outcome.error.code}): ${outcome.error.message}`);
+    const r = outcome.result;
+    const files = r.files.map((f) => `${f.action} ${f.path}`).join(", ");
+    const diff = r.diff ?? "";
+    const fence = "`".repeat(Math.max(3, ...(diff.match(/`+/g) ?? []).map((m) => m.length + 1)));
+    const text =
+      r.kind === "dry_run"
+        ? `Dry run for report ${id}: "${r.title}" would change ${files}.\n\n${fence}diff\n${diff}${fence}`
+        : `Opened draft PR ${r.url} for report ${id}: "${r.title}" (${files}) on branch ${r.branch}.`;
+    return {
+      text,
+      structured: {
+        url: r.url,
+        dry_run: r.dry_run,
+        kind: r.kind,
+        branch: r.branch,
+        number: r.number,
+        draft_id: r.draft?.id ?? null,
+        files: r.files,
+        title: r.title,
+        diff: r.diff,
+      },
+    };
+  },
+});
