@@ -132,7 +132,7 @@ export async function startHttpProxy(options: HttpProxyOptions): Promise<Running
       sessionId: () => transport.sessionId,
       downstream: { send },
       onUpstreamClosed: (info) => {
-        log(`${label}: ${info.reason}; ending its session`);
+        if (!closed) log(`${label}: ${info.reason}; ending its session`);
         // Let the error responses just queued reach their streams first.
         setImmediate(() => void close());
       },

@@ -21,9 +21,19 @@ export class HttpUpstream implements UpstreamLink {
   onclose?: (info: UpstreamClosed) => void;
   private readonly transport: StreamableHTTPClientTransport;
   private closed = false;
+  /** Later messages wait here until the standalone GET stream is open (see send). */
+  private gate: Promise<void> = Promise.resolve();
+  private standaloneOpened?: () => void;
 
   constructor(private readonly options: HttpUpstreamOptions) {
-    this.transport = new StreamableHTTPClientTransport(options.url, { requestInit: { headers: options.headers } });
+    const observingFetch = async (url: string | URL, init?: RequestInit): Promise<Response> => {
+      try {
+        return await fetch(url, init);
+      } finally {
+        if (init?.method === "GET") this.standaloneOpened?.();
+      }
+    };
+    this.transport = new StreamableHTTPClientTransport(options.url, { requestInit: { headers: options.headers }, fetch: observingFetch });
     this.transport.onmessage = (msg) => this.onmessage?.({ msg: msg as unknown as RpcMessage });
     this.transport.onerror = (err) => options.log(`${options.label}: ${err.message}`);
     this.transport.onclose = () => this.finish("the upstream MCP server closed the connection");
@@ -35,6 +45,22 @@ export class HttpUpstream implements UpstreamLink {
 
   async send(frame: Frame): Promise<void> {
     if (this.closed) throw new Error("the upstream MCP connection is closed");
+    if (frame.msg.method === "notifications/initialized") {
+      // The SDK opens the standalone GET stream in the background after this
+      // notification. A server message sent on it before it is open is lost
+      // (SDK servers send sampling and elicitation there), so hold what
+      // follows until the GET has an answer, or at most a moment.
+      this.gate = new Promise((resolve) => {
+        const timer = setTimeout(resolve, 2000);
+        this.standaloneOpened = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      await this.transport.send(frame.msg as unknown as JSONRPCMessage);
+      return;
+    }
+    await this.gate;
     await this.transport.send(frame.msg as unknown as JSONRPCMessage);
   }
 
