@@ -1,0 +1,2 @@
+#[path = "feedback_tool.rs"]
+pub mod feedback_tool;

@@ -1,0 +1,166 @@
+//! Native test of feedback_tool.rs with rmcp's real server and client over an
+//! in-memory duplex pipe, against a real sidecar. Run by dropin.test.ts in two
+//! phases: `up_` (sidecar up) and `down_` (sidecar stopped); see drop-ins/harness.ts.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use patchworkmcp_feedback_dropin::feedback_tool::*;
+use rmcp::handler::server::router::tool::ToolRouter;
+use rmcp::model::{CallToolRequestParams, JsonObject, ServerCapabilities, ServerConfig};
+use rmcp::service::RunningService;
+use rmcp::{tool, tool_handler, tool_router, RoleClient, ServerHandler, ServiceExt};
+use serde_json::Value;
+
+/// The example server: its own tool plus the feedback route and instructions.
+#[derive(Clone)]
+struct Billing {
+    tools: ToolRouter<Billing>,
+}
+
+#[tool_router]
+impl Billing {
+    fn new(options: FeedbackOptions) -> Self {
+        Self { tools: Self::tool_router().with_route(feedback_tool_route("billing-server", options)) }
+    }
+
+    #[tool(description = "List invoices.")]
+    async fn list_invoices(&self) -> String {
+        "[]".to_owned()
+    }
+}
+
+#[tool_handler(router = self.tools)]
+impl ServerHandler for Billing {
+    fn get_info(&self) -> ServerConfig {
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().build()).with_instructions(FEEDBACK_SERVER_INSTRUCTIONS)
+    }
+}
+
+fn spec(name: &str) -> Value {
+    let dir = std::env::var("PWM_SPEC_DIR").map(PathBuf::from).unwrap_or_else(|_| PathBuf::from("../spec"));
+    serde_json::from_str(&std::fs::read_to_string(dir.join(name)).expect("spec file")).expect("spec json")
+}
+
+fn full(session: Option<&str>) -> JsonObject {
+    let vectors = spec("vectors.json");
+    let vector = vectors["valid"].as_array().unwrap().iter().find(|v| v["name"] == "full").unwrap();
+    let mut input = vector["input"].as_object().unwrap().clone();
+    if let Some(session) = session {
+        input.insert("session_id".into(), Value::String(session.into()));
+    }
+    input
+}
+
+fn reply(name: &str) -> String {
+    spec("replies.json")[name].as_str().unwrap().to_owned()
+}
+
+fn fast(url: Option<String>) -> FeedbackOptions {
+    FeedbackOptions { sidecar_url: url, backoff: Duration::from_millis(5), max_retry_after: Duration::from_millis(50), ..Default::default() }
+}
+
+fn is_recorded(text: &str) -> bool {
+    let template = reply("recorded");
+    let (head, tail) = template.split_once("{id}").unwrap();
+    text.strip_prefix(head)
+        .and_then(|rest| rest.strip_suffix(tail))
+        .is_some_and(|id| !id.is_empty() && id.chars().all(|c| c.is_ascii_digit()))
+}
+
+async fn connect(options: FeedbackOptions) -> RunningService<RoleClient, ()> {
+    let (server_io, client_io) = tokio::io::duplex(1 << 16);
+    tokio::spawn(async move {
+        if let Ok(running) = Billing::new(options).serve(server_io).await {
+            let _ = running.waiting().await;
+        }
+    });
+    ().serve(client_io).await.expect("client initializes")
+}
+
+async fn call_feedback(client: &RunningService<RoleClient, ()>, args: JsonObject) -> String {
+    let result = client.call_tool(CallToolRequestParams::new(FEEDBACK_TOOL_NAME).with_arguments(args)).await.expect("call");
+    let content = serde_json::to_value(&result.content).unwrap();
+    assert_eq!(content.as_array().unwrap().len(), 1);
+    content[0]["text"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn up_tools_list_and_instructions_are_the_spec() {
+    let client = connect(fast(None)).await;
+    let info = client.peer_info().expect("server info");
+    assert_eq!(info.instructions.as_deref(), Some(spec("instructions.json")["instructions"].as_str().unwrap()));
+    let tools = client.list_all_tools().await.expect("tools/list");
+    let listed = tools.iter().find(|t| t.name == FEEDBACK_TOOL_NAME).expect("feedback listed");
+    assert_eq!(serde_json::to_value(listed).unwrap(), spec("tool.json"));
+    assert_eq!(serde_json::from_str::<Value>(FEEDBACK_INPUT_SCHEMA).unwrap(), spec("tool.json")["inputSchema"]);
+    client.cancel().await.ok();
+}
+
+#[tokio::test]
+async fn up_delivers_through_the_client() {
+    let client = connect(fast(None)).await;
+    let text = call_feedback(&client, full(None)).await;
+    assert!(is_recorded(&text), "{text}");
+    client.cancel().await.ok();
+}
+
+#[tokio::test]
+async fn up_retries_a_lost_ack_with_one_key() {
+    let payload: FeedbackPayload = serde_json::from_value(Value::Object(full(Some("retry-after-lost-ack")))).unwrap();
+    let result = send_feedback(&payload, &fast(std::env::var("PWM_FLAKY_URL").ok())).await;
+    assert!(result.delivered && result.status == Some(200) && is_recorded(&result.reply), "{result:?}");
+}
+
+#[tokio::test]
+async fn up_invalid_vectors_get_the_spec_reply() {
+    let vectors = spec("vectors.json");
+    let mut checked = 0;
+    for vector in vectors["invalid"].as_array().unwrap() {
+        let Some(input) = vector["input"].as_object() else { continue };
+        let details: Vec<String> = vector["issues"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| format!("{}: {}", i["field"].as_str().unwrap(), i["message"].as_str().unwrap()))
+            .collect();
+        let want = reply("invalid").replace("{details}", &details.join("; "));
+        let result = send_feedback_value(build_payload(input, &fast(None)), &fast(None)).await;
+        assert_eq!(result.reply, want, "{}", vector["name"]);
+        assert!(!result.delivered && !result.unsent);
+        checked += 1;
+    }
+    assert!(checked >= 8);
+}
+
+#[test]
+fn up_payload_types_read_liberal_tool_lists() {
+    for (input, want) in [
+        (serde_json::json!(null), vec![]),
+        (serde_json::json!("a, b"), vec!["a", "b"]),
+        (serde_json::json!("[\"a\",\"b\"]"), vec!["a", "b"]),
+        (serde_json::json!(["a", "b"]), vec!["a", "b"]),
+    ] {
+        let payload: FeedbackPayload = serde_json::from_value(serde_json::json!({
+            "what_i_needed": "x", "what_i_tried": "y", "gap_type": "other", "tools_available": input
+        }))
+        .unwrap();
+        assert_eq!(payload.tools_available, want);
+        assert!(serde_json::to_value(&payload).unwrap()["tools_available"].is_array());
+    }
+}
+
+#[tokio::test]
+async fn down_tool_call_keeps_the_report_for_replay() {
+    let client = connect(fast(None)).await;
+    let text = call_feedback(&client, full(Some("sidecar-down"))).await;
+    assert_eq!(text, reply("queued"));
+    client.cancel().await.ok();
+}
+
+#[tokio::test]
+async fn down_stops_after_two_retries_on_503() {
+    let result = send_feedback_value(Value::Object(full(Some("always-503"))), &fast(std::env::var("PWM_DOWN_URL").ok())).await;
+    assert!(result.unsent && !result.delivered && result.status == Some(503), "{result:?}");
+    assert_eq!(result.reply, reply("queued"));
+}
