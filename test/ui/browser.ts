@@ -58,9 +58,11 @@ export async function api<T>(baseUrl: string, path: string, apiKey?: string): Pr
   return (await res.json()) as T;
 }
 
-export async function screenshot(page: Page, name: string): Promise<void> {
+export async function screenshot(page: Page, name: string, options: { fullPage?: boolean } = {}): Promise<void> {
   mkdirSync(SCREENSHOTS, { recursive: true });
-  await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
+  // From the top, so the sticky header is drawn where it belongs in a full-page shot.
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: options.fullPage ?? true });
 }
 
 /** Collects uncaught page errors, console errors and CSP violations; assert it stays empty. */

@@ -91,7 +91,7 @@ describe("dashboard", () => {
     expect(await page.locator("#tile-unreviewed .tile-value").textContent()).toBe("60");
     expect(await page.locator("#tile-blocked .tile-value").textContent()).toBe("20");
     expect(await page.locator("#tile-servers .tile-value").textContent()).toBe("3");
-    await screenshot(page, "list-light");
+    await screenshot(page, "list-light", { fullPage: false });
   });
 
   it("pages with keyset cursors (Older / Newer)", async () => {
@@ -254,7 +254,7 @@ describe("dashboard", () => {
     expect(await page.evaluate(() => document.documentElement.dataset.theme)).toBeUndefined();
 
     // Toggle to light while the system is dark; the choice survives a reload.
-    expect(await page.locator("#theme-toggle").getAttribute("aria-label")).toBe("Switch to light theme");
+    await expect.poll(() => page.locator("#theme-toggle").getAttribute("aria-label")).toBe("Switch to light theme");
     await page.click("#theme-toggle");
     expect(await page.evaluate(() => document.documentElement.dataset.theme)).toBe("light");
     expect(await background()).toBe(light);
@@ -272,7 +272,7 @@ describe("dashboard", () => {
 
     await page.goto(`${serve.url}/#/`);
     await expectRows(50);
-    await screenshot(page, "list-dark");
+    await screenshot(page, "list-dark", { fullPage: false });
     await page.goto(`${serve.url}/#/r/${ids[13]}`);
     await page.locator("#report-card").waitFor();
     await screenshot(page, "card-dark");
@@ -292,7 +292,7 @@ describe("dashboard", () => {
       await p.locator("#report-list a.row").first().waitFor();
       await p.locator("#tile-total").waitFor();
       expect(await overflow()).toBeLessThanOrEqual(0);
-      await p.screenshot({ path: `${(await import("./browser.js")).SCREENSHOTS}/phone-list.png` });
+      await screenshot(p, "phone-list", { fullPage: false });
       await p.goto(`${serve.url}/#/r/${ids[13]}`);
       await p.locator("#report-card").waitFor();
       expect(await overflow()).toBeLessThanOrEqual(0);

@@ -6,11 +6,18 @@
 import { getKey } from "./keystore.js";
 import type { Filters } from "./types.js";
 
+export interface FieldIssue {
+  field: string;
+  message: string;
+}
+
 export class ApiError extends Error {
   constructor(
     readonly status: number,
     readonly code: string,
     message: string,
+    /** Per-field problems of a 422 validation error. */
+    readonly details?: FieldIssue[],
   ) {
     super(message);
     this.name = "ApiError";
@@ -36,14 +43,20 @@ function askForKey(reason: string): Promise<boolean> {
 async function errorFrom(res: Response): Promise<ApiError> {
   let code = "http_error";
   let message = `The server answered ${res.status} ${res.statusText}.`;
+  let details: FieldIssue[] | undefined;
   try {
-    const body = (await res.json()) as { error?: { code?: unknown; message?: unknown } };
+    const body = (await res.json()) as { error?: { code?: unknown; message?: unknown; details?: unknown } };
     if (typeof body.error?.code === "string") code = body.error.code;
     if (typeof body.error?.message === "string") message = body.error.message;
+    if (Array.isArray(body.error?.details)) {
+      details = body.error.details.filter(
+        (d): d is FieldIssue => typeof d === "object" && d !== null && typeof d.field === "string" && typeof d.message === "string",
+      );
+    }
   } catch {
     // not JSON: keep the generic sentence
   }
-  return new ApiError(res.status, code, message);
+  return new ApiError(res.status, code, message, details);
 }
 
 export interface RequestOptions {

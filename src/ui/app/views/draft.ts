@@ -1,8 +1,9 @@
 /**
  * The Draft PR part of a report card: the PRs drafted so far (history), the
  * Draft PR / Re-draft button, and a live progress view fed by the
- * POST /api/feedback/:id/draft-pr Server-Sent Events stream.
+ * POST /api/feedback/:id/draft-pr Server-Sent Events stream (see docs/draft-pr.md).
  */
+import type { DraftEvent, DraftResult } from "../../../draft/events.js";
 import { request } from "../api.js";
 import { h, mount } from "../dom.js";
 import { errorMessage, fullTime } from "../format.js";
@@ -10,8 +11,29 @@ import { readSse } from "../sse.js";
 import { toast } from "../toast.js";
 import type { Draft, ReportDetail } from "../types.js";
 
+type Payload<T extends DraftEvent["type"]> = Omit<Extract<DraftEvent, { type: T }>, "type">;
+type StepData = Payload<"step">;
+type DetailData = Payload<"detail">;
+type ErrorData = Payload<"error">;
+
+const STEP_LABELS: Record<string, string> = {
+  settings: "Settings",
+  read_repo: "Read the repository",
+  select_files: "Choose files",
+  prompt: "Build the prompt",
+  model: "Ask the model",
+  validate: "Check the change",
+  commit: "Commit to a branch",
+  pull_request: "Open the draft PR",
+  record: "Record it",
+};
+
 function draftItem(draft: Draft): HTMLElement {
   const title = draft.title ?? `Draft on ${draft.branch}`;
+  const where =
+    draft.kind === "pull_request"
+      ? `PR${draft.number ? ` #${draft.number}` : ""}${draft.repo ? ` in ${draft.repo}` : ""}`
+      : `local commit${draft.commit_sha ? ` ${draft.commit_sha.slice(0, 7)}` : ""}`;
   return h(
     "li",
     { class: "draft", "data-draft-id": draft.id },
@@ -19,107 +41,146 @@ function draftItem(draft: Draft): HTMLElement {
     h(
       "div",
       { class: "muted draft-meta" },
-      [
-        fullTime(draft.created_at),
-        draft.kind === "pull_request" ? `PR${draft.number ? ` #${draft.number}` : ""}${draft.repo ? ` in ${draft.repo}` : ""}` : "local commit",
-        `branch ${draft.branch}`,
-        `${draft.provider}/${draft.model}`,
-        draft.files.length ? `${draft.files.length} file${draft.files.length === 1 ? "" : "s"}` : null,
-      ]
+      [fullTime(draft.created_at), where, `branch ${draft.branch}`, `${draft.provider} ${draft.model}`, draft.files.length ? `${draft.files.length} file${draft.files.length === 1 ? "" : "s"}` : null]
         .filter(Boolean)
         .join(" · "),
     ),
   );
 }
 
-/** Text for one progress event, from whatever fields the server sent. */
-function describe(data: unknown): string {
-  if (typeof data === "string") return data;
-  if (data && typeof data === "object") {
-    const o = data as Record<string, unknown>;
-    for (const key of ["message", "label", "text", "detail", "step"]) {
-      if (typeof o[key] === "string" && o[key] !== "") return o[key];
-    }
+function parse<T>(data: string): T | undefined {
+  try {
+    return JSON.parse(data) as T;
+  } catch {
+    return undefined;
   }
-  return JSON.stringify(data);
 }
 
-function parse(data: string): unknown {
-  try {
-    return JSON.parse(data) as unknown;
-  } catch {
-    return data;
+function resultView(result: DraftResult): HTMLElement {
+  const files = h(
+    "ul",
+    { class: "draft-files" },
+    result.files.map((f) => h("li", null, h("span", { class: `badge badge-action-${f.action}` }, f.action), " ", h("code", null, f.path))),
+  );
+  if (result.url) {
+    return h(
+      "div",
+      { class: "state-ok draft-result" },
+      h("p", null, "Draft pull request opened: ", h("a", { href: result.url, target: "_blank", rel: "noopener noreferrer", id: "draft-pr-link" }, result.url)),
+      h("p", { class: "muted" }, result.title),
+      files,
+    );
   }
+  return h(
+    "div",
+    { class: "draft-result" },
+    h("p", { class: "state-ok" }, result.dry_run ? "Dry run finished: nothing was pushed." : `Committed on branch ${result.branch ?? "?"}.`),
+    h("p", { class: "muted" }, result.title),
+    files,
+    result.diff ? h("pre", { class: "diff", id: "draft-diff", tabindex: 0 }, result.diff) : null,
+  );
 }
 
 export function draftSection(detail: ReportDetail): HTMLElement {
   const history = h("ol", { class: "drafts", id: "draft-history" }, detail.drafts.map(draftItem));
   const none = h("p", { class: "muted", id: "drafts-empty" }, "No draft PRs yet.");
   none.hidden = detail.drafts.length > 0;
-  const progress = h("ol", { class: "progress", id: "draft-progress", "aria-live": "polite" });
+  const meter = h("progress", { id: "draft-meter", max: 9, value: 0 });
+  const status = h("p", { id: "draft-status", class: "draft-status", role: "status" });
+  const log = h("ol", { class: "progress", id: "draft-progress" });
+  const live = h("div", { class: "draft-live", hidden: true }, h("div", { class: "meter-row" }, meter, status), log);
   const outcome = h("div", { id: "draft-outcome" });
   const dryRun = h("input", { type: "checkbox", id: "draft-dry-run" });
   const button = h("button", { type: "button", class: "primary", id: "draft-button" }, detail.drafts.length ? "Re-draft" : "Draft PR");
-  const cancel = h("button", { type: "button", class: "secondary", id: "draft-cancel", hidden: true }, "Stop watching");
+  const stop = h("button", { type: "button", class: "secondary", id: "draft-stop", hidden: true }, "Stop");
   let controller: AbortController | undefined;
 
-  const line = (kind: string, text: string) => progress.appendChild(h("li", { class: `progress-${kind}` }, text));
+  const line = (kind: string, text: string) => log.appendChild(h("li", { class: `progress-${kind}` }, text));
+  const fail = (message: string, code?: string) => {
+    line("error", message);
+    status.textContent = "Failed.";
+    mount(
+      outcome,
+      h(
+        "div",
+        { class: "state state-error", role: "alert" },
+        h("p", { class: "state-title" }, "Drafting failed"),
+        h("p", null, message),
+        code && /settings|token|key|repo|provider|configured/i.test(`${code} ${message}`) ? h("a", { href: "#/settings" }, "Open the draft-PR settings") : null,
+      ),
+    );
+  };
 
   const run = async () => {
     controller = new AbortController();
+    const { signal } = controller;
     button.disabled = true;
-    cancel.hidden = false;
-    mount(progress);
+    stop.hidden = false;
+    live.hidden = false;
+    mount(log);
     mount(outcome);
-    progress.setAttribute("aria-busy", "true");
+    meter.value = 0;
+    status.textContent = "Starting…";
+    live.setAttribute("aria-busy", "true");
     let finished = false;
     try {
       const res = await request(`/api/feedback/${detail.id}/draft-pr`, {
         method: "POST",
         body: dryRun.checked ? { dry_run: true } : {},
         accept: "text/event-stream",
-        signal: controller.signal,
+        signal,
       });
-      for await (const ev of readSse(res, controller.signal)) {
-        const data = parse(ev.data);
-        if (ev.event === "step") line("step", describe(data));
-        else if (ev.event === "detail") line("detail", describe(data));
-        else if (ev.event === "error") {
+      for await (const ev of readSse(res, signal)) {
+        if (ev.event === "step") {
+          const data = parse<StepData>(ev.data);
+          if (!data) continue;
+          meter.max = data.total;
+          meter.value = data.index - 1;
+          status.textContent = `Step ${data.index} of ${data.total}: ${STEP_LABELS[data.step] ?? data.step}`;
+          line("step", data.message);
+        } else if (ev.event === "detail") {
+          const data = parse<DetailData>(ev.data);
+          if (data) line("detail", data.message);
+        } else if (ev.event === "error") {
           finished = true;
-          line("error", describe(data));
-          mount(outcome, h("p", { class: "state-error", role: "alert" }, `Drafting failed: ${describe(data)}`));
+          const data = parse<ErrorData>(ev.data);
+          fail(data?.message ?? "The draft failed.", data?.code);
         } else if (ev.event === "done") {
           finished = true;
-          const done = (data && typeof data === "object" ? data : {}) as { url?: unknown; draft?: Draft };
-          const url = typeof done.url === "string" ? done.url : done.draft?.url ?? null;
-          line("done", url ? "Draft PR opened." : "Finished.");
-          mount(
-            outcome,
-            url
-              ? h("p", { class: "state-ok" }, "Pull request: ", h("a", { href: url, target: "_blank", rel: "noopener noreferrer", id: "draft-pr-link" }, url))
-              : h("p", { class: "state-ok" }, describe(data)),
-          );
-          if (done.draft) {
-            history.appendChild(draftItem(done.draft));
+          const result = parse<DraftResult>(ev.data);
+          if (!result) continue;
+          meter.value = meter.max;
+          status.textContent = result.dry_run ? "Dry run done." : "Done.";
+          line("done", result.url ? "Draft PR opened." : result.dry_run ? "Dry run complete." : "Committed.");
+          mount(outcome, resultView(result));
+          if (result.draft) {
+            history.appendChild(draftItem(result.draft));
             none.hidden = true;
+            button.textContent = "Re-draft";
           }
-          button.textContent = "Re-draft";
         }
       }
-      if (!finished && !controller.signal.aborted) line("error", "The server closed the stream before finishing.");
+      if (!finished && !signal.aborted) fail("The server closed the stream before the draft finished.");
+      if (signal.aborted) {
+        line("error", "Stopped. The server cancels the draft and deletes any branch it created.");
+        status.textContent = "Stopped.";
+      }
     } catch (err) {
-      if (!(err instanceof DOMException && err.name === "AbortError")) {
-        line("error", errorMessage(err));
+      if (signal.aborted) {
+        line("error", "Stopped.");
+        status.textContent = "Stopped.";
+      } else {
+        fail(errorMessage(err));
         toast(`Draft PR failed: ${errorMessage(err)}`, "error");
       }
     } finally {
-      progress.setAttribute("aria-busy", "false");
+      live.setAttribute("aria-busy", "false");
       button.disabled = false;
-      cancel.hidden = true;
+      stop.hidden = true;
     }
   };
   button.addEventListener("click", () => void run());
-  cancel.addEventListener("click", () => controller?.abort());
+  stop.addEventListener("click", () => controller?.abort());
 
   return h(
     "section",
@@ -127,8 +188,8 @@ export function draftSection(detail: ReportDetail): HTMLElement {
     h("h2", null, "Draft PRs"),
     none,
     history,
-    h("div", { class: "actions draft-actions" }, h("label", { class: "check" }, dryRun, " Dry run (no PR)"), cancel, button),
-    progress,
+    h("div", { class: "actions draft-actions" }, h("label", { class: "check" }, dryRun, " Dry run (show the diff, push nothing)"), stop, button),
+    live,
     outcome,
   );
 }
