@@ -7,6 +7,8 @@
 import { Command } from "commander";
 import { registerDraft } from "./commands/draft.js";
 import { registerKeys } from "./commands/keys.js";
+import { registerMcp } from "./commands/mcp.js";
+import { registerProxy } from "../proxy/command.js";
 import { registerReplay } from "./commands/replay.js";
 import { registerServe } from "./commands/serve.js";
 
@@ -17,8 +19,10 @@ const program = new Command("patchworkmcp")
 
 registerServe(program);
 registerKeys(program);
+registerMcp(program);
 registerReplay(program);
 registerDraft(program);
+registerProxy(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`patchworkmcp: ${err instanceof Error ? err.message : String(err)}\n`);

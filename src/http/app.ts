@@ -13,6 +13,7 @@ import { feedbackRoutes } from "./routes/feedback.js";
 import { statsRoutes } from "./routes/stats.js";
 import { hostCheck, originCheck, type HostPolicy } from "./security.js";
 import { dashboardRoutes } from "../ui/serve.js";
+import { mcpRouter } from "../mcp/http.js";
 
 export interface AppOptions {
   store: FeedbackStore;
@@ -60,6 +61,7 @@ export function createApp(options: AppOptions): AppContext {
   api.use("/export", exportRoutes({ store, auth }));
   api.use(draftApi({ store, auth }));
   app.use("/api", api);
+  app.use("/mcp", mcpRouter({ store, auth, queue }));
   app.use(dashboardRoutes());
 
   return { app, store, auth, queue };

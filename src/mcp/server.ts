@@ -1,0 +1,129 @@
+/**
+ * `createReportServer`: the MCP report server, built once and used by both
+ * transports (stdio in `patchworkmcp mcp`, streamable HTTP at /mcp). Tools come
+ * from the registry in tools/index.ts, filtered by the session's scope.
+ * Uses the SDK's low-level `Server` so the `feedback` tool is listed exactly as
+ * src/feedback defines it and arguments are parsed by our own (liberal) schemas.
+ */
+import { Server } from "@modelcontextprotocol/sdk/server/index.js";
+import {
+  CallToolRequestSchema,
+  ErrorCode,
+  GetPromptRequestSchema,
+  ListPromptsRequestSchema,
+  ListResourcesRequestSchema,
+  ListResourceTemplatesRequestSchema,
+  ListToolsRequestSchema,
+  McpError,
+  ReadResourceRequestSchema,
+} from "@modelcontextprotocol/sdk/types.js";
+import type { FeedbackPayload } from "../feedback/index.js";
+import { scopeAllows } from "../http/auth.js";
+import type { FeedbackStore, KeyScope } from "../store/index.js";
+import { reportServerInstructions } from "./instructions.js";
+import { renderReport } from "./markdown.js";
+import { TRIAGE_PROMPT, triagePrompt } from "./prompts.js";
+import { REPORT_TOOLS, toolsForScope } from "./tools/index.js";
+import { errorResult } from "./tools/types.js";
+
+export const SERVER_NAME = "patchworkmcp";
+export const SERVER_VERSION = "0.1.0";
+
+export const REPORT_URI_TEMPLATE = "patchworkmcp://reports/{id}";
+const REPORT_URI = /^patchworkmcp:\/\/reports\/(\d{1,15})$/;
+
+export interface ReportServerOptions {
+  store: FeedbackStore;
+  /** What this session may do. stdio sessions are `admin` (the local user owns the file). */
+  scope: KeyScope;
+  /** How feedback is stored; defaults to a direct insert. HTTP passes the app's group-commit queue. */
+  ingest?: (payload: FeedbackPayload, idempotencyKey?: string) => Promise<{ id: number; created: boolean }>;
+  /** server_name for feedback calls that do not name one (`--server-name`). */
+  defaultServerName?: string | undefined;
+  /** Only the feedback tool (`--feedback-only`). */
+  feedbackOnly?: boolean | undefined;
+}
+
+export function createReportServer(options: ReportServerOptions): Server {
+  const { store, scope } = options;
+  const feedbackOnly = options.feedbackOnly ?? false;
+  const tools = toolsForScope(scope, { feedbackOnly });
+  const canRead = !feedbackOnly && scopeAllows(scope, "read");
+  const canWrite = !feedbackOnly && scopeAllows(scope, "admin");
+  const ingest = options.ingest ?? ((payload, key) => Promise.resolve(store.insertReport(payload, key)));
+
+  const server = new Server(
+    { name: SERVER_NAME, version: SERVER_VERSION, title: "PatchworkMCP feedback" },
+    {
+      capabilities: { tools: {}, ...(canRead ? { prompts: {}, resources: {} } : {}) },
+      instructions: reportServerInstructions({ canRead, canWrite, hasFeedback: tools.some((t) => t.definition.name === "feedback") }),
+    },
+  );
+
+  server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: tools.map((t) => t.definition) }));
+
+  server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
+    const { name, arguments: args } = request.params;
+    const tool = tools.find((t) => t.definition.name === name);
+    if (!tool) {
+      // Like the SDK's McpServer, an unknown tool is a tool error the agent can correct, not a transport failure.
+      const known = REPORT_TOOLS.find((t) => t.definition.name === name);
+      if (known && !feedbackOnly) return errorResult(`The tool ${name} needs the feedback:${known.scope} scope, which this session does not have.`);
+      return errorResult(`There is no tool named ${JSON.stringify(name)} here. Available tools: ${tools.map((t) => t.definition.name).join(", ")}.`);
+    }
+    return tool.call(args, { store, ingest, defaultServerName: options.defaultServerName, extra });
+  });
+
+  if (canRead) {
+    server.setRequestHandler(ListPromptsRequestSchema, () => ({ prompts: [TRIAGE_PROMPT] }));
+    server.setRequestHandler(GetPromptRequestSchema, (request) => {
+      if (request.params.name !== TRIAGE_PROMPT.name) {
+        throw new McpError(ErrorCode.InvalidParams, `There is no prompt named ${JSON.stringify(request.params.name)}; try ${TRIAGE_PROMPT.name}.`);
+      }
+      try {
+        return triagePrompt(request.params.arguments, canWrite);
+      } catch (err) {
+        throw new McpError(ErrorCode.InvalidParams, err instanceof Error ? err.message : String(err));
+      }
+    });
+
+    server.setRequestHandler(ListResourceTemplatesRequestSchema, () => ({
+      resourceTemplates: [
+        {
+          uriTemplate: REPORT_URI_TEMPLATE,
+          name: "report",
+          title: "Feedback report",
+          description: "One feedback report as Markdown (the same text get_report returns).",
+          mimeType: "text/markdown",
+        },
+      ],
+    }));
+    server.setRequestHandler(ListResourcesRequestSchema, (request) => {
+      try {
+        const page = store.listReports({}, { cursor: request.params?.cursor });
+        return {
+          resources: page.items.map((r) => ({
+            uri: `patchworkmcp://reports/${r.id}`,
+            name: `report-${r.id}`,
+            title: `Report ${r.id} (${r.gap_type}, ${r.status})`,
+            mimeType: "text/markdown",
+          })),
+          ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}),
+        };
+      } catch (err) {
+        throw new McpError(ErrorCode.InvalidParams, err instanceof Error ? err.message : String(err));
+      }
+    });
+    server.setRequestHandler(ReadResourceRequestSchema, (request) => {
+      const { uri } = request.params;
+      const match = REPORT_URI.exec(uri);
+      if (!match) throw new McpError(ErrorCode.InvalidParams, `${JSON.stringify(uri)} is not a report URI; use ${REPORT_URI_TEMPLATE}.`);
+      const detail = store.getReportDetail(Number(match[1]));
+      // -32002 is the code the MCP spec gives for "resource not found".
+      if (!detail) throw new McpError(-32002, `There is no report ${match[1]}.`, { uri });
+      return { contents: [{ uri, mimeType: "text/markdown", text: renderReport(detail) }] };
+    });
+  }
+
+  return server;
+}

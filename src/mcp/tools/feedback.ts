@@ -1,0 +1,26 @@
+/**
+ * `feedback`: the one contract's tool (src/feedback), stored exactly like
+ * `POST /api/feedback`. Any key may call it, so a key handed to agents files
+ * reports and reads nothing.
+ */
+import type { Tool } from "@modelcontextprotocol/sdk/types.js";
+import { FEEDBACK_REPLIES, feedbackToolDefinition, parseFeedback } from "../../feedback/index.js";
+import { errorResult, failure, type ReportTool } from "./types.js";
+
+export const feedbackTool: ReportTool = {
+  scope: "ingest",
+  // The contract's definition, verbatim (its JSON Schema properties are objects; the SDK type just says so).
+  definition: feedbackToolDefinition() as Tool,
+  async call(args, ctx) {
+    const parsed = parseFeedback(args ?? {}, ctx.defaultServerName ? { server_name: ctx.defaultServerName } : {});
+    if (!parsed.ok) {
+      return errorResult(FEEDBACK_REPLIES.invalid(parsed.issues.map((i) => `${i.field}: ${i.message}`).join("; ")));
+    }
+    try {
+      const { id } = await ctx.ingest(parsed.payload, parsed.idempotencyKey);
+      return { content: [{ type: "text", text: FEEDBACK_REPLIES.recorded(id) }] };
+    } catch (err) {
+      return failure(err, "feedback");
+    }
+  },
+};

@@ -1,0 +1,72 @@
+/** `get_stats`: counts by server, gap type, resolution, status, client and tool, plus reports per day. */
+import { z } from "zod";
+import { reportFilterShape, STATS_DAYS_DEFAULT, type CountRow, type Stats } from "../../store/index.js";
+import { quoted } from "../markdown.js";
+import { defineTool } from "./types.js";
+
+const { q: _q, ...filterShape } = reportFilterShape;
+
+const input = z.object({
+  ...filterShape,
+  query: reportFilterShape.q.describe("Only count reports matching this full-text search."),
+  days: z.coerce
+    .number({ error: "must be a number" })
+    .int({ error: "must be a whole number" })
+    .min(1, { error: "must be at least 1" })
+    .max(365, { error: "must be at most 365" })
+    .optional()
+    .describe(`How many days back the per-day counts go (default ${STATS_DAYS_DEFAULT}).`),
+});
+
+const countRows = z.array(z.object({ key: z.string().nullable(), count: z.number().int() }));
+
+const output = z.object({
+  total: z.number().int(),
+  unreviewed: z.number().int(),
+  blocked: z.number().int(),
+  servers: z.number().int(),
+  by_server: countRows,
+  by_gap_type: countRows,
+  by_resolution: countRows,
+  by_status: countRows,
+  by_client: countRows,
+  by_tool: countRows,
+  per_day: z.array(z.object({ day: z.string(), count: z.number().int() })),
+});
+
+function counts(label: string, rows: CountRow[]): string {
+  const items = rows.map((r) => `${r.key === null ? "(none)" : quoted(r.key)} ${r.count}`);
+  return `${label}: ${items.length > 0 ? items.join(", ") : "-"}`;
+}
+
+function renderStats(s: Stats, days: number): string {
+  const active = s.per_day.filter((d) => d.count > 0);
+  return [
+    `${s.total} reports about ${s.servers} server${s.servers === 1 ? "" : "s"}; ${s.unreviewed} not yet reviewed; ${s.blocked} where the agent was blocked.`,
+    counts("By server", s.by_server),
+    counts("By gap type", s.by_gap_type),
+    counts("By resolution", s.by_resolution),
+    counts("By status", s.by_status),
+    counts("By client", s.by_client),
+    counts("By tool", s.by_tool),
+    `Last ${days} days: ${s.per_day.reduce((n, d) => n + d.count, 0)} reports${active.length > 0 ? ` (${active.map((d) => `${d.day} ${d.count}`).join(", ")})` : ""}.`,
+  ].join("\n");
+}
+
+export const getStatsTool = defineTool({
+  name: "get_stats",
+  title: "Feedback statistics",
+  description:
+    "Count feedback reports by server, gap type, resolution, status, client and tool, with reports per day " +
+    `for the last ${STATS_DAYS_DEFAULT} days (or \`days\`). Takes the same filters as list_reports. ` +
+    "Start here to see where agents get stuck most.",
+  scope: "read",
+  input,
+  output,
+  annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+  run({ query, days, ...filter }, { store }) {
+    const window = days ?? STATS_DAYS_DEFAULT;
+    const stats = store.stats({ ...filter, ...(query !== undefined ? { q: query } : {}) }, window);
+    return { text: renderStats(stats, window), structured: { ...stats } };
+  },
+});
