@@ -19,17 +19,24 @@ interface GitResult {
 
 function runGit(cwd: string, args: string[], options: { input?: string | Buffer; env?: NodeJS.ProcessEnv } = {}): Promise<GitResult> {
   return new Promise((resolveRun, reject) => {
-    const child = spawn("git", args, { cwd, env: { ...process.env, ...options.env, GIT_TERMINAL_PROMPT: "0" }, stdio: ["pipe", "pipe", "pipe"] });
+    const child = spawn("git", args, {
+      cwd,
+      env: { ...process.env, ...options.env, GIT_TERMINAL_PROMPT: "0" },
+      stdio: [options.input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
+    });
     const out: Buffer[] = [];
     let err = "";
-    child.stdout.on("data", (d: Buffer) => out.push(d));
-    child.stderr.setEncoding("utf8");
-    child.stderr.on("data", (d: string) => {
+    child.stdout!.on("data", (d: Buffer) => out.push(d));
+    child.stderr!.setEncoding("utf8");
+    child.stderr!.on("data", (d: string) => {
       err += d;
     });
     child.once("error", (e) => reject(new DraftError("git_missing", `Could not run git (${e.message}); local mode needs the git binary.`, "read_repo")));
     child.once("close", (code) => resolveRun({ code: code ?? 1, stdout: Buffer.concat(out), stderr: err.trim() }));
-    child.stdin.end(options.input ?? "");
+    if (child.stdin) {
+      child.stdin.on("error", () => undefined); // git may exit before reading; its exit code tells the story
+      child.stdin.end(options.input);
+    }
   });
 }
 
