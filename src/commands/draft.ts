@@ -5,7 +5,7 @@
  * the PR URL, or the diff for --dry-run and local commits — goes to stdout.
  */
 import { Option, type Command } from "commander";
-import { runDraft, type DraftEvent } from "../draft/index.js";
+import type { DraftEvent } from "../draft/index.js";
 import { contextTokensSchema, DraftSettings, LLM_PROVIDERS, SETTINGS_ENV, type LlmProvider } from "../settings/index.js";
 import { FeedbackStore } from "../store/index.js";
 import { dbOption } from "./options.js";
@@ -101,6 +101,8 @@ export function registerDraft(program: Command): void {
     .addOption(new Option("--public-url <url>", "the sidecar's address, for the PR body's link back to the report").env("FEEDBACK_PUBLIC_URL").default("http://localhost:8099"))
     .action(async (idText: string, flags: DraftFlags) => {
       const id = parseReportId(idText);
+      // The SDKs behind the pipeline load only when a draft actually runs (keeps other verbs fast to start).
+      const { runDraft } = await import("../draft/pipeline.js");
       const store = FeedbackStore.open(flags.db);
       const display = new ProgressDisplay(process.stderr);
       const controller = new AbortController();

@@ -6,7 +6,7 @@
  */
 import { Router, type Response } from "express";
 import { z } from "zod";
-import { eventPayload, runDraft, type DraftEvent } from "../../draft/index.js";
+import { eventPayload, type DraftEvent } from "../../draft/events.js";
 import type { FeedbackStore } from "../../store/index.js";
 import { DraftSettings } from "../../settings/index.js";
 import type { Authenticator } from "../auth.js";
@@ -81,6 +81,7 @@ export function draftApi(deps: { store: FeedbackStore; auth: Authenticator; hear
     const body = parseOr400(draftBodySchema, req.body ?? {}, 422);
     if (!store.getReport(id)) throw new ApiError(404, "report_not_found", `There is no report ${id}.`);
 
+    const { runDraft } = await import("../../draft/pipeline.js");
     const stream = openSse(res, deps.heartbeatMs);
     const host = req.get("host");
     await runDraft({

@@ -4,7 +4,7 @@
  * progressToken); cancellation aborts the run and removes any branch it made.
  */
 import { z } from "zod";
-import { runDraft, type DraftEvent } from "../../draft/index.js";
+import type { DraftEvent } from "../../draft/index.js";
 import { DraftSettings } from "../../settings/index.js";
 import { reportIdArg } from "./args.js";
 import { defineTool, ToolError, type RequestExtra } from "./types.js";
@@ -61,6 +61,8 @@ export const draftPrTool = defineTool({
   }),
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
   async run({ id, dry_run }, { store, extra }) {
+    // Loaded on first use so starting the MCP server does not pay for the LLM and GitHub SDKs.
+    const { runDraft } = await import("../../draft/pipeline.js");
     const publicUrl = process.env.FEEDBACK_PUBLIC_URL?.trim();
     const outcome = await runDraft({
       store,
