@@ -1,0 +1,157 @@
+/**
+ * Helpers for the proxy tests: the built CLI as a real child, fixture servers
+ * as real processes, an SDK client on either side.
+ */
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import {
+  CreateMessageRequestSchema,
+  ElicitRequestSchema,
+  ListRootsRequestSchema,
+} from "@modelcontextprotocol/sdk/types.js";
+import { spawn, type ChildProcess } from "node:child_process";
+import { createServer } from "node:net";
+import { join } from "node:path";
+import { fixture } from "../fixtures/build.js";
+import { CLI, tempDir } from "../helpers/serve.js";
+
+export { CLI, tempDir };
+export const NODE = process.execPath;
+export const EVERYTHING = join(import.meta.dirname, "../../node_modules/@modelcontextprotocol/server-everything/dist/index.js");
+
+/** `node <compiled fixture-server> …flags` as a command line. */
+export const fixtureCommand = (...flags: string[]) => [NODE, fixture("fixture-server"), ...flags];
+
+/** Env for the proxy child: no sidecar key or db inherited from the developer's shell. */
+export function proxyEnv(extra: Record<string, string> = {}): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith("FEEDBACK_")) env[k] = v;
+  return { ...env, ...extra };
+}
+
+/** A client that answers sampling, elicitation and roots like a real host would. */
+export function newClient(name = "test-client"): Client {
+  const client = new Client({ name, version: "1.0.0" }, { capabilities: { sampling: {}, elicitation: {}, roots: { listChanged: true } } });
+  client.setRequestHandler(CreateMessageRequestSchema, async (req) => ({
+    role: "assistant",
+    model: "test-model",
+    content: { type: "text", text: `echo of ${JSON.stringify(req.params.messages[0]?.content)}` },
+  }));
+  client.setRequestHandler(ElicitRequestSchema, async () => ({ action: "accept", content: { name: "Ada" } }));
+  client.setRequestHandler(ListRootsRequestSchema, async () => ({ roots: [{ uri: "file:///work", name: "work" }] }));
+  return client;
+}
+
+export interface StdioProxy {
+  client: Client;
+  transport: StdioClientTransport;
+  stderr: () => string;
+  close: () => Promise<void>;
+}
+
+/** The proxy over stdio with an SDK client attached: `proxyArgs` before `--`, then the upstream. */
+export async function connectStdioProxy(options: { proxyArgs: string[]; upstream?: string[]; env?: Record<string, string>; client?: Client }): Promise<StdioProxy> {
+  const args = [CLI, "proxy", ...options.proxyArgs, ...(options.upstream ? ["--", ...options.upstream] : [])];
+  const transport = new StdioClientTransport({ command: NODE, args, env: proxyEnv(options.env), stderr: "pipe" });
+  let err = "";
+  transport.stderr?.on("data", (d: Buffer) => {
+    err += d.toString();
+  });
+  const client = options.client ?? newClient();
+  await client.connect(transport);
+  return { client, transport, stderr: () => err, close: () => client.close() };
+}
+
+export interface ChildServer {
+  url: string;
+  proc: ChildProcess;
+  stderr: () => string;
+  stop: () => Promise<void>;
+}
+
+/** Start a process and wait until it prints `listening on <url>` (or the pattern given) on stderr. */
+export async function startListening(command: string[], options: { env?: Record<string, string>; pattern?: RegExp } = {}): Promise<ChildServer> {
+  const [cmd, ...args] = command as [string, ...string[]];
+  const proc = spawn(cmd, args, { env: proxyEnv(options.env), stdio: ["ignore", "pipe", "pipe"] });
+  let err = "";
+  proc.stdout!.resume();
+  proc.stderr!.setEncoding("utf8");
+  proc.stderr!.on("data", (d: string) => {
+    err += d;
+  });
+  const exited = new Promise<void>((r) => proc.once("exit", () => r()));
+  const pattern = options.pattern ?? /listening on (http:\/\/\S+)/;
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${command.join(" ")} did not start:\n${err}`)), 30_000);
+    const check = () => {
+      const m = pattern.exec(err);
+      if (m) {
+        clearTimeout(timer);
+        proc.stderr!.off("data", check);
+        resolve(m[1]!);
+      }
+    };
+    proc.stderr!.on("data", check);
+    proc.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${command.join(" ")} exited with ${code}:\n${err}`));
+    });
+  });
+  return {
+    url,
+    proc,
+    stderr: () => err,
+    async stop() {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGTERM");
+      await exited;
+    },
+  };
+}
+
+/** `patchworkmcp proxy --listen 127.0.0.1:0 …` */
+export const startHttpProxy = (proxyArgs: string[], upstream?: string[], env?: Record<string, string>) =>
+  startListening([NODE, CLI, "proxy", "--listen", "127.0.0.1:0", ...proxyArgs, ...(upstream ? ["--", ...upstream] : [])], env ? { env } : {});
+
+export async function connectHttp(url: string, client: Client = newClient(), headers: Record<string, string> = {}): Promise<{ client: Client; transport: StreamableHTTPClientTransport }> {
+  const transport = new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers } });
+  await client.connect(transport);
+  return { client, transport };
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const address = s.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Poll until `check` returns a value (not undefined/false), or fail after `ms`. */
+export async function waitFor<T>(check: () => T | undefined | false | Promise<T | undefined | false>, ms = 20_000, what = "condition"): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await check();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+export function textOf(result: unknown): string {
+  const content = (result as { content?: { type: string; text?: string }[] }).content ?? [];
+  return content.map((c) => c.text ?? "").join("");
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
