@@ -10,6 +10,7 @@ type Op = { kind: " " | "-" | "+"; line: string };
 
 const CONTEXT = 3;
 const MAX_CELLS = 4_000_000;
+const NO_EOL = "\u0000no-eol";
 
 function splitLines(text: string): { lines: string[]; finalNewline: boolean } {
   if (text === "") return { lines: [], finalNewline: true };
@@ -62,9 +63,11 @@ function align(a: string[], b: string[]): Op[] {
 }
 
 export function unifiedDiff(path: string, before: string | null, after: string | null): string {
-  const a = splitLines(before ?? "");
-  const b = splitLines(after ?? "");
-  const ops = align(a.lines, b.lines);
+  // A last line without a newline is a different line from the same text with one (git shows it as
+  // removed and re-added with a "No newline" marker), so it gets a sentinel before alignment.
+  const keyed = (t: { lines: string[]; finalNewline: boolean }) =>
+    t.finalNewline ? t.lines : t.lines.map((l, i) => (i === t.lines.length - 1 ? `${l}${NO_EOL}` : l));
+  const ops = align(keyed(splitLines(before ?? "")), keyed(splitLines(after ?? "")));
   const header = `diff --git a/${path} b/${path}\n${before === null ? "new file mode 100644\n" : ""}${after === null ? "deleted file mode 100644\n" : ""}--- ${before === null ? "/dev/null" : `a/${path}`}\n+++ ${after === null ? "/dev/null" : `b/${path}`}\n`;
 
   // Positions of changes, grouped into hunks with CONTEXT lines around them.
@@ -90,8 +93,6 @@ export function unifiedDiff(path: string, before: string | null, after: string |
     if (op.kind !== "+") o++;
     if (op.kind !== "-") n++;
   }
-  const lastOld = ops.reduce((idx, op, i) => (op.kind !== "+" ? i : idx), -1);
-  const lastNew = ops.reduce((idx, op, i) => (op.kind !== "-" ? i : idx), -1);
   for (const [lo, hi] of hunks) {
     const slice = ops.slice(lo, hi + 1);
     const oldCount = slice.filter((op) => op.kind !== "+").length;
@@ -99,13 +100,10 @@ export function unifiedDiff(path: string, before: string | null, after: string |
     const oldStart = oldCount === 0 ? oldNo[lo]! - 1 : oldNo[lo]!;
     const newStart = newCount === 0 ? newNo[lo]! - 1 : newNo[lo]!;
     out += `@@ -${oldStart},${oldCount} +${newStart},${newCount} @@\n`;
-    slice.forEach((op, k) => {
-      const idx = lo + k;
-      out += `${op.kind}${op.line}\n`;
-      const endsOld = op.kind !== "+" && idx === lastOld && !a.finalNewline;
-      const endsNew = op.kind !== "-" && idx === lastNew && !b.finalNewline;
-      if (endsOld || endsNew) out += "\\ No newline at end of file\n";
-    });
+    for (const op of slice) {
+      if (op.line.endsWith(NO_EOL)) out += `${op.kind}${op.line.slice(0, -NO_EOL.length)}\n\\ No newline at end of file\n`;
+      else out += `${op.kind}${op.line}\n`;
+    }
   }
   return out;
 }
