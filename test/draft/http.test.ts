@@ -4,9 +4,12 @@
  * `.env` file beside its database), talking to the loopback doubles.
  */
 import { readFileSync, statSync } from "node:fs";
+import type { AddressInfo } from "node:net";
+import express from "express";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseEnv } from "../../src/settings/index.js";
+import { openSse } from "../../src/http/routes/draft.js";
 import { FeedbackStore } from "../../src/store/index.js";
 import { startAnthropicDouble, startGitHubDouble, type GitHubDouble, type LlmDoubleBase } from "../doubles/index.js";
 import { startServe, type ServeProcess } from "../helpers/serve.js";
@@ -105,7 +108,9 @@ describe("settings API", () => {
   it("refuses newline injection and stores quotes and backslashes literally", async () => {
     const injected = await putSettings({ secrets: { openai_api_key: 'sk-abc"\nEVIL=1' } });
     expect(injected.status).toBe(422);
-    expect((await injected.json()).error.code).toBe("validation_failed");
+    const text = await injected.text();
+    expect(JSON.parse(text).error.code).toBe("validation_failed");
+    expect(text).not.toContain("sk-abc");
     const tricky = 'sk-quote"back\\slash$HOME';
     expect((await putSettings({ secrets: { openai_api_key: tricky } })).status).toBe(200);
     const vars = parseEnv(readFileSync(join(dir, ".env"), "utf8"));
@@ -208,5 +213,29 @@ describe("POST /api/feedback/:id/draft-pr (SSE)", () => {
   it("never writes a secret to the server's log", () => {
     const log = serve.stderr();
     for (const secret of [gh.token, anthropic.apiKey]) expect(log).not.toContain(secret);
+  });
+});
+
+describe("SSE plumbing", () => {
+  it("sends keep-alive comments while a step is slow, and aborts when the client leaves", async () => {
+    const app = express();
+    let aborted = false;
+    app.get("/stream", (_req, res) => {
+      const stream = openSse(res, 20);
+      stream.signal.addEventListener("abort", () => {
+        aborted = true;
+        stream.end();
+      });
+    });
+    const server = app.listen(0, "127.0.0.1");
+    await new Promise((r) => server.once("listening", r));
+    const controller = new AbortController();
+    const res = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/stream`, { signal: controller.signal });
+    const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+    const parser = new SseParser();
+    while (parser.comments < 3) parser.feed((await reader.read()).value ?? "");
+    controller.abort();
+    await expect.poll(() => aborted, { timeout: 10_000, interval: 20 }).toBe(true);
+    server.close();
   });
 });
