@@ -15,8 +15,10 @@
  *  3. replay: the sidecar restarts on the same database; `patchworkmcp replay`
  *             of that stderr stores each line exactly once, also when run twice.
  *
- * Native tests get FEEDBACK_SIDECAR_URL, PWM_FLAKY_URL, PWM_DOWN_URL and
- * PWM_SPEC_DIR in their environment; session_id tells the reports apart.
+ * The sidecar requires an API key, so each drop-in must send FEEDBACK_API_KEY as a
+ * Bearer token. Native tests get FEEDBACK_SIDECAR_URL, FEEDBACK_API_KEY,
+ * PWM_FLAKY_URL, PWM_DOWN_URL and PWM_SPEC_DIR in their environment; session_id
+ * tells the reports apart.
  */
 import { spawn } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
@@ -28,6 +30,10 @@ import { CLI, REPO_ROOT, startServe, tempDir, type ServeProcess } from "../test/
 
 export const SPEC_DIR = resolve(import.meta.dirname, "spec");
 export const UNSENT_MARKER = "PATCHWORKMCP_UNSENT_FEEDBACK";
+
+/** The sidecar runs with an API key, so every drop-in must send it (FEEDBACK_API_KEY). */
+export const API_KEY = "pwm-dropin-test-key";
+const auth = { authorization: `Bearer ${API_KEY}` };
 
 export const SESSIONS = {
   delivered: "session-7f3a",
@@ -112,7 +118,11 @@ async function flakyEndpoint(upstream: () => string): Promise<FakeEndpoint> {
     const forward = () =>
       fetch(`${upstream()}/api/feedback`, {
         method: "POST",
-        headers: { "content-type": "application/json", "idempotency-key": String(req.headers["idempotency-key"] ?? "") },
+        headers: {
+          "content-type": "application/json",
+          "idempotency-key": String(req.headers["idempotency-key"] ?? ""),
+          authorization: String(req.headers.authorization ?? ""),
+        },
         body,
       });
     if (n === 2) {
@@ -147,7 +157,7 @@ interface Report extends Record<string, unknown> {
 }
 
 async function allReports(url: string): Promise<Report[]> {
-  const res = await fetch(`${url}/api/feedback?limit=200`);
+  const res = await fetch(`${url}/api/feedback?limit=200`, { headers: auth });
   expect(res.status).toBe(200);
   return ((await res.json()) as { items: Report[] }).items;
 }
@@ -179,7 +189,7 @@ export function describeDropin(label: string, runNative: NativeRunner): void {
     let downStderr = "";
     const env = (): Record<string, string> => ({
       FEEDBACK_SIDECAR_URL: sidecarUrl,
-      FEEDBACK_API_KEY: "",
+      FEEDBACK_API_KEY: API_KEY,
       PWM_FLAKY_URL: flaky.url,
       PWM_DOWN_URL: down.url,
       PWM_SPEC_DIR: SPEC_DIR,
@@ -187,7 +197,7 @@ export function describeDropin(label: string, runNative: NativeRunner): void {
     const show = (r: RunResult) => `exit ${r.code}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`;
 
     beforeAll(async () => {
-      sidecar = await startServe();
+      sidecar = await startServe({ env: { FEEDBACK_API_KEY: API_KEY } });
       sidecarUrl = sidecar.url;
       flaky = await flakyEndpoint(() => sidecarUrl);
       down = await downEndpoint();
@@ -213,6 +223,7 @@ export function describeDropin(label: string, runNative: NativeRunner): void {
       const keys = new Set(flaky.attempts.map((a) => a.idempotencyKey));
       expect(keys.size).toBe(1);
       expect([...keys][0]).toMatch(UUID);
+      expect(flaky.attempts.every((a) => a.authorization === auth.authorization)).toBe(true);
       const retried = reports.filter((r) => r.session_id === SESSIONS.retried);
       expect(retried).toHaveLength(1);
       expect(pick(retried[0]!)).toEqual({ ...full.stored, session_id: SESSIONS.retried });
@@ -229,6 +240,7 @@ export function describeDropin(label: string, runNative: NativeRunner): void {
       expect(lines.map((l) => l.session_id).sort()).toEqual([SESSIONS.always503, SESSIONS.sidecarDown].sort());
       expect(down.attempts).toHaveLength(3);
       expect(new Set(down.attempts.map((a) => a.idempotencyKey)).size).toBe(1);
+      expect(down.attempts.every((a) => a.authorization === auth.authorization)).toBe(true);
       const line503 = lines.find((l) => l.session_id === SESSIONS.always503)!;
       expect(line503.idempotency_key).toBe(down.attempts[0]!.idempotencyKey);
       for (const line of lines) {
@@ -240,12 +252,12 @@ export function describeDropin(label: string, runNative: NativeRunner): void {
 
     it("replays the unsent lines into exactly one report each, also when replayed twice", async () => {
       expect(downStderr).toContain(UNSENT_MARKER);
-      sidecar = await startServe({ dbPath: sidecar!.dbPath });
+      sidecar = await startServe({ dbPath: sidecar!.dbPath, env: { FEEDBACK_API_KEY: API_KEY } });
       sidecarUrl = sidecar.url;
       const file = join(tempDir("pwm-replay-"), "stderr.log");
       writeFileSync(file, downStderr);
       for (let i = 0; i < 2; i++) {
-        const replay = await run(process.execPath, [CLI, "replay", file, "--sidecar-url", sidecarUrl], { env: { FEEDBACK_API_KEY: "" } });
+        const replay = await run(process.execPath, [CLI, "replay", file, "--sidecar-url", sidecarUrl], { env: { FEEDBACK_API_KEY: API_KEY } });
         expect(replay.code, show(replay)).toBe(0);
         expect(replay.stderr).toContain("replay: 2 delivered, 0 failed");
       }

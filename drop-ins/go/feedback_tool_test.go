@@ -6,6 +6,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -206,16 +207,39 @@ func TestUpToolsAvailableIsAlwaysAnArray(t *testing.T) {
 	}
 }
 
+// silentStdout fails the test if anything is written to stdout while fn runs
+// (a stray write would corrupt a stdio transport).
+func silentStdout(t *testing.T, fn func()) {
+	t.Helper()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	saved := os.Stdout
+	os.Stdout = w
+	fn()
+	os.Stdout = saved
+	w.Close()
+	written, _ := io.ReadAll(r)
+	if len(written) > 0 {
+		t.Fatalf("the drop-in wrote to stdout: %q", written)
+	}
+}
+
 func TestDownToolCallKeepsTheReportForReplay(t *testing.T) {
 	c, _ := connect(t, fast(""))
-	reply := callFeedback(t, c, fullReport(t, "sidecar-down"))
+	var reply string
+	silentStdout(t, func() { reply = callFeedback(t, c, fullReport(t, "sidecar-down")) })
 	if reply != replies(t)["queued"] {
 		t.Fatalf("unexpected reply %q", reply)
 	}
 }
 
-func TestDownGivesUpAfterTwoRetriesOn503(t *testing.T) {
-	result := SendFeedback(context.Background(), fullReport(t, "always-503"), fast(os.Getenv("PWM_DOWN_URL")))
+func TestDownStopsAfterTwoRetriesOn503(t *testing.T) {
+	var result FeedbackResult
+	silentStdout(t, func() {
+		result = SendFeedback(context.Background(), fullReport(t, "always-503"), fast(os.Getenv("PWM_DOWN_URL")))
+	})
 	if result.Delivered || !result.Unsent || result.Status != 503 || result.Reply != replies(t)["queued"] {
 		t.Fatalf("got %+v", result)
 	}

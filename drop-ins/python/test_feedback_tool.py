@@ -14,6 +14,7 @@ import contextlib
 import json
 import os
 import re
+import sys
 from pathlib import Path
 from typing import Any, AsyncIterator
 
@@ -183,14 +184,26 @@ def test_up_invalid_vectors_get_the_spec_reply_and_are_not_kept() -> None:
         assert not result.delivered and not result.unsent
 
 
-def test_down_tool_call_keeps_the_report_for_replay() -> None:
-    listed, _, reply = asyncio.run(list_and_call(high_level_server(), {**FULL, "session_id": "sidecar-down"}))
+def forward_unsent_line(capfd: Any) -> None:
+    """The drop-in wrote nothing to stdout and exactly one line to stderr; pass that line
+    on to the real stderr, where the harness collects it for `patchworkmcp replay`."""
+    out, err = capfd.readouterr()
+    assert out == ""
+    lines = err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith(ft.UNSENT_MARKER + " "), err
+    sys.__stderr__.write(err)
+
+
+def test_down_tool_call_keeps_the_report_for_replay(capfd: Any) -> None:
+    _, _, reply = asyncio.run(list_and_call(high_level_server(), {**FULL, "session_id": "sidecar-down"}))
     assert reply == SPEC_REPLIES["queued"]
+    forward_unsent_line(capfd)
 
 
-def test_down_gives_up_after_two_retries_on_503() -> None:
+def test_down_stops_after_two_retries_on_503(capfd: Any) -> None:
     options = ft.FeedbackOptions(sidecar_url=os.environ["PWM_DOWN_URL"], backoff=0.01, max_retry_after=0.05)
     result = asyncio.run(ft.send_feedback({**FULL, "session_id": "always-503"}, options))
     assert result.unsent and not result.delivered
     assert result.status == 503
     assert result.reply == SPEC_REPLIES["queued"]
+    forward_unsent_line(capfd)

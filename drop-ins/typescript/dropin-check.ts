@@ -103,6 +103,14 @@ async function down(): Promise<void> {
   assert.equal(result.reply, replies.queued);
 }
 
+// Nothing may reach stdout (it would corrupt a stdio transport): record any write.
+const stdoutWrites: string[] = [];
+process.stdout.write = ((chunk: unknown) => {
+  stdoutWrites.push(String(chunk));
+  return true;
+}) as typeof process.stdout.write;
+
 const phase = process.argv[2];
 await (phase === "up" ? up() : phase === "down" ? down() : Promise.reject(new Error(`unknown phase ${phase}`)));
+assert.deepEqual(stdoutWrites, [], "nothing was written to stdout");
 process.stderr.write(`dropin-check ${phase}: passed\n`);
