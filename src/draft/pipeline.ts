@@ -113,8 +113,10 @@ class Run {
       this.emit({ type: "done", result });
       return { ok: true, result };
     } catch (err) {
-      const error =
-        err instanceof DraftError
+      // However an SDK reports an abort (its own error class, a network error), a cancelled run is "cancelled".
+      const error = this.options.signal?.aborted
+        ? new DraftError("cancelled", "The draft was cancelled.", err instanceof DraftError ? err.step : null)
+        : err instanceof DraftError
           ? err
           : new DraftError("internal_error", `The draft failed unexpectedly: ${err instanceof Error ? err.message : String(err)}`);
       if (cleanup) await cleanup();

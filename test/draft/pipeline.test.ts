@@ -293,6 +293,27 @@ describe("error paths", () => {
   });
 });
 
+describe("cancellation while the model is thinking", () => {
+  it("aborts the request and reports cancelled, with nothing written", async () => {
+    const id = addReport(store);
+    anthropic.enqueue({ json: HAPPY_CHANGE_SET });
+    anthropic.latencyMs = 5_000;
+    const controller = new AbortController();
+    try {
+      const { outcome } = await draft(id, {
+        signal: controller.signal,
+        onEvent: (e) => {
+          if (e.type === "step" && e.step === "model") setTimeout(() => controller.abort(), 50);
+        },
+      });
+      expect(outcome).toMatchObject({ ok: false, error: { code: "cancelled" } });
+      expect(writes()).toEqual([]);
+    } finally {
+      anthropic.latencyMs = 0;
+    }
+  });
+});
+
 describe("hostile report text", () => {
   it("cannot widen what may change: workflow, .env, .git and out-of-repo writes are refused and nothing reaches GitHub", async () => {
     const id = addReport(store, {
