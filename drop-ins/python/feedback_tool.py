@@ -262,7 +262,8 @@ def _judge(
             report_id = body.get("id") if isinstance(body, dict) else None
         except ValueError:
             pass
-        return SendResult(True, REPLY_RECORDED.format(id=report_id), report_id, status), 0.0, ""
+        shown = "" if report_id is None else report_id
+        return SendResult(True, REPLY_RECORDED.format(id=shown), report_id, status), 0.0, ""
     if status in (400, 422):
         details = _details(outcome)
         return SendResult(False, REPLY_INVALID.format(details=details), None, status, error=details), 0.0, ""
