@@ -48,9 +48,28 @@ export function errorResult(message: string): CallToolResult {
 
 type InputSchema = Tool["inputSchema"];
 
+/**
+ * `type: ["string", "null"]` → `anyOf` of single types: legal either way, but
+ * single-type dialects (e.g. Gemini's function declarations) reject arrays.
+ */
+function singleTypes(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(singleTypes);
+  if (typeof node !== "object" || node === null) return node;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(node)) out[k] = singleTypes(v);
+  if (Array.isArray(out.type)) {
+    const types = out.type as unknown[];
+    delete out.type;
+    const { description, ...rest } = out;
+    const branches = types.map((t) => (t === "null" ? { type: "null" } : { type: t, ...rest }));
+    return description === undefined ? { anyOf: branches } : { description, anyOf: branches };
+  }
+  return out;
+}
+
 /** JSON Schema for a tool's input or output, derived from zod (MCP tool schemas omit `$schema`). */
 export function toolJsonSchema(schema: z.ZodType, io: "input" | "output"): InputSchema {
-  const json = z.toJSONSchema(schema, { io, target: "draft-7", unrepresentable: "any" }) as Record<string, unknown>;
+  const json = singleTypes(z.toJSONSchema(schema, { io, target: "draft-7", unrepresentable: "any" })) as Record<string, unknown>;
   delete json.$schema;
   return json as InputSchema;
 }
