@@ -110,13 +110,14 @@ export class DraftSettings {
   }
 
   private effectiveLlm(saved: StoredSettings, file: Map<string, string>, overrides: SettingsOverrides = {}) {
-    const envProvider = this.envValue(SETTINGS_ENV.provider);
-    const provider: LlmProvider =
-      overrides.provider ??
-      (LLM_PROVIDERS as readonly string[]).find((p) => p === envProvider?.toLowerCase()) as LlmProvider | undefined ??
-      saved.llm.provider ??
-      (this.secret("anthropic_api_key", file) ? "anthropic" : this.secret("openai_api_key", file) ? "openai" : "anthropic");
-    const model = overrides.model ?? this.envValue(SETTINGS_ENV.model) ?? saved.llm.model ?? DEFAULT_MODELS[provider];
+    const envProvider = this.envValue(SETTINGS_ENV.provider)?.toLowerCase();
+    const fromEnv = LLM_PROVIDERS.find((p) => p === envProvider);
+    // With nothing chosen anywhere, use the provider that has a key.
+    const guessed: LlmProvider = this.secret("anthropic_api_key", file) ? "anthropic" : this.secret("openai_api_key", file) ? "openai" : "anthropic";
+    const provider: LlmProvider = overrides.provider ?? fromEnv ?? saved.llm.provider ?? guessed;
+    // A saved model belongs to the saved provider: it is not sent to another one.
+    const savedModel = saved.llm.provider === null || saved.llm.provider === provider ? saved.llm.model : null;
+    const model = overrides.model ?? this.envValue(SETTINGS_ENV.model) ?? savedModel ?? DEFAULT_MODELS[provider];
     const envTokens = contextTokensSchema.safeParse(Number(this.envValue(SETTINGS_ENV.context_tokens)));
     const customEndpoint = provider === "openai" && this.secret("openai_base_url", file) !== undefined;
     // A custom OpenAI-compatible endpoint is usually a small local model: assume a small window unless told.

@@ -191,6 +191,12 @@ describe("POST /api/feedback/:id/draft-pr (SSE)", () => {
     expect((await api("/api/feedback/abc/draft-pr", { method: "POST" })).status).toBe(400);
     expect((await api(`/api/feedback/${reportId}/draft-pr`, { method: "POST", body: JSON.stringify({ dry_run: "yes" }) })).status).toBe(422);
     expect((await api(`/api/feedback/${reportId}/draft-pr`, { method: "POST", key: readKey })).status).toBe(403);
+    const plain = await fetch(`${serve.url}/api/feedback/${reportId}/draft-pr`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${ADMIN}`, "content-type": "text/plain" },
+      body: "dry_run=true",
+    });
+    expect(plain.status).toBe(415);
   });
 
   it("a client that disconnects mid-run aborts the pipeline and the branch is cleaned up", async () => {

@@ -74,8 +74,9 @@ export function draftApi(deps: { store: FeedbackStore; auth: Authenticator; hear
 
   router.post("/feedback/:id/draft-pr", auth.require("admin"), async (req, res) => {
     const id = reportId(req);
-    const hasBody = req.body !== undefined && !(typeof req.body === "object" && req.body !== null && Object.keys(req.body).length === 0);
-    if (hasBody && !req.is(["application/json", "application/*+json"])) {
+    // A body is optional, but one that is not JSON is refused rather than ignored (it might have said dry_run).
+    const sentBody = Number(req.get("content-length") ?? 0) > 0 || req.get("transfer-encoding") !== undefined;
+    if (sentBody && !req.is(["application/json", "application/*+json"])) {
       throw new ApiError(415, "unsupported_media_type", "Send the body as JSON with Content-Type: application/json.");
     }
     const body = parseOr400(draftBodySchema, req.body ?? {}, 422);
