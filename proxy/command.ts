@@ -51,7 +51,8 @@ export function registerProxy(program: Command): void {
         process.exitCode = 2;
         return;
       }
-      process.exitCode = await runProxy(parsed.settings);
+      // Exit explicitly: an open stdin or a lingering socket must not keep a finished proxy alive.
+      process.exit(await runProxy(parsed.settings));
     });
 }
 

@@ -1,0 +1,120 @@
+/**
+ * Process lifecycle of the stdio proxy, spoken to as raw JSON lines: upstream
+ * death answers every pending request and ends the proxy non-zero; stdin EOF
+ * ends the proxy and its upstream's whole process group.
+ */
+import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { CLI, NODE, fixtureCommand, isAlive, proxyEnv, tempDir, waitFor } from "./helpers.js";
+
+class RawClient {
+  readonly lines: Record<string, unknown>[] = [];
+  readonly proc: ChildProcessWithoutNullStreams;
+  readonly exit: Promise<number | null>;
+  stderr = "";
+
+  constructor(upstream: string[], extra: string[] = []) {
+    const dir = tempDir();
+    this.proc = spawn(NODE, [CLI, "proxy", "--db", join(dir, "f.db"), "--outbox", join(dir, "o.log"), ...extra, "--", ...upstream], { env: proxyEnv() });
+    let buf = "";
+    this.proc.stdout.setEncoding("utf8");
+    this.proc.stdout.on("data", (d: string) => {
+      buf += d;
+      let nl: number;
+      while ((nl = buf.indexOf("\n")) !== -1) {
+        this.lines.push(JSON.parse(buf.slice(0, nl)) as Record<string, unknown>);
+        buf = buf.slice(nl + 1);
+      }
+    });
+    this.proc.stderr.setEncoding("utf8");
+    this.proc.stderr.on("data", (d: string) => {
+      this.stderr += d;
+    });
+    this.exit = new Promise((r) => this.proc.once("exit", (code) => r(code)));
+  }
+
+  send(msg: Record<string, unknown>): void {
+    this.proc.stdin.write(`${JSON.stringify({ jsonrpc: "2.0", ...msg })}\n`);
+  }
+
+  response(id: number | string): Promise<Record<string, unknown>> {
+    return waitFor(() => this.lines.find((l) => l.id === id && ("result" in l || "error" in l)), 20_000, `response ${id}`);
+  }
+
+  async initialize(): Promise<void> {
+    this.send({ id: 0, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "raw", version: "0" } } });
+    await this.response(0);
+    this.send({ method: "notifications/initialized" });
+  }
+}
+
+/** Child pids of a process, from /proc. */
+function children(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+describe("stdio proxy lifecycle", () => {
+  it("answers every pending request with an error when upstream dies, then exits non-zero", async () => {
+    const c = new RawClient(fixtureCommand());
+    await c.initialize();
+    c.send({ id: 1, method: "tools/call", params: { name: "slow", arguments: { steps: 50, delayMs: 100 }, _meta: { progressToken: "p1" } } });
+    c.send({ id: "two", method: "tools/call", params: { name: "crash", arguments: {} } });
+    const [one, two] = await Promise.all([c.response(1), c.response("two")]);
+    for (const r of [one, two]) {
+      expect(r.error).toEqual({ code: -32000, message: "The upstream MCP server exited (exit code 3) before answering this request." });
+    }
+    expect(await c.exit).toBe(3);
+  });
+
+  it("keeps ids exactly as sent, including strings", async () => {
+    const c = new RawClient(fixtureCommand());
+    await c.initialize();
+    c.send({ id: "a-string-id", method: "ping" });
+    c.send({ id: 7, method: "tools/call", params: { name: "echo", arguments: { text: "x" } } });
+    expect((await c.response("a-string-id")).result).toEqual({});
+    expect((await c.response(7)).result).toMatchObject({ content: [{ type: "text", text: "x" }] });
+    c.proc.stdin.end();
+    expect(await c.exit).toBe(0);
+  });
+
+  it("ends on stdin EOF and takes the upstream's process group with it", async () => {
+    // A shell that starts the fixture as its own child: the grandchild must go too.
+    const c = new RawClient(["sh", "-c", `${fixtureCommand().map((a) => `'${a}'`).join(" ")}; echo never`]);
+    await c.initialize();
+    const shell = await waitFor(() => children(c.proc.pid!)[0], 10_000, "upstream shell");
+    const server = await waitFor(() => children(shell)[0], 10_000, "upstream server");
+    expect(isAlive(server)).toBe(true);
+    c.proc.stdin.end();
+    expect(await c.exit).toBe(0);
+    await waitFor(() => !isAlive(shell) && !isAlive(server), 10_000, "upstream processes to end");
+  });
+
+  it("ends when it is told to stop, and the upstream with it", async () => {
+    const c = new RawClient(fixtureCommand());
+    await c.initialize();
+    const server = await waitFor(() => children(c.proc.pid!)[0], 10_000, "upstream server");
+    c.proc.kill("SIGTERM");
+    await c.exit;
+    await waitFor(() => !isAlive(server), 10_000, "upstream to end");
+  });
+
+  it("exits non-zero with a clear message when the upstream command does not exist", async () => {
+    const c = new RawClient(["/nonexistent/mcp-server"]);
+    expect(await c.exit).not.toBe(0);
+    expect(c.stderr).toContain('the upstream command "/nonexistent/mcp-server" could not be started');
+  });
+
+  it("refuses contradictory or missing upstream settings with a sentence", async () => {
+    const none = spawn(NODE, [CLI, "proxy"], { env: proxyEnv() });
+    let err = "";
+    none.stderr.on("data", (d: Buffer) => (err += d.toString()));
+    expect(await new Promise((r) => none.once("exit", r))).toBe(2);
+    expect(err).toContain("name the upstream: `patchworkmcp proxy -- <command> [args…]` or `--upstream-url <url>`");
+  });
+});
