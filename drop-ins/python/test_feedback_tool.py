@@ -72,7 +72,21 @@ def low_level_server() -> Any:
         text = await ft.call_feedback_tool(params.arguments or {}, SERVER, FAST)
         return types.CallToolResult(content=[types.TextContent(type="text", text=text)])
 
-    return Server(SERVER, instructions=ft.SERVER_INSTRUCTIONS, on_list_tools=list_tools, on_call_tool=call_tool)
+    if MAJOR >= 2:
+        return Server(SERVER, instructions=ft.SERVER_INSTRUCTIONS, on_list_tools=list_tools, on_call_tool=call_tool)
+
+    # mcp 1.x: the same two handlers, registered with decorators.
+    server = Server(SERVER, instructions=ft.SERVER_INSTRUCTIONS)
+
+    @server.list_tools()
+    async def list_tools_v1() -> list[types.Tool]:
+        return [ft.feedback_tool()]
+
+    @server.call_tool()
+    async def call_tool_v1(name: str, arguments: dict[str, Any]) -> list[types.TextContent]:
+        return [types.TextContent(type="text", text=await ft.call_feedback_tool(arguments, SERVER, FAST))]
+
+    return server
 
 
 class Session:
@@ -152,16 +166,16 @@ def test_up_high_level_server_lists_the_spec_tool_and_delivers() -> None:
 
 
 def test_up_low_level_server_lists_the_spec_tool() -> None:
-    if MAJOR < 2:
-        # mcp 1.x low-level handlers are decorators; the high-level test covers 1.x.
-        assert ft.feedback_tool().name == ft.TOOL_NAME
-        return
-    # The call goes to the always-failing flaky endpoint only in test_up_retries; here
-    # a report with an invalid gap_type proves the handler path without storing anything.
+    # A report with an invalid gap_type proves the handler path without storing anything.
     bad = {**FULL, "gap_type": "feature_request"}
     listed, instructions, reply = asyncio.run(list_and_call(low_level_server(), bad))
     assert_spec_tool(listed)
     assert instructions == SPEC_INSTRUCTIONS
+    if MAJOR < 2:
+        # mcp 1.x validates arguments against the listed inputSchema itself: its refusal
+        # names the enum, which proves the full schema reached the SDK.
+        assert reply.startswith("Input validation error: 'feature_request' is not one of ['missing_tool'"), reply
+        return
     issue = next(v for v in VECTORS["invalid"] if v["name"] == "bad_gap_type")["issues"][0]
     assert reply == SPEC_REPLIES["invalid"].replace("{details}", f"{issue['field']}: {issue['message']}")
 
