@@ -1,0 +1,89 @@
+/**
+ * Where reports go: a live sidecar, the durable outbox while the sidecar is
+ * down (re-sent idempotently when it answers again), and `replay` of the
+ * outbox. Never a lost report, never a report stored twice.
+ */
+import Database from "better-sqlite3";
+import { spawnSync } from "node:child_process";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { FEEDBACK_REPLIES } from "../../src/feedback/index.js";
+import { parseUnsentLines } from "../../src/delivery/unsent.js";
+import { Outbox } from "../../proxy/outbox.js";
+import { startServe } from "../helpers/serve.js";
+import { CLI, NODE, connectStdioProxy, fixtureCommand, freePort, proxyEnv, tempDir, textOf, waitFor } from "./helpers.js";
+
+const report = (n: number) => ({ what_i_needed: `capability ${n}`, what_i_tried: "echo", gap_type: "missing_tool" });
+const count = (db: string): number => (existsSync(db) ? (new Database(db, { readonly: true }).prepare("SELECT COUNT(*) AS n FROM reports").get() as { n: number }).n : 0);
+
+describe("feedback delivery", () => {
+  it("sends reports to a running sidecar with the API key", async () => {
+    const sidecar = await startServe({ env: { FEEDBACK_API_KEY: "sekret-key-123" } });
+    const p = await connectStdioProxy({
+      proxyArgs: ["--outbox", join(tempDir(), "o.log")],
+      upstream: fixtureCommand(),
+      env: { FEEDBACK_SIDECAR_URL: sidecar.url, FEEDBACK_API_KEY: "sekret-key-123" },
+    });
+    try {
+      const result = await p.client.callTool({ name: "feedback", arguments: report(1) });
+      expect(textOf(result)).toBe(FEEDBACK_REPLIES.recorded(1));
+      const row = new Database(sidecar.dbPath, { readonly: true }).prepare("SELECT server_name, client_type FROM reports").get();
+      expect(row).toEqual({ server_name: "fixture-server", client_type: "test-client/1.0.0" });
+    } finally {
+      await p.close();
+      await sidecar.stop();
+    }
+  });
+
+  it("keeps reports in the outbox while the sidecar is down and delivers them once when it is back", async () => {
+    const port = await freePort();
+    const outbox = join(tempDir(), "outbox.log");
+    const p = await connectStdioProxy({ proxyArgs: ["--sidecar-url", `http://127.0.0.1:${port}`, "--outbox", outbox, "--delivery-timeout", "1000"], upstream: fixtureCommand() });
+    try {
+      for (const n of [1, 2]) {
+        const result = await p.client.callTool({ name: "feedback", arguments: report(n) });
+        expect(textOf(result)).toBe(FEEDBACK_REPLIES.queued());
+        expect(result.isError).toBeFalsy();
+      }
+      // Upstream traffic is untouched meanwhile.
+      expect(textOf(await p.client.callTool({ name: "echo", arguments: { text: "still here" } }))).toBe("still here");
+      const { entries } = parseUnsentLines(readFileSync(outbox, "utf8"));
+      expect(entries.map((e) => e.payload.what_i_needed)).toEqual(["capability 1", "capability 2"]);
+      expect(entries.every((e) => /^proxy-/.test(e.idempotencyKey) && e.payload.idempotency_key === e.idempotencyKey)).toBe(true);
+      expect(entries[0]!.payload.server_name).toBe("fixture-server");
+
+      // `replay` of a copy sends them too; the proxy's own retry must not store them again.
+      const copy = join(tempDir(), "copy.log");
+      writeFileSync(copy, readFileSync(outbox));
+      const sidecar = await startServe({ args: ["--port", String(port)] });
+      try {
+        const replay = spawnSync(NODE, [CLI, "replay", copy, "--sidecar-url", sidecar.url], { env: proxyEnv(), encoding: "utf8" });
+        expect(replay.status).toBe(0);
+        await waitFor(() => readFileSync(outbox, "utf8").trim() === "", 30_000, "the outbox to empty");
+        await waitFor(() => p.stderr().includes("delivered 2 report(s) from the outbox"), 10_000, "the delivery log line");
+        expect(count(sidecar.dbPath)).toBe(2);
+        // Once the sidecar answers, a new report goes straight through.
+        expect(textOf(await p.client.callTool({ name: "feedback", arguments: report(3) }))).toBe(FEEDBACK_REPLIES.recorded(3));
+      } finally {
+        await sidecar.stop();
+      }
+    } finally {
+      await p.close();
+    }
+  });
+
+  it("outbox: concurrent appends all survive a removal, and removal is by idempotency key", async () => {
+    const path = join(tempDir(), "nested", "outbox.log");
+    const a = new Outbox(path);
+    const b = new Outbox(path);
+    await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? a : b).append({ payload: report(i), idempotencyKey: `k${i}` })));
+    expect(a.read()).toHaveLength(20);
+    await Promise.all([a.remove(new Set(["k1", "k2"])), b.append({ payload: report(99), idempotencyKey: "k99" })]);
+    const keys = a.read().map((e) => e.idempotencyKey);
+    expect(keys).toHaveLength(19);
+    expect(keys).not.toContain("k1");
+    expect(keys).toContain("k99");
+    expect(existsSync(`${path}.lock`)).toBe(false);
+  });
+});
