@@ -64,7 +64,9 @@ describe("feedback delivery", () => {
         await waitFor(() => p.stderr().includes("delivered 2 report(s) from the outbox"), 10_000, "the delivery log line");
         expect(count(sidecar.dbPath)).toBe(2);
         // Once the sidecar answers, a new report goes straight through.
-        expect(textOf(await p.client.callTool({ name: "feedback", arguments: report(3) }))).toBe(FEEDBACK_REPLIES.recorded(3));
+        const direct = textOf(await p.client.callTool({ name: "feedback", arguments: report(3) }));
+        expect(direct).toBe(FEEDBACK_REPLIES.recorded(Number(/report (\d+)/.exec(direct)?.[1])));
+        expect(count(sidecar.dbPath)).toBe(3);
       } finally {
         await sidecar.stop();
       }
