@@ -7,5 +7,5 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$root/drop-ins/go"
 export GOMODCACHE="$PWD/.gocache/mod" GOCACHE="$PWD/.gocache/build" GOFLAGS="-mod=readonly -buildvcs=false" GOTOOLCHAIN=local
 go mod download >&2
-go build ./... >&2
+go build -o /dev/null . >&2
 go test -count=1 -run '^$' . >&2
