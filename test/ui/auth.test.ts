@@ -8,7 +8,7 @@ import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CLI, startServe, tempDir, type ServeProcess } from "../helpers/serve.js";
-import { api, launchBrowser, screenshot, seed, watchForProblems } from "./browser.js";
+import { api, launchBrowser, poll, screenshot, seed, watchForProblems } from "./browser.js";
 
 const ADMIN_KEY = "pwm-admin-test-key-7f3a";
 let readKey: string;
@@ -63,24 +63,24 @@ describe("API-key-protected sidecar", () => {
 
     await page.fill("#api-key-input", "not-the-key");
     await page.press("#api-key-input", "Enter");
-    await expect.poll(async () => dialog.locator("#api-key-reason").textContent()).toContain("not valid");
+    await poll(async () => dialog.locator("#api-key-reason").textContent()).toContain("not valid");
 
     await page.fill("#api-key-input", ADMIN_KEY);
     await page.click("dialog.key-dialog button[type=submit]");
-    await expect.poll(() => page.locator("#report-list a.row").count()).toBe(3);
+    await poll(() => page.locator("#report-list a.row").count()).toBe(3);
     expect(await page.locator("dialog[open]").count()).toBe(0);
     expect(await storage()).toEqual({ session: ADMIN_KEY, local: null });
 
     // A reload keeps the tab's key: no prompt.
     await page.reload();
-    await expect.poll(() => page.locator("#report-list a.row").count()).toBe(3);
+    await poll(() => page.locator("#report-list a.row").count()).toBe(3);
     expect(await page.locator("dialog[open]").count()).toBe(0);
 
     // Admin actions work with it.
     await page.goto(`${serve.url}/#/r/${ids[0]}`);
     await page.locator("#report-card").waitFor();
     await page.click("#toggle-reviewed");
-    await expect.poll(async () => (await api<{ status: string }>(serve.url, `/api/feedback/${ids[0]}`, ADMIN_KEY)).status).toBe("reviewed");
+    await poll(async () => (await api<{ status: string }>(serve.url, `/api/feedback/${ids[0]}`, ADMIN_KEY)).status).toBe("reviewed");
   });
 
   it("forgets the key from Settings; cancelling the prompt shows the error with a retry", async () => {
@@ -102,7 +102,7 @@ describe("API-key-protected sidecar", () => {
     await page.fill("#api-key-input", readKey);
     await page.check("#api-key-remember");
     await page.press("#api-key-input", "Enter");
-    await expect.poll(() => page.locator("#report-list a.row").count()).toBe(3);
+    await poll(() => page.locator("#report-list a.row").count()).toBe(3);
     expect(await storage()).toEqual({ session: null, local: readKey });
   });
 
@@ -113,12 +113,12 @@ describe("API-key-protected sidecar", () => {
     const toast = page.locator(".toast-error");
     await toast.waitFor();
     expect(await toast.textContent()).toContain("lacks the feedback:admin scope");
-    await expect.poll(() => page.locator("#status-select").inputValue()).toBe("open");
+    await poll(() => page.locator("#status-select").inputValue()).toBe("open");
     expect((await api<{ status: string }>(serve.url, `/api/feedback/${ids[1]}`, ADMIN_KEY)).status).toBe("open");
 
     await page.fill("#note-body", "read keys cannot write");
     await page.click("#add-note");
-    await expect.poll(() => page.locator(".toast-error").count()).toBe(2);
+    await poll(() => page.locator(".toast-error").count()).toBe(2);
     expect(await page.locator("#notes-list .note").count()).toBe(0);
     expect(problems).toEqual([]);
   });

@@ -6,6 +6,7 @@
 import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
+import { expect } from "vitest";
 import { REPO_ROOT } from "../helpers/serve.js";
 
 export const CHROMIUM = process.env.PATCHWORKMCP_CHROMIUM ?? "/usr/bin/chromium";
@@ -77,4 +78,9 @@ export function watchForProblems(page: Page): string[] {
     void dialog.dismiss();
   });
   return problems;
+}
+
+/** expect.poll with room for a loaded 2-core CI machine (the default gives up after 1 s). */
+export function poll<T>(fn: () => T | Promise<T>) {
+  return expect.poll(fn, { timeout: 20_000, interval: 50 });
 }

@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startServe, type ServeProcess } from "../helpers/serve.js";
-import { api, launchBrowser, screenshot, seed, watchForProblems, type SeedReport } from "./browser.js";
+import { api, launchBrowser, poll, screenshot, seed, type SeedReport, watchForProblems } from "./browser.js";
 
 const GAPS = ["missing_tool", "incomplete_results", "missing_parameter", "wrong_format", "other"];
 const SERVERS = ["github", "linear", "postgres"];
@@ -43,7 +43,7 @@ const rowIds = async (): Promise<number[]> =>
 /** Wait until the list shows exactly `n` rows (or the empty state for 0). */
 async function expectRows(n: number): Promise<void> {
   if (n === 0) await page.locator("#results .state-empty").waitFor();
-  else await expect.poll(async () => page.locator("#report-list a.row").count()).toBe(n);
+  else await poll(async () => page.locator("#report-list a.row").count()).toBe(n);
 }
 
 beforeAll(async () => {
@@ -87,7 +87,7 @@ describe("dashboard", () => {
     await page.goto(`${serve.url}/`);
     await expectRows(50);
     expect(await rowIds()).toEqual(ids.slice(-50).reverse());
-    await expect.poll(() => page.locator("#tile-total .tile-value").textContent()).toBe("60");
+    await poll(() => page.locator("#tile-total .tile-value").textContent()).toBe("60");
     expect(await page.locator("#tile-unreviewed .tile-value").textContent()).toBe("60");
     expect(await page.locator("#tile-blocked .tile-value").textContent()).toBe("20");
     expect(await page.locator("#tile-servers .tile-value").textContent()).toBe("3");
@@ -113,7 +113,7 @@ describe("dashboard", () => {
     await expectRows(20);
     expect(new Set(await page.locator("#report-list .row-server").allTextContents())).toEqual(new Set(["github"]));
     expect(page.url()).toContain("server_name=github");
-    await expect.poll(() => page.locator("#tile-total .tile-value").textContent()).toBe("20");
+    await poll(() => page.locator("#tile-total .tile-value").textContent()).toBe("20");
 
     // github is i%3==0, missing_tool is i%5==0: i in {0,15,30,45}
     await page.selectOption("#filter-gap_type", "missing_tool");
@@ -183,29 +183,29 @@ describe("dashboard", () => {
     expect(await page.locator("#note-body").inputValue()).toBe("");
     await page.fill("#note-body", "Second note");
     await page.click("#add-note");
-    await expect.poll(() => page.locator("#notes-list .note").count()).toBe(2);
-    await expect.poll(() => page.locator("#add-note").isEnabled()).toBe(true);
+    await poll(() => page.locator("#notes-list .note").count()).toBe(2);
+    await poll(() => page.locator("#add-note").isEnabled()).toBe(true);
     const detail = await api<{ notes: { body: string; created_at: string }[] }>(serve.url, `/api/feedback/${id}`);
     expect(detail.notes.map((n) => n.body)).toEqual(["Checked with the team: add a since parameter.", "Second note"]);
 
     await page.selectOption("#status-select", "resolved");
-    await expect.poll(async () => (await api<{ status: string }>(serve.url, `/api/feedback/${id}`)).status).toBe("resolved");
-    await expect.poll(() => page.locator("#toggle-reviewed").textContent()).toBe("Reopen");
+    await poll(async () => (await api<{ status: string }>(serve.url, `/api/feedback/${id}`)).status).toBe("resolved");
+    await poll(() => page.locator("#toggle-reviewed").textContent()).toBe("Reopen");
     // Shortcuts are ignored while a form control has focus: click outside the controls first.
     await page.locator("#report-card h1").click();
     await page.keyboard.press("r");
-    await expect.poll(async () => (await api<{ status: string }>(serve.url, `/api/feedback/${id}`)).status).toBe("open");
-    await expect.poll(() => page.locator("#toggle-reviewed").textContent()).toBe("Mark reviewed");
+    await poll(async () => (await api<{ status: string }>(serve.url, `/api/feedback/${id}`)).status).toBe("open");
+    await poll(() => page.locator("#toggle-reviewed").textContent()).toBe("Mark reviewed");
     await page.click("#toggle-reviewed");
-    await expect.poll(async () => (await api<{ status: string }>(serve.url, `/api/feedback/${id}`)).status).toBe("reviewed");
+    await poll(async () => (await api<{ status: string }>(serve.url, `/api/feedback/${id}`)).status).toBe("reviewed");
     expect(await page.locator("#report-card .badge-status").textContent()).toBe("Reviewed");
 
     // Esc goes back to the list we came from (the session's three reports), where the change shows.
     await page.keyboard.press("Escape");
     await page.locator("#report-list").waitFor();
     expect(page.url()).toContain("session_id=session-19");
-    await expect.poll(() => page.locator(`#report-list a.row[data-id="${id}"] .badge-status`).textContent()).toBe("Reviewed");
-    await expect.poll(() => page.locator("#tile-unreviewed .tile-value").textContent()).toBe("2");
+    await poll(() => page.locator(`#report-list a.row[data-id="${id}"] .badge-status`).textContent()).toBe("Reviewed");
+    await poll(() => page.locator("#tile-unreviewed .tile-value").textContent()).toBe("2");
   });
 
   it("exports what the filters select as CSV and JSON", async () => {
@@ -249,12 +249,12 @@ describe("dashboard", () => {
     const light = await background();
 
     await page.emulateMedia({ colorScheme: "dark" });
-    await expect.poll(background).not.toBe(light);
+    await poll(background).not.toBe(light);
     const dark = await background();
     expect(await page.evaluate(() => document.documentElement.dataset.theme)).toBeUndefined();
 
     // Toggle to light while the system is dark; the choice survives a reload.
-    await expect.poll(() => page.locator("#theme-toggle").getAttribute("aria-label")).toBe("Switch to light theme");
+    await poll(() => page.locator("#theme-toggle").getAttribute("aria-label")).toBe("Switch to light theme");
     await page.click("#theme-toggle");
     expect(await page.evaluate(() => document.documentElement.dataset.theme)).toBe("light");
     expect(await background()).toBe(light);

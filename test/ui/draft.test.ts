@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startAnthropicDouble, startGitHubDouble, type GitHubDouble, type LlmDoubleBase } from "../doubles/index.js";
 import { HAPPY_CHANGE_SET, REPO, REPO_FILES } from "../draft/fixtures.js";
 import { startServe, type ServeProcess } from "../helpers/serve.js";
-import { api, launchBrowser, screenshot, seed, watchForProblems } from "./browser.js";
+import { api, launchBrowser, poll, screenshot, seed, watchForProblems } from "./browser.js";
 
 const GH_TOKEN = "ghp_dashboardSecretToken9876";
 let gh: GitHubDouble;
@@ -69,7 +69,7 @@ describe("draft PRs from the dashboard", () => {
     await page.locator(".toast-ok", { hasText: "Settings saved." }).waitFor();
 
     // The form re-renders from the server's answer: empty secret inputs, masked status.
-    await expect.poll(() => page.locator("#set-secret-github_token-status .secret-status").textContent()).toBe("Saved: ••••9876");
+    await poll(() => page.locator("#set-secret-github_token-status .secret-status").textContent()).toBe("Saved: ••••9876");
     expect(await page.locator("#set-secret-anthropic_api_key-status .secret-status").textContent()).toBe("Saved: ••••5555");
     expect(await page.locator("#set-secret-github_token").inputValue()).toBe("");
     expect(await page.locator("#set-default-repo").inputValue()).toBe(REPO);
@@ -104,7 +104,7 @@ describe("draft PRs from the dashboard", () => {
     await page.locator("#drafts").waitFor();
     expect(await page.locator("#draft-button").textContent()).toBe("Draft PR");
     await page.click("#draft-button");
-    await expect.poll(() => page.locator("#draft-status").textContent()).toContain("Ask the model");
+    await poll(() => page.locator("#draft-status").textContent()).toContain("Ask the model");
     expect(await page.locator("#draft-button").isDisabled()).toBe(true);
     expect(await page.locator("#draft-progress li").count()).toBeGreaterThanOrEqual(5);
     await screenshot(page, "draft-progress-light");
@@ -154,9 +154,9 @@ describe("draft PRs from the dashboard", () => {
     anthropic.latencyMs = 5000;
     anthropic.enqueue({ json: HAPPY_CHANGE_SET });
     await page.click("#draft-button");
-    await expect.poll(() => page.locator("#draft-status").textContent()).toContain("Ask the model");
+    await poll(() => page.locator("#draft-status").textContent()).toContain("Ask the model");
     await page.click("#draft-stop");
-    await expect.poll(() => page.locator("#draft-status").textContent()).toBe("Stopped.");
+    await poll(() => page.locator("#draft-status").textContent()).toBe("Stopped.");
     expect(await page.locator("#draft-button").isEnabled()).toBe(true);
     anthropic.latencyMs = 0;
 

@@ -6,7 +6,7 @@
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startServe, type ServeProcess } from "../helpers/serve.js";
-import { launchBrowser, screenshot, seed, watchForProblems, type SeedReport } from "./browser.js";
+import { launchBrowser, poll, screenshot, seed, type SeedReport, watchForProblems } from "./browser.js";
 
 const PAYLOADS = [
   `<script>window.__pwned="script";alert("script")</script>`,
@@ -89,13 +89,13 @@ afterAll(async () => {
 describe("hostile report text", () => {
   it("renders as literal text in the list, with every row hovered", async () => {
     await page.goto(`${serve.url}/`);
-    await expect.poll(() => page.locator("#report-list a.row").count()).toBe(PAYLOADS.length);
+    await poll(() => page.locator("#report-list a.row").count()).toBe(PAYLOADS.length);
     const titles = await page.locator("#report-list .row-title").allTextContents();
     expect(titles).toEqual([...PAYLOADS].reverse());
     expect(await page.locator("#report-list .row-server").allTextContents()).toEqual([...PAYLOADS].reverse().map((p) => clip(p, 200)));
     for (const row of await page.locator("#report-list a.row").all()) await row.hover();
     // The server/tool/client selects list the payloads as option text.
-    await expect.poll(() => page.locator("#filter-server_name option").count()).toBe(PAYLOADS.length + 1);
+    await poll(() => page.locator("#filter-server_name option").count()).toBe(PAYLOADS.length + 1);
     await assertInert();
     await screenshot(page, "xss-list");
   });
@@ -121,7 +121,7 @@ describe("hostile report text", () => {
 
     // Following a hostile session link filters by it (as data) and stays inert.
     await page.click("#session-link");
-    await expect.poll(() => page.locator("#report-list a.row").count()).toBe(1);
+    await poll(() => page.locator("#report-list a.row").count()).toBe(1);
     expect(await page.locator(".chips .chip").textContent()).toContain(clip(PAYLOADS[PAYLOADS.length - 1]!, 200));
     await assertInert();
   });
@@ -134,7 +134,7 @@ describe("hostile report text", () => {
     expect(new Set(await page.locator("#chart-tool .rank-label").allTextContents())).toEqual(new Set(PAYLOADS.map((p) => clip(p, 200))));
     for (const row of await page.locator("#chart-server .rank-row").all()) await row.hover();
     await page.selectOption("#filter-server_name", clip(PAYLOADS[1]!, 200));
-    await expect.poll(() => page.locator("#tile-total .tile-value").textContent()).toBe("1");
+    await poll(() => page.locator("#tile-total .tile-value").textContent()).toBe("1");
     await assertInert();
   });
 });

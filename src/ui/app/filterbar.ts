@@ -16,15 +16,13 @@ interface Options {
 
 let optionsPromise: Promise<Options> | undefined;
 
+const keys = (rows: Stats["by_server"]) => rows.map((r) => r.key).filter((k): k is string => k !== null);
+const optionsFrom = (s: Stats): Options => ({ servers: keys(s.by_server), tools: keys(s.by_tool), clients: keys(s.by_client) });
+
 /** Distinct servers/tools/clients for the selects (top 50 of each), from an unfiltered stats call. */
-export function filterOptions(refresh = false): Promise<Options> {
-  if (refresh || !optionsPromise) {
-    const keys = (rows: Stats["by_server"]) => rows.map((r) => r.key).filter((k): k is string => k !== null);
-    optionsPromise = getJson<Stats>("/api/stats?days=1").then((s) => ({
-      servers: keys(s.by_server),
-      tools: keys(s.by_tool),
-      clients: keys(s.by_client),
-    }));
+function filterOptions(): Promise<Options> {
+  if (!optionsPromise) {
+    optionsPromise = getJson<Stats>("/api/stats?days=1").then(optionsFrom);
     optionsPromise.catch(() => {
       optionsPromise = undefined;
     });
@@ -35,6 +33,12 @@ export function filterOptions(refresh = false): Promise<Options> {
 export interface FilterBar {
   el: HTMLElement;
   sync(filters: Filters): void;
+  /**
+   * Fill the server/tool/client selects. Views call this after their own data
+   * arrived (so the list is never queued behind a stats query) and pass their
+   * stats when they are unfiltered, which saves a second identical query.
+   */
+  loadOptions(unfiltered?: Stats): void;
 }
 
 export function createFilterBar(view: "list" | "overview", extra: Node[] = []): FilterBar {
@@ -139,20 +143,27 @@ export function createFilterBar(view: "list" | "overview", extra: Node[] = []): 
     sel.value = value ?? "";
   };
 
-  filterOptions().then(
-    (o) => {
-      fill(serverSel, o.servers);
-      fill(toolSel, o.tools);
-      fill(clientSel, o.clients);
-      for (const [key, sel] of selects) ensureOption(sel, current[key]);
-    },
-    () => {
-      // The list view shows the error; the selects still work for values in the URL.
-    },
-  );
+  let filled = false;
+  const apply = (o: Options) => {
+    filled = true;
+    fill(serverSel, o.servers);
+    fill(toolSel, o.tools);
+    fill(clientSel, o.clients);
+    for (const [key, sel] of selects) ensureOption(sel, current[key]);
+  };
 
   return {
     el,
+    loadOptions(unfiltered) {
+      if (unfiltered) {
+        optionsPromise = Promise.resolve(optionsFrom(unfiltered));
+        apply(optionsFrom(unfiltered));
+      } else if (!filled) {
+        filterOptions().then(apply, () => {
+          // The view shows its own error; the selects still work for values in the URL.
+        });
+      }
+    },
     sync(filters) {
       current = filters;
       if (document.activeElement !== search) search.value = filters.q ?? "";

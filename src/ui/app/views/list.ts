@@ -91,44 +91,51 @@ export function createListView(): View {
   };
 
   const loadTiles = (signal: AbortSignal) => {
+    const unfiltered = Object.keys(filters).length === 0;
     getJson<Stats>(withQuery("/api/stats", apiFilters(filters), { days: 1 }), { signal }).then(
-      (stats) => mount(tileSlot, tiles(stats, filters)),
+      (stats) => {
+        mount(tileSlot, tiles(stats, filters));
+        bar.loadOptions(unfiltered ? stats : undefined);
+      },
       (err: unknown) => {
-        if (!isAbort(err)) mount(tileSlot);
+        if (isAbort(err)) return;
+        mount(tileSlot);
+        bar.loadOptions();
       },
     );
   };
 
-  const load = (withTiles: boolean) => {
+  const load = async (withTiles: boolean): Promise<void> => {
     controller?.abort();
     controller = new AbortController();
     const { signal } = controller;
     results.setAttribute("aria-busy", "true");
     mount(results, loading("reports"));
+    let data: Page<Report>;
+    try {
+      data = await getJson<Page<Report>>(withQuery("/api/feedback", apiFilters(filters), { limit: PAGE_SIZE, cursor }), { signal });
+    } catch (err) {
+      if (isAbort(err)) return;
+      results.setAttribute("aria-busy", "false");
+      mount(results, failure(err, () => void load(true)));
+      return;
+    }
+    // The tiles' stats query (slower at scale) goes out only once the page is in.
     if (withTiles) loadTiles(signal);
-    getJson<Page<Report>>(withQuery("/api/feedback", apiFilters(filters), { limit: PAGE_SIZE, cursor }), { signal }).then(
-      (data) => {
-        nextCursor = data.nextCursor;
-        results.setAttribute("aria-busy", "false");
-        setPager();
-        if (data.items.length === 0) {
-          const filtered = Object.keys(filters).length > 0;
-          mount(
-            results,
-            filtered
-              ? empty("No reports match these filters.", "Loosen a filter or press Reset.")
-              : empty("No reports yet.", "Reports appear here when an agent calls the feedback tool of a server wired to this sidecar."),
-          );
-          return;
-        }
-        mount(results, h("ul", { class: "rows", id: "report-list" }, data.items.map(row)));
-      },
-      (err: unknown) => {
-        if (isAbort(err)) return;
-        results.setAttribute("aria-busy", "false");
-        mount(results, failure(err, () => load(true)));
-      },
-    );
+    nextCursor = data.nextCursor;
+    results.setAttribute("aria-busy", "false");
+    setPager();
+    if (data.items.length === 0) {
+      const filtered = Object.keys(filters).length > 0;
+      mount(
+        results,
+        filtered
+          ? empty("No reports match these filters.", "Loosen a filter or press Reset.")
+          : empty("No reports yet.", "Reports appear here when an agent calls the feedback tool of a server wired to this sidecar."),
+      );
+      return;
+    }
+    mount(results, h("ul", { class: "rows", id: "report-list" }, data.items.map(row)));
   };
 
   const page = (direction: 1 | -1) => {
@@ -140,7 +147,7 @@ export function createListView(): View {
       if (cursors.length === 0) return;
       cursor = cursors.pop();
     }
-    load(false);
+    void load(false);
     el.scrollIntoView({ block: "start" });
   };
 
@@ -158,7 +165,7 @@ export function createListView(): View {
         cursors = [];
         cursor = undefined;
       }
-      load(true);
+      void load(true);
     },
     dispose() {
       controller?.abort();

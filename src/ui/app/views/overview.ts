@@ -48,7 +48,10 @@ export function createOverviewView(): View {
     controller = new AbortController();
     mount(body, loading("charts"));
     getJson<Stats>(withQuery("/api/stats", apiFilters(filters), { days: DAYS }), { signal: controller.signal }).then(
-      (stats) => mount(body, render(stats, filters)),
+      (stats) => {
+        mount(body, render(stats, filters));
+        bar.loadOptions(Object.keys(filters).length === 0 ? stats : undefined);
+      },
       (err: unknown) => {
         if (!isAbort(err)) mount(body, failure(err, load));
       },
