@@ -166,6 +166,8 @@ class OpenAIClient implements ModelClient {
         instructions: request.system,
         input: request.user,
         max_output_tokens: request.maxOutputTokens,
+        // Repository code and reports are not kept on OpenAI's side for later retrieval.
+        store: false,
         text: { format: { type: "json_schema", name: "change_set", schema: CHANGE_SET_JSON_SCHEMA, strict: true } },
       },
       { signal: request.signal },

@@ -133,6 +133,7 @@ describe("happy paths", () => {
     expect(req.path).toBe("/v1/responses");
     expect(req.body.text).toMatchObject({ format: { type: "json_schema", strict: true, name: "change_set" } });
     expect(req.body.max_output_tokens).toBeGreaterThan(0);
+    expect(req.body.store).toBe(false);
     expect(store.listDrafts(id)[0]).toMatchObject({ provider: "openai", model: "gpt-5.4" });
   });
 

@@ -101,6 +101,31 @@ describe("path policy", () => {
 });
 
 describe("validation", () => {
+  it("whatever path a model invents, only normalised, in-repo, unprotected paths ever pass", async () => {
+    const segment = fc.oneof(
+      fc.constantFrom("..", ".", "", ".git", ".GIT", ".github", "workflows", ".env", ".env.local", "id_rsa", "key.pem", "src", "a.ts", "C:", "~", "\\x"),
+      fc.string({ maxLength: 6 }),
+    );
+    const pathArb = fc.tuple(fc.constantFrom("", "/", "./"), fc.array(segment, { minLength: 1, maxLength: 5 })).map(([p, s]) => p + s.join("/"));
+    await fc.assert(
+      fc.asyncProperty(pathArb, async (path) => {
+        const out = await validateChangeSet(
+          { files: [{ path, action: "create", content: "x", edits: null }], commit_message: "m", pr_title: "t", pr_body: "" },
+          view({}),
+          [],
+        );
+        if (!out.ok) return;
+        const written = out.value.changes[0]!.path;
+        expect(written.startsWith("/")).toBe(false);
+        expect(written.split("/")).not.toContain("..");
+        expect(written.split("/").map((x) => x.toLowerCase())).not.toContain(".git");
+        expect(pathPolicy(written, []).ok).toBe(true);
+        expect(/[\u0000-\u001f\\]/.test(written)).toBe(false);
+      }),
+      { numRuns: 400 },
+    );
+  });
+
   const files = { "src/a.ts": "const a = 1;\nconst b = 1;\n", "src/b.ts": "x\n" };
   const cs = (changes: unknown[]) => ({ files: changes, commit_message: "m", pr_title: "t", pr_body: "b" });
 
