@@ -102,3 +102,63 @@ export async function walk(client: Client, args: Record<string, unknown>): Promi
   } while (cursor);
   return { ids, pages };
 }
+
+export const INIT = {
+  jsonrpc: "2.0",
+  id: 1,
+  method: "initialize",
+  params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "raw", version: "1" } },
+};
+
+export interface RawOptions {
+  key?: string | undefined;
+  session?: string;
+  body?: unknown;
+  rawBody?: string;
+  method?: string;
+  headers?: Record<string, string>;
+  /** Overrides the endpoint URL. */
+  url?: string;
+}
+
+export interface RawResponse {
+  status: number;
+  headers: Headers;
+  body: { id?: unknown; result?: unknown; error?: { code: number; message: string; data?: Record<string, unknown> } } | undefined;
+}
+
+/** One raw request to an /mcp endpoint; parses a JSON body or the first SSE data event. */
+export async function rawMcp(url: string, options: RawOptions): Promise<RawResponse> {
+  const res = await fetch(options.url ?? url, {
+    method: options.method ?? "POST",
+    headers: {
+      "Content-Type": "application/json",
+      Accept: "application/json, text/event-stream",
+      "MCP-Protocol-Version": "2025-06-18",
+      ...(options.key ? { Authorization: `Bearer ${options.key}` } : {}),
+      ...(options.session ? { "Mcp-Session-Id": options.session } : {}),
+      ...options.headers,
+    },
+    ...(options.rawBody !== undefined ? { body: options.rawBody } : options.body !== undefined ? { body: JSON.stringify(options.body) } : {}),
+  });
+  const text = await res.text();
+  let body: RawResponse["body"];
+  if (res.headers.get("content-type")?.includes("text/event-stream")) {
+    const data = text.split("\n").find((l) => l.startsWith("data: ") && l.length > 6);
+    body = data ? (JSON.parse(data.slice(6)) as RawResponse["body"]) : undefined;
+  } else {
+    body = text ? (JSON.parse(text) as RawResponse["body"]) : undefined;
+  }
+  return { status: res.status, headers: res.headers, body };
+}
+
+/** initialize + notifications/initialized over raw HTTP; returns the session id. */
+export async function openRawSession(url: string, key?: string): Promise<string> {
+  const init = await rawMcp(url, { key, body: INIT });
+  if (init.status !== 200) throw new Error(`initialize answered HTTP ${init.status}: ${JSON.stringify(init.body)}`);
+  const session = init.headers.get("mcp-session-id");
+  if (!session) throw new Error("initialize returned no Mcp-Session-Id");
+  const ack = await rawMcp(url, { key, session, body: { jsonrpc: "2.0", method: "notifications/initialized" } });
+  if (ack.status !== 202) throw new Error(`notifications/initialized answered HTTP ${ack.status}`);
+  return session;
+}

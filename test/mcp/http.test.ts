@@ -9,60 +9,15 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FeedbackStore } from "../../src/store/index.js";
 import { startServe, tempDir, type ServeProcess } from "../helpers/serve.js";
-import { httpClient, seed, textOf, walk } from "./helpers.js";
+import { httpClient, INIT, rawMcp, openRawSession, seed, textOf, walk, type RawOptions } from "./helpers.js";
 
 const TOTAL = 500;
 let serve: ServeProcess;
 let mcpUrl: string;
 const keys = { ingest: "", read: "", admin: "" };
 
-const INIT = {
-  jsonrpc: "2.0",
-  id: 1,
-  method: "initialize",
-  params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "raw", version: "1" } },
-};
-
-interface RawResponse {
-  status: number;
-  headers: Headers;
-  body: { id?: unknown; result?: unknown; error?: { code: number; message: string; data?: Record<string, unknown> } } | undefined;
-}
-
-/** POST (or other method) to /mcp; parses a JSON body or the first SSE data event. */
-async function raw(options: { key?: string; session?: string; body?: unknown; method?: string; headers?: Record<string, string>; url?: string; rawBody?: string }): Promise<RawResponse> {
-  const res = await fetch(options.url ?? mcpUrl, {
-    method: options.method ?? "POST",
-    headers: {
-      "Content-Type": "application/json",
-      Accept: "application/json, text/event-stream",
-      "MCP-Protocol-Version": "2025-06-18",
-      ...(options.key ? { Authorization: `Bearer ${options.key}` } : {}),
-      ...(options.session ? { "Mcp-Session-Id": options.session } : {}),
-      ...options.headers,
-    },
-    ...(options.rawBody !== undefined ? { body: options.rawBody } : options.body !== undefined ? { body: JSON.stringify(options.body) } : {}),
-  });
-  const text = await res.text();
-  let body: RawResponse["body"];
-  if (res.headers.get("content-type")?.includes("text/event-stream")) {
-    const data = text.split("\n").find((l) => l.startsWith("data: ") && l.length > 6);
-    body = data ? JSON.parse(data.slice(6)) : undefined;
-  } else {
-    body = text ? JSON.parse(text) : undefined;
-  }
-  return { status: res.status, headers: res.headers, body };
-}
-
-async function openSession(key?: string, url?: string): Promise<string> {
-  const init = await raw({ key, body: INIT, ...(url ? { url } : {}) });
-  expect(init.status).toBe(200);
-  const session = init.headers.get("mcp-session-id")!;
-  expect(session).toBeTruthy();
-  const ack = await raw({ key, session, body: { jsonrpc: "2.0", method: "notifications/initialized" }, ...(url ? { url } : {}) });
-  expect(ack.status).toBe(202);
-  return session;
-}
+const raw = (options: RawOptions) => rawMcp(mcpUrl, options);
+const openSession = (key?: string) => openRawSession(mcpUrl, key);
 
 const callTool = (id: number, name: string, args: Record<string, unknown> = {}) => ({ jsonrpc: "2.0", id, method: "tools/call", params: { name, arguments: args } });
 
