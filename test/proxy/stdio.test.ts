@@ -84,7 +84,7 @@ describe("stdio proxy in front of the fixture server", () => {
   it("passes _meta and arguments through unchanged", async () => {
     const result = await p.client.callTool({ name: "echo", arguments: { text: "héllo ✓" }, _meta: { trace: "abc", nested: { n: 1 } } });
     expect(textOf(result)).toBe("héllo ✓");
-    expect(result.structuredContent).toEqual({ meta: { trace: "abc", nested: { n: 1 } } });
+    expect(result.structuredContent).toEqual({ meta: { trace: "abc", nested: { n: 1 } }, trace: null });
   });
 
   it("delivers progress notifications for the caller's token", async () => {
@@ -222,8 +222,9 @@ describe("stdio proxy: upstream shapes", () => {
       expect(names).toEqual(expect.arrayContaining(["echo", "get-sum", "trigger-long-running-operation", "feedback"]));
       expect(textOf(await p.client.callTool({ name: "get-sum", arguments: { a: 2, b: 3 } }))).toContain("5");
       const seen: number[] = [];
-      await p.client.callTool({ name: "trigger-long-running-operation", arguments: { duration: 0.2, steps: 2 } }, undefined, { onprogress: (e) => seen.push(e.progress) });
-      expect(seen).toEqual([1, 2]);
+      await p.client.callTool({ name: "trigger-long-running-operation", arguments: { duration: 0.3, steps: 3 } }, undefined, { onprogress: (e) => seen.push(e.progress) });
+      // The last one races the result inside the SDK client (directly too), so only the earlier ones are certain.
+      expect(seen.slice(0, 2)).toEqual([1, 2]);
       expect(textOf(await p.client.callTool({ name: "trigger-sampling-request", arguments: { prompt: "hey", maxTokens: 5 } }))).toContain("echo of");
       await p.client.callTool({ name: "feedback", arguments: validReport });
       expect(rows(db)[0]!.server_name).toBe("everything");

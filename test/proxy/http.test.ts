@@ -1,0 +1,176 @@
+/**
+ * The proxy serving streamable HTTP (one upstream child per session), and the
+ * proxy in front of streamable-HTTP upstreams.
+ */
+import Database from "better-sqlite3";
+import { request } from "node:http";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { FEEDBACK_REPLIES } from "../../src/feedback/index.js";
+import {
+  EVERYTHING,
+  NODE,
+  connectHttp,
+  connectStdioProxy,
+  fixtureCommand,
+  freePort,
+  newClient,
+  startHttpProxy,
+  startListening,
+  tempDir,
+  textOf,
+  waitFor,
+  type ChildServer,
+} from "./helpers.js";
+
+const report = { what_i_needed: "a date filter", what_i_tried: "echo", gap_type: "missing_parameter" };
+
+const initializeBody = { jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "raw", version: "0" } } };
+const post = (url: string, headers: Record<string, string>, body: unknown = initializeBody) =>
+  fetch(url, { method: "POST", headers: { "Content-Type": "application/json", Accept: "application/json, text/event-stream", ...headers }, body: JSON.stringify(body) });
+
+/** fetch cannot set Host; node:http can. */
+function postWithHost(url: string, host: string, headers: Record<string, string>): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: "POST", headers: { "Content-Type": "application/json", Accept: "application/json, text/event-stream", Host: host, ...headers } }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.once("error", reject);
+    req.end(JSON.stringify(initializeBody));
+  });
+}
+
+describe("HTTP downstream in front of server-everything over stdio", () => {
+  const db = join(tempDir(), "feedback.db");
+  let proxy: ChildServer;
+
+  beforeAll(async () => {
+    proxy = await startHttpProxy(["--db", db, "--outbox", join(tempDir(), "o.log"), "--listen-key", "proxy-key"], [NODE, EVERYTHING, "stdio"]);
+  });
+  afterAll(() => proxy?.stop());
+
+  const auth = { Authorization: "Bearer proxy-key" };
+
+  it("lists upstream tools plus feedback, routes progress to the caller and records feedback with the session id", async () => {
+    const { client, transport } = await connectHttp(proxy.url, newClient(), auth);
+    try {
+      const names = (await client.listTools()).tools.map((t) => t.name);
+      expect(names).toEqual(expect.arrayContaining(["echo", "trigger-long-running-operation", "feedback"]));
+      const seen: number[] = [];
+      await client.callTool({ name: "trigger-long-running-operation", arguments: { duration: 0.3, steps: 3 } }, undefined, { onprogress: (e) => seen.push(e.progress) });
+      // The last one races the result inside the SDK client (directly too), so only the earlier ones are certain.
+      expect(seen.slice(0, 2)).toEqual([1, 2]);
+      expect(textOf(await client.callTool({ name: "trigger-sampling-request", arguments: { prompt: "hey", maxTokens: 5 } }))).toContain("echo of");
+      expect(textOf(await client.callTool({ name: "feedback", arguments: report }))).toBe(FEEDBACK_REPLIES.recorded(1));
+      const row = new Database(db, { readonly: true }).prepare("SELECT server_name, session_id, client_type FROM reports").get();
+      expect(row).toEqual({ server_name: "mcp-servers/everything", session_id: transport.sessionId, client_type: "test-client/1.0.0" });
+    } finally {
+      await client.close();
+    }
+  });
+
+  it("gives each session its own upstream, so concurrent sessions never mix", async () => {
+    const a = await connectHttp(proxy.url, newClient("a"), auth);
+    const b = await connectHttp(proxy.url, newClient("b"), auth);
+    try {
+      const health = (await (await fetch(proxy.url.replace(/\/mcp$/, "/healthz"))).json()) as { sessions: number };
+      expect(health.sessions).toBeGreaterThanOrEqual(2);
+      const [ra, rb] = await Promise.all([
+        a.client.callTool({ name: "echo", arguments: { message: "from a" } }),
+        b.client.callTool({ name: "echo", arguments: { message: "from b" } }),
+      ]);
+      expect(textOf(ra)).toContain("from a");
+      expect(textOf(rb)).toContain("from b");
+      expect(a.transport.sessionId).not.toBe(b.transport.sessionId);
+    } finally {
+      await a.client.close();
+      await b.client.close();
+    }
+  });
+
+  it("requires the bearer key and rejects foreign Host and Origin headers", async () => {
+    expect((await post(proxy.url, {})).status).toBe(401);
+    expect((await post(proxy.url, { Authorization: "Bearer wrong-key" })).status).toBe(401);
+    expect(await postWithHost(proxy.url, "evil.example:80", auth)).toBe(403);
+    expect((await post(proxy.url, { ...auth, Origin: "https://evil.example" })).status).toBe(403);
+    const bad = await post(proxy.url, auth, { jsonrpc: "2.0", id: 2, method: "tools/list" });
+    expect(bad.status).toBe(400);
+    const missing = await post(proxy.url, { ...auth, "Mcp-Session-Id": "no-such-session" }, { jsonrpc: "2.0", id: 2, method: "tools/list" });
+    expect(missing.status).toBe(404);
+  });
+});
+
+describe("HTTP downstream: sessions end", () => {
+  it("reaps idle sessions and their upstream children", async () => {
+    const proxy = await startHttpProxy(["--db", join(tempDir(), "f.db"), "--outbox", join(tempDir(), "o.log"), "--session-idle-timeout", "0.5"], fixtureCommand());
+    try {
+      const { client } = await connectHttp(proxy.url);
+      await client.listTools();
+      await waitFor(() => proxy.stderr().includes("idle for"), 20_000, "the idle session to be reaped");
+      const health = (await (await fetch(proxy.url.replace(/\/mcp$/, "/healthz"))).json()) as { sessions: number };
+      expect(health.sessions).toBe(0);
+      await expect(client.listTools()).rejects.toThrow();
+    } finally {
+      await proxy.stop();
+    }
+  });
+
+  it("answers pending requests with an error and ends the session when the upstream child dies", async () => {
+    const proxy = await startHttpProxy(["--db", join(tempDir(), "f.db"), "--outbox", join(tempDir(), "o.log")], fixtureCommand());
+    try {
+      const { client } = await connectHttp(proxy.url);
+      await expect(client.callTool({ name: "crash", arguments: {} })).rejects.toThrow("The upstream MCP server exited (exit code 3) before answering this request.");
+      await waitFor(() => proxy.stderr().includes("ending its session"), 10_000, "the session to end");
+      await expect(client.listTools()).rejects.toThrow();
+      // The proxy itself keeps serving new sessions.
+      const again = await connectHttp(proxy.url);
+      expect((await again.client.listTools()).tools.length).toBeGreaterThan(1);
+      await again.client.close();
+    } finally {
+      await proxy.stop();
+    }
+  });
+});
+
+describe("streamable-HTTP upstreams", () => {
+  it("proxies server-everything over streamable HTTP to a stdio client", async () => {
+    const port = await freePort();
+    const upstream = await startListening([NODE, EVERYTHING, "streamableHttp"], { env: { PORT: String(port) }, pattern: /listening on port (\d+)/ });
+    const db = join(tempDir(), "feedback.db");
+    const p = await connectStdioProxy({ proxyArgs: ["--upstream-url", `http://127.0.0.1:${port}/mcp`, "--db", db, "--outbox", join(tempDir(), "o.log")] });
+    try {
+      expect((await p.client.listTools()).tools.map((t) => t.name)).toEqual(expect.arrayContaining(["echo", "get-sum", "feedback"]));
+      expect(textOf(await p.client.callTool({ name: "get-sum", arguments: { a: 20, b: 22 } }))).toContain("42");
+      expect(textOf(await p.client.callTool({ name: "trigger-sampling-request", arguments: { prompt: "hey", maxTokens: 5 } }))).toContain("echo of");
+      const seen: number[] = [];
+      await p.client.callTool({ name: "trigger-long-running-operation", arguments: { duration: 0.3, steps: 3 } }, undefined, { onprogress: (e) => seen.push(e.progress) });
+      expect(seen.slice(0, 2)).toEqual([1, 2]);
+      expect(textOf(await p.client.callTool({ name: "feedback", arguments: report }))).toBe(FEEDBACK_REPLIES.recorded(1));
+    } finally {
+      await p.close();
+      await upstream.stop();
+    }
+  });
+
+  it("passes custom headers to the upstream and serves it over HTTP with progress, sampling and elicitation", async () => {
+    const upstream = await startListening(fixtureCommand("--http", "0"));
+    const proxy = await startHttpProxy(["--upstream-url", upstream.url, "--upstream-header", "X-Trace: abc", "--db", join(tempDir(), "f.db"), "--outbox", join(tempDir(), "o.log")]);
+    try {
+      const { client } = await connectHttp(proxy.url);
+      expect((await client.callTool({ name: "echo", arguments: { text: "x" } })).structuredContent).toEqual({ meta: null, trace: "abc" });
+      const seen: number[] = [];
+      const slow = await client.callTool({ name: "slow", arguments: { steps: 3, delayMs: 10 } }, undefined, { onprogress: (e) => seen.push(e.progress) });
+      expect(textOf(slow)).toBe("done after 3 steps");
+      expect(seen).toEqual([1, 2, 3]);
+      expect(textOf(await client.callTool({ name: "sample", arguments: { prompt: "hi" } }))).toContain("sampled: echo of");
+      expect(textOf(await client.callTool({ name: "elicit", arguments: {} }))).toBe('elicited: accept {"name":"Ada"}');
+      const big = textOf(await client.callTool({ name: "big", arguments: { bytes: 5 * 1024 * 1024 } }));
+      expect(big.length).toBe(5 * 1024 * 1024);
+      await client.close();
+    } finally {
+      await proxy.stop();
+      await upstream.stop();
+    }
+  });
+});
