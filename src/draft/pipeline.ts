@@ -8,14 +8,14 @@
  */
 import { randomBytes } from "node:crypto";
 import type { Draft, FeedbackStore, Note, Report } from "../store/index.js";
-import type { DraftSettings, ResolvedDraftConfig, SettingsOverrides } from "../settings/index.js";
+import { SettingsError, type DraftSettings, type ResolvedDraftConfig, type SettingsOverrides } from "../settings/index.js";
 import { changeSetDiff } from "./diff.js";
 import { DRAFT_STEPS, DraftError, type DraftEvent, type DraftResult, type DraftStep } from "./events.js";
 import { GitHubRepo } from "./github.js";
 import { LocalGitRepo } from "./local-git.js";
 import { buildUserPrompt, computeBudget, fixedPromptChars, SYSTEM_PROMPT } from "./prompt.js";
 import { createModelClient, type ModelClient } from "./providers.js";
-import { makeRedactor, type Redactor } from "./redact.js";
+import { makeRedactor, urlCredentials, type Redactor } from "./redact.js";
 import { selectFiles } from "./select.js";
 import { validateChangeSet, type ValidatedChangeSet } from "./validate.js";
 
@@ -135,9 +135,15 @@ class Run {
     const report = store.getReport(options.reportId);
     if (!report) throw new DraftError("report_not_found", `There is no report ${options.reportId}.`, "settings");
     const notes = store.listNotes(report.id);
-    const config: ResolvedDraftConfig = options.settings.resolve(report.server_name, options.overrides);
+    let config: ResolvedDraftConfig;
+    try {
+      config = options.settings.resolve(report.server_name, options.overrides);
+    } catch (err) {
+      if (err instanceof SettingsError) throw new DraftError(err.code, err.message, "settings");
+      throw err;
+    }
     const s = config.secrets;
-    this.redact = makeRedactor([s.githubToken, s.anthropicApiKey, s.openaiApiKey]);
+    this.redact = makeRedactor([s.githubToken, s.anthropicApiKey, s.openaiApiKey, ...urlCredentials(s.githubApiUrl, s.anthropicBaseUrl, s.openaiBaseUrl)]);
     const local = options.repoPath !== undefined;
     if (!local && !config.target) {
       throw new DraftError(

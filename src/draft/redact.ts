@@ -14,3 +14,18 @@ export function makeRedactor(secrets: (string | undefined)[]): Redactor {
     return out;
   };
 }
+
+/** User names and passwords embedded in base URLs (https://user:pass@host) are secrets too. */
+export function urlCredentials(...urls: (string | undefined)[]): string[] {
+  const out: string[] = [];
+  for (const url of urls) {
+    if (!url) continue;
+    try {
+      const u = new URL(url);
+      for (const part of [u.username, u.password]) if (part) out.push(part, decodeURIComponent(part));
+    } catch {
+      // not a URL: nothing embedded
+    }
+  }
+  return out;
+}

@@ -109,7 +109,7 @@ function pathScore(path: string, serverTokens: string[], tools: string[]): numbe
 function contentScore(content: string, report: Report, keywords: string[], serverTokens: string[]): number {
   const lower = content.toLowerCase();
   let score = 0;
-  if (report.tool_name && content.includes(report.tool_name)) score += 8;
+  if (report.tool_name && report.tool_name.length >= 3 && content.includes(report.tool_name)) score += 8;
   for (const tool of report.tools_available) if (tool.length >= 3 && content.includes(tool)) score += 2;
   for (const t of serverTokens) if (lower.includes(t)) score += 1;
   if (/registertool|server\.tool\(|@mcp\.tool|tools\/list|listtools|calltool|inputschema/i.test(content)) score += 3;

@@ -261,6 +261,8 @@ describe("error paths", () => {
     env.PATCHWORKMCP_GITHUB_REPO = REPO;
     delete env.GITHUB_TOKEN;
     expect((await draft(id)).outcome).toMatchObject({ ok: false, error: { code: "missing_github_token" } });
+    env.PATCHWORKMCP_GITHUB_REPO = "../etc";
+    expect((await draft(id)).outcome).toMatchObject({ ok: false, error: { code: "invalid_repo", step: "settings" } });
     expect(gh.requests).toEqual([]);
   });
 
