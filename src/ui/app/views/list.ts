@@ -77,10 +77,10 @@ export function createListView(): View {
   };
   const bar = createFilterBar("list", exportButtons);
   const tileSlot = h("div", { class: "tile-slot" });
-  const results = h("div", { id: "results", class: "results", "aria-live": "polite" });
+  const results = h("div", { id: "results", class: "results" });
   const newer = h("button", { type: "button", class: "secondary", id: "page-newer", onclick: () => page(-1) }, "← Newer");
   const older = h("button", { type: "button", class: "secondary", id: "page-older", onclick: () => page(1) }, "Older →");
-  const where = h("span", { id: "page-number", class: "muted" });
+  const where = h("span", { id: "page-number", class: "muted", "aria-live": "polite" });
   const pager = h("nav", { class: "pager", "aria-label": "Pages" }, newer, where, older);
   const el = h("div", { class: "view view-list" }, h("h1", { class: "sr-only" }, "Reports"), tileSlot, bar.el, results, pager);
 
