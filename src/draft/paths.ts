@@ -7,7 +7,6 @@
 /** Normalise a model-supplied path, or say why it is not acceptable. */
 export function normalizeRepoPath(raw: string): { ok: true; path: string } | { ok: false; reason: string } {
   if (typeof raw !== "string" || raw.length === 0) return { ok: false, reason: "the path is empty" };
-  // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f]/.test(raw)) return { ok: false, reason: "the path contains control characters" };
   if (raw.includes("\\")) return { ok: false, reason: "the path contains a backslash (use forward slashes)" };
   if (raw.startsWith("/") || /^[A-Za-z]:/.test(raw) || raw.startsWith("~")) return { ok: false, reason: "the path is absolute" };

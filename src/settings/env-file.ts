@@ -8,7 +8,6 @@
 import { randomBytes } from "node:crypto";
 import { chmodSync, closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
 
-// eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f]/;
 const KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
