@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { runDraft, type DraftEvent } from "../../src/draft/index.js";
+import { computeBudget } from "../../src/draft/prompt.js";
 import { DraftSettings } from "../../src/settings/index.js";
 import type { FeedbackStore } from "../../src/store/index.js";
 import { startAnthropicDouble, startGitHubDouble, startOpenAIDouble, type GitHubDouble, type LlmDoubleBase, type OpenAIDouble } from "../doubles/index.js";
@@ -175,6 +176,28 @@ describe("happy paths", () => {
     expect(events.some((e) => e.type === "detail" && e.message.includes("truncated"))).toBe(true);
     expect(gh.requests.filter((r) => r.path.includes("/git/trees/")).length).toBeGreaterThan(2);
     expect(JSON.stringify(anthropic.requests[0]!.body.messages)).toContain("## src/handlers/forecast.ts");
+  });
+});
+
+describe("context budget", () => {
+  it("a small context window cuts big files and tells both the model and the user", async () => {
+    gh.addRepo("acme/big", {
+      ...REPO_FILES,
+      "src/handlers/forecast.ts": `${REPO_FILES["src/handlers/forecast.ts"]}${"// a long comment line about forecasts\n".repeat(2_000)}`,
+    });
+    env.PATCHWORKMCP_GITHUB_REPO = "acme/big";
+    env.PATCHWORKMCP_LLM_CONTEXT_TOKENS = "8000";
+    const id = addReport(store);
+    anthropic.enqueue({ json: HAPPY_CHANGE_SET });
+    const { outcome, events } = await draft(id, { dryRun: true });
+    // The edit targets the part the model saw; it is applied to the real, full file.
+    expect(outcome.ok).toBe(true);
+    expect(events.some((e) => e.type === "detail" && e.message === "Cut to fit: src/handlers/forecast.ts")).toBe(true);
+    const request = anthropic.requests[0]!.body;
+    const prompt = (request.messages as { content: string }[])[0]!.content;
+    expect(prompt).toContain("## src/handlers/forecast.ts (TRUNCATED: first");
+    expect(prompt.length).toBeLessThanOrEqual(computeBudget(8_000).promptChars);
+    expect(request.max_tokens).toBe(2_000);
   });
 });
 
