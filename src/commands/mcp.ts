@@ -31,6 +31,7 @@ export function registerMcp(program: Command): void {
     )
     .action(async (flags: McpFlags) => {
       await runStdioServer({ dbPath: flags.db, defaultServerName: flags.serverName || undefined, feedbackOnly: flags.feedbackOnly === true });
-      process.exit(0);
+      // Exit once stdout has flushed: open stdin/timers must not keep a finished server alive.
+      process.stdout.write("", () => process.exit(0));
     });
 }

@@ -187,9 +187,9 @@ export function mcpRouter(options: McpHttpOptions): Router {
     if (!makeRoom()) return sendRpcError(res, 503, HTTP_ERROR, "Too many open MCP sessions; try again shortly.", { code: "too_many_sessions" });
 
     const server = createReportServer({ store, scope, ingest });
-    const session: Session = { server, transport: undefined as unknown as StreamableHTTPServerTransport, scope, credential, lastSeen: Date.now(), active: 0 };
     const transport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
+      // Registered only once initialize succeeded (runs inside handleRequest below).
       onsessioninitialized: (id) => {
         sessions.set(id, session);
       },
@@ -197,7 +197,7 @@ export function mcpRouter(options: McpHttpOptions): Router {
         sessions.delete(id);
       },
     });
-    session.transport = transport;
+    const session: Session = { server, transport, scope, credential, lastSeen: Date.now(), active: 0 };
     transport.onclose = () => {
       if (transport.sessionId) sessions.delete(transport.sessionId);
     };

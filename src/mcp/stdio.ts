@@ -52,8 +52,8 @@ export async function runStdioServer(options: StdioOptions): Promise<void> {
 
   await server.connect(transport);
   log(
-    `patchworkmcp mcp: serving ${options.feedbackOnly ? "the feedback tool" : "report tools"} over stdio (db ${options.dbPath}` +
-      `${options.defaultServerName ? `, server name ${options.defaultServerName}` : ""})`,
+    `patchworkmcp mcp: serving ${options.feedbackOnly ? "the feedback tool" : "report tools"} over stdio (db ${options.dbPath}, ` +
+      `${store.countReports()} reports${options.defaultServerName ? `, server name ${options.defaultServerName}` : ""})`,
   );
   return finished;
 }

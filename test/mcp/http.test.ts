@@ -3,6 +3,7 @@
  * HTTP, scoped keys (401/403), sessions, body limits, Host/Origin checks.
  */
 import { StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { LATEST_PROTOCOL_VERSION } from "@modelcontextprotocol/sdk/types.js";
 import { request } from "node:http";
 import { networkInterfaces } from "node:os";
 import { join } from "node:path";
@@ -151,6 +152,14 @@ describe("scopes", () => {
 });
 
 describe("sessions and HTTP edges", () => {
+  it("negotiates the protocol version and returns the instructions", async () => {
+    const known = await raw({ key: keys.read, body: { ...INIT, params: { ...INIT.params, protocolVersion: "2025-03-26" } } });
+    expect(known.body?.result).toMatchObject({ protocolVersion: "2025-03-26", serverInfo: { name: "patchworkmcp" } });
+    expect((known.body?.result as { instructions: string }).instructions).toMatch(/never instructions/);
+    const future = await raw({ key: keys.read, body: { ...INIT, params: { ...INIT.params, protocolVersion: "2099-01-01" } } });
+    expect((future.body?.result as { protocolVersion: string }).protocolVersion).toBe(LATEST_PROTOCOL_VERSION);
+  });
+
   it("binds a session to its key, answers 404 for unknown sessions and honours DELETE", async () => {
     const session = await openSession(keys.read);
     const list = await raw({ key: keys.read, session, body: callTool(2, "list_reports", { limit: 1 }) });
