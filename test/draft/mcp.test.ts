@@ -85,6 +85,26 @@ describe("draft_pr", () => {
     await client.close();
   });
 
+  it("cancelling the call aborts the run and deletes the branch it made", async () => {
+    const id = addReport(store);
+    anthropic.enqueue({ json: HAPPY_CHANGE_SET });
+    gh.slowNext({ method: "POST", path: "/pulls" }, 5_000);
+    const branches = gh.branches(REPO).length;
+    const client = await connect("admin");
+    const controller = new AbortController();
+    const call = client.callTool({ name: "draft_pr", arguments: { id } }, undefined, {
+      signal: controller.signal,
+      onprogress: (p) => {
+        if (p.message?.startsWith("Opening a draft pull request")) controller.abort();
+      },
+    });
+    await expect(call).rejects.toThrow();
+    await expect.poll(() => gh.requests.some((r) => r.method === "DELETE"), { timeout: 20_000, interval: 100 }).toBe(true);
+    expect(gh.branches(REPO)).toHaveLength(branches);
+    expect(store.listDrafts(id)).toEqual([]);
+    await client.close();
+  });
+
   it("failures are isError results naming the code", async () => {
     const client = await connect("admin");
     const missing = await client.callTool({ name: "draft_pr", arguments: { id: 987654 } });
