@@ -10,7 +10,8 @@ import { globMatch, normalizeRepoPath, pathPolicy } from "../../src/draft/paths.
 import { buildUserPrompt, computeBudget, quoteUntrusted } from "../../src/draft/prompt.js";
 import { selectFiles } from "../../src/draft/select.js";
 import { validateChangeSet, type RepoView } from "../../src/draft/validate.js";
-import { maskSecret, parseEnv, updateEnvFile } from "../../src/settings/index.js";
+import { DraftSettings, maskSecret, parseEnv, updateEnvFile } from "../../src/settings/index.js";
+import { FeedbackStore } from "../../src/store/index.js";
 import type { Report } from "../../src/store/index.js";
 import { tempDir } from "../helpers/serve.js";
 
@@ -261,5 +262,35 @@ describe("change-set JSON Schema", () => {
     };
     walk(CHANGE_SET_JSON_SCHEMA);
     expect(CHANGE_SET_JSON_SCHEMA).not.toHaveProperty("$schema");
+  });
+});
+
+describe("settings precedence", () => {
+  it("flag > env var > saved > default, and the public view says where a secret comes from", () => {
+    const store = FeedbackStore.open(join(tempDir(), "feedback.db"));
+    const env: NodeJS.ProcessEnv = {};
+    const settings = new DraftSettings(store, env);
+    settings.update({
+      servers: { weather: { repo: "acme/weather", base_branch: "dev" } },
+      default: { repo: "acme/all", base_branch: null },
+      llm: { provider: "openai", model: "gpt-5.4-mini" },
+      secrets: { github_token: "ghp_saved_in_file_0001" },
+    });
+    expect(settings.resolve("weather")).toMatchObject({ target: { repo: "acme/weather", base_branch: "dev" }, provider: "openai", model: "gpt-5.4-mini" });
+    expect(settings.resolve("other").target).toEqual({ repo: "acme/all", base_branch: null });
+    expect(settings.resolve("weather").secrets.githubToken).toBe("ghp_saved_in_file_0001");
+    expect(settings.publicView().secrets.github_token).toMatchObject({ set: true, source: "file", masked: "••••0001" });
+
+    Object.assign(env, { GITHUB_TOKEN: "ghp_from_environment_02", PATCHWORKMCP_LLM_PROVIDER: "anthropic", PATCHWORKMCP_GITHUB_REPO: "acme/forced" });
+    const resolved = settings.resolve("weather");
+    expect(resolved.secrets.githubToken).toBe("ghp_from_environment_02");
+    // The saved model belongs to the saved provider, so the env-chosen provider gets its default.
+    expect(resolved).toMatchObject({ provider: "anthropic", model: "claude-sonnet-4-6", target: { repo: "acme/forced", base_branch: null } });
+    const view = settings.publicView();
+    expect(view.secrets.github_token).toMatchObject({ source: "env", masked: "••••t_02" });
+    expect(view.env_overrides.sort()).toEqual(["GITHUB_TOKEN", "PATCHWORKMCP_GITHUB_REPO", "PATCHWORKMCP_LLM_PROVIDER"]);
+    expect(settings.resolve("weather", { provider: "openai", model: "m1", repo: "acme/flag" })).toMatchObject({ provider: "openai", model: "m1", target: { repo: "acme/flag" } });
+    expect(JSON.stringify(view)).not.toContain("ghp_");
+    store.close();
   });
 });
