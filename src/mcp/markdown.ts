@@ -121,7 +121,7 @@ export function snippet(text: string, max = SNIPPET_MAX): string {
 
 /** One line per report for list_reports' text content. */
 export function renderReportLine(r: Report): string {
-  const tags = [r.gap_type, r.resolution ?? "resolution?", r.status].join(", ");
+  const tags = [r.gap_type, r.resolution ?? "no resolution given", r.status].join(", ");
   const tool = r.tool_name ? ` tool ${quoted(r.tool_name)}` : "";
   return `#${r.id} ${r.created_at.slice(0, 16).replace("T", " ")} ${quoted(r.server_name)} [${tags}]${tool}: ${snippet(r.what_i_needed)}`;
 }

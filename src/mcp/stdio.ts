@@ -27,6 +27,8 @@ export async function runStdioServer(options: StdioOptions): Promise<void> {
     feedbackOnly: options.feedbackOnly,
   });
   const transport = new StdioServerTransport();
+  // Unparseable input lines and the like: say so on stderr (stdout is protocol only).
+  server.onerror = (err) => log(`patchworkmcp mcp: ${err.message}`);
 
   let done: () => void = () => {};
   const finished = new Promise<void>((resolve) => (done = resolve));
