@@ -1,5 +1,6 @@
 /** Argument schemas shared by several report tools. */
 import { z } from "zod";
+import { reportFilterShape, type ReportFilter } from "../../store/index.js";
 
 const ID_MESSAGE = "must be a report id (a positive whole number, e.g. 42)";
 
@@ -15,3 +16,17 @@ export const reportIdArg = z
       .refine((n) => n > 0, { error: ID_MESSAGE }),
   ], { error: ID_MESSAGE })
   .describe("The report id, as shown by list_reports.");
+
+const { q, ...equalityAndDates } = reportFilterShape;
+
+/** The store's report filter as tool arguments: the full-text field is called `query` (clearer to agents than `q`). */
+export const reportFilterArgs = {
+  ...equalityAndDates,
+  query: q.describe("Full-text search over what the agent needed and tried, the suggestion, goal, tool and server names."),
+};
+
+/** Tool arguments back to the store's filter shape. */
+export function toStoreFilter<T extends { query?: string | undefined }>(args: T): Omit<T, "query"> & Pick<ReportFilter, "q"> {
+  const { query, ...rest } = args;
+  return query === undefined ? rest : { ...rest, q: query };
+}

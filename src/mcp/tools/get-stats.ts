@@ -1,14 +1,12 @@
 /** `get_stats`: counts by server, gap type, resolution, status, client and tool, plus reports per day. */
 import { z } from "zod";
-import { reportFilterShape, STATS_DAYS_DEFAULT, type CountRow, type Stats } from "../../store/index.js";
+import { STATS_DAYS_DEFAULT, type CountRow, type Stats } from "../../store/index.js";
 import { quoted } from "../markdown.js";
+import { reportFilterArgs, toStoreFilter } from "./args.js";
 import { defineTool } from "./types.js";
 
-const { q: _q, ...filterShape } = reportFilterShape;
-
 const input = z.object({
-  ...filterShape,
-  query: reportFilterShape.q.describe("Only count reports matching this full-text search."),
+  ...reportFilterArgs,
   days: z.coerce
     .number({ error: "must be a number" })
     .int({ error: "must be a whole number" })
@@ -64,9 +62,9 @@ export const getStatsTool = defineTool({
   input,
   output,
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
-  run({ query, days, ...filter }, { store }) {
+  run({ days, ...filter }, { store }) {
     const window = days ?? STATS_DAYS_DEFAULT;
-    const stats = store.stats({ ...filter, ...(query !== undefined ? { q: query } : {}) }, window);
+    const stats = store.stats(toStoreFilter(filter), window);
     return { text: renderStats(stats, window), structured: { ...stats } };
   },
 });

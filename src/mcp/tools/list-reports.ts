@@ -1,17 +1,12 @@
 /** `list_reports`: a compact page of reports, newest first, with filters and a cursor. */
 import { z } from "zod";
 import { GAP_TYPES, RESOLUTIONS } from "../../feedback/index.js";
-import { DEFAULT_LIMIT, MAX_LIMIT, pageShape, REPORT_STATUSES, reportFilterShape, type Report } from "../../store/index.js";
+import { DEFAULT_LIMIT, MAX_LIMIT, pageShape, REPORT_STATUSES, type Report } from "../../store/index.js";
 import { renderReportLine } from "../markdown.js";
+import { reportFilterArgs, toStoreFilter } from "./args.js";
 import { defineTool } from "./types.js";
 
-const { q: _q, ...filterShape } = reportFilterShape;
-
-const input = z.object({
-  ...filterShape,
-  query: reportFilterShape.q.describe("Full-text search over what the agent needed and tried, the suggestion, goal, tool and server names."),
-  ...pageShape,
-});
+const input = z.object({ ...reportFilterArgs, ...pageShape });
 
 const SUMMARY_MAX = 200;
 
@@ -60,8 +55,8 @@ export const listReportsTool = defineTool({
   input,
   output,
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
-  run({ query, limit, cursor, ...filter }, { store }) {
-    const page = store.listReports({ ...filter, ...(query !== undefined ? { q: query } : {}) }, { limit, cursor });
+  run({ limit, cursor, ...filter }, { store }) {
+    const page = store.listReports(toStoreFilter(filter), { limit, cursor });
     const reports = page.items.map(compact);
     const lines = [
       page.items.length === 0 ? "No reports match." : `${page.items.length} report${page.items.length === 1 ? "" : "s"}, newest first:`,
