@@ -1,5 +1,8 @@
-/** Pure parts of the dashboard, run in Node: enum mirrors, hash routes, the SSE reader, and the no-HTML-sink rule. */
-import { readdirSync, readFileSync, statSync } from "node:fs";
+/** The dashboard's parts that run in Node: enum mirrors, hash routes, the SSE reader, the static router, and the no-HTML-sink rule. */
+import express from "express";
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import type { Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { GAP_TYPES, RESOLUTIONS } from "../../src/feedback/index.js";
@@ -7,7 +10,8 @@ import { REPORT_STATUSES } from "../../src/store/index.js";
 import { apiFilters, filtersQuery, parseRoute } from "../../src/ui/app/router.js";
 import { readSse } from "../../src/ui/app/sse.js";
 import * as ui from "../../src/ui/app/types.js";
-import { REPO_ROOT } from "../helpers/serve.js";
+import { DASHBOARD_CSP, dashboardRoutes } from "../../src/ui/serve.js";
+import { REPO_ROOT, tempDir } from "../helpers/serve.js";
 
 describe("dashboard enums", () => {
   it("mirror the contract's gap types, resolutions and statuses", () => {
@@ -89,5 +93,51 @@ describe("dashboard sources", () => {
     expect(files.length).toBeGreaterThan(10);
     const sink = /\b(innerHTML|outerHTML|insertAdjacentHTML|document\.write|srcdoc|createContextualFragment)\b|\son[a-z]+\s*=\s*["']/;
     expect(files.filter((f) => sink.test(readFileSync(f, "utf8")))).toEqual([]);
+  });
+});
+
+describe("dashboard router", () => {
+  const serveDir = async (dir: string) => {
+    const app = express();
+    app.use(dashboardRoutes({ dir }));
+    const server = await new Promise<Server>((resolve) => {
+      const s = app.listen(0, "127.0.0.1", () => resolve(s));
+    });
+    return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => new Promise((r) => server.close(r)) };
+  };
+
+  it("answers 503 dashboard_not_built when dist/ui is missing", async () => {
+    const { url, close } = await serveDir(join(tempDir(), "missing"));
+    try {
+      const res = await fetch(`${url}/`);
+      expect(res.status).toBe(503);
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe("dashboard_not_built");
+    } finally {
+      await close();
+    }
+  });
+
+  it("serves index.html with the CSP and no-cache, assets as immutable, and nothing else", async () => {
+    const dir = tempDir();
+    mkdirSync(join(dir, "assets"));
+    writeFileSync(join(dir, "index.html"), "<!doctype html><title>x</title>");
+    writeFileSync(join(dir, "assets", "app-ABC.js"), "console.log(1)");
+    const { url, close } = await serveDir(dir);
+    try {
+      for (const path of ["/", "/index.html"]) {
+        const page = await fetch(`${url}${path}`);
+        expect(page.status).toBe(200);
+        expect(page.headers.get("content-type")).toContain("text/html");
+        expect(page.headers.get("content-security-policy")).toBe(DASHBOARD_CSP);
+        expect(page.headers.get("cache-control")).toBe("no-cache");
+        expect(page.headers.get("x-frame-options")).toBe("DENY");
+      }
+      const asset = await fetch(`${url}/assets/app-ABC.js`);
+      expect(asset.headers.get("cache-control")).toBe("public, max-age=31536000, immutable");
+      expect((await fetch(`${url}/other`)).status).toBe(404);
+      expect((await fetch(`${url}/assets/`)).status).toBe(404);
+    } finally {
+      await close();
+    }
   });
 });

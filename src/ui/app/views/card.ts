@@ -128,6 +128,9 @@ function renderCard(detail: ReportDetail, backHref: string): HTMLElement {
   });
 
   const meta = (term: string, value: Node | string | null) => [h("dt", null, term), h("dd", null, value ?? "—")];
+  // Server and tool link to every report about them.
+  const filterLink = (key: "server_name" | "tool_name", value: string | null) =>
+    value === null ? null : h("a", { href: href({ view: "list", filters: { [key]: value } }), id: `${key}-link` }, value);
   const sessionLink = detail.session_id
     ? h("a", { href: href({ view: "list", filters: { session_id: detail.session_id } }), id: "session-link" }, detail.session_id)
     : null;
@@ -160,9 +163,9 @@ function renderCard(detail: ReportDetail, backHref: string): HTMLElement {
         h(
           "dl",
           { class: "meta" },
-          meta("Server", detail.server_name),
+          meta("Server", filterLink("server_name", detail.server_name)),
           meta("Version", detail.server_version),
-          meta("Tool", detail.tool_name),
+          meta("Tool", filterLink("tool_name", detail.tool_name)),
           meta("Resolution", detail.resolution ? label(detail.resolution) : null),
           meta("Model", detail.agent_model),
           meta("Client", detail.client_type),
