@@ -54,7 +54,7 @@ function form(settings: PublicSettings, rerender: (s: PublicSettings) => void): 
   const rowList = h(
     "div",
     { class: "server-rows", id: "server-rows" },
-    h("p", { class: "muted only-child-hint" }, "None: every server uses the default repository."),
+    h("p", { class: "muted rows-empty-hint" }, "None: every server uses the default repository."),
   );
   const addRow = (name: string | null, repo: string, branch: string | null) => {
     const i = rows.length;
