@@ -20,8 +20,8 @@ import (
 )
 
 type specVector struct {
-	Name   string         `json:"name"`
-	Input  any            `json:"input"`
+	Name   string `json:"name"`
+	Input  any    `json:"input"`
 	Issues []struct {
 		Field   string `json:"field"`
 		Message string `json:"message"`

@@ -156,15 +156,27 @@ parameter would have worked. One call per distinct gap. It costs the user nothin
 
 pub const FEEDBACK_REPLY_RECORDED: &str = "Thank you. Your feedback was recorded (report {id}) and the server's developers will see it. Carry on with the task.";
 pub const FEEDBACK_REPLY_QUEUED: &str = "Thank you. The feedback service could not be reached, so your report was kept locally and will be delivered later. Carry on with the task.";
-pub const FEEDBACK_REPLY_INVALID: &str = "Feedback was not recorded: {details}. Fix these fields and call the tool again.";
+pub const FEEDBACK_REPLY_INVALID: &str =
+    "Feedback was not recorded: {details}. Fix these fields and call the tool again.";
 
 /// Starts the stderr line of a report that could not be delivered.
 pub const UNSENT_FEEDBACK_MARKER: &str = "PATCHWORKMCP_UNSENT_FEEDBACK";
 
 const DEFAULT_SIDECAR_URL: &str = "http://localhost:8099";
 const FIELDS: [&str; 13] = [
-    "what_i_needed", "what_i_tried", "gap_type", "server_name", "server_version", "tool_name",
-    "suggestion", "user_goal", "resolution", "tools_available", "agent_model", "session_id", "client_type",
+    "what_i_needed",
+    "what_i_tried",
+    "gap_type",
+    "server_name",
+    "server_version",
+    "tool_name",
+    "suggestion",
+    "user_goal",
+    "resolution",
+    "tools_available",
+    "agent_model",
+    "session_id",
+    "client_type",
 ];
 
 /// One report, as Rust code sends it with [`send_feedback`].
@@ -203,9 +215,15 @@ fn tool_list<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, 
     match normalise_tool_list(value) {
         Value::Array(items) => items
             .into_iter()
-            .map(|v| v.as_str().map(str::to_owned).ok_or_else(|| serde::de::Error::custom("tools_available entries must be strings")))
+            .map(|v| {
+                v.as_str().map(str::to_owned).ok_or_else(|| {
+                    serde::de::Error::custom("tools_available entries must be strings")
+                })
+            })
             .collect(),
-        _ => Err(serde::de::Error::custom("tools_available must be a list of tool names")),
+        _ => Err(serde::de::Error::custom(
+            "tools_available must be a list of tool names",
+        )),
     }
 }
 
@@ -222,7 +240,12 @@ fn normalise_tool_list(value: Value) -> Value {
                 }
             }
             Value::Array(
-                trimmed.split(',').map(str::trim).filter(|s| !s.is_empty()).map(|s| Value::String(s.to_owned())).collect(),
+                trimmed
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(|s| Value::String(s.to_owned()))
+                    .collect(),
             )
         }
         other => other,
@@ -291,12 +314,21 @@ pub fn feedback_tool() -> Tool {
             "openWorldHint": false
         }
     });
-    serde_json::from_value(definition).unwrap_or_else(|_| Tool::new(FEEDBACK_TOOL_NAME, FEEDBACK_TOOL_DESCRIPTION, JsonObject::new()))
+    serde_json::from_value(definition).unwrap_or_else(|_| {
+        Tool::new(
+            FEEDBACK_TOOL_NAME,
+            FEEDBACK_TOOL_DESCRIPTION,
+            JsonObject::new(),
+        )
+    })
 }
 
 /// The feedback tool as a route for your rmcp `ToolRouter`:
 /// `Self::tool_router().with_route(feedback_tool_route("my-server", FeedbackOptions::default()))`.
-pub fn feedback_tool_route<S: Send + Sync + 'static>(server_name: impl Into<String>, options: FeedbackOptions) -> ToolRoute<S> {
+pub fn feedback_tool_route<S: Send + Sync + 'static>(
+    server_name: impl Into<String>,
+    options: FeedbackOptions,
+) -> ToolRoute<S> {
     let mut options = options;
     let name = server_name.into();
     if !name.is_empty() {
@@ -350,7 +382,12 @@ fn random_u64() -> u64 {
     // std's RandomState is randomly keyed per process: enough for jitter and a v4 UUID
     // without pulling in a rand crate.
     let mut hasher = RandomState::new().build_hasher();
-    hasher.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0));
+    hasher.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0),
+    );
     hasher.finish()
 }
 
@@ -378,11 +415,20 @@ fn issues_text(body: &str, status: u16) -> String {
     if let Some(details) = error["details"].as_array().filter(|d| !d.is_empty()) {
         return details
             .iter()
-            .map(|d| format!("{}: {}", d["field"].as_str().unwrap_or("?"), d["message"].as_str().unwrap_or("")))
+            .map(|d| {
+                format!(
+                    "{}: {}",
+                    d["field"].as_str().unwrap_or("?"),
+                    d["message"].as_str().unwrap_or("")
+                )
+            })
             .collect::<Vec<_>>()
             .join("; ");
     }
-    error["message"].as_str().map(str::to_owned).unwrap_or_else(|| format!("the feedback service answered {status}"))
+    error["message"]
+        .as_str()
+        .map(str::to_owned)
+        .unwrap_or_else(|| format!("the feedback service answered {status}"))
 }
 
 /// Deliver one report given as JSON (what the tool handler sends). Never panics into
@@ -392,11 +438,23 @@ pub async fn send_feedback_value(payload: Value, options: &FeedbackOptions) -> F
     let base = options
         .sidecar_url
         .clone()
-        .or_else(|| std::env::var("FEEDBACK_SIDECAR_URL").ok().filter(|s| !s.is_empty()))
+        .or_else(|| {
+            std::env::var("FEEDBACK_SIDECAR_URL")
+                .ok()
+                .filter(|s| !s.is_empty())
+        })
         .unwrap_or_else(|| DEFAULT_SIDECAR_URL.to_owned());
     let url = format!("{}/api/feedback", base.trim_end_matches('/'));
-    let api_key = options.api_key.clone().or_else(|| std::env::var("FEEDBACK_API_KEY").ok()).filter(|k| !k.is_empty());
-    let client = match reqwest::Client::builder().connect_timeout(options.connect_timeout).timeout(options.timeout).build() {
+    let api_key = options
+        .api_key
+        .clone()
+        .or_else(|| std::env::var("FEEDBACK_API_KEY").ok())
+        .filter(|k| !k.is_empty());
+    let client = match reqwest::Client::builder()
+        .connect_timeout(options.connect_timeout)
+        .timeout(options.timeout)
+        .build()
+    {
         Ok(client) => client,
         Err(err) => return write_unsent(&payload, &key, None, err.to_string()),
     };
@@ -406,7 +464,10 @@ pub async fn send_feedback_value(payload: Value, options: &FeedbackOptions) -> F
         let backoff = options.backoff.saturating_mul(1 << attempt.min(16));
         let jitter = Duration::from_nanos(random_u64() % (backoff.as_nanos() as u64 + 1));
         let mut wait = backoff + jitter;
-        let mut request = client.post(&url).header("Idempotency-Key", &key).json(&payload);
+        let mut request = client
+            .post(&url)
+            .header("Idempotency-Key", &key)
+            .json(&payload);
         if let Some(api_key) = &api_key {
             request = request.bearer_auth(api_key);
         }
@@ -415,11 +476,16 @@ pub async fn send_feedback_value(payload: Value, options: &FeedbackOptions) -> F
             Ok(response) => {
                 let code = response.status().as_u16();
                 status = Some(code);
-                let header = response.headers().get(reqwest::header::RETRY_AFTER).cloned();
+                let header = response
+                    .headers()
+                    .get(reqwest::header::RETRY_AFTER)
+                    .cloned();
                 let body = response.text().await.unwrap_or_default();
                 match code {
                     200..=299 => {
-                        let id = serde_json::from_str::<Value>(&body).ok().and_then(|v| v["id"].as_i64());
+                        let id = serde_json::from_str::<Value>(&body)
+                            .ok()
+                            .and_then(|v| v["id"].as_i64());
                         let shown = id.map(|i| i.to_string()).unwrap_or_default();
                         return FeedbackResult {
                             delivered: true,
@@ -443,7 +509,9 @@ pub async fn send_feedback_value(payload: Value, options: &FeedbackOptions) -> F
                     }
                     429 | 500..=599 => {
                         last_error = format!("the feedback service answered {code}");
-                        if let Some(honoured) = retry_after(header.as_ref(), options.max_retry_after) {
+                        if let Some(honoured) =
+                            retry_after(header.as_ref(), options.max_retry_after)
+                        {
                             wait = honoured;
                         }
                     }
@@ -465,7 +533,15 @@ fn write_unsent(payload: &Value, key: &str, status: Option<u16>, reason: String)
     if let Ok(encoded) = serde_json::to_string(&Value::Object(line)) {
         use std::io::Write;
         // One write of one line; a failing stderr is ignored rather than panicking like eprintln!.
-        let _ = std::io::stderr().write_all(format!("{UNSENT_FEEDBACK_MARKER} {encoded}\n").as_bytes());
+        let _ =
+            std::io::stderr().write_all(format!("{UNSENT_FEEDBACK_MARKER} {encoded}\n").as_bytes());
     }
-    FeedbackResult { delivered: false, unsent: true, report_id: None, status, reply: FEEDBACK_REPLY_QUEUED.to_owned(), error: Some(reason) }
+    FeedbackResult {
+        delivered: false,
+        unsent: true,
+        report_id: None,
+        status,
+        reply: FEEDBACK_REPLY_QUEUED.to_owned(),
+        error: Some(reason),
+    }
 }

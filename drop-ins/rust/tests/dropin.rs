@@ -21,7 +21,9 @@ struct Billing {
 #[tool_router]
 impl Billing {
     fn new(options: FeedbackOptions) -> Self {
-        Self { tools: Self::tool_router().with_route(feedback_tool_route("billing-server", options)) }
+        Self {
+            tools: Self::tool_router().with_route(feedback_tool_route("billing-server", options)),
+        }
     }
 
     #[tool(description = "List invoices.")]
@@ -33,18 +35,27 @@ impl Billing {
 #[tool_handler(router = self.tools)]
 impl ServerHandler for Billing {
     fn get_info(&self) -> ServerConfig {
-        ServerConfig::new(ServerCapabilities::builder().enable_tools().build()).with_instructions(FEEDBACK_SERVER_INSTRUCTIONS)
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+            .with_instructions(FEEDBACK_SERVER_INSTRUCTIONS)
     }
 }
 
 fn spec(name: &str) -> Value {
-    let dir = std::env::var("PWM_SPEC_DIR").map(PathBuf::from).unwrap_or_else(|_| PathBuf::from("../spec"));
-    serde_json::from_str(&std::fs::read_to_string(dir.join(name)).expect("spec file")).expect("spec json")
+    let dir = std::env::var("PWM_SPEC_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| PathBuf::from("../spec"));
+    serde_json::from_str(&std::fs::read_to_string(dir.join(name)).expect("spec file"))
+        .expect("spec json")
 }
 
 fn full(session: Option<&str>) -> JsonObject {
     let vectors = spec("vectors.json");
-    let vector = vectors["valid"].as_array().unwrap().iter().find(|v| v["name"] == "full").unwrap();
+    let vector = vectors["valid"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["name"] == "full")
+        .unwrap();
     let mut input = vector["input"].as_object().unwrap().clone();
     if let Some(session) = session {
         input.insert("session_id".into(), Value::String(session.into()));
@@ -57,7 +68,12 @@ fn reply(name: &str) -> String {
 }
 
 fn fast(url: Option<String>) -> FeedbackOptions {
-    FeedbackOptions { sidecar_url: url, backoff: Duration::from_millis(5), max_retry_after: Duration::from_millis(50), ..Default::default() }
+    FeedbackOptions {
+        sidecar_url: url,
+        backoff: Duration::from_millis(5),
+        max_retry_after: Duration::from_millis(50),
+        ..Default::default()
+    }
 }
 
 fn is_recorded(text: &str) -> bool {
@@ -79,7 +95,10 @@ async fn connect(options: FeedbackOptions) -> RunningService<RoleClient, ()> {
 }
 
 async fn call_feedback(client: &RunningService<RoleClient, ()>, args: JsonObject) -> String {
-    let result = client.call_tool(CallToolRequestParams::new(FEEDBACK_TOOL_NAME).with_arguments(args)).await.expect("call");
+    let result = client
+        .call_tool(CallToolRequestParams::new(FEEDBACK_TOOL_NAME).with_arguments(args))
+        .await
+        .expect("call");
     let content = serde_json::to_value(&result.content).unwrap();
     assert_eq!(content.as_array().unwrap().len(), 1);
     content[0]["text"].as_str().unwrap().to_owned()
@@ -89,11 +108,20 @@ async fn call_feedback(client: &RunningService<RoleClient, ()>, args: JsonObject
 async fn up_tools_list_and_instructions_are_the_spec() {
     let client = connect(fast(None)).await;
     let info = client.peer_info().expect("server info");
-    assert_eq!(info.instructions.as_deref(), Some(spec("instructions.json")["instructions"].as_str().unwrap()));
+    assert_eq!(
+        info.instructions.as_deref(),
+        Some(spec("instructions.json")["instructions"].as_str().unwrap())
+    );
     let tools = client.list_all_tools().await.expect("tools/list");
-    let listed = tools.iter().find(|t| t.name == FEEDBACK_TOOL_NAME).expect("feedback listed");
+    let listed = tools
+        .iter()
+        .find(|t| t.name == FEEDBACK_TOOL_NAME)
+        .expect("feedback listed");
     assert_eq!(serde_json::to_value(listed).unwrap(), spec("tool.json"));
-    assert_eq!(serde_json::from_str::<Value>(FEEDBACK_INPUT_SCHEMA).unwrap(), spec("tool.json")["inputSchema"]);
+    assert_eq!(
+        serde_json::from_str::<Value>(FEEDBACK_INPUT_SCHEMA).unwrap(),
+        spec("tool.json")["inputSchema"]
+    );
     client.cancel().await.ok();
 }
 
@@ -107,9 +135,13 @@ async fn up_delivers_through_the_client() {
 
 #[tokio::test]
 async fn up_retries_a_lost_ack_with_one_key() {
-    let payload: FeedbackPayload = serde_json::from_value(Value::Object(full(Some("retry-after-lost-ack")))).unwrap();
+    let payload: FeedbackPayload =
+        serde_json::from_value(Value::Object(full(Some("retry-after-lost-ack")))).unwrap();
     let result = send_feedback(&payload, &fast(std::env::var("PWM_FLAKY_URL").ok())).await;
-    assert!(result.delivered && result.status == Some(200) && is_recorded(&result.reply), "{result:?}");
+    assert!(
+        result.delivered && result.status == Some(200) && is_recorded(&result.reply),
+        "{result:?}"
+    );
 }
 
 #[tokio::test]
@@ -117,12 +149,20 @@ async fn up_invalid_vectors_get_the_spec_reply() {
     let vectors = spec("vectors.json");
     let mut checked = 0;
     for vector in vectors["invalid"].as_array().unwrap() {
-        let Some(input) = vector["input"].as_object() else { continue };
+        let Some(input) = vector["input"].as_object() else {
+            continue;
+        };
         let details: Vec<String> = vector["issues"]
             .as_array()
             .unwrap()
             .iter()
-            .map(|i| format!("{}: {}", i["field"].as_str().unwrap(), i["message"].as_str().unwrap()))
+            .map(|i| {
+                format!(
+                    "{}: {}",
+                    i["field"].as_str().unwrap(),
+                    i["message"].as_str().unwrap()
+                )
+            })
             .collect();
         let want = reply("invalid").replace("{details}", &details.join("; "));
         let result = send_feedback_value(build_payload(input, &fast(None)), &fast(None)).await;
@@ -160,7 +200,14 @@ async fn down_tool_call_keeps_the_report_for_replay() {
 
 #[tokio::test]
 async fn down_stops_after_two_retries_on_503() {
-    let result = send_feedback_value(Value::Object(full(Some("always-503"))), &fast(std::env::var("PWM_DOWN_URL").ok())).await;
-    assert!(result.unsent && !result.delivered && result.status == Some(503), "{result:?}");
+    let result = send_feedback_value(
+        Value::Object(full(Some("always-503"))),
+        &fast(std::env::var("PWM_DOWN_URL").ok()),
+    )
+    .await;
+    assert!(
+        result.unsent && !result.delivered && result.status == Some(503),
+        "{result:?}"
+    );
     assert_eq!(result.reply, reply("queued"));
 }
