@@ -6,6 +6,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { PARSE_ERROR, errorFrame, parseLine, serialise } from "./jsonrpc.js";
+import { coalescingWriter } from "./coalesce.js";
 import { readLines } from "./line-reader.js";
 import type { Log } from "./log.js";
 import type { Reporter } from "./reporter.js";
@@ -28,8 +29,9 @@ export async function runStdioProxy(options: StdioProxyOptions): Promise<number>
   const finished = new Promise<number>((resolve) => (finish = resolve));
   let ending = false;
 
+  const toStdout = coalescingWriter(process.stdout);
   const write = (text: string) => {
-    if (!ending || process.stdout.writable) process.stdout.write(`${text}\n`);
+    if (process.stdout.writable) toStdout(`${text}\n`);
   };
   const session = new ProxySession({
     upstream,

@@ -7,6 +7,7 @@
  */
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { parseLine, serialise, type Frame } from "./jsonrpc.js";
+import { coalescingWriter } from "./coalesce.js";
 import { readLines } from "./line-reader.js";
 import type { Log } from "./log.js";
 import type { UpstreamClosed, UpstreamLink } from "./upstream.js";
@@ -27,6 +28,7 @@ export class StdioUpstream implements UpstreamLink {
   onmessage?: (frame: Frame) => void;
   onclose?: (info: UpstreamClosed) => void;
   private child?: ChildProcessWithoutNullStreams;
+  private write?: (text: string) => void;
   private exited?: Promise<void>;
   private closedInfo?: UpstreamClosed;
   private stopping = false;
@@ -37,6 +39,7 @@ export class StdioUpstream implements UpstreamLink {
     const { command, args, cwd, env, label, log } = this.options;
     const child = spawn(command, args, { cwd, env: env ?? process.env, stdio: ["pipe", "pipe", "pipe"], detached: true });
     this.child = child;
+    this.write = coalescingWriter(child.stdin);
     this.exited = new Promise((resolve) => {
       let done = false;
       const finish = (info: UpstreamClosed) => {
@@ -87,7 +90,7 @@ export class StdioUpstream implements UpstreamLink {
     if (!child || this.closedInfo || !child.stdin.writable) {
       return Promise.reject(new Error(this.closedInfo?.reason ?? "the upstream MCP server is not running"));
     }
-    child.stdin.write(`${serialise(frame)}\n`);
+    this.write!(`${serialise(frame)}\n`);
     return Promise.resolve();
   }
 
