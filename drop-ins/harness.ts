@@ -5,8 +5,8 @@
  *  1. up:     the native test builds a server with the real MCP SDK + the drop-in,
  *             checks tools/list and instructions equal drop-ins/spec, calls the
  *             tool through the SDK's client, delivers once through a "flaky"
- *             sidecar (503 after storing = lost ack, then 429, then success) and
- *             sends one invalid report. Here we read every stored field back
+ *             sidecar (503 after storing = lost ack, then 429, then success), sends
+ *             every other valid spec vector and every invalid one. Here we read every stored field back
  *             through the REST API and check the retries reused one Idempotency-Key.
  *  2. down:   the sidecar is stopped; the native test calls the tool again and
  *             sends to an always-503 endpoint. Both must end in one
@@ -34,6 +34,9 @@ export const UNSENT_MARKER = "PATCHWORKMCP_UNSENT_FEEDBACK";
 /** The sidecar runs with an API key, so every drop-in must send it (FEEDBACK_API_KEY). */
 export const API_KEY = "pwm-dropin-test-key";
 const auth = { authorization: `Bearer ${API_KEY}` };
+
+/** Native tests send every valid vector but "full" with session_id = this prefix + its name. */
+export const VECTOR_SESSION_PREFIX = "vector:";
 
 export const SESSIONS = {
   delivered: "session-7f3a",
@@ -227,7 +230,17 @@ export function describeDropin(label: string, runNative: NativeRunner): void {
       const retried = reports.filter((r) => r.session_id === SESSIONS.retried);
       expect(retried).toHaveLength(1);
       expect(pick(retried[0]!)).toEqual({ ...full.stored, session_id: SESSIONS.retried });
-      expect(reports).toHaveLength(2);
+
+      // Every other valid spec vector, sent through the drop-in's send function, is stored
+      // exactly as the spec says (the native test tags each with session_id "vector:<name>").
+      const others = vectors.valid.filter((v) => v.name !== "full");
+      for (const v of others) {
+        const session = `${VECTOR_SESSION_PREFIX}${v.name}`;
+        const mine = reports.filter((r) => r.session_id === session);
+        expect(mine, v.name).toHaveLength(1);
+        expect(pick(mine[0]!), v.name).toEqual({ ...v.stored, session_id: session });
+      }
+      expect(reports).toHaveLength(2 + others.length);
     });
 
     it("writes one replayable stderr line per undeliverable report after 2 retries", async () => {
@@ -262,7 +275,7 @@ export function describeDropin(label: string, runNative: NativeRunner): void {
         expect(replay.stderr).toContain("replay: 2 delivered, 0 failed");
       }
       const reports = await allReports(sidecarUrl);
-      expect(reports).toHaveLength(4);
+      expect(reports).toHaveLength(4 + vectors.valid.length - 1);
       for (const session of [SESSIONS.sidecarDown, SESSIONS.always503]) {
         const mine = reports.filter((r) => r.session_id === session);
         expect(mine, session).toHaveLength(1);

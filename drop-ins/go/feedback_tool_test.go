@@ -173,6 +173,23 @@ func TestUpRetriesALostAckWithOneKey(t *testing.T) {
 	}
 }
 
+func TestUpValidVectorsAreDelivered(t *testing.T) {
+	valid, _ := vectors(t)
+	for _, v := range valid {
+		if v.Name == "full" {
+			continue
+		}
+		input := map[string]any{"session_id": "vector:" + v.Name}
+		for k, val := range v.Input.(map[string]any) {
+			input[k] = val
+		}
+		result := SendFeedback(context.Background(), input, FeedbackOptions{})
+		if !result.Delivered || !recordedPattern(t).MatchString(result.Reply) {
+			t.Fatalf("%s: %+v", v.Name, result)
+		}
+	}
+}
+
 func TestUpInvalidVectorsGetTheSpecReply(t *testing.T) {
 	_, invalid := vectors(t)
 	checked := 0

@@ -188,6 +188,13 @@ def test_up_retries_a_lost_ack_with_one_idempotency_key() -> None:
     assert result.status == 200  # the retry found the report the lost ack had stored
 
 
+def test_up_valid_vectors_are_delivered() -> None:
+    for vector in VECTORS["valid"]:
+        if vector["name"] != "full":
+            result = ft.send_feedback_sync({**vector["input"], "session_id": "vector:" + vector["name"]})
+            assert result.delivered and RECORDED.match(result.reply), (vector["name"], result)
+
+
 def test_up_invalid_vectors_get_the_spec_reply_and_are_not_kept() -> None:
     for vector in VECTORS["invalid"]:
         if not isinstance(vector["input"], dict):

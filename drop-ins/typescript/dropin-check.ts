@@ -84,6 +84,12 @@ async function up(): Promise<void> {
   const retried = await sendFeedback({ ...full, session_id: "retry-after-lost-ack" }, fast(process.env.PWM_FLAKY_URL));
   assert.ok(retried.delivered && retried.status === 200 && recorded.test(retried.reply), JSON.stringify(retried));
 
+  for (const v of vectors.valid) {
+    if (v.name === "full") continue;
+    const result = await sendFeedback({ ...v.input, session_id: `vector:${v.name}` });
+    assert.ok(result.delivered && recorded.test(result.reply), `${v.name}: ${JSON.stringify(result)}`);
+  }
+
   let checked = 0;
   for (const v of vectors.invalid) {
     if (typeof v.input !== "object" || v.input === null || Array.isArray(v.input)) continue;

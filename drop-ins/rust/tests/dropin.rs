@@ -145,6 +145,28 @@ async fn up_retries_a_lost_ack_with_one_key() {
 }
 
 #[tokio::test]
+async fn up_valid_vectors_are_delivered() {
+    let vectors = spec("vectors.json");
+    for vector in vectors["valid"].as_array().unwrap() {
+        if vector["name"] == "full" {
+            continue;
+        }
+        let mut input = vector["input"].as_object().unwrap().clone();
+        input.insert(
+            "session_id".into(),
+            Value::String(format!("vector:{}", vector["name"].as_str().unwrap())),
+        );
+        let options = FeedbackOptions::default();
+        let result = send_feedback_value(build_payload(&input, &options), &options).await;
+        assert!(
+            result.delivered && is_recorded(&result.reply),
+            "{}: {result:?}",
+            vector["name"]
+        );
+    }
+}
+
+#[tokio::test]
 async fn up_invalid_vectors_get_the_spec_reply() {
     let vectors = spec("vectors.json");
     let mut checked = 0;
