@@ -53,6 +53,21 @@ describe("authentication", () => {
 });
 
 describe("scopes", () => {
+  it("checks the key on every request: a key revoked mid-session gets 401", async () => {
+    const store = FeedbackStore.open(serve.dbPath);
+    const { key, info } = store.createKey("read", "short-lived");
+    try {
+      const { client } = await httpClient(mcpUrl, key);
+      expect((await client.callTool({ name: "get_stats", arguments: {} })).isError).toBeFalsy();
+      store.revokeKey(info.id);
+      const err = await client.callTool({ name: "get_stats", arguments: {} }).catch((e: unknown) => e);
+      expect((err as StreamableHTTPError).code).toBe(401);
+      await client.close().catch(() => {});
+    } finally {
+      store.close();
+    }
+  });
+
   it("an ingest key sees and calls only feedback; reading is a 403 naming feedback:read", async () => {
     const { client } = await httpClient(mcpUrl, keys.ingest);
     try {
