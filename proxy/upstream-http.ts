@@ -21,17 +21,20 @@ export class HttpUpstream implements UpstreamLink {
   onclose?: (info: UpstreamClosed) => void;
   private readonly transport: StreamableHTTPClientTransport;
   private closed = false;
+  private closing = false;
   /** Later messages wait here until the standalone GET stream is open (see send). */
   private gate: Promise<void> = Promise.resolve();
   private standaloneOpened?: () => void;
 
   constructor(private readonly options: HttpUpstreamOptions) {
     const observingFetch = async (url: string | URL, init?: RequestInit): Promise<Response> => {
+      let res: Response;
       try {
-        return await fetch(url, init);
+        res = await fetch(url, init);
       } finally {
         if (init?.method === "GET") this.standaloneOpened?.();
       }
+      return this.watchStream(res);
     };
     this.transport = new StreamableHTTPClientTransport(options.url, { requestInit: { headers: options.headers }, fetch: observingFetch });
     this.transport.onmessage = (msg) => this.onmessage?.({ msg: msg as unknown as RpcMessage });
@@ -69,14 +72,52 @@ export class HttpUpstream implements UpstreamLink {
   }
 
   async close(): Promise<void> {
-    if (this.closed) return;
-    try {
-      // Clients rarely say goodbye; the proxy does, so upstream sessions do not pile up.
-      if (this.transport.sessionId) await this.transport.terminateSession();
-    } catch (err) {
-      this.options.log(`${this.options.label}: could not end the upstream session: ${err instanceof Error ? err.message : String(err)}`);
+    if (this.closing) return;
+    this.closing = true;
+    if (!this.closed && this.transport.sessionId) {
+      try {
+        // Clients rarely say goodbye; the proxy does, so upstream sessions do not pile up.
+        await this.transport.terminateSession();
+      } catch (err) {
+        this.options.log(`${this.options.label}: could not end the upstream session: ${err instanceof Error ? err.message : String(err)}`);
+      }
     }
     await this.transport.close();
+  }
+
+  /**
+   * A server that dies mid-call breaks its SSE stream without answering. The
+   * SDK transport only reports the broken stream, not which request it
+   * carried, so on an abnormal end ask whether the server still answers at
+   * all; if not, the upstream is gone and every pending request gets its error.
+   */
+  private watchStream(res: Response): Response {
+    if (!res.body || !(res.headers.get("content-type") ?? "").includes("text/event-stream")) return res;
+    const source = res.body.getReader();
+    const body = new ReadableStream<Uint8Array>({
+      pull: async (controller) => {
+        try {
+          const { done, value } = await source.read();
+          if (done) controller.close();
+          else controller.enqueue(value);
+        } catch (err) {
+          if (!this.closing) void this.probe();
+          controller.error(err);
+        }
+      },
+      cancel: (reason) => source.cancel(reason),
+    });
+    return new Response(body, { status: res.status, statusText: res.statusText, headers: res.headers });
+  }
+
+  private async probe(): Promise<void> {
+    try {
+      // Any HTTP answer at all (a 400 for this session-less GET is typical) means the server is alive.
+      const res = await fetch(this.options.url, { method: "GET", headers: { ...this.options.headers, Accept: "text/event-stream" }, signal: AbortSignal.timeout(3000) });
+      await res.body?.cancel();
+    } catch {
+      if (!this.closing) this.finish("the upstream MCP server went away");
+    }
   }
 
   private finish(reason: string): void {

@@ -153,6 +153,17 @@ describe("streamable-HTTP upstreams", () => {
     }
   });
 
+  it("answers pending requests with an error when an HTTP upstream dies mid-call", async () => {
+    const upstream = await startListening(fixtureCommand("--http", "0"));
+    const p = await connectStdioProxy({ proxyArgs: ["--upstream-url", upstream.url, "--db", join(tempDir(), "f.db"), "--outbox", join(tempDir(), "o.log")] });
+    try {
+      await expect(p.client.callTool({ name: "crash", arguments: {} })).rejects.toThrow("The upstream MCP server went away before answering this request.");
+    } finally {
+      await p.close();
+      await upstream.stop();
+    }
+  });
+
   it("passes custom headers to the upstream and serves it over HTTP with progress, sampling and elicitation", async () => {
     const upstream = await startListening(fixtureCommand("--http", "0"));
     const proxy = await startHttpProxy(["--upstream-url", upstream.url, "--upstream-header", "X-Trace: abc", "--db", join(tempDir(), "f.db"), "--outbox", join(tempDir(), "o.log")]);
