@@ -83,6 +83,19 @@ describe("stdio proxy lifecycle", () => {
     expect(await c.exit).toBe(0);
   });
 
+  it("passes cancellation upstream and keeps serving", async () => {
+    const c = new RawClient(fixtureCommand());
+    await c.initialize();
+    c.send({ id: 5, method: "tools/call", params: { name: "slow", arguments: { steps: 100, delayMs: 50 } } });
+    c.send({ method: "notifications/cancelled", params: { requestId: 5, reason: "user pressed stop" } });
+    await waitFor(() => c.stderr.includes("[upstream] slow call 5 cancelled"), 10_000, "the upstream to see the cancellation");
+    c.send({ id: 6, method: "ping" });
+    expect((await c.response(6)).result).toEqual({});
+    expect(c.lines.some((l) => l.id === 5)).toBe(false);
+    c.proc.stdin.end();
+    expect(await c.exit).toBe(0);
+  });
+
   it("ends on stdin EOF and takes the upstream's process group with it", async () => {
     // A shell that starts the fixture as its own child: the grandchild must go too.
     const c = new RawClient(["sh", "-c", `${fixtureCommand().map((a) => `'${a}'`).join(" ")}; echo never`]);
