@@ -1,6 +1,26 @@
 /** The proxy's flag parsing: typed settings, or sentences naming what is wrong. */
+import { Command } from "commander";
 import { describe, expect, it } from "vitest";
+import { registerProxy } from "../../proxy/command.js";
 import { parseProxySettings } from "../../proxy/options.js";
+
+/** The options commander hands the proxy for these argv and env, without running it. */
+async function flagsFor(argv: string[], env: Record<string, string>): Promise<Record<string, unknown>> {
+  const saved = { ...process.env };
+  Object.assign(process.env, env);
+  try {
+    const program = new Command().exitOverride();
+    registerProxy(program);
+    let seen: Record<string, unknown> = {};
+    program.commands[0]!.action((command: string[], opts: Record<string, unknown>) => {
+      seen = { ...opts, command };
+    });
+    await program.parseAsync(["proxy", ...argv], { from: "user" });
+    return seen;
+  } finally {
+    process.env = saved;
+  }
+}
 
 const base = { sidecarUrl: "http://localhost:8099", command: ["node", "server.js"] };
 
@@ -39,5 +59,49 @@ describe("proxy settings", () => {
     expect(errors({ ...base, upstreamHeaders: "{not json" })).toEqual(["FEEDBACK_PROXY_UPSTREAM_HEADERS must be a JSON object of strings"]);
     expect(errors({ ...base, sidecarUrl: "ftp://x" })).toEqual(["--sidecar-url must be an http(s) URL"]);
     expect(errors({ ...base, deliveryTimeout: "soon" })).toEqual(["--delivery-timeout must be a number of milliseconds"]);
+  });
+
+  it("takes every flag from its environment variable", async () => {
+    const flags = await flagsFor(["--", "node", "server.js"], {
+      FEEDBACK_PROXY_UPSTREAM_URL: "http://u/mcp",
+      FEEDBACK_PROXY_UPSTREAM_HEADERS: "A: 1",
+      FEEDBACK_PROXY_CWD: "/srv",
+      FEEDBACK_PROXY_LISTEN: "127.0.0.1:9",
+      FEEDBACK_PROXY_LISTEN_KEY: "k",
+      FEEDBACK_PROXY_ALLOWED_HOSTS: "a.test, b.test",
+      FEEDBACK_PROXY_ALLOWED_ORIGINS: "http://a.test",
+      FEEDBACK_PROXY_SESSION_IDLE_TIMEOUT: "60",
+      FEEDBACK_PROXY_NAME: "memory",
+      FEEDBACK_PROXY_TOOL_NAME: "gap",
+      FEEDBACK_PROXY_COLLISION_TOOL_NAME: "gap2",
+      FEEDBACK_SIDECAR_URL: "http://s:1",
+      FEEDBACK_API_KEY: "key",
+      FEEDBACK_PROXY_DB: "/tmp/x.db",
+      FEEDBACK_OUTBOX: "/tmp/outbox",
+      FEEDBACK_PROXY_NO_MISSING_TOOL_REPORTS: "1",
+      FEEDBACK_PROXY_DELIVERY_TIMEOUT_MS: "500",
+    });
+    expect(flags).toEqual({
+      command: ["node", "server.js"],
+      upstreamUrl: "http://u/mcp",
+      upstreamHeaders: "A: 1",
+      cwd: "/srv",
+      listen: "127.0.0.1:9",
+      listenKey: "k",
+      allowedHosts: ["a.test", "b.test"],
+      allowedOrigins: ["http://a.test"],
+      sessionIdleTimeout: "60",
+      name: "memory",
+      toolName: "gap",
+      collisionToolName: "gap2",
+      sidecarUrl: "http://s:1",
+      apiKey: "key",
+      db: "/tmp/x.db",
+      outbox: "/tmp/outbox",
+      missingToolReports: false,
+      deliveryTimeout: "500",
+    });
+    const defaults = await flagsFor(["--upstream-header", "A: 1", "--upstream-header", "B: 2", "--", "x"], {});
+    expect(defaults).toMatchObject({ upstreamHeader: ["A: 1", "B: 2"], missingToolReports: true, toolName: "feedback" });
   });
 });
