@@ -61,13 +61,25 @@ interface ReportRow {
   status: string;
 }
 
+interface ReportQuery {
+  from: string;
+  /** The id column that orders the query (the FTS rowid when searching). */
+  id: string;
+  where: string;
+  params: unknown[];
+}
+
 interface DraftRow extends Omit<Draft, "files"> {
   files: string;
 }
 
-const REPORT_COLUMNS =
-  "id, created_at, updated_at, server_name, server_version, tool_name, what_i_needed, what_i_tried, gap_type, " +
-  "suggestion, user_goal, resolution, tools_available, agent_model, session_id, client_type, status";
+/** Report columns, qualified with the `r` alias every report query uses. */
+const REPORT_COLUMNS = [
+  "id", "created_at", "updated_at", "server_name", "server_version", "tool_name", "what_i_needed", "what_i_tried",
+  "gap_type", "suggestion", "user_goal", "resolution", "tools_available", "agent_model", "session_id", "client_type", "status",
+]
+  .map((c) => `r.${c}`)
+  .join(", ");
 
 /**
  * The same report shape as `toReport`, built by SQLite as JSON text. The REST
@@ -75,12 +87,12 @@ const REPORT_COLUMNS =
  * per row and a JSON.stringify per page (the hot path at high request rates).
  */
 const REPORT_JSON = `json_object(
-  'id', id, 'created_at', created_at, 'updated_at', updated_at, 'server_name', server_name,
-  'server_version', server_version, 'tool_name', tool_name, 'what_i_needed', what_i_needed,
-  'what_i_tried', what_i_tried, 'gap_type', gap_type, 'suggestion', suggestion, 'user_goal', user_goal,
-  'resolution', resolution, 'tools_available', json(tools_available), 'agent_model', agent_model,
-  'session_id', session_id, 'client_type', client_type, 'status', status,
-  'reviewed', json(CASE status WHEN 'open' THEN 'false' ELSE 'true' END))`;
+  'id', r.id, 'created_at', r.created_at, 'updated_at', r.updated_at, 'server_name', r.server_name,
+  'server_version', r.server_version, 'tool_name', r.tool_name, 'what_i_needed', r.what_i_needed,
+  'what_i_tried', r.what_i_tried, 'gap_type', r.gap_type, 'suggestion', r.suggestion, 'user_goal', r.user_goal,
+  'resolution', r.resolution, 'tools_available', json(r.tools_available), 'agent_model', r.agent_model,
+  'session_id', r.session_id, 'client_type', r.client_type, 'status', r.status,
+  'reviewed', json(CASE r.status WHEN 'open' THEN 'false' ELSE 'true' END))`;
 
 /** Filter fields that are plain equality on a column of the same name. */
 const EQUALITY_FILTERS = [
@@ -199,7 +211,7 @@ export class FeedbackStore {
   }
 
   getReport(id: number): Report | undefined {
-    const row = this.stmt(`SELECT ${REPORT_COLUMNS} FROM reports WHERE id = ?`).get(id) as ReportRow | undefined;
+    const row = this.stmt(`SELECT ${REPORT_COLUMNS} FROM reports r WHERE r.id = ?`).get(id) as ReportRow | undefined;
     return row ? toReport(row) : undefined;
   }
 
@@ -209,34 +221,43 @@ export class FeedbackStore {
     return { ...report, notes: this.listNotes(id), drafts: this.listDrafts(id) };
   }
 
-  /** WHERE clause and parameters for a filter (shared by list, export and stats). */
-  private where(filter: ReportFilter, extra: string[] = []): { sql: string; params: unknown[] } {
-    const clauses = [...extra];
+  /**
+   * FROM and WHERE for a filter (shared by list, export, count and stats), with
+   * an optional keyset bound. With full-text search the query is driven by the
+   * FTS index in rowid order, so a page of a common word reads one page of
+   * matches instead of collecting every match first.
+   */
+  private where(filter: ReportFilter, beforeId?: number): ReportQuery {
+    const fts = filter.q === undefined ? undefined : toFtsQuery(filter.q);
+    const from = fts === undefined ? "reports r" : "reports_fts f JOIN reports r ON r.id = f.rowid";
+    const id = fts === undefined ? "r.id" : "f.rowid";
+    const clauses: string[] = [];
     const params: unknown[] = [];
+    if (fts !== undefined) {
+      clauses.push("reports_fts MATCH ?");
+      params.push(fts);
+    }
+    if (beforeId !== undefined) {
+      clauses.push(`${id} < ?`);
+      params.push(beforeId);
+    }
     for (const field of EQUALITY_FILTERS) {
       const value = filter[field];
       if (value !== undefined) {
-        clauses.push(`${field} = ?`);
+        clauses.push(`r.${field} = ?`);
         params.push(value);
       }
     }
-    if (filter.reviewed !== undefined) clauses.push(filter.reviewed ? "status <> 'open'" : "status = 'open'");
+    if (filter.reviewed !== undefined) clauses.push(filter.reviewed ? "r.status <> 'open'" : "r.status = 'open'");
     if (filter.since !== undefined) {
-      clauses.push("created_at >= ?");
+      clauses.push("r.created_at >= ?");
       params.push(filter.since);
     }
     if (filter.until !== undefined) {
-      clauses.push("created_at < ?");
+      clauses.push("r.created_at < ?");
       params.push(filter.until);
     }
-    if (filter.q !== undefined) {
-      const fts = toFtsQuery(filter.q);
-      if (fts !== undefined) {
-        clauses.push("id IN (SELECT rowid FROM reports_fts WHERE reports_fts MATCH ?)");
-        params.push(fts);
-      }
-    }
-    return { sql: clauses.length ? `WHERE ${clauses.join(" AND ")}` : "", params };
+    return { from, id, where: clauses.length ? `WHERE ${clauses.join(" AND ")}` : "", params };
   }
 
   /** SQL and parameters for one keyset page (limit + 1 rows, to learn whether another page follows). */
@@ -246,16 +267,13 @@ export class FeedbackStore {
     page: { limit?: number | undefined; cursor?: string | undefined },
   ): { sql: string; params: unknown[]; limit: number } {
     const limit = Math.min(Math.max(page.limit ?? DEFAULT_LIMIT, 1), MAX_LIMIT);
-    let extra: string[] = [];
-    let extraParams: unknown[] = [];
+    let beforeId: number | undefined;
     if (page.cursor !== undefined) {
-      const lastId = decodeCursor(page.cursor);
-      if (lastId === undefined) throw new StoreError("invalid_cursor", "cursor is not one this server issued");
-      extra = ["id < ?"];
-      extraParams = [lastId];
+      beforeId = decodeCursor(page.cursor);
+      if (beforeId === undefined) throw new StoreError("invalid_cursor", "cursor is not one this server issued");
     }
-    const { sql, params } = this.where(filter, extra);
-    return { sql: `SELECT ${select} FROM reports ${sql} ORDER BY id DESC LIMIT ?`, params: [...extraParams, ...params, limit + 1], limit };
+    const q = this.where(filter, beforeId);
+    return { sql: `SELECT ${select} FROM ${q.from} ${q.where} ORDER BY ${q.id} DESC LIMIT ?`, params: [...q.params, limit + 1], limit };
   }
 
   /** One page of reports, newest first, with keyset pagination. */
@@ -269,7 +287,7 @@ export class FeedbackStore {
 
   /** The same page as `listReports`, as a JSON array text (see REPORT_JSON). */
   listReportsJson(filter: ReportFilter, page: { limit?: number | undefined; cursor?: string | undefined } = {}): { itemsJson: string; nextCursor: string | null } {
-    const q = this.pageQuery(`id, ${REPORT_JSON}`, filter, page);
+    const q = this.pageQuery(`r.id, ${REPORT_JSON}`, filter, page);
     const rows = this.stmt(q.sql).raw(true).all(...q.params) as [number, string][];
     const items = rows.slice(0, q.limit);
     const nextCursor = rows.length > q.limit ? encodeCursor(items[items.length - 1]![0]) : null;
@@ -284,10 +302,9 @@ export class FeedbackStore {
   *scanReports(filter: ReportFilter, chunkSize = 500): Generator<Report[]> {
     let lastId: number | undefined;
     for (;;) {
-      const { sql, params } = this.where(filter, lastId === undefined ? [] : ["id < ?"]);
-      const rows = this.stmt(`SELECT ${REPORT_COLUMNS} FROM reports ${sql} ORDER BY id DESC LIMIT ?`).all(
-        ...(lastId === undefined ? [] : [lastId]),
-        ...params,
+      const q = this.where(filter, lastId);
+      const rows = this.stmt(`SELECT ${REPORT_COLUMNS} FROM ${q.from} ${q.where} ORDER BY ${q.id} DESC LIMIT ?`).all(
+        ...q.params,
         chunkSize,
       ) as ReportRow[];
       if (rows.length === 0) return;
@@ -298,8 +315,8 @@ export class FeedbackStore {
   }
 
   countReports(filter: ReportFilter = {}): number {
-    const { sql, params } = this.where(filter);
-    return (this.stmt(`SELECT count(*) AS n FROM reports ${sql}`).get(...params) as { n: number }).n;
+    const q = this.where(filter);
+    return (this.stmt(`SELECT count(*) AS n FROM ${q.from} ${q.where}`).get(...q.params) as { n: number }).n;
   }
 
   /**
@@ -366,25 +383,25 @@ export class FeedbackStore {
   // ---- stats ------------------------------------------------------------
 
   stats(filter: ReportFilter = {}, days: number = STATS_DAYS_DEFAULT): Stats {
-    const { sql, params } = this.where(filter);
-    const and = sql ? `${sql} AND` : "WHERE";
+    const q = this.where(filter);
+    const and = q.where ? `${q.where} AND` : "WHERE";
     const group = (column: string, limit = 50): CountRow[] =>
       this.stmt(
-        `SELECT ${column} AS key, count(*) AS count FROM reports ${sql} GROUP BY ${column} ORDER BY count DESC, key LIMIT ${limit}`,
-      ).all(...params) as CountRow[];
+        `SELECT r.${column} AS key, count(*) AS count FROM ${q.from} ${q.where} GROUP BY r.${column} ORDER BY count DESC, key LIMIT ${limit}`,
+      ).all(...q.params) as CountRow[];
     const totals = this.stmt(
       `SELECT count(*) AS total,
-              coalesce(sum(status = 'open'), 0) AS unreviewed,
-              coalesce(sum(resolution = 'blocked'), 0) AS blocked,
-              count(DISTINCT server_name) AS servers
-       FROM reports ${sql}`,
-    ).get(...params) as { total: number; unreviewed: number; blocked: number; servers: number };
+              coalesce(sum(r.status = 'open'), 0) AS unreviewed,
+              coalesce(sum(r.resolution = 'blocked'), 0) AS blocked,
+              count(DISTINCT r.server_name) AS servers
+       FROM ${q.from} ${q.where}`,
+    ).get(...q.params) as { total: number; unreviewed: number; blocked: number; servers: number };
 
     const today = new Date();
     const start = new Date(Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), today.getUTCDate() - (days - 1)));
     const dayRows = this.stmt(
-      `SELECT substr(created_at, 1, 10) AS day, count(*) AS count FROM reports ${and} created_at >= ? GROUP BY day`,
-    ).all(...params, start.toISOString()) as { day: string; count: number }[];
+      `SELECT substr(r.created_at, 1, 10) AS day, count(*) AS count FROM ${q.from} ${and} r.created_at >= ? GROUP BY day`,
+    ).all(...q.params, start.toISOString()) as { day: string; count: number }[];
     const byDay = new Map(dayRows.map((r) => [r.day, r.count]));
     const per_day: Stats["per_day"] = [];
     for (let i = 0; i < days; i++) {

@@ -42,6 +42,35 @@ describe("FeedbackStore", () => {
     store.close();
   });
 
+  it("pages full-text results newest first, each exactly once, combined with filters", () => {
+    const store = FeedbackStore.open(join(tempDir(), "f.db"));
+    for (let i = 0; i < 300; i++) {
+      store.insertReport({ ...payload, server_name: i % 2 ? "odd" : "even", what_i_needed: i % 3 === 0 ? `pagination token ${i}` : `other ${i}` });
+    }
+    const walk = (filter: Parameters<typeof store.listReports>[0]) => {
+      const ids: number[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = store.listReports(filter, { limit: 7, cursor });
+        ids.push(...page.items.map((r) => r.id));
+        cursor = page.nextCursor ?? undefined;
+      } while (cursor);
+      return ids;
+    };
+    const all = walk({ q: "paginat" });
+    expect(all).toHaveLength(100);
+    expect(new Set(all).size).toBe(100);
+    expect([...all].sort((a, b) => b - a)).toEqual(all);
+    expect(walk({ q: "pagination", server_name: "odd" })).toHaveLength(50);
+    expect(store.countReports({ q: "pagination token" })).toBe(100);
+    expect(store.stats({ q: "pagination" }).by_server).toEqual([
+      { key: "even", count: 50 },
+      { key: "odd", count: 50 },
+    ]);
+    expect([...store.scanReports({ q: "pagination" }, 33)].flat()).toHaveLength(100);
+    store.close();
+  });
+
   it("keeps every draft made for a report", () => {
     const store = FeedbackStore.open(join(tempDir(), "f.db"));
     const { id } = store.insertReport(payload);
