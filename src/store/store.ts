@@ -389,13 +389,13 @@ export class FeedbackStore {
       this.stmt(
         `SELECT r.${column} AS key, count(*) AS count FROM ${q.from} ${q.where} GROUP BY r.${column} ORDER BY count DESC, key LIMIT ${limit}`,
       ).all(...q.params) as CountRow[];
-    const totals = this.stmt(
-      `SELECT count(*) AS total,
-              coalesce(sum(r.status = 'open'), 0) AS unreviewed,
-              coalesce(sum(r.resolution = 'blocked'), 0) AS blocked,
-              count(DISTINCT r.server_name) AS servers
-       FROM ${q.from} ${q.where}`,
-    ).get(...q.params) as { total: number; unreviewed: number; blocked: number; servers: number };
+    // Totals come from the (index-only) groupings instead of a scan of the whole table.
+    const by_status = group("status");
+    const by_resolution = group("resolution");
+    const countOf = (rows: CountRow[], key: string) => rows.find((r) => r.key === key)?.count ?? 0;
+    const servers = (
+      this.stmt(`SELECT count(*) AS n FROM (SELECT DISTINCT r.server_name FROM ${q.from} ${q.where})`).get(...q.params) as { n: number }
+    ).n;
 
     const today = new Date();
     const start = new Date(Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), today.getUTCDate() - (days - 1)));
@@ -409,11 +409,14 @@ export class FeedbackStore {
       per_day.push({ day, count: byDay.get(day) ?? 0 });
     }
     return {
-      ...totals,
+      total: by_status.reduce((sum, r) => sum + r.count, 0),
+      unreviewed: countOf(by_status, "open"),
+      blocked: countOf(by_resolution, "blocked"),
+      servers,
       by_server: group("server_name"),
       by_gap_type: group("gap_type"),
-      by_resolution: group("resolution"),
-      by_status: group("status"),
+      by_resolution,
+      by_status,
       by_client: group("client_type"),
       by_tool: group("tool_name"),
       per_day,
