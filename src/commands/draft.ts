@@ -8,7 +8,7 @@ import { Option, type Command } from "commander";
 import type { DraftEvent } from "../draft/index.js";
 import { contextTokensSchema, DraftSettings, LLM_PROVIDERS, SETTINGS_ENV, type LlmProvider } from "../settings/index.js";
 import { FeedbackStore } from "../store/index.js";
-import { dbOption } from "./options.js";
+import { dbOption, switchOption } from "./options.js";
 
 interface DraftFlags {
   db: string;
@@ -91,7 +91,7 @@ export function registerDraft(program: Command): void {
     .description("draft a pull request (or, with --repo-path, a local branch and commit) for one report")
     .argument("<id>", "report id")
     .addOption(dbOption())
-    .addOption(new Option("--dry-run", "stop after validation and print the unified diff; touch nothing").env("PATCHWORKMCP_DRY_RUN"))
+    .addOption(switchOption("--dry-run", "stop after validation and print the unified diff; touch nothing", "PATCHWORKMCP_DRY_RUN"))
     .addOption(new Option("--repo-path <dir>", "local mode: commit on a new branch in this git checkout instead of opening a PR").env("PATCHWORKMCP_REPO_PATH"))
     .addOption(new Option("--provider <name>", "LLM provider").choices([...LLM_PROVIDERS]).env(SETTINGS_ENV.provider))
     .addOption(new Option("--model <id>", "model id (default: claude-sonnet-4-6 / gpt-5.4)").env(SETTINGS_ENV.model))

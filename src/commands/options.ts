@@ -28,3 +28,19 @@ export function parseList(value: string): string[] {
     .map((s) => s.trim())
     .filter(Boolean);
 }
+
+/** Read yes/no, 1/0, true/false, on/off (an empty value counts as no). */
+export function parseYesNo(value: string): boolean {
+  const v = value.trim().toLowerCase();
+  if (["1", "true", "yes", "on"].includes(v)) return true;
+  if (["", "0", "false", "no", "off"].includes(v)) return false;
+  throw new Error(`"${value}" is not yes or no (1/0, true/false also work)`);
+}
+
+/**
+ * A boolean flag with an env var. commander treats any defined env var as "on"
+ * for a plain boolean flag, so `FOO=0` would switch it on; this takes an
+ * optional yes/no value instead (`--flag` alone means yes).
+ */
+export const switchOption = (flags: string, description: string, env: string) =>
+  new Option(`${flags} [yes|no]`, description).env(env).preset("yes").argParser(parseYesNo);
