@@ -5,18 +5,20 @@
  */
 import type { Writable } from "node:stream";
 
-export function coalescingWriter(stream: Writable): (text: string) => void {
+/** Returns a function that writes one message followed by a newline. */
+export function coalescingWriter(stream: Writable): (message: Buffer | string) => void {
   let corked = false;
   const flush = () => {
     corked = false;
     stream.uncork();
   };
-  return (text) => {
+  return (message) => {
     if (!corked) {
       corked = true;
       stream.cork();
       process.nextTick(flush);
     }
-    stream.write(text);
+    stream.write(message);
+    stream.write("\n");
   };
 }

@@ -30,8 +30,8 @@ export async function runStdioProxy(options: StdioProxyOptions): Promise<number>
   let ending = false;
 
   const toStdout = coalescingWriter(process.stdout);
-  const write = (text: string) => {
-    if (process.stdout.writable) toStdout(`${text}\n`);
+  const write = (message: Buffer | string) => {
+    if (process.stdout.writable) toStdout(message);
   };
   const session = new ProxySession({
     upstream,

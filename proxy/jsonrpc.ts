@@ -1,6 +1,6 @@
 /**
  * Raw JSON-RPC as the proxy sees it. A `Frame` carries the parsed message and,
- * when it came off a line-oriented transport unchanged, its original text, so
+ * when it came off a line-oriented transport unchanged, its original bytes, so
  * that untouched messages are forwarded byte for byte without re-serialising.
  */
 export type RpcId = string | number;
@@ -22,8 +22,8 @@ export interface RpcMessage {
 
 export interface Frame {
   msg: RpcMessage;
-  /** The exact serialisation received; absent once the message was changed or when it came from an object transport. */
-  text?: string;
+  /** The exact bytes received; absent once the message was changed or when it came from an object transport. */
+  raw?: Buffer;
 }
 
 /** Ids of requests the proxy itself sends upstream start with this, so they never collide with a client's. */
@@ -41,8 +41,8 @@ export const isResponse = (m: RpcMessage): boolean => m.method === undefined && 
 /** A Map key that keeps 1 and "1" apart. */
 export const idKey = (id: RpcId): string => (typeof id === "number" ? `n:${id}` : `s:${id}`);
 
-export function serialise(frame: Frame): string {
-  return frame.text ?? JSON.stringify(frame.msg);
+export function serialise(frame: Frame): Buffer | string {
+  return frame.raw ?? JSON.stringify(frame.msg);
 }
 
 export function resultFrame(id: RpcId, result: Record<string, unknown>): Frame {
@@ -59,10 +59,10 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "obj
  * Parse one line into frames. A batch (JSON array) becomes one frame per
  * element. Anything that is not a JSON-RPC object yields `undefined`.
  */
-export function parseLine(line: string): Frame[] | undefined {
+export function parseLine(line: Buffer): Frame[] | undefined {
   let value: unknown;
   try {
-    value = JSON.parse(line);
+    value = JSON.parse(line.toString("utf8"));
   } catch {
     return undefined;
   }
@@ -71,7 +71,7 @@ export function parseLine(line: string): Frame[] | undefined {
     return value.map((msg) => ({ msg: msg as unknown as RpcMessage }));
   }
   if (!isObject(value)) return undefined;
-  return [{ msg: value as unknown as RpcMessage, text: line }];
+  return [{ msg: value as unknown as RpcMessage, raw: line }];
 }
 
 export function paramsOf(m: RpcMessage): Record<string, unknown> {

@@ -28,7 +28,7 @@ export class StdioUpstream implements UpstreamLink {
   onmessage?: (frame: Frame) => void;
   onclose?: (info: UpstreamClosed) => void;
   private child?: ChildProcessWithoutNullStreams;
-  private write?: (text: string) => void;
+  private write?: (message: Buffer | string) => void;
   private exited?: Promise<void>;
   private closedInfo?: UpstreamClosed;
   private stopping = false;
@@ -67,7 +67,7 @@ export class StdioUpstream implements UpstreamLink {
       (line) => {
         const frames = parseLine(line);
         if (frames === undefined) {
-          log(`${label} wrote a non-JSON-RPC line to stdout (not forwarded): ${line.slice(0, 200)}`);
+          log(`${label} wrote a non-JSON-RPC line to stdout (not forwarded): ${line.subarray(0, 200).toString()}`);
           return;
         }
         for (const frame of frames) this.onmessage?.(frame);
@@ -76,7 +76,7 @@ export class StdioUpstream implements UpstreamLink {
     );
     readLines(
       child.stderr,
-      (line) => process.stderr.write(`[${label}] ${line}\n`),
+      (line) => process.stderr.write(`[${label}] ${line.toString()}\n`),
       () => undefined,
     );
     await new Promise<void>((resolve, reject) => {
@@ -90,7 +90,7 @@ export class StdioUpstream implements UpstreamLink {
     if (!child || this.closedInfo || !child.stdin.writable) {
       return Promise.reject(new Error(this.closedInfo?.reason ?? "the upstream MCP server is not running"));
     }
-    this.write!(`${serialise(frame)}\n`);
+    this.write!(serialise(frame));
     return Promise.resolve();
   }
 
