@@ -5,7 +5,7 @@
  *   HTTP→stdio   a raw fetch client → proxy --listen → the fixture over stdio,
  *                against the fixture served over HTTP directly
  *
- * Prints p50/p99 latency of sequential calls, sequential round trips per
+ * Env: BENCH_CALLS, BENCH_PIPELINED, BENCH_ROUNDS. Prints p50/p99 latency of sequential calls, sequential round trips per
  * second, and pipelined throughput (many calls in flight). Figures depend on
  * the machine and its load: compare the rows of one run, not runs.
  */
@@ -14,6 +14,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fixture } from "../test/fixtures/build.js";
+import { startListening } from "../test/proxy/helpers.js";
 
 const ROOT = resolve(import.meta.dirname, "..");
 const CLI = join(ROOT, "dist/src/cli.js");
@@ -21,6 +22,7 @@ const SEQUENTIAL = Number(process.env.BENCH_CALLS ?? 3000);
 const WARMUP = 300;
 const PIPELINED = Number(process.env.BENCH_PIPELINED ?? 5000);
 const IN_FLIGHT = 32;
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 
 const callBody = (id: number) => ({ jsonrpc: "2.0", id, method: "tools/call", params: { name: "echo", arguments: { text: "bench" } } });
 const initBody = { jsonrpc: "2.0", id: 0, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "bench", version: "1" } } };
@@ -91,28 +93,6 @@ async function httpRpc(url: string): Promise<Rpc> {
   };
 }
 
-async function startListening(command: string[]): Promise<{ url: string; stop: () => Promise<void> }> {
-  const [cmd, ...args] = command as [string, ...string[]];
-  const child = spawn(cmd, args, { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, FEEDBACK_API_KEY: "" } });
-  let err = "";
-  child.stderr.setEncoding("utf8");
-  const url = await new Promise<string>((resolveUrl, reject) => {
-    child.stderr.on("data", (d: string) => {
-      err += d;
-      const m = /listening on (http:\/\/\S+)/.exec(err);
-      if (m) resolveUrl(m[1]!);
-    });
-    child.once("exit", (code) => reject(new Error(`${command.join(" ")} exited with ${code}: ${err}`)));
-  });
-  return {
-    url,
-    async stop() {
-      child.kill("SIGTERM");
-      await new Promise((r) => child.once("exit", r));
-    },
-  };
-}
-
 interface Figures {
   p50: number;
   p99: number;
@@ -154,36 +134,59 @@ async function measure(rpc: Rpc): Promise<Figures> {
 const row = (label: string, f: Figures) =>
   `${label.padEnd(30)} p50 ${f.p50.toFixed(3).padStart(7)} ms   p99 ${f.p99.toFixed(3).padStart(7)} ms   ${f.sequentialPerSec.toFixed(0).padStart(6)} calls/s sequential   ${f.pipelinedPerSec.toFixed(0).padStart(6)} calls/s with ${IN_FLIGHT} in flight`;
 
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const medianFigures = (fs: Figures[]): Figures => ({
+  p50: median(fs.map((f) => f.p50)),
+  p99: median(fs.map((f) => f.p99)),
+  sequentialPerSec: median(fs.map((f) => f.sequentialPerSec)),
+  pipelinedPerSec: median(fs.map((f) => f.pipelinedPerSec)),
+});
+
+async function measureStdio(command: string[]): Promise<Figures> {
+  const rpc = await stdioRpc(command);
+  try {
+    return await measure(rpc);
+  } finally {
+    await rpc.close();
+  }
+}
+
+async function measureHttp(command: string[]): Promise<Figures> {
+  const server = await startListening(command);
+  try {
+    const rpc = await httpRpc(server.url);
+    const figures = await measure(rpc);
+    await rpc.close();
+    return figures;
+  } finally {
+    await server.stop();
+  }
+}
+
 async function main(): Promise<void> {
   const server = fixture("fixture-server");
   const dir = mkdtempSync(join(tmpdir(), "pwm-bench-proxy-"));
-  const proxyFlags = ["--db", join(dir, "f.db"), "--outbox", join(dir, "o.log")];
-  console.log(`tools/call "echo" round trips: ${SEQUENTIAL} sequential after ${WARMUP} warm-up, then ${PIPELINED} with ${IN_FLIGHT} in flight\n`);
+  const proxy = [process.execPath, CLI, "proxy", "--db", join(dir, "f.db"), "--outbox", join(dir, "o.log")];
+  console.log(`tools/call "echo" round trips: ${SEQUENTIAL} sequential after ${WARMUP} warm-up, then ${PIPELINED} with ${IN_FLIGHT} in flight;`);
+  console.log(`stdio rows are the median of ${ROUNDS} alternating rounds\n`);
 
-  const directStdio = await stdioRpc([process.execPath, server]);
-  const d1 = await measure(directStdio);
-  await directStdio.close();
+  const direct: Figures[] = [];
+  const proxied: Figures[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    direct.push(await measureStdio([process.execPath, server]));
+    proxied.push(await measureStdio([...proxy, "--", process.execPath, server]));
+  }
+  const d1 = medianFigures(direct);
+  const p1 = medianFigures(proxied);
   console.log(row("stdio, direct", d1));
-  const proxiedStdio = await stdioRpc([process.execPath, CLI, "proxy", ...proxyFlags, "--", process.execPath, server]);
-  const p1 = await measure(proxiedStdio);
-  await proxiedStdio.close();
   console.log(row("stdio→stdio, through proxy", p1));
-
-  const directHttpServer = await startListening([process.execPath, server, "--http", "0"]);
-  const directHttp = await httpRpc(directHttpServer.url);
-  const d2 = await measure(directHttp);
-  await directHttp.close();
-  await directHttpServer.stop();
+  const d2 = await measureHttp([process.execPath, server, "--http", "0"]);
   console.log(row("HTTP, direct (fixture on HTTP)", d2));
-  const proxy = await startListening([process.execPath, CLI, "proxy", "--listen", "127.0.0.1:0", ...proxyFlags, "--", process.execPath, server]);
-  const proxiedHttp = await httpRpc(proxy.url);
-  const p2 = await measure(proxiedHttp);
-  await proxiedHttp.close();
-  await proxy.stop();
+  const p2 = await measureHttp([...proxy, "--listen", "127.0.0.1:0", "--", process.execPath, server]);
   console.log(row("HTTP→stdio, through proxy", p2));
 
   console.log(`\nstdio→stdio: +${(p1.p50 - d1.p50).toFixed(3)} ms at p50 (target < 0.3 ms), +${(p1.p99 - d1.p99).toFixed(3)} ms at p99,`);
-  console.log(`             ${((p1.sequentialPerSec / d1.sequentialPerSec) * 100).toFixed(1)}% of direct sequential throughput, ${((p1.pipelinedPerSec / d1.pipelinedPerSec) * 100).toFixed(1)}% pipelined (target ≥ 90%)`);
+  console.log(`             ${((p1.sequentialPerSec / d1.sequentialPerSec) * 100).toFixed(1)}% of direct sequential throughput, ${((p1.pipelinedPerSec / d1.pipelinedPerSec) * 100).toFixed(1)}% with ${IN_FLIGHT} in flight (target ≥ 90%)`);
   console.log(`HTTP→stdio:  ${p2.p50.toFixed(3)} ms at p50 vs ${d2.p50.toFixed(3)} ms for the fixture served over HTTP directly`);
 }
 
