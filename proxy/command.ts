@@ -6,7 +6,7 @@
  *   patchworkmcp proxy --upstream-url https://example.com/mcp --listen 127.0.0.1:8100
  */
 import { Option, type Command } from "commander";
-import { apiKeyOption, sidecarUrlOption } from "../src/commands/options.js";
+import { apiKeyOption, sidecarUrlOption, switchOption } from "../src/commands/options.js";
 import { startHttpProxy } from "./downstream-http.js";
 import { runStdioProxy } from "./downstream-stdio.js";
 import { stderrLog } from "./log.js";
@@ -42,7 +42,8 @@ export function registerProxy(program: Command): void {
     .addOption(apiKeyOption())
     .addOption(new Option("--db <path>", "write reports straight into this SQLite file instead of a sidecar").env("FEEDBACK_PROXY_DB"))
     .addOption(new Option("--outbox <path>", "where undeliverable reports wait for a retry").env("FEEDBACK_OUTBOX").default(DEFAULT_OUTBOX_PATH))
-    .addOption(new Option("--no-missing-tool-reports", "do not report calls to tools upstream never listed").env("FEEDBACK_PROXY_NO_MISSING_TOOL_REPORTS"))
+    .addOption(switchOption("--missing-tool-reports", "report calls to tools upstream never listed as missing_tool", "FEEDBACK_PROXY_MISSING_TOOL_REPORTS").default(true))
+    .addOption(new Option("--no-missing-tool-reports", "the opt-out: same as --missing-tool-reports no"))
     .addOption(new Option("--delivery-timeout <ms>", "time allowed for one delivery attempt").env("FEEDBACK_PROXY_DELIVERY_TIMEOUT_MS").default(String(DEFAULT_DELIVERY_TIMEOUT_MS)))
     .action(async (command: string[], flags: Record<string, unknown>) => {
       const parsed = parseProxySettings({ ...flags, command });

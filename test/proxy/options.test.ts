@@ -78,7 +78,7 @@ describe("proxy settings", () => {
       FEEDBACK_API_KEY: "key",
       FEEDBACK_PROXY_DB: "/tmp/x.db",
       FEEDBACK_OUTBOX: "/tmp/outbox",
-      FEEDBACK_PROXY_NO_MISSING_TOOL_REPORTS: "1",
+      FEEDBACK_PROXY_MISSING_TOOL_REPORTS: "0",
       FEEDBACK_PROXY_DELIVERY_TIMEOUT_MS: "500",
     });
     expect(flags).toEqual({
@@ -103,5 +103,8 @@ describe("proxy settings", () => {
     });
     const defaults = await flagsFor(["--upstream-header", "A: 1", "--upstream-header", "B: 2", "--", "x"], {});
     expect(defaults).toMatchObject({ upstreamHeader: ["A: 1", "B: 2"], missingToolReports: true, toolName: "feedback" });
+    expect(await flagsFor(["--no-missing-tool-reports", "--", "x"], {})).toMatchObject({ missingToolReports: false });
+    expect(await flagsFor(["--missing-tool-reports", "no", "--", "x"], {})).toMatchObject({ missingToolReports: false });
+    expect(await flagsFor(["--", "x"], { FEEDBACK_PROXY_MISSING_TOOL_REPORTS: "yes" })).toMatchObject({ missingToolReports: true });
   });
 });
