@@ -40,14 +40,14 @@ export class StdioUpstream implements UpstreamLink {
     const child = spawn(command, args, { cwd, env: env ?? process.env, stdio: ["pipe", "pipe", "pipe"], detached: true });
     this.child = child;
     this.write = coalescingWriter(child.stdin);
+    let stdoutEnd!: () => void;
+    const stdoutEnded = new Promise<void>((resolve) => (stdoutEnd = resolve));
     this.exited = new Promise((resolve) => {
       let done = false;
       const finish = (info: UpstreamClosed) => {
         if (done) return;
         done = true;
         this.closedInfo = info;
-        // Grandchildren (npx → node) may outlive the direct child: end the group too.
-        this.signalGroup("SIGTERM");
         resolve();
         this.onclose?.(info);
       };
@@ -56,7 +56,15 @@ export class StdioUpstream implements UpstreamLink {
       });
       child.once("exit", (code, signal) => {
         const how = code !== null ? `exit code ${code}` : `signal ${signal ?? "unknown"}`;
-        finish({ reason: `the upstream MCP server exited (${how})`, exitCode: code });
+        // Grandchildren (npx → node) may outlive the direct child: end the group too.
+        this.signalGroup("SIGTERM");
+        // 'exit' can overtake the last lines still in the stdout pipe: read them
+        // first, so an answer written just before exiting is not turned into an error.
+        const timer = setTimeout(() => finish({ reason: `the upstream MCP server exited (${how})`, exitCode: code }), 1000);
+        void stdoutEnded.then(() => {
+          clearTimeout(timer);
+          finish({ reason: `the upstream MCP server exited (${how})`, exitCode: code });
+        });
       });
     });
     child.stdin.on("error", () => {
@@ -72,7 +80,7 @@ export class StdioUpstream implements UpstreamLink {
         }
         for (const frame of frames) this.onmessage?.(frame);
       },
-      () => undefined,
+      () => stdoutEnd(),
     );
     readLines(
       child.stderr,

@@ -72,6 +72,14 @@ describe("stdio proxy lifecycle", () => {
     expect(await c.exit).toBe(3);
   });
 
+  it("delivers an answer written just before upstream exits, then exits non-zero", async () => {
+    const c = new RawClient(fixtureCommand());
+    await c.initialize();
+    c.send({ id: 1, method: "tools/call", params: { name: "answer_and_exit", arguments: {} } });
+    expect((await c.response(1)).result).toMatchObject({ content: [{ type: "text", text: "last words" }] });
+    expect(await c.exit).toBe(1);
+  });
+
   it("keeps ids exactly as sent, including strings", async () => {
     const c = new RawClient(fixtureCommand());
     await c.initialize();
