@@ -80,6 +80,7 @@ export async function runProxy(s: ProxySettings): Promise<number> {
   const makeUpstream = upstreamFactory(s);
   if (s.listen === undefined) {
     const code = await runStdioProxy({ makeUpstream, config, reporter, log: stderrLog });
+    await reporter.drain(s.deliveryTimeout + 2000);
     reporter.stop();
     return code;
   }
@@ -101,6 +102,7 @@ export async function runProxy(s: ProxySettings): Promise<number> {
   });
   stderrLog("stopping: closing every session");
   await running.close();
+  await reporter.drain(s.deliveryTimeout + 2000);
   reporter.stop();
   return 0;
 }

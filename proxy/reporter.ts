@@ -61,13 +61,34 @@ export class Reporter {
   private retryDelay: number;
   private timer?: NodeJS.Timeout;
   private flushing?: Promise<void>;
+  private readonly inFlight = new Set<Promise<SubmitResult>>();
 
   constructor(private readonly options: ReporterOptions) {
     this.retryDelay = options.retryBaseMs ?? 2000;
   }
 
   /** Deliver now, or keep it in the outbox. Never throws. */
-  async submit(payload: FeedbackPayload, idempotencyKey: string): Promise<SubmitResult> {
+  submit(payload: FeedbackPayload, idempotencyKey: string): Promise<SubmitResult> {
+    const attempt = this.attempt(payload, idempotencyKey);
+    this.inFlight.add(attempt);
+    void attempt.finally(() => this.inFlight.delete(attempt));
+    return attempt;
+  }
+
+  /** Wait (at most `timeoutMs`) for submissions under way, so stopping the proxy loses no report. */
+  async drain(timeoutMs: number): Promise<void> {
+    if (this.inFlight.size === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.allSettled([...this.inFlight]),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, timeoutMs);
+      }),
+    ]);
+    clearTimeout(timer);
+  }
+
+  private async attempt(payload: FeedbackPayload, idempotencyKey: string): Promise<SubmitResult> {
     const result = await this.options.deliverer.deliver(payload, idempotencyKey, this.options.timeoutMs);
     if (result.ok) {
       if (this.timer) this.schedule(0);

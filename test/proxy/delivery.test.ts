@@ -12,7 +12,7 @@ import { FEEDBACK_REPLIES } from "../../src/feedback/index.js";
 import { parseUnsentLines } from "../../src/delivery/unsent.js";
 import { Outbox } from "../../proxy/outbox.js";
 import { startServe } from "../helpers/serve.js";
-import { CLI, NODE, connectStdioProxy, fixtureCommand, freePort, proxyEnv, tempDir, textOf, waitFor } from "./helpers.js";
+import { CLI, NODE, RawClient, connectStdioProxy, fixtureCommand, freePort, proxyEnv, tempDir, textOf, waitFor } from "./helpers.js";
 
 const report = (n: number) => ({ what_i_needed: `capability ${n}`, what_i_tried: "echo", gap_type: "missing_tool" });
 const count = (db: string): number => (existsSync(db) ? (new Database(db, { readonly: true }).prepare("SELECT COUNT(*) AS n FROM reports").get() as { n: number }).n : 0);
@@ -72,6 +72,24 @@ describe("feedback delivery", () => {
       }
     } finally {
       await p.close();
+    }
+  });
+
+  it("finishes a delivery under way before it exits on stdin EOF", async () => {
+    const sidecar = await startServe();
+    try {
+      const c = new RawClient(fixtureCommand(), ["--sidecar-url", sidecar.url, "--outbox", join(tempDir(), "o.log")]);
+      await c.initialize();
+      c.send({ id: 1, method: "tools/list" });
+      await c.response(1);
+      // The client leaves right after a call to a tool that does not exist: its missing_tool report must still arrive.
+      c.send({ id: 2, method: "tools/call", params: { name: "export_everything", arguments: {} } });
+      c.proc.stdin.end();
+      expect(await c.exit).toBe(0);
+      const row = new Database(sidecar.dbPath, { readonly: true }).prepare("SELECT gap_type, tool_name FROM reports").get();
+      expect(row).toEqual({ gap_type: "missing_tool", tool_name: "export_everything" });
+    } finally {
+      await sidecar.stop();
     }
   });
 

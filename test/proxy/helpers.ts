@@ -10,7 +10,7 @@ import {
   ElicitRequestSchema,
   ListRootsRequestSchema,
 } from "@modelcontextprotocol/sdk/types.js";
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { fixture } from "../fixtures/build.js";
@@ -153,5 +153,49 @@ export function isAlive(pid: number): boolean {
     return true;
   } catch {
     return false;
+  }
+}
+
+/** The stdio proxy spoken to as raw JSON lines (ids, exit codes and stderr all visible). */
+export class RawClient {
+  readonly lines: Record<string, unknown>[] = [];
+  readonly proc: ChildProcessWithoutNullStreams;
+  readonly exit: Promise<number | null>;
+  stderr = "";
+
+  /** `proxyArgs` replace the default `--db`/`--outbox` in a temp dir. */
+  constructor(upstream: string[], proxyArgs?: string[]) {
+    const dir = tempDir();
+    const flags = proxyArgs ?? ["--db", join(dir, "f.db"), "--outbox", join(dir, "o.log")];
+    this.proc = spawn(NODE, [CLI, "proxy", ...flags, "--", ...upstream], { env: proxyEnv() });
+    let buf = "";
+    this.proc.stdout.setEncoding("utf8");
+    this.proc.stdout.on("data", (d: string) => {
+      buf += d;
+      let nl: number;
+      while ((nl = buf.indexOf("\n")) !== -1) {
+        this.lines.push(JSON.parse(buf.slice(0, nl)) as Record<string, unknown>);
+        buf = buf.slice(nl + 1);
+      }
+    });
+    this.proc.stderr.setEncoding("utf8");
+    this.proc.stderr.on("data", (d: string) => {
+      this.stderr += d;
+    });
+    this.exit = new Promise((r) => this.proc.once("exit", (code) => r(code)));
+  }
+
+  send(msg: Record<string, unknown>): void {
+    this.proc.stdin.write(`${JSON.stringify({ jsonrpc: "2.0", ...msg })}\n`);
+  }
+
+  response(id: number | string): Promise<Record<string, unknown>> {
+    return waitFor(() => this.lines.find((l) => l.id === id && ("result" in l || "error" in l)), 20_000, `response ${id}`);
+  }
+
+  async initialize(): Promise<void> {
+    this.send({ id: 0, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "raw", version: "0" } } });
+    await this.response(0);
+    this.send({ method: "notifications/initialized" });
   }
 }

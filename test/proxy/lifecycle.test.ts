@@ -3,52 +3,10 @@
  * death answers every pending request and ends the proxy non-zero; stdin EOF
  * ends the proxy and its upstream's whole process group.
  */
-import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
+import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { CLI, NODE, fixtureCommand, isAlive, proxyEnv, tempDir, waitFor } from "./helpers.js";
-
-class RawClient {
-  readonly lines: Record<string, unknown>[] = [];
-  readonly proc: ChildProcessWithoutNullStreams;
-  readonly exit: Promise<number | null>;
-  stderr = "";
-
-  constructor(upstream: string[], extra: string[] = []) {
-    const dir = tempDir();
-    this.proc = spawn(NODE, [CLI, "proxy", "--db", join(dir, "f.db"), "--outbox", join(dir, "o.log"), ...extra, "--", ...upstream], { env: proxyEnv() });
-    let buf = "";
-    this.proc.stdout.setEncoding("utf8");
-    this.proc.stdout.on("data", (d: string) => {
-      buf += d;
-      let nl: number;
-      while ((nl = buf.indexOf("\n")) !== -1) {
-        this.lines.push(JSON.parse(buf.slice(0, nl)) as Record<string, unknown>);
-        buf = buf.slice(nl + 1);
-      }
-    });
-    this.proc.stderr.setEncoding("utf8");
-    this.proc.stderr.on("data", (d: string) => {
-      this.stderr += d;
-    });
-    this.exit = new Promise((r) => this.proc.once("exit", (code) => r(code)));
-  }
-
-  send(msg: Record<string, unknown>): void {
-    this.proc.stdin.write(`${JSON.stringify({ jsonrpc: "2.0", ...msg })}\n`);
-  }
-
-  response(id: number | string): Promise<Record<string, unknown>> {
-    return waitFor(() => this.lines.find((l) => l.id === id && ("result" in l || "error" in l)), 20_000, `response ${id}`);
-  }
-
-  async initialize(): Promise<void> {
-    this.send({ id: 0, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "raw", version: "0" } } });
-    await this.response(0);
-    this.send({ method: "notifications/initialized" });
-  }
-}
+import { CLI, NODE, RawClient, fixtureCommand, isAlive, proxyEnv, waitFor } from "./helpers.js";
 
 /** Child pids of a process, from /proc. */
 function children(pid: number): number[] {
