@@ -89,6 +89,16 @@ describe("HTTP downstream in front of server-everything over stdio", () => {
     }
   });
 
+  it("ends a session and its upstream child on DELETE", async () => {
+    const sessions = async () => ((await (await fetch(proxy.url.replace(/\/mcp$/, "/healthz"))).json()) as { sessions: number }).sessions;
+    const before = await sessions();
+    const { client, transport } = await connectHttp(proxy.url, newClient(), auth);
+    expect(await sessions()).toBe(before + 1);
+    await transport.terminateSession();
+    await waitFor(async () => (await sessions()) === before, 10_000, "the session to end");
+    await client.close();
+  });
+
   it("requires the bearer key and rejects foreign Host and Origin headers", async () => {
     expect((await post(proxy.url, {})).status).toBe(401);
     expect((await post(proxy.url, { Authorization: "Bearer wrong-key" })).status).toBe(401);
