@@ -12,6 +12,9 @@ import { readLines } from "./line-reader.js";
 import type { Log } from "./log.js";
 import type { UpstreamClosed, UpstreamLink } from "./upstream.js";
 
+/** Windows has no process groups to signal; there the child alone is killed. */
+const GROUPS = process.platform !== "win32";
+
 export interface StdioUpstreamOptions {
   command: string;
   args: string[];
@@ -37,7 +40,8 @@ export class StdioUpstream implements UpstreamLink {
 
   async start(): Promise<void> {
     const { command, args, cwd, env, label, log } = this.options;
-    const child = spawn(command, args, { cwd, env: env ?? process.env, stdio: ["pipe", "pipe", "pipe"], detached: true });
+    // Its own process group (POSIX), so the whole tree can be signalled at once.
+    const child = spawn(command, args, { cwd, env: env ?? process.env, stdio: ["pipe", "pipe", "pipe"], detached: GROUPS });
     this.child = child;
     this.write = coalescingWriter(child.stdin);
     let stdoutEnd!: () => void;
@@ -123,7 +127,8 @@ export class StdioUpstream implements UpstreamLink {
     const pid = this.child?.pid;
     if (pid === undefined) return;
     try {
-      process.kill(-pid, signal);
+      if (GROUPS) process.kill(-pid, signal);
+      else this.child?.kill(signal);
     } catch {
       // ESRCH: the group is already gone.
     }

@@ -164,10 +164,10 @@ export class RawClient {
   stderr = "";
 
   /** `proxyArgs` replace the default `--db`/`--outbox` in a temp dir. */
-  constructor(upstream: string[], proxyArgs?: string[]) {
+  constructor(upstream: string[], proxyArgs?: string[], env: Record<string, string> = {}) {
     const dir = tempDir();
     const flags = proxyArgs ?? ["--db", join(dir, "f.db"), "--outbox", join(dir, "o.log")];
-    this.proc = spawn(NODE, [CLI, "proxy", ...flags, "--", ...upstream], { env: proxyEnv() });
+    this.proc = spawn(NODE, [CLI, "proxy", ...flags, "--", ...upstream], { env: proxyEnv(env) });
     let buf = "";
     this.proc.stdout.setEncoding("utf8");
     this.proc.stdout.on("data", (d: string) => {

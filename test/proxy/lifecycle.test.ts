@@ -6,7 +6,8 @@
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { CLI, NODE, RawClient, fixtureCommand, isAlive, proxyEnv, waitFor } from "./helpers.js";
+import { join } from "node:path";
+import { CLI, NODE, RawClient, fixtureCommand, isAlive, proxyEnv, tempDir, waitFor } from "./helpers.js";
 
 /** Child pids of a process, from /proc. */
 function children(pid: number): number[] {
@@ -81,6 +82,16 @@ describe("stdio proxy lifecycle", () => {
     c.proc.kill("SIGTERM");
     await c.exit;
     await waitFor(() => !isAlive(server), 10_000, "upstream to end");
+  });
+
+  it("runs the upstream in --cwd with the proxy's environment, and relays its stderr with a prefix", async () => {
+    const dir = tempDir();
+    const script = `echo "cwd=$(pwd) token=$UPSTREAM_TOKEN" >&2; exec ${fixtureCommand().map((a) => `'${a}'`).join(" ")}`;
+    const c = new RawClient(["sh", "-c", script], ["--db", join(dir, "f.db"), "--outbox", join(dir, "o.log"), "--cwd", dir], { UPSTREAM_TOKEN: "t-123" });
+    await c.initialize();
+    await waitFor(() => c.stderr.includes(`[upstream] cwd=${dir} token=t-123`), 10_000, "the upstream's stderr line");
+    c.proc.stdin.end();
+    expect(await c.exit).toBe(0);
   });
 
   it("exits non-zero with a clear message when the upstream command does not exist", async () => {
