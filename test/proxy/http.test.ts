@@ -163,6 +163,13 @@ describe("streamable-HTTP upstreams", () => {
     }
   });
 
+  it("answers initialize with a clear error when the HTTP upstream cannot be reached", async () => {
+    const port = await freePort();
+    await expect(
+      connectStdioProxy({ proxyArgs: ["--upstream-url", `http://127.0.0.1:${port}/mcp`, "--db", join(tempDir(), "f.db"), "--outbox", join(tempDir(), "o.log")] }),
+    ).rejects.toThrow("The upstream MCP server could not take this request: fetch failed");
+  });
+
   it("answers pending requests with an error when an HTTP upstream dies mid-call", async () => {
     const upstream = await startListening(fixtureCommand("--http", "0"));
     const p = await connectStdioProxy({ proxyArgs: ["--upstream-url", upstream.url, "--db", join(tempDir(), "f.db"), "--outbox", join(tempDir(), "o.log")] });
