@@ -14,7 +14,7 @@ import { isObject, type Frame, type RpcId, type RpcMessage } from "./jsonrpc.js"
 import type { Log } from "./log.js";
 import type { Reporter } from "./reporter.js";
 import { ProxySession, type SessionConfig } from "./session.js";
-import type { UpstreamFactory, UpstreamLink } from "./upstream.js";
+import type { UpstreamFactory } from "./upstream.js";
 
 export interface HttpProxyOptions {
   host: string;
@@ -37,7 +37,6 @@ export interface HttpProxyOptions {
 
 interface HttpSession {
   transport: StreamableHTTPServerTransport;
-  upstream: UpstreamLink;
   session: ProxySession;
   close: () => Promise<void>;
 }
@@ -144,7 +143,7 @@ export async function startHttpProxy(options: HttpProxyOptions): Promise<Running
       await upstream.close().catch(() => undefined);
       await transport.close().catch(() => undefined);
     };
-    const entry: HttpSession = { transport, upstream, session, close };
+    const entry: HttpSession = { transport, session, close };
     transport.onmessage = (msg) => session.fromDownstream({ msg: msg as unknown as RpcMessage });
     transport.onclose = () => void close();
     transport.onerror = (err) => log(`client transport: ${err.message}`);
