@@ -76,6 +76,7 @@ export async function runProxy(s: ProxySettings): Promise<number> {
     collisionToolName: s.collisionToolName,
     serverName: s.name,
     missingToolReports: s.missingToolReports,
+    learned: {},
   };
   const makeUpstream = upstreamFactory(s);
   if (s.listen === undefined) {

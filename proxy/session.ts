@@ -49,6 +49,12 @@ export interface SessionConfig {
   serverName?: string | undefined;
   /** Record calls to tools upstream never listed as missing_tool reports. */
   missingToolReports: boolean;
+  /**
+   * Shared by every session of one proxy (one upstream): once a session finds
+   * the name taken, later sessions offer the other name from their first
+   * message on, instructions included.
+   */
+  learned?: { toolName?: string };
 }
 
 /** Where messages for the client go; `relatedRequestId` picks the HTTP stream. */
@@ -111,7 +117,7 @@ export class ProxySession {
   private closedInfo?: UpstreamClosed;
 
   constructor(private readonly options: SessionOptions) {
-    this.toolName = options.config.toolName;
+    this.toolName = options.config.learned?.toolName ?? options.config.toolName;
     options.upstream.onmessage = (frame) => this.fromUpstream(frame);
     options.upstream.onclose = (info) => this.upstreamClosed(info);
   }
@@ -305,6 +311,7 @@ export class ProxySession {
       `upstream already has a tool named "${this.toolName}": keeping it, and offering the feedback tool as "${alternative}" (choose with --collision-tool-name)`,
     );
     this.toolName = alternative;
+    if (this.options.config.learned) this.options.config.learned.toolName = alternative;
     // The client may already hold a list with the old name: make it ask again.
     if (this.injectedOnce) this.options.downstream.send({ msg: { jsonrpc: "2.0", method: "notifications/tools/list_changed" } });
   }

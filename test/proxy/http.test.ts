@@ -7,6 +7,7 @@ import { request } from "node:http";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FEEDBACK_REPLIES } from "../../src/feedback/index.js";
+import { instructionsFor } from "../../proxy/session.js";
 import {
   EVERYTHING,
   NODE,
@@ -112,6 +113,23 @@ describe("HTTP downstream in front of server-everything over stdio", () => {
 });
 
 describe("HTTP downstream: sessions end", () => {
+  it("remembers a name collision for later sessions, instructions included", async () => {
+    const proxy = await startHttpProxy(["--db", join(tempDir(), "f.db"), "--outbox", join(tempDir(), "o.log")], fixtureCommand("--feedback-tool"));
+    try {
+      const first = await connectHttp(proxy.url);
+      expect(first.client.getInstructions()).toBe(instructionsFor("feedback"));
+      expect((await first.client.listTools()).tools.map((t) => t.name)).toContain("patchworkmcp_feedback");
+      await first.client.close();
+      const second = await connectHttp(proxy.url);
+      expect(second.client.getInstructions()).toBe(instructionsFor("patchworkmcp_feedback"));
+      expect(second.client.getInstructions()).toContain("`patchworkmcp_feedback` tool");
+      expect(textOf(await second.client.callTool({ name: "feedback", arguments: { text: "x" } }))).toBe("upstream feedback tool answered");
+      await second.client.close();
+    } finally {
+      await proxy.stop();
+    }
+  });
+
   it("reaps idle sessions and their upstream children", async () => {
     const proxy = await startHttpProxy(["--db", join(tempDir(), "f.db"), "--outbox", join(tempDir(), "o.log"), "--session-idle-timeout", "0.5"], fixtureCommand());
     try {
