@@ -38,8 +38,6 @@ export const isRequest = (m: RpcMessage): boolean => typeof m.method === "string
 export const isNotification = (m: RpcMessage): boolean => typeof m.method === "string" && (m.id === undefined || m.id === null);
 export const isResponse = (m: RpcMessage): boolean => m.method === undefined && ("result" in m || "error" in m);
 
-/** A Map key that keeps 1 and "1" apart. */
-export const idKey = (id: RpcId): string => (typeof id === "number" ? `n:${id}` : `s:${id}`);
 
 export function serialise(frame: Frame): Buffer | string {
   return frame.raw ?? JSON.stringify(frame.msg);

@@ -24,7 +24,6 @@ import {
   INVALID_PARAMS,
   RESERVED_ID_PREFIX,
   errorFrame,
-  idKey,
   isNotification,
   isObject,
   isRequest,
@@ -66,7 +65,7 @@ interface Pending {
   id: RpcId;
   method: string;
   firstToolsPage: boolean;
-  progressKey?: string;
+  progressToken?: RpcId;
 }
 
 export interface SessionOptions {
@@ -94,11 +93,12 @@ export class ProxySession {
   /** Name the feedback tool is offered under in this session (changes on a collision). */
   toolName: string;
   lastActivity = Date.now();
-  private readonly pending = new Map<string, Pending>();
-  private readonly progress = new Map<string, RpcId>();
+  /** Client requests waiting upstream, by id (a Map keeps 1 and "1" apart). */
+  private readonly pending = new Map<RpcId, Pending>();
+  private readonly progress = new Map<RpcId, RpcId>();
   /** Server→client requests: which client request's stream they went out on. */
-  private readonly serverRequests = new Map<string, RpcId | undefined>();
-  private readonly localCalls = new Map<string, { cancelled: boolean }>();
+  private readonly serverRequests = new Map<RpcId, RpcId | undefined>();
+  private readonly localCalls = new Map<RpcId, { cancelled: boolean }>();
   private readonly internal = new Map<string, (m: RpcMessage | undefined) => void>();
   private internalSeq = 0;
   private upstreamName?: string;
@@ -143,15 +143,15 @@ export class ProxySession {
     if (isNotification(m) && m.method === "notifications/cancelled") {
       const rid = paramsOf(m).requestId;
       if (typeof rid === "string" || typeof rid === "number") {
-        const local = this.localCalls.get(idKey(rid));
+        const local = this.localCalls.get(rid);
         if (local) {
           local.cancelled = true;
           return;
         }
-        this.release(idKey(rid));
+        this.release(rid);
       }
     } else if (isResponse(m) && m.id !== undefined && m.id !== null) {
-      this.serverRequests.delete(idKey(m.id));
+      this.serverRequests.delete(m.id);
     }
     this.forward(frame);
   }
@@ -183,27 +183,27 @@ export class ProxySession {
     const entry: Pending = { id, method, firstToolsPage: method === "tools/list" && params.cursor === undefined };
     const token = progressTokenOf(frame.msg);
     if (token !== undefined) {
-      entry.progressKey = idKey(token);
-      this.progress.set(entry.progressKey, id);
+      entry.progressToken = token;
+      this.progress.set(token, id);
     }
-    this.pending.set(idKey(id), entry);
+    this.pending.set(id, entry);
     this.forward(frame, id);
   }
 
   private forward(frame: Frame, requestId?: RpcId): void {
     this.options.upstream.send(frame).catch((err: unknown) => {
-      if (requestId === undefined || !this.pending.has(idKey(requestId))) return;
-      this.release(idKey(requestId));
+      if (requestId === undefined || !this.pending.has(requestId)) return;
+      this.release(requestId);
       const why = err instanceof Error ? err.message : String(err);
       this.options.downstream.send(errorFrame(requestId, CONNECTION_CLOSED, `The upstream MCP server could not take this request: ${why}`), requestId);
     });
   }
 
-  private release(key: string): Pending | undefined {
+  private release(key: RpcId): Pending | undefined {
     const entry = this.pending.get(key);
     if (!entry) return undefined;
     this.pending.delete(key);
-    if (entry.progressKey !== undefined) this.progress.delete(entry.progressKey);
+    if (entry.progressToken !== undefined) this.progress.delete(entry.progressToken);
     return entry;
   }
 
@@ -223,7 +223,7 @@ export class ProxySession {
         this.internal.get(id)?.(m);
         return;
       }
-      const entry = this.release(idKey(id));
+      const entry = this.release(id);
       let out = frame;
       if (entry?.method === "initialize") out = this.initializeResult(frame);
       else if (entry?.method === "tools/list") out = this.toolsListResult(frame, entry.firstToolsPage);
@@ -233,7 +233,7 @@ export class ProxySession {
     if (isRequest(m)) {
       // Sampling, elicitation, roots: they belong with the call that caused them.
       const related = this.latestPending();
-      this.serverRequests.set(idKey(m.id as RpcId), related);
+      this.serverRequests.set(m.id as RpcId, related);
       down.send(frame, related);
       return;
     }
@@ -241,10 +241,10 @@ export class ProxySession {
     let related: RpcId | undefined;
     if (m.method === "notifications/progress") {
       const token = params.progressToken;
-      related = typeof token === "string" || typeof token === "number" ? this.progress.get(idKey(token)) : undefined;
+      related = typeof token === "string" || typeof token === "number" ? this.progress.get(token) : undefined;
     } else if (m.method === "notifications/cancelled") {
       const rid = params.requestId;
-      related = typeof rid === "string" || typeof rid === "number" ? this.serverRequests.get(idKey(rid)) : undefined;
+      related = typeof rid === "string" || typeof rid === "number" ? this.serverRequests.get(rid) : undefined;
     } else {
       if (m.method === "notifications/tools/list_changed") this.toolsFresh = false;
       related = this.latestPending();
@@ -319,15 +319,14 @@ export class ProxySession {
   // ── what the proxy answers itself ──────────────────────────────────────
 
   private async answerFeedback(frame: Frame, id: RpcId, args: unknown): Promise<void> {
-    const key = idKey(id);
     const call = { cancelled: false };
-    this.localCalls.set(key, call);
+    this.localCalls.set(id, call);
     let reply: Record<string, unknown> | undefined;
     try {
       // Never listed yet: make sure upstream has no tool of this name before answering in its place.
       if (this.upstreamHasTools && !this.toolsListed && this.initialized) await this.refreshTools();
       if (paramsOf(frame.msg).name !== this.toolName) {
-        this.localCalls.delete(key);
+        this.localCalls.delete(id);
         this.clientRequest(frame, id, "tools/call");
         return;
       }
@@ -336,7 +335,7 @@ export class ProxySession {
       this.options.log(`feedback call failed: ${err instanceof Error ? err.message : String(err)}`);
       reply = { content: [{ type: "text", text: FEEDBACK_REPLIES.queued() }] };
     } finally {
-      this.localCalls.delete(key);
+      this.localCalls.delete(id);
     }
     if (!call.cancelled && reply) this.options.downstream.send(resultFrame(id, reply), id);
   }

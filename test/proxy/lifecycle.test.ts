@@ -43,9 +43,14 @@ describe("stdio proxy lifecycle", () => {
     const c = new RawClient(fixtureCommand());
     await c.initialize();
     c.send({ id: "a-string-id", method: "ping" });
+    // 1 and "1" are different requests.
+    c.send({ id: 1, method: "tools/call", params: { name: "echo", arguments: { text: "number" } } });
+    c.send({ id: "1", method: "tools/call", params: { name: "echo", arguments: { text: "string" } } });
     c.send({ id: 7, method: "tools/call", params: { name: "echo", arguments: { text: "x" } } });
     expect((await c.response("a-string-id")).result).toEqual({});
     expect((await c.response(7)).result).toMatchObject({ content: [{ type: "text", text: "x" }] });
+    expect((await c.response(1)).result).toMatchObject({ content: [{ type: "text", text: "number" }] });
+    expect((await c.response("1")).result).toMatchObject({ content: [{ type: "text", text: "string" }] });
     c.proc.stdin.end();
     expect(await c.exit).toBe(0);
   });
