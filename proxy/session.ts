@@ -191,12 +191,17 @@ export class ProxySession {
   }
 
   private forward(frame: Frame, requestId?: RpcId): void {
-    this.options.upstream.send(frame).catch((err: unknown) => {
+    const failed = (err: unknown) => {
       if (requestId === undefined || !this.pending.has(requestId)) return;
       this.release(requestId);
       const why = err instanceof Error ? err.message : String(err);
       this.options.downstream.send(errorFrame(requestId, CONNECTION_CLOSED, `The upstream MCP server could not take this request: ${why}`), requestId);
-    });
+    };
+    try {
+      this.options.upstream.send(frame)?.catch(failed);
+    } catch (err) {
+      failed(err);
+    }
   }
 
   private release(key: RpcId): Pending | undefined {
@@ -429,7 +434,11 @@ export class ProxySession {
         resolve(m);
       };
       this.internal.set(id, done);
-      this.options.upstream.send({ msg: { jsonrpc: "2.0", id, method, ...(params ? { params } : {}) } }).catch(() => done(undefined));
+      try {
+        this.options.upstream.send({ msg: { jsonrpc: "2.0", id, method, ...(params ? { params } : {}) } })?.catch(() => done(undefined));
+      } catch {
+        done(undefined);
+      }
     });
   }
 

@@ -97,13 +97,12 @@ export class StdioUpstream implements UpstreamLink {
     });
   }
 
-  send(frame: Frame): Promise<void> {
+  send(frame: Frame): void {
     const child = this.child;
     if (!child || this.closedInfo || !child.stdin.writable) {
-      return Promise.reject(new Error(this.closedInfo?.reason ?? "the upstream MCP server is not running"));
+      throw new Error(this.closedInfo?.reason ?? "the upstream MCP server is not running");
     }
     this.write!(serialise(frame));
-    return Promise.resolve();
   }
 
   setProtocolVersion(): void {

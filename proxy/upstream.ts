@@ -10,8 +10,8 @@ export interface UpstreamClosed {
 
 export interface UpstreamLink {
   start(): Promise<void>;
-  /** Rejects when the message could not be handed to the upstream. */
-  send(frame: Frame): Promise<void>;
+  /** Throws or rejects when the message could not be handed to the upstream (stdio answers synchronously). */
+  send(frame: Frame): Promise<void> | void;
   /** Called once the negotiated protocol version is known (HTTP upstreams send it as a header). */
   setProtocolVersion(version: string): void;
   /** Stop the upstream (kill the child's process group, or end the HTTP session). */
