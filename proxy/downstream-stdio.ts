@@ -39,7 +39,7 @@ export async function runStdioProxy(options: StdioProxyOptions): Promise<number>
     reporter: options.reporter,
     log,
     sessionId: () => sessionId,
-    downstream: { send: (frame) => write(serialise(frame)) },
+    downstream: { send: (frame) => write(serialise(frame)), sendRaw: write },
     onUpstreamClosed: (info) => {
       if (!ending) log(`${info.reason}; stopping`);
       end(info.exitCode !== undefined && info.exitCode !== null && info.exitCode > 0 ? info.exitCode : 1);

@@ -59,6 +59,8 @@ export interface SessionConfig {
 /** Where messages for the client go; `relatedRequestId` picks the HTTP stream. */
 export interface DownstreamSink {
   send(frame: Frame, relatedRequestId?: RpcId): void;
+  /** Line transports take unparsed bytes too (see `fastResponse`). */
+  sendRaw?(raw: Buffer): void;
 }
 
 interface Pending {
@@ -80,6 +82,9 @@ export interface SessionOptions {
 }
 
 const INTERNAL_TIMEOUT_MS = 10_000;
+/** `,"id":N}` or `,"id":"s"}` at the very end of a line (ids from clients are short and plain). */
+const TAIL_ID = /,"id":(?:(-?[1-9]\d{0,14}|0)|"([A-Za-z0-9_.:-]{1,40})")\}$/;
+const HEAD_ID = /^\{"jsonrpc":"2\.0","id":(?:(-?[1-9]\d{0,14}|0)|"([A-Za-z0-9_.:-]{1,40})"),"result":/;
 const MAX_TOOL_PAGES = 100;
 
 /** The server instructions, naming the tool as it is actually offered. */
@@ -119,6 +124,7 @@ export class ProxySession {
   constructor(private readonly options: SessionOptions) {
     this.toolName = options.config.learned?.toolName ?? options.config.toolName;
     options.upstream.onmessage = (frame) => this.fromUpstream(frame);
+    if (options.downstream.sendRaw) options.upstream.onrawline = (line) => this.fastResponse(line);
     options.upstream.onclose = (info) => this.upstreamClosed(info);
   }
 
@@ -255,6 +261,36 @@ export class ProxySession {
       related = this.latestPending();
     }
     down.send(frame, related);
+  }
+
+  /**
+   * The common case — a result for a request the proxy does not intercept —
+   * forwarded without parsing: the id is read off the ends of the line. Both
+   * key orders the SDKs write are recognised (TypeScript: `{"result":…,"id":N}`,
+   * Python: `{"jsonrpc":"2.0","id":N,"result":…}`); anything else is parsed.
+   * The id found is the top-level one: a nested "id" would be followed by the
+   * nested object's closing brace, and a "result" key right after `{` opens
+   * the top-level object.
+   */
+  private fastResponse(line: Buffer): boolean {
+    const n = line.length;
+    if (n < 16 || line[n - 1] !== 0x7d) return false;
+    let id: RpcId | undefined;
+    const head = line.toString("latin1", 0, Math.min(n, 64));
+    if (head.startsWith('{"result":')) {
+      const m = TAIL_ID.exec(line.toString("latin1", Math.max(0, n - 64)));
+      if (m) id = m[1] !== undefined ? Number(m[1]) : m[2];
+    } else {
+      const m = HEAD_ID.exec(head);
+      if (m) id = m[1] !== undefined ? Number(m[1]) : m[2];
+    }
+    if (id === undefined) return false;
+    const entry = this.pending.get(id);
+    if (!entry || entry.method === "initialize" || entry.method === "tools/list") return false;
+    this.lastActivity = Date.now();
+    this.release(id);
+    this.options.downstream.sendRaw!(line);
+    return true;
   }
 
   /** The most recent client request still waiting upstream (stdio servers do not say which one a message belongs to). */

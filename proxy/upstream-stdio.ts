@@ -29,6 +29,7 @@ export interface StdioUpstreamOptions {
 
 export class StdioUpstream implements UpstreamLink {
   onmessage?: (frame: Frame) => void;
+  onrawline?: (line: Buffer) => boolean;
   onclose?: (info: UpstreamClosed) => void;
   private child?: ChildProcessWithoutNullStreams;
   private write?: (message: Buffer | string) => void;
@@ -77,6 +78,7 @@ export class StdioUpstream implements UpstreamLink {
     readLines(
       child.stdout,
       (line) => {
+        if (this.onrawline?.(line)) return;
         const frames = parseLine(line);
         if (frames === undefined) {
           log(`${label} wrote a non-JSON-RPC line to stdout (not forwarded): ${line.subarray(0, 200).toString()}`);

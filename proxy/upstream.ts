@@ -17,6 +17,8 @@ export interface UpstreamLink {
   /** Stop the upstream (kill the child's process group, or end the HTTP session). */
   close(): Promise<void>;
   onmessage?: (frame: Frame) => void;
+  /** Line transports offer each raw line here first; `true` means it was handled without parsing. */
+  onrawline?: (line: Buffer) => boolean;
   onclose?: (info: UpstreamClosed) => void;
 }
 

@@ -1,0 +1,83 @@
+/**
+ * ProxySession's protocol logic with in-memory ends: the fast path that
+ * forwards results without parsing them must only ever take plain results.
+ */
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import type { Frame, RpcId } from "../../proxy/jsonrpc.js";
+import { Outbox } from "../../proxy/outbox.js";
+import { Reporter } from "../../proxy/reporter.js";
+import { ProxySession } from "../../proxy/session.js";
+import type { UpstreamLink } from "../../proxy/upstream.js";
+import { tempDir } from "./helpers.js";
+
+function harness() {
+  const toUpstream: Frame[] = [];
+  const toClient: { frame?: Frame; raw?: Buffer; related?: RpcId }[] = [];
+  const upstream: UpstreamLink = {
+    start: async () => undefined,
+    send: (frame) => {
+      toUpstream.push(frame);
+    },
+    setProtocolVersion: () => undefined,
+    close: async () => undefined,
+  };
+  const reporter = new Reporter({
+    deliverer: { deliver: async () => ({ ok: true, id: 1 }) },
+    outbox: new Outbox(join(tempDir(), "o.log")),
+    log: () => undefined,
+    timeoutMs: 1000,
+  });
+  const session = new ProxySession({
+    upstream,
+    downstream: { send: (frame, related) => toClient.push({ frame, related }), sendRaw: (raw) => toClient.push({ raw }) },
+    config: { toolName: "feedback", collisionToolName: "patchworkmcp_feedback", missingToolReports: false },
+    reporter,
+    log: () => undefined,
+    sessionId: () => "s1",
+    onUpstreamClosed: () => undefined,
+  });
+  const request = (id: RpcId, method: string, params: Record<string, unknown> = {}) => session.fromDownstream({ msg: { jsonrpc: "2.0", id, method, params } });
+  const line = (text: string) => upstream.onrawline!(Buffer.from(text));
+  return { session, request, line, toUpstream, toClient, upstream };
+}
+
+describe("ProxySession fast path for results", () => {
+  it("forwards a plain result unparsed, whatever nests inside it, in both SDK key orders", () => {
+    const h = harness();
+    h.request(7, "tools/call", { name: "x" });
+    h.request("1", "tools/call", { name: "x" });
+    h.request(1, "resources/read", { uri: "a" });
+    const ts = '{"result":{"content":[],"structuredContent":{"id":9}},"jsonrpc":"2.0","id":7}';
+    expect(h.line(ts)).toBe(true);
+    expect(h.toClient.at(-1)!.raw!.toString()).toBe(ts);
+    expect(h.line('{"jsonrpc":"2.0","id":"1","result":{"content":[]}}')).toBe(true);
+    expect(h.line('{"jsonrpc":"2.0","id":1,"result":{"contents":[]}}')).toBe(true);
+    expect(h.session.pendingCount).toBe(0);
+  });
+
+  it("leaves everything else to the full parser", () => {
+    const h = harness();
+    h.request(2, "tools/list");
+    h.request(3, "initialize", { clientInfo: { name: "c", version: "1" } });
+    h.request(4, "tools/call", { name: "x" });
+    expect(h.line('{"result":{"tools":[]},"jsonrpc":"2.0","id":2}')).toBe(false);
+    expect(h.line('{"result":{"protocolVersion":"2025-06-18"},"jsonrpc":"2.0","id":3}')).toBe(false);
+    // A nested "id" closing the line is not the top-level one: two braces end it.
+    expect(h.line('{"result":{"a":1,"x":{"b":2,"id":4}}}')).toBe(false);
+    expect(h.line('{"error":{"code":-1,"message":"m"},"jsonrpc":"2.0","id":4}')).toBe(false);
+    expect(h.line('{"result":{},"jsonrpc":"2.0","id":99}')).toBe(false);
+    expect(h.line('{"method":"notifications/progress","params":{"progressToken":1,"id":4}}')).toBe(false);
+    expect(h.session.pendingCount).toBe(3);
+  });
+
+  it("adds the feedback tool to a first tools/list page that came through the parser", () => {
+    const h = harness();
+    h.request(2, "tools/list");
+    h.upstream.onmessage!({ msg: { jsonrpc: "2.0", id: 2, result: { tools: [{ name: "a", inputSchema: { type: "object" } }], nextCursor: "c1" } } });
+    const sent = h.toClient.at(-1)!.frame!.msg.result as { tools: { name: string }[]; nextCursor: string };
+    expect(sent.tools.map((t) => t.name)).toEqual(["a", "feedback"]);
+    expect(sent.nextCursor).toBe("c1");
+    expect(h.session.toolsAvailable).toEqual(["a"]);
+  });
+});
