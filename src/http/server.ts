@@ -8,6 +8,8 @@ import { FeedbackStore } from "../store/index.js";
 import { createApp, finishApp, type AppContext } from "./app.js";
 import { isLoopbackHost } from "./security.js";
 
+const FTS_INDEX_INTERVAL_MS = 250;
+
 export interface ServeOptions {
   port: number;
   host: string;
@@ -56,6 +58,16 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const port = (server.address() as AddressInfo).port;
   const displayHost = options.host.includes(":") ? `[${options.host}]` : options.host;
 
+  // Keep the full-text index close behind ingestion (searches also catch it up first).
+  const indexer = setInterval(() => {
+    try {
+      store.indexPending();
+    } catch {
+      // Busy or locked by another process: the next tick or the next search catches up.
+    }
+  }, FTS_INDEX_INTERVAL_MS);
+  indexer.unref();
+
   let closing: Promise<void> | undefined;
   return {
     url: `http://${displayHost}:${port}`,
@@ -64,6 +76,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     server,
     close() {
       closing ??= new Promise<void>((resolve) => {
+        clearInterval(indexer);
         server.close(() => {
           store.close();
           resolve();

@@ -125,6 +125,37 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 3,
+    description: "full-text indexing leaves the ingest path: rows are indexed in batches behind a watermark",
+    sql: `
+      -- Indexing one report at a time cost more than everything else an insert does (FTS5 writes a
+      -- segment per transaction). Reports are now indexed in batches by FeedbackStore.indexPending(),
+      -- which every search runs first, so searches still see every report already stored.
+      DROP TRIGGER reports_fts_insert;
+      CREATE TABLE fts_state (
+        id           INTEGER PRIMARY KEY CHECK (id = 1),
+        indexed_upto INTEGER NOT NULL
+      );
+      INSERT INTO fts_state (id, indexed_upto) VALUES (1, coalesce((SELECT max(id) FROM reports), 0));
+      -- Rows above the watermark are not in the index yet: only indexed rows may be removed from it.
+      DROP TRIGGER reports_fts_delete;
+      CREATE TRIGGER reports_fts_delete AFTER DELETE ON reports
+      WHEN old.id <= (SELECT indexed_upto FROM fts_state) BEGIN
+        INSERT INTO reports_fts (reports_fts, rowid, what_i_needed, what_i_tried, suggestion, user_goal, tool_name, server_name)
+        VALUES ('delete', old.id, old.what_i_needed, old.what_i_tried, old.suggestion, old.user_goal, old.tool_name, old.server_name);
+      END;
+      DROP TRIGGER reports_fts_update;
+      CREATE TRIGGER reports_fts_update
+      AFTER UPDATE OF what_i_needed, what_i_tried, suggestion, user_goal, tool_name, server_name ON reports
+      WHEN old.id <= (SELECT indexed_upto FROM fts_state) BEGIN
+        INSERT INTO reports_fts (reports_fts, rowid, what_i_needed, what_i_tried, suggestion, user_goal, tool_name, server_name)
+        VALUES ('delete', old.id, old.what_i_needed, old.what_i_tried, old.suggestion, old.user_goal, old.tool_name, old.server_name);
+        INSERT INTO reports_fts (rowid, what_i_needed, what_i_tried, suggestion, user_goal, tool_name, server_name)
+        VALUES (new.id, new.what_i_needed, new.what_i_tried, new.suggestion, new.user_goal, new.tool_name, new.server_name);
+      END;
+    `,
+  },
 ];
 
 /** Bring a database up to the newest migration. Safe to call on every open. */

@@ -130,7 +130,11 @@ export class FeedbackStore {
   readonly path: string;
   private readonly statements = new Map<string, Database.Statement>();
 
-  private constructor(db: Database.Database, path: string) {
+  private constructor(
+    db: Database.Database,
+    path: string,
+    private readonly readonly: boolean,
+  ) {
     this.db = db;
     this.path = path;
   }
@@ -146,7 +150,7 @@ export class FeedbackStore {
       db.pragma("foreign_keys = ON");
       migrate(db);
     }
-    return new FeedbackStore(db, path);
+    return new FeedbackStore(db, path, options.readonly ?? false);
   }
 
   close(): void {
@@ -222,6 +226,38 @@ export class FeedbackStore {
   }
 
   /**
+   * Add reports stored since the last call to the full-text index, in batches
+   * (one FTS segment per batch instead of one per report). Every search calls
+   * it first, and `serve` calls it on a timer, so the index trails ingestion by
+   * moments and searches never miss a stored report. Safe across processes:
+   * the watermark lives in the database and moves inside the write transaction.
+   * Returns how many reports were indexed.
+   */
+  indexPending(batchSize = 5000): number {
+    if (this.readonly) return 0;
+    const pending = this.stmt("SELECT (SELECT max(id) FROM reports) > indexed_upto AS behind FROM fts_state").get() as { behind: number | null };
+    if (!pending.behind) return 0;
+    const step = this.db.transaction(() => {
+      const { indexed_upto: from } = this.stmt("SELECT indexed_upto FROM fts_state").get() as { indexed_upto: number };
+      const to = (this.stmt("SELECT max(id) AS m FROM (SELECT id FROM reports WHERE id > ? ORDER BY id LIMIT ?)").get(from, batchSize) as { m: number | null }).m;
+      if (to === null) return 0;
+      const info = this.stmt(
+        `INSERT INTO reports_fts (rowid, what_i_needed, what_i_tried, suggestion, user_goal, tool_name, server_name)
+         SELECT id, what_i_needed, what_i_tried, suggestion, user_goal, tool_name, server_name FROM reports WHERE id > ? AND id <= ?`,
+      ).run(from, to);
+      this.stmt("UPDATE fts_state SET indexed_upto = ?").run(to);
+      return info.changes;
+    });
+    let total = 0;
+    let n: number;
+    do {
+      n = step.immediate();
+      total += n;
+    } while (n === batchSize);
+    return total;
+  }
+
+  /**
    * FROM and WHERE for a filter (shared by list, export, count and stats), with
    * an optional keyset bound. With full-text search the query is driven by the
    * FTS index in rowid order, so a page of a common word reads one page of
@@ -229,6 +265,7 @@ export class FeedbackStore {
    */
   private where(filter: ReportFilter, beforeId?: number): ReportQuery {
     const fts = filter.q === undefined ? undefined : toFtsQuery(filter.q);
+    if (fts !== undefined) this.indexPending();
     const from = fts === undefined ? "reports r" : "reports_fts f JOIN reports r ON r.id = f.rowid";
     const id = fts === undefined ? "r.id" : "f.rowid";
     const clauses: string[] = [];

@@ -71,6 +71,23 @@ describe("FeedbackStore", () => {
     store.close();
   });
 
+  it("indexes text in batches behind a watermark, and every search sees every stored report", () => {
+    const path = join(tempDir(), "f.db");
+    const store = FeedbackStore.open(path);
+    const other = FeedbackStore.open(path); // another process writing the same file (proxy --db, mcp)
+    store.insertReport({ ...payload, what_i_needed: "zebra crossing" });
+    other.insertReport({ ...payload, what_i_needed: "zebra stripes" });
+    expect(store.countReports({ q: "zebra" })).toBe(2); // the search caught the index up first
+    expect(store.indexPending()).toBe(0);
+    for (let i = 0; i < 12; i++) other.insertReport({ ...payload, what_i_needed: `yak ${i}` });
+    expect(other.indexPending(5)).toBe(12); // in batches of 5: 5 + 5 + 2
+    expect(store.listReports({ q: "yak" }, { limit: 200 }).items).toHaveLength(12);
+    const reader = FeedbackStore.open(path, { readonly: true });
+    expect(reader.indexPending()).toBe(0);
+    expect(reader.countReports({ q: "zebra" })).toBe(2);
+    for (const s of [reader, other, store]) s.close();
+  });
+
   it("keeps every draft made for a report", () => {
     const store = FeedbackStore.open(join(tempDir(), "f.db"));
     const { id } = store.insertReport(payload);
