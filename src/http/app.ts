@@ -3,6 +3,7 @@
  * the mount points for the MCP endpoint, the draft-PR API and the dashboard.
  */
 import express, { type Express } from "express";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import type { FeedbackStore } from "../store/index.js";
 import { Authenticator } from "./auth.js";
 import { errorHandler, notFound } from "./errors.js";
@@ -11,7 +12,8 @@ import { draftApi } from "./routes/draft.js";
 import { exportRoutes } from "./routes/export.js";
 import { feedbackRoutes } from "./routes/feedback.js";
 import { statsRoutes } from "./routes/stats.js";
-import { hostCheck, originCheck, type HostPolicy } from "./security.js";
+import { fastIngest } from "./fast-ingest.js";
+import { hostCheck, hostRejecter, originCheck, type HostPolicy } from "./security.js";
 import { dashboardRoutes } from "../ui/serve.js";
 import { mcpRouter } from "../mcp/http.js";
 
@@ -20,18 +22,20 @@ export interface AppOptions {
   /** All-scopes key (FEEDBACK_API_KEY). */
   apiKey?: string | undefined;
   host?: HostPolicy | undefined;
-  /** JSON body limit for the REST API. */
-  bodyLimit?: string | undefined;
+  /** JSON body limit for the REST API, in bytes. */
+  bodyLimitBytes?: number | undefined;
 }
 
 export interface AppContext {
   app: Express;
+  /** The request handler to serve: the ingestion fast path in front of the express app. */
+  handler: (req: IncomingMessage, res: ServerResponse) => void;
   store: FeedbackStore;
   auth: Authenticator;
   queue: IngestQueue;
 }
 
-export const DEFAULT_BODY_LIMIT = "1mb";
+export const DEFAULT_BODY_LIMIT_BYTES = 1024 * 1024;
 
 export function createApp(options: AppOptions): AppContext {
   const { store } = options;
@@ -55,7 +59,8 @@ export function createApp(options: AppOptions): AppContext {
   });
 
   const api = express.Router();
-  api.use(express.json({ limit: options.bodyLimit ?? DEFAULT_BODY_LIMIT, strict: false }));
+  const bodyLimitBytes = options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
+  api.use(express.json({ limit: bodyLimitBytes, strict: false, type: ["application/json", "application/*+json"] }));
   api.use("/feedback", feedbackRoutes({ store, auth, queue }));
   api.use("/stats", statsRoutes({ store, auth }));
   api.use("/export", exportRoutes({ store, auth }));
@@ -64,7 +69,11 @@ export function createApp(options: AppOptions): AppContext {
   app.use("/mcp", mcpRouter({ store, auth, queue }));
   app.use(dashboardRoutes());
 
-  return { app, store, auth, queue };
+  const fast = fastIngest({ auth, queue, rejectHost: hostRejecter(policy), bodyLimitBytes });
+  const handler = (req: IncomingMessage, res: ServerResponse): void => {
+    if (!fast(req, res)) app(req, res);
+  };
+  return { app, handler, store, auth, queue };
 }
 
 /** Add the final 404 and error handlers; call after every mount. */

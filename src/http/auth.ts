@@ -5,7 +5,8 @@
  * with `patchworkmcp keys create` are checked against their stored hash.
  * With no key configured at all, the API is open (and bound to loopback).
  */
-import type { Request, RequestHandler } from "express";
+import type { RequestHandler } from "express";
+import type { IncomingHttpHeaders } from "node:http";
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { FeedbackStore, KeyScope } from "../store/index.js";
 import { sendError } from "./errors.js";
@@ -41,6 +42,14 @@ export function bearerToken(header: string | undefined): string | undefined {
   return match ? match[1] : undefined;
 }
 
+export interface Refusal {
+  status: 401 | 403;
+  code: string;
+  message: string;
+  details?: unknown;
+  headers?: Record<string, string>;
+}
+
 export class Authenticator {
   constructor(private readonly config: AuthConfig) {}
 
@@ -55,7 +64,7 @@ export class Authenticator {
     return this.config.store.verifyKey(token);
   }
 
-  authenticate(req: Request): { ok: true; result: AuthResult } | { ok: false; message: string } {
+  authenticate(req: { headers: IncomingHttpHeaders }): { ok: true; result: AuthResult } | { ok: false; message: string } {
     if (!this.required) return { ok: true, result: { required: false, scope: null } };
     const token = bearerToken(req.headers.authorization);
     if (!token) return { ok: false, message: "This server requires an API key: send Authorization: Bearer <key>." };
@@ -64,20 +73,35 @@ export class Authenticator {
     return { ok: true, result: { required: true, scope } };
   }
 
+  /** Whether a request may act with scope `need`; the refusal says how to answer (401 or 403). */
+  authorize(req: { headers: IncomingHttpHeaders }, need: KeyScope): { ok: true; result: AuthResult } | { ok: false; refusal: Refusal } {
+    const outcome = this.authenticate(req);
+    if (!outcome.ok) {
+      return { ok: false, refusal: { status: 401, code: "unauthorized", message: outcome.message, headers: { "WWW-Authenticate": 'Bearer realm="patchworkmcp"' } } };
+    }
+    const { scope } = outcome.result;
+    if (scope !== null && !scopeAllows(scope, need)) {
+      return {
+        ok: false,
+        refusal: {
+          status: 403,
+          code: "forbidden",
+          message: `This API key lacks the feedback:${need} scope.`,
+          details: { required_scope: `feedback:${need}`, key_scope: `feedback:${scope}` },
+        },
+      };
+    }
+    return outcome;
+  }
+
   /** Express middleware requiring a scope; stores the granted scope in res.locals.auth. */
   require(need: KeyScope): RequestHandler {
     return (req, res, next) => {
-      const outcome = this.authenticate(req);
+      const outcome = this.authorize(req, need);
       if (!outcome.ok) {
-        res.setHeader("WWW-Authenticate", 'Bearer realm="patchworkmcp"');
-        return sendError(res, 401, "unauthorized", outcome.message);
-      }
-      const { scope } = outcome.result;
-      if (scope !== null && !scopeAllows(scope, need)) {
-        return sendError(res, 403, "forbidden", `This API key lacks the feedback:${need} scope.`, {
-          required_scope: `feedback:${need}`,
-          key_scope: `feedback:${scope}`,
-        });
+        const { status, code, message, details, headers } = outcome.refusal;
+        for (const [name, value] of Object.entries(headers ?? {})) res.setHeader(name, value);
+        return sendError(res, status, code, message, details);
       }
       res.locals.auth = outcome.result;
       next();

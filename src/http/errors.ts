@@ -52,30 +52,46 @@ const BODY_ERRORS: Record<string, [number, string, string]> = {
   "stream.encoding.set": [500, "internal_error", "Internal error while reading the request body."],
 };
 
-export const errorHandler: ErrorRequestHandler = (err: unknown, _req, res, _next) => {
-  if (err instanceof ApiError) return sendError(res, err.status, err.code, err.message, err.details);
-  if (err instanceof StoreError) return sendError(res, 400, err.code, err.message);
-  if (err instanceof z.ZodError) {
-    const issues = toFieldIssues(err);
-    return sendError(res, 400, "validation_failed", "Invalid input.", issues);
-  }
+export interface ErrorResponse {
+  status: number;
+  code: string;
+  message: string;
+  details?: unknown;
+  headers?: Record<string, string>;
+}
+
+/** Map anything thrown while handling a request to the JSON error we answer with. */
+export function errorResponse(err: unknown): ErrorResponse {
+  if (err instanceof ApiError) return { status: err.status, code: err.code, message: err.message, details: err.details };
+  if (err instanceof StoreError) return { status: 400, code: err.code, message: err.message };
+  if (err instanceof z.ZodError) return { status: 400, code: "validation_failed", message: "Invalid input.", details: toFieldIssues(err) };
   const sqliteCode = err instanceof Error && err.name === "SqliteError" ? (err as { code?: unknown }).code : undefined;
   if (typeof sqliteCode === "string" && /^SQLITE_(BUSY|LOCKED|FULL|IOERR)/.test(sqliteCode)) {
     // The database is locked by another process or the disk is in trouble: a retry may succeed.
-    res.setHeader("Retry-After", "1");
-    return sendError(res, 503, "storage_unavailable", `The database cannot take writes right now (${sqliteCode}); retry shortly.`);
+    return {
+      status: 503,
+      code: "storage_unavailable",
+      message: `The database cannot take writes right now (${sqliteCode}); retry shortly.`,
+      headers: { "Retry-After": "1" },
+    };
   }
   const type = typeof err === "object" && err !== null ? (err as { type?: unknown }).type : undefined;
   if (typeof type === "string" && BODY_ERRORS[type]) {
     const [status, code, message] = BODY_ERRORS[type];
-    return sendError(res, status, code, message);
+    return { status, code, message };
   }
   const status = typeof err === "object" && err !== null ? (err as { status?: unknown }).status : undefined;
   if (typeof status === "number" && status >= 400 && status < 500) {
-    return sendError(res, status, "bad_request", err instanceof Error ? err.message : "Bad request.");
+    return { status, code: "bad_request", message: err instanceof Error ? err.message : "Bad request." };
   }
   process.stderr.write(`patchworkmcp: unhandled error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-  return sendError(res, 500, "internal_error", "Internal server error.");
+  return { status: 500, code: "internal_error", message: "Internal server error." };
+}
+
+export const errorHandler: ErrorRequestHandler = (err: unknown, _req, res, _next) => {
+  const { status, code, message, details, headers } = errorResponse(err);
+  if (!res.headersSent) for (const [name, value] of Object.entries(headers ?? {})) res.setHeader(name, value);
+  sendError(res, status, code, message, details);
 };
 
 export const notFound: RequestHandler = (req, res) => {

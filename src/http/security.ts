@@ -34,15 +34,24 @@ export interface HostPolicy {
  * elsewhere, the configured list applies if given.
  */
 export function hostCheck(policy: HostPolicy): RequestHandler {
+  const rejects = hostRejecter(policy);
+  return (req, res, next) => {
+    const message = rejects(req.headers.host);
+    if (message === undefined) return next();
+    sendError(res, 403, "host_not_allowed", message);
+  };
+}
+
+/** The host rule as a function: undefined when the Host header is acceptable, else why not. */
+export function hostRejecter(policy: HostPolicy): (hostHeader: string | undefined) => string | undefined {
   const extras = new Set(policy.allowedHosts.map((h) => h.toLowerCase()));
   const anyHost = extras.has("*");
   const strict = isLoopbackHost(policy.bindHost) || extras.size > 0;
-  return (req, res, next) => {
-    if (anyHost || !strict) return next();
-    const header = req.headers.host;
+  return (header) => {
+    if (anyHost || !strict) return undefined;
     const name = header ? hostname(header) : "";
-    if (isLoopbackHost(name) || extras.has(name) || name === policy.bindHost.toLowerCase()) return next();
-    sendError(res, 403, "host_not_allowed", `Host "${header ?? ""}" is not allowed. Add it with --allowed-hosts.`);
+    if (isLoopbackHost(name) || extras.has(name) || name === policy.bindHost.toLowerCase()) return undefined;
+    return `Host "${header ?? ""}" is not allowed. Add it with --allowed-hosts.`;
   };
 }
 

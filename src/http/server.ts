@@ -2,7 +2,7 @@
  * Start and stop the sidecar HTTP server. Used by `patchworkmcp serve` and by
  * tests (port 0 gives an ephemeral port).
  */
-import type { Server } from "node:http";
+import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { FeedbackStore } from "../store/index.js";
 import { createApp, finishApp, type AppContext } from "./app.js";
@@ -51,7 +51,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   }
 
   const server = await new Promise<Server>((resolve, reject) => {
-    const s = context.app.listen(options.port, options.host, () => resolve(s));
+    const s = createServer(context.handler).listen(options.port, options.host, () => resolve(s));
     s.once("error", reject);
   });
   server.keepAliveTimeout = 65_000;

@@ -313,3 +313,41 @@ async function rawGet(port: number, path: string, headers: Record<string, string
     req.end();
   });
 }
+
+describe("the ingestion fast path and the express route", () => {
+  // `application/json` without Origin takes the fast path; `application/merge+json`
+  // (or any Origin, encoding, chunked body…) goes through express. They must agree.
+  const post = (body: string, contentType: string, key?: string) =>
+    request(`${base}/feedback`, { rawBody: body, headers: { "content-type": contentType, ...(key ? { "idempotency-key": key } : {}) } });
+
+  it("answer identically, whichever path a request takes", async () => {
+    const bodies = [
+      JSON.stringify(validReport({ session_id: "paths" })),
+      JSON.stringify({ gap_type: "nope", tools_available: [3] }),
+      "{broken",
+      "[]",
+      JSON.stringify(validReport({ what_i_needed: "x".repeat(5000) })),
+    ];
+    for (const body of bodies) {
+      const fast = await post(body, "application/json");
+      const slow = await post(body, "application/merge+json");
+      expect(slow.status, body.slice(0, 40)).toBe(fast.status);
+      if (fast.status >= 400) expect(slow.body).toEqual(fast.body);
+      expect(slow.headers.get("content-type")).toBe(fast.headers.get("content-type"));
+      expect(slow.headers.get("x-content-type-options")).toBe("nosniff");
+      expect(fast.headers.get("x-content-type-options")).toBe("nosniff");
+    }
+  });
+
+  it("share one idempotency key space", async () => {
+    const first = await post(JSON.stringify(validReport()), "application/json", "cross-path-key");
+    const again = await post(JSON.stringify(validReport()), "application/merge+json", "cross-path-key");
+    const third = await post(JSON.stringify(validReport()), "application/json; charset=utf-8", "cross-path-key");
+    expect(first.status).toBe(201);
+    expect([again.status, third.status]).toEqual([200, 200]);
+    expect(new Set([first.body.id, again.body.id, third.body.id]).size).toBe(1);
+    expect(third.headers.get("idempotent-replayed")).toBe("true");
+    const badKey = await post(JSON.stringify(validReport()), "application/json", "k".repeat(201));
+    expect(badKey.status).toBe(400);
+  });
+});
