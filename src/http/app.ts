@@ -12,7 +12,7 @@ import { draftApi } from "./routes/draft.js";
 import { exportRoutes } from "./routes/export.js";
 import { feedbackRoutes } from "./routes/feedback.js";
 import { statsRoutes } from "./routes/stats.js";
-import { fastIngest } from "./fast-ingest.js";
+import { fastPaths } from "./fast-paths.js";
 import { hostCheck, hostRejecter, originCheck, type HostPolicy } from "./security.js";
 import { dashboardRoutes } from "../ui/serve.js";
 import { mcpRouter } from "../mcp/http.js";
@@ -28,7 +28,7 @@ export interface AppOptions {
 
 export interface AppContext {
   app: Express;
-  /** The request handler to serve: the ingestion fast path in front of the express app. */
+  /** The request handler to serve: the hot-route fast paths in front of the express app. */
   handler: (req: IncomingMessage, res: ServerResponse) => void;
   store: FeedbackStore;
   auth: Authenticator;
@@ -69,7 +69,7 @@ export function createApp(options: AppOptions): AppContext {
   app.use("/mcp", mcpRouter({ store, auth, queue }));
   app.use(dashboardRoutes());
 
-  const fast = fastIngest({ auth, queue, rejectHost: hostRejecter(policy), bodyLimitBytes });
+  const fast = fastPaths({ store, auth, queue, rejectHost: hostRejecter(policy), bodyLimitBytes });
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
     if (!fast(req, res)) app(req, res);
   };

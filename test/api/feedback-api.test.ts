@@ -339,6 +339,17 @@ describe("the ingestion fast path and the express route", () => {
     }
   });
 
+  it("list identically, whichever path a request takes", async () => {
+    // A same-origin Origin header sends a GET through express; without one it takes the fast path.
+    for (const query of ["", "?server_name=alpha&limit=3", "?q=quaternion", "?limit=500", "?gap_type=nope", "?cursor=bad", "?limit=2&limit=3", "?reviewed=maybe&since=x"]) {
+      const fast = await request(`${base}/feedback${query}`);
+      const slow = await request(`${base}/feedback${query}`, { headers: { origin: server.url } });
+      expect(slow.status, query).toBe(fast.status);
+      expect(slow.body, query).toEqual(fast.body);
+      expect(slow.headers.get("content-type")).toBe(fast.headers.get("content-type"));
+    }
+  });
+
   it("share one idempotency key space", async () => {
     const first = await post(JSON.stringify(validReport()), "application/json", "cross-path-key");
     const again = await post(JSON.stringify(validReport()), "application/merge+json", "cross-path-key");

@@ -1,7 +1,7 @@
 /** Ingestion and review endpoints under /api/feedback. */
 import { Router, type Request } from "express";
 import { z } from "zod";
-import { listQuerySchema, REPORT_STATUSES, type FeedbackStore } from "../../store/index.js";
+import { listQuerySchema, REPORT_STATUSES, type FeedbackStore, type ReportFilter } from "../../store/index.js";
 import type { Authenticator } from "../auth.js";
 import { ApiError, parseOr400 } from "../errors.js";
 import type { IngestQueue } from "../ingest-queue.js";
@@ -55,11 +55,17 @@ function requireJsonBody(req: Request): void {
   }
 }
 
+/** One list page as response JSON (the store builds the items' JSON itself). */
+export function listPageJson(store: FeedbackStore, filter: ReportFilter, page: { limit?: number | undefined; cursor?: string | undefined }): string {
+  const { itemsJson, nextCursor } = store.listReportsJson(filter, page);
+  return `{"items":${itemsJson},"nextCursor":${JSON.stringify(nextCursor)}}`;
+}
+
 export function feedbackRoutes(deps: { store: FeedbackStore; auth: Authenticator; queue: IngestQueue }): Router {
   const { store, auth, queue } = deps;
   const router = Router();
 
-  // The common case of this route is served by fast-ingest.ts; this handles the rest identically.
+  // The common case of this route (and of the list below) is served by fast-paths.ts; these handle the rest identically.
   router.post("/", auth.require("ingest"), async (req, res) => {
     requireJsonBody(req);
     const ingested = await ingestReport(queue, req.body, req.get("Idempotency-Key"));
@@ -70,8 +76,7 @@ export function feedbackRoutes(deps: { store: FeedbackStore; auth: Authenticator
 
   router.get("/", auth.require("read"), (req, res) => {
     const { limit, cursor, ...filter } = parseOr400(listQuerySchema, req.query);
-    const page = store.listReportsJson(filter, { limit, cursor });
-    res.type("application/json").send(`{"items":${page.itemsJson},"nextCursor":${JSON.stringify(page.nextCursor)}}`);
+    res.type("application/json").send(listPageJson(store, filter, { limit, cursor }));
   });
 
   router.get("/:id", auth.require("read"), (req, res) => {
