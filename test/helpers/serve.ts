@@ -14,25 +14,25 @@ export function tempDir(prefix = "pwm-test-"): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
 
-export interface ServeProcess {
+/** A child process that announced its URL on stderr. */
+export interface ListeningProcess {
   url: string;
-  port: number;
-  dbPath: string;
   proc: ChildProcess;
   /** Everything the process wrote to stderr so far. */
   stderr(): string;
-  /** SIGTERM and wait for exit. */
+  /** SIGTERM and wait for exit (resolves with the exit code). */
   stop(): Promise<number | null>;
   /** SIGKILL and wait for exit. */
   kill(): Promise<void>;
 }
 
-export async function startServe(options: { dbPath?: string; args?: string[]; env?: Record<string, string> } = {}): Promise<ServeProcess> {
-  const dbPath = options.dbPath ?? join(tempDir(), "feedback.db");
-  const proc = spawn(process.execPath, [CLI, "serve", "--port", "0", "--db", dbPath, ...(options.args ?? [])], {
-    env: { ...process.env, FEEDBACK_API_KEY: "", ...options.env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+/** Start a process and wait until it prints `listening on <url>` (or the pattern given) on stderr. */
+export async function startListening(
+  command: string[],
+  options: { env?: NodeJS.ProcessEnv; pattern?: RegExp } = {},
+): Promise<ListeningProcess> {
+  const [cmd, ...args] = command as [string, ...string[]];
+  const proc = spawn(cmd, args, { env: options.env ?? process.env, stdio: ["ignore", "pipe", "pipe"] });
   let err = "";
   proc.stderr!.setEncoding("utf8");
   proc.stderr!.on("data", (d: string) => {
@@ -40,35 +40,48 @@ export async function startServe(options: { dbPath?: string; args?: string[]; en
   });
   proc.stdout!.resume();
   const exited = new Promise<number | null>((r) => proc.once("exit", (code) => r(code)));
+  const pattern = options.pattern ?? /listening on (http:\/\/\S+)/;
   const url = await new Promise<string>((resolveUrl, reject) => {
-    const timer = setTimeout(() => reject(new Error(`serve did not start:\n${err}`)), 30_000);
-    const onData = () => {
-      const m = /listening on (http:\/\/\S+)/.exec(err);
+    const timer = setTimeout(() => reject(new Error(`${command.join(" ")} did not start:\n${err}`)), 30_000);
+    const check = () => {
+      const m = pattern.exec(err);
       if (m) {
         clearTimeout(timer);
-        proc.stderr!.off("data", onData);
+        proc.stderr!.off("data", check);
         resolveUrl(m[1]!);
       }
     };
-    proc.stderr!.on("data", onData);
+    proc.stderr!.on("data", check);
     proc.once("exit", (code) => {
       clearTimeout(timer);
-      reject(new Error(`serve exited with ${code}:\n${err}`));
+      reject(new Error(`${command.join(" ")} exited with ${code}:\n${err}`));
     });
   });
+  const running = () => proc.exitCode === null && proc.signalCode === null;
   return {
     url,
-    port: Number(new URL(url).port),
-    dbPath,
     proc,
     stderr: () => err,
     async stop() {
-      if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGTERM");
+      if (running()) proc.kill("SIGTERM");
       return exited;
     },
     async kill() {
-      if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGKILL");
+      if (running()) proc.kill("SIGKILL");
       await exited;
     },
   };
+}
+
+export interface ServeProcess extends ListeningProcess {
+  port: number;
+  dbPath: string;
+}
+
+export async function startServe(options: { dbPath?: string; args?: string[]; env?: Record<string, string> } = {}): Promise<ServeProcess> {
+  const dbPath = options.dbPath ?? join(tempDir(), "feedback.db");
+  const child = await startListening([process.execPath, CLI, "serve", "--port", "0", "--db", dbPath, ...(options.args ?? [])], {
+    env: { ...process.env, FEEDBACK_API_KEY: "", ...options.env },
+  });
+  return { ...child, port: Number(new URL(child.url).port), dbPath };
 }

@@ -10,11 +10,11 @@ import {
   ElicitRequestSchema,
   ListRootsRequestSchema,
 } from "@modelcontextprotocol/sdk/types.js";
-import { spawn, type ChildProcess, type ChildProcessWithoutNullStreams } from "node:child_process";
+import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { fixture } from "../fixtures/build.js";
-import { CLI, tempDir } from "../helpers/serve.js";
+import { CLI, startListening as startListeningProcess, tempDir, type ListeningProcess } from "../helpers/serve.js";
 
 export { CLI, tempDir };
 export const NODE = process.execPath;
@@ -63,51 +63,11 @@ export async function connectStdioProxy(options: { proxyArgs: string[]; upstream
   return { client, transport, stderr: () => err, close: () => client.close() };
 }
 
-export interface ChildServer {
-  url: string;
-  proc: ChildProcess;
-  stderr: () => string;
-  stop: () => Promise<void>;
-}
+export type ChildServer = ListeningProcess;
 
-/** Start a process and wait until it prints `listening on <url>` (or the pattern given) on stderr. */
-export async function startListening(command: string[], options: { env?: Record<string, string>; pattern?: RegExp } = {}): Promise<ChildServer> {
-  const [cmd, ...args] = command as [string, ...string[]];
-  const proc = spawn(cmd, args, { env: proxyEnv(options.env), stdio: ["ignore", "pipe", "pipe"] });
-  let err = "";
-  proc.stdout!.resume();
-  proc.stderr!.setEncoding("utf8");
-  proc.stderr!.on("data", (d: string) => {
-    err += d;
-  });
-  const exited = new Promise<void>((r) => proc.once("exit", () => r()));
-  const pattern = options.pattern ?? /listening on (http:\/\/\S+)/;
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${command.join(" ")} did not start:\n${err}`)), 30_000);
-    const check = () => {
-      const m = pattern.exec(err);
-      if (m) {
-        clearTimeout(timer);
-        proc.stderr!.off("data", check);
-        resolve(m[1]!);
-      }
-    };
-    proc.stderr!.on("data", check);
-    proc.once("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`${command.join(" ")} exited with ${code}:\n${err}`));
-    });
-  });
-  return {
-    url,
-    proc,
-    stderr: () => err,
-    async stop() {
-      if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGTERM");
-      await exited;
-    },
-  };
-}
+/** Start a process with the proxy's clean env and wait until it prints `listening on <url>` (or the pattern given). */
+export const startListening = (command: string[], options: { env?: Record<string, string>; pattern?: RegExp } = {}): Promise<ChildServer> =>
+  startListeningProcess(command, { env: proxyEnv(options.env), ...(options.pattern ? { pattern: options.pattern } : {}) });
 
 /** `patchworkmcp proxy --listen 127.0.0.1:0 …` */
 export const startHttpProxy = (proxyArgs: string[], upstream?: string[], env?: Record<string, string>) =>

@@ -13,7 +13,7 @@ describe("the feedback tool definition", () => {
   const def = feedbackToolDefinition();
 
   it("derives a complete JSON Schema from the zod schema", () => {
-    const schema = def.inputSchema as { properties: Record<string, { enum?: string[]; description?: string; maxLength?: number }>; required: string[] };
+    const schema = def.inputSchema as { type: string; properties: Record<string, { enum?: string[]; description?: string; maxLength?: number }>; required: string[] };
     expect(def.name).toBe("feedback");
     expect(schema.type).toBe("object");
     expect(schema).not.toHaveProperty("$schema");
