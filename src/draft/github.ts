@@ -6,7 +6,7 @@
  */
 import { Octokit, RequestError } from "octokit";
 import { DraftError, type DraftStep } from "./events.js";
-import { decodeText, type CommitRequest, type RepoEntry, type RepoListing, type RepoSource } from "./repo.js";
+import { decodeText, PathIndex, type CommitRequest, type RepoEntry, type RepoListing, type RepoSource } from "./repo.js";
 import { SKIP_DIRS } from "./select.js";
 
 const MAX_TREE_WALK_REQUESTS = 300;
@@ -58,6 +58,7 @@ export class GitHubRepo implements RepoSource {
   private baseCommit = "";
   private baseTree = "";
   private readonly shas = new Map<string, string>();
+  private readonly paths = new PathIndex();
   private readonly modes = new Map<string, string>();
 
   private constructor(private readonly options: GitHubOptions) {
@@ -133,8 +134,10 @@ export class GitHubRepo implements RepoSource {
   private collect(tree: { path?: string; type?: string; sha?: string; size?: number; mode?: string }[], prefix: string): RepoEntry[] {
     const out: RepoEntry[] = [];
     for (const e of tree) {
-      if (e.type !== "blob" || !e.path || !e.sha) continue;
-      if (e.mode === "120000" || e.mode === "160000") continue; // symlinks and submodules are not editable files
+      if (!e.path) continue;
+      const isFile = e.type === "blob" && e.mode !== "120000" && e.mode !== "160000";
+      this.paths.add(`${prefix}${e.path}`, isFile ? "file" : e.type === "tree" ? "dir" : "other");
+      if (!isFile || !e.sha) continue; // symlinks and submodules are not editable files
       const path = `${prefix}${e.path}`;
       this.shas.set(path, e.sha);
       this.modes.set(path, e.mode ?? "100644");
@@ -148,13 +151,18 @@ export class GitHubRepo implements RepoSource {
     const queue: { sha: string; prefix: string }[] = [{ sha: this.baseTree, prefix: "" }];
     let requests = 0;
     while (queue.length > 0) {
-      if (requests >= MAX_TREE_WALK_REQUESTS) return { entries, complete: false };
+      if (requests >= MAX_TREE_WALK_REQUESTS) {
+        for (const rest of queue) this.paths.addUnread(rest.prefix);
+        return { entries, complete: false };
+      }
       const { sha, prefix } = queue.shift()!;
       requests++;
       const tree = await this.octokit.rest.git.getTree({ ...this.req, tree_sha: sha });
       entries.push(...this.collect(tree.data.tree, prefix));
       for (const e of tree.data.tree) {
-        if (e.type === "tree" && e.sha && e.path && !SKIP_DIRS.has(e.path)) queue.push({ sha: e.sha, prefix: `${prefix}${e.path}/` });
+        if (e.type !== "tree" || !e.sha || !e.path) continue;
+        if (SKIP_DIRS.has(e.path)) this.paths.addUnread(`${prefix}${e.path}/`);
+        else queue.push({ sha: e.sha, prefix: `${prefix}${e.path}/` });
       }
     }
     return { entries, complete: true };
@@ -174,6 +182,10 @@ export class GitHubRepo implements RepoSource {
 
   exists(path: string): boolean {
     return this.shas.has(path);
+  }
+
+  takenBecause(path: string): string | undefined {
+    return this.paths.takenBecause(path);
   }
 
   /** Blobs, one tree on top of the base tree, one commit, then the branch ref. Returns the commit sha. */

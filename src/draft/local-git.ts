@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { DraftError } from "./events.js";
-import { decodeText, type CommitRequest, type RepoListing, type RepoSource } from "./repo.js";
+import { decodeText, PathIndex, type CommitRequest, type RepoListing, type RepoSource } from "./repo.js";
 
 interface GitResult {
   code: number;
@@ -45,6 +45,7 @@ export class LocalGitRepo implements RepoSource {
   baseBranch = "";
   private baseCommit = "";
   private readonly blobs = new Map<string, { sha: string; mode: string }>();
+  private readonly paths = new PathIndex();
 
   private constructor(private readonly dir: string) {
     this.label = dir;
@@ -79,7 +80,10 @@ export class LocalGitRepo implements RepoSource {
     for (const record of out.split("\0")) {
       // "<mode> <type> <sha> <size>\t<path>"
       const m = /^(\d+) (\w+) ([0-9a-f]+)\s+(\S+)\t(.+)$/s.exec(record);
-      if (!m || m[2] !== "blob" || m[1] === "120000") continue;
+      if (!m) continue;
+      const isFile = m[2] === "blob" && m[1] !== "120000";
+      this.paths.add(m[5]!, isFile ? "file" : "other");
+      if (!isFile) continue;
       this.blobs.set(m[5]!, { sha: m[3]!, mode: m[1]! });
       entries.push({ path: m[5]!, size: Number(m[4]) || 0 });
     }
@@ -88,6 +92,10 @@ export class LocalGitRepo implements RepoSource {
 
   exists(path: string): boolean {
     return this.blobs.has(path);
+  }
+
+  takenBecause(path: string): string | undefined {
+    return this.paths.takenBecause(path);
   }
 
   async read(path: string): Promise<string | undefined> {

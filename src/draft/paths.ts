@@ -36,6 +36,31 @@ export function globMatch(pattern: string, path: string): boolean {
   return new RegExp(`^${re}$`).test(path);
 }
 
+/** Files that hold secrets (and must not even be shown to the model). Matched case-insensitively. */
+export const SECRET_PATTERNS: readonly string[] = [
+  "**/.env",
+  "**/.env.*",
+  "**/*.pem",
+  "**/*.key",
+  "**/*.p12",
+  "**/*.pfx",
+  "**/*.keystore",
+  "**/*.jks",
+  "**/id_rsa*",
+  "**/id_ed25519*",
+  "**/id_ecdsa*",
+  "**/.npmrc",
+  "**/.pypirc",
+  "**/.netrc",
+  "**/.dockercfg",
+  "**/.docker/config.json",
+  "**/credentials",
+  "**/credentials.json",
+  "**/secrets.*",
+  "**/.aws/**",
+  "**/.ssh/**",
+];
+
 /** Files that run code in CI, hold secrets, or control the repository. Matched case-insensitively. */
 export const SENSITIVE_PATTERNS: readonly string[] = [
   ".github/workflows/**",
@@ -60,28 +85,13 @@ export const SENSITIVE_PATTERNS: readonly string[] = [
   ".pre-commit-config.yaml",
   ".gitmodules",
   ".husky/**",
-  "**/.env",
-  "**/.env.*",
-  "**/*.pem",
-  "**/*.key",
-  "**/*.p12",
-  "**/*.pfx",
-  "**/*.keystore",
-  "**/*.jks",
-  "**/id_rsa*",
-  "**/id_ed25519*",
-  "**/id_ecdsa*",
-  "**/.npmrc",
-  "**/.pypirc",
-  "**/.netrc",
-  "**/.dockercfg",
-  "**/.docker/config.json",
-  "**/credentials",
-  "**/credentials.json",
-  "**/secrets.*",
-  "**/.aws/**",
-  "**/.ssh/**",
+  ...SECRET_PATTERNS,
 ];
+
+export function isSecretFile(path: string): boolean {
+  const lower = path.toLowerCase();
+  return SECRET_PATTERNS.some((p) => globMatch(p.toLowerCase(), lower));
+}
 
 export function sensitiveReason(path: string): string | undefined {
   const lower = path.toLowerCase();

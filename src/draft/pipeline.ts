@@ -47,6 +47,13 @@ function quoteLines(text: string): string {
     .join("\n");
 }
 
+/** Agent-written names as inert inline code: no backtick can end the span early, no newline can start a new block. */
+function codeSpan(text: string): string {
+  const flat = text.replace(/[\u0000-\u001f\u007f]/g, " ");
+  const fence = "`".repeat(Math.max(...(flat.match(/`+/g) ?? [""]).map((r) => r.length)) + 1);
+  return `${fence} ${flat} ${fence}`;
+}
+
 export function prBody(input: {
   modelBody: string;
   report: Report;
@@ -64,7 +71,7 @@ export function prBody(input: {
   const body = [
     input.modelBody,
     "---",
-    `Drafted by PatchworkMCP from ${link} about \`${input.report.server_name}\`${input.report.tool_name ? ` (tool \`${input.report.tool_name}\`)` : ""}, with ${input.provider}/${input.model}. Review before merging: the report text came from an AI agent.`,
+    `Drafted by PatchworkMCP from ${link} about ${codeSpan(input.report.server_name)}${input.report.tool_name ? ` (tool ${codeSpan(input.report.tool_name)})` : ""}, with ${input.provider}/${input.model}. Review before merging: the report text came from an AI agent.`,
     notes,
     `Files: ${input.files.map((f) => `\`${f}\``).join(", ")}`,
   ].join("\n\n");
@@ -263,11 +270,13 @@ class Run {
     const branch = branchName(report.id);
     this.step("commit", `Creating branch ${branch} with one commit`);
     const message = `${this.redact(change.commitMessage)}\n\nPatchworkMCP-Report: ${report.id}\n`;
-    const commitSha = await source.commit({ branch, message, changes: change.changes });
+    // Registered before the commit: a failure or cancel after GitHub created the ref but before we
+    // heard back must still remove the branch (deleting a branch that was never made is harmless).
     setCleanup(async () => {
       const removed = await source.deleteBranch(branch);
       this.detail("commit", removed ? `Deleted branch ${branch} after the failure` : `Could not delete branch ${branch}; remove it by hand`);
     });
+    const commitSha = await source.commit({ branch, message, changes: change.changes });
     this.detail("commit", `Commit ${commitSha.slice(0, 12)} on ${branch}`);
 
     // 8. draft PR
@@ -283,6 +292,8 @@ class Run {
       number = pr.number;
       this.detail("pull_request", `Draft PR #${pr.number}: ${pr.url}`);
     }
+    // From here on the branch carries real work (an open PR or a local commit): never delete it.
+    setCleanup(undefined);
 
     // 9. history
     // The PR exists now: finish recording it even if the client has gone away.
@@ -303,9 +314,9 @@ class Run {
         title: this.redact(change.title),
       });
     } catch (err) {
-      throw new DraftError("record_failed", `The draft could not be recorded on the report (${err instanceof Error ? err.message : String(err)}).`, "record");
+      const made = url ? `the draft PR ${url}` : `branch ${branch}`;
+      throw new DraftError("record_failed", `${made} was made but could not be recorded on the report (${err instanceof Error ? err.message : String(err)}).`, "record");
     }
-    setCleanup(undefined);
     return { ...base, url, draft, kind: url ? "pull_request" : "local_commit", branch, commit_sha: commitSha, number };
   }
 }

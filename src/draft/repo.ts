@@ -19,6 +19,47 @@ export interface CommitRequest {
   changes: ValidatedChange[];
 }
 
+/**
+ * Every path a listing saw, of any kind, so a "create" can be refused when its
+ * path is already taken: by a file, a directory (a blob there would replace the
+ * whole directory in a Git tree), a symlink or submodule, or when a parent is a
+ * file, or when it lies in a directory the listing did not read.
+ */
+export class PathIndex {
+  private readonly kinds = new Map<string, "file" | "dir" | "other">();
+  private readonly unread: string[] = [];
+
+  add(path: string, kind: "file" | "dir" | "other"): void {
+    this.kinds.set(path, kind);
+    const parts = path.split("/");
+    for (let i = 1; i < parts.length; i++) {
+      const dir = parts.slice(0, i).join("/");
+      if (!this.kinds.has(dir)) this.kinds.set(dir, "dir");
+    }
+  }
+
+  /** A directory whose contents were not listed (skipped, or beyond the listing limit). */
+  addUnread(dir: string): void {
+    this.unread.push(dir.endsWith("/") ? dir : `${dir}/`);
+  }
+
+  /** Why a new file may not be created at `path`, or undefined when it is free. */
+  takenBecause(path: string): string | undefined {
+    const kind = this.kinds.get(path);
+    if (kind === "file") return "a file already exists there";
+    if (kind === "dir") return "it is a directory in the repository";
+    if (kind === "other") return "a symlink or submodule is there";
+    const parts = path.split("/");
+    for (let i = 1; i < parts.length; i++) {
+      const parent = parts.slice(0, i).join("/");
+      const k = this.kinds.get(parent);
+      if (k === "file" || k === "other") return `its parent ${parent} is not a directory`;
+    }
+    if (this.unread.some((d) => path.startsWith(d))) return "it lies in a directory that was not listed, so it cannot be checked";
+    return undefined;
+  }
+}
+
 export interface RepoSource {
   /** For messages: "acme/tools (main)" or "/path/to/checkout (main)". */
   readonly label: string;
@@ -26,6 +67,8 @@ export interface RepoSource {
   list(): Promise<RepoListing>;
   /** Whether a path is a file at the base commit (valid after list()). */
   exists(path: string): boolean;
+  /** Why a new file may not be created at this path (valid after list()). */
+  takenBecause(path: string): string | undefined;
   /** Full text of a file at the base commit, or undefined for binary/missing files. */
   read(path: string): Promise<string | undefined>;
 }

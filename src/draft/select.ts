@@ -7,6 +7,7 @@
  * is told which), files that do not fit at all are listed as omitted.
  */
 import type { Report } from "../store/index.js";
+import { isSecretFile } from "./paths.js";
 import type { RepoEntry } from "./repo.js";
 
 export const SKIP_DIRS: ReadonlySet<string> = new Set([
@@ -45,6 +46,8 @@ const MAX_SELECTED = 25;
 const MIN_PARTIAL = 1_500;
 
 export function isCandidate(entry: RepoEntry): boolean {
+  // Secrets a repository should not contain but sometimes does (.env, keys, credentials) never go to the model.
+  if (isSecretFile(entry.path)) return false;
   const segments = entry.path.split("/");
   if (segments.slice(0, -1).some((s) => SKIP_DIRS.has(s))) return false;
   const name = segments[segments.length - 1]!.toLowerCase();

@@ -29,6 +29,8 @@ export interface ValidatedChangeSet {
 export interface RepoView {
   /** Whether a path exists as a file at the base commit. */
   exists(path: string): boolean;
+  /** Why a new file may not be created at a path (taken by a file, directory, symlink…), or undefined. */
+  takenBecause(path: string): string | undefined;
   /** The full current content of an existing text file. */
   read(path: string): Promise<string | undefined>;
 }
@@ -85,6 +87,11 @@ export async function validateChangeSet(raw: unknown, repo: RepoView, allowedSen
     if (file.action === "create") {
       if (exists) {
         problems.push(`${where}: the file already exists; use action "edit" with search/replace blocks`);
+        continue;
+      }
+      const taken = repo.takenBecause(path);
+      if (taken) {
+        problems.push(`${where}: cannot create a file there: ${taken}`);
         continue;
       }
       if (file.content === null) {

@@ -10,6 +10,7 @@ import { globMatch, normalizeRepoPath, pathPolicy } from "../../src/draft/paths.
 import { buildUserPrompt, computeBudget, quoteUntrusted } from "../../src/draft/prompt.js";
 import { selectFiles } from "../../src/draft/select.js";
 import { validateChangeSet, type RepoView } from "../../src/draft/validate.js";
+import { PathIndex } from "../../src/draft/repo.js";
 import { DraftSettings, maskSecret, parseEnv, updateEnvFile } from "../../src/settings/index.js";
 import { FeedbackStore } from "../../src/store/index.js";
 import type { Report } from "../../src/store/index.js";
@@ -37,7 +38,9 @@ const report: Report = {
 };
 
 function view(files: Record<string, string>): RepoView {
-  return { exists: (p) => p in files, read: async (p) => files[p] };
+  const paths = new PathIndex();
+  for (const p of Object.keys(files)) paths.add(p, "file");
+  return { exists: (p) => p in files, read: async (p) => files[p], takenBecause: (p) => paths.takenBecause(p) };
 }
 
 describe(".env file", () => {
@@ -102,6 +105,26 @@ describe("path policy", () => {
 });
 
 describe("validation", () => {
+  it("never creates a file where a directory, file, symlink or unlisted directory is (a blob there would replace it)", async () => {
+    const repo = view({ ".github/workflows/ci.yml": "on: push", "src/a.ts": "x", "CODEOWNERS": "*" });
+    const create = (path: string) =>
+      validateChangeSet({ files: [{ path, action: "create", content: "x", edits: null }], commit_message: "m", pr_title: "t", pr_body: "" }, repo, [".github/**"]);
+    for (const path of [".github", ".github/workflows", "src", "src/a.ts/inner.ts", "CODEOWNERS/x"]) {
+      const out = await create(path);
+      expect(out.ok, path).toBe(false);
+      if (!out.ok) expect(out.problems.join(" ")).toMatch(/cannot create a file there|already exists/);
+    }
+    expect((await create("src/new.ts")).ok).toBe(true);
+    const index = new PathIndex();
+    index.add("vendor", "dir");
+    index.addUnread("vendor");
+    index.add("lib/sub", "other");
+    expect(index.takenBecause("vendor/x.go")).toMatch(/not listed/);
+    expect(index.takenBecause("lib/sub")).toMatch(/symlink or submodule/);
+    expect(index.takenBecause("lib/sub/x")).toMatch(/not a directory/);
+    expect(index.takenBecause("lib/other.ts")).toBeUndefined();
+  });
+
   it("whatever path a model invents, only normalised, in-repo, unprotected paths ever pass", async () => {
     const segment = fc.oneof(
       fc.constantFrom("..", ".", "", ".git", ".GIT", ".github", "workflows", ".env", ".env.local", "id_rsa", "key.pem", "src", "a.ts", "C:", "~", "\\x"),
