@@ -44,7 +44,8 @@ function ingest(deps: FastPathDeps, req: IncomingMessage, res: ServerResponse): 
   if (h["content-encoding"] !== undefined || h["transfer-encoding"] !== undefined) return false;
   if (!JSON_UTF8.test(h["content-type"] ?? "")) return false;
   const length = Number(h["content-length"]);
-  if (!Number.isInteger(length) || length < 0 || length > deps.bodyLimitBytes) return false;
+  // An empty body is `{}` to express's parser (a 422, not a 400): leave it to express.
+  if (!Number.isInteger(length) || length <= 0 || length > deps.bodyLimitBytes) return false;
   if (!deps.auth.authorize(req, "ingest").ok) return false;
 
   const chunks: Buffer[] = [];
@@ -52,7 +53,9 @@ function ingest(deps: FastPathDeps, req: IncomingMessage, res: ServerResponse): 
   req.on("end", () => {
     let body: unknown;
     try {
-      body = JSON.parse(Buffer.concat(chunks).toString("utf8"));
+      const raw = Buffer.concat(chunks);
+      // Skip a UTF-8 byte-order mark, as express's body parser does.
+      body = JSON.parse(raw.toString("utf8", raw[0] === 0xef && raw[1] === 0xbb && raw[2] === 0xbf ? 3 : 0));
     } catch {
       return answerError(res, new ApiError(400, "invalid_json", "The request body is not valid JSON."));
     }

@@ -327,6 +327,8 @@ describe("the ingestion fast path and the express route", () => {
       "{broken",
       "[]",
       JSON.stringify(validReport({ what_i_needed: "x".repeat(5000) })),
+      "",
+      `\ufeff${JSON.stringify(validReport({ session_id: "bom" }))}`,
     ];
     for (const body of bodies) {
       const fast = await post(body, "application/json");
