@@ -83,7 +83,8 @@ function guard(options: HttpProxyOptions) {
         return rpcError(res, 403, -32000, `Origin "${req.headers.origin}" is not allowed. Add it with --allowed-origins.`);
       }
     }
-    if (key && req.path === "/mcp") {
+    // Every route after /healthz needs the key (express matches /MCP and /mcp/ to "/mcp" too).
+    if (key) {
       const given = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? "")?.[1];
       const buf = Buffer.from(given ?? "");
       if (given === undefined || buf.length !== key.length || !timingSafeEqual(buf, key)) {
@@ -154,6 +155,8 @@ export async function startHttpProxy(options: HttpProxyOptions): Promise<Running
 
   const app = express();
   app.disable("x-powered-by");
+  app.set("case sensitive routing", true);
+  app.set("strict routing", true);
   app.get("/healthz", (_req, res) => {
     res.json({ ok: true, sessions: sessions.size });
   });
@@ -208,6 +211,11 @@ export async function startHttpProxy(options: HttpProxyOptions): Promise<Running
 
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(options.port, options.host, () => resolve(s));
+    // The Host check stops browsers, not other programs: a network-facing proxy needs a key.
+    const bindName = options.host.toLowerCase();
+    if (!options.apiKey && !LOOPBACK.has(bindName) && !/^127\.\d+\.\d+\.\d+$/.test(bindName)) {
+      log(`WARNING: listening on ${options.host} with NO --listen-key: anyone who can reach this port can use every upstream tool.`);
+    }
     s.once("error", reject);
   });
   const address = server.address();

@@ -12,7 +12,8 @@ import { FeedbackStore } from "../src/store/index.js";
 import type { Log } from "./log.js";
 import type { Outbox } from "./outbox.js";
 
-export type DeliveryResult = { ok: true; id: number } | { ok: false; message: string };
+/** `retryable: false` means this report will never be accepted as it is (the sidecar rejected its content). */
+export type DeliveryResult = { ok: true; id: number } | { ok: false; message: string; retryable: boolean };
 
 export interface Deliverer {
   deliver(payload: FeedbackPayload, idempotencyKey: string, timeoutMs: number): Promise<DeliveryResult>;
@@ -22,7 +23,10 @@ export function sidecarDeliverer(baseUrl: string, apiKey: string | undefined): D
   return {
     async deliver(payload, idempotencyKey, timeoutMs) {
       const result = await sendToSidecar({ baseUrl, apiKey, payload: { ...payload }, idempotencyKey, timeoutMs, retries: 0 });
-      return result.ok ? { ok: true, id: result.id } : { ok: false, message: result.message };
+      if (result.ok) return { ok: true, id: result.id };
+      // Auth failures are a configuration problem shared by every report: keep retrying those.
+      const permanent = result.status !== undefined && result.status >= 400 && result.status < 500 && ![401, 403, 408, 429].includes(result.status);
+      return { ok: false, message: result.message, retryable: !permanent };
     },
   };
 }
@@ -35,7 +39,7 @@ export function databaseDeliverer(path: string): Deliverer & { close(): void } {
         store ??= FeedbackStore.open(path);
         return { ok: true, id: store.insertReport(payload, idempotencyKey).id };
       } catch (err) {
-        return { ok: false, message: `could not write to ${path}: ${err instanceof Error ? err.message : String(err)}` };
+        return { ok: false, message: `could not write to ${path}: ${err instanceof Error ? err.message : String(err)}`, retryable: true };
       }
     },
     close() {
@@ -107,7 +111,12 @@ export class Reporter {
 
   /** Start retrying what an earlier run left in the outbox. */
   start(): void {
-    if (this.options.outbox.read().length > 0) this.schedule(0);
+    try {
+      if (this.options.outbox.read().length > 0) this.schedule(0);
+    } catch (err) {
+      this.options.log(`the outbox could not be read (${err instanceof Error ? err.message : String(err)}); will try again later`);
+      this.schedule(this.retryDelay);
+    }
   }
 
   stop(): void {
@@ -133,7 +142,14 @@ export class Reporter {
   }
 
   private async flushOnce(): Promise<void> {
-    const entries = this.options.outbox.read();
+    let entries: ReturnType<Outbox["read"]>;
+    try {
+      entries = this.options.outbox.read();
+    } catch (err) {
+      this.options.log(`the outbox could not be read (${err instanceof Error ? err.message : String(err)}); will try again later`);
+      this.schedule(this.retryDelay);
+      return;
+    }
     const delivered = new Set<string>();
     let unreachable = false;
     for (const entry of entries) {
@@ -142,6 +158,11 @@ export class Reporter {
       if (!parsed.ok) continue;
       const result = await this.options.deliverer.deliver(parsed.payload, entry.idempotencyKey, this.options.timeoutMs);
       if (!result.ok) {
+        if (!result.retryable) {
+          // The sidecar will never take this one as it is: leave it for a human and `replay`, send the rest.
+          this.options.log(`outbox report ${entry.idempotencyKey} was refused (${result.message}); it stays in the outbox`);
+          continue;
+        }
         unreachable = true;
         break;
       }

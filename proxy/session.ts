@@ -9,6 +9,7 @@
  * upstream listed, the session id) and which stream a server message belongs
  * to (progress token → request id), for downstreams that care (HTTP).
  */
+import { randomBytes } from "node:crypto";
 import { randomUUID } from "node:crypto";
 import {
   FEEDBACK_REPLIES,
@@ -38,6 +39,9 @@ import {
 import type { Log } from "./log.js";
 import type { Reporter } from "./reporter.js";
 import type { UpstreamClosed, UpstreamLink } from "./upstream.js";
+
+/** Per-process part of our request ids, so chained proxies never claim each other's answers. */
+const INSTANCE = randomBytes(4).toString("hex");
 
 export interface SessionConfig {
   /** Name to offer the feedback tool under. */
@@ -230,8 +234,10 @@ export class ProxySession {
         down.send(frame);
         return;
       }
-      if (typeof id === "string" && id.startsWith(RESERVED_ID_PREFIX)) {
-        this.internal.get(id)?.(m);
+      // Only answers to our own requests are ours: a proxy in front of this one uses the same prefix.
+      const own = typeof id === "string" ? this.internal.get(id) : undefined;
+      if (own) {
+        own(m);
         return;
       }
       const entry = this.release(id);
@@ -461,7 +467,7 @@ export class ProxySession {
 
   private internalRequest(method: string, params?: Record<string, unknown>): Promise<RpcMessage | undefined> {
     if (this.closedInfo) return Promise.resolve(undefined);
-    const id = `${RESERVED_ID_PREFIX}${++this.internalSeq}`;
+    const id = `${RESERVED_ID_PREFIX}${INSTANCE}:${++this.internalSeq}`;
     return new Promise((resolve) => {
       const timer = setTimeout(() => done(undefined), INTERNAL_TIMEOUT_MS);
       const done = (m: RpcMessage | undefined) => {

@@ -103,6 +103,8 @@ describe("HTTP downstream in front of server-everything over stdio", () => {
   it("requires the bearer key and rejects foreign Host and Origin headers", async () => {
     expect((await post(proxy.url, {})).status).toBe(401);
     expect((await post(proxy.url, { Authorization: "Bearer wrong-key" })).status).toBe(401);
+    // No spelling of the path gets around the key (express routes /MCP and /mcp/ case- and slash-insensitively by default).
+    for (const path of ["/MCP", "/mcp/", "/Mcp"]) expect((await post(proxy.url.replace(/\/mcp$/, path), {})).status, path).toBe(401);
     expect(await postWithHost(proxy.url, "evil.example:80", auth)).toBe(403);
     expect((await post(proxy.url, { ...auth, Origin: "https://evil.example" })).status).toBe(403);
     const bad = await post(proxy.url, auth, { jsonrpc: "2.0", id: 2, method: "tools/list" });
