@@ -201,7 +201,9 @@ export async function startHttpProxy(options: HttpProxyOptions): Promise<Running
     const now = Date.now();
     for (const [id, s] of sessions) {
       const idle = now - s.session.lastActivity;
-      if (idle > options.idleTimeoutMs && s.session.pendingCount === 0) {
+      // A call still pending holds its session open, but not forever: a client that vanished
+      // mid-call, or an upstream that never answers, must not pin a child process for good.
+      if (idle > options.idleTimeoutMs && (s.session.pendingCount === 0 || idle > 4 * options.idleTimeoutMs)) {
         log(`session ${id} idle for ${Math.round(idle / 1000)} s: closing it`);
         void s.close();
       }

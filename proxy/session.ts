@@ -225,8 +225,10 @@ export class ProxySession {
   // ── server → client ────────────────────────────────────────────────────
 
   private fromUpstream(frame: Frame): void {
-    this.lastActivity = Date.now();
     const m = frame.msg;
+    // Answers to the client count as activity; a server's own chatter (logs, updates) does not,
+    // or a session whose client has gone would never be reaped.
+    if (isResponse(m)) this.lastActivity = Date.now();
     const down = this.options.downstream;
     if (isResponse(m)) {
       const id = m.id;

@@ -25,6 +25,8 @@ export interface StdioUpstreamOptions {
   log: Log;
   /** How long to wait after SIGTERM before SIGKILL, in ms. */
   killGraceMs?: number;
+  /** How long a server may take to exit by itself once its stdin is closed, in ms. */
+  stdinGraceMs?: number;
 }
 
 export class StdioUpstream implements UpstreamLink {
@@ -116,11 +118,21 @@ export class StdioUpstream implements UpstreamLink {
     if (!child || this.stopping) return this.exited;
     this.stopping = true;
     if (!this.closedInfo) {
+      // The MCP stdio shutdown order: close stdin and give the server a moment to finish and exit,
+      // then SIGTERM the whole group (the child if it is still there, and anything it started),
+      // then SIGKILL.
       child.stdin.end();
+      const exited = this.exited ?? Promise.resolve();
+      const onItsOwn = await Promise.race([
+        exited.then(() => true),
+        new Promise<false>((r) => setTimeout(() => r(false), this.options.stdinGraceMs ?? 1000).unref()),
+      ]);
       this.signalGroup("SIGTERM");
-      const timer = setTimeout(() => this.signalGroup("SIGKILL"), this.options.killGraceMs ?? 2000);
-      await this.exited;
-      clearTimeout(timer);
+      if (!onItsOwn) {
+        const timer = setTimeout(() => this.signalGroup("SIGKILL"), this.options.killGraceMs ?? 2000);
+        await exited;
+        clearTimeout(timer);
+      }
     }
   }
 

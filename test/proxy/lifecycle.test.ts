@@ -80,6 +80,16 @@ describe("stdio proxy lifecycle", () => {
     await waitFor(() => !isAlive(shell) && !isAlive(server), 10_000, "upstream processes to end");
   });
 
+  it("still delivers the answer to a call in flight when stdin closes (close stdin first, then signal)", async () => {
+    const c = new RawClient(fixtureCommand("--eof-linger-ms", "600"));
+    await c.initialize();
+    c.send({ id: 7, method: "tools/call", params: { name: "slow", arguments: { steps: 2, delayMs: 150 } } });
+    c.proc.stdin.end();
+    const answer = await c.response(7);
+    expect(answer).toHaveProperty("result");
+    expect(await c.exit).toBe(0);
+  });
+
   it("ends when it is told to stop, and the upstream with it", async () => {
     const c = new RawClient(fixtureCommand());
     await c.initialize();
