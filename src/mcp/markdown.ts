@@ -108,20 +108,19 @@ export function renderReport(report: ReportDetail): string {
 
 const SNIPPET_MAX = 120;
 
-/** A JSON string literal on one line (JSON leaves U+2028/2029 raw: escape them too). */
-export function quoted(text: string): string {
-  return JSON.stringify(text).replace(/\u2028/g, "\\u2028").replace(/\u2029/g, "\\u2029");
-}
-
-/** First characters of a text, on one line, quoted so it cannot be read as anything but a string. */
+/**
+ * First characters of a text, on one line, as inert inline code: JSON quoting
+ * alone keeps it on its line but a Markdown renderer would still show links,
+ * images (beacons) and HTML inside the quotes.
+ */
 export function snippet(text: string, max = SNIPPET_MAX): string {
   const flat = text.replace(/\s+/g, " ").trim();
-  return quoted(flat.length > max ? `${flat.slice(0, max - 1)}…` : flat);
+  return inlineCode(flat.length > max ? `${flat.slice(0, max - 1)}…` : flat);
 }
 
 /** One line per report for list_reports' text content. */
 export function renderReportLine(r: Report): string {
   const tags = [r.gap_type, r.resolution ?? "no resolution given", r.status].join(", ");
-  const tool = r.tool_name ? ` tool ${quoted(r.tool_name)}` : "";
-  return `#${r.id} ${r.created_at.slice(0, 16).replace("T", " ")} ${quoted(r.server_name)} [${tags}]${tool}: ${snippet(r.what_i_needed)}`;
+  const tool = r.tool_name ? ` tool ${inlineCode(r.tool_name)}` : "";
+  return `#${r.id} ${r.created_at.slice(0, 16).replace("T", " ")} ${inlineCode(r.server_name)} [${tags}]${tool}: ${snippet(r.what_i_needed)}`;
 }

@@ -186,3 +186,16 @@ describe("renderReportLine", () => {
     );
   });
 });
+
+describe("renderReportLine in a Markdown renderer", () => {
+  it("shows links, images and HTML from report text as code, never as live markup", () => {
+    const payloads = ["![x](https://evil.example/p?d=1)", "[click](javascript:alert(1))", "<img src=x onerror=alert(1)>", "**bold** <b>b</b>"];
+    fc.assert(
+      fc.property(fc.constantFrom(...payloads), fc.constantFrom(...payloads), hostile, (needed, name, noise) => {
+        const html = md.renderInline(renderReportLine(report({ what_i_needed: `${noise}${needed}`, server_name: name, tool_name: needed })));
+        expect(html).not.toMatch(/<(img|a|b|strong)[\s>]/);
+      }),
+      { numRuns: 200 },
+    );
+  });
+});

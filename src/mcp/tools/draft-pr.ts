@@ -6,6 +6,7 @@
 import { z } from "zod";
 import type { DraftEvent } from "../../draft/index.js";
 import { DraftSettings } from "../../settings/index.js";
+import { fencedBlock, inlineCode } from "../markdown.js";
 import { reportIdArg } from "./args.js";
 import { defineTool, ToolError, type RequestExtra } from "./types.js";
 
@@ -75,13 +76,12 @@ export const draftPrTool = defineTool({
     });
     if (!outcome.ok) throw new ToolError(`Drafting failed (${outcome.error.code}): ${outcome.error.message}`);
     const r = outcome.result;
-    const files = r.files.map((f) => `${f.action} ${f.path}`).join(", ");
-    const diff = r.diff ?? "";
-    const fence = "`".repeat(Math.max(3, ...(diff.match(/`+/g) ?? []).map((m) => m.length + 1)));
+    // The title and paths were written by a model that read untrusted report text: keep them inert.
+    const files = r.files.map((f) => `${f.action} ${inlineCode(f.path)}`).join(", ");
     const text =
       r.kind === "dry_run"
-        ? `Dry run for report ${id}: "${r.title}" would change ${files}.\n\n${fence}diff\n${diff}${fence}`
-        : `Opened draft PR ${r.url} for report ${id}: "${r.title}" (${files}) on branch ${r.branch}.`;
+        ? `Dry run for report ${id}: ${inlineCode(r.title)} would change ${files}.\n\n${fencedBlock(r.diff ?? "", "diff")}`
+        : `Opened draft PR ${r.url} for report ${id}: ${inlineCode(r.title)} (${files}) on branch ${inlineCode(r.branch ?? "")}.`;
     return {
       text,
       structured: {

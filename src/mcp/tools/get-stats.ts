@@ -1,7 +1,7 @@
 /** `get_stats`: counts by server, gap type, resolution, status, client and tool, plus reports per day. */
 import { z } from "zod";
 import { STATS_DAYS_DEFAULT, type CountRow, type Stats } from "../../store/index.js";
-import { quoted } from "../markdown.js";
+import { inlineCode } from "../markdown.js";
 import { reportFilterArgs, toStoreFilter } from "./args.js";
 import { defineTool } from "./types.js";
 
@@ -33,7 +33,7 @@ const output = z.object({
 });
 
 function counts(label: string, rows: CountRow[]): string {
-  const items = rows.map((r) => `${r.key === null ? "(none)" : quoted(r.key)} ${r.count}`);
+  const items = rows.map((r) => `${r.key === null ? "(none)" : inlineCode(r.key)} ${r.count}`);
   return `${label}: ${items.length > 0 ? items.join(", ") : "-"}`;
 }
 
