@@ -27,6 +27,8 @@ import { scopeForTool } from "./tools/index.js";
 export const MCP_BODY_LIMIT = "4mb";
 export const SESSION_IDLE_MS = 30 * 60_000;
 export const MAX_SESSIONS = 1000;
+/** Sessions one key (or, with no key configured, all clients together) may hold at once. */
+export const MAX_SESSIONS_PER_KEY = 100;
 
 export interface McpHttpOptions {
   store: FeedbackStore;
@@ -36,6 +38,7 @@ export interface McpHttpOptions {
   /** Close sessions without requests for this long. */
   sessionIdleMs?: number | undefined;
   maxSessions?: number | undefined;
+  maxSessionsPerKey?: number | undefined;
 }
 
 interface Session {
@@ -101,6 +104,7 @@ export function mcpRouter(options: McpHttpOptions): Router {
   const { store, auth, queue } = options;
   const idleMs = options.sessionIdleMs ?? SESSION_IDLE_MS;
   const maxSessions = options.maxSessions ?? MAX_SESSIONS;
+  const perCredential = Math.min(options.maxSessionsPerKey ?? MAX_SESSIONS_PER_KEY, maxSessions);
   const sessions = new Map<string, Session>();
   const ingest = queue.add.bind(queue);
 
@@ -115,14 +119,31 @@ export function mcpRouter(options: McpHttpOptions): Router {
   };
   setInterval(reap, Math.min(60_000, Math.max(1000, Math.floor(idleMs / 2)))).unref();
 
-  /** Make room for a new session: close the least recently used idle one when full. */
-  const makeRoom = (): boolean => {
-    if (sessions.size < maxSessions) return true;
-    let oldest: [string, Session] | undefined;
-    for (const entry of sessions) if (entry[1].active === 0 && (!oldest || entry[1].lastSeen < oldest[1].lastSeen)) oldest = entry;
-    if (!oldest) return false;
-    closeSession(oldest[0], oldest[1]);
-    return true;
+  /**
+   * Make room for a new session of `credential`. One key may hold at most
+   * `perCredential` sessions (beyond that its own least recently used one
+   * goes), so a widely shared ingest key cannot crowd out everyone else. When
+   * the table is full, the least recently used idle session goes; if every
+   * session holds a stream open, the oldest one of the key holding the most.
+   */
+  const makeRoom = (credential: string): void => {
+    const lru = (keep: (s: Session) => boolean): [string, Session] | undefined => {
+      let oldest: [string, Session] | undefined;
+      for (const entry of sessions) if (keep(entry[1]) && (!oldest || entry[1].lastSeen < oldest[1].lastSeen)) oldest = entry;
+      return oldest;
+    };
+    const perKey = new Map<string, number>();
+    for (const s of sessions.values()) perKey.set(s.credential, (perKey.get(s.credential) ?? 0) + 1);
+    let victim: [string, Session] | undefined;
+    if ((perKey.get(credential) ?? 0) >= perCredential) victim = lru((s) => s.credential === credential);
+    else if (sessions.size >= maxSessions) {
+      victim = lru((s) => s.active === 0);
+      if (!victim) {
+        const busiest = [...perKey.entries()].sort((a, b) => b[1] - a[1])[0]![0];
+        victim = lru((s) => s.credential === busiest);
+      }
+    }
+    if (victim) closeSession(victim[0], victim[1]);
   };
 
   const track = (session: Session, res: Response) => {
@@ -184,7 +205,7 @@ export function mcpRouter(options: McpHttpOptions): Router {
     if (req.method !== "POST" || !(Array.isArray(req.body) ? req.body.some(isInitializeRequest) : isInitializeRequest(req.body))) {
       return sendRpcError(res, 400, HTTP_ERROR, "Bad Request: send an initialize request first, then the Mcp-Session-Id header it returns with every request.");
     }
-    if (!makeRoom()) return sendRpcError(res, 503, HTTP_ERROR, "Too many open MCP sessions; try again shortly.", { code: "too_many_sessions" });
+    makeRoom(credential);
 
     const server = createReportServer({ store, scope, ingest });
     const transport = new StreamableHTTPServerTransport({

@@ -74,3 +74,31 @@ describe("MCP sessions", () => {
     for (const s of [a, c, d]) expect((await ping(s)).status).toBe(200);
   });
 });
+
+describe("MCP sessions per key", () => {
+  it("caps each key's sessions so one shared key cannot crowd out another", async () => {
+    const keyed = FeedbackStore.open(join(tempDir("pwm-mcp-perkey-"), "feedback.db"));
+    const agentKey = keyed.createKey("ingest").key;
+    const devKey = keyed.createKey("admin").key;
+    const app = express();
+    app.use("/mcp", mcpRouter({ store: keyed, auth: new Authenticator({ store: keyed }), queue: new IngestQueue(keyed), maxSessions: 4, maxSessionsPerKey: 2 }));
+    const srv = await new Promise<Server>((resolve) => {
+      const s = app.listen(0, "127.0.0.1", () => resolve(s));
+    });
+    const at = `http://127.0.0.1:${(srv.address() as AddressInfo).port}/mcp`;
+    const pingAs = (key: string, session: string) => rawMcp(at, { key, session, body: { jsonrpc: "2.0", id: 9, method: "ping" } });
+    try {
+      const dev = await openRawSession(at, devKey);
+      const agents = [];
+      for (let i = 0; i < 5; i++) agents.push(await openRawSession(at, agentKey));
+      // The agent key keeps only its two newest sessions; the developer's session is untouched.
+      expect((await pingAs(devKey, dev)).status).toBe(200);
+      const alive = await Promise.all(agents.map(async (s) => (await pingAs(agentKey, s)).status));
+      expect(alive).toEqual([404, 404, 404, 200, 200]);
+    } finally {
+      srv.closeAllConnections();
+      await new Promise((r) => srv.close(r));
+      keyed.close();
+    }
+  });
+});
