@@ -141,3 +141,17 @@ describe("dashboard router", () => {
     }
   });
 });
+
+describe("links and labels from report data", () => {
+  it("only lets http(s) URLs and plain same-site paths become links", async () => {
+    const { safeHref } = await import("../../src/ui/app/dom.js");
+    expect(safeHref("https://github.com/o/r/pull/1")).toBe("https://github.com/o/r/pull/1");
+    expect(safeHref("/#/r/1")).toBe("/#/r/1");
+    for (const bad of ["javascript:alert(1)", "//evil.example", "/\\evil.example", "data:text/html,x", "vbscript:x"]) expect(safeHref(bad)).toBe("#");
+  });
+
+  it("labels only known values, whatever name an agent chose", () => {
+    expect(ui.label("missing_tool")).not.toBe("missing_tool");
+    for (const name of ["constructor", "toString", "__proto__", "hasOwnProperty"]) expect(ui.label(name)).toBe(name);
+  });
+});

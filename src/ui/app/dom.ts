@@ -73,7 +73,8 @@ export function mount(el: Element, ...children: Child[]): void {
  * (javascript:, data:, vbscript:) becomes an inert "#".
  */
 export function safeHref(url: string): string {
-  if (url.startsWith("#") || (url.startsWith("/") && !url.startsWith("//"))) return url;
+  // A path starting "/\" is read by browsers as "//host" (off-site): only plain same-site paths pass as they are.
+  if (url.startsWith("#") || (url.startsWith("/") && !url.startsWith("//") && !url.startsWith("/\\"))) return url;
   try {
     const parsed = new URL(url);
     if (parsed.protocol === "https:" || parsed.protocol === "http:") return parsed.href;

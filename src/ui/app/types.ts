@@ -45,5 +45,6 @@ export const LABELS: Record<string, string> = {
 
 export function label(value: string | null | undefined): string {
   if (value === null || value === undefined) return "—";
-  return LABELS[value] ?? value;
+  // Own keys only: an agent's server named "constructor" is a name, not Object's constructor.
+  return Object.hasOwn(LABELS, value) ? LABELS[value]! : value;
 }
