@@ -36,7 +36,9 @@ export function databaseDeliverer(path: string): Deliverer & { close(): void } {
   return {
     async deliver(payload, idempotencyKey) {
       try {
-        store ??= FeedbackStore.open(path);
+        // better-sqlite3 waits synchronously: a short lock wait keeps protocol traffic moving, and a
+        // report that meets a busy database goes to the outbox and is retried.
+        store ??= FeedbackStore.open(path, { busyTimeoutMs: 100 });
         return { ok: true, id: store.insertReport(payload, idempotencyKey).id };
       } catch (err) {
         return { ok: false, message: `could not write to ${path}: ${err instanceof Error ? err.message : String(err)}`, retryable: true };

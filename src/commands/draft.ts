@@ -10,6 +10,11 @@ import { contextTokensSchema, DraftSettings, LLM_PROVIDERS, SETTINGS_ENV, type L
 import { FeedbackStore } from "../store/index.js";
 import { dbOption, switchOption } from "./options.js";
 
+/** Control characters (ESC and friends) shown as visible escapes; newlines kept. */
+function printable(text: string): string {
+  return text.replace(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+
 interface DraftFlags {
   db: string;
   dryRun?: boolean;
@@ -45,7 +50,9 @@ export class ProgressDisplay {
     this.current = "";
   }
 
-  handle(event: DraftEvent): void {
+  handle(raw: DraftEvent): void {
+    // Messages can carry model or git text: no escape sequence of theirs reaches the terminal.
+    const event = "message" in raw ? ({ ...raw, message: printable(raw.message) } as DraftEvent) : raw;
     if (event.type === "step") {
       const line = `[${event.index}/${event.total}] ${event.message}`;
       if (this.tty) {

@@ -15,7 +15,7 @@ import { GitHubRepo } from "./github.js";
 import { LocalGitRepo } from "./local-git.js";
 import { buildUserPrompt, computeBudget, fixedPromptChars, SYSTEM_PROMPT } from "./prompt.js";
 import { createModelClient, type ModelClient } from "./providers.js";
-import { makeRedactor, urlCredentials, type Redactor } from "./redact.js";
+import { makeRedactor, redactDeep, urlCredentials, type Redactor } from "./redact.js";
 import { selectFiles } from "./select.js";
 import { validateChangeSet, type ValidatedChangeSet } from "./validate.js";
 
@@ -88,8 +88,8 @@ class Run {
   }
 
   emit(event: DraftEvent): void {
-    // One redaction pass over the serialised event covers every string field.
-    const safe = JSON.parse(this.redact(JSON.stringify(event))) as DraftEvent;
+    // Every string field of the event, however deep, goes through the redactor.
+    const safe = redactDeep(event, this.redact);
     try {
       this.options.onEvent(safe);
     } catch {

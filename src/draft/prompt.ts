@@ -89,10 +89,15 @@ export function treeListing(paths: string[], maxChars: number): { text: string; 
   return { text, cut: paths.length - i };
 }
 
+/** How much of a rejected answer the retry prompt repeats back to the model, in characters. */
+const RETRY_ECHO_MAX = 20_000;
+
 /** Characters the non-file parts of the prompt will take (the rest is for file contents). */
 export function fixedPromptChars(input: Omit<PromptInput, "selection" | "paths"> & { treeChars: number }): number {
   const notes = input.notes.reduce((n, note) => n + note.body.length + 80, 0);
-  return SYSTEM_PROMPT.length + quoteUntrusted(reportForPrompt(input.report)).length + notes + input.treeChars + 3_000;
+  // Room for the one retry's section too (problems + up to RETRY_ECHO_MAX of the previous answer),
+  // so the second attempt fits wherever the first did.
+  return SYSTEM_PROMPT.length + quoteUntrusted(reportForPrompt(input.report)).length + notes + input.treeChars + 3_000 + RETRY_ECHO_MAX + 2_000;
 }
 
 export function buildUserPrompt(input: PromptInput, treeChars: number): string {
@@ -134,7 +139,7 @@ export function buildUserPrompt(input: PromptInput, treeChars: number): string {
   if (input.retry) {
     const previous = JSON.stringify(input.retry.previous ?? null);
     parts.push(
-      `# Your previous answer was rejected\nFix these problems and answer again with a complete change set:\n${input.retry.problems.map((p) => `- ${p}`).join("\n")}\n\nPrevious answer (for reference):\n${previous.length > 20_000 ? `${previous.slice(0, 20_000)}…` : previous}`,
+      `# Your previous answer was rejected\nFix these problems and answer again with a complete change set:\n${input.retry.problems.map((p) => `- ${p}`).join("\n")}\n\nPrevious answer (for reference):\n${previous.length > RETRY_ECHO_MAX ? `${previous.slice(0, RETRY_ECHO_MAX)}…` : previous}`,
     );
   }
   return parts.join("\n\n");

@@ -15,14 +15,29 @@ export function makeRedactor(secrets: (string | undefined)[]): Redactor {
   };
 }
 
-/** User names and passwords embedded in base URLs (https://user:pass@host) are secrets too. */
+/** Apply a redactor to every string inside a JSON-like value (keys and structure stay as they are). */
+export function redactDeep<T>(value: T, redact: Redactor): T {
+  if (typeof value === "string") return redact(value) as T;
+  if (Array.isArray(value)) return value.map((v: unknown) => redactDeep(v, redact)) as T;
+  if (value !== null && typeof value === "object") {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redactDeep(v, redact)])) as T;
+  }
+  return value;
+}
+
+/**
+ * Passwords embedded in base URLs (https://user:pass@host) are secrets too, and
+ * so are user names long enough to be tokens (a short one like "user" is not,
+ * and redacting it would mangle ordinary text).
+ */
 export function urlCredentials(...urls: (string | undefined)[]): string[] {
   const out: string[] = [];
   for (const url of urls) {
     if (!url) continue;
     try {
       const u = new URL(url);
-      for (const part of [u.username, u.password]) if (part) out.push(part, decodeURIComponent(part));
+      const parts = [u.password, u.username.length >= 12 ? u.username : ""];
+      for (const part of parts) if (part) out.push(part, decodeURIComponent(part));
     } catch {
       // not a URL: nothing embedded
     }
