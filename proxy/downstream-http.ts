@@ -5,6 +5,7 @@
  * messages go out with `relatedRequestId` so they reach the stream of the call
  * they belong to. Idle sessions are reaped: clients rarely send DELETE.
  */
+import { hostRejecter, isLoopbackHost } from "../src/net/host-policy.js";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
 import express, { type NextFunction, type Request, type Response } from "express";
@@ -48,28 +49,18 @@ export interface RunningHttpProxy {
   close: () => Promise<void>;
 }
 
-const LOOPBACK = new Set(["localhost", "127.0.0.1", "[::1]", "::1"]);
-
-function hostName(header: string): string {
-  const h = header.trim().toLowerCase();
-  if (h.startsWith("[")) return h.slice(0, h.indexOf("]") + 1);
-  const colon = h.lastIndexOf(":");
-  return colon === -1 ? h : h.slice(0, colon);
-}
-
 const rpcError = (res: Response, status: number, code: number, message: string) => {
   res.status(status).json({ jsonrpc: "2.0", error: { code, message }, id: null });
 };
 
 /** DNS-rebinding and cross-site protection: a rebound page arrives with its own name in Host or Origin. */
 function guard(options: HttpProxyOptions) {
-  const hosts = new Set(options.allowedHosts.map((h) => h.toLowerCase()));
+  const rejectHost = hostRejecter({ bindHost: options.host, allowedHosts: options.allowedHosts, allowedOrigins: options.allowedOrigins });
   const origins = new Set(options.allowedOrigins.map((o) => o.replace(/\/$/, "").toLowerCase()));
   const key = options.apiKey ? Buffer.from(options.apiKey) : undefined;
   return (req: Request, res: Response, next: NextFunction) => {
-    const name = hostName(req.headers.host ?? "");
-    const hostOk = hosts.has("*") || LOOPBACK.has(name) || /^127\.\d+\.\d+\.\d+$/.test(name) || hosts.has(name) || name === options.host.toLowerCase();
-    if (!hostOk) return rpcError(res, 403, -32000, `Host "${req.headers.host ?? ""}" is not allowed. Add it with --allowed-hosts.`);
+    const hostProblem = rejectHost(req.headers.host);
+    if (hostProblem) return rpcError(res, 403, -32000, hostProblem);
     const origin = req.headers.origin?.toLowerCase();
     if (origin !== undefined) {
       if (origins.has(origin)) {
@@ -215,7 +206,7 @@ export async function startHttpProxy(options: HttpProxyOptions): Promise<Running
     const s = app.listen(options.port, options.host, () => resolve(s));
     // The Host check stops browsers, not other programs: a network-facing proxy needs a key.
     const bindName = options.host.toLowerCase();
-    if (!options.apiKey && !LOOPBACK.has(bindName) && !/^127\.\d+\.\d+\.\d+$/.test(bindName)) {
+    if (!options.apiKey && !isLoopbackHost(bindName)) {
       log(`WARNING: listening on ${options.host} with NO --listen-key: anyone who can reach this port can use every upstream tool.`);
     }
     s.once("error", reject);
