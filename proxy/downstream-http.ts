@@ -5,12 +5,12 @@
  * messages go out with `relatedRequestId` so they reach the stream of the call
  * they belong to. Idle sessions are reaped: clients rarely send DELETE.
  */
-import { hostRejecter, isLoopbackHost } from "../src/net/host-policy.js";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
 import express, { type NextFunction, type Request, type Response } from "express";
 import { randomUUID, timingSafeEqual } from "node:crypto";
 import type { Server } from "node:http";
+import { hostRejecter, isLoopbackHost } from "../src/net/host-policy.js";
 import { isObject, type Frame, type RpcId, type RpcMessage } from "./jsonrpc.js";
 import type { Log } from "./log.js";
 import type { Reporter } from "./reporter.js";
