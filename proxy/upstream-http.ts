@@ -77,7 +77,11 @@ export class HttpUpstream implements UpstreamLink {
     if (!this.closed && this.transport.sessionId) {
       try {
         // Clients rarely say goodbye; the proxy does, so upstream sessions do not pile up.
-        await this.transport.terminateSession();
+        // Bounded: an unresponsive upstream host must not hold up shutdown.
+        await Promise.race([
+          this.transport.terminateSession(),
+          new Promise<never>((_, reject) => setTimeout(() => reject(new Error("no answer within 3 s")), 3000).unref()),
+        ]);
       } catch (err) {
         this.options.log(`${this.options.label}: could not end the upstream session: ${err instanceof Error ? err.message : String(err)}`);
       }
