@@ -59,6 +59,9 @@ export function createApp(options: AppOptions): AppContext {
   });
 
   const api = express.Router();
+  // Who is asking is settled before any body is read: without a valid key nobody gets the
+  // server to parse a megabyte of JSON. Each route still checks its own scope.
+  api.use(auth.require("ingest"));
   const bodyLimitBytes = options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
   api.use(express.json({ limit: bodyLimitBytes, strict: false, type: ["application/json", "application/*+json"] }));
   api.use("/feedback", feedbackRoutes({ store, auth, queue }));

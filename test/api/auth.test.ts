@@ -159,3 +159,17 @@ describe("binding beyond loopback", () => {
     }
   });
 });
+
+describe("no key, no parsing", () => {
+  it("answers 401 before reading a body, even a malformed one", async () => {
+    const server = await startServe({ env: { FEEDBACK_API_KEY: MASTER } });
+    try {
+      const res = await request(`${server.url}/api/feedback`, { rawBody: "{not json", headers: { "content-type": "application/json" } });
+      expect(res.status).toBe(401);
+      const withKey = await request(`${server.url}/api/feedback`, { rawBody: "{not json", headers: { "content-type": "application/json" }, key: MASTER });
+      expect(withKey.status).toBe(400);
+    } finally {
+      await server.stop();
+    }
+  });
+});
