@@ -58,17 +58,19 @@ export function openTempStore(): { store: FeedbackStore; dir: string; dbPath: st
   return { store: FeedbackStore.open(dbPath), dir, dbPath };
 }
 
+/** The report the draft tests (and the dashboard's draft test) turn into a PR. */
+export const WEATHER_REPORT = {
+  server_name: "weather",
+  tool_name: "get_forecast",
+  what_i_needed: "An hourly forecast for Paris for the next 12 hours",
+  what_i_tried: "Called get_forecast with city=Paris; it only returns a daily summary",
+  gap_type: "missing_parameter",
+  suggestion: "Add an hours parameter to get_forecast",
+  tools_available: ["get_forecast", "get_alerts"],
+} as const;
+
 export function addReport(store: FeedbackStore, overrides: Record<string, unknown> = {}): number {
-  const parsed = parseFeedback({
-    server_name: "weather",
-    tool_name: "get_forecast",
-    what_i_needed: "An hourly forecast for Paris for the next 12 hours",
-    what_i_tried: "Called get_forecast with city=Paris; it only returns a daily summary",
-    gap_type: "missing_parameter",
-    suggestion: "Add an hours parameter to get_forecast",
-    tools_available: ["get_forecast", "get_alerts"],
-    ...overrides,
-  });
+  const parsed = parseFeedback({ ...WEATHER_REPORT, ...overrides });
   if (!parsed.ok) throw new Error(JSON.stringify(parsed.issues));
   return store.insertReport(parsed.payload).id;
 }

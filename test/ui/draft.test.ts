@@ -6,7 +6,7 @@
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startAnthropicDouble, startGitHubDouble, type GitHubDouble, type LlmDoubleBase } from "../doubles/index.js";
-import { HAPPY_CHANGE_SET, REPO, REPO_FILES } from "../draft/fixtures.js";
+import { HAPPY_CHANGE_SET, REPO, REPO_FILES, WEATHER_REPORT } from "../draft/fixtures.js";
 import { startServe, type ServeProcess } from "../helpers/serve.js";
 import { api, launchBrowser, poll, screenshot, seed, watchForProblems } from "./browser.js";
 
@@ -32,17 +32,7 @@ beforeAll(async () => {
   const blank = ["GITHUB_TOKEN", "GITHUB_API_URL", "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL", "OPENAI_API_KEY", "OPENAI_BASE_URL"];
   const blankSettings = ["PATCHWORKMCP_LLM_PROVIDER", "PATCHWORKMCP_LLM_MODEL", "PATCHWORKMCP_LLM_CONTEXT_TOKENS", "PATCHWORKMCP_GITHUB_REPO", "PATCHWORKMCP_BASE_BRANCH"];
   serve = await startServe({ env: Object.fromEntries([...blank, ...blankSettings].map((k) => [k, ""])) });
-  [reportId] = await seed(serve.url, [
-    {
-      server_name: "weather",
-      tool_name: "get_forecast",
-      what_i_needed: "An hourly forecast for Paris for the next 12 hours",
-      what_i_tried: "Called get_forecast with city=Paris; it only returns a daily summary",
-      gap_type: "missing_parameter",
-      suggestion: "Add an hours parameter to get_forecast",
-      tools_available: ["get_forecast", "get_alerts"],
-    },
-  ]) as [number];
+  [reportId] = await seed(serve.url, [{ ...WEATHER_REPORT, tools_available: [...WEATHER_REPORT.tools_available] }]) as [number];
   browser = await launchBrowser();
   page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
   problems = watchForProblems(page);
