@@ -10,5 +10,7 @@ export default defineConfig({
     pool: "forks",
     maxWorkers: 2,
     fileParallelism: true,
+    // The default summary for people, plus one plain "N passed, N failed" line for CI.
+    reporters: ["default", "./test/helpers/closing-line-reporter.ts"],
   },
 });
