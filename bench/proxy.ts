@@ -5,9 +5,19 @@
  *   HTTP→stdio   a raw fetch client → proxy --listen → the fixture over stdio,
  *                against the fixture served over HTTP directly
  *
- * Env: BENCH_CALLS, BENCH_PIPELINED, BENCH_ROUNDS. Prints p50/p99 latency of sequential calls, sequential round trips per
- * second, and pipelined throughput (many calls in flight). Figures depend on
- * the machine and its load: compare the rows of one run, not runs.
+ * Each path is measured three ways: sequential calls (p50/p99 latency and calls
+ * per second), then throughput with 32 calls in flight, then with 256 in flight
+ * (enough to keep the server busy however long a hop takes, so the figure is the
+ * path's capacity rather than its latency). stdio rows run in paired rounds —
+ * direct, a bare relay, the proxy, back to back — and ratios are the median of
+ * each round's own ratio, so a machine that speeds up or slows down between
+ * rounds does not tilt them. The bare relay is a ten-line Node process that
+ * pipes bytes both ways with no logic at all: the floor for any proxy that is a
+ * process of its own.
+ *
+ * Env: BENCH_CALLS (sequential), BENCH_PIPELINED (calls per in-flight run),
+ * BENCH_ROUNDS. Figures depend on the machine and its load: compare the rows of
+ * one run, not runs.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { mkdtempSync } from "node:fs";
@@ -20,9 +30,19 @@ const ROOT = resolve(import.meta.dirname, "..");
 const CLI = join(ROOT, "dist/src/cli.js");
 const SEQUENTIAL = Number(process.env.BENCH_CALLS ?? 3000);
 const WARMUP = 300;
-const PIPELINED = Number(process.env.BENCH_PIPELINED ?? 5000);
-const IN_FLIGHT = 32;
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const PIPELINED = Number(process.env.BENCH_PIPELINED ?? 20000);
+const DEPTHS = [32, 256] as const;
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+
+/** Bytes both ways between our stdio and a child's, nothing else. */
+const BARE_RELAY = `
+import { spawn } from "node:child_process";
+const [cmd, ...args] = process.argv.slice(1);
+const child = spawn(cmd, args, { stdio: ["pipe", "pipe", "inherit"] });
+process.stdin.pipe(child.stdin);
+child.stdout.pipe(process.stdout);
+child.on("exit", (code) => process.exit(code ?? 1));
+`;
 
 const callBody = (id: number) => ({ jsonrpc: "2.0", id, method: "tools/call", params: { name: "echo", arguments: { text: "bench" } } });
 const initBody = { jsonrpc: "2.0", id: 0, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "bench", version: "1" } } };
@@ -97,50 +117,68 @@ interface Figures {
   p50: number;
   p99: number;
   sequentialPerSec: number;
-  pipelinedPerSec: number;
+  /** Calls per second with DEPTHS[i] calls in flight. */
+  pipelinedPerSec: number[];
+}
+
+async function inFlight(rpc: Rpc, depth: number, nextId: () => number): Promise<number> {
+  let sent = 0;
+  const start = process.hrtime.bigint();
+  await Promise.all(
+    Array.from({ length: depth }, async () => {
+      while (sent < PIPELINED) {
+        sent++;
+        await rpc.call(nextId());
+      }
+    }),
+  );
+  return (PIPELINED / (Number(process.hrtime.bigint() - start) / 1e6)) * 1000;
 }
 
 async function measure(rpc: Rpc): Promise<Figures> {
   let id = 1;
-  for (let i = 0; i < WARMUP; i++) await rpc.call(id++);
+  const nextId = () => id++;
+  for (let i = 0; i < WARMUP; i++) await rpc.call(nextId());
   const times: number[] = [];
   const start = process.hrtime.bigint();
   for (let i = 0; i < SEQUENTIAL; i++) {
     const t = process.hrtime.bigint();
-    await rpc.call(id++);
+    await rpc.call(nextId());
     times.push(Number(process.hrtime.bigint() - t) / 1e6);
   }
   const sequentialMs = Number(process.hrtime.bigint() - start) / 1e6;
   times.sort((a, b) => a - b);
-  const pStart = process.hrtime.bigint();
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: IN_FLIGHT }, async () => {
-      while (next < PIPELINED) {
-        next++;
-        await rpc.call(id++);
-      }
-    }),
-  );
-  const pipelinedMs = Number(process.hrtime.bigint() - pStart) / 1e6;
+  const pipelinedPerSec: number[] = [];
+  for (const depth of DEPTHS) pipelinedPerSec.push(await inFlight(rpc, depth, nextId));
   return {
     p50: times[Math.floor(times.length * 0.5)]!,
     p99: times[Math.floor(times.length * 0.99)]!,
     sequentialPerSec: (SEQUENTIAL / sequentialMs) * 1000,
-    pipelinedPerSec: (PIPELINED / pipelinedMs) * 1000,
+    pipelinedPerSec,
   };
 }
 
+const num = (n: number) => n.toFixed(0).padStart(6);
 const row = (label: string, f: Figures) =>
-  `${label.padEnd(30)} p50 ${f.p50.toFixed(3).padStart(7)} ms   p99 ${f.p99.toFixed(3).padStart(7)} ms   ${f.sequentialPerSec.toFixed(0).padStart(6)} calls/s sequential   ${f.pipelinedPerSec.toFixed(0).padStart(6)} calls/s with ${IN_FLIGHT} in flight`;
+  `${label.padEnd(30)} p50 ${f.p50.toFixed(3).padStart(7)} ms   p99 ${f.p99.toFixed(3).padStart(7)} ms   ${num(f.sequentialPerSec)} /s sequential   ` +
+  DEPTHS.map((d, i) => `${num(f.pipelinedPerSec[i]!)} /s with ${d} in flight`).join("   ");
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const median = (xs: number[]) => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
 const medianFigures = (fs: Figures[]): Figures => ({
   p50: median(fs.map((f) => f.p50)),
   p99: median(fs.map((f) => f.p99)),
   sequentialPerSec: median(fs.map((f) => f.sequentialPerSec)),
-  pipelinedPerSec: median(fs.map((f) => f.pipelinedPerSec)),
+  pipelinedPerSec: DEPTHS.map((_, i) => median(fs.map((f) => f.pipelinedPerSec[i]!))),
 });
+/** Median over rounds of (path / direct) in that same round, as a percentage. */
+const pairedRatio = (path: Figures[], direct: Figures[], pick: (f: Figures) => number) =>
+  median(path.map((f, i) => (pick(f) / pick(direct[i]!)) * 100)).toFixed(1);
+const pairedDelta = (path: Figures[], direct: Figures[], pick: (f: Figures) => number) =>
+  median(path.map((f, i) => pick(f) - pick(direct[i]!))).toFixed(3);
 
 async function measureStdio(command: string[]): Promise<Figures> {
   const rpc = await stdioRpc(command);
@@ -167,26 +205,36 @@ async function main(): Promise<void> {
   const server = fixture("fixture-server");
   const dir = mkdtempSync(join(tmpdir(), "pwm-bench-proxy-"));
   const proxy = [process.execPath, CLI, "proxy", "--db", join(dir, "f.db"), "--outbox", join(dir, "o.log")];
-  console.log(`tools/call "echo" round trips: ${SEQUENTIAL} sequential after ${WARMUP} warm-up, then ${PIPELINED} with ${IN_FLIGHT} in flight;`);
-  console.log(`stdio rows are the median of ${ROUNDS} alternating rounds\n`);
+  const relay = [process.execPath, "--input-type=module", "-e", BARE_RELAY];
+  console.log(`tools/call "echo" round trips: ${SEQUENTIAL} sequential after ${WARMUP} warm-up, then ${PIPELINED} each with ${DEPTHS.join(" and ")} in flight;`);
+  console.log(`stdio rows are medians of ${ROUNDS} rounds, each running direct, bare relay and proxy back to back\n`);
 
   const direct: Figures[] = [];
+  const relayed: Figures[] = [];
   const proxied: Figures[] = [];
   for (let round = 0; round < ROUNDS; round++) {
     direct.push(await measureStdio([process.execPath, server]));
+    relayed.push(await measureStdio([...relay, process.execPath, server]));
     proxied.push(await measureStdio([...proxy, "--", process.execPath, server]));
   }
-  const d1 = medianFigures(direct);
-  const p1 = medianFigures(proxied);
-  console.log(row("stdio, direct", d1));
-  console.log(row("stdio→stdio, through proxy", p1));
+  console.log(row("stdio, direct", medianFigures(direct)));
+  console.log(row("stdio, bare relay (reference)", medianFigures(relayed)));
+  console.log(row("stdio→stdio, through proxy", medianFigures(proxied)));
   const d2 = await measureHttp([process.execPath, server, "--http", "0"]);
   console.log(row("HTTP, direct (fixture on HTTP)", d2));
   const p2 = await measureHttp([...proxy, "--listen", "127.0.0.1:0", "--", process.execPath, server]);
   console.log(row("HTTP→stdio, through proxy", p2));
 
-  console.log(`\nstdio→stdio: +${(p1.p50 - d1.p50).toFixed(3)} ms at p50 (target < 0.3 ms), +${(p1.p99 - d1.p99).toFixed(3)} ms at p99,`);
-  console.log(`             ${((p1.sequentialPerSec / d1.sequentialPerSec) * 100).toFixed(1)}% of direct sequential throughput, ${((p1.pipelinedPerSec / d1.pipelinedPerSec) * 100).toFixed(1)}% with ${IN_FLIGHT} in flight (target ≥ 90%)`);
+  const p50 = (f: Figures) => f.p50;
+  const seq = (f: Figures) => f.sequentialPerSec;
+  const depth = (i: number) => (f: Figures) => f.pipelinedPerSec[i]!;
+  console.log(`\nstdio→stdio, per-round medians against direct (targets: < 0.3 ms added at p50, ≥ 90% of direct throughput):`);
+  for (const [label, path] of [["proxy", proxied], ["bare relay", relayed]] as const) {
+    console.log(
+      `  ${label.padEnd(10)} +${pairedDelta(path, direct, p50)} ms at p50;  ${pairedRatio(path, direct, seq)}% sequential;  ` +
+        DEPTHS.map((d, i) => `${pairedRatio(path, direct, depth(i))}% with ${d} in flight`).join(";  "),
+    );
+  }
   console.log(`HTTP→stdio:  ${p2.p50.toFixed(3)} ms at p50 vs ${d2.p50.toFixed(3)} ms for the fixture served over HTTP directly`);
 }
 

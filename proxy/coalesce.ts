@@ -1,24 +1,37 @@
 /**
- * Write many small messages with one system call: everything written in the
- * same tick is corked and flushed together on the next tick. Pipelined clients
- * deliver dozens of lines per chunk; without this each costs its own write().
+ * Write many small lines with one system call. Everything written in the same
+ * tick is queued and flushed together on the next tick, and lines that sit
+ * next to each other in memory (consecutive lines of one read, forwarded
+ * unchanged) are merged into a single buffer first: a pipelined client's
+ * chunk of 30 requests leaves as one write of one buffer, not 30.
  */
 import type { Writable } from "node:stream";
 
-/** Returns a function that writes one message followed by a newline. */
-export function coalescingWriter(stream: Writable): (message: Buffer | string) => void {
-  let corked = false;
+export type LineWriter = (line: Buffer | string) => void;
+
+/** Returns a function that queues one line; the line must already end with `\n`. */
+export function coalescingWriter(stream: Writable): LineWriter {
+  let queue: Buffer[] = [];
   const flush = () => {
-    corked = false;
+    const out = queue;
+    queue = [];
+    if (out.length === 1) {
+      stream.write(out[0]);
+      return;
+    }
+    stream.cork();
+    for (const piece of out) stream.write(piece);
     stream.uncork();
   };
-  return (message) => {
-    if (!corked) {
-      corked = true;
-      stream.cork();
-      process.nextTick(flush);
+  return (line) => {
+    const piece = typeof line === "string" ? Buffer.from(line) : line;
+    const n = queue.length;
+    if (n === 0) process.nextTick(flush);
+    const last = n > 0 ? queue[n - 1]! : undefined;
+    if (last !== undefined && last.buffer === piece.buffer && last.byteOffset + last.length === piece.byteOffset) {
+      queue[n - 1] = Buffer.from(last.buffer, last.byteOffset, last.length + piece.length);
+    } else {
+      queue.push(piece);
     }
-    stream.write(message);
-    stream.write("\n");
   };
 }

@@ -30,8 +30,8 @@ export async function runStdioProxy(options: StdioProxyOptions): Promise<number>
   let ending = false;
 
   const toStdout = coalescingWriter(process.stdout);
-  const write = (message: Buffer | string) => {
-    if (process.stdout.writable) toStdout(message);
+  const write = (line: Buffer | string) => {
+    if (process.stdout.writable) toStdout(line);
   };
   const session = new ProxySession({
     upstream,

@@ -22,7 +22,7 @@ export interface RpcMessage {
 
 export interface Frame {
   msg: RpcMessage;
-  /** The exact bytes received; absent once the message was changed or when it came from an object transport. */
+  /** The exact line received, newline included; absent once the message was changed or when it came from an object transport. */
   raw?: Buffer;
 }
 
@@ -39,8 +39,9 @@ export const isNotification = (m: RpcMessage): boolean => typeof m.method === "s
 export const isResponse = (m: RpcMessage): boolean => m.method === undefined && ("result" in m || "error" in m);
 
 
+/** The message as one line for a line transport, newline included: the bytes received when it is unchanged. */
 export function serialise(frame: Frame): Buffer | string {
-  return frame.raw ?? JSON.stringify(frame.msg);
+  return frame.raw ?? `${JSON.stringify(frame.msg)}\n`;
 }
 
 export function resultFrame(id: RpcId, result: Record<string, unknown>): Frame {
@@ -54,8 +55,8 @@ export function errorFrame(id: RpcId | null, code: number, message: string): Fra
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
 /**
- * Parse one line into frames. A batch (JSON array) becomes one frame per
- * element. Anything that is not a JSON-RPC object yields `undefined`.
+ * Parse one line (newline included) into frames. A batch (JSON array) becomes
+ * one frame per element. Anything that is not a JSON-RPC object yields `undefined`.
  */
 export function parseLine(line: Buffer): Frame[] | undefined {
   let value: unknown;

@@ -63,8 +63,8 @@ export interface SessionConfig {
 /** Where messages for the client go; `relatedRequestId` picks the HTTP stream. */
 export interface DownstreamSink {
   send(frame: Frame, relatedRequestId?: RpcId): void;
-  /** Line transports take unparsed bytes too (see `fastResponse`). */
-  sendRaw?(raw: Buffer): void;
+  /** Line transports take an unparsed line (newline included) too (see `fastResponse`). */
+  sendRaw?(line: Buffer): void;
 }
 
 interface Pending {
@@ -281,12 +281,14 @@ export class ProxySession {
    * the top-level object.
    */
   private fastResponse(line: Buffer): boolean {
-    const n = line.length;
+    let n = line.length;
+    if (line[n - 1] === 0x0a) n--;
+    if (line[n - 1] === 0x0d) n--;
     if (n < 16 || line[n - 1] !== 0x7d) return false;
     let id: RpcId | undefined;
     const head = line.toString("latin1", 0, Math.min(n, 64));
     if (head.startsWith('{"result":')) {
-      const m = TAIL_ID.exec(line.toString("latin1", Math.max(0, n - 64)));
+      const m = TAIL_ID.exec(line.toString("latin1", Math.max(0, n - 64), n));
       if (m) id = m[1] !== undefined ? Number(m[1]) : m[2];
     } else {
       const m = HEAD_ID.exec(head);

@@ -7,8 +7,8 @@
  */
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { parseLine, serialise, type Frame } from "./jsonrpc.js";
-import { coalescingWriter } from "./coalesce.js";
-import { readLines } from "./line-reader.js";
+import { coalescingWriter, type LineWriter } from "./coalesce.js";
+import { lineContent, readLines } from "./line-reader.js";
 import type { Log } from "./log.js";
 import type { UpstreamClosed, UpstreamLink } from "./upstream.js";
 
@@ -34,7 +34,7 @@ export class StdioUpstream implements UpstreamLink {
   onrawline?: (line: Buffer) => boolean;
   onclose?: (info: UpstreamClosed) => void;
   private child?: ChildProcessWithoutNullStreams;
-  private write?: (message: Buffer | string) => void;
+  private write?: LineWriter;
   private exited?: Promise<void>;
   private closedInfo?: UpstreamClosed;
   private stopping = false;
@@ -83,7 +83,7 @@ export class StdioUpstream implements UpstreamLink {
         if (this.onrawline?.(line)) return;
         const frames = parseLine(line);
         if (frames === undefined) {
-          log(`${label} wrote a non-JSON-RPC line to stdout (not forwarded): ${line.subarray(0, 200).toString()}`);
+          log(`${label} wrote a non-JSON-RPC line to stdout (not forwarded): ${lineContent(line).subarray(0, 200).toString()}`);
           return;
         }
         for (const frame of frames) this.onmessage?.(frame);
@@ -92,7 +92,7 @@ export class StdioUpstream implements UpstreamLink {
     );
     readLines(
       child.stderr,
-      (line) => process.stderr.write(`[${label}] ${line.toString()}\n`),
+      (line) => process.stderr.write(`[${label}] ${lineContent(line).toString()}\n`),
       () => undefined,
     );
     await new Promise<void>((resolve, reject) => {
