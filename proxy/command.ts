@@ -9,6 +9,7 @@ import { Option, type Command } from "commander";
 import { apiKeyOption, sidecarUrlOption, switchOption } from "../src/commands/options.js";
 import { startHttpProxy } from "./downstream-http.js";
 import { runStdioProxy } from "./downstream-stdio.js";
+import { MAX_LINE_BYTES } from "./line-reader.js";
 import { stderrLog } from "./log.js";
 import { DEFAULT_COLLISION_TOOL_NAME, DEFAULT_DELIVERY_TIMEOUT_MS, DEFAULT_IDLE_TIMEOUT_S, parseProxySettings, type ProxySettings } from "./options.js";
 import { DEFAULT_OUTBOX_PATH, Outbox } from "./outbox.js";
@@ -45,6 +46,7 @@ export function registerProxy(program: Command): void {
     .addOption(switchOption("--missing-tool-reports", "report calls to tools upstream never listed as missing_tool", "FEEDBACK_PROXY_MISSING_TOOL_REPORTS").default(true))
     .addOption(new Option("--no-missing-tool-reports", "the opt-out: same as --missing-tool-reports no"))
     .addOption(new Option("--delivery-timeout <ms>", "time allowed for one delivery attempt").env("FEEDBACK_PROXY_DELIVERY_TIMEOUT_MS").default(String(DEFAULT_DELIVERY_TIMEOUT_MS)))
+    .addOption(new Option("--max-message-bytes <n>", "longest stdio message passed on; longer lines are dropped").env("FEEDBACK_PROXY_MAX_MESSAGE_BYTES").default(String(MAX_LINE_BYTES)))
     .action(async (command: string[], flags: Record<string, unknown>) => {
       const parsed = parseProxySettings({ ...flags, command });
       if (!parsed.ok) {
@@ -63,7 +65,7 @@ function upstreamFactory(s: ProxySettings): UpstreamFactory {
     return (label) => new HttpUpstream({ url, headers: s.headers, label, log: stderrLog });
   }
   const [cmd, ...args] = s.command as [string, ...string[]];
-  return (label) => new StdioUpstream({ command: cmd, args, cwd: s.cwd, label, log: stderrLog });
+  return (label) => new StdioUpstream({ command: cmd, args, cwd: s.cwd, label, log: stderrLog, maxLineBytes: s.maxMessageBytes });
 }
 
 /** Run until done; resolves with the exit code (HTTP mode runs until a signal). */
@@ -80,7 +82,7 @@ export async function runProxy(s: ProxySettings): Promise<number> {
   };
   const makeUpstream = upstreamFactory(s);
   if (s.listen === undefined) {
-    const code = await runStdioProxy({ makeUpstream, config, reporter, log: stderrLog });
+    const code = await runStdioProxy({ makeUpstream, config, reporter, log: stderrLog, maxLineBytes: s.maxMessageBytes });
     await reporter.drain(s.deliveryTimeout + 2000);
     reporter.stop();
     return code;

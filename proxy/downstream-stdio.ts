@@ -5,9 +5,9 @@
  * proxy with a non-zero code.
  */
 import { randomUUID } from "node:crypto";
-import { PARSE_ERROR, errorFrame, parseLine, serialise } from "./jsonrpc.js";
+import { INVALID_REQUEST, PARSE_ERROR, errorFrame, idAtEnds, parseLine, serialise } from "./jsonrpc.js";
 import { coalescingWriter } from "./coalesce.js";
-import { readLines } from "./line-reader.js";
+import { MAX_LINE_BYTES, readLines } from "./line-reader.js";
 import type { Log } from "./log.js";
 import type { Reporter } from "./reporter.js";
 import { ProxySession, type SessionConfig } from "./session.js";
@@ -18,18 +18,27 @@ export interface StdioProxyOptions {
   config: SessionConfig;
   reporter: Reporter;
   log: Log;
+  /** Longest line taken from the client (default MAX_LINE_BYTES). */
+  maxLineBytes?: number;
 }
 
 /** Resolves with the exit code once the proxy is done. */
 export async function runStdioProxy(options: StdioProxyOptions): Promise<number> {
   const { log } = options;
+  const maxLineBytes = options.maxLineBytes ?? MAX_LINE_BYTES;
   const upstream = options.makeUpstream("upstream");
   const sessionId = `stdio-${randomUUID()}`;
   let finish!: (code: number) => void;
   const finished = new Promise<number>((resolve) => (finish = resolve));
   let ending = false;
 
-  const toStdout = coalescingWriter(process.stdout);
+  // Backpressure both ways: a server that stops reading pauses our stdin, a client that stops
+  // reading pauses the server's stdout, so neither can make the proxy buffer without bound.
+  const toStdout = coalescingWriter(process.stdout, (full) => upstream.pauseReading?.(full));
+  upstream.onpressure = (full) => {
+    if (full) process.stdin.pause();
+    else process.stdin.resume();
+  };
   const write = (line: Buffer | string) => {
     if (process.stdout.writable) toStdout(line);
   };
@@ -75,6 +84,15 @@ export async function runStdioProxy(options: StdioProxyOptions): Promise<number>
       for (const frame of frames) session.fromDownstream(frame);
     },
     () => end(0),
+    {
+      maxLineBytes,
+      onOversized: (line) => {
+        const id = idAtEnds(line.head.toString("latin1"), line.tail.toString("latin1"))?.id ?? null;
+        log(`the client sent a message of ${line.bytes} bytes, over --max-message-bytes (${maxLineBytes}); dropped it`);
+        const why = `Invalid request: the message was ${line.bytes} bytes, more than the proxy passes on (--max-message-bytes ${maxLineBytes}).`;
+        write(serialise(errorFrame(id, INVALID_REQUEST, why)));
+      },
+    },
   );
   return finished;
 }

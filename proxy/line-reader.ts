@@ -9,6 +9,11 @@
 import type { Readable } from "node:stream";
 
 const NL = 0x0a;
+/**
+ * No JSON-RPC message is this large; a line that grows past it is a peer
+ * writing without newlines, and keeping it would only exhaust memory.
+ */
+export const MAX_LINE_BYTES = 128 * 1024 * 1024;
 
 const isBlank = (b: Buffer) => {
   for (const c of b) if (c !== 0x20 && c !== 0x09 && c !== 0x0d && c !== NL) return false;
@@ -23,21 +28,55 @@ export function lineContent(line: Buffer): Buffer {
   return line.subarray(0, end);
 }
 
-/** Calls `onLine` with each non-blank line, newline included (a last line without one gets one). */
-export function readLines(stream: Readable, onLine: (line: Buffer) => void, onEnd: () => void): void {
+/** What is known of a line dropped for its length: its size and its first and last bytes (where an id may be read). */
+export interface OversizedLine {
+  bytes: number;
+  head: Buffer;
+  tail: Buffer;
+}
+
+const ENDS = 64;
+
+/**
+ * Calls `onLine` with each non-blank line, newline included (a last line
+ * without one gets one). A line longer than `maxLineBytes` is dropped whole:
+ * its bytes are skipped up to its newline and `onOversized` hears of it then.
+ */
+export function readLines(
+  stream: Readable,
+  onLine: (line: Buffer) => void,
+  onEnd: () => void,
+  limits: { maxLineBytes?: number; onOversized?: (line: OversizedLine) => void } = {},
+): void {
+  const max = limits.maxLineBytes ?? MAX_LINE_BYTES;
   let parts: Buffer[] = [];
+  let held = 0;
+  /** Set while inside a line already found too long. */
+  let dropped: OversizedLine | undefined;
   const emit = (line: Buffer) => {
     if (!isBlank(line)) onLine(line);
+  };
+  const skip = (piece: Buffer) => {
+    dropped!.bytes += piece.length;
+    const joined = piece.length >= ENDS ? piece : Buffer.concat([dropped!.tail, piece]);
+    dropped!.tail = Buffer.from(joined.subarray(-ENDS));
   };
   stream.on("data", (chunk: Buffer) => {
     let start = 0;
     let nl = chunk.indexOf(NL);
     while (nl !== -1) {
       const piece = chunk.subarray(start, nl + 1);
-      if (parts.length > 0) {
+      if (dropped) {
+        skip(piece);
+        const line = dropped;
+        dropped = undefined;
+        line.tail = lineContent(line.tail);
+        limits.onOversized?.(line);
+      } else if (parts.length > 0) {
         parts.push(piece);
         const line = Buffer.concat(parts);
         parts = [];
+        held = 0;
         emit(line);
       } else {
         emit(piece);
@@ -45,10 +84,25 @@ export function readLines(stream: Readable, onLine: (line: Buffer) => void, onEn
       start = nl + 1;
       nl = chunk.indexOf(NL, start);
     }
-    if (start < chunk.length) parts.push(start === 0 ? chunk : chunk.subarray(start));
+    if (start >= chunk.length) return;
+    const rest = start === 0 ? chunk : chunk.subarray(start);
+    if (dropped) {
+      skip(rest);
+      return;
+    }
+    parts.push(rest);
+    held += rest.length;
+    if (held > max) {
+      dropped = { bytes: 0, head: Buffer.concat(parts, Math.min(held, ENDS)), tail: Buffer.alloc(0) };
+      for (const p of parts) skip(p);
+      parts = [];
+      held = 0;
+    }
   });
   stream.on("end", () => {
-    if (parts.length > 0) {
+    if (dropped) {
+      limits.onOversized?.(dropped);
+    } else if (parts.length > 0) {
       parts.push(Buffer.from("\n"));
       const rest = Buffer.concat(parts);
       parts = [];

@@ -4,6 +4,7 @@
  */
 import { z } from "zod";
 import { FEEDBACK_TOOL_NAME } from "../src/feedback/index.js";
+import { MAX_LINE_BYTES } from "./line-reader.js";
 import { DEFAULT_OUTBOX_PATH } from "./outbox.js";
 
 export const DEFAULT_COLLISION_TOOL_NAME = "patchworkmcp_feedback";
@@ -55,6 +56,11 @@ export const rawProxyFlags = z.object({
   outbox: z.string().min(1).default(DEFAULT_OUTBOX_PATH),
   missingToolReports: z.boolean().default(true),
   deliveryTimeout: z.coerce.number({ error: "--delivery-timeout must be a number of milliseconds" }).int().positive().default(DEFAULT_DELIVERY_TIMEOUT_MS),
+  maxMessageBytes: z.coerce
+    .number({ error: "--max-message-bytes must be a number of bytes" })
+    .int({ error: "--max-message-bytes must be a whole number of bytes" })
+    .min(1024, { error: "--max-message-bytes must be at least 1024" })
+    .default(MAX_LINE_BYTES),
 });
 
 export type ProxySettings = Omit<z.output<typeof rawProxyFlags>, "upstreamHeader" | "upstreamHeaders"> & {

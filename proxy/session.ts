@@ -24,7 +24,9 @@ import {
   CONNECTION_CLOSED,
   INVALID_PARAMS,
   RESERVED_ID_PREFIX,
+  INTERNAL_ERROR,
   errorFrame,
+  idAtEnds,
   isNotification,
   isObject,
   isRequest,
@@ -36,6 +38,7 @@ import {
   type RpcId,
   type RpcMessage,
 } from "./jsonrpc.js";
+import type { OversizedLine } from "./line-reader.js";
 import type { Log } from "./log.js";
 import type { Reporter } from "./reporter.js";
 import type { UpstreamClosed, UpstreamLink } from "./upstream.js";
@@ -86,9 +89,6 @@ export interface SessionOptions {
 }
 
 const INTERNAL_TIMEOUT_MS = 10_000;
-/** `,"id":N}` or `,"id":"s"}` at the very end of a line (ids from clients are short and plain). */
-const TAIL_ID = /,"id":(?:(-?[1-9]\d{0,14}|0)|"([A-Za-z0-9_.:-]{1,40})")\}$/;
-const HEAD_ID = /^\{"jsonrpc":"2\.0","id":(?:(-?[1-9]\d{0,14}|0)|"([A-Za-z0-9_.:-]{1,40})"),"result":/;
 const MAX_TOOL_PAGES = 100;
 
 /** The server instructions, naming the tool as it is actually offered. */
@@ -130,6 +130,7 @@ export class ProxySession {
     options.upstream.onmessage = (frame) => this.fromUpstream(frame);
     if (options.downstream.sendRaw) options.upstream.onrawline = (line) => this.fastResponse(line);
     options.upstream.onclose = (info) => this.upstreamClosed(info);
+    options.upstream.ontoolong = (line) => this.upstreamLineDropped(line);
   }
 
   get pendingCount(): number {
@@ -285,22 +286,30 @@ export class ProxySession {
     if (line[n - 1] === 0x0a) n--;
     if (line[n - 1] === 0x0d) n--;
     if (n < 16 || line[n - 1] !== 0x7d) return false;
-    let id: RpcId | undefined;
     const head = line.toString("latin1", 0, Math.min(n, 64));
-    if (head.startsWith('{"result":')) {
-      const m = TAIL_ID.exec(line.toString("latin1", Math.max(0, n - 64), n));
-      if (m) id = m[1] !== undefined ? Number(m[1]) : m[2];
-    } else {
-      const m = HEAD_ID.exec(head);
-      if (m) id = m[1] !== undefined ? Number(m[1]) : m[2];
-    }
-    if (id === undefined) return false;
+    // A result: `"result"` is the first key, or the one right after a leading id.
+    const found = idAtEnds(head, head.startsWith('{"result":') ? line.toString("latin1", Math.max(0, n - 64), n) : "");
+    if (!found || (found.afterHeadId !== undefined && !found.afterHeadId.startsWith('"result":'))) return false;
+    const id = found.id;
     const entry = this.pending.get(id);
     if (!entry || entry.method === "initialize" || entry.method === "tools/list") return false;
     this.lastActivity = Date.now();
     this.release(id);
     this.options.downstream.sendRaw!(line);
     return true;
+  }
+
+  /** An answer too long to pass on still ends its request, with an error that says why. */
+  private upstreamLineDropped(line: OversizedLine): void {
+    const found = idAtEnds(line.head.toString("latin1"), line.tail.toString("latin1"));
+    const entry = found && this.pending.get(found.id);
+    this.options.log(`the upstream wrote a message of ${line.bytes} bytes, over --max-message-bytes; dropped it${entry ? ` (the answer to request ${JSON.stringify(entry.id)})` : ""}`);
+    if (!entry) return;
+    this.release(entry.id);
+    this.options.downstream.send(
+      errorFrame(entry.id, INTERNAL_ERROR, `The upstream MCP server's answer was ${line.bytes} bytes, more than the proxy passes on (--max-message-bytes); it was dropped.`),
+      entry.id,
+    );
   }
 
   /** The most recent client request still waiting upstream (stdio servers do not say which one a message belongs to). */

@@ -8,7 +8,7 @@
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { parseLine, serialise, type Frame } from "./jsonrpc.js";
 import { coalescingWriter, type LineWriter } from "./coalesce.js";
-import { lineContent, readLines } from "./line-reader.js";
+import { lineContent, readLines, type OversizedLine } from "./line-reader.js";
 import type { Log } from "./log.js";
 import type { UpstreamClosed, UpstreamLink } from "./upstream.js";
 
@@ -23,6 +23,8 @@ export interface StdioUpstreamOptions {
   /** Prefix for relayed stderr lines. */
   label: string;
   log: Log;
+  /** Longest line taken from the server's stdout (default MAX_LINE_BYTES). */
+  maxLineBytes?: number;
   /** How long to wait after SIGTERM before SIGKILL, in ms. */
   killGraceMs?: number;
   /** How long a server may take to exit by itself once its stdin is closed, in ms. */
@@ -33,6 +35,8 @@ export class StdioUpstream implements UpstreamLink {
   onmessage?: (frame: Frame) => void;
   onrawline?: (line: Buffer) => boolean;
   onclose?: (info: UpstreamClosed) => void;
+  onpressure?: (full: boolean) => void;
+  ontoolong?: (line: OversizedLine) => void;
   private child?: ChildProcessWithoutNullStreams;
   private write?: LineWriter;
   private exited?: Promise<void>;
@@ -46,7 +50,7 @@ export class StdioUpstream implements UpstreamLink {
     // Its own process group (POSIX), so the whole tree can be signalled at once.
     const child = spawn(command, args, { cwd, env: env ?? process.env, stdio: ["pipe", "pipe", "pipe"], detached: GROUPS });
     this.child = child;
-    this.write = coalescingWriter(child.stdin);
+    this.write = coalescingWriter(child.stdin, (full) => this.onpressure?.(full));
     let stdoutEnd!: () => void;
     const stdoutEnded = new Promise<void>((resolve) => (stdoutEnd = resolve));
     this.exited = new Promise((resolve) => {
@@ -89,6 +93,7 @@ export class StdioUpstream implements UpstreamLink {
         for (const frame of frames) this.onmessage?.(frame);
       },
       () => stdoutEnd(),
+      { maxLineBytes: this.options.maxLineBytes, onOversized: (line) => this.ontoolong?.(line) },
     );
     readLines(
       child.stderr,
@@ -107,6 +112,11 @@ export class StdioUpstream implements UpstreamLink {
       throw new Error(this.closedInfo?.reason ?? "the upstream MCP server is not running");
     }
     this.write!(serialise(frame));
+  }
+
+  pauseReading(paused: boolean): void {
+    if (paused) this.child?.stdout.pause();
+    else this.child?.stdout.resume();
   }
 
   setProtocolVersion(): void {

@@ -1,5 +1,6 @@
 /** What the proxy needs from an upstream server connection, whatever its transport. */
 import type { Frame } from "./jsonrpc.js";
+import type { OversizedLine } from "./line-reader.js";
 
 export interface UpstreamClosed {
   /** A sentence for the JSON-RPC errors of requests left unanswered. */
@@ -20,6 +21,12 @@ export interface UpstreamLink {
   /** Line transports offer each raw line here first; `true` means it was handled without parsing. */
   onrawline?: (line: Buffer) => boolean;
   onclose?: (info: UpstreamClosed) => void;
+  /** Line transports: a line from the server was dropped for being longer than the limit. */
+  ontoolong?: (line: OversizedLine) => void;
+  /** Line transports: `true` when the server is not reading as fast as it is sent to, `false` once it caught up. */
+  onpressure?: (full: boolean) => void;
+  /** Line transports: stop or restart reading what the server writes (the client is not keeping up). */
+  pauseReading?(paused: boolean): void;
 }
 
 export type UpstreamFactory = (label: string) => UpstreamLink;

@@ -27,7 +27,7 @@ const base = { sidecarUrl: "http://localhost:8099", command: ["node", "server.js
 describe("proxy settings", () => {
   it("reads a stdio upstream with defaults", () => {
     const r = parseProxySettings(base);
-    expect(r).toMatchObject({ ok: true, settings: { command: ["node", "server.js"], toolName: "feedback", collisionToolName: "patchworkmcp_feedback", missingToolReports: true, deliveryTimeout: 3000, sessionIdleTimeout: 1800, headers: {} } });
+    expect(r).toMatchObject({ ok: true, settings: { command: ["node", "server.js"], toolName: "feedback", collisionToolName: "patchworkmcp_feedback", missingToolReports: true, deliveryTimeout: 3000, sessionIdleTimeout: 1800, maxMessageBytes: 128 * 1024 * 1024, headers: {} } });
   });
 
   it("reads --listen forms and headers from flags and the env var", () => {
@@ -80,6 +80,7 @@ describe("proxy settings", () => {
       FEEDBACK_OUTBOX: "/tmp/outbox",
       FEEDBACK_PROXY_MISSING_TOOL_REPORTS: "0",
       FEEDBACK_PROXY_DELIVERY_TIMEOUT_MS: "500",
+      FEEDBACK_PROXY_MAX_MESSAGE_BYTES: "1048576",
     });
     expect(flags).toEqual({
       command: ["node", "server.js"],
@@ -100,6 +101,7 @@ describe("proxy settings", () => {
       outbox: "/tmp/outbox",
       missingToolReports: false,
       deliveryTimeout: "500",
+      maxMessageBytes: "1048576",
     });
     const defaults = await flagsFor(["--upstream-header", "A: 1", "--upstream-header", "B: 2", "--", "x"], {});
     expect(defaults).toMatchObject({ upstreamHeader: ["A: 1", "B: 2"], missingToolReports: true, toolName: "feedback" });
