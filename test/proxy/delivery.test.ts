@@ -5,8 +5,8 @@
  */
 import Database from "better-sqlite3";
 import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, readFileSync, readdirSync, unlinkSync, utimesSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { FEEDBACK_REPLIES } from "../../src/feedback/index.js";
 import { parseUnsentLines } from "../../src/delivery/unsent.js";
@@ -105,5 +105,32 @@ describe("feedback delivery", () => {
     expect(keys).not.toContain("k1");
     expect(keys).toContain("k99");
     expect(existsSync(`${path}.lock`)).toBe(false);
+  });
+
+  it("outbox: a stale lock left by a dead process is taken over once, by one of many waiting writers", async () => {
+    const path = join(tempDir(), "outbox.log");
+    const lock = `${path}.lock`;
+    writeFileSync(lock, "");
+    const old = new Date(Date.now() - 60_000);
+    utimesSync(lock, old, old);
+    const writers = [new Outbox(path), new Outbox(path), new Outbox(path)];
+    await Promise.all(Array.from({ length: 30 }, (_, i) => writers[i % 3]!.append({ payload: report(i), idempotencyKey: `s${i}` })));
+    expect(new Set(writers[0]!.read().map((e) => e.idempotencyKey)).size).toBe(30);
+    expect(existsSync(lock)).toBe(false);
+    expect(readdirSync(dirname(path)).filter((f) => f.startsWith("outbox.log.lock"))).toEqual([]);
+  });
+
+  it("outbox: waits for a fresh lock instead of taking it over", async () => {
+    const path = join(tempDir(), "outbox.log");
+    const lock = `${path}.lock`;
+    writeFileSync(lock, "");
+    let done = false;
+    const appending = new Outbox(path).append({ payload: report(1), idempotencyKey: "w1" }).then(() => (done = true));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(done).toBe(false);
+    expect(existsSync(lock)).toBe(true);
+    unlinkSync(lock);
+    await appending;
+    expect(new Outbox(path).read().map((e) => e.idempotencyKey)).toEqual(["w1"]);
   });
 });
