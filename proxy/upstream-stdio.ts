@@ -5,7 +5,8 @@
  * stream), its stderr is relayed with a prefix, and closing kills the whole
  * group so wrappers like `npx` leave no grandchildren behind.
  */
-import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
+import { spawn, type ChildProcess, type ChildProcessWithoutNullStreams } from "node:child_process";
+import { Socket } from "node:net";
 import { parseLine, serialise, type Frame } from "./jsonrpc.js";
 import { coalescingWriter, type LineWriter } from "./coalesce.js";
 import { lineContent, readLines, type OversizedLine } from "./line-reader.js";
@@ -14,6 +15,26 @@ import type { UpstreamClosed, UpstreamLink } from "./upstream.js";
 
 /** Windows has no process groups to signal; there the child alone is killed. */
 const GROUPS = process.platform !== "win32";
+
+/**
+ * Ends the upstream's process group should the proxy die without closing it
+ * (SIGKILL, a crash): a shell blocked reading a pipe that only the proxy holds
+ * open. The kernel closes the pipe when the proxy dies, however it dies, and
+ * the shell then signals the group. Many servers (the SDK's among them) do not
+ * exit when their stdin closes, so the closed stdin alone would leave them running.
+ */
+const WATCHDOG = 'read -r _; kill -TERM -"$1" 2>/dev/null; sleep 2; kill -KILL -"$1" 2>/dev/null';
+
+function startWatchdog(pgid: number): ChildProcess | undefined {
+  if (!GROUPS) return undefined;
+  const watchdog = spawn("/bin/sh", ["-c", WATCHDOG, "patchworkmcp-proxy-watchdog", String(pgid)], { stdio: ["pipe", "ignore", "ignore"], detached: true });
+  watchdog.on("error", () => undefined);
+  watchdog.stdin?.on("error", () => undefined);
+  // Neither the shell nor its pipe may keep the proxy's event loop alive.
+  watchdog.unref();
+  if (watchdog.stdin instanceof Socket) watchdog.stdin.unref();
+  return watchdog;
+}
 
 export interface StdioUpstreamOptions {
   command: string;
@@ -38,6 +59,7 @@ export class StdioUpstream implements UpstreamLink {
   onpressure?: (full: boolean) => void;
   ontoolong?: (line: OversizedLine) => void;
   private child?: ChildProcessWithoutNullStreams;
+  private watchdog?: ChildProcess;
   private write?: LineWriter;
   private exited?: Promise<void>;
   private closedInfo?: UpstreamClosed;
@@ -69,6 +91,7 @@ export class StdioUpstream implements UpstreamLink {
         const how = code !== null ? `exit code ${code}` : `signal ${signal ?? "unknown"}`;
         // Grandchildren (npx → node) may outlive the direct child: end the group too.
         this.signalGroup("SIGTERM");
+        this.watchdog?.kill("SIGKILL");
         // 'exit' can overtake the last lines still in the stdout pipe: read them
         // first, so an answer written just before exiting is not turned into an error.
         const timer = setTimeout(() => finish({ reason: `the upstream MCP server exited (${how})`, exitCode: code }), 1000);
@@ -104,6 +127,7 @@ export class StdioUpstream implements UpstreamLink {
       child.once("spawn", resolve);
       child.once("error", reject);
     });
+    if (child.pid !== undefined && child.exitCode === null) this.watchdog = startWatchdog(child.pid);
   }
 
   send(frame: Frame): void {

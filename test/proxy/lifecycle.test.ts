@@ -9,12 +9,30 @@ import { describe, expect, it } from "vitest";
 import { join } from "node:path";
 import { CLI, NODE, RawClient, fixtureCommand, isAlive, proxyEnv, tempDir, waitFor } from "./helpers.js";
 
-/** Child pids of a process, from /proc. */
+const cmdline = (pid: number) => {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8");
+  } catch {
+    return "";
+  }
+};
+
+/** Child pids of a process, from /proc (the proxy's watchdog shell left out). */
 function children(pid: number): number[] {
   try {
-    return readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(/\s+/).filter(Boolean).map(Number);
+    const pids = readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(/\s+/).filter(Boolean).map(Number);
+    return pids.filter((p) => !cmdline(p).includes("patchworkmcp-proxy-watchdog"));
   } catch {
     return [];
+  }
+}
+
+/** Gone, or a zombie nobody has reaped yet (the process itself has ended). */
+function ended(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.startsWith("Z");
+  } catch {
+    return true;
   }
 }
 
@@ -88,6 +106,17 @@ describe("stdio proxy lifecycle", () => {
     const answer = await c.response(7);
     expect(answer).toHaveProperty("result");
     expect(await c.exit).toBe(0);
+  });
+
+  it("takes the upstream's process group with it even when the proxy is SIGKILLed", async () => {
+    // A server that keeps running after its stdin closes (as the SDK's stdio servers do), under a shell.
+    const c = new RawClient(["sh", "-c", `${fixtureCommand("--eof-linger-ms", "60000").map((a) => `'${a}'`).join(" ")}; echo never`]);
+    await c.initialize();
+    const shell = await waitFor(() => children(c.proc.pid!)[0], 10_000, "upstream shell");
+    const server = await waitFor(() => children(shell)[0], 10_000, "upstream server");
+    c.proc.kill("SIGKILL");
+    await c.exit;
+    await waitFor(() => ended(shell) && ended(server), 10_000, "upstream processes to end");
   });
 
   it("ends when it is told to stop, and the upstream with it", async () => {
