@@ -198,7 +198,7 @@ describe("dashboard", () => {
     await poll(() => page.locator("#toggle-reviewed").textContent()).toBe("Mark reviewed");
     await page.click("#toggle-reviewed");
     await poll(async () => (await api<{ status: string }>(serve.url, `/api/feedback/${id}`)).status).toBe("reviewed");
-    expect(await page.locator("#report-card .badge-status").textContent()).toBe("Reviewed");
+    await poll(() => page.locator("#report-card .badge-status").textContent()).toBe("Reviewed");
 
     // Esc goes back to the list we came from (the session's three reports), where the change shows.
     await page.keyboard.press("Escape");
