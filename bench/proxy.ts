@@ -50,6 +50,8 @@ const initBody = { jsonrpc: "2.0", id: 0, method: "initialize", params: { protoc
 interface Rpc {
   call(id: number): Promise<void>;
   close(): Promise<void>;
+  /** Calls that got no answer (HTTP only: a reset connection is counted and shown, not fatal). */
+  failures: { count: number; first?: string };
 }
 
 /** Newline-delimited JSON-RPC over a child's stdio. */
@@ -83,6 +85,7 @@ async function stdioRpc(command: string[]): Promise<Rpc> {
   send({ jsonrpc: "2.0", method: "notifications/initialized" });
   return {
     call: (id) => call(id),
+    failures: { count: 0 },
     async close() {
       child.stdin.end();
       await new Promise((r) => child.once("exit", r));
@@ -98,13 +101,22 @@ async function httpRpc(url: string): Promise<Rpc> {
     const text = await res.text();
     return { res, text };
   };
+  const failures: Rpc["failures"] = { count: 0 };
   const init = await post(initBody);
   headers["mcp-session-id"] = init.res.headers.get("mcp-session-id") ?? "";
   headers["mcp-protocol-version"] = "2025-06-18";
   await post({ jsonrpc: "2.0", method: "notifications/initialized" });
   return {
+    failures,
     async call(id) {
-      const { text } = await post(callBody(id));
+      let text: string;
+      try {
+        ({ text } = await post(callBody(id)));
+      } catch (err) {
+        failures.count++;
+        failures.first ??= err instanceof Error ? `${err.message}${err.cause instanceof Error ? ` (${err.cause.message})` : ""}` : String(err);
+        return;
+      }
       if (!text.includes(`"id":${id}`)) throw new Error(`unexpected answer: ${text.slice(0, 200)}`);
     },
     async close() {
@@ -119,6 +131,7 @@ interface Figures {
   sequentialPerSec: number;
   /** Calls per second with DEPTHS[i] calls in flight. */
   pipelinedPerSec: number[];
+  failures: Rpc["failures"];
 }
 
 async function inFlight(rpc: Rpc, depth: number, nextId: () => number): Promise<number> {
@@ -155,13 +168,15 @@ async function measure(rpc: Rpc): Promise<Figures> {
     p99: times[Math.floor(times.length * 0.99)]!,
     sequentialPerSec: (SEQUENTIAL / sequentialMs) * 1000,
     pipelinedPerSec,
+    failures: rpc.failures,
   };
 }
 
 const num = (n: number) => n.toFixed(0).padStart(6);
 const row = (label: string, f: Figures) =>
   `${label.padEnd(30)} p50 ${f.p50.toFixed(3).padStart(7)} ms   p99 ${f.p99.toFixed(3).padStart(7)} ms   ${num(f.sequentialPerSec)} /s sequential   ` +
-  DEPTHS.map((d, i) => `${num(f.pipelinedPerSec[i]!)} /s with ${d} in flight`).join("   ");
+  DEPTHS.map((d, i) => `${num(f.pipelinedPerSec[i]!)} /s with ${d} in flight`).join("   ") +
+  (f.failures.count > 0 ? `\n${"".padEnd(30)} ${f.failures.count} calls got no answer; the first: ${f.failures.first}` : "");
 
 const median = (xs: number[]) => {
   const sorted = [...xs].sort((a, b) => a - b);
@@ -173,6 +188,7 @@ const medianFigures = (fs: Figures[]): Figures => ({
   p99: median(fs.map((f) => f.p99)),
   sequentialPerSec: median(fs.map((f) => f.sequentialPerSec)),
   pipelinedPerSec: DEPTHS.map((_, i) => median(fs.map((f) => f.pipelinedPerSec[i]!))),
+  failures: { count: fs.reduce((n, f) => n + f.failures.count, 0), first: fs.find((f) => f.failures.first)?.failures.first },
 });
 /** Median over rounds of (path / direct) in that same round, as a percentage. */
 const pairedRatio = (path: Figures[], direct: Figures[], pick: (f: Figures) => number) =>
