@@ -85,7 +85,7 @@ const HEAD_ID = new RegExp(String.raw`^\{"jsonrpc":"2\.0","id":${ID},`);
  * The top-level id of a JSON-RPC line, read off its first and last bytes
  * (a line's content, without its newline) with no parse. Both key orders the
  * SDKs write are recognised (TypeScript: `{…,"jsonrpc":"2.0","id":N}`, Python:
- * `{"jsonrpc":"2.0","id":N,…}`); plain ids only. `headRest` gets what follows
+ * `{"jsonrpc":"2.0","id":N,…}`); plain ids only. `afterHeadId` is what follows
  * a head id, so callers can check the next key.
  */
 export function idAtEnds(head: string, tail: string): { id: RpcId; afterHeadId?: string } | undefined {
