@@ -7,17 +7,10 @@
  */
 import { Option, type Command } from "commander";
 import { apiKeyOption, sidecarUrlOption, switchOption } from "../src/commands/options.js";
-import { startHttpProxy } from "./downstream-http.js";
-import { runStdioProxy } from "./downstream-stdio.js";
 import { MAX_LINE_BYTES } from "./line-reader.js";
 import { stderrLog } from "./log.js";
-import { DEFAULT_COLLISION_TOOL_NAME, DEFAULT_DELIVERY_TIMEOUT_MS, DEFAULT_IDLE_TIMEOUT_S, parseProxySettings, type ProxySettings } from "./options.js";
-import { DEFAULT_OUTBOX_PATH, Outbox } from "./outbox.js";
-import { Reporter, databaseDeliverer, sidecarDeliverer } from "./reporter.js";
-import type { SessionConfig } from "./session.js";
-import type { UpstreamFactory } from "./upstream.js";
-import { HttpUpstream } from "./upstream-http.js";
-import { StdioUpstream } from "./upstream-stdio.js";
+import { DEFAULT_COLLISION_TOOL_NAME, DEFAULT_DELIVERY_TIMEOUT_MS, DEFAULT_IDLE_TIMEOUT_S, parseProxySettings } from "./options.js";
+import { DEFAULT_OUTBOX_PATH } from "./outbox.js";
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 const list = (value: string) => value.split(",").map((s) => s.trim()).filter(Boolean);
@@ -54,58 +47,9 @@ export function registerProxy(program: Command): void {
         process.exitCode = 2;
         return;
       }
+      // Loaded on use: a proxy starts with every agent session, so it loads only what it runs.
+      const { runProxy } = await import("./run.js");
       // Exit explicitly: an open stdin or a lingering socket must not keep a finished proxy alive.
       process.exit(await runProxy(parsed.settings));
     });
-}
-
-function upstreamFactory(s: ProxySettings): UpstreamFactory {
-  if (s.upstreamUrl !== undefined) {
-    const url = new URL(s.upstreamUrl);
-    return (label) => new HttpUpstream({ url, headers: s.headers, label, log: stderrLog });
-  }
-  const [cmd, ...args] = s.command as [string, ...string[]];
-  return (label) => new StdioUpstream({ command: cmd, args, cwd: s.cwd, label, log: stderrLog, maxLineBytes: s.maxMessageBytes });
-}
-
-/** Run until done; resolves with the exit code (HTTP mode runs until a signal). */
-export async function runProxy(s: ProxySettings): Promise<number> {
-  const deliverer = s.db !== undefined ? databaseDeliverer(s.db) : sidecarDeliverer(s.sidecarUrl, s.apiKey);
-  const reporter = new Reporter({ deliverer, outbox: new Outbox(s.outbox), log: stderrLog, timeoutMs: s.deliveryTimeout });
-  reporter.start();
-  const config: SessionConfig = {
-    toolName: s.toolName,
-    collisionToolName: s.collisionToolName,
-    serverName: s.name,
-    missingToolReports: s.missingToolReports,
-    learned: {},
-  };
-  const makeUpstream = upstreamFactory(s);
-  if (s.listen === undefined) {
-    const code = await runStdioProxy({ makeUpstream, config, reporter, log: stderrLog, maxLineBytes: s.maxMessageBytes });
-    await reporter.drain(s.deliveryTimeout + 2000);
-    reporter.stop();
-    return code;
-  }
-  const running = await startHttpProxy({
-    host: s.listen.host,
-    port: s.listen.port,
-    makeUpstream,
-    config,
-    reporter,
-    log: stderrLog,
-    apiKey: s.listenKey,
-    allowedHosts: s.allowedHosts,
-    allowedOrigins: s.allowedOrigins,
-    idleTimeoutMs: s.sessionIdleTimeout * 1000,
-  });
-  stderrLog(`listening on ${running.url}`);
-  await new Promise<void>((resolve) => {
-    for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.once(signal, () => resolve());
-  });
-  stderrLog("stopping: closing every session");
-  await running.close();
-  await reporter.drain(s.deliveryTimeout + 2000);
-  reporter.stop();
-  return 0;
 }

@@ -8,7 +8,7 @@
 import { parseFeedback, type FeedbackPayload } from "../src/feedback/index.js";
 import { formatUnsentLine } from "../src/delivery/unsent.js";
 import { sendToSidecar } from "../src/delivery/sidecar-client.js";
-import { FeedbackStore } from "../src/store/index.js";
+import type { FeedbackStore } from "../src/store/index.js";
 import type { Log } from "./log.js";
 import type { Outbox } from "./outbox.js";
 
@@ -38,7 +38,8 @@ export function databaseDeliverer(path: string): Deliverer & { close(): void } {
       try {
         // better-sqlite3 waits synchronously: a short lock wait keeps protocol traffic moving, and a
         // report that meets a busy database goes to the outbox and is retried.
-        store ??= FeedbackStore.open(path, { busyTimeoutMs: 100 });
+        // Loaded on first use: a proxy that delivers to a sidecar never needs SQLite.
+        store ??= (await import("../src/store/index.js")).FeedbackStore.open(path, { busyTimeoutMs: 100 });
         return { ok: true, id: store.insertReport(payload, idempotencyKey).id };
       } catch (err) {
         return { ok: false, message: `could not write to ${path}: ${err instanceof Error ? err.message : String(err)}`, retryable: true };

@@ -6,8 +6,7 @@
  */
 import { Option, type Command } from "commander";
 import type { DraftEvent } from "../draft/index.js";
-import { contextTokensSchema, DraftSettings, LLM_PROVIDERS, SETTINGS_ENV, type LlmProvider } from "../settings/index.js";
-import { FeedbackStore } from "../store/index.js";
+import { contextTokensSchema, LLM_PROVIDERS, SETTINGS_ENV, type LlmProvider } from "../settings/schema.js";
 import { dbOption, switchOption } from "./options.js";
 
 /** Control characters (ESC and friends) shown as visible escapes; newlines kept. */
@@ -108,8 +107,12 @@ export function registerDraft(program: Command): void {
     .addOption(new Option("--public-url <url>", "the sidecar's address, for the PR body's link back to the report").env("FEEDBACK_PUBLIC_URL").default("http://localhost:8099"))
     .action(async (idText: string, flags: DraftFlags) => {
       const id = parseReportId(idText);
-      // The SDKs behind the pipeline load only when a draft actually runs (keeps other verbs fast to start).
-      const { runDraft } = await import("../draft/pipeline.js");
+      // The SDKs behind the pipeline, and SQLite, load only when a draft actually runs (keeps other verbs fast to start).
+      const [{ runDraft }, { FeedbackStore }, { DraftSettings }] = await Promise.all([
+        import("../draft/pipeline.js"),
+        import("../store/index.js"),
+        import("../settings/index.js"),
+      ]);
       const store = FeedbackStore.open(flags.db);
       const display = new ProgressDisplay(process.stderr);
       const controller = new AbortController();

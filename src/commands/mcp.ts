@@ -1,6 +1,5 @@
 /** `patchworkmcp mcp`: the report tools (and `feedback`) over stdio, for Claude Desktop, Claude Code, Cursor. */
 import { Option, type Command } from "commander";
-import { runStdioServer } from "../mcp/stdio.js";
 import { dbOption, switchOption } from "./options.js";
 
 interface McpFlags {
@@ -19,6 +18,8 @@ export function registerMcp(program: Command): void {
       switchOption("--feedback-only", "expose only the feedback tool (an endpoint to hand to agents)", "FEEDBACK_ONLY"),
     )
     .action(async (flags: McpFlags) => {
+      // Loaded on use, like every verb's implementation: `patchworkmcp proxy` should not pay for it.
+      const { runStdioServer } = await import("../mcp/stdio.js");
       await runStdioServer({ dbPath: flags.db, defaultServerName: flags.serverName || undefined, feedbackOnly: flags.feedbackOnly === true });
       // Exit once stdout has flushed: open stdin/timers must not keep a finished server alive.
       process.stdout.write("", () => process.exit(0));

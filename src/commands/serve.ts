@@ -1,6 +1,5 @@
 /** `patchworkmcp serve`: the sidecar (REST API, MCP endpoint, dashboard). */
 import { Option, type Command } from "commander";
-import { startServer } from "../http/server.js";
 import { apiKeyOption, dbOption, DEFAULT_PORT, parseList, parsePort } from "./options.js";
 
 interface ServeFlags {
@@ -27,6 +26,8 @@ export function registerServe(program: Command): void {
       new Option("--allowed-origins <list>", "browser origins allowed to call the API, comma-separated").env("FEEDBACK_ALLOWED_ORIGINS").argParser(parseList),
     )
     .action(async (flags: ServeFlags) => {
+      // Loaded on use: every verb shares one CLI, and only `serve` needs the web stack.
+      const { startServer } = await import("../http/server.js");
       const running = await startServer({
         port: flags.port,
         host: flags.host,
