@@ -3,7 +3,8 @@
  * gets its own upstream connection (its own child for stdio upstreams), so ids
  * never collide; the SDK's server transport is used as a pipe, and server
  * messages go out with `relatedRequestId` so they reach the stream of the call
- * they belong to. Idle sessions are reaped: clients rarely send DELETE.
+ * they belong to. Streams are resumable (`Last-Event-ID`, see event-store.ts).
+ * Idle sessions are reaped: clients rarely send DELETE.
  */
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
@@ -11,6 +12,7 @@ import express, { type NextFunction, type Request, type Response } from "express
 import { randomUUID, timingSafeEqual } from "node:crypto";
 import type { Server } from "node:http";
 import { hostRejecter, isLoopbackHost } from "../src/net/host-policy.js";
+import { boundedEventStore } from "./event-store.js";
 import { isObject, type Frame, type RpcId, type RpcMessage } from "./jsonrpc.js";
 import type { Log } from "./log.js";
 import type { Reporter } from "./reporter.js";
@@ -100,6 +102,7 @@ export async function startHttpProxy(options: HttpProxyOptions): Promise<Running
     let closed = false;
     const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
+      eventStore: boundedEventStore(),
       onsessioninitialized: (id) => {
         sessions.set(id, entry);
       },

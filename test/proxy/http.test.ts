@@ -114,6 +114,70 @@ describe("HTTP downstream in front of server-everything over stdio", () => {
   });
 });
 
+interface SseEvent {
+  id?: string;
+  data: Record<string, unknown>;
+}
+
+/** Read SSE events off a response body until `enough` says stop (or the body ends). */
+async function readEvents(res: Response, enough: (events: SseEvent[]) => boolean): Promise<SseEvent[]> {
+  const reader = res.body!.getReader();
+  const decoder = new TextDecoder();
+  const events: SseEvent[] = [];
+  let buf = "";
+  while (!enough(events)) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    buf += decoder.decode(value, { stream: true });
+    let end: number;
+    while ((end = buf.indexOf("\n\n")) !== -1) {
+      const block = buf.slice(0, end);
+      buf = buf.slice(end + 2);
+      const id = /^id: ?(.*)$/m.exec(block)?.[1];
+      const data = block.split("\n").filter((l) => l.startsWith("data:")).map((l) => l.slice(5).trim()).join("\n");
+      if (data !== "") events.push({ ...(id !== undefined ? { id } : {}), data: JSON.parse(data) as Record<string, unknown> });
+    }
+  }
+  await reader.cancel().catch(() => undefined);
+  return events;
+}
+
+describe("HTTP downstream: resumable streams", () => {
+  it("replays what a broken stream missed, the call's result included, after Last-Event-ID", async () => {
+    const proxy = await startHttpProxy(["--db", join(tempDir(), "f.db"), "--outbox", join(tempDir(), "o.log")], fixtureCommand());
+    try {
+      const init = await post(proxy.url, {});
+      await init.text();
+      const headers = { "mcp-session-id": init.headers.get("mcp-session-id")!, "mcp-protocol-version": "2025-06-18" };
+      await (await post(proxy.url, headers, { jsonrpc: "2.0", method: "notifications/initialized" })).text();
+      const call = { jsonrpc: "2.0", id: 7, method: "tools/call", params: { name: "slow", arguments: { steps: 5, delayMs: 200 }, _meta: { progressToken: "p7" } } };
+      const res = await post(proxy.url, headers, call);
+      expect(res.headers.get("content-type")).toContain("text/event-stream");
+      // The client sees the first progress event, then its connection breaks.
+      const [first] = await readEvents(res, (events) => events.length >= 1);
+      expect(first!.data).toMatchObject({ method: "notifications/progress" });
+      expect(first!.id).toBeDefined();
+      await new Promise((r) => setTimeout(r, 1500));
+
+      const resumed = await fetch(proxy.url, { headers: { ...headers, Accept: "text/event-stream", "Last-Event-ID": first!.id! } });
+      expect(resumed.status).toBe(200);
+      const missed = await readEvents(resumed, (events) => events.some((e) => e.data.id === 7));
+      const progress = missed.filter((e) => e.data.method === "notifications/progress").map((e) => (e.data.params as { progress: number }).progress);
+      expect(progress.length).toBeGreaterThanOrEqual(3);
+      expect(progress).toEqual([...progress].sort((a, b) => a - b));
+      expect(progress[0]).toBeGreaterThan((first!.data.params as { progress: number }).progress);
+      const result = missed.find((e) => e.data.id === 7);
+      expect(result?.data).toHaveProperty("result");
+
+      const unknown = await fetch(proxy.url, { headers: { ...headers, Accept: "text/event-stream", "Last-Event-ID": "no-such-event" } });
+      expect(unknown.status).toBe(400);
+      await unknown.text();
+    } finally {
+      await proxy.stop();
+    }
+  });
+});
+
 describe("HTTP downstream: sessions end", () => {
   it("remembers a name collision for later sessions, instructions included", async () => {
     const proxy = await startHttpProxy(["--db", join(tempDir(), "f.db"), "--outbox", join(tempDir(), "o.log")], fixtureCommand("--feedback-tool"));
