@@ -8,6 +8,13 @@
  * remembers what a report gets for free (server and client names, the tools
  * upstream listed, the session id) and which stream a server message belongs
  * to (progress token → request id), for downstreams that care (HTTP).
+ *
+ * Before the client gets the initialize result, the proxy finishes the
+ * handshake with upstream itself (`notifications/initialized`, then a paged
+ * `tools/list` of its own) so the instructions already name the tool as it
+ * will be offered, even when upstream has a `feedback` tool of its own. What
+ * upstream sends meanwhile waits behind the initialize result; the client's own
+ * `notifications/initialized` is then not sent twice.
  */
 import { randomBytes } from "node:crypto";
 import { randomUUID } from "node:crypto";
@@ -89,6 +96,8 @@ export interface SessionOptions {
 }
 
 const INTERNAL_TIMEOUT_MS = 10_000;
+/** Longest the initialize result waits for upstream's tool list; after it, the default name is used. */
+const TOOLS_PROBE_WAIT_MS = 3_000;
 const MAX_TOOL_PAGES = 100;
 
 /** The server instructions, naming the tool as it is actually offered. */
@@ -124,6 +133,10 @@ export class ProxySession {
   private refreshing?: Promise<void>;
   private readonly reportedMissing = new Set<string>();
   private closedInfo?: UpstreamClosed;
+  /** Set while the initialize result waits for the tool list: what else is for the client queues here. */
+  private held?: { release: () => void; queue: Array<[Frame, RpcId | undefined]> };
+  /** The proxy sent upstream `notifications/initialized` itself; the client's is not forwarded. */
+  private sentInitialized = false;
 
   constructor(private readonly options: SessionOptions) {
     this.toolName = options.config.learned?.toolName ?? options.config.toolName;
@@ -151,6 +164,7 @@ export class ProxySession {
       this.clientRequest(frame, m.id as RpcId, m.method as string);
       return;
     }
+    if (isNotification(m) && m.method === "notifications/initialized" && this.sentInitialized) return;
     if (isNotification(m) && m.method === "notifications/cancelled") {
       const rid = paramsOf(m).requestId;
       if (typeof rid === "string" || typeof rid === "number") {
@@ -178,7 +192,7 @@ export class ProxySession {
       if (typeof name === "string" && !this.toolNames.has(name)) this.noticeUnknownTool(name, params.arguments);
     } else if (method === "tools/list" && this.upstreamHasTools === false) {
       // Upstream has no tools at all: the list is ours alone.
-      this.options.downstream.send(
+      this.toClient(
         params.cursor === undefined
           ? resultFrame(id, { tools: [feedbackToolDefinition(this.toolName)] })
           : errorFrame(id, INVALID_PARAMS, "Invalid cursor: this tool list has one page."),
@@ -206,7 +220,7 @@ export class ProxySession {
       if (requestId === undefined || !this.pending.has(requestId)) return;
       this.release(requestId);
       const why = err instanceof Error ? err.message : String(err);
-      this.options.downstream.send(errorFrame(requestId, CONNECTION_CLOSED, `The upstream MCP server could not take this request: ${why}`), requestId);
+      this.toClient(errorFrame(requestId, CONNECTION_CLOSED, `The upstream MCP server could not take this request: ${why}`), requestId);
     };
     try {
       this.options.upstream.send(frame)?.catch(failed);
@@ -230,11 +244,10 @@ export class ProxySession {
     // Answers to the client count as activity; a server's own chatter (logs, updates) does not,
     // or a session whose client has gone would never be reaped.
     if (isResponse(m)) this.lastActivity = Date.now();
-    const down = this.options.downstream;
     if (isResponse(m)) {
       const id = m.id;
       if (id === undefined || id === null) {
-        down.send(frame);
+        this.toClient(frame);
         return;
       }
       // Only answers to our own requests are ours: a proxy in front of this one uses the same prefix.
@@ -244,17 +257,15 @@ export class ProxySession {
         return;
       }
       const entry = this.release(id);
-      let out = frame;
-      if (entry?.method === "initialize") out = this.initializeResult(frame);
-      else if (entry?.method === "tools/list") out = this.toolsListResult(frame, entry.firstToolsPage);
-      down.send(out, id);
+      if (entry?.method === "initialize") this.initializeResult(frame, id);
+      else this.toClient(entry?.method === "tools/list" ? this.toolsListResult(frame, entry.firstToolsPage) : frame, id);
       return;
     }
     if (isRequest(m)) {
       // Sampling, elicitation, roots: they belong with the call that caused them.
       const related = this.latestPending();
       this.serverRequests.set(m.id as RpcId, related);
-      down.send(frame, related);
+      this.toClient(frame, related);
       return;
     }
     const params = paramsOf(m);
@@ -269,7 +280,13 @@ export class ProxySession {
       if (m.method === "notifications/tools/list_changed") this.toolsFresh = false;
       related = this.latestPending();
     }
-    down.send(frame, related);
+    this.toClient(frame, related);
+  }
+
+  /** Everything for the client goes through here, so nothing overtakes a held initialize result. */
+  private toClient(frame: Frame, related?: RpcId): void {
+    if (this.held) this.held.queue.push([frame, related]);
+    else this.options.downstream.send(frame, related);
   }
 
   /**
@@ -292,7 +309,7 @@ export class ProxySession {
     if (!found || (found.afterHeadId !== undefined && !found.afterHeadId.startsWith('"result":'))) return false;
     const id = found.id;
     const entry = this.pending.get(id);
-    if (!entry || entry.method === "initialize" || entry.method === "tools/list") return false;
+    if (!entry || entry.method === "initialize" || entry.method === "tools/list" || this.held) return false;
     this.lastActivity = Date.now();
     this.release(id);
     this.options.downstream.sendRaw!(line);
@@ -306,7 +323,7 @@ export class ProxySession {
     this.options.log(`the upstream wrote a message of ${line.bytes} bytes, over --max-message-bytes; dropped it${entry ? ` (the answer to request ${JSON.stringify(entry.id)})` : ""}`);
     if (!entry) return;
     this.release(entry.id);
-    this.options.downstream.send(
+    this.toClient(
       errorFrame(entry.id, INTERNAL_ERROR, `The upstream MCP server's answer was ${line.bytes} bytes, more than the proxy passes on (--max-message-bytes); it was dropped.`),
       entry.id,
     );
@@ -319,23 +336,62 @@ export class ProxySession {
     return last;
   }
 
-  private initializeResult(frame: Frame): Frame {
+  /**
+   * Learn what the initialize result says, then pass it on with the
+   * instructions. When upstream has tools, first finish the handshake and list
+   * them, so a name collision is known before the instructions name the tool.
+   */
+  private initializeResult(frame: Frame, id: RpcId): void {
     const m = frame.msg;
-    if (!isObject(m.result)) return frame;
-    const result = { ...m.result };
+    if (!isObject(m.result)) {
+      this.toClient(frame, id);
+      return;
+    }
+    const result = m.result;
     const info = result.serverInfo;
     if (isObject(info)) {
       if (typeof info.name === "string") this.upstreamName = info.name;
       if (typeof info.version === "string") this.upstreamVersion = info.version;
     }
     if (typeof result.protocolVersion === "string") this.options.upstream.setProtocolVersion(result.protocolVersion);
+    this.upstreamHasTools = isObject(result.capabilities) && isObject(result.capabilities.tools);
+    this.initialized = true;
+    const pass = () => this.options.downstream.send(this.withInstructions(frame), id);
+    if (!this.upstreamHasTools) {
+      pass();
+      return;
+    }
+    const queue: Array<[Frame, RpcId | undefined]> = [];
+    const release = () => {
+      if (this.held?.queue !== queue) return;
+      clearTimeout(timer);
+      this.held = undefined;
+      pass();
+      for (const [f, related] of queue) this.options.downstream.send(f, related);
+    };
+    const timer = setTimeout(() => {
+      this.options.log(`upstream did not list its tools within ${TOOLS_PROBE_WAIT_MS} ms of initialize; the instructions name "${this.toolName}"`);
+      release();
+    }, TOOLS_PROBE_WAIT_MS);
+    this.held = { release, queue };
+    this.sentInitialized = true;
+    void (async () => {
+      // Over HTTP the notification is a request of its own: it must land before the list is asked for.
+      await this.options.upstream.send({ msg: { jsonrpc: "2.0", method: "notifications/initialized" } })?.catch(() => undefined);
+      await this.refreshTools();
+    })()
+      .catch((err: unknown) => this.options.log(`listing upstream's tools after initialize failed: ${err instanceof Error ? err.message : String(err)}`))
+      .finally(release);
+  }
+
+  private withInstructions(frame: Frame): Frame {
+    const m = frame.msg;
+    const result = { ...(m.result as Record<string, unknown>) };
     const capabilities = isObject(result.capabilities) ? { ...result.capabilities } : {};
-    this.upstreamHasTools = isObject(capabilities.tools);
-    if (!this.upstreamHasTools) capabilities.tools = {};
+    if (!isObject(capabilities.tools)) capabilities.tools = {};
     result.capabilities = capabilities;
     const own = typeof result.instructions === "string" && result.instructions.trim() !== "" ? `${result.instructions}\n\n` : "";
     result.instructions = own + instructionsFor(this.toolName);
-    this.initialized = true;
     return { msg: { ...m, result } };
   }
 
@@ -373,7 +429,7 @@ export class ProxySession {
     this.toolName = alternative;
     if (this.options.config.learned) this.options.config.learned.toolName = alternative;
     // The client may already hold a list with the old name: make it ask again.
-    if (this.injectedOnce) this.options.downstream.send({ msg: { jsonrpc: "2.0", method: "notifications/tools/list_changed" } });
+    if (this.injectedOnce) this.toClient({ msg: { jsonrpc: "2.0", method: "notifications/tools/list_changed" } });
   }
 
   // ── what the proxy answers itself ──────────────────────────────────────
@@ -397,7 +453,7 @@ export class ProxySession {
     } finally {
       this.localCalls.delete(id);
     }
-    if (!call.cancelled && reply) this.options.downstream.send(resultFrame(id, reply), id);
+    if (!call.cancelled && reply) this.toClient(resultFrame(id, reply), id);
   }
 
   private async recordFeedback(args: unknown): Promise<Record<string, unknown>> {
@@ -502,9 +558,10 @@ export class ProxySession {
   private upstreamClosed(info: UpstreamClosed): void {
     if (this.closedInfo) return;
     this.closedInfo = info;
+    this.held?.release();
     const reason = info.reason.charAt(0).toUpperCase() + info.reason.slice(1);
     for (const entry of [...this.pending.values()]) {
-      this.options.downstream.send(errorFrame(entry.id, CONNECTION_CLOSED, `${reason} before answering this request.`), entry.id);
+      this.toClient(errorFrame(entry.id, CONNECTION_CLOSED, `${reason} before answering this request.`), entry.id);
     }
     this.pending.clear();
     this.progress.clear();

@@ -179,11 +179,11 @@ describe("HTTP downstream: resumable streams", () => {
 });
 
 describe("HTTP downstream: sessions end", () => {
-  it("remembers a name collision for later sessions, instructions included", async () => {
+  it("names the collision tool in every session's instructions", async () => {
     const proxy = await startHttpProxy(["--db", join(tempDir(), "f.db"), "--outbox", join(tempDir(), "o.log")], fixtureCommand("--feedback-tool"));
     try {
       const first = await connectHttp(proxy.url);
-      expect(first.client.getInstructions()).toBe(instructionsFor("feedback"));
+      expect(first.client.getInstructions()).toBe(instructionsFor("patchworkmcp_feedback"));
       expect((await first.client.listTools()).tools.map((t) => t.name)).toContain("patchworkmcp_feedback");
       await first.client.close();
       const second = await connectHttp(proxy.url);

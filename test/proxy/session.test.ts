@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import type { Frame, RpcId } from "../../proxy/jsonrpc.js";
 import { Outbox } from "../../proxy/outbox.js";
 import { Reporter } from "../../proxy/reporter.js";
-import { ProxySession } from "../../proxy/session.js";
+import { ProxySession, instructionsFor } from "../../proxy/session.js";
 import type { UpstreamLink } from "../../proxy/upstream.js";
 import { tempDir } from "./helpers.js";
 
@@ -79,5 +79,64 @@ describe("ProxySession fast path for results", () => {
     expect(sent.tools.map((t) => t.name)).toEqual(["a", "feedback"]);
     expect(sent.nextCursor).toBe("c1");
     expect(h.session.toolsAvailable).toEqual(["a"]);
+  });
+});
+
+describe("ProxySession finishes the handshake before the client gets the initialize result", () => {
+  const initResult = (tools: boolean) => ({
+    jsonrpc: "2.0" as const,
+    id: 1,
+    result: { protocolVersion: "2025-06-18", capabilities: tools ? { tools: {} } : {}, serverInfo: { name: "up", version: "2" } },
+  });
+  const tick = () => new Promise((r) => setImmediate(r));
+  /** The proxy's own tools/list, answered by the test as upstream. */
+  const answerProbe = (h: ReturnType<typeof harness>, names: string[]) => {
+    const probe = h.toUpstream.find((f) => f.msg.method === "tools/list")!;
+    expect(String(probe.msg.id)).toMatch(/^patchworkmcp-proxy:/);
+    h.upstream.onmessage!({ msg: { jsonrpc: "2.0", id: probe.msg.id, result: { tools: names.map((name) => ({ name, inputSchema: { type: "object" } })) } } });
+  };
+
+  it("lists upstream's tools first, so the instructions name the tool as offered; upstream's messages wait behind the result", async () => {
+    const h = harness();
+    h.request(1, "initialize", { clientInfo: { name: "c", version: "1" } });
+    h.upstream.onmessage!({ msg: initResult(true) });
+    await tick();
+    expect(h.toClient).toEqual([]);
+    expect(h.toUpstream.map((f) => f.msg.method)).toEqual(["initialize", "notifications/initialized", "tools/list"]);
+    // A server that asks for roots as soon as it is initialized: the request must not overtake the result.
+    h.upstream.onmessage!({ msg: { jsonrpc: "2.0", id: 0, method: "roots/list" } });
+    expect(h.toClient).toEqual([]);
+    answerProbe(h, ["feedback", "search"]);
+    await tick();
+    const [init, roots] = h.toClient;
+    expect(init!.related).toBe(1);
+    expect(init!.frame!.msg.result).toMatchObject({ instructions: instructionsFor("patchworkmcp_feedback"), serverInfo: { name: "up" } });
+    expect(roots!.frame!.msg.method).toBe("roots/list");
+    expect(h.session.toolName).toBe("patchworkmcp_feedback");
+    expect(h.session.toolsAvailable).toEqual(["feedback", "search"]);
+    // The client's own notifications/initialized would be the second one upstream sees: it is not forwarded.
+    h.session.fromDownstream({ msg: { jsonrpc: "2.0", method: "notifications/initialized" } });
+    expect(h.toUpstream.filter((f) => f.msg.method === "notifications/initialized")).toHaveLength(1);
+  });
+
+  it("passes the result on at once when upstream has no tools, and forwards the client's initialized", async () => {
+    const h = harness();
+    h.request(1, "initialize", {});
+    h.upstream.onmessage!({ msg: initResult(false) });
+    expect(h.toClient[0]!.frame!.msg.result).toMatchObject({ capabilities: { tools: {} }, instructions: instructionsFor("feedback") });
+    h.session.fromDownstream({ msg: { jsonrpc: "2.0", method: "notifications/initialized" } });
+    expect(h.toUpstream.map((f) => f.msg.method)).toEqual(["initialize", "notifications/initialized"]);
+  });
+
+  it("lets the result go, then the errors, when upstream closes while its tools are being listed", async () => {
+    const h = harness();
+    h.request(1, "initialize", {});
+    h.upstream.onmessage!({ msg: initResult(true) });
+    await tick();
+    h.request(2, "ping");
+    h.upstream.onclose!({ reason: "the upstream server exited with code 3", exitCode: 3 });
+    expect(h.toClient.map((c) => c.frame!.msg.id)).toEqual([1, 2]);
+    expect(h.toClient[0]!.frame!.msg.result).toMatchObject({ instructions: instructionsFor("feedback") });
+    expect(h.toClient[1]!.frame!.msg.error).toMatchObject({ code: -32000 });
   });
 });

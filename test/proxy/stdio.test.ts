@@ -168,6 +168,8 @@ describe("stdio proxy: upstream shapes", () => {
       const names = (await p.client.listTools()).tools.map((t) => t.name);
       expect(names.filter((n) => n === "feedback")).toHaveLength(1);
       expect(names).toContain("patchworkmcp_feedback");
+      // The proxy listed upstream's tools before answering initialize: the instructions already use the other name.
+      expect(p.client.getInstructions()).toBe(instructionsFor("patchworkmcp_feedback"));
       expect(textOf(await p.client.callTool({ name: "feedback", arguments: { text: "hi" } }))).toBe("upstream feedback tool answered");
       const ours = await p.client.callTool({ name: "patchworkmcp_feedback", arguments: validReport });
       expect(textOf(ours)).toBe(FEEDBACK_REPLIES.recorded(1));
@@ -189,6 +191,22 @@ describe("stdio proxy: upstream shapes", () => {
       await p.close();
     }
   });
+
+  it("does not hold initialize for long when upstream is slow to list its tools", async () => {
+    const p = await connectStdioProxy({
+      proxyArgs: ["--db", join(tempDir(), "f.db"), "--outbox", join(tempDir(), "o.log")],
+      upstream: fixtureCommand("--feedback-tool", "--tools-list-delay-ms", "5000"),
+    });
+    try {
+      // Answered after the proxy's wait, before upstream's list: the instructions name the default.
+      expect(p.client.getInstructions()).toBe(instructionsFor("feedback"));
+      await waitFor(() => p.stderr().includes("upstream did not list its tools within 3000 ms of initialize"), 5_000, "the proxy saying it stopped waiting");
+      // Once the list arrives the collision is still handled.
+      expect((await p.client.listTools()).tools.map((t) => t.name)).toContain("patchworkmcp_feedback");
+    } finally {
+      await p.close();
+    }
+  }, 30_000);
 
   it("offers the feedback tool when upstream has no tools capability", async () => {
     const db = join(tempDir(), "feedback.db");
