@@ -5,19 +5,21 @@
  *   HTTP→stdio   a raw fetch client → proxy --listen → the fixture over stdio,
  *                against the fixture served over HTTP directly
  *
- * Each path is measured three ways: sequential calls (p50/p99 latency and calls
- * per second), then throughput with 32 calls in flight, then with 256 in flight
- * (enough to keep the server busy however long a hop takes, so the figure is the
- * path's capacity rather than its latency). stdio rows run in paired rounds —
- * direct, a bare relay, the proxy, back to back — and ratios are the median of
- * each round's own ratio, so a machine that speeds up or slows down between
- * rounds does not tilt them. The bare relay is a ten-line Node process that
- * pipes bytes both ways with no logic at all: the floor for any proxy that is a
- * process of its own.
+ * Each path is measured three ways: sequential calls (p50/p99 latency), then
+ * throughput with 32 calls in flight, then with 256 in flight (enough to keep
+ * the server busy however long a hop takes, so the figure is the path's
+ * capacity rather than its latency).
  *
- * Env: BENCH_CALLS (sequential), BENCH_PIPELINED (calls per in-flight run),
- * BENCH_ROUNDS. Figures depend on the machine and its load: compare the rows of
- * one run, not runs.
+ * The stdio paths — direct, a bare relay, the proxy — are open at once and take
+ * turns in short slices, and each ratio is the median of the slices' own
+ * ratios. A machine whose speed drifts over seconds (a shared VM does, by a
+ * third) then moves all three alike instead of tilting whichever ran last. The
+ * bare relay is a ten-line Node process that pipes bytes both ways with no
+ * logic at all: the floor for any proxy that is a process of its own.
+ *
+ * Env: BENCH_CALLS (sequential calls per path), BENCH_SLICES, BENCH_SLICE_CALLS
+ * (calls per depth per slice), BENCH_HTTP_CALLS. Figures depend on the machine
+ * and its load: compare the rows of one run, not runs.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { mkdtempSync } from "node:fs";
@@ -30,9 +32,12 @@ const ROOT = resolve(import.meta.dirname, "..");
 const CLI = join(ROOT, "dist/src/cli.js");
 const SEQUENTIAL = Number(process.env.BENCH_CALLS ?? 3000);
 const WARMUP = 300;
-const PIPELINED = Number(process.env.BENCH_PIPELINED ?? 20000);
 const DEPTHS = [32, 256] as const;
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+/** stdio: slices per path, and calls per depth in each slice. */
+const SLICES = Number(process.env.BENCH_SLICES ?? 30);
+const SLICE_BURST = Number(process.env.BENCH_SLICE_CALLS ?? 6000);
+/** HTTP: calls per depth. */
+const HTTP_BURST = Number(process.env.BENCH_HTTP_CALLS ?? 5000);
 
 /** Bytes both ways between our stdio and a child's, nothing else. */
 const BARE_RELAY = `
@@ -134,41 +139,55 @@ interface Figures {
   failures: Rpc["failures"];
 }
 
-async function inFlight(rpc: Rpc, depth: number, nextId: () => number): Promise<number> {
+/** Calls per second for `count` calls with `depth` of them in flight. */
+async function inFlight(rpc: Rpc, depth: number, count: number, nextId: () => number): Promise<number> {
   let sent = 0;
   const start = process.hrtime.bigint();
   await Promise.all(
     Array.from({ length: depth }, async () => {
-      while (sent < PIPELINED) {
+      while (sent < count) {
         sent++;
         await rpc.call(nextId());
       }
     }),
   );
-  return (PIPELINED / (Number(process.hrtime.bigint() - start) / 1e6)) * 1000;
+  return (count / (Number(process.hrtime.bigint() - start) / 1e6)) * 1000;
 }
 
-async function measure(rpc: Rpc): Promise<Figures> {
-  let id = 1;
-  const nextId = () => id++;
-  for (let i = 0; i < WARMUP; i++) await rpc.call(nextId());
-  const times: number[] = [];
+/** One path's samples: per-call latencies, and one rate per slice for each measurement. */
+interface Samples {
+  times: number[];
+  sequentialMs: number;
+  sequentialCalls: number;
+  perSlice: { sequentialPerSec: number; pipelinedPerSec: number[] }[];
+}
+
+const newSamples = (): Samples => ({ times: [], sequentialMs: 0, sequentialCalls: 0, perSlice: [] });
+
+/** One slice on one path: a few sequential calls, then a burst at each depth. */
+async function slice(rpc: Rpc, samples: Samples, nextId: () => number, sequential: number, burst: number): Promise<void> {
   const start = process.hrtime.bigint();
-  for (let i = 0; i < SEQUENTIAL; i++) {
+  for (let i = 0; i < sequential; i++) {
     const t = process.hrtime.bigint();
     await rpc.call(nextId());
-    times.push(Number(process.hrtime.bigint() - t) / 1e6);
+    samples.times.push(Number(process.hrtime.bigint() - t) / 1e6);
   }
-  const sequentialMs = Number(process.hrtime.bigint() - start) / 1e6;
-  times.sort((a, b) => a - b);
+  const ms = Number(process.hrtime.bigint() - start) / 1e6;
+  samples.sequentialMs += ms;
+  samples.sequentialCalls += sequential;
   const pipelinedPerSec: number[] = [];
-  for (const depth of DEPTHS) pipelinedPerSec.push(await inFlight(rpc, depth, nextId));
+  for (const depth of DEPTHS) pipelinedPerSec.push(await inFlight(rpc, depth, burst, nextId));
+  samples.perSlice.push({ sequentialPerSec: (sequential / ms) * 1000, pipelinedPerSec });
+}
+
+function figures(s: Samples, failures: Rpc["failures"]): Figures {
+  const times = [...s.times].sort((a, b) => a - b);
   return {
     p50: times[Math.floor(times.length * 0.5)]!,
     p99: times[Math.floor(times.length * 0.99)]!,
-    sequentialPerSec: (SEQUENTIAL / sequentialMs) * 1000,
-    pipelinedPerSec,
-    failures: rpc.failures,
+    sequentialPerSec: (s.sequentialCalls / s.sequentialMs) * 1000,
+    pipelinedPerSec: DEPTHS.map((_, i) => median(s.perSlice.map((x) => x.pipelinedPerSec[i]!))),
+    failures,
   };
 }
 
@@ -183,26 +202,53 @@ const median = (xs: number[]) => {
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 };
-const medianFigures = (fs: Figures[]): Figures => ({
-  p50: median(fs.map((f) => f.p50)),
-  p99: median(fs.map((f) => f.p99)),
-  sequentialPerSec: median(fs.map((f) => f.sequentialPerSec)),
-  pipelinedPerSec: DEPTHS.map((_, i) => median(fs.map((f) => f.pipelinedPerSec[i]!))),
-  failures: { count: fs.reduce((n, f) => n + f.failures.count, 0), first: fs.find((f) => f.failures.first)?.failures.first },
-});
-/** Median over rounds of (path / direct) in that same round, as a percentage. */
-const pairedRatio = (path: Figures[], direct: Figures[], pick: (f: Figures) => number) =>
-  median(path.map((f, i) => (pick(f) / pick(direct[i]!)) * 100)).toFixed(1);
-const pairedDelta = (path: Figures[], direct: Figures[], pick: (f: Figures) => number) =>
-  median(path.map((f, i) => pick(f) - pick(direct[i]!))).toFixed(3);
+const quartiles = (xs: number[]) => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  return [sorted[Math.floor((sorted.length - 1) / 4)]!, sorted[Math.ceil(((sorted.length - 1) * 3) / 4)]!] as const;
+};
 
-async function measureStdio(command: string[]): Promise<Figures> {
-  const rpc = await stdioRpc(command);
+/** Per-slice ratios of a path to direct, as "median% (middle half lo–hi%)". */
+function ratio(path: Samples, direct: Samples, pick: (x: Samples["perSlice"][number]) => number): string {
+  const r = path.perSlice.map((x, i) => (pick(x) / pick(direct.perSlice[i]!)) * 100);
+  const [lo, hi] = quartiles(r);
+  return `${median(r).toFixed(1)}% (middle half ${lo.toFixed(0)}–${hi.toFixed(0)}%)`;
+}
+
+/**
+ * The stdio paths, interleaved: all three connections stay open and take turns
+ * in short slices (rotating which goes first), so a machine whose speed drifts
+ * over seconds moves all three alike and each slice's ratio is a fair one.
+ */
+async function measureStdioInterleaved(commands: string[][]): Promise<{ samples: Samples[]; failures: Rpc["failures"][] }> {
+  const rpcs: Rpc[] = [];
   try {
-    return await measure(rpc);
+    for (const command of commands) rpcs.push(await stdioRpc(command));
+    const ids = rpcs.map(() => 1);
+    const nextId = (i: number) => () => ids[i]!++;
+    for (const [i, rpc] of rpcs.entries()) {
+      for (let k = 0; k < WARMUP; k++) await rpc.call(nextId(i)());
+      for (const depth of DEPTHS) await inFlight(rpc, depth, SLICE_BURST, nextId(i));
+    }
+    const samples = rpcs.map(newSamples);
+    for (let n = 0; n < SLICES; n++) {
+      for (let k = 0; k < rpcs.length; k++) {
+        const i = (n + k) % rpcs.length;
+        await slice(rpcs[i]!, samples[i]!, nextId(i), Math.ceil(SEQUENTIAL / SLICES), SLICE_BURST);
+      }
+    }
+    return { samples, failures: rpcs.map((r) => r.failures) };
   } finally {
-    await rpc.close();
+    for (const rpc of rpcs) await rpc.close();
   }
+}
+
+async function measure(rpc: Rpc): Promise<Figures> {
+  let id = 1;
+  const nextId = () => id++;
+  for (let i = 0; i < WARMUP; i++) await rpc.call(nextId());
+  const samples = newSamples();
+  await slice(rpc, samples, nextId, SEQUENTIAL, HTTP_BURST);
+  return figures(samples, rpc.failures);
 }
 
 async function measureHttp(command: string[]): Promise<Figures> {
@@ -222,34 +268,28 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), "pwm-bench-proxy-"));
   const proxy = [process.execPath, CLI, "proxy", "--db", join(dir, "f.db"), "--outbox", join(dir, "o.log")];
   const relay = [process.execPath, "--input-type=module", "-e", BARE_RELAY];
-  console.log(`tools/call "echo" round trips: ${SEQUENTIAL} sequential after ${WARMUP} warm-up, then ${PIPELINED} each with ${DEPTHS.join(" and ")} in flight;`);
-  console.log(`stdio rows are medians of ${ROUNDS} rounds, each running direct, bare relay and proxy back to back\n`);
+  console.log(`tools/call "echo" round trips. stdio: ${SLICES} interleaved slices per path, each ${Math.ceil(SEQUENTIAL / SLICES)} sequential calls`);
+  console.log(`then ${SLICE_BURST} calls with ${DEPTHS.join(" and then ")} in flight; throughput is the median slice. HTTP: ${SEQUENTIAL} sequential, ${HTTP_BURST} per depth.\n`);
 
-  const direct: Figures[] = [];
-  const relayed: Figures[] = [];
-  const proxied: Figures[] = [];
-  for (let round = 0; round < ROUNDS; round++) {
-    direct.push(await measureStdio([process.execPath, server]));
-    relayed.push(await measureStdio([...relay, process.execPath, server]));
-    proxied.push(await measureStdio([...proxy, "--", process.execPath, server]));
-  }
-  console.log(row("stdio, direct", medianFigures(direct)));
-  console.log(row("stdio, bare relay (reference)", medianFigures(relayed)));
-  console.log(row("stdio→stdio, through proxy", medianFigures(proxied)));
+  const stdio = await measureStdioInterleaved([
+    [process.execPath, server],
+    [...relay, process.execPath, server],
+    [...proxy, "--", process.execPath, server],
+  ]);
+  const [direct, relayed, proxied] = stdio.samples as [Samples, Samples, Samples];
+  console.log(row("stdio, direct", figures(direct, stdio.failures[0]!)));
+  console.log(row("stdio, bare relay (reference)", figures(relayed, stdio.failures[1]!)));
+  console.log(row("stdio→stdio, through proxy", figures(proxied, stdio.failures[2]!)));
   const d2 = await measureHttp([process.execPath, server, "--http", "0"]);
   console.log(row("HTTP, direct (fixture on HTTP)", d2));
   const p2 = await measureHttp([...proxy, "--listen", "127.0.0.1:0", "--", process.execPath, server]);
   console.log(row("HTTP→stdio, through proxy", p2));
 
-  const p50 = (f: Figures) => f.p50;
-  const seq = (f: Figures) => f.sequentialPerSec;
-  const depth = (i: number) => (f: Figures) => f.pipelinedPerSec[i]!;
-  console.log(`\nstdio→stdio, per-round medians against direct (targets: < 0.3 ms added at p50, ≥ 90% of direct throughput):`);
+  const p50 = (s: Samples) => figures(s, { count: 0 }).p50;
+  console.log(`\nstdio→stdio against direct, per-slice ratios (targets: < 0.3 ms added at p50, ≥ 90% of direct throughput):`);
   for (const [label, path] of [["proxy", proxied], ["bare relay", relayed]] as const) {
-    console.log(
-      `  ${label.padEnd(10)} +${pairedDelta(path, direct, p50)} ms at p50;  ${pairedRatio(path, direct, seq)}% sequential;  ` +
-        DEPTHS.map((d, i) => `${pairedRatio(path, direct, depth(i))}% with ${d} in flight`).join(";  "),
-    );
+    console.log(`  ${label}: +${(p50(path) - p50(direct)).toFixed(3)} ms at p50`);
+    for (const [i, d] of DEPTHS.entries()) console.log(`    ${String(d).padStart(3)} in flight: ${ratio(path, direct, (x) => x.pipelinedPerSec[i]!)}`);
   }
   console.log(`HTTP→stdio:  ${p2.p50.toFixed(3)} ms at p50 vs ${d2.p50.toFixed(3)} ms for the fixture served over HTTP directly`);
 }

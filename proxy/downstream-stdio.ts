@@ -5,7 +5,8 @@
  * proxy with a non-zero code.
  */
 import { randomUUID } from "node:crypto";
-import { INVALID_REQUEST, PARSE_ERROR, errorFrame, idAtEnds, parseLine, serialise } from "./jsonrpc.js";
+import { INVALID_REQUEST, PARSE_ERROR, errorFrame, parseLine, serialise } from "./jsonrpc.js";
+import { idAtEnds } from "./line-sniff.js";
 import { coalescingWriter } from "./coalesce.js";
 import { MAX_LINE_BYTES, readLines } from "./line-reader.js";
 import type { Log } from "./log.js";
@@ -76,6 +77,7 @@ export async function runStdioProxy(options: StdioProxyOptions): Promise<number>
   readLines(
     process.stdin,
     (line) => {
+      if (session.fastRequest(line)) return;
       const frames = parseLine(line);
       if (frames === undefined) {
         write(serialise(errorFrame(null, PARSE_ERROR, "Parse error: the line is not a JSON-RPC message.")));
@@ -87,7 +89,7 @@ export async function runStdioProxy(options: StdioProxyOptions): Promise<number>
     {
       maxLineBytes,
       onOversized: (line) => {
-        const id = idAtEnds(line.head.toString("latin1"), line.tail.toString("latin1"))?.id ?? null;
+        const id = idAtEnds(line.head, line.tail)?.id ?? null;
         log(`the client sent a message of ${line.bytes} bytes, over --max-message-bytes (${maxLineBytes}); dropped it`);
         const why = `Invalid request: the message was ${line.bytes} bytes, more than the proxy passes on (--max-message-bytes ${maxLineBytes}).`;
         write(serialise(errorFrame(id, INVALID_REQUEST, why)));

@@ -75,27 +75,6 @@ export function parseLine(line: Buffer): Frame[] | undefined {
   return [{ msg: value as unknown as RpcMessage, raw: line }];
 }
 
-const ID = String.raw`(?:(-?[1-9]\d{0,14}|0)|"([A-Za-z0-9_.:-]{1,40})")`;
-/** `,"id":N}` or `,"id":"s"}` at the very end of a line: the top-level id (a nested one would be followed by another `}`). */
-const TAIL_ID = new RegExp(String.raw`,"id":${ID}\}$`);
-/** `{"jsonrpc":"2.0","id":N,` at the very start: the top-level id. */
-const HEAD_ID = new RegExp(String.raw`^\{"jsonrpc":"2\.0","id":${ID},`);
-
-/**
- * The top-level id of a JSON-RPC line, read off its first and last bytes
- * (a line's content, without its newline) with no parse. Both key orders the
- * SDKs write are recognised (TypeScript: `{…,"jsonrpc":"2.0","id":N}`, Python:
- * `{"jsonrpc":"2.0","id":N,…}`); plain ids only. `afterHeadId` is what follows
- * a head id, so callers can check the next key.
- */
-export function idAtEnds(head: string, tail: string): { id: RpcId; afterHeadId?: string } | undefined {
-  let m = TAIL_ID.exec(tail);
-  if (m) return { id: m[1] !== undefined ? Number(m[1]) : m[2]! };
-  m = HEAD_ID.exec(head);
-  if (m) return { id: m[1] !== undefined ? Number(m[1]) : m[2]!, afterHeadId: head.slice(m[0].length) };
-  return undefined;
-}
-
 export function paramsOf(m: RpcMessage): Record<string, unknown> {
   return isObject(m.params) ? m.params : {};
 }

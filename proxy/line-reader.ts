@@ -16,7 +16,10 @@ const NL = 0x0a;
 export const MAX_LINE_BYTES = 128 * 1024 * 1024;
 
 const isBlank = (b: Buffer) => {
-  for (const c of b) if (c !== 0x20 && c !== 0x09 && c !== 0x0d && c !== NL) return false;
+  for (let i = 0; i < b.length; i++) {
+    const c = b[i];
+    if (c !== 0x20 && c !== 0x09 && c !== 0x0d && c !== NL) return false;
+  }
   return true;
 };
 

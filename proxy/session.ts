@@ -33,7 +33,6 @@ import {
   RESERVED_ID_PREFIX,
   INTERNAL_ERROR,
   errorFrame,
-  idAtEnds,
   isNotification,
   isObject,
   isRequest,
@@ -46,6 +45,7 @@ import {
   type RpcMessage,
 } from "./jsonrpc.js";
 import type { OversizedLine } from "./line-reader.js";
+import { idAtEnds, resultId, toolCallOf } from "./line-sniff.js";
 import type { Log } from "./log.js";
 import type { Reporter } from "./reporter.js";
 import type { UpstreamClosed, UpstreamLink } from "./upstream.js";
@@ -215,18 +215,41 @@ export class ProxySession {
     this.forward(frame, id);
   }
 
-  private forward(frame: Frame, requestId?: RpcId): void {
-    const failed = (err: unknown) => {
-      if (requestId === undefined || !this.pending.has(requestId)) return;
-      this.release(requestId);
-      const why = err instanceof Error ? err.message : String(err);
-      this.toClient(errorFrame(requestId, CONNECTION_CLOSED, `The upstream MCP server could not take this request: ${why}`), requestId);
-    };
+  /**
+   * The most common client message — `tools/call` of a tool upstream listed —
+   * tracked and handed to a line upstream as the bytes received, without a
+   * parse (see `toolCallOf`). `false`: anything else, for `fromDownstream`.
+   * Only stdio downstreams call this, and they are never reaped for being
+   * idle, so `lastActivity` is left alone.
+   */
+  fastRequest(line: Buffer): boolean {
+    const upstream = this.options.upstream;
+    if (!upstream.sendRaw) return false;
+    const call = toolCallOf(line);
+    if (!call || call.name === this.toolName || !this.toolNames.has(call.name)) return false;
+    this.pending.set(call.id, { id: call.id, method: "tools/call", firstToolsPage: false });
     try {
-      this.options.upstream.send(frame)?.catch(failed);
+      upstream.sendRaw(line);
     } catch (err) {
-      failed(err);
+      this.notTaken(call.id, err);
     }
+    return true;
+  }
+
+  private forward(frame: Frame, requestId?: RpcId): void {
+    try {
+      this.options.upstream.send(frame)?.catch((err: unknown) => this.notTaken(requestId, err));
+    } catch (err) {
+      this.notTaken(requestId, err);
+    }
+  }
+
+  /** Upstream could not take a message: a request is answered with an error at once. */
+  private notTaken(requestId: RpcId | undefined, err: unknown): void {
+    if (requestId === undefined || !this.pending.has(requestId)) return;
+    this.release(requestId);
+    const why = err instanceof Error ? err.message : String(err);
+    this.toClient(errorFrame(requestId, CONNECTION_CLOSED, `The upstream MCP server could not take this request: ${why}`), requestId);
   }
 
   private release(key: RpcId): Pending | undefined {
@@ -290,27 +313,16 @@ export class ProxySession {
   }
 
   /**
-   * The common case — a result for a request the proxy does not intercept —
-   * forwarded without parsing: the id is read off the ends of the line. Both
-   * key orders the SDKs write are recognised (TypeScript: `{"result":…,"id":N}`,
-   * Python: `{"jsonrpc":"2.0","id":N,"result":…}`); anything else is parsed.
-   * The id found is the top-level one: a nested "id" would be followed by the
-   * nested object's closing brace, and a "result" key right after `{` opens
-   * the top-level object.
+   * The common case — a plain result for a request the proxy does not
+   * intercept — forwarded without parsing (see `resultId`). Only line
+   * downstreams (stdio) take raw lines, so `lastActivity` is left alone.
    */
   private fastResponse(line: Buffer): boolean {
-    let n = line.length;
-    if (line[n - 1] === 0x0a) n--;
-    if (line[n - 1] === 0x0d) n--;
-    if (n < 16 || line[n - 1] !== 0x7d) return false;
-    const head = line.toString("latin1", 0, Math.min(n, 64));
-    // A result: `"result"` is the first key, or the one right after a leading id.
-    const found = idAtEnds(head, head.startsWith('{"result":') ? line.toString("latin1", Math.max(0, n - 64), n) : "");
-    if (!found || (found.afterHeadId !== undefined && !found.afterHeadId.startsWith('"result":'))) return false;
-    const id = found.id;
+    if (this.held) return false;
+    const id = resultId(line);
+    if (id === undefined) return false;
     const entry = this.pending.get(id);
-    if (!entry || entry.method === "initialize" || entry.method === "tools/list" || this.held) return false;
-    this.lastActivity = Date.now();
+    if (!entry || entry.method === "initialize" || entry.method === "tools/list") return false;
     this.release(id);
     this.options.downstream.sendRaw!(line);
     return true;
@@ -318,7 +330,7 @@ export class ProxySession {
 
   /** An answer too long to pass on still ends its request, with an error that says why. */
   private upstreamLineDropped(line: OversizedLine): void {
-    const found = idAtEnds(line.head.toString("latin1"), line.tail.toString("latin1"));
+    const found = idAtEnds(line.head, line.tail);
     const entry = found && this.pending.get(found.id);
     this.options.log(`the upstream wrote a message of ${line.bytes} bytes, over --max-message-bytes; dropped it${entry ? ` (the answer to request ${JSON.stringify(entry.id)})` : ""}`);
     if (!entry) return;

@@ -131,11 +131,15 @@ export class StdioUpstream implements UpstreamLink {
   }
 
   send(frame: Frame): void {
+    this.sendRaw(serialise(frame));
+  }
+
+  sendRaw(line: Buffer | string): void {
     const child = this.child;
     if (!child || this.closedInfo || !child.stdin.writable) {
       throw new Error(this.closedInfo?.reason ?? "the upstream MCP server is not running");
     }
-    this.write!(serialise(frame));
+    this.write!(line);
   }
 
   pauseReading(paused: boolean): void {

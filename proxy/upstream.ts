@@ -13,6 +13,8 @@ export interface UpstreamLink {
   start(): Promise<void>;
   /** Throws or rejects when the message could not be handed to the upstream (stdio answers synchronously). */
   send(frame: Frame): Promise<void> | void;
+  /** Line transports: hand over a line as it is (newline included); throws like `send`. */
+  sendRaw?(line: Buffer): void;
   /** Called once the negotiated protocol version is known (HTTP upstreams send it as a header). */
   setProtocolVersion(version: string): void;
   /** Stop the upstream (kill the child's process group, or end the HTTP session). */

@@ -13,11 +13,15 @@ import { tempDir } from "./helpers.js";
 
 function harness() {
   const toUpstream: Frame[] = [];
+  const rawToUpstream: Buffer[] = [];
   const toClient: { frame?: Frame; raw?: Buffer; related?: RpcId }[] = [];
   const upstream: UpstreamLink = {
     start: async () => undefined,
     send: (frame) => {
       toUpstream.push(frame);
+    },
+    sendRaw: (line) => {
+      rawToUpstream.push(line);
     },
     setProtocolVersion: () => undefined,
     close: async () => undefined,
@@ -39,7 +43,7 @@ function harness() {
   });
   const request = (id: RpcId, method: string, params: Record<string, unknown> = {}) => session.fromDownstream({ msg: { jsonrpc: "2.0", id, method, params } });
   const line = (text: string) => upstream.onrawline!(Buffer.from(text));
-  return { session, request, line, toUpstream, toClient, upstream };
+  return { session, request, line, toUpstream, rawToUpstream, toClient, upstream };
 }
 
 describe("ProxySession fast path for results", () => {
@@ -79,6 +83,36 @@ describe("ProxySession fast path for results", () => {
     expect(sent.tools.map((t) => t.name)).toEqual(["a", "feedback"]);
     expect(sent.nextCursor).toBe("c1");
     expect(h.session.toolsAvailable).toEqual(["a"]);
+  });
+});
+
+describe("ProxySession fast path for tools/call", () => {
+  const listed = (h: ReturnType<typeof harness>, names: string[]) => {
+    h.request(1, "tools/list");
+    h.upstream.onmessage!({ msg: { jsonrpc: "2.0", id: 1, result: { tools: names.map((name) => ({ name, inputSchema: { type: "object" } })) } } });
+  };
+  const callLine = (id: number, name: string, extra: Record<string, unknown> = {}) =>
+    Buffer.from(`${JSON.stringify({ method: "tools/call", params: { name, arguments: {}, ...extra }, jsonrpc: "2.0", id })}\n`);
+
+  it("forwards a call of a listed tool as the bytes received, and still answers it with an error if upstream goes", () => {
+    const h = harness();
+    listed(h, ["search"]);
+    const line = callLine(5, "search");
+    expect(h.session.fastRequest(line)).toBe(true);
+    expect(h.rawToUpstream).toEqual([line]);
+    expect(h.session.pendingCount).toBe(1);
+    h.upstream.onclose!({ reason: "the upstream MCP server exited (exit code 1)", exitCode: 1 });
+    expect(h.toClient.at(-1)!.frame!.msg).toMatchObject({ id: 5, error: { code: -32000 } });
+  });
+
+  it("leaves the feedback tool, tools never listed and calls with a progress token to the parser", () => {
+    const h = harness();
+    expect(h.session.fastRequest(callLine(1, "search"))).toBe(false); // nothing listed yet
+    listed(h, ["search"]);
+    expect(h.session.fastRequest(callLine(2, "feedback"))).toBe(false);
+    expect(h.session.fastRequest(callLine(3, "guess"))).toBe(false);
+    expect(h.session.fastRequest(callLine(4, "search", { _meta: { progressToken: "p" } }))).toBe(false);
+    expect(h.rawToUpstream).toEqual([]);
   });
 });
 
