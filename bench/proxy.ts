@@ -287,6 +287,11 @@ async function main(): Promise<void> {
 
   const p50 = (s: Samples) => figures(s, { count: 0 }).p50;
   console.log(`\nstdio→stdio against direct, per-slice ratios (targets: < 0.3 ms added at p50, ≥ 90% of direct throughput):`);
+  const steadiness = DEPTHS.map((d, i) => {
+    const [lo, hi] = quartiles(direct.perSlice.map((x) => x.pipelinedPerSec[i]!));
+    return `${num(lo).trim()}–${num(hi).trim()}/s with ${d} in flight`;
+  });
+  console.log(`  (how steady the machine was: direct's middle half of slices ran ${steadiness.join(", ")})`);
   for (const [label, path] of [["proxy", proxied], ["bare relay", relayed]] as const) {
     console.log(`  ${label}: +${(p50(path) - p50(direct)).toFixed(3)} ms at p50`);
     for (const [i, d] of DEPTHS.entries()) console.log(`    ${String(d).padStart(3)} in flight: ${ratio(path, direct, (x) => x.pipelinedPerSec[i]!)}`);
