@@ -17,8 +17,17 @@ export type LineWriter = (line: Buffer | string) => void;
 /** Returns a function that queues one line; the line must already end with `\n`. */
 export function coalescingWriter(stream: Writable, onPressure?: (full: boolean) => void): LineWriter {
   let queue: Buffer[] = [];
+  // The latest run of memory-adjacent lines: where it starts and how long it has grown. It
+  // becomes one Buffer only when a piece from elsewhere arrives or the queue is flushed.
+  let run: Buffer | undefined;
+  let runLength = 0;
   let full = false;
+  const endRun = () => {
+    if (run) queue.push(runLength === run.length ? run : Buffer.from(run.buffer, run.byteOffset, runLength));
+    run = undefined;
+  };
   const flush = () => {
+    endRun();
     const out = queue;
     queue = [];
     if (out.length === 1) {
@@ -39,13 +48,13 @@ export function coalescingWriter(stream: Writable, onPressure?: (full: boolean) 
   };
   return (line) => {
     const piece = typeof line === "string" ? Buffer.from(line) : line;
-    const n = queue.length;
-    if (n === 0) process.nextTick(flush);
-    const last = n > 0 ? queue[n - 1]! : undefined;
-    if (last !== undefined && last.buffer === piece.buffer && last.byteOffset + last.length === piece.byteOffset) {
-      queue[n - 1] = Buffer.from(last.buffer, last.byteOffset, last.length + piece.length);
-    } else {
-      queue.push(piece);
+    if (run === undefined && queue.length === 0) process.nextTick(flush);
+    if (run !== undefined && run.buffer === piece.buffer && run.byteOffset + runLength === piece.byteOffset) {
+      runLength += piece.length;
+      return;
     }
+    endRun();
+    run = piece;
+    runLength = piece.length;
   };
 }

@@ -9,7 +9,7 @@ import { Option, type Command } from "commander";
 import { apiKeyOption, sidecarUrlOption, switchOption } from "../src/commands/options.js";
 import { MAX_LINE_BYTES } from "./line-reader.js";
 import { stderrLog } from "./log.js";
-import { DEFAULT_COLLISION_TOOL_NAME, DEFAULT_DELIVERY_TIMEOUT_MS, DEFAULT_IDLE_TIMEOUT_S, parseProxySettings } from "./options.js";
+import { DEFAULT_COLLISION_TOOL_NAME, DEFAULT_DELIVERY_TIMEOUT_MS, DEFAULT_IDLE_TIMEOUT_S, DEFAULT_NICE, parseProxySettings } from "./options.js";
 import { DEFAULT_OUTBOX_PATH } from "./outbox.js";
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -40,6 +40,7 @@ export function registerProxy(program: Command): void {
     .addOption(new Option("--no-missing-tool-reports", "the opt-out: same as --missing-tool-reports no"))
     .addOption(new Option("--delivery-timeout <ms>", "time allowed for one delivery attempt").env("FEEDBACK_PROXY_DELIVERY_TIMEOUT_MS").default(String(DEFAULT_DELIVERY_TIMEOUT_MS)))
     .addOption(new Option("--max-message-bytes <n>", "longest stdio message passed on; longer lines are dropped").env("FEEDBACK_PROXY_MAX_MESSAGE_BYTES").default(String(MAX_LINE_BYTES)))
+    .addOption(new Option("--nice <n>", "stdio mode: lower the proxy's own CPU priority by n (0-19) once the upstream runs, so it yields to the server; 0 keeps it").env("FEEDBACK_PROXY_NICE").default(String(DEFAULT_NICE)))
     .action(async (command: string[], flags: Record<string, unknown>) => {
       const parsed = parseProxySettings({ ...flags, command });
       if (!parsed.ok) {

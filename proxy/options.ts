@@ -10,6 +10,8 @@ import { DEFAULT_OUTBOX_PATH } from "./outbox.js";
 export const DEFAULT_COLLISION_TOOL_NAME = "patchworkmcp_feedback";
 export const DEFAULT_IDLE_TIMEOUT_S = 1800;
 export const DEFAULT_DELIVERY_TIMEOUT_MS = 3000;
+/** How far a stdio proxy lowers its own CPU priority (see `--nice`). */
+export const DEFAULT_NICE = 5;
 
 const toolName = z
   .string()
@@ -61,6 +63,12 @@ export const rawProxyFlags = z.object({
     .int({ error: "--max-message-bytes must be a whole number of bytes" })
     .min(1024, { error: "--max-message-bytes must be at least 1024" })
     .default(MAX_LINE_BYTES),
+  nice: z.coerce
+    .number({ error: "--nice must be a whole number from 0 to 19" })
+    .int({ error: "--nice must be a whole number from 0 to 19" })
+    .min(0, { error: "--nice must be a whole number from 0 to 19" })
+    .max(19, { error: "--nice must be a whole number from 0 to 19" })
+    .default(DEFAULT_NICE),
 });
 
 export type ProxySettings = Omit<z.output<typeof rawProxyFlags>, "upstreamHeader" | "upstreamHeaders"> & {

@@ -36,7 +36,7 @@ export async function runProxy(s: ProxySettings): Promise<number> {
   };
   const makeUpstream = await upstreamFactory(s);
   if (s.listen === undefined) {
-    const code = await runStdioProxy({ makeUpstream, config, reporter, log: stderrLog, maxLineBytes: s.maxMessageBytes });
+    const code = await runStdioProxy({ makeUpstream, config, reporter, log: stderrLog, maxLineBytes: s.maxMessageBytes, nice: s.nice });
     await reporter.drain(s.deliveryTimeout + 2000);
     reporter.stop();
     return code;

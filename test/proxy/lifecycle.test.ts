@@ -36,7 +36,30 @@ function ended(pid: number): boolean {
   }
 }
 
+/** A process's nice value (field 19 of /proc/PID/stat: its main thread's). */
+const niceOf = (pid: number) => Number(readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ")[16]);
+
 describe("stdio proxy lifecycle", () => {
+  it("lowers its own priority by --nice once upstream runs, and leaves upstream's as it was", async () => {
+    const dir = tempDir();
+    const c = new RawClient(fixtureCommand(), ["--db", join(dir, "f.db"), "--outbox", join(dir, "o.log"), "--nice", "7"]);
+    await c.initialize();
+    const [upstream] = children(c.proc.pid!);
+    expect(niceOf(c.proc.pid!)).toBe(Math.min(19, niceOf(process.pid) + 7));
+    expect(niceOf(upstream!)).toBe(niceOf(process.pid));
+    c.proc.stdin.end();
+    expect(await c.exit).toBe(0);
+  });
+
+  it("keeps its priority with --nice 0", async () => {
+    const dir = tempDir();
+    const c = new RawClient(fixtureCommand(), ["--db", join(dir, "f.db"), "--outbox", join(dir, "o.log"), "--nice", "0"]);
+    await c.initialize();
+    expect(niceOf(c.proc.pid!)).toBe(niceOf(process.pid));
+    c.proc.stdin.end();
+    expect(await c.exit).toBe(0);
+  });
+
   it("answers every pending request with an error when upstream dies, then exits non-zero", async () => {
     const c = new RawClient(fixtureCommand());
     await c.initialize();

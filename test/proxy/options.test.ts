@@ -27,7 +27,7 @@ const base = { sidecarUrl: "http://localhost:8099", command: ["node", "server.js
 describe("proxy settings", () => {
   it("reads a stdio upstream with defaults", () => {
     const r = parseProxySettings(base);
-    expect(r).toMatchObject({ ok: true, settings: { command: ["node", "server.js"], toolName: "feedback", collisionToolName: "patchworkmcp_feedback", missingToolReports: true, deliveryTimeout: 3000, sessionIdleTimeout: 1800, maxMessageBytes: 128 * 1024 * 1024, headers: {} } });
+    expect(r).toMatchObject({ ok: true, settings: { command: ["node", "server.js"], toolName: "feedback", collisionToolName: "patchworkmcp_feedback", missingToolReports: true, deliveryTimeout: 3000, sessionIdleTimeout: 1800, maxMessageBytes: 128 * 1024 * 1024, nice: 5, headers: {} } });
   });
 
   it("reads --listen forms and headers from flags and the env var", () => {
@@ -59,6 +59,7 @@ describe("proxy settings", () => {
     expect(errors({ ...base, upstreamHeaders: "{not json" })).toEqual(["FEEDBACK_PROXY_UPSTREAM_HEADERS must be a JSON object of strings"]);
     expect(errors({ ...base, sidecarUrl: "ftp://x" })).toEqual(["--sidecar-url must be an http(s) URL"]);
     expect(errors({ ...base, deliveryTimeout: "soon" })).toEqual(["--delivery-timeout must be a number of milliseconds"]);
+    for (const nice of ["-1", "20", "2.5", "low"]) expect(errors({ ...base, nice })).toEqual(["--nice must be a whole number from 0 to 19"]);
   });
 
   it("takes every flag from its environment variable", async () => {
@@ -81,6 +82,7 @@ describe("proxy settings", () => {
       FEEDBACK_PROXY_MISSING_TOOL_REPORTS: "0",
       FEEDBACK_PROXY_DELIVERY_TIMEOUT_MS: "500",
       FEEDBACK_PROXY_MAX_MESSAGE_BYTES: "1048576",
+      FEEDBACK_PROXY_NICE: "0",
     });
     expect(flags).toEqual({
       command: ["node", "server.js"],
@@ -102,6 +104,7 @@ describe("proxy settings", () => {
       missingToolReports: false,
       deliveryTimeout: "500",
       maxMessageBytes: "1048576",
+      nice: "0",
     });
     const defaults = await flagsFor(["--upstream-header", "A: 1", "--upstream-header", "B: 2", "--", "x"], {});
     expect(defaults).toMatchObject({ upstreamHeader: ["A: 1", "B: 2"], missingToolReports: true, toolName: "feedback" });
