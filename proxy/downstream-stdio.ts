@@ -99,7 +99,7 @@ export async function runStdioProxy(options: StdioProxyOptions): Promise<number>
       if (session.fastRequest(line)) return;
       const frames = parseLine(line);
       if (frames === undefined) {
-        write(serialise(errorFrame(null, PARSE_ERROR, "Parse error: the line is not a JSON-RPC message.")));
+        session.toClient(errorFrame(null, PARSE_ERROR, "Parse error: the line is not a JSON-RPC message."));
         return;
       }
       for (const frame of frames) session.fromDownstream(frame);
@@ -111,7 +111,7 @@ export async function runStdioProxy(options: StdioProxyOptions): Promise<number>
         const id = idAtEnds(line.head, line.tail)?.id ?? null;
         log(`the client sent a message of ${line.bytes} bytes, over --max-message-bytes (${maxLineBytes}); dropped it`);
         const why = `Invalid request: the message was ${line.bytes} bytes, more than the proxy passes on (--max-message-bytes ${maxLineBytes}).`;
-        write(serialise(errorFrame(id, INVALID_REQUEST, why)));
+        session.toClient(errorFrame(id, INVALID_REQUEST, why));
       },
     },
   );

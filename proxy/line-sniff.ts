@@ -79,7 +79,7 @@ function idBefore(b: Buffer, end: number): RpcId | undefined {
   let i = end - 1;
   if (b[i] === QUOTE) {
     i--;
-    while (end - i <= MAX_STRING_ID + 2 && isIdChar(b[i])) i--;
+    while (end - i <= MAX_STRING_ID + 1 && isIdChar(b[i])) i--;
     if (b[i] !== QUOTE || i === end - 2 || !hasAt(b, i - TAIL_ID.length, TAIL_ID)) return undefined;
     return b.toString("latin1", i + 1, end - 1);
   }
@@ -135,9 +135,11 @@ function mentionsMeta(line: Buffer, n: number): boolean {
 /**
  * The id and tool name of a `tools/call` request line whose params start with
  * a plain `name`; `undefined` for any other line, and for any line mentioning
- * `"_meta"` (a progress token must be seen by the parser). A line that is not
- * valid JSON can only be misread in a way that passes it on to upstream, which
- * answers it with its own error.
+ * `"_meta"` (a progress token must be seen by the parser). Only a line the
+ * client got wrong can be misread: one that is not valid JSON is passed on to
+ * upstream, which answers it with its own error (its request stays pending
+ * until upstream exits), and one with duplicate keys is read by the first
+ * where JSON.parse takes the last.
  */
 export function toolCallOf(line: Buffer): { id: RpcId; name: string } | undefined {
   const n = contentLength(line);

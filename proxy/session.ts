@@ -135,8 +135,8 @@ export class ProxySession {
   private closedInfo?: UpstreamClosed;
   /** Set while the initialize result waits for the tool list: what else is for the client queues here. */
   private held?: { release: () => void; queue: Array<[Frame, RpcId | undefined]> };
-  /** The proxy sent upstream `notifications/initialized` itself; the client's is not forwarded. */
-  private sentInitialized = false;
+  /** Upstream has been sent `notifications/initialized` (by the client, or by the proxy finishing the handshake): it hears it once. */
+  private initializedSent = false;
 
   constructor(private readonly options: SessionOptions) {
     this.toolName = options.config.learned?.toolName ?? options.config.toolName;
@@ -164,7 +164,10 @@ export class ProxySession {
       this.clientRequest(frame, m.id as RpcId, m.method as string);
       return;
     }
-    if (isNotification(m) && m.method === "notifications/initialized" && this.sentInitialized) return;
+    if (isNotification(m) && m.method === "notifications/initialized") {
+      if (this.initializedSent) return;
+      this.initializedSent = true;
+    }
     if (isNotification(m) && m.method === "notifications/cancelled") {
       const rid = paramsOf(m).requestId;
       if (typeof rid === "string" || typeof rid === "number") {
@@ -307,7 +310,7 @@ export class ProxySession {
   }
 
   /** Everything for the client goes through here, so nothing overtakes a held initialize result. */
-  private toClient(frame: Frame, related?: RpcId): void {
+  toClient(frame: Frame, related?: RpcId): void {
     if (this.held) this.held.queue.push([frame, related]);
     else this.options.downstream.send(frame, related);
   }
@@ -368,11 +371,12 @@ export class ProxySession {
     if (typeof result.protocolVersion === "string") this.options.upstream.setProtocolVersion(result.protocolVersion);
     this.upstreamHasTools = isObject(result.capabilities) && isObject(result.capabilities.tools);
     this.initialized = true;
-    const pass = () => this.options.downstream.send(this.withInstructions(frame), id);
-    if (!this.upstreamHasTools) {
-      pass();
+    // Without tools there is nothing to learn; a second initialize (a client out of line) queues behind the first.
+    if (!this.upstreamHasTools || this.held) {
+      this.toClient(this.withInstructions(frame), id);
       return;
     }
+    const pass = () => this.options.downstream.send(this.withInstructions(frame), id);
     const queue: Array<[Frame, RpcId | undefined]> = [];
     const release = () => {
       if (this.held?.queue !== queue) return;
@@ -386,10 +390,17 @@ export class ProxySession {
       release();
     }, TOOLS_PROBE_WAIT_MS);
     this.held = { release, queue };
-    this.sentInitialized = true;
     void (async () => {
-      // Over HTTP the notification is a request of its own: it must land before the list is asked for.
-      await this.options.upstream.send({ msg: { jsonrpc: "2.0", method: "notifications/initialized" } })?.catch(() => undefined);
+      if (!this.initializedSent) {
+        this.initializedSent = true;
+        try {
+          // Over HTTP the notification is a request of its own: it must land before the list is asked for.
+          await this.options.upstream.send({ msg: { jsonrpc: "2.0", method: "notifications/initialized" } });
+        } catch {
+          this.initializedSent = false; // the client's own goes through instead
+          return;
+        }
+      }
       await this.refreshTools();
     })()
       .catch((err: unknown) => this.options.log(`listing upstream's tools after initialize failed: ${err instanceof Error ? err.message : String(err)}`))

@@ -20,6 +20,14 @@ describe("toolCallOf", () => {
     expect(toolCallOf(ts({ method: "tools/call", params: { name: "bare" } }, 4))).toEqual({ id: 4, name: "bare" });
   });
 
+  it("reads string ids of up to 40 characters, at either end", () => {
+    const id40 = "k".repeat(40);
+    expect(toolCallOf(ts(call("x"), id40))).toEqual({ id: id40, name: "x" });
+    expect(toolCallOf(py(call("x"), id40))).toEqual({ id: id40, name: "x" });
+    expect(toolCallOf(ts(call("x"), `${id40}k`))).toBeUndefined();
+    expect(toolCallOf(py(call("x"), `${id40}k`))).toBeUndefined();
+  });
+
   it("declines whatever it cannot read for certain", () => {
     const declined = [
       ts(call("x", { _meta: { progressToken: 1 } }), 1), // a progress token: parsed

@@ -162,6 +162,48 @@ describe("ProxySession finishes the handshake before the client gets the initial
     expect(h.toUpstream.map((f) => f.msg.method)).toEqual(["initialize", "notifications/initialized"]);
   });
 
+  it("does not lose a second initialize answered while the first waits, nor tell upstream twice", async () => {
+    const h = harness();
+    h.request(1, "initialize", {});
+    h.request(2, "initialize", {});
+    h.upstream.onmessage!({ msg: initResult(true) });
+    h.upstream.onmessage!({ msg: { ...initResult(true), id: 2 } });
+    await tick();
+    answerProbe(h, ["search"]);
+    await tick();
+    expect(h.toClient.map((c) => c.frame!.msg.id)).toEqual([1, 2]);
+    expect(h.toUpstream.filter((f) => f.msg.method === "notifications/initialized")).toHaveLength(1);
+  });
+
+  it("does not send its own notifications/initialized when the client's went first", async () => {
+    const h = harness();
+    h.request(1, "initialize", {});
+    h.session.fromDownstream({ msg: { jsonrpc: "2.0", method: "notifications/initialized" } });
+    h.upstream.onmessage!({ msg: initResult(true) });
+    await tick();
+    expect(h.toUpstream.map((f) => f.msg.method)).toEqual(["initialize", "notifications/initialized", "tools/list"]);
+    answerProbe(h, ["search"]);
+    await tick();
+    expect(h.toClient[0]!.frame!.msg.id).toBe(1);
+  });
+
+  it("lets the client's notifications/initialized through when its own could not be sent", async () => {
+    const h = harness();
+    let refuse = true;
+    const send = h.upstream.send.bind(h.upstream);
+    h.upstream.send = (frame) => {
+      if (refuse && frame.msg.method === "notifications/initialized") return Promise.reject(new Error("upstream busy"));
+      return send(frame);
+    };
+    h.request(1, "initialize", {});
+    h.upstream.onmessage!({ msg: initResult(true) });
+    await tick();
+    expect(h.toClient[0]!.frame!.msg.id).toBe(1);
+    refuse = false;
+    h.session.fromDownstream({ msg: { jsonrpc: "2.0", method: "notifications/initialized" } });
+    expect(h.toUpstream.map((f) => f.msg.method)).toEqual(["initialize", "notifications/initialized"]);
+  });
+
   it("lets the result go, then the errors, when upstream closes while its tools are being listed", async () => {
     const h = harness();
     h.request(1, "initialize", {});
