@@ -23,12 +23,17 @@ const isBlank = (b: Buffer) => {
   return true;
 };
 
-/** The line without its `\n` or `\r\n`. */
-export function lineContent(line: Buffer): Buffer {
+/** Length of a line without its `\n` or `\r\n`. */
+export function contentLength(line: Uint8Array): number {
   let end = line.length;
   if (end > 0 && line[end - 1] === NL) end--;
   if (end > 0 && line[end - 1] === 0x0d) end--;
-  return line.subarray(0, end);
+  return end;
+}
+
+/** The line without its `\n` or `\r\n`. */
+export function lineContent(line: Buffer): Buffer {
+  return line.subarray(0, contentLength(line));
 }
 
 /** What is known of a line dropped for its length: its size and its first and last bytes (where an id may be read). */

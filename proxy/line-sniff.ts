@@ -12,6 +12,7 @@
  * the server's and the client's.
  */
 import type { RpcId } from "./jsonrpc.js";
+import { contentLength } from "./line-reader.js";
 
 const bytes = (s: string) => Uint8Array.from(Buffer.from(s, "latin1"));
 const HEAD_ID = bytes('{"jsonrpc":"2.0","id":');
@@ -87,14 +88,6 @@ function idBefore(b: Buffer, end: number): RpcId | undefined {
   if (b[i] !== 0x2d) i++;
   if (!hasAt(b, i - TAIL_ID.length, TAIL_ID)) return undefined;
   return numberId(b, i, end);
-}
-
-/** Length of a line without its `\n` or `\r\n`. */
-function contentLength(line: Uint8Array): number {
-  let n = line.length;
-  if (line[n - 1] === 0x0a) n--;
-  if (line[n - 1] === 0x0d) n--;
-  return n;
 }
 
 /**
