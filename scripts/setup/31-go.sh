@@ -8,4 +8,9 @@ cd "$root/drop-ins/go"
 export GOMODCACHE="$PWD/.gocache/mod" GOCACHE="$PWD/.gocache/build" GOFLAGS="-mod=readonly -buildvcs=false" GOTOOLCHAIN=local
 go mod download >&2
 go build -o /dev/null . >&2
-go test -count=1 -run '^$' . >&2
+# Compile the test binary without running it: a `go test` run here would print
+# go's own "[no tests to run]" closing line, which CI tooling reads as a suite
+# that executed nothing.
+bin="$(mktemp -d)"
+trap 'rm -rf "$bin"' EXIT
+go test -c -o "$bin/dropin.test" . >&2
