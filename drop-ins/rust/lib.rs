@@ -1,2 +1,5 @@
 #[path = "feedback_tool.rs"]
 pub mod feedback_tool;
+
+#[path = "billing.rs"]
+pub mod billing;

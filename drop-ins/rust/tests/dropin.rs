@@ -5,40 +5,12 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use patchworkmcp_feedback_dropin::billing::Billing;
 use patchworkmcp_feedback_dropin::feedback_tool::*;
-use rmcp::handler::server::router::tool::ToolRouter;
-use rmcp::model::{CallToolRequestParams, JsonObject, ServerCapabilities, ServerConfig};
+use rmcp::model::{CallToolRequestParams, JsonObject};
 use rmcp::service::RunningService;
-use rmcp::{tool, tool_handler, tool_router, RoleClient, ServerHandler, ServiceExt};
+use rmcp::{RoleClient, ServiceExt};
 use serde_json::Value;
-
-/// The example server: its own tool plus the feedback route and instructions.
-#[derive(Clone)]
-struct Billing {
-    tools: ToolRouter<Billing>,
-}
-
-#[tool_router]
-impl Billing {
-    fn new(options: FeedbackOptions) -> Self {
-        Self {
-            tools: Self::tool_router().with_route(feedback_tool_route("billing-server", options)),
-        }
-    }
-
-    #[tool(description = "List invoices.")]
-    async fn list_invoices(&self) -> String {
-        "[]".to_owned()
-    }
-}
-
-#[tool_handler(router = self.tools)]
-impl ServerHandler for Billing {
-    fn get_info(&self) -> ServerConfig {
-        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
-            .with_instructions(FEEDBACK_SERVER_INSTRUCTIONS)
-    }
-}
 
 fn spec(name: &str) -> Value {
     let dir = std::env::var("PWM_SPEC_DIR")
