@@ -61,7 +61,11 @@ export interface RunResult {
 }
 
 /** Run a child process to completion, capturing both streams. */
-export function run(cmd: string, args: string[], options: { cwd?: string; env?: Record<string, string>; timeoutMs?: number } = {}): Promise<RunResult> {
+export function run(
+  cmd: string,
+  args: string[],
+  options: { cwd?: string; env?: Record<string, string>; timeoutMs?: number } = {},
+): Promise<RunResult> {
   return new Promise((resolveRun, reject) => {
     const child = spawn(cmd, args, {
       cwd: options.cwd ?? REPO_ROOT,
@@ -99,7 +103,10 @@ interface FakeEndpoint {
 function readBody(req: IncomingMessage): Promise<string> {
   return new Promise((r) => {
     let body = "";
-    req.setEncoding("utf8").on("data", (d: string) => (body += d)).on("end", () => r(body));
+    req
+      .setEncoding("utf8")
+      .on("data", (d: string) => (body += d))
+      .on("end", () => r(body));
   });
 }
 
@@ -116,7 +123,11 @@ async function flakyEndpoint(upstream: () => string): Promise<FakeEndpoint> {
   const attempts: Attempt[] = [];
   const server = createServer(async (req, res) => {
     const body = await readBody(req);
-    attempts.push({ idempotencyKey: req.headers["idempotency-key"] as string | undefined, authorization: req.headers.authorization, body });
+    attempts.push({
+      idempotencyKey: req.headers["idempotency-key"] as string | undefined,
+      authorization: req.headers.authorization,
+      body,
+    });
     const n = attempts.length;
     const forward = () =>
       fetch(`${upstream()}/api/feedback`, {
@@ -129,7 +140,9 @@ async function flakyEndpoint(upstream: () => string): Promise<FakeEndpoint> {
         body,
       });
     if (n === 2) {
-      res.writeHead(429, { "retry-after": "0", "content-type": "application/json" }).end('{"error":{"code":"rate_limited","message":"slow down"}}');
+      res
+        .writeHead(429, { "retry-after": "0", "content-type": "application/json" })
+        .end('{"error":{"code":"rate_limited","message":"slow down"}}');
       return;
     }
     const answer = await forward();
@@ -148,7 +161,11 @@ async function downEndpoint(): Promise<FakeEndpoint> {
   const attempts: Attempt[] = [];
   const server = createServer(async (req, res) => {
     const body = await readBody(req);
-    attempts.push({ idempotencyKey: req.headers["idempotency-key"] as string | undefined, authorization: req.headers.authorization, body });
+    attempts.push({
+      idempotencyKey: req.headers["idempotency-key"] as string | undefined,
+      authorization: req.headers.authorization,
+      body,
+    });
     res.writeHead(503, { "retry-after": "0" }).end("unavailable");
   });
   return { url: await listen(server), attempts, server };
@@ -270,7 +287,9 @@ export function describeDropin(label: string, runNative: NativeRunner): void {
       const file = join(tempDir("pwm-replay-"), "stderr.log");
       writeFileSync(file, downStderr);
       for (let i = 0; i < 2; i++) {
-        const replay = await run(process.execPath, [CLI, "replay", file, "--sidecar-url", sidecarUrl], { env: { FEEDBACK_API_KEY: API_KEY } });
+        const replay = await run(process.execPath, [CLI, "replay", file, "--sidecar-url", sidecarUrl], {
+          env: { FEEDBACK_API_KEY: API_KEY },
+        });
         expect(replay.code, show(replay)).toBe(0);
         expect(replay.stderr).toContain("replay: 2 delivered, 0 failed");
       }

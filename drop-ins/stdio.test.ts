@@ -25,18 +25,42 @@ interface ExampleServer {
 }
 
 const servers: ExampleServer[] = [
-  { label: "TypeScript", command: process.execPath, args: ["--import", "tsx", "example-server.ts"], cwd: join(here, "typescript") },
-  { label: "Python, mcp 2.x", command: join(here, "python", ".venv", "bin", "python"), args: ["example_server.py"], cwd: join(here, "python") },
-  { label: "Python, mcp 1.x", command: join(here, "python", ".venv-mcp1", "bin", "python"), args: ["example_server.py"], cwd: join(here, "python") },
+  {
+    label: "TypeScript",
+    command: process.execPath,
+    args: ["--import", "tsx", "example-server.ts"],
+    cwd: join(here, "typescript"),
+  },
+  {
+    label: "Python, mcp 2.x",
+    command: join(here, "python", ".venv", "bin", "python"),
+    args: ["example_server.py"],
+    cwd: join(here, "python"),
+  },
+  {
+    label: "Python, mcp 1.x",
+    command: join(here, "python", ".venv-mcp1", "bin", "python"),
+    args: ["example_server.py"],
+    cwd: join(here, "python"),
+  },
   { label: "Go", command: goBinary, args: [], cwd: join(here, "go") },
-  { label: "Rust", command: join(here, "rust", "target", "debug", "examples", "stdio_server"), args: [], cwd: join(here, "rust") },
+  {
+    label: "Rust",
+    command: join(here, "rust", "target", "debug", "examples", "stdio_server"),
+    args: [],
+    cwd: join(here, "rust"),
+  },
 ];
 
 const spec = <T>(name: string): T => JSON.parse(readFileSync(join(SPEC_DIR, name), "utf8")) as T;
 const { instructions } = spec<{ instructions: string }>("instructions.json");
-const tool = spec<{ name: string; inputSchema: { properties: Record<string, unknown>; required: string[] } }>("tool.json");
+const tool = spec<{ name: string; inputSchema: { properties: Record<string, unknown>; required: string[] } }>(
+  "tool.json",
+);
 const recorded = spec<Record<string, string>>("replies.json").recorded!;
-const recordedPattern = new RegExp(`^${recorded.replace(/[.*+?^${}()|[\]\\]/g, "\\$&").replace("\\{id\\}", "(\\d+)")}$`);
+const recordedPattern = new RegExp(
+  `^${recorded.replace(/[.*+?^${}()|[\]\\]/g, "\\$&").replace("\\{id\\}", "(\\d+)")}$`,
+);
 
 const vectors = loadVectors();
 const full = vectors.valid.find((v) => v.name === "full")!;
@@ -57,10 +81,17 @@ describe("each drop-in in a stdio server, through the TypeScript SDK client", ()
     const cache = join(here, "go", ".gocache");
     const go = await run("go", ["build", "-o", goBinary, "."], {
       cwd: join(here, "go"),
-      env: { GOMODCACHE: join(cache, "mod"), GOCACHE: join(cache, "build"), GOFLAGS: "-mod=readonly -buildvcs=false", GOTOOLCHAIN: "local" },
+      env: {
+        GOMODCACHE: join(cache, "mod"),
+        GOCACHE: join(cache, "build"),
+        GOFLAGS: "-mod=readonly -buildvcs=false",
+        GOTOOLCHAIN: "local",
+      },
     });
     expect(go.code, go.stderr).toBe(0);
-    const cargo = await run("cargo", ["build", "--locked", "--tests", "--examples", "--quiet"], { cwd: join(here, "rust") });
+    const cargo = await run("cargo", ["build", "--locked", "--tests", "--examples", "--quiet"], {
+      cwd: join(here, "rust"),
+    });
     expect(cargo.code, cargo.stderr).toBe(0);
   }, 600_000);
 
@@ -74,7 +105,11 @@ describe("each drop-in in a stdio server, through the TypeScript SDK client", ()
       command: server.command,
       args: server.args,
       cwd: server.cwd,
-      env: { ...(process.env as Record<string, string>), FEEDBACK_SIDECAR_URL: sidecar!.url, FEEDBACK_API_KEY: API_KEY },
+      env: {
+        ...(process.env as Record<string, string>),
+        FEEDBACK_SIDECAR_URL: sidecar!.url,
+        FEEDBACK_API_KEY: API_KEY,
+      },
       stderr: "pipe",
     });
     let stderr = "";
@@ -90,16 +125,25 @@ describe("each drop-in in a stdio server, through the TypeScript SDK client", ()
       const { tools } = await client.listTools();
       expect(tools.map((t) => t.name).sort()).toEqual(["feedback", "list_invoices"]);
       const feedback = tools.find((t) => t.name === tool.name)!;
-      expect(Object.keys(feedback.inputSchema.properties ?? {}).sort()).toEqual(Object.keys(tool.inputSchema.properties).sort());
+      expect(Object.keys(feedback.inputSchema.properties ?? {}).sort()).toEqual(
+        Object.keys(tool.inputSchema.properties).sort(),
+      );
       expect([...(feedback.inputSchema.required ?? [])].sort()).toEqual([...tool.inputSchema.required].sort());
 
       expect(textOf(await client.callTool({ name: "list_invoices", arguments: {} }))).toBe("[]");
-      const reply = textOf(await client.callTool({ name: tool.name, arguments: { ...full.input, session_id: session } }));
+      const reply = textOf(
+        await client.callTool({ name: tool.name, arguments: { ...full.input, session_id: session } }),
+      );
       const id = recordedPattern.exec(reply)?.[1];
       expect(id, reply).toBeDefined();
-      expect(textOf(await client.callTool({ name: "list_invoices", arguments: {} })), "still serving after a report").toBe("[]");
+      expect(
+        textOf(await client.callTool({ name: "list_invoices", arguments: {} })),
+        "still serving after a report",
+      ).toBe("[]");
 
-      const res = await fetch(`${sidecar!.url}/api/feedback/${id}`, { headers: { authorization: `Bearer ${API_KEY}` } });
+      const res = await fetch(`${sidecar!.url}/api/feedback/${id}`, {
+        headers: { authorization: `Bearer ${API_KEY}` },
+      });
       expect(res.status).toBe(200);
       expect(pick((await res.json()) as Record<string, unknown>)).toEqual({ ...full.stored, session_id: session });
     } finally {

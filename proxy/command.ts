@@ -9,38 +9,113 @@ import { Option, type Command } from "commander";
 import { apiKeyOption, sidecarUrlOption, switchOption } from "../src/commands/options.js";
 import { MAX_LINE_BYTES } from "./line-reader.js";
 import { stderrLog } from "./log.js";
-import { DEFAULT_COLLISION_TOOL_NAME, DEFAULT_DELIVERY_TIMEOUT_MS, DEFAULT_IDLE_TIMEOUT_S, DEFAULT_NICE, parseProxySettings } from "./options.js";
+import {
+  DEFAULT_COLLISION_TOOL_NAME,
+  DEFAULT_DELIVERY_TIMEOUT_MS,
+  DEFAULT_IDLE_TIMEOUT_S,
+  DEFAULT_NICE,
+  parseProxySettings,
+} from "./options.js";
 import { DEFAULT_OUTBOX_PATH } from "./outbox.js";
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
-const list = (value: string) => value.split(",").map((s) => s.trim()).filter(Boolean);
+const list = (value: string) =>
+  value
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
 
 export function registerProxy(program: Command): void {
   program
     .command("proxy")
     .description("wrap any MCP server (a stdio command after --, or --upstream-url) and add the feedback tool")
     .argument("[command...]", "the upstream server's command and arguments, after --")
-    .addOption(new Option("--upstream-url <url>", "streamable-HTTP upstream instead of a command").env("FEEDBACK_PROXY_UPSTREAM_URL"))
-    .addOption(new Option("--upstream-header <name:value>", "header for the HTTP upstream (repeatable)").argParser(collect))
-    .addOption(new Option("--upstream-headers <headers>", "headers for the HTTP upstream: JSON object or Name: value lines").env("FEEDBACK_PROXY_UPSTREAM_HEADERS").hideHelp())
+    .addOption(
+      new Option("--upstream-url <url>", "streamable-HTTP upstream instead of a command").env(
+        "FEEDBACK_PROXY_UPSTREAM_URL",
+      ),
+    )
+    .addOption(
+      new Option("--upstream-header <name:value>", "header for the HTTP upstream (repeatable)").argParser(collect),
+    )
+    .addOption(
+      new Option("--upstream-headers <headers>", "headers for the HTTP upstream: JSON object or Name: value lines")
+        .env("FEEDBACK_PROXY_UPSTREAM_HEADERS")
+        .hideHelp(),
+    )
     .addOption(new Option("--cwd <dir>", "working directory of the upstream command").env("FEEDBACK_PROXY_CWD"))
-    .addOption(new Option("--listen <host:port>", "serve streamable HTTP at http://HOST:PORT/mcp instead of stdio").env("FEEDBACK_PROXY_LISTEN"))
+    .addOption(
+      new Option("--listen <host:port>", "serve streamable HTTP at http://HOST:PORT/mcp instead of stdio").env(
+        "FEEDBACK_PROXY_LISTEN",
+      ),
+    )
     .addOption(new Option("--listen-key <key>", "bearer key HTTP clients must send").env("FEEDBACK_PROXY_LISTEN_KEY"))
-    .addOption(new Option("--allowed-hosts <list>", "extra Host names accepted in HTTP mode (comma-separated, * for any)").env("FEEDBACK_PROXY_ALLOWED_HOSTS").argParser(list))
-    .addOption(new Option("--allowed-origins <list>", "browser origins allowed in HTTP mode (comma-separated)").env("FEEDBACK_PROXY_ALLOWED_ORIGINS").argParser(list))
-    .addOption(new Option("--session-idle-timeout <seconds>", "close HTTP sessions idle this long").env("FEEDBACK_PROXY_SESSION_IDLE_TIMEOUT").default(String(DEFAULT_IDLE_TIMEOUT_S)))
-    .addOption(new Option("--name <name>", "server name in reports (default: upstream's serverInfo.name)").env("FEEDBACK_PROXY_NAME"))
-    .addOption(new Option("--tool-name <name>", "name of the injected tool").env("FEEDBACK_PROXY_TOOL_NAME").default("feedback"))
-    .addOption(new Option("--collision-tool-name <name>", "name used when upstream already has a tool of --tool-name").env("FEEDBACK_PROXY_COLLISION_TOOL_NAME").default(DEFAULT_COLLISION_TOOL_NAME))
+    .addOption(
+      new Option("--allowed-hosts <list>", "extra Host names accepted in HTTP mode (comma-separated, * for any)")
+        .env("FEEDBACK_PROXY_ALLOWED_HOSTS")
+        .argParser(list),
+    )
+    .addOption(
+      new Option("--allowed-origins <list>", "browser origins allowed in HTTP mode (comma-separated)")
+        .env("FEEDBACK_PROXY_ALLOWED_ORIGINS")
+        .argParser(list),
+    )
+    .addOption(
+      new Option("--session-idle-timeout <seconds>", "close HTTP sessions idle this long")
+        .env("FEEDBACK_PROXY_SESSION_IDLE_TIMEOUT")
+        .default(String(DEFAULT_IDLE_TIMEOUT_S)),
+    )
+    .addOption(
+      new Option("--name <name>", "server name in reports (default: upstream's serverInfo.name)").env(
+        "FEEDBACK_PROXY_NAME",
+      ),
+    )
+    .addOption(
+      new Option("--tool-name <name>", "name of the injected tool").env("FEEDBACK_PROXY_TOOL_NAME").default("feedback"),
+    )
+    .addOption(
+      new Option("--collision-tool-name <name>", "name used when upstream already has a tool of --tool-name")
+        .env("FEEDBACK_PROXY_COLLISION_TOOL_NAME")
+        .default(DEFAULT_COLLISION_TOOL_NAME),
+    )
     .addOption(sidecarUrlOption())
     .addOption(apiKeyOption())
-    .addOption(new Option("--db <path>", "write reports straight into this SQLite file instead of a sidecar").env("FEEDBACK_PROXY_DB"))
-    .addOption(new Option("--outbox <path>", "where undeliverable reports wait for a retry").env("FEEDBACK_OUTBOX").default(DEFAULT_OUTBOX_PATH))
-    .addOption(switchOption("--missing-tool-reports", "report calls to tools upstream never listed as missing_tool", "FEEDBACK_PROXY_MISSING_TOOL_REPORTS").default(true))
+    .addOption(
+      new Option("--db <path>", "write reports straight into this SQLite file instead of a sidecar").env(
+        "FEEDBACK_PROXY_DB",
+      ),
+    )
+    .addOption(
+      new Option("--outbox <path>", "where undeliverable reports wait for a retry")
+        .env("FEEDBACK_OUTBOX")
+        .default(DEFAULT_OUTBOX_PATH),
+    )
+    .addOption(
+      switchOption(
+        "--missing-tool-reports",
+        "report calls to tools upstream never listed as missing_tool",
+        "FEEDBACK_PROXY_MISSING_TOOL_REPORTS",
+      ).default(true),
+    )
     .addOption(new Option("--no-missing-tool-reports", "the opt-out: same as --missing-tool-reports no"))
-    .addOption(new Option("--delivery-timeout <ms>", "time allowed for one delivery attempt").env("FEEDBACK_PROXY_DELIVERY_TIMEOUT_MS").default(String(DEFAULT_DELIVERY_TIMEOUT_MS)))
-    .addOption(new Option("--max-message-bytes <n>", "longest stdio message passed on; longer lines are dropped").env("FEEDBACK_PROXY_MAX_MESSAGE_BYTES").default(String(MAX_LINE_BYTES)))
-    .addOption(new Option("--nice <n>", "stdio mode: lower the proxy's own CPU priority by n (0-19) once the upstream runs, so it yields to the server; 0 keeps it").env("FEEDBACK_PROXY_NICE").default(String(DEFAULT_NICE)))
+    .addOption(
+      new Option("--delivery-timeout <ms>", "time allowed for one delivery attempt")
+        .env("FEEDBACK_PROXY_DELIVERY_TIMEOUT_MS")
+        .default(String(DEFAULT_DELIVERY_TIMEOUT_MS)),
+    )
+    .addOption(
+      new Option("--max-message-bytes <n>", "longest stdio message passed on; longer lines are dropped")
+        .env("FEEDBACK_PROXY_MAX_MESSAGE_BYTES")
+        .default(String(MAX_LINE_BYTES)),
+    )
+    .addOption(
+      new Option(
+        "--nice <n>",
+        "stdio mode: lower the proxy's own CPU priority by n (0-19) once the upstream runs, so it yields to the server; 0 keeps it",
+      )
+        .env("FEEDBACK_PROXY_NICE")
+        .default(String(DEFAULT_NICE)),
+    )
     .action(async (command: string[], flags: Record<string, unknown>) => {
       const parsed = parseProxySettings({ ...flags, command });
       if (!parsed.ok) {

@@ -57,7 +57,11 @@ const rpcError = (res: Response, status: number, code: number, message: string) 
 
 /** DNS-rebinding and cross-site protection: a rebound page arrives with its own name in Host or Origin. */
 function guard(options: HttpProxyOptions) {
-  const rejectHost = hostRejecter({ bindHost: options.host, allowedHosts: options.allowedHosts, allowedOrigins: options.allowedOrigins });
+  const rejectHost = hostRejecter({
+    bindHost: options.host,
+    allowedHosts: options.allowedHosts,
+    allowedOrigins: options.allowedOrigins,
+  });
   const origins = new Set(options.allowedOrigins.map((o) => o.replace(/\/$/, "").toLowerCase()));
   const key = options.apiKey ? Buffer.from(options.apiKey) : undefined;
   return (req: Request, res: Response, next: NextFunction) => {
@@ -68,12 +72,20 @@ function guard(options: HttpProxyOptions) {
       if (origins.has(origin)) {
         res.setHeader("Access-Control-Allow-Origin", req.headers.origin!);
         res.setHeader("Vary", "Origin");
-        res.setHeader("Access-Control-Allow-Headers", "Authorization, Content-Type, Mcp-Session-Id, Mcp-Protocol-Version, Last-Event-ID");
+        res.setHeader(
+          "Access-Control-Allow-Headers",
+          "Authorization, Content-Type, Mcp-Session-Id, Mcp-Protocol-Version, Last-Event-ID",
+        );
         res.setHeader("Access-Control-Allow-Methods", "GET, POST, DELETE, OPTIONS");
         res.setHeader("Access-Control-Expose-Headers", "Mcp-Session-Id");
         if (req.method === "OPTIONS") return void res.status(204).end();
       } else if (origin !== `http://${(req.headers.host ?? "").toLowerCase()}`) {
-        return rpcError(res, 403, -32000, `Origin "${req.headers.origin}" is not allowed. Add it with --allowed-origins.`);
+        return rpcError(
+          res,
+          403,
+          -32000,
+          `Origin "${req.headers.origin}" is not allowed. Add it with --allowed-origins.`,
+        );
       }
     }
     // Every route after /healthz needs the key (express matches /MCP and /mcp/ to "/mcp" too).
@@ -90,7 +102,9 @@ function guard(options: HttpProxyOptions) {
 }
 
 const isInitialize = (body: unknown): boolean =>
-  Array.isArray(body) ? body.some((m) => isObject(m) && m.method === "initialize") : isObject(body) && body.method === "initialize";
+  Array.isArray(body)
+    ? body.some((m) => isObject(m) && m.method === "initialize")
+    : isObject(body) && body.method === "initialize";
 
 export async function startHttpProxy(options: HttpProxyOptions): Promise<RunningHttpProxy> {
   const { log } = options;
@@ -161,19 +175,30 @@ export async function startHttpProxy(options: HttpProxyOptions): Promise<Running
       const sid = req.headers["mcp-session-id"];
       if (typeof sid === "string") {
         const existing = sessions.get(sid);
-        if (!existing) return rpcError(res, 404, -32001, "Session not found: it ended or expired. Initialize a new one.");
+        if (!existing)
+          return rpcError(res, 404, -32001, "Session not found: it ended or expired. Initialize a new one.");
         existing.session.lastActivity = Date.now();
         await existing.transport.handleRequest(req, res, req.body);
         return;
       }
       if (req.method !== "POST" || !isInitialize(req.body)) {
-        return rpcError(res, 400, -32000, "Bad Request: no Mcp-Session-Id header, and this is not an initialize request.");
+        return rpcError(
+          res,
+          400,
+          -32000,
+          "Bad Request: no Mcp-Session-Id header, and this is not an initialize request.",
+        );
       }
       let entry: HttpSession;
       try {
         entry = await openSession();
       } catch (err) {
-        return rpcError(res, 502, -32000, `The upstream MCP server could not be started: ${err instanceof Error ? err.message : String(err)}`);
+        return rpcError(
+          res,
+          502,
+          -32000,
+          `The upstream MCP server could not be started: ${err instanceof Error ? err.message : String(err)}`,
+        );
       }
       await entry.transport.handleRequest(req, res, req.body);
       if (!entry.transport.sessionId) await entry.close();
@@ -183,26 +208,32 @@ export async function startHttpProxy(options: HttpProxyOptions): Promise<Running
     }
   });
   // Malformed JSON and oversized bodies: a JSON-RPC error, not express's HTML page.
-  app.use((err: { status?: number; type?: string; message?: string }, _req: Request, res: Response, _next: NextFunction) => {
-    const status = err.status ?? 500;
-    if (status === 413) return rpcError(res, 413, -32600, "Request body too large.");
-    if (status >= 400 && status < 500) return rpcError(res, 400, -32700, `Parse error: ${err.message ?? "invalid JSON"}`);
-    log(`request failed: ${err.message ?? String(err)}`);
-    rpcError(res, 500, -32603, "Internal error in the proxy.");
-  });
+  app.use(
+    (err: { status?: number; type?: string; message?: string }, _req: Request, res: Response, _next: NextFunction) => {
+      const status = err.status ?? 500;
+      if (status === 413) return rpcError(res, 413, -32600, "Request body too large.");
+      if (status >= 400 && status < 500)
+        return rpcError(res, 400, -32700, `Parse error: ${err.message ?? "invalid JSON"}`);
+      log(`request failed: ${err.message ?? String(err)}`);
+      rpcError(res, 500, -32603, "Internal error in the proxy.");
+    },
+  );
 
-  const reaper = setInterval(() => {
-    const now = Date.now();
-    for (const [id, s] of sessions) {
-      const idle = now - s.session.lastActivity;
-      // A call still pending holds its session open, but not forever: a client that vanished
-      // mid-call, or an upstream that never answers, must not pin a child process for good.
-      if (idle > options.idleTimeoutMs && (s.session.pendingCount === 0 || idle > 4 * options.idleTimeoutMs)) {
-        log(`session ${id} idle for ${Math.round(idle / 1000)} s: closing it`);
-        void s.close();
+  const reaper = setInterval(
+    () => {
+      const now = Date.now();
+      for (const [id, s] of sessions) {
+        const idle = now - s.session.lastActivity;
+        // A call still pending holds its session open, but not forever: a client that vanished
+        // mid-call, or an upstream that never answers, must not pin a child process for good.
+        if (idle > options.idleTimeoutMs && (s.session.pendingCount === 0 || idle > 4 * options.idleTimeoutMs)) {
+          log(`session ${id} idle for ${Math.round(idle / 1000)} s: closing it`);
+          void s.close();
+        }
       }
-    }
-  }, Math.max(250, Math.min(options.idleTimeoutMs / 4, 60_000)));
+    },
+    Math.max(250, Math.min(options.idleTimeoutMs / 4, 60_000)),
+  );
   reaper.unref();
 
   const server = await new Promise<Server>((resolve, reject) => {
@@ -210,7 +241,9 @@ export async function startHttpProxy(options: HttpProxyOptions): Promise<Running
     // The Host check stops browsers, not other programs: a network-facing proxy needs a key.
     const bindName = options.host.toLowerCase();
     if (!options.apiKey && !isLoopbackHost(bindName)) {
-      log(`WARNING: listening on ${options.host} with NO --listen-key: anyone who can reach this port can use every upstream tool.`);
+      log(
+        `WARNING: listening on ${options.host} with NO --listen-key: anyone who can reach this port can use every upstream tool.`,
+      );
     }
     s.once("error", reject);
   });

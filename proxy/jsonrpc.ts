@@ -36,10 +36,11 @@ export const INVALID_PARAMS = -32602;
 export const INTERNAL_ERROR = -32603;
 export const PARSE_ERROR = -32700;
 
-export const isRequest = (m: RpcMessage): boolean => typeof m.method === "string" && m.id !== undefined && m.id !== null;
-export const isNotification = (m: RpcMessage): boolean => typeof m.method === "string" && (m.id === undefined || m.id === null);
+export const isRequest = (m: RpcMessage): boolean =>
+  typeof m.method === "string" && m.id !== undefined && m.id !== null;
+export const isNotification = (m: RpcMessage): boolean =>
+  typeof m.method === "string" && (m.id === undefined || m.id === null);
 export const isResponse = (m: RpcMessage): boolean => m.method === undefined && ("result" in m || "error" in m);
-
 
 /** The message as one line for a line transport, newline included: the bytes received when it is unchanged. */
 export function serialise(frame: Frame): Buffer | string {

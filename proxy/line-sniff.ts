@@ -39,10 +39,23 @@ function hasAt(b: Uint8Array, at: number, what: Uint8Array): boolean {
 
 const isDigit = (c: number | undefined) => c !== undefined && c >= 0x30 && c <= 0x39;
 const isIdChar = (c: number | undefined) =>
-  c !== undefined && ((c >= 0x30 && c <= 0x3a) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x5f || c === 0x2e || c === 0x2d);
+  c !== undefined &&
+  ((c >= 0x30 && c <= 0x3a) ||
+    (c >= 0x41 && c <= 0x5a) ||
+    (c >= 0x61 && c <= 0x7a) ||
+    c === 0x5f ||
+    c === 0x2e ||
+    c === 0x2d);
 /** Characters of tool names as the spec recommends them, plus `/`. */
 const isNameChar = (c: number | undefined) =>
-  c !== undefined && ((c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x5f || c === 0x2e || c === 0x2d || c === 0x2f);
+  c !== undefined &&
+  ((c >= 0x30 && c <= 0x39) ||
+    (c >= 0x41 && c <= 0x5a) ||
+    (c >= 0x61 && c <= 0x7a) ||
+    c === 0x5f ||
+    c === 0x2e ||
+    c === 0x2d ||
+    c === 0x2f);
 
 /** A JSON number id made of `b[from, to)`: optional minus, no leading zero. */
 function numberId(b: Uint8Array, from: number, to: number): number | undefined {

@@ -48,7 +48,10 @@ export const rawProxyFlags = z.object({
   listenKey: z.string().min(1).optional(),
   allowedHosts: z.array(z.string()).default([]),
   allowedOrigins: z.array(z.string()).default([]),
-  sessionIdleTimeout: z.coerce.number({ error: "--session-idle-timeout must be a number of seconds" }).positive().default(DEFAULT_IDLE_TIMEOUT_S),
+  sessionIdleTimeout: z.coerce
+    .number({ error: "--session-idle-timeout must be a number of seconds" })
+    .positive()
+    .default(DEFAULT_IDLE_TIMEOUT_S),
   name: z.string().min(1).max(200).optional(),
   toolName: toolName.default(FEEDBACK_TOOL_NAME),
   collisionToolName: toolName.default(DEFAULT_COLLISION_TOOL_NAME),
@@ -57,7 +60,11 @@ export const rawProxyFlags = z.object({
   db: z.string().min(1).optional(),
   outbox: z.string().min(1).default(DEFAULT_OUTBOX_PATH),
   missingToolReports: z.boolean().default(true),
-  deliveryTimeout: z.coerce.number({ error: "--delivery-timeout must be a number of milliseconds" }).int().positive().default(DEFAULT_DELIVERY_TIMEOUT_MS),
+  deliveryTimeout: z.coerce
+    .number({ error: "--delivery-timeout must be a number of milliseconds" })
+    .int()
+    .positive()
+    .default(DEFAULT_DELIVERY_TIMEOUT_MS),
   maxMessageBytes: z.coerce
     .number({ error: "--max-message-bytes must be a number of bytes" })
     .int({ error: "--max-message-bytes must be a whole number of bytes" })
@@ -79,13 +86,15 @@ export type ProxySettings = Omit<z.output<typeof rawProxyFlags>, "upstreamHeader
 function envHeaders(text: string | undefined): Record<string, string> | string {
   if (text === undefined || text.trim() === "") return {};
   if (text.trim().startsWith("{")) {
-    const parsed = z.record(z.string(), z.string()).safeParse((() => {
-      try {
-        return JSON.parse(text) as unknown;
-      } catch {
-        return undefined;
-      }
-    })());
+    const parsed = z.record(z.string(), z.string()).safeParse(
+      (() => {
+        try {
+          return JSON.parse(text) as unknown;
+        } catch {
+          return undefined;
+        }
+      })(),
+    );
     return parsed.success ? parsed.data : "FEEDBACK_PROXY_UPSTREAM_HEADERS must be a JSON object of strings";
   }
   const out: Record<string, string> = {};
@@ -97,7 +106,9 @@ function envHeaders(text: string | undefined): Record<string, string> | string {
   return out;
 }
 
-export function parseProxySettings(raw: unknown): { ok: true; settings: ProxySettings } | { ok: false; errors: string[] } {
+export function parseProxySettings(
+  raw: unknown,
+): { ok: true; settings: ProxySettings } | { ok: false; errors: string[] } {
   const parsed = rawProxyFlags.safeParse(raw);
   if (!parsed.success) return { ok: false, errors: parsed.error.issues.map((i) => i.message) };
   const { upstreamHeader, upstreamHeaders, ...rest } = parsed.data;
@@ -105,7 +116,8 @@ export function parseProxySettings(raw: unknown): { ok: true; settings: ProxySet
   if (rest.command.length === 0 && rest.upstreamUrl === undefined) {
     errors.push("name the upstream: `patchworkmcp proxy -- <command> [args…]` or `--upstream-url <url>`");
   }
-  if (rest.command.length > 0 && rest.upstreamUrl !== undefined) errors.push("give either an upstream command or --upstream-url, not both");
+  if (rest.command.length > 0 && rest.upstreamUrl !== undefined)
+    errors.push("give either an upstream command or --upstream-url, not both");
   if (rest.toolName === rest.collisionToolName) errors.push("--tool-name and --collision-tool-name must differ");
   const fromEnv = envHeaders(upstreamHeaders);
   if (typeof fromEnv === "string") errors.push(fromEnv);

@@ -65,7 +65,10 @@ export class Outbox {
   /** The entries waiting, oldest first. */
   read(): OutboxEntry[] {
     if (!existsSync(this.path)) return [];
-    return parseUnsentLines(readFileSync(this.path, "utf8")).entries.map((e) => ({ payload: e.payload, idempotencyKey: e.idempotencyKey }));
+    return parseUnsentLines(readFileSync(this.path, "utf8")).entries.map((e) => ({
+      payload: e.payload,
+      idempotencyKey: e.idempotencyKey,
+    }));
   }
 
   /** Drop the entries with these keys, atomically. */
@@ -100,7 +103,8 @@ export class Outbox {
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
         removeLockIf(lock, (held) => Date.now() - held.mtimeMs > LOCK_STALE_MS);
-        if (Date.now() > deadline) throw new Error(`the outbox ${this.path} stayed locked by another process (remove ${lock} if none runs)`);
+        if (Date.now() > deadline)
+          throw new Error(`the outbox ${this.path} stayed locked by another process (remove ${lock} if none runs)`);
         await sleep(20 + Math.random() * 30);
       }
     }

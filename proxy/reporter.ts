@@ -22,10 +22,21 @@ export interface Deliverer {
 export function sidecarDeliverer(baseUrl: string, apiKey: string | undefined): Deliverer {
   return {
     async deliver(payload, idempotencyKey, timeoutMs) {
-      const result = await sendToSidecar({ baseUrl, apiKey, payload: { ...payload }, idempotencyKey, timeoutMs, retries: 0 });
+      const result = await sendToSidecar({
+        baseUrl,
+        apiKey,
+        payload: { ...payload },
+        idempotencyKey,
+        timeoutMs,
+        retries: 0,
+      });
       if (result.ok) return { ok: true, id: result.id };
       // Auth failures are a configuration problem shared by every report: keep retrying those.
-      const permanent = result.status !== undefined && result.status >= 400 && result.status < 500 && ![401, 403, 408, 429].includes(result.status);
+      const permanent =
+        result.status !== undefined &&
+        result.status >= 400 &&
+        result.status < 500 &&
+        ![401, 403, 408, 429].includes(result.status);
       return { ok: false, message: result.message, retryable: !permanent };
     },
   };
@@ -42,7 +53,11 @@ export function databaseDeliverer(path: string): Deliverer & { close(): void } {
         store ??= (await import("../src/store/index.js")).FeedbackStore.open(path, { busyTimeoutMs: 100 });
         return { ok: true, id: store.insertReport(payload, idempotencyKey).id };
       } catch (err) {
-        return { ok: false, message: `could not write to ${path}: ${err instanceof Error ? err.message : String(err)}`, retryable: true };
+        return {
+          ok: false,
+          message: `could not write to ${path}: ${err instanceof Error ? err.message : String(err)}`,
+          retryable: true,
+        };
       }
     },
     close() {
@@ -105,7 +120,9 @@ export class Reporter {
     try {
       await this.options.outbox.append({ payload: { ...payload }, idempotencyKey });
     } catch (err) {
-      this.options.log(`the outbox could not be written either (${err instanceof Error ? err.message : String(err)}); the report follows for replay:`);
+      this.options.log(
+        `the outbox could not be written either (${err instanceof Error ? err.message : String(err)}); the report follows for replay:`,
+      );
       process.stderr.write(`${formatUnsentLine({ ...payload, idempotency_key: idempotencyKey })}\n`);
     }
     this.schedule(this.retryDelay);
@@ -117,7 +134,9 @@ export class Reporter {
     try {
       if (this.options.outbox.read().length > 0) this.schedule(0);
     } catch (err) {
-      this.options.log(`the outbox could not be read (${err instanceof Error ? err.message : String(err)}); will try again later`);
+      this.options.log(
+        `the outbox could not be read (${err instanceof Error ? err.message : String(err)}); will try again later`,
+      );
       this.schedule(this.retryDelay);
     }
   }
@@ -149,7 +168,9 @@ export class Reporter {
     try {
       entries = this.options.outbox.read();
     } catch (err) {
-      this.options.log(`the outbox could not be read (${err instanceof Error ? err.message : String(err)}); will try again later`);
+      this.options.log(
+        `the outbox could not be read (${err instanceof Error ? err.message : String(err)}); will try again later`,
+      );
       this.schedule(this.retryDelay);
       return;
     }
@@ -163,7 +184,9 @@ export class Reporter {
       if (!result.ok) {
         if (!result.retryable) {
           // The sidecar will never take this one as it is: leave it for a human and `replay`, send the rest.
-          this.options.log(`outbox report ${entry.idempotencyKey} was refused (${result.message}); it stays in the outbox`);
+          this.options.log(
+            `outbox report ${entry.idempotencyKey} was refused (${result.message}); it stays in the outbox`,
+          );
           continue;
         }
         unreachable = true;
@@ -174,7 +197,9 @@ export class Reporter {
     try {
       await this.options.outbox.remove(delivered);
     } catch (err) {
-      this.options.log(`delivered ${delivered.size} outbox reports but could not remove them yet: ${err instanceof Error ? err.message : String(err)}`);
+      this.options.log(
+        `delivered ${delivered.size} outbox reports but could not remove them yet: ${err instanceof Error ? err.message : String(err)}`,
+      );
     }
     if (delivered.size > 0) this.options.log(`delivered ${delivered.size} report(s) from the outbox`);
     if (unreachable) {

@@ -19,13 +19,19 @@ async function upstreamFactory(s: ProxySettings): Promise<UpstreamFactory> {
     return (label) => new HttpUpstream({ url, headers: s.headers, label, log: stderrLog });
   }
   const [cmd, ...args] = s.command as [string, ...string[]];
-  return (label) => new StdioUpstream({ command: cmd, args, cwd: s.cwd, label, log: stderrLog, maxLineBytes: s.maxMessageBytes });
+  return (label) =>
+    new StdioUpstream({ command: cmd, args, cwd: s.cwd, label, log: stderrLog, maxLineBytes: s.maxMessageBytes });
 }
 
 /** Run until done; resolves with the exit code (HTTP mode runs until a signal). */
 export async function runProxy(s: ProxySettings): Promise<number> {
   const deliverer = s.db !== undefined ? databaseDeliverer(s.db) : sidecarDeliverer(s.sidecarUrl, s.apiKey);
-  const reporter = new Reporter({ deliverer, outbox: new Outbox(s.outbox), log: stderrLog, timeoutMs: s.deliveryTimeout });
+  const reporter = new Reporter({
+    deliverer,
+    outbox: new Outbox(s.outbox),
+    log: stderrLog,
+    timeoutMs: s.deliveryTimeout,
+  });
   reporter.start();
   const config: SessionConfig = {
     toolName: s.toolName,
@@ -36,7 +42,14 @@ export async function runProxy(s: ProxySettings): Promise<number> {
   };
   const makeUpstream = await upstreamFactory(s);
   if (s.listen === undefined) {
-    const code = await runStdioProxy({ makeUpstream, config, reporter, log: stderrLog, maxLineBytes: s.maxMessageBytes, nice: s.nice });
+    const code = await runStdioProxy({
+      makeUpstream,
+      config,
+      reporter,
+      log: stderrLog,
+      maxLineBytes: s.maxMessageBytes,
+      nice: s.nice,
+    });
     await reporter.drain(s.deliveryTimeout + 2000);
     reporter.stop();
     return code;

@@ -102,7 +102,9 @@ const MAX_TOOL_PAGES = 100;
 
 /** The server instructions, naming the tool as it is actually offered. */
 export function instructionsFor(toolName: string): string {
-  return toolName === FEEDBACK_TOOL_NAME ? FEEDBACK_SERVER_INSTRUCTIONS : FEEDBACK_SERVER_INSTRUCTIONS.replaceAll(`\`${FEEDBACK_TOOL_NAME}\``, `\`${toolName}\``);
+  return toolName === FEEDBACK_TOOL_NAME
+    ? FEEDBACK_SERVER_INSTRUCTIONS
+    : FEEDBACK_SERVER_INSTRUCTIONS.replaceAll(`\`${FEEDBACK_TOOL_NAME}\``, `\`${toolName}\``);
 }
 
 const clip = (s: string, max: number) => (s.length > max ? s.slice(0, max) : s);
@@ -205,7 +207,10 @@ export class ProxySession {
     } else if (method === "initialize") {
       const info = params.clientInfo;
       if (isObject(info) && typeof info.name === "string") {
-        this.clientType = clip(typeof info.version === "string" ? `${info.name}/${info.version}` : info.name, LIMITS.client_type);
+        this.clientType = clip(
+          typeof info.version === "string" ? `${info.name}/${info.version}` : info.name,
+          LIMITS.client_type,
+        );
       }
     }
     const entry: Pending = { id, method, firstToolsPage: method === "tools/list" && params.cursor === undefined };
@@ -252,7 +257,10 @@ export class ProxySession {
     if (requestId === undefined || !this.pending.has(requestId)) return;
     this.release(requestId);
     const why = err instanceof Error ? err.message : String(err);
-    this.toClient(errorFrame(requestId, CONNECTION_CLOSED, `The upstream MCP server could not take this request: ${why}`), requestId);
+    this.toClient(
+      errorFrame(requestId, CONNECTION_CLOSED, `The upstream MCP server could not take this request: ${why}`),
+      requestId,
+    );
   }
 
   private release(key: RpcId): Pending | undefined {
@@ -284,7 +292,8 @@ export class ProxySession {
       }
       const entry = this.release(id);
       if (entry?.method === "initialize") this.initializeResult(frame, id);
-      else this.toClient(entry?.method === "tools/list" ? this.toolsListResult(frame, entry.firstToolsPage) : frame, id);
+      else
+        this.toClient(entry?.method === "tools/list" ? this.toolsListResult(frame, entry.firstToolsPage) : frame, id);
       return;
     }
     if (isRequest(m)) {
@@ -335,11 +344,17 @@ export class ProxySession {
   private upstreamLineDropped(line: OversizedLine): void {
     const found = idAtEnds(line.head, line.tail);
     const entry = found && this.pending.get(found.id);
-    this.options.log(`the upstream wrote a message of ${line.bytes} bytes, over --max-message-bytes; dropped it${entry ? ` (the answer to request ${JSON.stringify(entry.id)})` : ""}`);
+    this.options.log(
+      `the upstream wrote a message of ${line.bytes} bytes, over --max-message-bytes; dropped it${entry ? ` (the answer to request ${JSON.stringify(entry.id)})` : ""}`,
+    );
     if (!entry) return;
     this.release(entry.id);
     this.toClient(
-      errorFrame(entry.id, INTERNAL_ERROR, `The upstream MCP server's answer was ${line.bytes} bytes, more than the proxy passes on (--max-message-bytes); it was dropped.`),
+      errorFrame(
+        entry.id,
+        INTERNAL_ERROR,
+        `The upstream MCP server's answer was ${line.bytes} bytes, more than the proxy passes on (--max-message-bytes); it was dropped.`,
+      ),
       entry.id,
     );
   }
@@ -386,7 +401,9 @@ export class ProxySession {
       for (const [f, related] of queue) this.options.downstream.send(f, related);
     };
     const timer = setTimeout(() => {
-      this.options.log(`upstream did not list its tools within ${TOOLS_PROBE_WAIT_MS} ms of initialize; the instructions name "${this.toolName}"`);
+      this.options.log(
+        `upstream did not list its tools within ${TOOLS_PROBE_WAIT_MS} ms of initialize; the instructions name "${this.toolName}"`,
+      );
       release();
     }, TOOLS_PROBE_WAIT_MS);
     this.held = { release, queue };
@@ -403,7 +420,11 @@ export class ProxySession {
       }
       await this.refreshTools();
     })()
-      .catch((err: unknown) => this.options.log(`listing upstream's tools after initialize failed: ${err instanceof Error ? err.message : String(err)}`))
+      .catch((err: unknown) =>
+        this.options.log(
+          `listing upstream's tools after initialize failed: ${err instanceof Error ? err.message : String(err)}`,
+        ),
+      )
       .finally(release);
   }
 
@@ -413,7 +434,8 @@ export class ProxySession {
     const capabilities = isObject(result.capabilities) ? { ...result.capabilities } : {};
     if (!isObject(capabilities.tools)) capabilities.tools = {};
     result.capabilities = capabilities;
-    const own = typeof result.instructions === "string" && result.instructions.trim() !== "" ? `${result.instructions}\n\n` : "";
+    const own =
+      typeof result.instructions === "string" && result.instructions.trim() !== "" ? `${result.instructions}\n\n` : "";
     result.instructions = own + instructionsFor(this.toolName);
     return { msg: { ...m, result } };
   }
@@ -423,7 +445,9 @@ export class ProxySession {
     const id = m.id as RpcId;
     if (!isObject(m.result)) {
       if (!first) return frame;
-      this.options.log(`upstream tools/list failed (${m.error?.message ?? "no result"}); offering the feedback tool alone`);
+      this.options.log(
+        `upstream tools/list failed (${m.error?.message ?? "no result"}); offering the feedback tool alone`,
+      );
       this.toolNames = new Set();
       this.toolsListed = true;
       this.toolsComplete = false;
@@ -485,7 +509,10 @@ export class ProxySession {
       const details = parsed.issues.map((i) => `${i.field}: ${i.message}`).join("; ");
       return { content: [{ type: "text", text: FEEDBACK_REPLIES.invalid(details) }], isError: true };
     }
-    const result = await this.options.reporter.submit(this.enrich(parsed.payload), parsed.idempotencyKey ?? `proxy-${randomUUID()}`);
+    const result = await this.options.reporter.submit(
+      this.enrich(parsed.payload),
+      parsed.idempotencyKey ?? `proxy-${randomUUID()}`,
+    );
     const text = result.recorded ? FEEDBACK_REPLIES.recorded(result.id) : FEEDBACK_REPLIES.queued();
     return { content: [{ type: "text", text }] };
   }
@@ -503,7 +530,9 @@ export class ProxySession {
     if (this.upstreamVersion !== undefined) out.server_version = clip(this.upstreamVersion, LIMITS.server_version);
     if (out.client_type === undefined && this.clientType !== undefined) out.client_type = this.clientType;
     if (out.tools_available.length === 0) {
-      out.tools_available = this.toolsAvailable.slice(0, LIMITS.tools_available_items).map((n) => clip(n, LIMITS.tool_name_in_list));
+      out.tools_available = this.toolsAvailable
+        .slice(0, LIMITS.tools_available_items)
+        .map((n) => clip(n, LIMITS.tool_name_in_list));
     }
     const sid = this.options.sessionId();
     if (out.session_id === undefined && sid !== undefined) out.session_id = clip(sid, LIMITS.session_id);
@@ -523,16 +552,23 @@ export class ProxySession {
         const json = JSON.stringify(args) ?? "";
         shownArgs = ` and arguments ${json.length > 1000 ? `${json.slice(0, 1000)}…` : json}`;
       }
-      const parsed = parseFeedback({
-        what_i_needed: `A tool named "${clip(name, 200)}" on this server.`,
-        what_i_tried: `The agent called tools/call with name "${clip(name, 200)}"${shownArgs}, but this server does not list a tool by that name. The proxy passed the call to the server unchanged.`,
-        gap_type: "missing_tool",
-        tool_name: clip(name, LIMITS.tool_name),
-      }, { server_name: this.serverName() });
+      const parsed = parseFeedback(
+        {
+          what_i_needed: `A tool named "${clip(name, 200)}" on this server.`,
+          what_i_tried: `The agent called tools/call with name "${clip(name, 200)}"${shownArgs}, but this server does not list a tool by that name. The proxy passed the call to the server unchanged.`,
+          gap_type: "missing_tool",
+          tool_name: clip(name, LIMITS.tool_name),
+        },
+        { server_name: this.serverName() },
+      );
       if (!parsed.ok) return;
       const result = await this.options.reporter.submit(this.enrich(parsed.payload), `proxy-missing-${randomUUID()}`);
-      this.options.log(`recorded a missing_tool report for "${clip(name, 200)}"${result.recorded ? ` (report ${result.id})` : " (kept in the outbox)"}`);
-    })().catch((err: unknown) => this.options.log(`missing_tool report failed: ${err instanceof Error ? err.message : String(err)}`));
+      this.options.log(
+        `recorded a missing_tool report for "${clip(name, 200)}"${result.recorded ? ` (report ${result.id})` : " (kept in the outbox)"}`,
+      );
+    })().catch((err: unknown) =>
+      this.options.log(`missing_tool report failed: ${err instanceof Error ? err.message : String(err)}`),
+    );
   }
 
   /** Learn upstream's complete tool list with requests of the proxy's own (reserved ids). */
@@ -569,7 +605,9 @@ export class ProxySession {
       };
       this.internal.set(id, done);
       try {
-        this.options.upstream.send({ msg: { jsonrpc: "2.0", id, method, ...(params ? { params } : {}) } })?.catch(() => done(undefined));
+        this.options.upstream
+          .send({ msg: { jsonrpc: "2.0", id, method, ...(params ? { params } : {}) } })
+          ?.catch(() => done(undefined));
       } catch {
         done(undefined);
       }

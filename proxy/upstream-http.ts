@@ -36,7 +36,10 @@ export class HttpUpstream implements UpstreamLink {
       }
       return this.watchStream(res);
     };
-    this.transport = new StreamableHTTPClientTransport(options.url, { requestInit: { headers: options.headers }, fetch: observingFetch });
+    this.transport = new StreamableHTTPClientTransport(options.url, {
+      requestInit: { headers: options.headers },
+      fetch: observingFetch,
+    });
     this.transport.onmessage = (msg) => this.onmessage?.({ msg: msg as unknown as RpcMessage });
     this.transport.onerror = (err) => options.log(`${options.label}: ${err.message}`);
     this.transport.onclose = () => this.finish("the upstream MCP server closed the connection");
@@ -83,7 +86,9 @@ export class HttpUpstream implements UpstreamLink {
           new Promise<never>((_, reject) => setTimeout(() => reject(new Error("no answer within 3 s")), 3000).unref()),
         ]);
       } catch (err) {
-        this.options.log(`${this.options.label}: could not end the upstream session: ${err instanceof Error ? err.message : String(err)}`);
+        this.options.log(
+          `${this.options.label}: could not end the upstream session: ${err instanceof Error ? err.message : String(err)}`,
+        );
       }
     }
     await this.transport.close();
@@ -117,7 +122,11 @@ export class HttpUpstream implements UpstreamLink {
   private async probe(): Promise<void> {
     try {
       // Any HTTP answer at all (a 400 for this session-less GET is typical) means the server is alive.
-      const res = await fetch(this.options.url, { method: "GET", headers: { ...this.options.headers, Accept: "text/event-stream" }, signal: AbortSignal.timeout(3000) });
+      const res = await fetch(this.options.url, {
+        method: "GET",
+        headers: { ...this.options.headers, Accept: "text/event-stream" },
+        signal: AbortSignal.timeout(3000),
+      });
       await res.body?.cancel();
     } catch {
       if (!this.closing) this.finish("the upstream MCP server went away");

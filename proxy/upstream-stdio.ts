@@ -27,7 +27,10 @@ const WATCHDOG = 'read -r _; kill -TERM -"$1" 2>/dev/null; sleep 2; kill -KILL -
 
 function startWatchdog(pgid: number): ChildProcess | undefined {
   if (!GROUPS) return undefined;
-  const watchdog = spawn("/bin/sh", ["-c", WATCHDOG, "patchworkmcp-proxy-watchdog", String(pgid)], { stdio: ["pipe", "ignore", "ignore"], detached: true });
+  const watchdog = spawn("/bin/sh", ["-c", WATCHDOG, "patchworkmcp-proxy-watchdog", String(pgid)], {
+    stdio: ["pipe", "ignore", "ignore"],
+    detached: true,
+  });
   watchdog.on("error", () => undefined);
   watchdog.stdin?.on("error", () => undefined);
   // Neither the shell nor its pipe may keep the proxy's event loop alive.
@@ -70,7 +73,12 @@ export class StdioUpstream implements UpstreamLink {
   async start(): Promise<void> {
     const { command, args, cwd, env, label, log } = this.options;
     // Its own process group (POSIX), so the whole tree can be signalled at once.
-    const child = spawn(command, args, { cwd, env: env ?? process.env, stdio: ["pipe", "pipe", "pipe"], detached: GROUPS });
+    const child = spawn(command, args, {
+      cwd,
+      env: env ?? process.env,
+      stdio: ["pipe", "pipe", "pipe"],
+      detached: GROUPS,
+    });
     this.child = child;
     this.write = coalescingWriter(child.stdin, (full) => this.onpressure?.(full));
     let stdoutEnd!: () => void;
@@ -94,7 +102,10 @@ export class StdioUpstream implements UpstreamLink {
         this.watchdog?.kill("SIGKILL");
         // 'exit' can overtake the last lines still in the stdout pipe: read them
         // first, so an answer written just before exiting is not turned into an error.
-        const timer = setTimeout(() => finish({ reason: `the upstream MCP server exited (${how})`, exitCode: code }), 1000);
+        const timer = setTimeout(
+          () => finish({ reason: `the upstream MCP server exited (${how})`, exitCode: code }),
+          1000,
+        );
         void stdoutEnded.then(() => {
           clearTimeout(timer);
           finish({ reason: `the upstream MCP server exited (${how})`, exitCode: code });
@@ -110,7 +121,9 @@ export class StdioUpstream implements UpstreamLink {
         if (this.onrawline?.(line)) return;
         const frames = parseLine(line);
         if (frames === undefined) {
-          log(`${label} wrote a non-JSON-RPC line to stdout (not forwarded): ${lineContent(line).subarray(0, 200).toString()}`);
+          log(
+            `${label} wrote a non-JSON-RPC line to stdout (not forwarded): ${lineContent(line).subarray(0, 200).toString()}`,
+          );
           return;
         }
         for (const frame of frames) this.onmessage?.(frame);

@@ -69,7 +69,8 @@ interface InvalidVector {
 /** The complete, clean report every drop-in test sends through its SDK and reads back. */
 export const FULL_REPORT = {
   what_i_needed: "Filter invoices by a date range (from, to) in list_invoices.",
-  what_i_tried: "Called list_invoices with no arguments and filtered 4,812 rows by hand; search_invoices only matches text.",
+  what_i_tried:
+    "Called list_invoices with no arguments and filtered 4,812 rows by hand; search_invoices only matches text.",
   gap_type: "missing_parameter",
   server_name: "billing-server",
   server_version: "2.4.1",
@@ -83,11 +84,15 @@ export const FULL_REPORT = {
   client_type: "claude-code",
 } as const;
 
-const base = { what_i_needed: "Export as CSV.", what_i_tried: "get_report returns HTML only.", gap_type: "wrong_format" };
+const base = {
+  what_i_needed: "Export as CSV.",
+  what_i_tried: "get_report returns HTML only.",
+  gap_type: "wrong_format",
+};
 
 const validInputs: Array<Omit<ValidVector, "stored">> = [
   { name: "full", note: "every field set, non-ASCII text included", input: FULL_REPORT },
-  { name: "minimal", note: "only the three required fields; server_name defaults to \"unknown\"", input: base },
+  { name: "minimal", note: 'only the three required fields; server_name defaults to "unknown"', input: base },
   {
     name: "null_tools_available",
     note: "null tools_available (old Go drop-ins) reads as an empty list",
@@ -105,7 +110,7 @@ const validInputs: Array<Omit<ValidVector, "stored">> = [
   },
   {
     name: "empty_optionals",
-    note: "\"\" and null optionals read as absent",
+    note: '"" and null optionals read as absent',
     input: { ...base, server_name: "", tool_name: "", suggestion: null, resolution: "", agent_model: "  " },
   },
   {
@@ -140,9 +145,21 @@ const invalidInputs: Array<Omit<InvalidVector, "status" | "issues">> = [
     note: "what_i_needed one character over its limit",
     input: { ...base, what_i_needed: "n".repeat(LIMITS.what_i_needed + 1) },
   },
-  { name: "wrong_types", note: "a number, a boolean and an object where strings belong", input: { ...base, what_i_tried: 42, tool_name: true, suggestion: { a: 1 } } },
-  { name: "bad_tools_available", note: "tools_available neither list nor string", input: { ...base, tools_available: 7 } },
-  { name: "bad_tools_available_entry", note: "a non-string entry in tools_available", input: { ...base, tools_available: ["ok", 3] } },
+  {
+    name: "wrong_types",
+    note: "a number, a boolean and an object where strings belong",
+    input: { ...base, what_i_tried: 42, tool_name: true, suggestion: { a: 1 } },
+  },
+  {
+    name: "bad_tools_available",
+    note: "tools_available neither list nor string",
+    input: { ...base, tools_available: 7 },
+  },
+  {
+    name: "bad_tools_available_entry",
+    note: "a non-string entry in tools_available",
+    input: { ...base, tools_available: ["ok", 3] },
+  },
   { name: "not_an_object", note: "a JSON array instead of an object", input: [base] },
 ];
 
@@ -152,7 +169,7 @@ function replies(): Record<string, string> {
     recorded: FEEDBACK_REPLIES.recorded("{id}"),
     queued: FEEDBACK_REPLIES.queued(),
     invalid: FEEDBACK_REPLIES.invalid("{details}"),
-    invalid_details_format: "{field}: {message}, joined with \"; \"",
+    invalid_details_format: '{field}: {message}, joined with "; "',
   };
 }
 

@@ -13,7 +13,13 @@ const cache = join(here, ".gocache");
 describeDropin("Go (mark3labs/mcp-go)", async (phase, env) => {
   const result = await run("go", ["test", "-v", "-count=1", "-run", `^Test${phase === "up" ? "Up" : "Down"}`, "."], {
     cwd: here,
-    env: { ...env, GOMODCACHE: join(cache, "mod"), GOCACHE: join(cache, "build"), GOFLAGS: "-mod=readonly -buildvcs=false", GOTOOLCHAIN: "local" },
+    env: {
+      ...env,
+      GOMODCACHE: join(cache, "mod"),
+      GOCACHE: join(cache, "build"),
+      GOFLAGS: "-mod=readonly -buildvcs=false",
+      GOTOOLCHAIN: "local",
+    },
   });
   return { ...result, stderr: `${result.stdout}\n${result.stderr}` };
 });

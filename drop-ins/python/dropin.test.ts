@@ -10,9 +10,13 @@ const here = import.meta.dirname;
 
 for (const venv of [".venv", ".venv-mcp1"]) {
   describeDropin(`Python (${venv === ".venv" ? "mcp 2.x" : "mcp 1.x"})`, (phase, env) =>
-    run(join(here, venv, "bin", "python"), ["-m", "pytest", "-q", "-s", "-p", "no:cacheprovider", "-k", `test_${phase}`, "test_feedback_tool.py"], {
-      cwd: here,
-      env: { ...env, PYTHONDONTWRITEBYTECODE: "1" },
-    }),
+    run(
+      join(here, venv, "bin", "python"),
+      ["-m", "pytest", "-q", "-s", "-p", "no:cacheprovider", "-k", `test_${phase}`, "test_feedback_tool.py"],
+      {
+        cwd: here,
+        env: { ...env, PYTHONDONTWRITEBYTECODE: "1" },
+      },
+    ),
   );
 }

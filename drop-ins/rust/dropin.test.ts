@@ -7,5 +7,9 @@ import { describeDropin, run } from "../harness.js";
 const here = import.meta.dirname;
 
 describeDropin("Rust (rmcp)", (phase, env) =>
-  run("cargo", ["test", "--locked", "--quiet", "--test", "dropin", `${phase}_`, "--", "--nocapture", "--test-threads=2"], { cwd: here, env }),
+  run(
+    "cargo",
+    ["test", "--locked", "--quiet", "--test", "dropin", `${phase}_`, "--", "--nocapture", "--test-threads=2"],
+    { cwd: here, env },
+  ),
 );

@@ -35,10 +35,15 @@ const vectors = spec<{
 }>("vectors.json");
 const full = vectors.valid.find((v) => v.name === "full")!.input;
 const fast = (sidecarUrl?: string): FeedbackOptions => ({ sidecarUrl, backoffMs: 5, maxRetryAfterMs: 50 });
-const recorded = new RegExp(`^${replies.recorded!.replace(/[.*+?^${}()|[\]\\]/g, "\\$&").replace("\\{id\\}", "(\\d+)")}$`);
+const recorded = new RegExp(
+  `^${replies.recorded!.replace(/[.*+?^${}()|[\]\\]/g, "\\$&").replace("\\{id\\}", "(\\d+)")}$`,
+);
 
 async function connect(): Promise<{ client: Client; close: () => Promise<void> }> {
-  const server = new McpServer({ name: "billing-server", version: "2.4.1" }, { instructions: FEEDBACK_SERVER_INSTRUCTIONS });
+  const server = new McpServer(
+    { name: "billing-server", version: "2.4.1" },
+    { instructions: FEEDBACK_SERVER_INSTRUCTIONS },
+  );
   server.tool("list_invoices", "List invoices.", async () => ({ content: [{ type: "text", text: "[]" }] }));
   registerFeedbackTool(server, "billing-server", fast());
   const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
@@ -49,7 +54,9 @@ async function connect(): Promise<{ client: Client; close: () => Promise<void> }
 
 async function callFeedback(args: Record<string, unknown>): Promise<string> {
   const { client, close } = await connect();
-  const result = (await client.callTool({ name: FEEDBACK_TOOL_NAME, arguments: args })) as { content: Array<{ type: string; text: string }> };
+  const result = (await client.callTool({ name: FEEDBACK_TOOL_NAME, arguments: args })) as {
+    content: Array<{ type: string; text: string }>;
+  };
   await close();
   assert.equal(result.content.length, 1);
   return result.content[0]!.text;

@@ -32,7 +32,27 @@ mkdirSync(compat, { recursive: true });
 for (const file of ["feedback-tool.ts", "dropin-check.ts"]) copyFileSync(join(here, file), join(compat, file));
 
 const typecheck = (dir: string, files: string[]) =>
-  run(process.execPath, [tsc, "--noEmit", "--strict", "--target", "es2022", "--module", "nodenext", "--moduleResolution", "nodenext", "--skipLibCheck", "--types", "node", "--typeRoots", join(REPO_ROOT, "node_modules", "@types"), ...files], { cwd: dir });
+  run(
+    process.execPath,
+    [
+      tsc,
+      "--noEmit",
+      "--strict",
+      "--target",
+      "es2022",
+      "--module",
+      "nodenext",
+      "--moduleResolution",
+      "nodenext",
+      "--skipLibCheck",
+      "--types",
+      "node",
+      "--typeRoots",
+      join(REPO_ROOT, "node_modules", "@types"),
+      ...files,
+    ],
+    { cwd: dir },
+  );
 
 describe("TypeScript drop-in compiles", () => {
   it.each([

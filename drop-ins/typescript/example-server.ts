@@ -8,8 +8,13 @@ import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
 import { FEEDBACK_SERVER_INSTRUCTIONS, registerFeedbackTool } from "./feedback-tool.js";
 
-const server = new McpServer({ name: "billing-server", version: "2.4.1" }, { instructions: FEEDBACK_SERVER_INSTRUCTIONS });
-server.registerTool("list_invoices", { description: "List invoices." }, async () => ({ content: [{ type: "text", text: "[]" }] }));
+const server = new McpServer(
+  { name: "billing-server", version: "2.4.1" },
+  { instructions: FEEDBACK_SERVER_INSTRUCTIONS },
+);
+server.registerTool("list_invoices", { description: "List invoices." }, async () => ({
+  content: [{ type: "text", text: "[]" }],
+}));
 registerFeedbackTool(server, "billing-server");
 
 // The SDK's stdio transport does not end on stdin EOF; a client closing the pipe means stop.

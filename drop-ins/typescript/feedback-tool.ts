@@ -108,7 +108,10 @@ export const FEEDBACK_INPUT_SCHEMA: { type: "object"; properties: Record<string,
     server_name: text(200, "Name of the MCP server this feedback is about."),
     server_version: text(100, "Version of the MCP server, if known."),
     tool_name: text(200, "The tool that fell short, if the gap is about one existing tool."),
-    suggestion: text(4000, "Your proposed fix: a new tool with its signature, a new parameter, or a changed behaviour or format."),
+    suggestion: text(
+      4000,
+      "Your proposed fix: a new tool with its signature, a new parameter, or a changed behaviour or format.",
+    ),
     user_goal: text(2000, "The user's underlying task that surfaced the gap, in one or two sentences."),
     resolution: {
       type: "string",
@@ -209,7 +212,8 @@ const FIELDS = Object.keys(FEEDBACK_INPUT_SCHEMA.properties);
 
 /** Keep the known fields of the tool arguments; the configured server name/version win. */
 export function buildFeedbackPayload(args: unknown, options: FeedbackOptions = {}): Record<string, unknown> {
-  const input = typeof args === "object" && args !== null && !Array.isArray(args) ? (args as Record<string, unknown>) : {};
+  const input =
+    typeof args === "object" && args !== null && !Array.isArray(args) ? (args as Record<string, unknown>) : {};
   const payload: Record<string, unknown> = {};
   for (const field of FIELDS) if (input[field] !== undefined && input[field] !== null) payload[field] = input[field];
   if (options.serverName) payload.server_name = options.serverName;
@@ -230,7 +234,9 @@ function issuesText(body: string, status: number): string {
   try {
     const error = (JSON.parse(body) as { error?: { message?: unknown; details?: unknown } }).error;
     if (Array.isArray(error?.details) && error.details.length > 0) {
-      return error.details.map((d: { field?: unknown; message?: unknown }) => `${String(d.field)}: ${String(d.message)}`).join("; ");
+      return error.details
+        .map((d: { field?: unknown; message?: unknown }) => `${String(d.field)}: ${String(d.message)}`)
+        .join("; ");
     }
     if (typeof error?.message === "string") return error.message;
   } catch {
@@ -239,7 +245,12 @@ function issuesText(body: string, status: number): string {
   return `the feedback service answered ${status}`;
 }
 
-function writeUnsent(payload: Record<string, unknown>, key: string, status: number | undefined, error: string): FeedbackResult {
+function writeUnsent(
+  payload: Record<string, unknown>,
+  key: string,
+  status: number | undefined,
+  error: string,
+): FeedbackResult {
   try {
     process.stderr.write(`${UNSENT_FEEDBACK_MARKER} ${JSON.stringify({ ...payload, idempotency_key: key })}\n`);
   } catch {
@@ -249,7 +260,12 @@ function writeUnsent(payload: Record<string, unknown>, key: string, status: numb
 }
 
 /** POST with a connect deadline (until headers arrive) inside a total deadline. */
-async function post(url: string, init: RequestInit, connectMs: number, totalMs: number): Promise<{ res: Response; body: string }> {
+async function post(
+  url: string,
+  init: RequestInit,
+  connectMs: number,
+  totalMs: number,
+): Promise<{ res: Response; body: string }> {
   const total = new AbortController();
   const connect = new AbortController();
   const totalTimer = setTimeout(() => total.abort(new Error(`no answer within ${totalMs} ms`)), totalMs);
@@ -286,7 +302,12 @@ export async function sendFeedback(args: unknown, options: FeedbackOptions = {})
       const backoff = backoffMs * 2 ** attempt;
       let waitMs = backoff + Math.random() * backoff;
       try {
-        const { res, body: answer } = await post(url, { method: "POST", headers, body }, options.connectTimeoutMs ?? 3000, options.timeoutMs ?? 10_000);
+        const { res, body: answer } = await post(
+          url,
+          { method: "POST", headers, body },
+          options.connectTimeoutMs ?? 3000,
+          options.timeoutMs ?? 10_000,
+        );
         status = res.status;
         if (res.ok) {
           let reportId: number | undefined;
@@ -296,11 +317,23 @@ export async function sendFeedback(args: unknown, options: FeedbackOptions = {})
           } catch {
             // any 2xx is success, whatever the body
           }
-          return { delivered: true, unsent: false, reportId, status, reply: FEEDBACK_REPLY_RECORDED.replace("{id}", String(reportId ?? "")) };
+          return {
+            delivered: true,
+            unsent: false,
+            reportId,
+            status,
+            reply: FEEDBACK_REPLY_RECORDED.replace("{id}", String(reportId ?? "")),
+          };
         }
         if (res.status === 400 || res.status === 422) {
           const details = issuesText(answer, res.status);
-          return { delivered: false, unsent: false, status, reply: FEEDBACK_REPLY_INVALID.replace("{details}", details), error: details };
+          return {
+            delivered: false,
+            unsent: false,
+            status,
+            reply: FEEDBACK_REPLY_INVALID.replace("{details}", details),
+            error: details,
+          };
         }
         if (res.status !== 429 && res.status < 500) {
           // 401/403/404/413…: a setup problem, not the report's fault: keep it for replay.
@@ -329,12 +362,22 @@ export function registerFeedbackTool(server: McpServer, serverName: string, opti
   // valid for both, so it is passed through a narrow local signature.
   const register = server.registerTool.bind(server) as unknown as (
     name: string,
-    config: { title: string; description: string; inputSchema: Record<string, z.ZodTypeAny>; annotations: typeof FEEDBACK_TOOL_ANNOTATIONS },
+    config: {
+      title: string;
+      description: string;
+      inputSchema: Record<string, z.ZodTypeAny>;
+      annotations: typeof FEEDBACK_TOOL_ANNOTATIONS;
+    },
     callback: (args: Record<string, unknown>) => Promise<{ content: Array<{ type: "text"; text: string }> }>,
   ) => unknown;
   register(
     FEEDBACK_TOOL_NAME,
-    { title: FEEDBACK_TOOL_TITLE, description: FEEDBACK_TOOL_DESCRIPTION, inputSchema: feedbackInputShape(), annotations: FEEDBACK_TOOL_ANNOTATIONS },
+    {
+      title: FEEDBACK_TOOL_TITLE,
+      description: FEEDBACK_TOOL_DESCRIPTION,
+      inputSchema: feedbackInputShape(),
+      annotations: FEEDBACK_TOOL_ANNOTATIONS,
+    },
     async (args) => ({ content: [{ type: "text", text: (await sendFeedback(args, configured)).reply }] }),
   );
 }

@@ -11,7 +11,10 @@ import { dbOption, switchOption } from "./options.js";
 
 /** Control characters (ESC and friends) shown as visible escapes; newlines kept. */
 function printable(text: string): string {
-  return text.replace(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+  return text.replace(
+    /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
 }
 
 interface DraftFlags {
@@ -81,7 +84,8 @@ export class ProgressDisplay {
 
 function parseReportId(value: string): number {
   const n = Number(value);
-  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n <= 0) throw new Error(`"${value}" is not a report id (a positive whole number)`);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n <= 0)
+    throw new Error(`"${value}" is not a report id (a positive whole number)`);
   return n;
 }
 
@@ -97,14 +101,42 @@ export function registerDraft(program: Command): void {
     .description("draft a pull request (or, with --repo-path, a local branch and commit) for one report")
     .argument("<id>", "report id")
     .addOption(dbOption())
-    .addOption(switchOption("--dry-run", "stop after validation and print the unified diff; touch nothing", "PATCHWORKMCP_DRY_RUN"))
-    .addOption(new Option("--repo-path <dir>", "local mode: commit on a new branch in this git checkout instead of opening a PR").env("PATCHWORKMCP_REPO_PATH"))
+    .addOption(
+      switchOption(
+        "--dry-run",
+        "stop after validation and print the unified diff; touch nothing",
+        "PATCHWORKMCP_DRY_RUN",
+      ),
+    )
+    .addOption(
+      new Option(
+        "--repo-path <dir>",
+        "local mode: commit on a new branch in this git checkout instead of opening a PR",
+      ).env("PATCHWORKMCP_REPO_PATH"),
+    )
     .addOption(new Option("--provider <name>", "LLM provider").choices([...LLM_PROVIDERS]).env(SETTINGS_ENV.provider))
     .addOption(new Option("--model <id>", "model id (default: claude-sonnet-4-6 / gpt-5.4)").env(SETTINGS_ENV.model))
-    .addOption(new Option("--repo <owner/name>", "GitHub repository to draft against (overrides the settings)").env(SETTINGS_ENV.repo))
-    .addOption(new Option("--base-branch <branch>", "branch to base the draft on (default: the repo's default branch / the checked-out branch)").env(SETTINGS_ENV.base_branch))
-    .addOption(new Option("--context-tokens <n>", "the model's context window, for the file budget").env(SETTINGS_ENV.context_tokens).argParser(parseContextTokens))
-    .addOption(new Option("--public-url <url>", "the sidecar's address, for the PR body's link back to the report").env("FEEDBACK_PUBLIC_URL").default("http://localhost:8099"))
+    .addOption(
+      new Option("--repo <owner/name>", "GitHub repository to draft against (overrides the settings)").env(
+        SETTINGS_ENV.repo,
+      ),
+    )
+    .addOption(
+      new Option(
+        "--base-branch <branch>",
+        "branch to base the draft on (default: the repo's default branch / the checked-out branch)",
+      ).env(SETTINGS_ENV.base_branch),
+    )
+    .addOption(
+      new Option("--context-tokens <n>", "the model's context window, for the file budget")
+        .env(SETTINGS_ENV.context_tokens)
+        .argParser(parseContextTokens),
+    )
+    .addOption(
+      new Option("--public-url <url>", "the sidecar's address, for the PR body's link back to the report")
+        .env("FEEDBACK_PUBLIC_URL")
+        .default("http://localhost:8099"),
+    )
     .action(async (idText: string, flags: DraftFlags) => {
       const id = parseReportId(idText);
       // The SDKs behind the pipeline, and SQLite, load only when a draft actually runs (keeps other verbs fast to start).
@@ -126,7 +158,13 @@ export function registerDraft(program: Command): void {
           reportId: id,
           dryRun: flags.dryRun ?? false,
           repoPath: flags.repoPath,
-          overrides: { provider: flags.provider, model: flags.model, repo: flags.repo, baseBranch: flags.baseBranch, contextTokens: flags.contextTokens },
+          overrides: {
+            provider: flags.provider,
+            model: flags.model,
+            repo: flags.repo,
+            baseBranch: flags.baseBranch,
+            contextTokens: flags.contextTokens,
+          },
           signal: controller.signal,
           reportUrl: `${flags.publicUrl.replace(/\/+$/, "")}/#/r/${id}`,
           onEvent: (event) => display.handle(event),
@@ -138,7 +176,10 @@ export function registerDraft(program: Command): void {
         const { result } = outcome;
         if (result.kind === "pull_request") process.stdout.write(`${result.url}\n`);
         else {
-          if (result.kind === "local_commit") process.stderr.write(`Created branch ${result.branch} (commit ${result.commit_sha}) in ${result.draft?.repo}; nothing was pushed.\n`);
+          if (result.kind === "local_commit")
+            process.stderr.write(
+              `Created branch ${result.branch} (commit ${result.commit_sha}) in ${result.draft?.repo}; nothing was pushed.\n`,
+            );
           process.stdout.write(result.diff ?? "");
         }
       } finally {

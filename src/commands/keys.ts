@@ -15,14 +15,18 @@ export function registerKeys(program: Command): void {
   keys
     .command("create")
     .description("create a key and print it once (only its hash is stored)")
-    .addOption(new Option("--scope <scope>", "what the key may do").choices(["ingest", "read", "admin"]).makeOptionMandatory())
+    .addOption(
+      new Option("--scope <scope>", "what the key may do").choices(["ingest", "read", "admin"]).makeOptionMandatory(),
+    )
     .option("--name <name>", "a label to recognise the key by")
     .addOption(dbOption())
     .action(async (flags: { scope: KeyScope; name?: string; db: string }) => {
       const store = await openStore(flags.db);
       try {
         const { key, info } = store.createKey(flags.scope, flags.name);
-        process.stderr.write(`Created ${info.scope} key ${info.id}${info.name ? ` (${info.name})` : ""}. It is shown once; store it now.\n`);
+        process.stderr.write(
+          `Created ${info.scope} key ${info.id}${info.name ? ` (${info.name})` : ""}. It is shown once; store it now.\n`,
+        );
         process.stdout.write(`${key}\n`);
       } finally {
         store.close();
@@ -37,7 +41,9 @@ export function registerKeys(program: Command): void {
       const store = await openStore(flags.db);
       try {
         for (const k of store.listKeys()) {
-          process.stdout.write(`${k.id}\t${k.scope}\t${k.name ?? "-"}\t${k.created_at}\t${k.revoked_at ? `revoked ${k.revoked_at}` : "active"}\n`);
+          process.stdout.write(
+            `${k.id}\t${k.scope}\t${k.name ?? "-"}\t${k.created_at}\t${k.revoked_at ? `revoked ${k.revoked_at}` : "active"}\n`,
+          );
         }
       } finally {
         store.close();

@@ -11,16 +11,26 @@ interface McpFlags {
 export function registerMcp(program: Command): void {
   program
     .command("mcp")
-    .description("serve the report tools (list_reports, get_report, get_stats, add_note, set_status) and feedback over stdio")
+    .description(
+      "serve the report tools (list_reports, get_report, get_stats, add_note, set_status) and feedback over stdio",
+    )
     .addOption(dbOption())
-    .addOption(new Option("--server-name <name>", "server_name stored for feedback calls that do not name one").env("FEEDBACK_SERVER_NAME"))
+    .addOption(
+      new Option("--server-name <name>", "server_name stored for feedback calls that do not name one").env(
+        "FEEDBACK_SERVER_NAME",
+      ),
+    )
     .addOption(
       switchOption("--feedback-only", "expose only the feedback tool (an endpoint to hand to agents)", "FEEDBACK_ONLY"),
     )
     .action(async (flags: McpFlags) => {
       // Loaded on use, like every verb's implementation: `patchworkmcp proxy` should not pay for it.
       const { runStdioServer } = await import("../mcp/stdio.js");
-      await runStdioServer({ dbPath: flags.db, defaultServerName: flags.serverName || undefined, feedbackOnly: flags.feedbackOnly === true });
+      await runStdioServer({
+        dbPath: flags.db,
+        defaultServerName: flags.serverName || undefined,
+        feedbackOnly: flags.feedbackOnly === true,
+      });
       // Exit once stdout has flushed: open stdin/timers must not keep a finished server alive.
       process.stdout.write("", () => process.exit(0));
     });

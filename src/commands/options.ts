@@ -11,10 +11,14 @@ export const dbOption = () =>
   new Option("--db <path>", "SQLite database file").env("FEEDBACK_DB_PATH").default(DEFAULT_DB_PATH);
 
 export const apiKeyOption = () =>
-  new Option("--api-key <key>", "API key: for serve, the all-scopes key; for clients, the key to send").env("FEEDBACK_API_KEY");
+  new Option("--api-key <key>", "API key: for serve, the all-scopes key; for clients, the key to send").env(
+    "FEEDBACK_API_KEY",
+  );
 
 export const sidecarUrlOption = () =>
-  new Option("--sidecar-url <url>", "where to send feedback").env("FEEDBACK_SIDECAR_URL").default("http://localhost:8099");
+  new Option("--sidecar-url <url>", "where to send feedback")
+    .env("FEEDBACK_SIDECAR_URL")
+    .default("http://localhost:8099");
 
 export function parsePort(value: string): number {
   const n = Number(value);

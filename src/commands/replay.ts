@@ -12,7 +12,7 @@ import { apiKeyOption, sidecarUrlOption } from "./options.js";
 export function registerReplay(program: Command): void {
   program
     .command("replay <file>")
-    .description("re-send the PATCHWORKMCP_UNSENT_FEEDBACK lines of a log file (\"-\" reads stdin) to a sidecar")
+    .description('re-send the PATCHWORKMCP_UNSENT_FEEDBACK lines of a log file ("-" reads stdin) to a sidecar')
     .addOption(sidecarUrlOption())
     .addOption(apiKeyOption())
     .action(async (file: string, flags: { sidecarUrl: string; apiKey?: string }) => {
@@ -30,13 +30,17 @@ export function registerReplay(program: Command): void {
         });
         if (result.ok) {
           sent++;
-          process.stderr.write(`line ${entry.line}: delivered as report ${result.id}${result.status === 200 ? " (already recorded)" : ""}\n`);
+          process.stderr.write(
+            `line ${entry.line}: delivered as report ${result.id}${result.status === 200 ? " (already recorded)" : ""}\n`,
+          );
         } else {
           failed++;
           process.stderr.write(`line ${entry.line}: NOT delivered, ${result.message}\n`);
         }
       }
-      process.stderr.write(`replay: ${sent} delivered, ${failed} failed, ${errors.length} unreadable, of ${entries.length + errors.length} lines found\n`);
+      process.stderr.write(
+        `replay: ${sent} delivered, ${failed} failed, ${errors.length} unreadable, of ${entries.length + errors.length} lines found\n`,
+      );
       if (failed > 0 || errors.length > 0) process.exitCode = 1;
     });
 }

@@ -15,15 +15,24 @@ export function registerServe(program: Command): void {
   program
     .command("serve")
     .description("run the sidecar: ingestion + review API, MCP endpoint at /mcp, dashboard at /")
-    .addOption(new Option("--port <port>", "port to listen on (0 = any free port)").env("FEEDBACK_PORT").default(DEFAULT_PORT).argParser(parsePort))
+    .addOption(
+      new Option("--port <port>", "port to listen on (0 = any free port)")
+        .env("FEEDBACK_PORT")
+        .default(DEFAULT_PORT)
+        .argParser(parsePort),
+    )
     .addOption(new Option("--host <address>", "address to bind").env("FEEDBACK_HOST").default("127.0.0.1"))
     .addOption(dbOption())
     .addOption(apiKeyOption())
     .addOption(
-      new Option("--allowed-hosts <list>", "extra Host names to accept, comma-separated (\"*\" = any)").env("FEEDBACK_ALLOWED_HOSTS").argParser(parseList),
+      new Option("--allowed-hosts <list>", 'extra Host names to accept, comma-separated ("*" = any)')
+        .env("FEEDBACK_ALLOWED_HOSTS")
+        .argParser(parseList),
     )
     .addOption(
-      new Option("--allowed-origins <list>", "browser origins allowed to call the API, comma-separated").env("FEEDBACK_ALLOWED_ORIGINS").argParser(parseList),
+      new Option("--allowed-origins <list>", "browser origins allowed to call the API, comma-separated")
+        .env("FEEDBACK_ALLOWED_ORIGINS")
+        .argParser(parseList),
     )
     .action(async (flags: ServeFlags) => {
       // Loaded on use: every verb shares one CLI, and only `serve` needs the web stack.

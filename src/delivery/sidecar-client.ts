@@ -70,7 +70,11 @@ export async function sendToSidecar(options: SendOptions): Promise<SendResult> {
       if (!retryable) return last;
       waitMs = retryAfterMs(res.headers.get("retry-after"));
     } catch (err) {
-      last = { ok: false, retryable: true, message: `could not reach the sidecar at ${options.baseUrl}: ${err instanceof Error ? err.message : String(err)}` };
+      last = {
+        ok: false,
+        retryable: true,
+        message: `could not reach the sidecar at ${options.baseUrl}: ${err instanceof Error ? err.message : String(err)}`,
+      };
     }
     if (attempt < retries) {
       const base = (options.backoffMs ?? 250) * 2 ** attempt;

@@ -20,7 +20,9 @@ export const CHANGE_SET_LIMITS = {
 
 export const searchReplaceSchema = z
   .object({
-    search: z.string().describe("Exact text copied from the current file, including whitespace; it must occur exactly once."),
+    search: z
+      .string()
+      .describe("Exact text copied from the current file, including whitespace; it must occur exactly once."),
     replace: z.string().describe("The text that replaces it."),
   })
   .strict();
@@ -42,7 +44,11 @@ export const changeSetSchema = z
     files: z.array(fileChangeSchema).describe(`The files to change (1 to ${CHANGE_SET_LIMITS.files}).`),
     commit_message: z.string().describe("Commit message: a short summary line, a blank line, then details."),
     pr_title: z.string().describe("Pull request title, under 80 characters."),
-    pr_body: z.string().describe("Pull request description in Markdown: what the agent could not do, what changed and why, how to test."),
+    pr_body: z
+      .string()
+      .describe(
+        "Pull request description in Markdown: what the agent could not do, what changed and why, how to test.",
+      ),
   })
   .strict();
 
@@ -51,22 +57,42 @@ export type FileChange = z.output<typeof fileChangeSchema>;
 
 /** Bounds enforced after parsing (kept out of the JSON Schema, which strict modes restrict). */
 export const boundedChangeSetSchema = changeSetSchema.superRefine((cs, ctx) => {
-  if (cs.files.length === 0) ctx.addIssue({ code: "custom", path: ["files"], message: "the change set changes no file" });
+  if (cs.files.length === 0)
+    ctx.addIssue({ code: "custom", path: ["files"], message: "the change set changes no file" });
   if (cs.files.length > CHANGE_SET_LIMITS.files)
-    ctx.addIssue({ code: "custom", path: ["files"], message: `at most ${CHANGE_SET_LIMITS.files} files per change set` });
+    ctx.addIssue({
+      code: "custom",
+      path: ["files"],
+      message: `at most ${CHANGE_SET_LIMITS.files} files per change set`,
+    });
   if (!cs.pr_title.trim()) ctx.addIssue({ code: "custom", path: ["pr_title"], message: "the PR title is empty" });
   if (cs.pr_title.length > CHANGE_SET_LIMITS.title)
-    ctx.addIssue({ code: "custom", path: ["pr_title"], message: `the PR title is longer than ${CHANGE_SET_LIMITS.title} characters` });
-  if (!cs.commit_message.trim()) ctx.addIssue({ code: "custom", path: ["commit_message"], message: "the commit message is empty" });
+    ctx.addIssue({
+      code: "custom",
+      path: ["pr_title"],
+      message: `the PR title is longer than ${CHANGE_SET_LIMITS.title} characters`,
+    });
+  if (!cs.commit_message.trim())
+    ctx.addIssue({ code: "custom", path: ["commit_message"], message: "the commit message is empty" });
   if (cs.commit_message.length > CHANGE_SET_LIMITS.commitMessage)
     ctx.addIssue({ code: "custom", path: ["commit_message"], message: "the commit message is too long" });
-  if (cs.pr_body.length > CHANGE_SET_LIMITS.body) ctx.addIssue({ code: "custom", path: ["pr_body"], message: "the PR body is too long" });
+  if (cs.pr_body.length > CHANGE_SET_LIMITS.body)
+    ctx.addIssue({ code: "custom", path: ["pr_body"], message: "the PR body is too long" });
 });
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
 /** Keywords every structured-output dialect accepts; the rest (e.g. `$schema`) are dropped. */
-const KEEP = new Set(["type", "properties", "required", "additionalProperties", "items", "enum", "anyOf", "description"]);
+const KEEP = new Set([
+  "type",
+  "properties",
+  "required",
+  "additionalProperties",
+  "items",
+  "enum",
+  "anyOf",
+  "description",
+]);
 
 function strictify(node: Json): Json {
   if (Array.isArray(node)) return node.map(strictify);
@@ -74,9 +100,10 @@ function strictify(node: Json): Json {
   const out: { [key: string]: Json } = {};
   for (const [k, v] of Object.entries(node)) {
     if (!KEEP.has(k)) continue;
-    out[k] = k === "properties" && v && typeof v === "object" && !Array.isArray(v)
-      ? Object.fromEntries(Object.entries(v).map(([pk, pv]) => [pk, strictify(pv)]))
-      : strictify(v);
+    out[k] =
+      k === "properties" && v && typeof v === "object" && !Array.isArray(v)
+        ? Object.fromEntries(Object.entries(v).map(([pk, pv]) => [pk, strictify(pv)]))
+        : strictify(v);
   }
   if (out.type === "object" && out.properties && typeof out.properties === "object" && !Array.isArray(out.properties)) {
     out.required = Object.keys(out.properties);

@@ -101,7 +101,8 @@ export function unifiedDiff(path: string, before: string | null, after: string |
     const newStart = newCount === 0 ? newNo[lo]! - 1 : newNo[lo]!;
     out += `@@ -${oldStart},${oldCount} +${newStart},${newCount} @@\n`;
     for (const op of slice) {
-      if (op.line.endsWith(NO_EOL)) out += `${op.kind}${op.line.slice(0, -NO_EOL.length)}\n\\ No newline at end of file\n`;
+      if (op.line.endsWith(NO_EOL))
+        out += `${op.kind}${op.line.slice(0, -NO_EOL.length)}\n\\ No newline at end of file\n`;
       else out += `${op.kind}${op.line}\n`;
     }
   }

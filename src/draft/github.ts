@@ -6,7 +6,14 @@
  */
 import { Octokit, RequestError } from "octokit";
 import { DraftError, type DraftStep } from "./events.js";
-import { decodeText, PathIndex, type CommitRequest, type RepoEntry, type RepoListing, type RepoSource } from "./repo.js";
+import {
+  decodeText,
+  PathIndex,
+  type CommitRequest,
+  type RepoEntry,
+  type RepoListing,
+  type RepoSource,
+} from "./repo.js";
 import { SKIP_DIRS } from "./select.js";
 
 const MAX_TREE_WALK_REQUESTS = 300;
@@ -35,14 +42,35 @@ function isLoopback(url: string | undefined): boolean {
 /** Turn an octokit failure into a sentence; never includes request headers (the token). */
 export function githubError(err: unknown, step: DraftStep, what: string, repo: string): DraftError {
   if (err instanceof DraftError) return err;
-  if (err instanceof Error && err.name === "AbortError") return new DraftError("cancelled", "The draft was cancelled.", step);
+  if (err instanceof Error && err.name === "AbortError")
+    return new DraftError("cancelled", "The draft was cancelled.", step);
   if (err instanceof RequestError) {
     const body = err.response?.data as { message?: unknown } | undefined;
     const detail = typeof body?.message === "string" ? body.message : err.message;
-    if (err.status === 401) return new DraftError("github_auth_failed", `GitHub rejected the token (401 ${detail}). Check GITHUB_TOKEN in the draft settings.`, step);
-    if (err.status === 403) return new DraftError("github_forbidden", `GitHub refused to ${what} in ${repo} (403 ${detail}). The token may lack the contents/pull-requests write permission.`, step);
-    if (err.status === 404) return new DraftError("github_not_found", `GitHub could not ${what}: ${repo} was not found, or the token cannot see it (404).`, step);
-    if (err.status === 422) return new DraftError("github_rejected", `GitHub rejected the request to ${what} in ${repo} (422 ${detail}).`, step);
+    if (err.status === 401)
+      return new DraftError(
+        "github_auth_failed",
+        `GitHub rejected the token (401 ${detail}). Check GITHUB_TOKEN in the draft settings.`,
+        step,
+      );
+    if (err.status === 403)
+      return new DraftError(
+        "github_forbidden",
+        `GitHub refused to ${what} in ${repo} (403 ${detail}). The token may lack the contents/pull-requests write permission.`,
+        step,
+      );
+    if (err.status === 404)
+      return new DraftError(
+        "github_not_found",
+        `GitHub could not ${what}: ${repo} was not found, or the token cannot see it (404).`,
+        step,
+      );
+    if (err.status === 422)
+      return new DraftError(
+        "github_rejected",
+        `GitHub rejected the request to ${what} in ${repo} (422 ${detail}).`,
+        step,
+      );
     return new DraftError("github_error", `GitHub failed to ${what} in ${repo} (${err.status} ${detail}).`, step);
   }
   const message = err instanceof Error ? err.message : String(err);
@@ -123,7 +151,10 @@ export class GitHubRepo implements RepoSource {
         const walked = await this.walk();
         entries = walked.entries;
         complete = walked.complete;
-        if (!complete) notes.push(`The tree is too large to list completely (stopped after ${MAX_TREE_WALK_REQUESTS} directory requests).`);
+        if (!complete)
+          notes.push(
+            `The tree is too large to list completely (stopped after ${MAX_TREE_WALK_REQUESTS} directory requests).`,
+          );
       }
     } catch (err) {
       throw githubError(err, "read_repo", "list the files", this.label);
@@ -131,7 +162,10 @@ export class GitHubRepo implements RepoSource {
     return { entries, complete, notes };
   }
 
-  private collect(tree: { path?: string; type?: string; sha?: string; size?: number; mode?: string }[], prefix: string): RepoEntry[] {
+  private collect(
+    tree: { path?: string; type?: string; sha?: string; size?: number; mode?: string }[],
+    prefix: string,
+  ): RepoEntry[] {
     const out: RepoEntry[] = [];
     for (const e of tree) {
       if (!e.path) continue;
@@ -173,7 +207,10 @@ export class GitHubRepo implements RepoSource {
     if (!sha) return undefined;
     try {
       const blob = await this.octokit.rest.git.getBlob({ ...this.req, file_sha: sha });
-      const bytes = blob.data.encoding === "base64" ? Buffer.from(blob.data.content, "base64") : Buffer.from(blob.data.content, "utf8");
+      const bytes =
+        blob.data.encoding === "base64"
+          ? Buffer.from(blob.data.content, "base64")
+          : Buffer.from(blob.data.content, "utf8");
       return decodeText(bytes);
     } catch (err) {
       throw githubError(err, "select_files", `read ${path}`, this.label);
@@ -198,12 +235,21 @@ export class GitHubRepo implements RepoSource {
           tree.push({ path: change.path, mode: "100644", type: "blob", sha: null });
           continue;
         }
-        const blob = await this.octokit.rest.git.createBlob({ ...this.req, content: Buffer.from(change.after, "utf8").toString("base64"), encoding: "base64" });
+        const blob = await this.octokit.rest.git.createBlob({
+          ...this.req,
+          content: Buffer.from(change.after, "utf8").toString("base64"),
+          encoding: "base64",
+        });
         const mode = this.modes.get(change.path) === "100755" ? "100755" : "100644";
         tree.push({ path: change.path, mode, type: "blob", sha: blob.data.sha });
       }
       const newTree = await this.octokit.rest.git.createTree({ ...this.req, base_tree: this.baseTree, tree });
-      const commit = await this.octokit.rest.git.createCommit({ ...this.req, message: request.message, tree: newTree.data.sha, parents: [this.baseCommit] });
+      const commit = await this.octokit.rest.git.createCommit({
+        ...this.req,
+        message: request.message,
+        tree: newTree.data.sha,
+        parents: [this.baseCommit],
+      });
       commitSha = commit.data.sha;
     } catch (err) {
       throw githubError(err, "commit", "write the commit", this.label);
@@ -216,9 +262,20 @@ export class GitHubRepo implements RepoSource {
     return commitSha;
   }
 
-  async openDraftPull(input: { branch: string; title: string; body: string }): Promise<{ url: string; number: number }> {
+  async openDraftPull(input: {
+    branch: string;
+    title: string;
+    body: string;
+  }): Promise<{ url: string; number: number }> {
     try {
-      const pr = await this.octokit.rest.pulls.create({ ...this.req, head: input.branch, base: this.baseBranch, title: input.title, body: input.body, draft: true });
+      const pr = await this.octokit.rest.pulls.create({
+        ...this.req,
+        head: input.branch,
+        base: this.baseBranch,
+        title: input.title,
+        body: input.body,
+        draft: true,
+      });
       return { url: pr.data.html_url, number: pr.data.number };
     } catch (err) {
       throw githubError(err, "pull_request", "open the draft pull request", this.label);

@@ -17,7 +17,11 @@ interface GitResult {
   stderr: string;
 }
 
-function runGit(cwd: string, args: string[], options: { input?: string | Buffer; env?: NodeJS.ProcessEnv } = {}): Promise<GitResult> {
+function runGit(
+  cwd: string,
+  args: string[],
+  options: { input?: string | Buffer; env?: NodeJS.ProcessEnv } = {},
+): Promise<GitResult> {
   return new Promise((resolveRun, reject) => {
     const child = spawn("git", args, {
       cwd,
@@ -31,7 +35,15 @@ function runGit(cwd: string, args: string[], options: { input?: string | Buffer;
     child.stderr!.on("data", (d: string) => {
       err += d;
     });
-    child.once("error", (e) => reject(new DraftError("git_missing", `Could not run git (${e.message}); local mode needs the git binary.`, "read_repo")));
+    child.once("error", (e) =>
+      reject(
+        new DraftError(
+          "git_missing",
+          `Could not run git (${e.message}); local mode needs the git binary.`,
+          "read_repo",
+        ),
+      ),
+    );
     child.once("close", (code) => resolveRun({ code: code ?? 1, stdout: Buffer.concat(out), stderr: err.trim() }));
     if (child.stdin) {
       child.stdin.on("error", () => undefined); // git may exit before reading; its exit code tells the story
@@ -51,16 +63,30 @@ export class LocalGitRepo implements RepoSource {
     this.label = dir;
   }
 
-  private async git(args: string[], options: { input?: string | Buffer; env?: NodeJS.ProcessEnv } = {}, step: "read_repo" | "commit" = "read_repo"): Promise<Buffer> {
+  private async git(
+    args: string[],
+    options: { input?: string | Buffer; env?: NodeJS.ProcessEnv } = {},
+    step: "read_repo" | "commit" = "read_repo",
+  ): Promise<Buffer> {
     const result = await runGit(this.dir, args, options);
-    if (result.code !== 0) throw new DraftError("git_failed", `git ${args[0]} failed in ${this.dir}: ${result.stderr || `exit ${result.code}`}`, step);
+    if (result.code !== 0)
+      throw new DraftError(
+        "git_failed",
+        `git ${args[0]} failed in ${this.dir}: ${result.stderr || `exit ${result.code}`}`,
+        step,
+      );
     return result.stdout;
   }
 
   static async open(path: string, baseBranch?: string): Promise<LocalGitRepo> {
     const dir = resolve(path);
     const top = await runGit(dir, ["rev-parse", "--show-toplevel"]);
-    if (top.code !== 0) throw new DraftError("not_a_git_repo", `${dir} is not a git checkout (${top.stderr || "git rev-parse failed"}).`, "read_repo");
+    if (top.code !== 0)
+      throw new DraftError(
+        "not_a_git_repo",
+        `${dir} is not a git checkout (${top.stderr || "git rev-parse failed"}).`,
+        "read_repo",
+      );
     const repo = new LocalGitRepo(top.stdout.toString("utf8").trim());
     if (baseBranch) {
       repo.baseBranch = baseBranch;
@@ -69,7 +95,12 @@ export class LocalGitRepo implements RepoSource {
       repo.baseBranch = head.code === 0 ? head.stdout.toString("utf8").trim() : "HEAD";
     }
     const commit = await runGit(repo.dir, ["rev-parse", "--verify", "--quiet", `${repo.baseBranch}^{commit}`]);
-    if (commit.code !== 0) throw new DraftError("git_branch_not_found", `${repo.dir} has no commit or branch "${repo.baseBranch}".`, "read_repo");
+    if (commit.code !== 0)
+      throw new DraftError(
+        "git_branch_not_found",
+        `${repo.dir} has no commit or branch "${repo.baseBranch}".`,
+        "read_repo",
+      );
     repo.baseCommit = commit.stdout.toString("utf8").trim();
     return repo;
   }
@@ -107,7 +138,8 @@ export class LocalGitRepo implements RepoSource {
   /** One commit on a new branch, built in a temporary index. Returns the commit sha. */
   async commit(request: CommitRequest): Promise<string> {
     const exists = await runGit(this.dir, ["rev-parse", "--verify", "--quiet", `refs/heads/${request.branch}`]);
-    if (exists.code === 0) throw new DraftError("branch_exists", `Branch ${request.branch} already exists in ${this.dir}.`, "commit");
+    if (exists.code === 0)
+      throw new DraftError("branch_exists", `Branch ${request.branch} already exists in ${this.dir}.`, "commit");
     const tmp = mkdtempSync(join(tmpdir(), "pwm-index-"));
     const env: NodeJS.ProcessEnv = { GIT_INDEX_FILE: join(tmp, "index") };
     // Commit with the user's identity when git has one, otherwise as PatchworkMCP.
@@ -127,12 +159,24 @@ export class LocalGitRepo implements RepoSource {
           await this.git(["update-index", "--force-remove", "--", change.path], { env }, "commit");
           continue;
         }
-        const sha = (await this.git(["hash-object", "-w", "--stdin"], { input: Buffer.from(change.after, "utf8"), env }, "commit")).toString().trim();
+        const sha = (
+          await this.git(["hash-object", "-w", "--stdin"], { input: Buffer.from(change.after, "utf8"), env }, "commit")
+        )
+          .toString()
+          .trim();
         const mode = this.blobs.get(change.path)?.mode === "100755" ? "100755" : "100644";
         await this.git(["update-index", "--add", "--cacheinfo", `${mode},${sha},${change.path}`], { env }, "commit");
       }
       const tree = (await this.git(["write-tree"], { env }, "commit")).toString().trim();
-      const commit = (await this.git(["commit-tree", tree, "-p", this.baseCommit, "-F", "-"], { input: request.message, env }, "commit")).toString().trim();
+      const commit = (
+        await this.git(
+          ["commit-tree", tree, "-p", this.baseCommit, "-F", "-"],
+          { input: request.message, env },
+          "commit",
+        )
+      )
+        .toString()
+        .trim();
       await this.git(["branch", request.branch, commit], {}, "commit");
       return commit;
     } finally {

@@ -9,7 +9,8 @@ export function normalizeRepoPath(raw: string): { ok: true; path: string } | { o
   if (typeof raw !== "string" || raw.length === 0) return { ok: false, reason: "the path is empty" };
   if (/[\u0000-\u001f\u007f]/.test(raw)) return { ok: false, reason: "the path contains control characters" };
   if (raw.includes("\\")) return { ok: false, reason: "the path contains a backslash (use forward slashes)" };
-  if (raw.startsWith("/") || /^[A-Za-z]:/.test(raw) || raw.startsWith("~")) return { ok: false, reason: "the path is absolute" };
+  if (raw.startsWith("/") || /^[A-Za-z]:/.test(raw) || raw.startsWith("~"))
+    return { ok: false, reason: "the path is absolute" };
   const segments = raw.split("/").filter((s) => s !== "" && s !== ".");
   if (segments.length === 0) return { ok: false, reason: "the path names no file" };
   if (segments.includes("..")) return { ok: false, reason: "the path leaves the repository (..)" };
@@ -100,7 +101,10 @@ export function sensitiveReason(path: string): string | undefined {
 }
 
 /** Whether a path is writable under the settings' allow list. */
-export function pathPolicy(path: string, allowedSensitive: readonly string[]): { ok: true } | { ok: false; reason: string } {
+export function pathPolicy(
+  path: string,
+  allowedSensitive: readonly string[],
+): { ok: true } | { ok: false; reason: string } {
   const reason = sensitiveReason(path);
   if (!reason) return { ok: true };
   if (allowedSensitive.some((p) => globMatch(p, path))) return { ok: true };

@@ -8,7 +8,12 @@
  */
 import { randomBytes } from "node:crypto";
 import type { Draft, FeedbackStore, Note, Report } from "../store/index.js";
-import { SettingsError, type DraftSettings, type ResolvedDraftConfig, type SettingsOverrides } from "../settings/index.js";
+import {
+  SettingsError,
+  type DraftSettings,
+  type ResolvedDraftConfig,
+  type SettingsOverrides,
+} from "../settings/index.js";
 import { changeSetDiff } from "./diff.js";
 import { DRAFT_STEPS, DraftError, type DraftEvent, type DraftResult, type DraftStep } from "./events.js";
 import { GitHubRepo } from "./github.js";
@@ -33,7 +38,9 @@ export interface RunDraftOptions {
   reportUrl?: string | undefined;
 }
 
-export type DraftOutcome = { ok: true; result: DraftResult } | { ok: false; error: { code: string; message: string; step: DraftStep | null } };
+export type DraftOutcome =
+  | { ok: true; result: DraftResult }
+  | { ok: false; error: { code: string; message: string; step: DraftStep | null } };
 
 export function branchName(reportId: number, now = new Date()): string {
   const stamp = now.toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15);
@@ -63,7 +70,9 @@ export function prBody(input: {
   model: string;
   files: string[];
 }): string {
-  const link = input.reportUrl ? `[feedback report #${input.report.id}](${input.reportUrl})` : `feedback report #${input.report.id}`;
+  const link = input.reportUrl
+    ? `[feedback report #${input.report.id}](${input.reportUrl})`
+    : `feedback report #${input.report.id}`;
   const notes =
     input.notes.length === 0
       ? "_No developer notes were used._"
@@ -83,7 +92,9 @@ class Run {
   private redact: Redactor = (t) => t;
 
   constructor(private readonly options: RunDraftOptions) {
-    const skip = new Set<DraftStep>(options.dryRun ? ["commit", "pull_request", "record"] : options.repoPath ? ["pull_request"] : []);
+    const skip = new Set<DraftStep>(
+      options.dryRun ? ["commit", "pull_request", "record"] : options.repoPath ? ["pull_request"] : [],
+    );
     this.plan = DRAFT_STEPS.filter((s) => !skip.has(s));
   }
 
@@ -125,7 +136,10 @@ class Run {
         ? new DraftError("cancelled", "The draft was cancelled.", err instanceof DraftError ? err.step : null)
         : err instanceof DraftError
           ? err
-          : new DraftError("internal_error", `The draft failed unexpectedly: ${err instanceof Error ? err.message : String(err)}`);
+          : new DraftError(
+              "internal_error",
+              `The draft failed unexpectedly: ${err instanceof Error ? err.message : String(err)}`,
+            );
       if (cleanup) await cleanup();
       const safe = { code: error.code, message: this.redact(error.message), step: error.step };
       this.emit({ type: "error", ...safe });
@@ -150,7 +164,12 @@ class Run {
       throw err;
     }
     const s = config.secrets;
-    this.redact = makeRedactor([s.githubToken, s.anthropicApiKey, s.openaiApiKey, ...urlCredentials(s.githubApiUrl, s.anthropicBaseUrl, s.openaiBaseUrl)]);
+    this.redact = makeRedactor([
+      s.githubToken,
+      s.anthropicApiKey,
+      s.openaiApiKey,
+      ...urlCredentials(s.githubApiUrl, s.anthropicBaseUrl, s.openaiBaseUrl),
+    ]);
     const local = options.repoPath !== undefined;
     if (!local && !config.target) {
       throw new DraftError(
@@ -159,7 +178,12 @@ class Run {
         "settings",
       );
     }
-    if (!local && !s.githubToken) throw new DraftError("missing_github_token", "No GitHub token: set GITHUB_TOKEN or save one in the draft settings.", "settings");
+    if (!local && !s.githubToken)
+      throw new DraftError(
+        "missing_github_token",
+        "No GitHub token: set GITHUB_TOKEN or save one in the draft settings.",
+        "settings",
+      );
     const client: ModelClient = createModelClient({
       provider: config.provider,
       model: config.model,
@@ -191,23 +215,39 @@ class Run {
     }
     const listing = await source.list();
     for (const note of listing.notes) this.detail("read_repo", note);
-    this.detail("read_repo", `${listing.entries.length} files on ${source.baseBranch}${listing.complete ? "" : " (listing incomplete)"}`);
+    this.detail(
+      "read_repo",
+      `${listing.entries.length} files on ${source.baseBranch}${listing.complete ? "" : " (listing incomplete)"}`,
+    );
 
     // 3. file selection within the context budget
     this.step("select_files", "Choosing the relevant files");
     const budget = computeBudget(config.contextTokens);
     const paths = listing.entries.map((e) => e.path).sort();
     const treeChars = Math.min(40_000, Math.floor(budget.promptChars * 0.15));
-    const fixed = fixedPromptChars({ report, notes, repoLabel: source.label, baseBranch: source.baseBranch, listingComplete: listing.complete, treeChars });
+    const fixed = fixedPromptChars({
+      report,
+      notes,
+      repoLabel: source.label,
+      baseBranch: source.baseBranch,
+      listingComplete: listing.complete,
+      treeChars,
+    });
     const fileBudget = Math.max(2_000, budget.promptChars - fixed);
-    const selection = await selectFiles({ entries: listing.entries, report, read: (p) => source.read(p), budgetChars: fileBudget });
+    const selection = await selectFiles({
+      entries: listing.entries,
+      report,
+      read: (p) => source.read(p),
+      budgetChars: fileBudget,
+    });
     this.detail(
       "select_files",
       `Chose ${selection.files.length} file${selection.files.length === 1 ? "" : "s"} (${selection.usedChars.toLocaleString("en-US")} of ${fileBudget.toLocaleString("en-US")} characters of budget): ${selection.files.map((f) => f.path).join(", ") || "none"}`,
     );
     const cut = selection.files.filter((f) => f.truncated).map((f) => f.path);
     if (cut.length) this.detail("select_files", `Cut to fit: ${cut.join(", ")}`);
-    if (selection.omitted.length) this.detail("select_files", `Left out for lack of room: ${selection.omitted.slice(0, 20).join(", ")}`);
+    if (selection.omitted.length)
+      this.detail("select_files", `Left out for lack of room: ${selection.omitted.slice(0, 20).join(", ")}`);
 
     // 4–6. prompt, model, validation (with one retry that says what failed)
     let validated: ValidatedChangeSet | undefined;
@@ -215,15 +255,32 @@ class Run {
     for (let attempt = 1; attempt <= 2 && !validated; attempt++) {
       this.step("prompt", attempt === 1 ? "Building the prompt" : "Building the prompt again, with what failed");
       const user = buildUserPrompt(
-        { report, notes, repoLabel: source.label, baseBranch: source.baseBranch, paths, listingComplete: listing.complete, selection, retry },
+        {
+          report,
+          notes,
+          repoLabel: source.label,
+          baseBranch: source.baseBranch,
+          paths,
+          listingComplete: listing.complete,
+          selection,
+          retry,
+        },
         treeChars,
       );
-      this.detail("prompt", `${user.length.toLocaleString("en-US")} characters (about ${Math.ceil(user.length / 3.5).toLocaleString("en-US")} tokens)`);
+      this.detail(
+        "prompt",
+        `${user.length.toLocaleString("en-US")} characters (about ${Math.ceil(user.length / 3.5).toLocaleString("en-US")} tokens)`,
+      );
 
       this.step("model", `Asking ${config.provider}/${config.model} for a change set${attempt > 1 ? " (retry)" : ""}`);
       let answer: unknown;
       try {
-        answer = await client.generate({ system: SYSTEM_PROMPT, user, maxOutputTokens: budget.maxOutputTokens, signal });
+        answer = await client.generate({
+          system: SYSTEM_PROMPT,
+          user,
+          maxOutputTokens: budget.maxOutputTokens,
+          signal,
+        });
       } catch (err) {
         // Unparseable output gets the same single retry as a change set that fails validation.
         if (!(err instanceof DraftError && err.code === "invalid_json" && attempt === 1)) throw err;
@@ -244,13 +301,20 @@ class Run {
         this.detail("validate", `Rejected: ${summary}. Asking the model once more.`);
         retry = { problems: outcome.problems, previous: answer };
       } else {
-        throw new DraftError("validation_failed", `The model's change set was rejected twice. Last problems: ${summary}`, "validate");
+        throw new DraftError(
+          "validation_failed",
+          `The model's change set was rejected twice. Last problems: ${summary}`,
+          "validate",
+        );
       }
     }
     const change = validated!;
     const files = change.changes.map((c) => ({ path: c.path, action: c.action }));
     const diff = changeSetDiff(change.changes);
-    this.detail("validate", `${files.length} file${files.length === 1 ? "" : "s"}: ${files.map((f) => `${f.action} ${f.path}`).join(", ")}`);
+    this.detail(
+      "validate",
+      `${files.length} file${files.length === 1 ? "" : "s"}: ${files.map((f) => `${f.action} ${f.path}`).join(", ")}`,
+    );
 
     const base: Omit<DraftResult, "url" | "draft" | "kind" | "branch" | "commit_sha" | "number"> = {
       dry_run: Boolean(options.dryRun),
@@ -274,7 +338,10 @@ class Run {
     // heard back must still remove the branch (deleting a branch that was never made is harmless).
     setCleanup(async () => {
       const removed = await source.deleteBranch(branch);
-      this.detail("commit", removed ? `Deleted branch ${branch} after the failure` : `Could not delete branch ${branch}; remove it by hand`);
+      this.detail(
+        "commit",
+        removed ? `Deleted branch ${branch} after the failure` : `Could not delete branch ${branch}; remove it by hand`,
+      );
     });
     const commitSha = await source.commit({ branch, message, changes: change.changes });
     this.detail("commit", `Commit ${commitSha.slice(0, 12)} on ${branch}`);
@@ -285,7 +352,15 @@ class Run {
     if (source instanceof GitHubRepo) {
       this.step("pull_request", `Opening a draft pull request against ${source.baseBranch}`);
       const body = this.redact(
-        prBody({ modelBody: change.body, report, notes, reportUrl: options.reportUrl, provider: config.provider, model: config.model, files: files.map((f) => f.path) }),
+        prBody({
+          modelBody: change.body,
+          report,
+          notes,
+          reportUrl: options.reportUrl,
+          provider: config.provider,
+          model: config.model,
+          files: files.map((f) => f.path),
+        }),
       );
       const pr = await source.openDraftPull({ branch, title: this.redact(change.title), body });
       url = pr.url;
@@ -315,7 +390,11 @@ class Run {
       });
     } catch (err) {
       const made = url ? `the draft PR ${url}` : `branch ${branch}`;
-      throw new DraftError("record_failed", `${made} was made but could not be recorded on the report (${err instanceof Error ? err.message : String(err)}).`, "record");
+      throw new DraftError(
+        "record_failed",
+        `${made} was made but could not be recorded on the report (${err instanceof Error ? err.message : String(err)}).`,
+        "record",
+      );
     }
     return { ...base, url, draft, kind: url ? "pull_request" : "local_commit", branch, commit_sha: commitSha, number };
   }

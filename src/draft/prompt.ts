@@ -21,7 +21,10 @@ export interface Budget {
 
 export function computeBudget(contextTokens: number): Budget {
   const maxOutputTokens = Math.max(2_000, Math.min(16_000, Math.floor(contextTokens / 4)));
-  const promptChars = Math.min(MAX_PROMPT_CHARS, Math.max(6_000, (contextTokens - maxOutputTokens - RESERVED_TOKENS) * CHARS_PER_TOKEN));
+  const promptChars = Math.min(
+    MAX_PROMPT_CHARS,
+    Math.max(6_000, (contextTokens - maxOutputTokens - RESERVED_TOKENS) * CHARS_PER_TOKEN),
+  );
   return { maxOutputTokens, promptChars };
 }
 
@@ -97,7 +100,15 @@ export function fixedPromptChars(input: Omit<PromptInput, "selection" | "paths">
   const notes = input.notes.reduce((n, note) => n + note.body.length + 80, 0);
   // Room for the one retry's section too (problems + up to RETRY_ECHO_MAX of the previous answer),
   // so the second attempt fits wherever the first did.
-  return SYSTEM_PROMPT.length + quoteUntrusted(reportForPrompt(input.report)).length + notes + input.treeChars + 3_000 + RETRY_ECHO_MAX + 2_000;
+  return (
+    SYSTEM_PROMPT.length +
+    quoteUntrusted(reportForPrompt(input.report)).length +
+    notes +
+    input.treeChars +
+    3_000 +
+    RETRY_ECHO_MAX +
+    2_000
+  );
 }
 
 export function buildUserPrompt(input: PromptInput, treeChars: number): string {
@@ -129,11 +140,14 @@ export function buildUserPrompt(input: PromptInput, treeChars: number): string {
     lines.push(
       `These files were CUT to fit the context budget (you see only their beginning; edit only text you can see): ${cut.map((f) => `${f.path} (first ${f.content.length} of ${f.totalChars} characters)`).join(", ")}.`,
     );
-  if (omitted.length > 0) lines.push(`These possibly relevant files were left out for lack of room: ${omitted.slice(0, 50).join(", ")}.`);
+  if (omitted.length > 0)
+    lines.push(`These possibly relevant files were left out for lack of room: ${omitted.slice(0, 50).join(", ")}.`);
   parts.push(lines.join("\n"));
   for (const file of files) {
     const f = fence(file.content);
-    parts.push(`## ${file.path}${file.truncated ? ` (TRUNCATED: first ${file.content.length} of ${file.totalChars} characters)` : ""}\n${f}\n${file.content}${file.content.endsWith("\n") ? "" : "\n"}${f}`);
+    parts.push(
+      `## ${file.path}${file.truncated ? ` (TRUNCATED: first ${file.content.length} of ${file.totalChars} characters)` : ""}\n${f}\n${file.content}${file.content.endsWith("\n") ? "" : "\n"}${f}`,
+    );
   }
 
   if (input.retry) {

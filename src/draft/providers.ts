@@ -51,10 +51,25 @@ function apiError(err: unknown, provider: string): DraftError {
   const status = typeof err === "object" && err !== null ? (err as { status?: unknown }).status : undefined;
   const message = err instanceof Error ? err.message : String(err);
   if (status === 401 || status === 403)
-    return new DraftError("llm_auth_failed", `The ${provider} API rejected the API key (${status}). Check the key in the draft settings.`, "model");
-  if (status === 404) return new DraftError("llm_not_found", `The ${provider} API does not know this model or endpoint (404): ${message}`, "model");
-  if (status === 429) return new DraftError("llm_rate_limited", `The ${provider} API is rate limiting requests (429); try again later.`, "model");
-  if (typeof status === "number") return new DraftError("llm_error", `The ${provider} API failed (${status}): ${message}`, "model");
+    return new DraftError(
+      "llm_auth_failed",
+      `The ${provider} API rejected the API key (${status}). Check the key in the draft settings.`,
+      "model",
+    );
+  if (status === 404)
+    return new DraftError(
+      "llm_not_found",
+      `The ${provider} API does not know this model or endpoint (404): ${message}`,
+      "model",
+    );
+  if (status === 429)
+    return new DraftError(
+      "llm_rate_limited",
+      `The ${provider} API is rate limiting requests (429); try again later.`,
+      "model",
+    );
+  if (typeof status === "number")
+    return new DraftError("llm_error", `The ${provider} API failed (${status}): ${message}`, "model");
   return new DraftError("llm_unreachable", `Could not reach the ${provider} API (${message}).`, "model");
 }
 
@@ -111,15 +126,26 @@ class AnthropicClient implements ModelClient {
     } catch (err) {
       throw apiError(err, "Anthropic");
     }
-    const text = message.content.flatMap((b) => (b.type === "text" ? [b.text] : [])).join(" ").trim();
+    const text = message.content
+      .flatMap((b) => (b.type === "text" ? [b.text] : []))
+      .join(" ")
+      .trim();
     if (message.stop_reason === "refusal") {
-      throw new DraftError("model_refused", `The model declined to draft this change${text ? `: ${text.slice(0, 300)}` : "."}`, "model");
+      throw new DraftError(
+        "model_refused",
+        `The model declined to draft this change${text ? `: ${text.slice(0, 300)}` : "."}`,
+        "model",
+      );
     }
     if (message.stop_reason === "max_tokens") {
-      throw new DraftError("model_truncated", "The model ran out of output tokens before finishing the change set.", "model");
+      throw new DraftError(
+        "model_truncated",
+        "The model ran out of output tokens before finishing the change set.",
+        "model",
+      );
     }
     const call = message.content.find((b) => b.type === "tool_use" && b.name === CHANGE_SET_TOOL_NAME);
-    if (!call || call.type !== "tool_use") {
+    if (call?.type !== "tool_use") {
       if (text) return parseJsonAnswer(text, "Anthropic");
       throw new DraftError("invalid_json", "The model answered without a change set.", "model");
     }
@@ -175,15 +201,26 @@ class OpenAIClient implements ModelClient {
     for (const item of response.output) {
       if (item.type !== "message") continue;
       for (const part of item.content) {
-        if (part.type === "refusal") throw new DraftError("model_refused", `The model declined to draft this change: ${part.refusal.slice(0, 300)}`, "model");
+        if (part.type === "refusal")
+          throw new DraftError(
+            "model_refused",
+            `The model declined to draft this change: ${part.refusal.slice(0, 300)}`,
+            "model",
+          );
       }
     }
     if (response.status === "incomplete") {
       const reason = response.incomplete_details?.reason;
-      if (reason === "content_filter") throw new DraftError("model_refused", "The model's answer was stopped by the content filter.", "model");
-      throw new DraftError("model_truncated", "The model ran out of output tokens before finishing the change set.", "model");
+      if (reason === "content_filter")
+        throw new DraftError("model_refused", "The model's answer was stopped by the content filter.", "model");
+      throw new DraftError(
+        "model_truncated",
+        "The model ran out of output tokens before finishing the change set.",
+        "model",
+      );
     }
-    if (!response.output_text) throw new DraftError("invalid_json", "The model answered without a change set.", "model");
+    if (!response.output_text)
+      throw new DraftError("invalid_json", "The model answered without a change set.", "model");
     return parseJsonAnswer(response.output_text, "OpenAI");
   }
 
@@ -198,7 +235,10 @@ class OpenAIClient implements ModelClient {
             { role: "user", content: request.user },
           ],
           max_completion_tokens: request.maxOutputTokens,
-          response_format: { type: "json_schema", json_schema: { name: "change_set", schema: CHANGE_SET_JSON_SCHEMA, strict: true } },
+          response_format: {
+            type: "json_schema",
+            json_schema: { name: "change_set", schema: CHANGE_SET_JSON_SCHEMA, strict: true },
+          },
         },
         { signal: request.signal },
       );
@@ -207,20 +247,42 @@ class OpenAIClient implements ModelClient {
     }
     const choice = completion.choices[0];
     if (!choice) throw new DraftError("invalid_json", "The model answered without a change set.", "model");
-    if (choice.message.refusal) throw new DraftError("model_refused", `The model declined to draft this change: ${choice.message.refusal.slice(0, 300)}`, "model");
-    if (choice.finish_reason === "length") throw new DraftError("model_truncated", "The model ran out of output tokens before finishing the change set.", "model");
-    if (choice.finish_reason === "content_filter") throw new DraftError("model_refused", "The model's answer was stopped by the content filter.", "model");
-    if (!choice.message.content) throw new DraftError("invalid_json", "The model answered without a change set.", "model");
+    if (choice.message.refusal)
+      throw new DraftError(
+        "model_refused",
+        `The model declined to draft this change: ${choice.message.refusal.slice(0, 300)}`,
+        "model",
+      );
+    if (choice.finish_reason === "length")
+      throw new DraftError(
+        "model_truncated",
+        "The model ran out of output tokens before finishing the change set.",
+        "model",
+      );
+    if (choice.finish_reason === "content_filter")
+      throw new DraftError("model_refused", "The model's answer was stopped by the content filter.", "model");
+    if (!choice.message.content)
+      throw new DraftError("invalid_json", "The model answered without a change set.", "model");
     return parseJsonAnswer(choice.message.content, "OpenAI-compatible");
   }
 }
 
 export function createModelClient(config: ProviderConfig): ModelClient {
   if (config.provider === "anthropic") {
-    if (!config.apiKey) throw new DraftError("missing_api_key", "No Anthropic API key: set ANTHROPIC_API_KEY or save one in the draft settings.", "settings");
+    if (!config.apiKey)
+      throw new DraftError(
+        "missing_api_key",
+        "No Anthropic API key: set ANTHROPIC_API_KEY or save one in the draft settings.",
+        "settings",
+      );
     return new AnthropicClient(config.model, config);
   }
   // A local OpenAI-compatible server usually needs no key.
-  if (!config.apiKey && !config.baseUrl) throw new DraftError("missing_api_key", "No OpenAI API key: set OPENAI_API_KEY or save one in the draft settings (or set OPENAI_BASE_URL for a local server).", "settings");
+  if (!config.apiKey && !config.baseUrl)
+    throw new DraftError(
+      "missing_api_key",
+      "No OpenAI API key: set OPENAI_API_KEY or save one in the draft settings (or set OPENAI_BASE_URL for a local server).",
+      "settings",
+    );
   return new OpenAIClient(config.model, config);
 }

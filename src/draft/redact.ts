@@ -6,7 +6,9 @@
 export type Redactor = (text: string) => string;
 
 export function makeRedactor(secrets: (string | undefined)[]): Redactor {
-  const values = [...new Set(secrets.filter((s): s is string => typeof s === "string" && s.length >= 4))].sort((a, b) => b.length - a.length);
+  const values = [...new Set(secrets.filter((s): s is string => typeof s === "string" && s.length >= 4))].sort(
+    (a, b) => b.length - a.length,
+  );
   if (values.length === 0) return (t) => t;
   return (text) => {
     let out = text;

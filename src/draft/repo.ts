@@ -55,7 +55,8 @@ export class PathIndex {
       const k = this.kinds.get(parent);
       if (k === "file" || k === "other") return `its parent ${parent} is not a directory`;
     }
-    if (this.unread.some((d) => path.startsWith(d))) return "it lies in a directory that was not listed, so it cannot be checked";
+    if (this.unread.some((d) => path.startsWith(d)))
+      return "it lies in a directory that was not listed, so it cannot be checked";
     return undefined;
   }
 }

@@ -27,10 +27,24 @@ export const SKIP_DIRS: ReadonlySet<string> = new Set([
   ".cache",
 ]);
 
-const LOCKFILES = new Set(["package-lock.json", "yarn.lock", "pnpm-lock.yaml", "cargo.lock", "go.sum", "poetry.lock", "uv.lock", "composer.lock", "gemfile.lock", "bun.lockb"]);
-const BINARY_EXT = /\.(png|jpe?g|gif|webp|ico|bmp|pdf|zip|gz|tgz|bz2|xz|7z|jar|war|class|so|dylib|dll|exe|bin|wasm|woff2?|ttf|otf|eot|mp[34]|mov|avi|webm|sqlite|db|pyc)$/i;
-const SOURCE_EXT = /\.(ts|tsx|mts|cts|js|jsx|mjs|cjs|py|go|rs|java|kt|rb|cs|swift|php|scala|ex|exs|clj|c|cc|cpp|h|hpp)$/i;
-const MANIFEST = /(^|\/)(package\.json|pyproject\.toml|setup\.py|cargo\.toml|go\.mod|pom\.xml|build\.gradle(\.kts)?|gemfile)$/i;
+const LOCKFILES = new Set([
+  "package-lock.json",
+  "yarn.lock",
+  "pnpm-lock.yaml",
+  "cargo.lock",
+  "go.sum",
+  "poetry.lock",
+  "uv.lock",
+  "composer.lock",
+  "gemfile.lock",
+  "bun.lockb",
+]);
+const BINARY_EXT =
+  /\.(png|jpe?g|gif|webp|ico|bmp|pdf|zip|gz|tgz|bz2|xz|7z|jar|war|class|so|dylib|dll|exe|bin|wasm|woff2?|ttf|otf|eot|mp[34]|mov|avi|webm|sqlite|db|pyc)$/i;
+const SOURCE_EXT =
+  /\.(ts|tsx|mts|cts|js|jsx|mjs|cjs|py|go|rs|java|kt|rb|cs|swift|php|scala|ex|exs|clj|c|cc|cpp|h|hpp)$/i;
+const MANIFEST =
+  /(^|\/)(package\.json|pyproject\.toml|setup\.py|cargo\.toml|go\.mod|pom\.xml|build\.gradle(\.kts)?|gemfile)$/i;
 const DOC = /(^|\/)(readme|contributing)(\.[a-z]+)?$/i;
 const TEST = /(^|\/)(tests?|__tests__|spec)(\/|$)|\.(test|spec)\.[a-z]+$|_test\.(go|py)$/i;
 
@@ -51,7 +65,8 @@ export function isCandidate(entry: RepoEntry): boolean {
   const segments = entry.path.split("/");
   if (segments.slice(0, -1).some((s) => SKIP_DIRS.has(s))) return false;
   const name = segments[segments.length - 1]!.toLowerCase();
-  if (LOCKFILES.has(name) || BINARY_EXT.test(name) || /\.min\.(js|css)$/.test(name) || name.endsWith(".map")) return false;
+  if (LOCKFILES.has(name) || BINARY_EXT.test(name) || /\.min\.(js|css)$/.test(name) || name.endsWith(".map"))
+    return false;
   return entry.size <= MAX_FILE_BYTES;
 }
 
@@ -149,8 +164,15 @@ export async function selectFiles(input: SelectionInput): Promise<Selection> {
   const contents = await mapLimit(probes, 6, (p) => input.read(p.entry.path));
 
   const scored = probes
-    .map((p, i) => ({ path: p.entry.path, content: contents[i], score: p.score + (contents[i] ? contentScore(contents[i], report, keywords, serverTokens) : -100) }))
-    .filter((s): s is { path: string; content: string; score: number } => typeof s.content === "string" && s.content.length > 0)
+    .map((p, i) => ({
+      path: p.entry.path,
+      content: contents[i],
+      score: p.score + (contents[i] ? contentScore(contents[i], report, keywords, serverTokens) : -100),
+    }))
+    .filter(
+      (s): s is { path: string; content: string; score: number } =>
+        typeof s.content === "string" && s.content.length > 0,
+    )
     .sort((a, b) => b.score - a.score || a.path.localeCompare(b.path));
 
   const files: SelectedFile[] = [];

@@ -50,7 +50,11 @@ function countOccurrences(haystack: string, needle: string): number {
 
 const byteLength = (s: string) => Buffer.byteLength(s, "utf8");
 
-export async function validateChangeSet(raw: unknown, repo: RepoView, allowedSensitive: readonly string[]): Promise<ValidationOutcome> {
+export async function validateChangeSet(
+  raw: unknown,
+  repo: RepoView,
+  allowedSensitive: readonly string[],
+): Promise<ValidationOutcome> {
   const parsed = boundedChangeSetSchema.safeParse(raw);
   if (!parsed.success) {
     return {
@@ -102,7 +106,8 @@ export async function validateChangeSet(raw: unknown, repo: RepoView, allowedSen
       if (file.content.includes("\u0000")) problems.push(`${where}: the content contains NUL bytes`);
       changes.push({ path, action: "create", before: null, after: file.content });
       total += byteLength(file.content);
-      if (byteLength(file.content) > CHANGE_SET_LIMITS.fileBytes) problems.push(`${where}: the file is larger than ${CHANGE_SET_LIMITS.fileBytes} bytes`);
+      if (byteLength(file.content) > CHANGE_SET_LIMITS.fileBytes)
+        problems.push(`${where}: the file is larger than ${CHANGE_SET_LIMITS.fileBytes} bytes`);
       continue;
     }
 
@@ -117,7 +122,8 @@ export async function validateChangeSet(raw: unknown, repo: RepoView, allowedSen
     }
 
     if (file.action === "delete") {
-      if (file.content !== null || file.edits?.length) problems.push(`${where}: delete takes neither content nor edits`);
+      if (file.content !== null || file.edits?.length)
+        problems.push(`${where}: delete takes neither content nor edits`);
       changes.push({ path, action: "delete", before, after: null });
       continue;
     }
@@ -158,11 +164,16 @@ export async function validateChangeSet(raw: unknown, repo: RepoView, allowedSen
       continue;
     }
     if (after.includes("\u0000")) problems.push(`${where}: the result contains NUL bytes`);
-    if (byteLength(after) > CHANGE_SET_LIMITS.fileBytes) problems.push(`${where}: the result is larger than ${CHANGE_SET_LIMITS.fileBytes} bytes`);
+    if (byteLength(after) > CHANGE_SET_LIMITS.fileBytes)
+      problems.push(`${where}: the result is larger than ${CHANGE_SET_LIMITS.fileBytes} bytes`);
     total += byteLength(after);
     changes.push({ path, action: "edit", before, after });
   }
-  if (total > CHANGE_SET_LIMITS.totalBytes) problems.push(`the change set writes more than ${CHANGE_SET_LIMITS.totalBytes} bytes in total`);
+  if (total > CHANGE_SET_LIMITS.totalBytes)
+    problems.push(`the change set writes more than ${CHANGE_SET_LIMITS.totalBytes} bytes in total`);
   if (problems.length > 0) return { ok: false, problems };
-  return { ok: true, value: { changes, commitMessage: cs.commit_message.trim(), title: cs.pr_title.trim(), body: cs.pr_body.trim() } };
+  return {
+    ok: true,
+    value: { changes, commitMessage: cs.commit_message.trim(), title: cs.pr_title.trim(), body: cs.pr_body.trim() },
+  };
 }

@@ -11,13 +11,7 @@
  */
 import { z } from "zod";
 
-export const GAP_TYPES = [
-  "missing_tool",
-  "incomplete_results",
-  "missing_parameter",
-  "wrong_format",
-  "other",
-] as const;
+export const GAP_TYPES = ["missing_tool", "incomplete_results", "missing_parameter", "wrong_format", "other"] as const;
 export type GapType = (typeof GAP_TYPES)[number];
 
 export const RESOLUTIONS = ["blocked", "worked_around", "partial"] as const;
@@ -58,11 +52,9 @@ const requiredText = (field: string, max: number, description: string) =>
 
 const toolList = z
   .array(
-    z
-      .string({ error: "tools_available entries must be strings" })
-      .max(LIMITS.tool_name_in_list, {
-        error: `tools_available entries must be at most ${LIMITS.tool_name_in_list} characters`,
-      }),
+    z.string({ error: "tools_available entries must be strings" }).max(LIMITS.tool_name_in_list, {
+      error: `tools_available entries must be at most ${LIMITS.tool_name_in_list} characters`,
+    }),
     { error: "tools_available must be a list of tool names" },
   )
   .max(LIMITS.tools_available_items, {

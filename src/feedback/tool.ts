@@ -56,10 +56,7 @@ export interface JsonSchemaObject {
 
 /** JSON Schema of the tool input, derived from the zod schema (no `$schema` key: MCP tools omit it). */
 export function feedbackInputJsonSchema(): JsonSchemaObject {
-  const schema = z.toJSONSchema(feedbackToolInputSchema, { io: "input", target: "draft-7" }) as Record<
-    string,
-    unknown
-  >;
+  const schema = z.toJSONSchema(feedbackToolInputSchema, { io: "input", target: "draft-7" }) as Record<string, unknown>;
   delete schema.$schema;
   return schema as JsonSchemaObject;
 }

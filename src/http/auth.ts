@@ -64,7 +64,9 @@ export class Authenticator {
     return this.config.store.verifyKey(token);
   }
 
-  authenticate(req: { headers: IncomingHttpHeaders }): { ok: true; result: AuthResult } | { ok: false; message: string } {
+  authenticate(req: {
+    headers: IncomingHttpHeaders;
+  }): { ok: true; result: AuthResult } | { ok: false; message: string } {
     if (!this.required) return { ok: true, result: { required: false, scope: null } };
     const token = bearerToken(req.headers.authorization);
     if (!token) return { ok: false, message: "This server requires an API key: send Authorization: Bearer <key>." };
@@ -74,10 +76,21 @@ export class Authenticator {
   }
 
   /** Whether a request may act with scope `need`; the refusal says how to answer (401 or 403). */
-  authorize(req: { headers: IncomingHttpHeaders }, need: KeyScope): { ok: true; result: AuthResult } | { ok: false; refusal: Refusal } {
+  authorize(
+    req: { headers: IncomingHttpHeaders },
+    need: KeyScope,
+  ): { ok: true; result: AuthResult } | { ok: false; refusal: Refusal } {
     const outcome = this.authenticate(req);
     if (!outcome.ok) {
-      return { ok: false, refusal: { status: 401, code: "unauthorized", message: outcome.message, headers: { "WWW-Authenticate": 'Bearer realm="patchworkmcp"' } } };
+      return {
+        ok: false,
+        refusal: {
+          status: 401,
+          code: "unauthorized",
+          message: outcome.message,
+          headers: { "WWW-Authenticate": 'Bearer realm="patchworkmcp"' },
+        },
+      };
     }
     const { scope } = outcome.result;
     if (scope !== null && !scopeAllows(scope, need)) {

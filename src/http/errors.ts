@@ -62,9 +62,11 @@ export interface ErrorResponse {
 
 /** Map anything thrown while handling a request to the JSON error we answer with. */
 export function errorResponse(err: unknown): ErrorResponse {
-  if (err instanceof ApiError) return { status: err.status, code: err.code, message: err.message, details: err.details };
+  if (err instanceof ApiError)
+    return { status: err.status, code: err.code, message: err.message, details: err.details };
   if (err instanceof StoreError) return { status: 400, code: err.code, message: err.message };
-  if (err instanceof z.ZodError) return { status: 400, code: "validation_failed", message: "Invalid input.", details: toFieldIssues(err) };
+  if (err instanceof z.ZodError)
+    return { status: 400, code: "validation_failed", message: "Invalid input.", details: toFieldIssues(err) };
   const sqliteCode = err instanceof Error && err.name === "SqliteError" ? (err as { code?: unknown }).code : undefined;
   if (typeof sqliteCode === "string" && /^SQLITE_(BUSY|LOCKED|FULL|IOERR)/.test(sqliteCode)) {
     // The database is locked by another process or the disk is in trouble: a retry may succeed.
@@ -84,7 +86,9 @@ export function errorResponse(err: unknown): ErrorResponse {
   if (typeof status === "number" && status >= 400 && status < 500) {
     return { status, code: "bad_request", message: err instanceof Error ? err.message : "Bad request." };
   }
-  process.stderr.write(`patchworkmcp: unhandled error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.stderr.write(
+    `patchworkmcp: unhandled error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+  );
   return { status: 500, code: "internal_error", message: "Internal server error." };
 }
 

@@ -32,7 +32,11 @@ export function fastPaths(deps: FastPathDeps): (req: IncomingMessage, res: Serve
     const h = req.headers;
     if (h.origin !== undefined || deps.rejectHost(h.host) !== undefined) return false;
     if (req.method === "POST" && req.url === "/api/feedback") return ingest(deps, req, res);
-    if (req.method === "GET" && req.url !== undefined && (req.url === "/api/feedback" || req.url.startsWith("/api/feedback?"))) {
+    if (
+      req.method === "GET" &&
+      req.url !== undefined &&
+      (req.url === "/api/feedback" || req.url.startsWith("/api/feedback?"))
+    ) {
       return list(deps, req, res);
     }
     return false;
@@ -100,5 +104,10 @@ function answer(res: ServerResponse, status: number, json: string, headers: Reco
 
 function answerError(res: ServerResponse, err: unknown): void {
   const { status, code, message, details, headers } = errorResponse(err);
-  answer(res, status, JSON.stringify({ error: details === undefined ? { code, message } : { code, message, details } }), headers);
+  answer(
+    res,
+    status,
+    JSON.stringify({ error: details === undefined ? { code, message } : { code, message, details } }),
+    headers,
+  );
 }

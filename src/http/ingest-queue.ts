@@ -36,7 +36,9 @@ export class IngestQueue {
     if (batch.length === 0) return;
     try {
       const results = this.store.insertMany(batch.map(({ payload, idempotencyKey }) => ({ payload, idempotencyKey })));
-      batch.forEach((p, i) => p.resolve(results[i]!));
+      batch.forEach((p, i) => {
+        p.resolve(results[i]!);
+      });
     } catch (err) {
       for (const p of batch) p.reject(err);
     }

@@ -12,11 +12,22 @@ export interface Ingested {
   created: boolean;
 }
 
-export async function ingestReport(queue: IngestQueue, body: unknown, idempotencyHeader: string | undefined): Promise<Ingested> {
+export async function ingestReport(
+  queue: IngestQueue,
+  body: unknown,
+  idempotencyHeader: string | undefined,
+): Promise<Ingested> {
   const parsed = parseFeedback(body);
   if (!parsed.ok) throw validationError(parsed.issues);
-  if (idempotencyHeader !== undefined && (idempotencyHeader.length === 0 || idempotencyHeader.length > LIMITS.idempotency_key)) {
-    throw new ApiError(400, "invalid_idempotency_key", `Idempotency-Key must be 1 to ${LIMITS.idempotency_key} characters.`);
+  if (
+    idempotencyHeader !== undefined &&
+    (idempotencyHeader.length === 0 || idempotencyHeader.length > LIMITS.idempotency_key)
+  ) {
+    throw new ApiError(
+      400,
+      "invalid_idempotency_key",
+      `Idempotency-Key must be 1 to ${LIMITS.idempotency_key} characters.`,
+    );
   }
   return queue.add(parsed.payload, idempotencyHeader ?? parsed.idempotencyKey);
 }

@@ -28,11 +28,15 @@ export function originCheck(policy: HostPolicy): RequestHandler {
     const origin = req.headers.origin;
     if (origin === undefined) return next();
     const normalised = origin.toLowerCase();
-    const sameOrigin = req.headers.host !== undefined && normalised === `${req.protocol}://${req.headers.host.toLowerCase()}`;
+    const sameOrigin =
+      req.headers.host !== undefined && normalised === `${req.protocol}://${req.headers.host.toLowerCase()}`;
     if (allowed.has(normalised)) {
       res.setHeader("Access-Control-Allow-Origin", origin);
       res.setHeader("Vary", "Origin");
-      res.setHeader("Access-Control-Allow-Headers", "Authorization, Content-Type, Idempotency-Key, Mcp-Session-Id, Mcp-Protocol-Version, Last-Event-ID");
+      res.setHeader(
+        "Access-Control-Allow-Headers",
+        "Authorization, Content-Type, Idempotency-Key, Mcp-Session-Id, Mcp-Protocol-Version, Last-Event-ID",
+      );
       res.setHeader("Access-Control-Allow-Methods", "GET, POST, PATCH, PUT, DELETE, OPTIONS");
       res.setHeader("Access-Control-Expose-Headers", "Mcp-Session-Id");
       if (req.method === "OPTIONS") {

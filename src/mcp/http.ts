@@ -65,7 +65,14 @@ const METHOD_SCOPES: Record<string, KeyScope> = {
 const HTTP_ERROR = -32000;
 const SESSION_NOT_FOUND = -32001;
 
-function sendRpcError(res: Response, status: number, code: number, message: string, data?: Record<string, unknown>, id: unknown = null): void {
+function sendRpcError(
+  res: Response,
+  status: number,
+  code: number,
+  message: string,
+  data?: Record<string, unknown>,
+  id: unknown = null,
+): void {
   if (res.headersSent) {
     res.end();
     return;
@@ -79,7 +86,8 @@ function isLoopbackAddress(address: string | undefined): boolean {
   return isLoopbackHost(a);
 }
 
-const credentialOf = (token: string | undefined): string => (token ? createHash("sha256").update(token).digest("hex") : "");
+const credentialOf = (token: string | undefined): string =>
+  token ? createHash("sha256").update(token).digest("hex") : "";
 
 /** The first message in a POST body that needs more than `scope`, with the scope it needs. */
 function firstForbidden(body: unknown, scope: KeyScope): { id: unknown; need: KeyScope; what: string } | undefined {
@@ -129,7 +137,8 @@ export function mcpRouter(options: McpHttpOptions): Router {
   const makeRoom = (credential: string): void => {
     const lru = (keep: (s: Session) => boolean): [string, Session] | undefined => {
       let oldest: [string, Session] | undefined;
-      for (const entry of sessions) if (keep(entry[1]) && (!oldest || entry[1].lastSeen < oldest[1].lastSeen)) oldest = entry;
+      for (const entry of sessions)
+        if (keep(entry[1]) && (!oldest || entry[1].lastSeen < oldest[1].lastSeen)) oldest = entry;
       return oldest;
     };
     const perKey = new Map<string, number>();
@@ -158,14 +167,25 @@ export function mcpRouter(options: McpHttpOptions): Router {
   const handle = async (req: Request, res: Response): Promise<void> => {
     if (req.method !== "POST" && req.method !== "GET" && req.method !== "DELETE") {
       res.setHeader("Allow", "GET, POST, DELETE");
-      return sendRpcError(res, 405, HTTP_ERROR, `Method ${req.method} is not allowed on /mcp; use POST (GET and DELETE with a session).`);
+      return sendRpcError(
+        res,
+        405,
+        HTTP_ERROR,
+        `Method ${req.method} is not allowed on /mcp; use POST (GET and DELETE with a session).`,
+      );
     }
 
     // Who is asking.
     if (!auth.required && !isLoopbackAddress(req.socket.remoteAddress)) {
-      return sendRpcError(res, 403, HTTP_ERROR, "No API key is configured, so /mcp only answers clients on this machine. Set FEEDBACK_API_KEY or create keys with `patchworkmcp keys create`.", {
-        code: "loopback_only",
-      });
+      return sendRpcError(
+        res,
+        403,
+        HTTP_ERROR,
+        "No API key is configured, so /mcp only answers clients on this machine. Set FEEDBACK_API_KEY or create keys with `patchworkmcp keys create`.",
+        {
+          code: "loopback_only",
+        },
+      );
     }
     const outcome = auth.authenticate(req);
     if (!outcome.ok) {
@@ -180,9 +200,17 @@ export function mcpRouter(options: McpHttpOptions): Router {
     const sessionId = Array.isArray(sessionHeader) ? sessionHeader[0] : sessionHeader;
     if (sessionId !== undefined) {
       const session = sessions.get(sessionId);
-      if (!session) return sendRpcError(res, 404, SESSION_NOT_FOUND, "Session not found: it ended or expired. Initialize a new one.");
+      if (!session)
+        return sendRpcError(
+          res,
+          404,
+          SESSION_NOT_FOUND,
+          "Session not found: it ended or expired. Initialize a new one.",
+        );
       if (session.credential !== credential) {
-        return sendRpcError(res, 403, HTTP_ERROR, "This session was opened with a different API key.", { code: "forbidden" });
+        return sendRpcError(res, 403, HTTP_ERROR, "This session was opened with a different API key.", {
+          code: "forbidden",
+        });
       }
       if (req.method === "POST") {
         const forbidden = firstForbidden(req.body, session.scope);
@@ -202,8 +230,16 @@ export function mcpRouter(options: McpHttpOptions): Router {
       return;
     }
 
-    if (req.method !== "POST" || !(Array.isArray(req.body) ? req.body.some(isInitializeRequest) : isInitializeRequest(req.body))) {
-      return sendRpcError(res, 400, HTTP_ERROR, "Bad Request: send an initialize request first, then the Mcp-Session-Id header it returns with every request.");
+    if (
+      req.method !== "POST" ||
+      !(Array.isArray(req.body) ? req.body.some(isInitializeRequest) : isInitializeRequest(req.body))
+    ) {
+      return sendRpcError(
+        res,
+        400,
+        HTTP_ERROR,
+        "Bad Request: send an initialize request first, then the Mcp-Session-Id header it returns with every request.",
+      );
     }
     makeRoom(credential);
 
@@ -237,9 +273,16 @@ export function mcpRouter(options: McpHttpOptions): Router {
   const bodyErrors: ErrorRequestHandler = (err: unknown, _req, res, next) => {
     const type = typeof err === "object" && err !== null ? (err as { type?: unknown }).type : undefined;
     if (type === "entity.too.large") {
-      return sendRpcError(res, 413, HTTP_ERROR, `The message is larger than /mcp accepts (${options.bodyLimit ?? MCP_BODY_LIMIT}).`, { code: "payload_too_large" });
+      return sendRpcError(
+        res,
+        413,
+        HTTP_ERROR,
+        `The message is larger than /mcp accepts (${options.bodyLimit ?? MCP_BODY_LIMIT}).`,
+        { code: "payload_too_large" },
+      );
     }
-    if (type === "entity.parse.failed") return sendRpcError(res, 400, -32700, "Parse error: the body is not valid JSON.");
+    if (type === "entity.parse.failed")
+      return sendRpcError(res, 400, -32700, "Parse error: the body is not valid JSON.");
     next(err);
   };
   router.use(bodyErrors);

@@ -15,9 +15,14 @@ const READER_GUIDE = [
   "in full. Reports where the agent was blocked (resolution: blocked) that are still open matter most.",
 ].join("\n");
 
-const ADMIN_GUIDE = "With add_note you can append a triage note (notes are permanent) and with set_status mark a report reviewed, resolved or dismissed.";
+const ADMIN_GUIDE =
+  "With add_note you can append a triage note (notes are permanent) and with set_status mark a report reviewed, resolved or dismissed.";
 
-export function reportServerInstructions(options: { canRead: boolean; canWrite: boolean; hasFeedback: boolean }): string {
+export function reportServerInstructions(options: {
+  canRead: boolean;
+  canWrite: boolean;
+  hasFeedback: boolean;
+}): string {
   const parts: string[] = [];
   if (options.canRead) parts.push(READER_GUIDE, UNTRUSTED_DATA_RULE);
   if (options.canWrite) parts.push(ADMIN_GUIDE);

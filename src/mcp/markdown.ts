@@ -40,7 +40,9 @@ export function inlineCode(value: string): string {
 export function fencedBlock(text: string, info = "text"): string {
   const fence = "`".repeat(Math.max(3, longestBacktickRun(text) + 1));
   // Normalise line endings (a lone \r could hide a fence from some renderers) and drop other control characters.
-  const body = text.replace(/\r\n?/g, "\n").replace(/[\u0000-\u0008\u000b-\u001f\u007f\u2028\u2029]/g, (c) => escapeControl(c));
+  const body = text
+    .replace(/\r\n?/g, "\n")
+    .replace(/[\u0000-\u0008\u000b-\u001f\u007f\u2028\u2029]/g, (c) => escapeControl(c));
   return `${fence}${info}\n${body}\n${fence}`;
 }
 
@@ -97,10 +99,13 @@ export function renderReport(report: ReportDetail): string {
   lines.push(...section("Suggested fix", report.suggestion));
   lines.push(...section("User's goal", report.user_goal));
   lines.push("## Tools the agent saw", "");
-  lines.push(report.tools_available.length > 0 ? report.tools_available.map(inlineCode).join(", ") : "(not reported)", "");
+  lines.push(
+    report.tools_available.length > 0 ? report.tools_available.map(inlineCode).join(", ") : "(not reported)",
+    "",
+  );
   lines.push(`## Notes (${report.notes.length})`, "");
   if (report.notes.length === 0) lines.push("(none)", "");
-  report.notes.forEach((note, i) => lines.push(...renderNote(note, i)));
+  for (const [i, note] of report.notes.entries()) lines.push(...renderNote(note, i));
   lines.push(`## Draft PRs (${report.drafts.length})`, "");
   lines.push(...(report.drafts.length === 0 ? ["(none)"] : report.drafts.map(renderDraft)));
   return `${lines.join("\n").trimEnd()}\n`;

@@ -24,7 +24,10 @@ const triageArgs = z.object({
 
 export function triagePrompt(args: unknown, canWrite: boolean): GetPromptResult {
   const parsed = triageArgs.safeParse(args ?? {});
-  if (!parsed.success) throw new Error(`Invalid arguments for triage_feedback: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
+  if (!parsed.success)
+    throw new Error(
+      `Invalid arguments for triage_feedback: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`,
+    );
   const { server_name, limit = 20 } = parsed.data;
   const scope = server_name ? ` with server_name ${JSON.stringify(server_name)}` : "";
   const steps = [

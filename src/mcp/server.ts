@@ -56,7 +56,11 @@ export function createReportServer(options: ReportServerOptions): Server {
     { name: SERVER_NAME, version: SERVER_VERSION, title: "PatchworkMCP feedback" },
     {
       capabilities: { tools: {}, ...(canRead ? { prompts: {}, resources: {} } : {}) },
-      instructions: reportServerInstructions({ canRead, canWrite, hasFeedback: tools.some((t) => t.definition.name === "feedback") }),
+      instructions: reportServerInstructions({
+        canRead,
+        canWrite,
+        hasFeedback: tools.some((t) => t.definition.name === "feedback"),
+      }),
     },
   );
 
@@ -68,8 +72,13 @@ export function createReportServer(options: ReportServerOptions): Server {
     if (!tool) {
       // Like the SDK's McpServer, an unknown tool is a tool error the agent can correct, not a transport failure.
       const known = REPORT_TOOLS.find((t) => t.definition.name === name);
-      if (known && !feedbackOnly) return errorResult(`The tool ${name} needs the feedback:${known.scope} scope, which this session does not have.`);
-      return errorResult(`There is no tool named ${JSON.stringify(name)} here. Available tools: ${tools.map((t) => t.definition.name).join(", ")}.`);
+      if (known && !feedbackOnly)
+        return errorResult(
+          `The tool ${name} needs the feedback:${known.scope} scope, which this session does not have.`,
+        );
+      return errorResult(
+        `There is no tool named ${JSON.stringify(name)} here. Available tools: ${tools.map((t) => t.definition.name).join(", ")}.`,
+      );
     }
     return tool.call(args, { store, ingest, defaultServerName: options.defaultServerName, extra });
   });
@@ -78,7 +87,10 @@ export function createReportServer(options: ReportServerOptions): Server {
     server.setRequestHandler(ListPromptsRequestSchema, () => ({ prompts: [TRIAGE_PROMPT] }));
     server.setRequestHandler(GetPromptRequestSchema, (request) => {
       if (request.params.name !== TRIAGE_PROMPT.name) {
-        throw new McpError(ErrorCode.InvalidParams, `There is no prompt named ${JSON.stringify(request.params.name)}; try ${TRIAGE_PROMPT.name}.`);
+        throw new McpError(
+          ErrorCode.InvalidParams,
+          `There is no prompt named ${JSON.stringify(request.params.name)}; try ${TRIAGE_PROMPT.name}.`,
+        );
       }
       try {
         return triagePrompt(request.params.arguments, canWrite);
@@ -117,7 +129,11 @@ export function createReportServer(options: ReportServerOptions): Server {
     server.setRequestHandler(ReadResourceRequestSchema, (request) => {
       const { uri } = request.params;
       const match = REPORT_URI.exec(uri);
-      if (!match) throw new McpError(ErrorCode.InvalidParams, `${JSON.stringify(uri)} is not a report URI; use ${REPORT_URI_TEMPLATE}.`);
+      if (!match)
+        throw new McpError(
+          ErrorCode.InvalidParams,
+          `${JSON.stringify(uri)} is not a report URI; use ${REPORT_URI_TEMPLATE}.`,
+        );
       const detail = store.getReportDetail(Number(match[1]));
       // -32002 is the code the MCP spec gives for "resource not found".
       if (!detail) throw new McpError(-32002, `There is no report ${match[1]}.`, { uri });

@@ -62,12 +62,10 @@ interface Line {
 }
 
 function parseLines(text: string): Line[] {
-  return text
-    .split(/\r?\n/)
-    .map((raw) => {
-      const m = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=(.*)$/.exec(raw);
-      return m ? { raw, key: m[1]! } : { raw };
-    });
+  return text.split(/\r?\n/).map((raw) => {
+    const m = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=(.*)$/.exec(raw);
+    return m ? { raw, key: m[1]! } : { raw };
+  });
 }
 
 export function parseEnv(text: string): Map<string, string> {
@@ -109,7 +107,8 @@ export function updateEnvFile(path: string, changes: Record<string, string | nul
     if (line.key !== undefined && Object.hasOwn(changes, line.key)) {
       // The first occurrence is replaced in place; later duplicates are dropped so they cannot win.
       const value = pending.get(line.key);
-      if (pending.delete(line.key) && value !== null && value !== undefined) lines.push(`${line.key}=${quoteEnvValue(value)}`);
+      if (pending.delete(line.key) && value !== null && value !== undefined)
+        lines.push(`${line.key}=${quoteEnvValue(value)}`);
       continue;
     }
     lines.push(line.raw);

@@ -49,14 +49,20 @@ export const branchNameSchema = z
   .min(1, { error: "base_branch must not be empty" })
   .max(200, { error: "base_branch must be at most 200 characters" })
   .regex(/^[A-Za-z0-9._\-/]+$/, { error: "base_branch may contain letters, digits, . _ - and /" })
-  .refine((s) => !s.includes("..") && !s.startsWith("/") && !s.endsWith("/") && !s.endsWith(".lock") && !s.includes("//"), {
-    error: "base_branch is not a valid git branch name",
-  });
+  .refine(
+    (s) => !s.includes("..") && !s.startsWith("/") && !s.endsWith("/") && !s.endsWith(".lock") && !s.includes("//"),
+    {
+      error: "base_branch is not a valid git branch name",
+    },
+  );
 
 export const repoTargetSchema = z.strictObject(
   {
     repo: repoNameSchema,
-    base_branch: branchNameSchema.nullable().optional().transform((v) => v ?? null),
+    base_branch: branchNameSchema
+      .nullable()
+      .optional()
+      .transform((v) => v ?? null),
   },
   { error: "a repo target is an object {repo, base_branch?}" },
 );
@@ -70,7 +76,9 @@ export const pathPatternSchema = z
   .trim()
   .min(1)
   .max(300)
-  .refine((s) => !s.startsWith("/") && !s.split("/").includes(".."), { error: "patterns are repo-relative, without .." });
+  .refine((s) => !s.startsWith("/") && !s.split("/").includes(".."), {
+    error: "patterns are repo-relative, without ..",
+  });
 
 export const contextTokensSchema = z
   .number({ error: "context_tokens must be a number" })
@@ -78,7 +86,12 @@ export const contextTokensSchema = z
   .min(4000, { error: "context_tokens must be at least 4000" })
   .max(2_000_000, { error: "context_tokens must be at most 2000000" });
 
-const modelSchema = z.string().trim().min(1, { error: "model must not be empty" }).max(200).regex(/^[^\s]+$/, { error: "model must not contain spaces" });
+const modelSchema = z
+  .string()
+  .trim()
+  .min(1, { error: "model must not be empty" })
+  .max(200)
+  .regex(/^[^\s]+$/, { error: "model must not contain spaces" });
 
 /** What is saved in SQLite (no secrets). */
 export const storedSettingsSchema = z.object({
@@ -132,7 +145,10 @@ export const settingsPatchSchema = z.strictObject(
     default: repoTargetSchema.nullable().optional(),
     llm: z
       .strictObject({
-        provider: z.enum(LLM_PROVIDERS, { error: `provider must be one of: ${LLM_PROVIDERS.join(", ")}` }).nullable().optional(),
+        provider: z
+          .enum(LLM_PROVIDERS, { error: `provider must be one of: ${LLM_PROVIDERS.join(", ")}` })
+          .nullable()
+          .optional(),
         model: modelSchema.nullable().optional(),
         context_tokens: contextTokensSchema.nullable().optional(),
       })

@@ -83,7 +83,8 @@ export class DraftSettings {
     private readonly store: FeedbackStore,
     private readonly env: NodeJS.ProcessEnv = process.env,
   ) {
-    this.envPath = store.path === ":memory:" || store.path === "" ? null : join(dirname(resolvePath(store.path)), ".env");
+    this.envPath =
+      store.path === ":memory:" || store.path === "" ? null : join(dirname(resolvePath(store.path)), ".env");
   }
 
   saved(): StoredSettings {
@@ -113,7 +114,11 @@ export class DraftSettings {
     const envProvider = this.envValue(SETTINGS_ENV.provider)?.toLowerCase();
     const fromEnv = LLM_PROVIDERS.find((p) => p === envProvider);
     // With nothing chosen anywhere, use the provider that has a key.
-    const guessed: LlmProvider = this.secret("anthropic_api_key", file) ? "anthropic" : this.secret("openai_api_key", file) ? "openai" : "anthropic";
+    const guessed: LlmProvider = this.secret("anthropic_api_key", file)
+      ? "anthropic"
+      : this.secret("openai_api_key", file)
+        ? "openai"
+        : "anthropic";
     const provider: LlmProvider = overrides.provider ?? fromEnv ?? saved.llm.provider ?? guessed;
     // A saved model belongs to the saved provider: it is not sent to another one.
     const savedModel = saved.llm.provider === null || saved.llm.provider === provider ? saved.llm.model : null;
@@ -122,7 +127,11 @@ export class DraftSettings {
     const customEndpoint = provider === "openai" && this.secret("openai_base_url", file) !== undefined;
     // A custom OpenAI-compatible endpoint is usually a small local model: assume a small window unless told.
     const fallbackTokens = customEndpoint ? 32_768 : 200_000;
-    const contextTokens = overrides.contextTokens ?? (envTokens.success ? envTokens.data : undefined) ?? saved.llm.context_tokens ?? fallbackTokens;
+    const contextTokens =
+      overrides.contextTokens ??
+      (envTokens.success ? envTokens.data : undefined) ??
+      saved.llm.context_tokens ??
+      fallbackTokens;
     return { provider, model, contextTokens };
   }
 
@@ -132,11 +141,16 @@ export class DraftSettings {
     const secrets = Object.fromEntries(
       SECRET_NAMES.map((name): [SecretName, SecretStatus] => {
         const s = this.secret(name, file);
-        return [name, { set: Boolean(s), masked: s ? maskSecret(s.value) : null, source: s?.source ?? null, env: SECRET_ENV[name] }];
+        return [
+          name,
+          { set: Boolean(s), masked: s ? maskSecret(s.value) : null, source: s?.source ?? null, env: SECRET_ENV[name] },
+        ];
       }),
     ) as Record<SecretName, SecretStatus>;
     const llm = this.effectiveLlm(saved, file);
-    const overrides = [...Object.values(SETTINGS_ENV), ...Object.values(SECRET_ENV)].filter((n) => this.envValue(n) !== undefined);
+    const overrides = [...Object.values(SETTINGS_ENV), ...Object.values(SECRET_ENV)].filter(
+      (n) => this.envValue(n) !== undefined,
+    );
     return {
       servers: saved.servers,
       default: saved.default,
@@ -155,7 +169,11 @@ export class DraftSettings {
       if (v !== undefined) secretChanges[SECRET_ENV[name]] = v;
     }
     if (Object.keys(secretChanges).length > 0) {
-      if (!this.envPath) throw new SettingsError("no_env_file", "This server uses an in-memory database, so it has nowhere to keep secrets: set them as environment variables.");
+      if (!this.envPath)
+        throw new SettingsError(
+          "no_env_file",
+          "This server uses an in-memory database, so it has nowhere to keep secrets: set them as environment variables.",
+        );
       updateEnvFile(this.envPath, secretChanges);
     }
 
@@ -186,7 +204,8 @@ export class DraftSettings {
     let target: RepoTarget | undefined = saved.servers[serverName] ?? saved.default ?? undefined;
     if (forcedRepo) {
       const parsed = repoTargetSchema.safeParse({ repo: forcedRepo, base_branch: forcedBranch ?? null });
-      if (!parsed.success) throw new SettingsError("invalid_repo", `"${forcedRepo}" is not a repository name like owner/name.`);
+      if (!parsed.success)
+        throw new SettingsError("invalid_repo", `"${forcedRepo}" is not a repository name like owner/name.`);
       target = parsed.data;
     } else if (target && forcedBranch) {
       target = { ...target, base_branch: forcedBranch };

@@ -32,7 +32,11 @@ const timestamp = z
   })
   .transform((s) => new Date(s.length === 10 ? `${s}T00:00:00Z` : s).toISOString());
 
-const shortText = z.string().trim().min(1, { error: "must not be empty" }).max(200, { error: "must be at most 200 characters" });
+const shortText = z
+  .string()
+  .trim()
+  .min(1, { error: "must not be empty" })
+  .max(200, { error: "must be at most 200 characters" });
 
 export const reportFilterShape = {
   server_name: shortText.optional().describe("Only reports about this MCP server."),
@@ -46,7 +50,12 @@ export const reportFilterShape = {
   tool_name: shortText.optional().describe("Only reports about this tool."),
   since: timestamp.optional().describe("Created at or after this ISO 8601 date/time."),
   until: timestamp.optional().describe("Created before this ISO 8601 date/time."),
-  q: z.string().trim().max(500, { error: "must be at most 500 characters" }).optional().describe("Full-text search over the report text."),
+  q: z
+    .string()
+    .trim()
+    .max(500, { error: "must be at most 500 characters" })
+    .optional()
+    .describe("Full-text search over the report text."),
 };
 
 export const reportFilterSchema = z.object(reportFilterShape);

@@ -75,8 +75,23 @@ interface DraftRow extends Omit<Draft, "files"> {
 
 /** Report columns, qualified with the `r` alias every report query uses. */
 const REPORT_COLUMNS = [
-  "id", "created_at", "updated_at", "server_name", "server_version", "tool_name", "what_i_needed", "what_i_tried",
-  "gap_type", "suggestion", "user_goal", "resolution", "tools_available", "agent_model", "session_id", "client_type", "status",
+  "id",
+  "created_at",
+  "updated_at",
+  "server_name",
+  "server_version",
+  "tool_name",
+  "what_i_needed",
+  "what_i_tried",
+  "gap_type",
+  "suggestion",
+  "user_goal",
+  "resolution",
+  "tools_available",
+  "agent_model",
+  "session_id",
+  "client_type",
+  "status",
 ]
   .map((c) => `r.${c}`)
   .join(", ");
@@ -178,7 +193,9 @@ export class FeedbackStore {
   }
 
   /** Store several reports in one transaction (one fsync): the ingestion path batches concurrent POSTs. */
-  insertMany(items: { payload: FeedbackPayload; idempotencyKey?: string | undefined }[]): { id: number; created: boolean }[] {
+  insertMany(
+    items: { payload: FeedbackPayload; idempotencyKey?: string | undefined }[],
+  ): { id: number; created: boolean }[] {
     const insert = this.stmt(
       `INSERT INTO reports (created_at, server_name, server_version, tool_name, what_i_needed, what_i_tried, gap_type,
          suggestion, user_goal, resolution, tools_available, agent_model, session_id, client_type, idempotency_key)
@@ -235,11 +252,18 @@ export class FeedbackStore {
    */
   indexPending(batchSize = 5000): number {
     if (this.readonly) return 0;
-    const pending = this.stmt("SELECT (SELECT max(id) FROM reports) > indexed_upto AS behind FROM fts_state").get() as { behind: number | null };
+    const pending = this.stmt("SELECT (SELECT max(id) FROM reports) > indexed_upto AS behind FROM fts_state").get() as {
+      behind: number | null;
+    };
     if (!pending.behind) return 0;
     const step = this.db.transaction(() => {
       const { indexed_upto: from } = this.stmt("SELECT indexed_upto FROM fts_state").get() as { indexed_upto: number };
-      const to = (this.stmt("SELECT max(id) AS m FROM (SELECT id FROM reports WHERE id > ? ORDER BY id LIMIT ?)").get(from, batchSize) as { m: number | null }).m;
+      const to = (
+        this.stmt("SELECT max(id) AS m FROM (SELECT id FROM reports WHERE id > ? ORDER BY id LIMIT ?)").get(
+          from,
+          batchSize,
+        ) as { m: number | null }
+      ).m;
       if (to === null) return 0;
       const info = this.stmt(
         `INSERT INTO reports_fts (rowid, what_i_needed, what_i_tried, suggestion, user_goal, tool_name, server_name)
@@ -310,11 +334,18 @@ export class FeedbackStore {
       if (beforeId === undefined) throw new StoreError("invalid_cursor", "cursor is not one this server issued");
     }
     const q = this.where(filter, beforeId);
-    return { sql: `SELECT ${select} FROM ${q.from} ${q.where} ORDER BY ${q.id} DESC LIMIT ?`, params: [...q.params, limit + 1], limit };
+    return {
+      sql: `SELECT ${select} FROM ${q.from} ${q.where} ORDER BY ${q.id} DESC LIMIT ?`,
+      params: [...q.params, limit + 1],
+      limit,
+    };
   }
 
   /** One page of reports, newest first, with keyset pagination. */
-  listReports(filter: ReportFilter, page: { limit?: number | undefined; cursor?: string | undefined } = {}): Page<Report> {
+  listReports(
+    filter: ReportFilter,
+    page: { limit?: number | undefined; cursor?: string | undefined } = {},
+  ): Page<Report> {
     const q = this.pageQuery(REPORT_COLUMNS, filter, page);
     const rows = this.stmt(q.sql).all(...q.params) as ReportRow[];
     const items = rows.slice(0, q.limit).map(toReport);
@@ -323,9 +354,14 @@ export class FeedbackStore {
   }
 
   /** The same page as `listReports`, as a JSON array text (see REPORT_JSON). */
-  listReportsJson(filter: ReportFilter, page: { limit?: number | undefined; cursor?: string | undefined } = {}): { itemsJson: string; nextCursor: string | null } {
+  listReportsJson(
+    filter: ReportFilter,
+    page: { limit?: number | undefined; cursor?: string | undefined } = {},
+  ): { itemsJson: string; nextCursor: string | null } {
     const q = this.pageQuery(`r.id, ${REPORT_JSON}`, filter, page);
-    const rows = this.stmt(q.sql).raw(true).all(...q.params) as [number, string][];
+    const rows = this.stmt(q.sql)
+      .raw(true)
+      .all(...q.params) as [number, string][];
     const items = rows.slice(0, q.limit);
     const nextCursor = rows.length > q.limit ? encodeCursor(items[items.length - 1]![0]) : null;
     return { itemsJson: `[${items.map((r) => r[1]).join(",")}]`, nextCursor };
@@ -361,7 +397,10 @@ export class FeedbackStore {
    * report makes it `reviewed`; `reviewed: false` reopens it. An explicit
    * status wins over the toggle.
    */
-  updateStatus(id: number, change: { status?: ReportStatus | undefined; reviewed?: boolean | undefined }): Report | undefined {
+  updateStatus(
+    id: number,
+    change: { status?: ReportStatus | undefined; reviewed?: boolean | undefined },
+  ): Report | undefined {
     const report = this.getReport(id);
     if (!report) return undefined;
     let status = report.status;
@@ -431,7 +470,9 @@ export class FeedbackStore {
     const by_resolution = group("resolution");
     const countOf = (rows: CountRow[], key: string) => rows.find((r) => r.key === key)?.count ?? 0;
     const servers = (
-      this.stmt(`SELECT count(*) AS n FROM (SELECT DISTINCT r.server_name FROM ${q.from} ${q.where})`).get(...q.params) as { n: number }
+      this.stmt(`SELECT count(*) AS n FROM (SELECT DISTINCT r.server_name FROM ${q.from} ${q.where})`).get(
+        ...q.params,
+      ) as { n: number }
     ).n;
 
     const today = new Date();
@@ -491,11 +532,15 @@ export class FeedbackStore {
   }
 
   listKeys(): ApiKeyInfo[] {
-    return this.stmt("SELECT id, name, scope, created_at, revoked_at FROM api_keys ORDER BY created_at").all() as ApiKeyInfo[];
+    return this.stmt(
+      "SELECT id, name, scope, created_at, revoked_at FROM api_keys ORDER BY created_at",
+    ).all() as ApiKeyInfo[];
   }
 
   revokeKey(id: string): boolean {
-    return this.stmt("UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL").run(now(), id).changes === 1;
+    return (
+      this.stmt("UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL").run(now(), id).changes === 1
+    );
   }
 
   hasKeys(): boolean {

@@ -40,7 +40,12 @@ export function dashboardRoutes(options: { dir?: string } = {}): Router {
       // Read per request (it is 1 KB): a rebuild renames the hashed assets it points to.
       html = readFileSync(join(dir, "index.html"));
     } catch {
-      return sendError(res, 503, "dashboard_not_built", `The dashboard is not built (no ${join(dir, "index.html")}). Run \`npm run build\`.`);
+      return sendError(
+        res,
+        503,
+        "dashboard_not_built",
+        `The dashboard is not built (no ${join(dir, "index.html")}). Run \`npm run build\`.`,
+      );
     }
     res.setHeader("Content-Security-Policy", DASHBOARD_CSP);
     res.setHeader("X-Frame-Options", "DENY");

@@ -7,7 +7,11 @@ import { CLI, startServe, tempDir, type ServeProcess } from "../helpers/serve.js
 const MASTER = "master-key-for-tests-0123456789";
 
 function cli(args: string[], env: Record<string, string> = {}): string {
-  return execFileSync(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+  return execFileSync(process.execPath, [CLI, ...args], {
+    env: { ...process.env, ...env },
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "pipe"],
+  });
 }
 
 describe("FEEDBACK_API_KEY protects every /api route", () => {
@@ -45,7 +49,15 @@ describe("FEEDBACK_API_KEY protects every /api route", () => {
   it("accepts the master key for everything", async () => {
     const created = await request(`${server.url}/api/feedback`, { body: validReport(), key: MASTER });
     expect(created.status).toBe(201);
-    expect((await request(`${server.url}/api/feedback/${created.body.id}`, { method: "PATCH", body: { status: "resolved" }, key: MASTER })).status).toBe(200);
+    expect(
+      (
+        await request(`${server.url}/api/feedback/${created.body.id}`, {
+          method: "PATCH",
+          body: { status: "resolved" },
+          key: MASTER,
+        })
+      ).status,
+    ).toBe(200);
     expect((await request(`${server.url}/api/feedback`, { key: MASTER })).body.items).toHaveLength(1);
   });
 });
@@ -86,19 +98,38 @@ describe("scoped keys from `patchworkmcp keys`", () => {
 
     const readAsIngest = await request(`${server.url}/api/feedback`, { key: keys.ingest });
     expect(readAsIngest.status).toBe(403);
-    expect(readAsIngest.body.error).toMatchObject({ code: "forbidden", message: "This API key lacks the feedback:read scope." });
+    expect(readAsIngest.body.error).toMatchObject({
+      code: "forbidden",
+      message: "This API key lacks the feedback:read scope.",
+    });
     expect((await request(`${server.url}/api/stats`, { key: keys.ingest })).status).toBe(403);
     expect((await request(`${server.url}/api/export`, { key: keys.ingest })).status).toBe(403);
 
     expect((await request(`${server.url}/api/feedback/${id}`, { key: keys.read })).status).toBe(200);
     expect((await post(keys.read!)).status).toBe(201);
-    const patchAsRead = await request(`${server.url}/api/feedback/${id}`, { method: "PATCH", body: { reviewed: true }, key: keys.read });
+    const patchAsRead = await request(`${server.url}/api/feedback/${id}`, {
+      method: "PATCH",
+      body: { reviewed: true },
+      key: keys.read,
+    });
     expect(patchAsRead.status).toBe(403);
     expect(patchAsRead.body.error.message).toContain("feedback:admin");
-    expect((await request(`${server.url}/api/feedback/${id}/notes`, { body: { body: "x" }, key: keys.read })).status).toBe(403);
+    expect(
+      (await request(`${server.url}/api/feedback/${id}/notes`, { body: { body: "x" }, key: keys.read })).status,
+    ).toBe(403);
 
-    expect((await request(`${server.url}/api/feedback/${id}`, { method: "PATCH", body: { reviewed: true }, key: keys.admin })).status).toBe(200);
-    expect((await request(`${server.url}/api/feedback/${id}/notes`, { body: { body: "ok" }, key: keys.admin })).status).toBe(201);
+    expect(
+      (
+        await request(`${server.url}/api/feedback/${id}`, {
+          method: "PATCH",
+          body: { reviewed: true },
+          key: keys.admin,
+        })
+      ).status,
+    ).toBe(200);
+    expect(
+      (await request(`${server.url}/api/feedback/${id}/notes`, { body: { body: "ok" }, key: keys.admin })).status,
+    ).toBe(201);
     expect((await request(`${server.url}/api/feedback`)).status).toBe(401);
   });
 
@@ -113,7 +144,9 @@ describe("scoped keys from `patchworkmcp keys`", () => {
 describe("configured origins and hosts", () => {
   let server: ServeProcess;
   beforeAll(async () => {
-    server = await startServe({ args: ["--allowed-origins", "https://ok.example", "--allowed-hosts", "feedback.internal"] });
+    server = await startServe({
+      args: ["--allowed-origins", "https://ok.example", "--allowed-hosts", "feedback.internal"],
+    });
   });
   afterAll(async () => {
     await server?.stop();
@@ -164,9 +197,16 @@ describe("no key, no parsing", () => {
   it("answers 401 before reading a body, even a malformed one", async () => {
     const server = await startServe({ env: { FEEDBACK_API_KEY: MASTER } });
     try {
-      const res = await request(`${server.url}/api/feedback`, { rawBody: "{not json", headers: { "content-type": "application/json" } });
+      const res = await request(`${server.url}/api/feedback`, {
+        rawBody: "{not json",
+        headers: { "content-type": "application/json" },
+      });
       expect(res.status).toBe(401);
-      const withKey = await request(`${server.url}/api/feedback`, { rawBody: "{not json", headers: { "content-type": "application/json" }, key: MASTER });
+      const withKey = await request(`${server.url}/api/feedback`, {
+        rawBody: "{not json",
+        headers: { "content-type": "application/json" },
+        key: MASTER,
+      });
       expect(withKey.status).toBe(400);
     } finally {
       await server.stop();

@@ -32,7 +32,14 @@ describe("POST /api/feedback", () => {
     expect(res.body).toEqual({ id: expect.any(Number), status: "recorded" });
     const got = await request(`${base}/feedback/${res.body.id}`);
     expect(got.status).toBe(200);
-    expect(got.body).toMatchObject({ ...full, id: res.body.id, status: "open", reviewed: false, notes: [], drafts: [] });
+    expect(got.body).toMatchObject({
+      ...full,
+      id: res.body.id,
+      status: "open",
+      reviewed: false,
+      notes: [],
+      drafts: [],
+    });
     expect(new Date(got.body.created_at).toString()).not.toBe("Invalid Date");
   });
 
@@ -60,25 +67,47 @@ describe("POST /api/feedback", () => {
 
   it("names every bad field in a 422", async () => {
     const res = await request(`${base}/feedback`, {
-      body: { what_i_needed: "", gap_type: "nope", tools_available: [1], resolution: "maybe", server_name: "x".repeat(201) },
+      body: {
+        what_i_needed: "",
+        gap_type: "nope",
+        tools_available: [1],
+        resolution: "maybe",
+        server_name: "x".repeat(201),
+      },
     });
     expect(res.status).toBe(422);
     expect(res.body.error.code).toBe("validation_failed");
     const fields = (res.body.error.details as { field: string }[]).map((d) => d.field).sort();
-    expect(fields).toEqual(["gap_type", "resolution", "server_name", "tools_available.0", "what_i_needed", "what_i_tried"]);
+    expect(fields).toEqual([
+      "gap_type",
+      "resolution",
+      "server_name",
+      "tools_available.0",
+      "what_i_needed",
+      "what_i_tried",
+    ]);
     expect(res.body.error.message).toContain("gap_type must be one of");
   });
 
   it("rejects bodies that are not a JSON object, with JSON errors", async () => {
-    const malformed = await request(`${base}/feedback`, { rawBody: "{nope", headers: { "content-type": "application/json" } });
+    const malformed = await request(`${base}/feedback`, {
+      rawBody: "{nope",
+      headers: { "content-type": "application/json" },
+    });
     expect(malformed.status).toBe(400);
     expect(malformed.body.error.code).toBe("invalid_json");
     for (const body of ["[1,2]", '"text"', "42", "null"]) {
       const res = await request(`${base}/feedback`, { rawBody: body, headers: { "content-type": "application/json" } });
       expect(res.status).toBe(422);
-      expect(res.body.error.details[0]).toEqual({ field: "(body)", message: "the feedback body must be a JSON object" });
+      expect(res.body.error.details[0]).toEqual({
+        field: "(body)",
+        message: "the feedback body must be a JSON object",
+      });
     }
-    const wrongType = await request(`${base}/feedback`, { rawBody: "a=b", headers: { "content-type": "application/x-www-form-urlencoded" } });
+    const wrongType = await request(`${base}/feedback`, {
+      rawBody: "a=b",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+    });
     expect(wrongType.status).toBe(415);
     expect(wrongType.body.error.code).toBe("unsupported_media_type");
   });
@@ -90,18 +119,33 @@ describe("POST /api/feedback", () => {
   });
 
   it("is idempotent with an Idempotency-Key header or idempotency_key field", async () => {
-    const first = await request(`${base}/feedback`, { body: validReport({ session_id: "idem" }), headers: { "idempotency-key": "key-1" } });
-    const again = await request(`${base}/feedback`, { body: validReport({ session_id: "idem" }), headers: { "idempotency-key": "key-1" } });
+    const first = await request(`${base}/feedback`, {
+      body: validReport({ session_id: "idem" }),
+      headers: { "idempotency-key": "key-1" },
+    });
+    const again = await request(`${base}/feedback`, {
+      body: validReport({ session_id: "idem" }),
+      headers: { "idempotency-key": "key-1" },
+    });
     expect(first.status).toBe(201);
     expect(again.status).toBe(200);
     expect(again.body.id).toBe(first.body.id);
     expect(again.headers.get("idempotent-replayed")).toBe("true");
-    const viaField = await request(`${base}/feedback`, { body: validReport({ session_id: "idem", idempotency_key: "key-2" }) });
-    const viaFieldAgain = await request(`${base}/feedback`, { body: validReport({ session_id: "idem", idempotency_key: "key-2" }) });
+    const viaField = await request(`${base}/feedback`, {
+      body: validReport({ session_id: "idem", idempotency_key: "key-2" }),
+    });
+    const viaFieldAgain = await request(`${base}/feedback`, {
+      body: validReport({ session_id: "idem", idempotency_key: "key-2" }),
+    });
     expect(viaFieldAgain.body.id).toBe(viaField.body.id);
     // Concurrent retries of one key also collapse to a single report.
     const burst = await Promise.all(
-      Array.from({ length: 8 }, () => request(`${base}/feedback`, { body: validReport({ session_id: "idem" }), headers: { "idempotency-key": "key-3" } })),
+      Array.from({ length: 8 }, () =>
+        request(`${base}/feedback`, {
+          body: validReport({ session_id: "idem" }),
+          headers: { "idempotency-key": "key-3" },
+        }),
+      ),
     );
     expect(new Set(burst.map((r) => r.body.id)).size).toBe(1);
     const list = await request(`${base}/feedback?session_id=idem&limit=200`);
@@ -109,7 +153,10 @@ describe("POST /api/feedback", () => {
   });
 
   it("rejects an over-long Idempotency-Key", async () => {
-    const res = await request(`${base}/feedback`, { body: validReport(), headers: { "idempotency-key": "k".repeat(201) } });
+    const res = await request(`${base}/feedback`, {
+      body: validReport(),
+      headers: { "idempotency-key": "k".repeat(201) },
+    });
     expect(res.status).toBe(400);
     expect(res.body.error.code).toBe("invalid_idempotency_key");
   });
@@ -118,20 +165,46 @@ describe("POST /api/feedback", () => {
 describe("GET /api/feedback", () => {
   beforeAll(async () => {
     const combos = [
-      { server_name: "alpha", gap_type: "missing_tool", resolution: "blocked", client_type: "cursor", agent_model: "m1", tool_name: "t1" },
-      { server_name: "alpha", gap_type: "wrong_format", resolution: "partial", client_type: "claude-code", agent_model: "m2", tool_name: "t2" },
-      { server_name: "beta", gap_type: "missing_tool", resolution: "worked_around", client_type: "cursor", agent_model: "m1", tool_name: "t2" },
+      {
+        server_name: "alpha",
+        gap_type: "missing_tool",
+        resolution: "blocked",
+        client_type: "cursor",
+        agent_model: "m1",
+        tool_name: "t1",
+      },
+      {
+        server_name: "alpha",
+        gap_type: "wrong_format",
+        resolution: "partial",
+        client_type: "claude-code",
+        agent_model: "m2",
+        tool_name: "t2",
+      },
+      {
+        server_name: "beta",
+        gap_type: "missing_tool",
+        resolution: "worked_around",
+        client_type: "cursor",
+        agent_model: "m1",
+        tool_name: "t2",
+      },
     ];
     for (let i = 0; i < 30; i++) {
       const res = await request(`${base}/feedback`, {
-        body: validReport({ ...combos[i % 3], session_id: `filter-${i % 4}`, what_i_needed: i === 7 ? "Needs quaternion rotation support" : `need ${i}` }),
+        body: validReport({
+          ...combos[i % 3],
+          session_id: `filter-${i % 4}`,
+          what_i_needed: i === 7 ? "Needs quaternion rotation support" : `need ${i}`,
+        }),
       });
       expect(res.status).toBe(201);
     }
   });
 
   it("filters by each field and combinations", async () => {
-    const count = async (query: string) => (await request(`${base}/feedback?limit=200&${query}`)).body.items.length as number;
+    const count = async (query: string) =>
+      (await request(`${base}/feedback?limit=200&${query}`)).body.items.length as number;
     expect(await count("server_name=alpha")).toBe(20);
     expect(await count("server_name=beta&gap_type=missing_tool")).toBe(10);
     expect(await count("server_name=alpha&resolution=blocked")).toBe(10);
@@ -149,14 +222,18 @@ describe("GET /api/feedback", () => {
     const list = (await request(`${base}/feedback?server_name=beta&limit=3`)).body.items as { id: number }[];
     await request(`${base}/feedback/${list[0]!.id}`, { method: "PATCH", body: { reviewed: true } });
     await request(`${base}/feedback/${list[1]!.id}`, { method: "PATCH", body: { status: "dismissed" } });
-    const reviewed = (await request(`${base}/feedback?server_name=beta&reviewed=true`)).body.items.map((r: { id: number }) => r.id);
+    const reviewed = (await request(`${base}/feedback?server_name=beta&reviewed=true`)).body.items.map(
+      (r: { id: number }) => r.id,
+    );
     expect(reviewed.sort()).toEqual([list[0]!.id, list[1]!.id].sort());
     expect((await request(`${base}/feedback?server_name=beta&status=dismissed`)).body.items).toHaveLength(1);
     expect((await request(`${base}/feedback?server_name=beta&reviewed=false&limit=200`)).body.items).toHaveLength(8);
     const future = new Date(Date.now() + 86_400_000).toISOString();
     expect((await request(`${base}/feedback?since=${future}`)).body.items).toHaveLength(0);
     expect((await request(`${base}/feedback?until=2000-01-01`)).body.items).toHaveLength(0);
-    expect((await request(`${base}/feedback?server_name=beta&since=2000-01-01&until=${future}&limit=200`)).body.items).toHaveLength(10);
+    expect(
+      (await request(`${base}/feedback?server_name=beta&since=2000-01-01&until=${future}&limit=200`)).body.items,
+    ).toHaveLength(10);
   });
 
   it("pages newest first with cursors, each report exactly once", async () => {
@@ -187,7 +264,11 @@ describe("GET /api/feedback", () => {
     expect(tooMany.body.error.details).toEqual([{ field: "limit", message: "must be at most 200" }]);
     const bad = await request(`${base}/feedback?gap_type=nope&since=yesterday&reviewed=maybe`);
     expect(bad.status).toBe(400);
-    expect(bad.body.error.details.map((d: { field: string }) => d.field).sort()).toEqual(["gap_type", "reviewed", "since"]);
+    expect(bad.body.error.details.map((d: { field: string }) => d.field).sort()).toEqual([
+      "gap_type",
+      "reviewed",
+      "since",
+    ]);
     const cursor = await request(`${base}/feedback?cursor=not-a-cursor`);
     expect(cursor.status).toBe(400);
     expect(cursor.body.error.code).toBe("invalid_cursor");
@@ -198,9 +279,18 @@ describe("one report: PATCH, notes, 404s", () => {
   it("toggles reviewed and sets status", async () => {
     const { body } = await request(`${base}/feedback`, { body: validReport() });
     const url = `${base}/feedback/${body.id}`;
-    expect((await request(url, { method: "PATCH", body: { reviewed: true } })).body).toMatchObject({ status: "reviewed", reviewed: true });
-    expect((await request(url, { method: "PATCH", body: { status: "resolved" } })).body).toMatchObject({ status: "resolved", reviewed: true });
-    expect((await request(url, { method: "PATCH", body: { reviewed: false } })).body).toMatchObject({ status: "open", reviewed: false });
+    expect((await request(url, { method: "PATCH", body: { reviewed: true } })).body).toMatchObject({
+      status: "reviewed",
+      reviewed: true,
+    });
+    expect((await request(url, { method: "PATCH", body: { status: "resolved" } })).body).toMatchObject({
+      status: "resolved",
+      reviewed: true,
+    });
+    expect((await request(url, { method: "PATCH", body: { reviewed: false } })).body).toMatchObject({
+      status: "open",
+      reviewed: false,
+    });
     const bad = await request(url, { method: "PATCH", body: { status: "closed", colour: "red" } });
     expect(bad.status).toBe(422);
     expect(bad.body.error.details.map((d: { field: string }) => d.field).sort()).toEqual(["(body)", "status"]);
@@ -253,19 +343,29 @@ describe("stats, export, health", () => {
     expect(res.body.servers).toBe(1);
     expect(res.body.per_day).toHaveLength(30);
     expect(res.body.per_day.at(-1)).toEqual({ day: new Date().toISOString().slice(0, 10), count: 20 });
-    for (const key of ["by_server", "by_resolution", "by_client", "by_tool", "by_status"]) expect(Array.isArray(res.body[key])).toBe(true);
+    for (const key of ["by_server", "by_resolution", "by_client", "by_tool", "by_status"])
+      expect(Array.isArray(res.body[key])).toBe(true);
     expect((await request(`${base}/stats?days=400`)).status).toBe(400);
   });
 
   it("exports JSON, NDJSON and formula-safe CSV with the same filters", async () => {
     await request(`${base}/feedback`, {
-      body: validReport({ server_name: "export-me", what_i_needed: '=HYPERLINK("http://evil","x")', suggestion: "+1, \"quoted\"\nline" }),
+      body: validReport({
+        server_name: "export-me",
+        what_i_needed: '=HYPERLINK("http://evil","x")',
+        suggestion: '+1, "quoted"\nline',
+      }),
     });
     const json = await request(`${base}/export?format=json&server_name=export-me`);
     expect(json.headers.get("content-disposition")).toMatch(/attachment; filename="patchworkmcp-feedback-.*\.json"/);
     expect(json.body).toHaveLength(1);
     const ndjson = await request(`${base}/export?format=ndjson&server_name=export-me`);
-    expect(ndjson.text.trim().split("\n").map((l) => JSON.parse(l).server_name)).toEqual(["export-me"]);
+    expect(
+      ndjson.text
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l).server_name),
+    ).toEqual(["export-me"]);
     const csv = await request(`${base}/export?format=csv&server_name=export-me`);
     expect(csv.headers.get("content-type")).toContain("text/csv");
     expect(csv.text).toContain(`"'=HYPERLINK(""http://evil"",""x"")"`);
@@ -290,7 +390,10 @@ describe("browser-facing protections", () => {
     const raw = await rawGet(server.port, "/api/feedback", { host: "attacker.example:8099" });
     expect(raw.status).toBe(403);
     expect(raw.body).toContain("host_not_allowed");
-    const cross = await request(`${base}/feedback`, { body: validReport(), headers: { origin: "https://evil.example" } });
+    const cross = await request(`${base}/feedback`, {
+      body: validReport(),
+      headers: { origin: "https://evil.example" },
+    });
     expect(cross.status).toBe(403);
     expect(cross.body.error.code).toBe("origin_not_allowed");
     expect(cross.headers.get("access-control-allow-origin")).toBeNull();
@@ -300,7 +403,11 @@ describe("browser-facing protections", () => {
   });
 });
 
-async function rawGet(port: number, path: string, headers: Record<string, string>): Promise<{ status: number; body: string }> {
+async function rawGet(
+  port: number,
+  path: string,
+  headers: Record<string, string>,
+): Promise<{ status: number; body: string }> {
   const http = await import("node:http");
   return new Promise((resolve, reject) => {
     const req = http.request({ host: "127.0.0.1", port, path, headers }, (res) => {
@@ -318,7 +425,10 @@ describe("the ingestion fast path and the express route", () => {
   // `application/json` without Origin takes the fast path; `application/merge+json`
   // (or any Origin, encoding, chunked body…) goes through express. They must agree.
   const post = (body: string, contentType: string, key?: string) =>
-    request(`${base}/feedback`, { rawBody: body, headers: { "content-type": contentType, ...(key ? { "idempotency-key": key } : {}) } });
+    request(`${base}/feedback`, {
+      rawBody: body,
+      headers: { "content-type": contentType, ...(key ? { "idempotency-key": key } : {}) },
+    });
 
   it("answer identically, whichever path a request takes", async () => {
     const bodies = [
@@ -343,7 +453,16 @@ describe("the ingestion fast path and the express route", () => {
 
   it("list identically, whichever path a request takes", async () => {
     // A same-origin Origin header sends a GET through express; without one it takes the fast path.
-    for (const query of ["", "?server_name=alpha&limit=3", "?q=quaternion", "?limit=500", "?gap_type=nope", "?cursor=bad", "?limit=2&limit=3", "?reviewed=maybe&since=x"]) {
+    for (const query of [
+      "",
+      "?server_name=alpha&limit=3",
+      "?q=quaternion",
+      "?limit=500",
+      "?gap_type=nope",
+      "?cursor=bad",
+      "?limit=2&limit=3",
+      "?reviewed=maybe&since=x",
+    ]) {
       const fast = await request(`${base}/feedback${query}`);
       const slow = await request(`${base}/feedback${query}`, { headers: { origin: server.url } });
       expect(slow.status, query).toBe(fast.status);

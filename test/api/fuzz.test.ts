@@ -41,7 +41,9 @@ const validish = fc.record({
   what_i_tried: fc.string({ minLength: 1, maxLength: 200 }).filter((s) => s.trim().length > 0),
   gap_type: fc.constantFrom(...GAP_TYPES),
   suggestion: fc.option(fc.string({ maxLength: 300, unit: "grapheme" })),
-  tools_available: fc.option(fc.oneof(fc.array(fc.string({ maxLength: 30 }), { maxLength: 20 }), fc.string({ maxLength: 60 }))),
+  tools_available: fc.option(
+    fc.oneof(fc.array(fc.string({ maxLength: 30 }), { maxLength: 20 }), fc.string({ maxLength: 60 })),
+  ),
   server_name: fc.option(fc.string({ maxLength: 200 })),
   extra: fc.jsonValue(),
 });
@@ -54,13 +56,23 @@ const body = fc.oneof(
   fc.uint8Array({ maxLength: 200 }).map((b) => Buffer.from(b).toString("latin1")),
 );
 
-const headerValue = fc.string({ unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)), maxLength: 260 });
+const headerValue = fc.string({
+  unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)),
+  maxLength: 260,
+});
 
 const headers = fc.record(
   {
     "content-type": fc.oneof(
       fc.constant("application/json"),
-      fc.constantFrom("application/json", "application/json; charset=utf-8", "application/json; charset=latin9", "text/plain", "application/vnd.x+json", ""),
+      fc.constantFrom(
+        "application/json",
+        "application/json; charset=utf-8",
+        "application/json; charset=latin9",
+        "text/plain",
+        "application/vnd.x+json",
+        "",
+      ),
       headerValue,
     ),
     "idempotency-key": headerValue,

@@ -86,7 +86,9 @@ export interface GitHubDouble {
 }
 
 function gitSha(type: string, body: Buffer): string {
-  return createHash("sha1").update(Buffer.concat([Buffer.from(`${type} ${body.length}\0`), body])).digest("hex");
+  return createHash("sha1")
+    .update(Buffer.concat([Buffer.from(`${type} ${body.length}\0`), body]))
+    .digest("hex");
 }
 
 /** git sorts tree entries by name, comparing directories as if they ended in "/". */
@@ -102,7 +104,8 @@ export async function startGitHubDouble(options: GitHubDoubleOptions = {}): Prom
   const requests: DoubleRequest[] = [];
   const faults: { rule: FailRule; status: number; body: unknown }[] = [];
   const delays: { rule: FailRule; ms: number }[] = [];
-  const matches = (rule: FailRule, method: string, path: string) => (!rule.method || rule.method === method) && path.includes(rule.path);
+  const matches = (rule: FailRule, method: string, path: string) =>
+    (!rule.method || rule.method === method) && path.includes(rule.path);
   let nextId = 1000;
   let url = "";
 
@@ -112,7 +115,10 @@ export async function startGitHubDouble(options: GitHubDoubleOptions = {}): Prom
     else if (obj.type === "tree") {
       raw = Buffer.concat(
         sortEntries(obj.entries).map((e) =>
-          Buffer.concat([Buffer.from(`${e.mode === "040000" ? "40000" : e.mode} ${e.name}\0`), Buffer.from(e.sha, "hex")]),
+          Buffer.concat([
+            Buffer.from(`${e.mode === "040000" ? "40000" : e.mode} ${e.name}\0`),
+            Buffer.from(e.sha, "hex"),
+          ]),
         ),
       );
     } else {
@@ -192,7 +198,11 @@ export async function startGitHubDouble(options: GitHubDoubleOptions = {}): Prom
       committer: person,
       message: c.message,
       tree: { sha: c.tree, url: `${base}/trees/${c.tree}` },
-      parents: c.parents.map((p) => ({ sha: p, url: `${base}/commits/${p}`, html_url: `https://github.com/${r.owner}/${r.name}/commit/${p}` })),
+      parents: c.parents.map((p) => ({
+        sha: p,
+        url: `${base}/commits/${p}`,
+        html_url: `https://github.com/${r.owner}/${r.name}/commit/${p}`,
+      })),
       verification: { verified: false, reason: "unsigned", signature: null, payload: null, verified_at: null },
     };
   };
@@ -222,7 +232,13 @@ export async function startGitHubDouble(options: GitHubDoubleOptions = {}): Prom
         flat.set(path, { mode: "100644", sha: put({ type: "blob", content: Buffer.from(content, "utf8") }) });
       }
       const tree = buildTree(flat);
-      const commit = put({ type: "commit", tree, parents: [], message: "Initial commit", date: new Date(0).toISOString() });
+      const commit = put({
+        type: "commit",
+        tree,
+        parents: [],
+        message: "Initial commit",
+        date: new Date(0).toISOString(),
+      });
       const defaultBranch = opts.defaultBranch ?? "main";
       repos.set(fullName.toLowerCase(), {
         owner,
@@ -249,7 +265,11 @@ export async function startGitHubDouble(options: GitHubDoubleOptions = {}): Prom
       return sha && c ? { sha, message: c.message, parents: c.parents } : undefined;
     },
     failNext(rule, status, body) {
-      faults.push({ rule, status, body: body ?? { message: "Server Error", documentation_url: DOCS, status: String(status) } });
+      faults.push({
+        rule,
+        status,
+        body: body ?? { message: "Server Error", documentation_url: DOCS, status: String(status) },
+      });
     },
     slowNext(rule, ms) {
       delays.push({ rule, ms });
@@ -271,7 +291,8 @@ export async function startGitHubDouble(options: GitHubDoubleOptions = {}): Prom
     res.setHeader("content-type", "application/json; charset=utf-8");
     res.end(JSON.stringify(body));
   };
-  const notFound = (res: ServerResponse) => send(res, 404, { message: "Not Found", documentation_url: DOCS, status: "404" });
+  const notFound = (res: ServerResponse) =>
+    send(res, 404, { message: "Not Found", documentation_url: DOCS, status: "404" });
   const invalid = (res: ServerResponse, message: string, errors?: unknown[]) =>
     send(res, 422, { message, ...(errors ? { errors } : {}), documentation_url: DOCS, status: "422" });
 
@@ -290,7 +311,8 @@ export async function startGitHubDouble(options: GitHubDoubleOptions = {}): Prom
     const auth = req.headers.authorization ?? "";
     const token = /^(?:token|bearer)\s+(\S+)$/i.exec(auth)?.[1];
     if (!token) return send(res, 401, { message: "Requires authentication", documentation_url: DOCS, status: "401" });
-    if (!tokens.includes(token)) return send(res, 401, { message: "Bad credentials", documentation_url: DOCS, status: "401" });
+    if (!tokens.includes(token))
+      return send(res, 401, { message: "Bad credentials", documentation_url: DOCS, status: "401" });
 
     const faultIndex = faults.findIndex((f) => matches(f.rule, method, path));
     if (faultIndex >= 0) {
@@ -366,7 +388,8 @@ export async function startGitHubDouble(options: GitHubDoubleOptions = {}): Prom
       });
     }
     if (method === "POST" && rest === "/git/blobs") {
-      if (typeof b.content !== "string") return invalid(res, "Invalid request.\n\nFor 'properties/content', nil is not a string.");
+      if (typeof b.content !== "string")
+        return invalid(res, "Invalid request.\n\nFor 'properties/content', nil is not a string.");
       const content = b.encoding === "base64" ? Buffer.from(b.content, "base64") : Buffer.from(b.content, "utf8");
       const sha = put({ type: "blob", content });
       return send(res, 201, { url: `${url}/repos/${repo.owner}/${repo.name}/git/blobs/${sha}`, sha });
@@ -376,7 +399,8 @@ export async function startGitHubDouble(options: GitHubDoubleOptions = {}): Prom
       if (!items) return invalid(res, "Invalid request.\n\nFor 'properties/tree', nil is not an array.");
       let flat = new Map<string, { mode: string; sha: string }>();
       if (typeof b.base_tree === "string") {
-        if (objects.get(b.base_tree)?.type !== "tree") return invalid(res, "Invalid tree info", [{ resource: "Tree", code: "invalid" }]);
+        if (objects.get(b.base_tree)?.type !== "tree")
+          return invalid(res, "Invalid tree info", [{ resource: "Tree", code: "invalid" }]);
         flat = flatten(b.base_tree);
       }
       for (const item of items) {
@@ -386,7 +410,10 @@ export async function startGitHubDouble(options: GitHubDoubleOptions = {}): Prom
         if (item.sha === null) {
           flat.delete(p);
         } else if (typeof item.content === "string") {
-          flat.set(p, { mode: String(item.mode ?? "100644"), sha: put({ type: "blob", content: Buffer.from(item.content, "utf8") }) });
+          flat.set(p, {
+            mode: String(item.mode ?? "100644"),
+            sha: put({ type: "blob", content: Buffer.from(item.content, "utf8") }),
+          });
         } else if (typeof item.sha === "string" && objects.get(item.sha)?.type === "blob") {
           flat.set(p, { mode: String(item.mode ?? "100644"), sha: item.sha });
         } else {
@@ -403,7 +430,9 @@ export async function startGitHubDouble(options: GitHubDoubleOptions = {}): Prom
       });
     }
     if (method === "POST" && rest === "/git/commits") {
-      const parents = Array.isArray(b.parents) ? (b.parents as unknown[]).filter((p): p is string => typeof p === "string") : [];
+      const parents = Array.isArray(b.parents)
+        ? (b.parents as unknown[]).filter((p): p is string => typeof p === "string")
+        : [];
       if (typeof b.message !== "string" || typeof b.tree !== "string" || objects.get(b.tree)?.type !== "tree")
         return invalid(res, "Invalid request.", [{ resource: "Commit", field: "tree", code: "invalid" }]);
       if (parents.some((p) => !commitOf(p))) return invalid(res, "Parent SHA does not exist or is not a commit object");
@@ -412,7 +441,8 @@ export async function startGitHubDouble(options: GitHubDoubleOptions = {}): Prom
     }
     if (method === "POST" && rest === "/git/refs") {
       const ref = typeof b.ref === "string" ? b.ref : "";
-      if (!/^refs\/heads\/[^\s~^:?*[\\]+$/.test(ref) || ref.includes("..")) return invalid(res, "Reference name is not valid");
+      if (!/^refs\/heads\/[^\s~^:?*[\\]+$/.test(ref) || ref.includes(".."))
+        return invalid(res, "Reference name is not valid");
       if (typeof b.sha !== "string" || !commitOf(b.sha)) return invalid(res, "Object does not exist");
       const name = ref.slice("refs/heads/".length);
       if (repo.refs.has(name)) return invalid(res, "Reference already exists");
@@ -429,7 +459,9 @@ export async function startGitHubDouble(options: GitHubDoubleOptions = {}): Prom
       const head = typeof b.head === "string" ? b.head : "";
       const base = typeof b.base === "string" ? b.base : "";
       if (!repo.refs.has(head) || !repo.refs.has(base))
-        return invalid(res, "Validation Failed", [{ resource: "PullRequest", field: repo.refs.has(head) ? "base" : "head", code: "invalid" }]);
+        return invalid(res, "Validation Failed", [
+          { resource: "PullRequest", field: repo.refs.has(head) ? "base" : "head", code: "invalid" },
+        ]);
       if (typeof b.title !== "string" || !b.title)
         return invalid(res, "Validation Failed", [{ resource: "PullRequest", field: "title", code: "missing_field" }]);
       const number = repo.pulls.length + 1;

@@ -61,7 +61,10 @@ export async function listenJson(
         const raw = Buffer.concat(chunks).toString("utf8");
         body = raw ? (JSON.parse(raw) as Record<string, unknown>) : {};
       } catch {
-        return sendJson(res, { status: 400, body: { error: { message: "We could not parse the JSON body of your request." } } });
+        return sendJson(res, {
+          status: 400,
+          body: { error: { message: "We could not parse the JSON body of your request." } },
+        });
       }
       const result = handler(req, new URL(req.url ?? "/", "http://double").pathname, body);
       const ms = latency();

@@ -18,10 +18,15 @@ let anthropic: LlmDoubleBase;
 let dbPath: string;
 let reportId: number;
 
-function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function cli(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     // Commander treats a defined-but-empty env var as set, so unrelated ones are removed, not blanked.
-    const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(PATCHWORKMCP_|OPENAI_|ANTHROPIC_|GITHUB_)/.test(k)));
+    const base = Object.fromEntries(
+      Object.entries(process.env).filter(([k]) => !/^(PATCHWORKMCP_|OPENAI_|ANTHROPIC_|GITHUB_)/.test(k)),
+    );
     const merged: NodeJS.ProcessEnv = {
       ...base,
       GITHUB_TOKEN: gh.token,
@@ -32,7 +37,10 @@ function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: 
       ...env,
     };
     for (const [k, v] of Object.entries(merged)) if (v === "") delete merged[k];
-    const child = spawn(process.execPath, [CLI, "draft", ...args, "--db", dbPath], { env: merged, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [CLI, "draft", ...args, "--db", dbPath], {
+      env: merged,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
@@ -42,7 +50,10 @@ function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: 
 }
 
 const git = (cwd: string, ...args: string[]) =>
-  execFileSync("git", ["-c", "user.name=Test", "-c", "user.email=test@example.com", ...args], { cwd, encoding: "utf8" });
+  execFileSync("git", ["-c", "user.name=Test", "-c", "user.email=test@example.com", ...args], {
+    cwd,
+    encoding: "utf8",
+  });
 
 function makeCheckout(): string {
   const dir = tempDir("pwm-checkout-");
@@ -98,17 +109,26 @@ describe("patchworkmcp draft", () => {
     writeFileSync(join(checkout, "README.md"), "uncommitted work in progress\n");
     const head = git(checkout, "rev-parse", "HEAD").trim();
     anthropic.enqueue({ json: HAPPY_CHANGE_SET });
-    const { code, stdout, stderr } = await cli([String(reportId), "--repo-path", checkout], { GITHUB_TOKEN: "", PATCHWORKMCP_GITHUB_REPO: "" });
+    const { code, stdout, stderr } = await cli([String(reportId), "--repo-path", checkout], {
+      GITHUB_TOKEN: "",
+      PATCHWORKMCP_GITHUB_REPO: "",
+    });
     expect(code, stderr).toBe(0);
     expect(stdout).toContain("+++ b/docs/hourly.md");
     const branch = /Created branch (\S+)/.exec(stderr)![1]!;
 
     expect(git(checkout, "rev-parse", "--abbrev-ref", "HEAD").trim()).toBe("main");
     expect(readFileSync(join(checkout, "README.md"), "utf8")).toBe("uncommitted work in progress\n");
-    expect(git(checkout, "rev-list", "--parents", "-n", "1", branch).trim().split(" ")).toEqual([expect.any(String), head]);
+    expect(git(checkout, "rev-list", "--parents", "-n", "1", branch).trim().split(" ")).toEqual([
+      expect.any(String),
+      head,
+    ]);
     expect(git(checkout, "rev-list", "--count", `${head}..${branch}`).trim()).toBe("1");
     expect(git(checkout, "show", `${branch}:docs/hourly.md`)).toBe(HAPPY_CHANGE_SET.files[1]!.content);
-    expect(git(checkout, "diff", "--name-only", head, branch).trim().split("\n").sort()).toEqual(["docs/hourly.md", "src/handlers/forecast.ts"]);
+    expect(git(checkout, "diff", "--name-only", head, branch).trim().split("\n").sort()).toEqual([
+      "docs/hourly.md",
+      "src/handlers/forecast.ts",
+    ]);
     expect(git(checkout, "log", "-1", "--format=%B", branch)).toContain(`PatchworkMCP-Report: ${reportId}`);
     expect(gh.requests.filter((r) => r.method !== "GET" && r.path.includes("hourly"))).toEqual([]);
 
@@ -138,11 +158,22 @@ describe("patchworkmcp draft", () => {
 describe("progress display", () => {
   it("on a TTY, keeps one updating line per step and ticks finished steps", () => {
     let out = "";
-    const display = new ProgressDisplay({ isTTY: true, write: (s: string) => ((out += s), true) });
+    const display = new ProgressDisplay({
+      isTTY: true,
+      write: (s: string) => {
+        out += s;
+        return true;
+      },
+    });
     display.handle({ type: "step", step: "settings", message: "Loading", index: 1, total: 2 });
     display.handle({ type: "detail", step: "settings", message: "Report #1" });
     display.handle({ type: "step", step: "read_repo", message: "Reading", index: 2, total: 2 });
-    display.handle({ type: "error", step: "read_repo", code: "github_auth_failed", message: "GitHub rejected the token." });
+    display.handle({
+      type: "error",
+      step: "read_repo",
+      code: "github_auth_failed",
+      message: "GitHub rejected the token.",
+    });
     expect(out).toContain("\r\x1b[2K");
     expect(out).toContain("✓ [1/2] Loading\n");
     expect(out).toContain("✗ [2/2] Reading\n");

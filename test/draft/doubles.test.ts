@@ -3,7 +3,14 @@ import Anthropic from "@anthropic-ai/sdk";
 import OpenAI from "openai";
 import { Octokit } from "octokit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startAnthropicDouble, startGitHubDouble, startOpenAIDouble, type GitHubDouble, type LlmDoubleBase, type OpenAIDouble } from "../doubles/index.js";
+import {
+  startAnthropicDouble,
+  startGitHubDouble,
+  startOpenAIDouble,
+  type GitHubDouble,
+  type LlmDoubleBase,
+  type OpenAIDouble,
+} from "../doubles/index.js";
 
 let gh: GitHubDouble;
 let anthropic: LlmDoubleBase;
@@ -24,7 +31,12 @@ describe("GitHub double", () => {
     expect(repo.data.default_branch).toBe("main");
     const ref = await octokit.rest.git.getRef({ owner: "acme", repo: "tools", ref: "heads/main" });
     const commit = await octokit.rest.git.getCommit({ owner: "acme", repo: "tools", commit_sha: ref.data.object.sha });
-    const tree = await octokit.rest.git.getTree({ owner: "acme", repo: "tools", tree_sha: commit.data.tree.sha, recursive: "1" });
+    const tree = await octokit.rest.git.getTree({
+      owner: "acme",
+      repo: "tools",
+      tree_sha: commit.data.tree.sha,
+      recursive: "1",
+    });
     const readme = tree.data.tree.find((e) => e.path === "README.md")!;
     // `git hash-object` of "hello\n"
     expect(readme.sha).toBe("ce013625030ba8dba906f756967f9e9ca394464a");
@@ -36,12 +48,29 @@ describe("GitHub double", () => {
       owner: "acme",
       repo: "tools",
       base_tree: commit.data.tree.sha,
-      tree: [{ path: "docs/a.md", mode: "100644", type: "blob", content: "A" }, { path: "README.md", mode: "100644", type: "blob", sha: null }],
+      tree: [
+        { path: "docs/a.md", mode: "100644", type: "blob", content: "A" },
+        { path: "README.md", mode: "100644", type: "blob", sha: null },
+      ],
     });
-    const c = await octokit.rest.git.createCommit({ owner: "acme", repo: "tools", message: "m", tree: newTree.data.sha, parents: [commit.data.sha] });
+    const c = await octokit.rest.git.createCommit({
+      owner: "acme",
+      repo: "tools",
+      message: "m",
+      tree: newTree.data.sha,
+      parents: [commit.data.sha],
+    });
     await octokit.rest.git.createRef({ owner: "acme", repo: "tools", ref: "refs/heads/x", sha: c.data.sha });
     expect(gh.repoFiles("acme/tools", "x")).toEqual({ "docs/a.md": "A", "src/index.ts": "export const a = 1;\n" });
-    const pr = await octokit.rest.pulls.create({ owner: "acme", repo: "tools", head: "x", base: "main", title: "t", body: "b", draft: true });
+    const pr = await octokit.rest.pulls.create({
+      owner: "acme",
+      repo: "tools",
+      head: "x",
+      base: "main",
+      title: "t",
+      body: "b",
+      draft: true,
+    });
     expect(pr.status).toBe(201);
     expect(pr.data.draft).toBe(true);
     await octokit.rest.git.deleteRef({ owner: "acme", repo: "tools", ref: "heads/x" });
@@ -50,7 +79,10 @@ describe("GitHub double", () => {
 
   it("answers with GitHub's error shapes", async () => {
     const bad = new Octokit({ auth: "nope", baseUrl: gh.url });
-    await expect(bad.rest.repos.get({ owner: "acme", repo: "tools" })).rejects.toMatchObject({ status: 401, message: expect.stringContaining("Bad credentials") });
+    await expect(bad.rest.repos.get({ owner: "acme", repo: "tools" })).rejects.toMatchObject({
+      status: 401,
+      message: expect.stringContaining("Bad credentials"),
+    });
     const good = new Octokit({ auth: gh.token, baseUrl: gh.url });
     await expect(good.rest.repos.get({ owner: "acme", repo: "missing" })).rejects.toMatchObject({ status: 404 });
   });
@@ -69,7 +101,9 @@ describe("LLM doubles", () => {
     });
     expect(msg.content[0]).toMatchObject({ type: "tool_use", name: "submit", input: { ok: true } });
     const bad = new Anthropic({ apiKey: "wrong", baseURL: anthropic.url, maxRetries: 0 });
-    await expect(bad.messages.create({ model: "m", max_tokens: 1, messages: [{ role: "user", content: "x" }] })).rejects.toBeInstanceOf(Anthropic.AuthenticationError);
+    await expect(
+      bad.messages.create({ model: "m", max_tokens: 1, messages: [{ role: "user", content: "x" }] }),
+    ).rejects.toBeInstanceOf(Anthropic.AuthenticationError);
   });
 
   it("OpenAI: Responses API output_text and the chat completions shape", async () => {

@@ -21,7 +21,7 @@ export const REPO_FILES: Record<string, string> = {
   "src/handlers/forecast.ts": [
     "export function registerForecast(server: any) {",
     '  server.registerTool("get_forecast", { description: "Daily forecast for a city" }, async ({ city }) => {',
-    "    return { content: [{ type: \"text\", text: `Forecast for ${city}` }] };",
+    '    return { content: [{ type: "text", text: `Forecast for ${city}` }] };',
     "  });",
     "}",
     "",
@@ -41,11 +41,17 @@ export const HAPPY_CHANGE_SET = {
       edits: [
         {
           search: '  server.registerTool("get_forecast", { description: "Daily forecast for a city" }',
-          replace: '  server.registerTool("get_forecast", { description: "Daily or hourly forecast for a city (hours: optional)" }',
+          replace:
+            '  server.registerTool("get_forecast", { description: "Daily or hourly forecast for a city (hours: optional)" }',
         },
       ],
     },
-    { path: "docs/hourly.md", action: "create", content: "# Hourly forecasts\n\nPass `hours` to get_forecast.\n", edits: null },
+    {
+      path: "docs/hourly.md",
+      action: "create",
+      content: "# Hourly forecasts\n\nPass `hours` to get_forecast.\n",
+      edits: null,
+    },
   ],
   commit_message: "Add hourly forecasts to get_forecast\n\nAgents asked for hourly data.",
   pr_title: "get_forecast: support hourly forecasts",

@@ -41,7 +41,11 @@ let reportId: number;
 const api = (path: string, init: RequestInit & { key?: string } = {}) =>
   fetch(`${serve.url}${path}`, {
     ...init,
-    headers: { authorization: `Bearer ${init.key ?? ADMIN}`, ...(init.body ? { "content-type": "application/json" } : {}), ...(init.headers ?? {}) },
+    headers: {
+      authorization: `Bearer ${init.key ?? ADMIN}`,
+      ...(init.body ? { "content-type": "application/json" } : {}),
+      ...(init.headers ?? {}),
+    },
   });
 const putSettings = (body: unknown) => api("/api/settings", { method: "PUT", body: JSON.stringify(body) });
 
@@ -65,7 +69,7 @@ describe("settings API", () => {
   it("needs the admin scope", async () => {
     expect((await api("/api/settings", { key: readKey })).status).toBe(403);
     expect((await fetch(`${serve.url}/api/settings`)).status).toBe(401);
-    expect((await putSettings({}).then((r) => r.status))).toBe(200);
+    expect(await putSettings({}).then((r) => r.status)).toBe(200);
   });
 
   it("starts empty, with built-in defaults as the effective LLM", async () => {
@@ -81,14 +85,24 @@ describe("settings API", () => {
     const res = await putSettings({
       servers: { weather: { repo: REPO, base_branch: "main" } },
       llm: { provider: "anthropic" },
-      secrets: { github_token: gh.token, github_api_url: gh.url, anthropic_api_key: anthropic.apiKey, anthropic_base_url: anthropic.url },
+      secrets: {
+        github_token: gh.token,
+        github_api_url: gh.url,
+        anthropic_api_key: anthropic.apiKey,
+        anthropic_base_url: anthropic.url,
+      },
     });
     expect(res.status).toBe(200);
     const text = await res.text();
     expect(text).not.toContain(gh.token);
     expect(text).not.toContain(anthropic.apiKey);
     const body = JSON.parse(text);
-    expect(body.secrets.github_token).toEqual({ set: true, masked: `••••${gh.token.slice(-4)}`, source: "file", env: "GITHUB_TOKEN" });
+    expect(body.secrets.github_token).toEqual({
+      set: true,
+      masked: `••••${gh.token.slice(-4)}`,
+      source: "file",
+      env: "GITHUB_TOKEN",
+    });
     expect(body.servers.weather).toEqual({ repo: REPO, base_branch: "main" });
 
     const envPath = join(dir, ".env");
@@ -115,7 +129,13 @@ describe("settings API", () => {
     expect((await putSettings({ secrets: { openai_api_key: tricky } })).status).toBe(200);
     const vars = parseEnv(readFileSync(join(dir, ".env"), "utf8"));
     expect(vars.get("OPENAI_API_KEY")).toBe(tricky);
-    expect([...vars.keys()].sort()).toEqual(["ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL", "GITHUB_API_URL", "GITHUB_TOKEN", "OPENAI_API_KEY"]);
+    expect([...vars.keys()].sort()).toEqual([
+      "ANTHROPIC_API_KEY",
+      "ANTHROPIC_BASE_URL",
+      "GITHUB_API_URL",
+      "GITHUB_TOKEN",
+      "OPENAI_API_KEY",
+    ]);
   });
 
   it("clears a secret with null and keeps absent ones", async () => {
@@ -136,7 +156,8 @@ describe("settings API", () => {
 });
 
 describe("POST /api/feedback/:id/draft-pr (SSE)", () => {
-  const payloads = (events: SseEvent[]) => events.map((e) => ({ event: e.event, data: JSON.parse(e.data) as Record<string, unknown> }));
+  const payloads = (events: SseEvent[]) =>
+    events.map((e) => ({ event: e.event, data: JSON.parse(e.data) as Record<string, unknown> }));
 
   it("streams step/detail events and ends with done carrying the PR URL; the draft is on the report", async () => {
     anthropic.enqueue({ json: HAPPY_CHANGE_SET });
@@ -146,7 +167,15 @@ describe("POST /api/feedback/:id/draft-pr (SSE)", () => {
     const { events, raw } = await readSse(res);
     const parsed = payloads(events);
     expect(parsed.filter((e) => e.event === "step").map((e) => e.data.step)).toEqual([
-      "settings", "read_repo", "select_files", "prompt", "model", "validate", "commit", "pull_request", "record",
+      "settings",
+      "read_repo",
+      "select_files",
+      "prompt",
+      "model",
+      "validate",
+      "commit",
+      "pull_request",
+      "record",
     ]);
     const done = parsed.at(-1)!;
     expect(done.event).toBe("done");
@@ -172,7 +201,10 @@ describe("POST /api/feedback/:id/draft-pr (SSE)", () => {
   it("dry_run: true ends with the diff and no PR", async () => {
     anthropic.enqueue({ json: HAPPY_CHANGE_SET });
     const pulls = gh.pulls(REPO).length;
-    const res = await api(`/api/feedback/${reportId}/draft-pr`, { method: "POST", body: JSON.stringify({ dry_run: true }) });
+    const res = await api(`/api/feedback/${reportId}/draft-pr`, {
+      method: "POST",
+      body: JSON.stringify({ dry_run: true }),
+    });
     const done = payloads((await readSse(res)).events).at(-1)!;
     expect(done).toMatchObject({ event: "done", data: { dry_run: true, kind: "dry_run", url: null, draft: null } });
     expect(done.data.diff).toContain("+++ b/docs/hourly.md");
@@ -189,7 +221,10 @@ describe("POST /api/feedback/:id/draft-pr (SSE)", () => {
   it("problems found before streaming are JSON errors", async () => {
     expect((await api("/api/feedback/999999/draft-pr", { method: "POST" })).status).toBe(404);
     expect((await api("/api/feedback/abc/draft-pr", { method: "POST" })).status).toBe(400);
-    expect((await api(`/api/feedback/${reportId}/draft-pr`, { method: "POST", body: JSON.stringify({ dry_run: "yes" }) })).status).toBe(422);
+    expect(
+      (await api(`/api/feedback/${reportId}/draft-pr`, { method: "POST", body: JSON.stringify({ dry_run: "yes" }) }))
+        .status,
+    ).toBe(422);
     expect((await api(`/api/feedback/${reportId}/draft-pr`, { method: "POST", key: readKey })).status).toBe(403);
     const plain = await fetch(`${serve.url}/api/feedback/${reportId}/draft-pr`, {
       method: "POST",
@@ -210,7 +245,9 @@ describe("POST /api/feedback/:id/draft-pr (SSE)", () => {
     await readSse(res, (e) => !(e.event === "step" && JSON.parse(e.data).step === "pull_request"));
     controller.abort();
     // The PR call is in flight; the server aborts it and deletes the branch.
-    await expect.poll(() => gh.requests.some((r) => r.method === "DELETE"), { timeout: 20_000, interval: 100 }).toBe(true);
+    await expect
+      .poll(() => gh.requests.some((r) => r.method === "DELETE"), { timeout: 20_000, interval: 100 })
+      .toBe(true);
     expect(gh.branches(REPO)).toHaveLength(branches);
     expect(drafts.listDrafts(reportId)).toHaveLength(before);
     drafts.close();
@@ -236,7 +273,9 @@ describe("SSE plumbing", () => {
     const server = app.listen(0, "127.0.0.1");
     await new Promise((r) => server.once("listening", r));
     const controller = new AbortController();
-    const res = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/stream`, { signal: controller.signal });
+    const res = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/stream`, {
+      signal: controller.signal,
+    });
     const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
     const parser = new SseParser();
     while (parser.comments < 3) parser.feed((await reader.read()).value ?? "");

@@ -58,7 +58,9 @@ describe("draft_pr", () => {
     anthropic.enqueue({ json: HAPPY_CHANGE_SET });
     const client = await connect("admin");
     const progress: Progress[] = [];
-    const result = await client.callTool({ name: "draft_pr", arguments: { id } }, undefined, { onprogress: (p) => progress.push(p) });
+    const result = await client.callTool({ name: "draft_pr", arguments: { id } }, undefined, {
+      onprogress: (p) => progress.push(p),
+    });
     expect(result.isError).toBeFalsy();
     const structured = result.structuredContent as { url: string; draft_id: number; kind: string };
     expect(structured.kind).toBe("pull_request");
@@ -99,7 +101,9 @@ describe("draft_pr", () => {
       },
     });
     await expect(call).rejects.toThrow();
-    await expect.poll(() => gh.requests.some((r) => r.method === "DELETE"), { timeout: 20_000, interval: 100 }).toBe(true);
+    await expect
+      .poll(() => gh.requests.some((r) => r.method === "DELETE"), { timeout: 20_000, interval: 100 })
+      .toBe(true);
     expect(gh.branches(REPO)).toHaveLength(branches);
     expect(store.listDrafts(id)).toEqual([]);
     await client.close();

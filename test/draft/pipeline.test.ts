@@ -8,7 +8,14 @@ import { runDraft, type DraftEvent } from "../../src/draft/index.js";
 import { computeBudget } from "../../src/draft/prompt.js";
 import { DraftSettings } from "../../src/settings/index.js";
 import type { FeedbackStore } from "../../src/store/index.js";
-import { startAnthropicDouble, startGitHubDouble, startOpenAIDouble, type GitHubDouble, type LlmDoubleBase, type OpenAIDouble } from "../doubles/index.js";
+import {
+  startAnthropicDouble,
+  startGitHubDouble,
+  startOpenAIDouble,
+  type GitHubDouble,
+  type LlmDoubleBase,
+  type OpenAIDouble,
+} from "../doubles/index.js";
 import { addReport, HAPPY_CHANGE_SET, openTempStore, REPO, REPO_FILES } from "./fixtures.js";
 
 let gh: GitHubDouble;
@@ -44,7 +51,10 @@ beforeEach(() => {
   gh.truncateTreesAfter = undefined;
 });
 
-async function draft(reportId: number, extra: { dryRun?: boolean; signal?: AbortSignal; onEvent?: (e: DraftEvent) => void } = {}) {
+async function draft(
+  reportId: number,
+  extra: { dryRun?: boolean; signal?: AbortSignal; onEvent?: (e: DraftEvent) => void } = {},
+) {
   const events: DraftEvent[] = [];
   const outcome = await runDraft({
     store,
@@ -95,12 +105,26 @@ describe("happy paths", () => {
     // Recorded on the report.
     const drafts = store.listDrafts(id);
     expect(drafts).toHaveLength(1);
-    expect(drafts[0]).toMatchObject({ kind: "pull_request", url: result.url, branch: result.branch, provider: "anthropic", model: "claude-sonnet-4-6" });
+    expect(drafts[0]).toMatchObject({
+      kind: "pull_request",
+      url: result.url,
+      branch: result.branch,
+      provider: "anthropic",
+      model: "claude-sonnet-4-6",
+    });
     expect(drafts[0]!.files.sort()).toEqual(["docs/hourly.md", "src/handlers/forecast.ts"]);
 
     // Events: steps in order, ending in done.
     expect(events.filter((e) => e.type === "step").map((e) => (e as { step: string }).step)).toEqual([
-      "settings", "read_repo", "select_files", "prompt", "model", "validate", "commit", "pull_request", "record",
+      "settings",
+      "read_repo",
+      "select_files",
+      "prompt",
+      "model",
+      "validate",
+      "commit",
+      "pull_request",
+      "record",
     ]);
     expect(events.at(-1)).toMatchObject({ type: "done" });
 
@@ -209,7 +233,11 @@ describe("the one retry", () => {
     anthropic.enqueue({ json: bad }, { json: HAPPY_CHANGE_SET });
     const { outcome, events } = await draft(id, { dryRun: true });
     expect(outcome.ok).toBe(true);
-    expect(events.some((e) => e.type === "detail" && e.step === "validate" && e.message.includes("does not occur in the file"))).toBe(true);
+    expect(
+      events.some(
+        (e) => e.type === "detail" && e.step === "validate" && e.message.includes("does not occur in the file"),
+      ),
+    ).toBe(true);
     expect(JSON.stringify(anthropic.requests[1]!.body.messages)).toContain("Your previous answer was rejected");
   });
 
@@ -280,7 +308,10 @@ describe("error paths", () => {
   it("no repository configured, no token: clear settings errors before anything is called", async () => {
     delete env.PATCHWORKMCP_GITHUB_REPO;
     const id = addReport(store, { server_name: "unmapped" });
-    expect((await draft(id)).outcome).toMatchObject({ ok: false, error: { code: "no_repo_configured", step: "settings" } });
+    expect((await draft(id)).outcome).toMatchObject({
+      ok: false,
+      error: { code: "no_repo_configured", step: "settings" },
+    });
     env.PATCHWORKMCP_GITHUB_REPO = REPO;
     delete env.GITHUB_TOKEN;
     expect((await draft(id)).outcome).toMatchObject({ ok: false, error: { code: "missing_github_token" } });
@@ -292,12 +323,21 @@ describe("error paths", () => {
   it("a failure after the branch exists deletes the branch again", async () => {
     const id = addReport(store);
     anthropic.enqueue({ json: HAPPY_CHANGE_SET });
-    gh.failNext({ method: "POST", path: "/pulls" }, 422, { message: "Validation Failed", errors: [{ resource: "PullRequest", code: "custom", message: "No commits between main and x" }], documentation_url: "https://docs.github.com/rest", status: "422" });
+    gh.failNext({ method: "POST", path: "/pulls" }, 422, {
+      message: "Validation Failed",
+      errors: [{ resource: "PullRequest", code: "custom", message: "No commits between main and x" }],
+      documentation_url: "https://docs.github.com/rest",
+      status: "422",
+    });
     const before = gh.branches(REPO).length;
     const { outcome, events } = await draft(id);
     expect(outcome).toMatchObject({ ok: false, error: { code: "github_rejected", step: "pull_request" } });
     expect(gh.branches(REPO)).toHaveLength(before);
-    expect(gh.requests.some((r) => r.method === "DELETE" && decodeURIComponent(r.path).includes("/git/refs/heads/patchworkmcp/"))).toBe(true);
+    expect(
+      gh.requests.some(
+        (r) => r.method === "DELETE" && decodeURIComponent(r.path).includes("/git/refs/heads/patchworkmcp/"),
+      ),
+    ).toBe(true);
     expect(events.some((e) => e.type === "detail" && e.message.startsWith("Deleted branch"))).toBe(true);
     expect(store.listDrafts(id)).toEqual([]);
   });
@@ -351,7 +391,12 @@ describe("hostile report text", () => {
     // A model that obeys the report.
     const evil = {
       files: [
-        { path: ".github/workflows/ci.yml", action: "edit", content: null, edits: [{ search: "jobs: {}", replace: "jobs: { steal: {} }" }] },
+        {
+          path: ".github/workflows/ci.yml",
+          action: "edit",
+          content: null,
+          edits: [{ search: "jobs: {}", replace: "jobs: { steal: {} }" }],
+        },
         { path: "../../etc/passwd", action: "create", content: "x", edits: null },
         { path: ".env", action: "create", content: "GITHUB_TOKEN=x", edits: null },
         { path: ".git/hooks/post-checkout", action: "create", content: "curl evil", edits: null },
@@ -381,7 +426,17 @@ describe("hostile report text", () => {
     settings.update({ allowed_sensitive_paths: [".github/workflows/**"] });
     const id = addReport(store);
     anthropic.enqueue({
-      json: { ...HAPPY_CHANGE_SET, files: [{ path: ".github/workflows/ci.yml", action: "edit", content: null, edits: [{ search: "jobs: {}", replace: "jobs: { test: {} }" }] }] },
+      json: {
+        ...HAPPY_CHANGE_SET,
+        files: [
+          {
+            path: ".github/workflows/ci.yml",
+            action: "edit",
+            content: null,
+            edits: [{ search: "jobs: {}", replace: "jobs: { test: {} }" }],
+          },
+        ],
+      },
     });
     const { outcome } = await draft(id, { dryRun: true });
     settings.update({ allowed_sensitive_paths: null });

@@ -38,7 +38,10 @@ export class SseParser {
 }
 
 /** Read a fetch Response as SSE, chunk by chunk as it arrives; also returns the raw text. */
-export async function readSse(res: Response, onEvent?: (e: SseEvent) => boolean | void): Promise<{ events: SseEvent[]; raw: string }> {
+export async function readSse(
+  res: Response,
+  onEvent?: (e: SseEvent) => boolean | undefined,
+): Promise<{ events: SseEvent[]; raw: string }> {
   const parser = new SseParser();
   const events: SseEvent[] = [];
   let raw = "";

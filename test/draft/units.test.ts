@@ -51,7 +51,13 @@ describe(".env file", () => {
     expect(statSync(path).mode & 0o777).toBe(0o600);
     const text = readFileSync(path, "utf8");
     expect(text).toBe('# mine\nOTHER=1\nGITHUB_TOKEN="new"\nOPENAI_API_KEY="a\\"b\\\\c"\n');
-    expect(parseEnv(text)).toEqual(new Map([["OTHER", "1"], ["GITHUB_TOKEN", "new"], ["OPENAI_API_KEY", 'a"b\\c']]));
+    expect(parseEnv(text)).toEqual(
+      new Map([
+        ["OTHER", "1"],
+        ["GITHUB_TOKEN", "new"],
+        ["OPENAI_API_KEY", 'a"b\\c'],
+      ]),
+    );
     updateEnvFile(path, { GITHUB_TOKEN: null });
     expect(parseEnv(readFileSync(path, "utf8")).has("GITHUB_TOKEN")).toBe(false);
   });
@@ -66,14 +72,17 @@ describe(".env file", () => {
   it("round-trips any printable value as exactly one variable", () => {
     const dir = tempDir();
     fc.assert(
-      fc.property(fc.string({ unit: "grapheme", maxLength: 60 }).filter((s) => !/[\u0000-\u001f\u007f]/.test(s)), (value) => {
-        const path = join(dir, ".env");
-        writeFileSync(path, "");
-        updateEnvFile(path, { OPENAI_API_KEY: value });
-        const vars = parseEnv(readFileSync(path, "utf8"));
-        expect([...vars.keys()]).toEqual(["OPENAI_API_KEY"]);
-        expect(vars.get("OPENAI_API_KEY")).toBe(value);
-      }),
+      fc.property(
+        fc.string({ unit: "grapheme", maxLength: 60 }).filter((s) => !/[\u0000-\u001f\u007f]/.test(s)),
+        (value) => {
+          const path = join(dir, ".env");
+          writeFileSync(path, "");
+          updateEnvFile(path, { OPENAI_API_KEY: value });
+          const vars = parseEnv(readFileSync(path, "utf8"));
+          expect([...vars.keys()]).toEqual(["OPENAI_API_KEY"]);
+          expect(vars.get("OPENAI_API_KEY")).toBe(value);
+        },
+      ),
       { numRuns: 150 },
     );
   });
@@ -87,13 +96,36 @@ describe(".env file", () => {
 describe("path policy", () => {
   it("normalises harmless forms and refuses escapes", () => {
     expect(normalizeRepoPath("./src//a.ts")).toEqual({ ok: true, path: "src/a.ts" });
-    for (const bad of ["../x", "src/../../x", "/etc/passwd", "C:/x", "~/x", "a\\b", ".git/config", "sub/.GIT/hooks/x", "dir/", "", "a\u0000b"]) {
+    for (const bad of [
+      "../x",
+      "src/../../x",
+      "/etc/passwd",
+      "C:/x",
+      "~/x",
+      "a\\b",
+      ".git/config",
+      "sub/.GIT/hooks/x",
+      "dir/",
+      "",
+      "a\u0000b",
+    ]) {
       expect(normalizeRepoPath(bad).ok, bad).toBe(false);
     }
   });
 
   it("protects CI, secrets and repository control files unless allowed", () => {
-    for (const p of [".github/workflows/ci.yml", ".GITHUB/Workflows/x.yaml", ".gitlab-ci.yml", "config/.env", ".env.production", "deploy/key.pem", "home/.ssh/id_rsa", ".npmrc", "CODEOWNERS", ".circleci/config.yml"]) {
+    for (const p of [
+      ".github/workflows/ci.yml",
+      ".GITHUB/Workflows/x.yaml",
+      ".gitlab-ci.yml",
+      "config/.env",
+      ".env.production",
+      "deploy/key.pem",
+      "home/.ssh/id_rsa",
+      ".npmrc",
+      "CODEOWNERS",
+      ".circleci/config.yml",
+    ]) {
       expect(pathPolicy(p, []).ok, p).toBe(false);
     }
     expect(pathPolicy("src/env.ts", []).ok).toBe(true);
@@ -106,9 +138,18 @@ describe("path policy", () => {
 
 describe("validation", () => {
   it("never creates a file where a directory, file, symlink or unlisted directory is (a blob there would replace it)", async () => {
-    const repo = view({ ".github/workflows/ci.yml": "on: push", "src/a.ts": "x", "CODEOWNERS": "*" });
+    const repo = view({ ".github/workflows/ci.yml": "on: push", "src/a.ts": "x", CODEOWNERS: "*" });
     const create = (path: string) =>
-      validateChangeSet({ files: [{ path, action: "create", content: "x", edits: null }], commit_message: "m", pr_title: "t", pr_body: "" }, repo, [".github/**"]);
+      validateChangeSet(
+        {
+          files: [{ path, action: "create", content: "x", edits: null }],
+          commit_message: "m",
+          pr_title: "t",
+          pr_body: "",
+        },
+        repo,
+        [".github/**"],
+      );
     for (const path of [".github", ".github/workflows", "src", "src/a.ts/inner.ts", "CODEOWNERS/x"]) {
       const out = await create(path);
       expect(out.ok, path).toBe(false);
@@ -127,14 +168,38 @@ describe("validation", () => {
 
   it("whatever path a model invents, only normalised, in-repo, unprotected paths ever pass", async () => {
     const segment = fc.oneof(
-      fc.constantFrom("..", ".", "", ".git", ".GIT", ".github", "workflows", ".env", ".env.local", "id_rsa", "key.pem", "src", "a.ts", "C:", "~", "\\x"),
+      fc.constantFrom(
+        "..",
+        ".",
+        "",
+        ".git",
+        ".GIT",
+        ".github",
+        "workflows",
+        ".env",
+        ".env.local",
+        "id_rsa",
+        "key.pem",
+        "src",
+        "a.ts",
+        "C:",
+        "~",
+        "\\x",
+      ),
       fc.string({ maxLength: 6 }),
     );
-    const pathArb = fc.tuple(fc.constantFrom("", "/", "./"), fc.array(segment, { minLength: 1, maxLength: 5 })).map(([p, s]) => p + s.join("/"));
+    const pathArb = fc
+      .tuple(fc.constantFrom("", "/", "./"), fc.array(segment, { minLength: 1, maxLength: 5 }))
+      .map(([p, s]) => p + s.join("/"));
     await fc.assert(
       fc.asyncProperty(pathArb, async (path) => {
         const out = await validateChangeSet(
-          { files: [{ path, action: "create", content: "x", edits: null }], commit_message: "m", pr_title: "t", pr_body: "" },
+          {
+            files: [{ path, action: "create", content: "x", edits: null }],
+            commit_message: "m",
+            pr_title: "t",
+            pr_body: "",
+          },
           view({}),
           [],
         );
@@ -155,15 +220,32 @@ describe("validation", () => {
 
   it("applies edits in order against the real file content", async () => {
     const out = await validateChangeSet(
-      cs([{ path: "src/a.ts", action: "edit", content: null, edits: [{ search: "const a = 1;", replace: "const a = 2;" }, { search: "a = 2;\nconst b", replace: "a = 3;\nconst b" }] }]),
+      cs([
+        {
+          path: "src/a.ts",
+          action: "edit",
+          content: null,
+          edits: [
+            { search: "const a = 1;", replace: "const a = 2;" },
+            { search: "a = 2;\nconst b", replace: "a = 3;\nconst b" },
+          ],
+        },
+      ]),
       view(files),
       [],
     );
-    expect(out).toMatchObject({ ok: true, value: { changes: [{ path: "src/a.ts", after: "const a = 3;\nconst b = 1;\n" }] } });
+    expect(out).toMatchObject({
+      ok: true,
+      value: { changes: [{ path: "src/a.ts", after: "const a = 3;\nconst b = 1;\n" }] },
+    });
   });
 
   it("requires each search block to occur exactly once", async () => {
-    const out = await validateChangeSet(cs([{ path: "src/a.ts", action: "edit", content: null, edits: [{ search: " = 1;", replace: " = 2;" }] }]), view(files), []);
+    const out = await validateChangeSet(
+      cs([{ path: "src/a.ts", action: "edit", content: null, edits: [{ search: " = 1;", replace: " = 2;" }] }]),
+      view(files),
+      [],
+    );
     expect(out.ok).toBe(false);
     if (!out.ok) expect(out.problems[0]).toContain("occurs 2 times");
   });
@@ -198,7 +280,11 @@ describe("validation", () => {
       [],
     );
     expect(dup.ok).toBe(false);
-    const big = await validateChangeSet(cs([{ path: "big.txt", action: "create", content: "x".repeat(300_000), edits: null }]), view(files), []);
+    const big = await validateChangeSet(
+      cs([{ path: "big.txt", action: "create", content: "x".repeat(300_000), edits: null }]),
+      view(files),
+      [],
+    );
     expect(big.ok).toBe(false);
   });
 });
@@ -209,15 +295,21 @@ describe("unified diff", () => {
     execFileSync("git", ["init", "-q"], { cwd: dir });
     const line = fc.constantFrom("a", "b", "c", "", "  indented", "x y");
     fc.assert(
-      fc.property(fc.array(line, { maxLength: 25 }), fc.array(line, { maxLength: 25 }), fc.boolean(), fc.boolean(), (before, after, nlA, nlB) => {
-        const a = before.join("\n") + (nlA && before.length ? "\n" : "");
-        const b = after.join("\n") + (nlB && after.length ? "\n" : "");
-        if (a === b || a === "" || b === "") return;
-        writeFileSync(join(dir, "f.txt"), a);
-        writeFileSync(join(dir, "p.diff"), unifiedDiff("f.txt", a, b));
-        execFileSync("git", ["apply", "p.diff"], { cwd: dir });
-        expect(readFileSync(join(dir, "f.txt"), "utf8")).toBe(b);
-      }),
+      fc.property(
+        fc.array(line, { maxLength: 25 }),
+        fc.array(line, { maxLength: 25 }),
+        fc.boolean(),
+        fc.boolean(),
+        (before, after, nlA, nlB) => {
+          const a = before.join("\n") + (nlA && before.length ? "\n" : "");
+          const b = after.join("\n") + (nlB && after.length ? "\n" : "");
+          if (a === b || a === "" || b === "") return;
+          writeFileSync(join(dir, "f.txt"), a);
+          writeFileSync(join(dir, "p.diff"), unifiedDiff("f.txt", a, b));
+          execFileSync("git", ["apply", "p.diff"], { cwd: dir });
+          expect(readFileSync(join(dir, "f.txt"), "utf8")).toBe(b);
+        },
+      ),
       { numRuns: 40 },
     );
   });
@@ -252,7 +344,15 @@ describe("file selection", () => {
       usedChars: 13,
     };
     const prompt = buildUserPrompt(
-      { report: hostile, notes: [], repoLabel: "acme/x", baseBranch: "main", paths: ["a.ts", "b.ts"], listingComplete: false, selection },
+      {
+        report: hostile,
+        notes: [],
+        repoLabel: "acme/x",
+        baseBranch: "main",
+        paths: ["a.ts", "b.ts"],
+        listingComplete: false,
+        selection,
+      },
       1000,
     );
     expect(prompt).toContain("CUT to fit the context budget");
@@ -299,20 +399,40 @@ describe("settings precedence", () => {
       llm: { provider: "openai", model: "gpt-5.4-mini" },
       secrets: { github_token: "ghp_saved_in_file_0001" },
     });
-    expect(settings.resolve("weather")).toMatchObject({ target: { repo: "acme/weather", base_branch: "dev" }, provider: "openai", model: "gpt-5.4-mini" });
+    expect(settings.resolve("weather")).toMatchObject({
+      target: { repo: "acme/weather", base_branch: "dev" },
+      provider: "openai",
+      model: "gpt-5.4-mini",
+    });
     expect(settings.resolve("other").target).toEqual({ repo: "acme/all", base_branch: null });
     expect(settings.resolve("weather").secrets.githubToken).toBe("ghp_saved_in_file_0001");
     expect(settings.publicView().secrets.github_token).toMatchObject({ set: true, source: "file", masked: "••••0001" });
 
-    Object.assign(env, { GITHUB_TOKEN: "ghp_from_environment_02", PATCHWORKMCP_LLM_PROVIDER: "anthropic", PATCHWORKMCP_GITHUB_REPO: "acme/forced" });
+    Object.assign(env, {
+      GITHUB_TOKEN: "ghp_from_environment_02",
+      PATCHWORKMCP_LLM_PROVIDER: "anthropic",
+      PATCHWORKMCP_GITHUB_REPO: "acme/forced",
+    });
     const resolved = settings.resolve("weather");
     expect(resolved.secrets.githubToken).toBe("ghp_from_environment_02");
     // The saved model belongs to the saved provider, so the env-chosen provider gets its default.
-    expect(resolved).toMatchObject({ provider: "anthropic", model: "claude-sonnet-4-6", target: { repo: "acme/forced", base_branch: null } });
+    expect(resolved).toMatchObject({
+      provider: "anthropic",
+      model: "claude-sonnet-4-6",
+      target: { repo: "acme/forced", base_branch: null },
+    });
     const view = settings.publicView();
     expect(view.secrets.github_token).toMatchObject({ source: "env", masked: "••••t_02" });
-    expect(view.env_overrides.sort()).toEqual(["GITHUB_TOKEN", "PATCHWORKMCP_GITHUB_REPO", "PATCHWORKMCP_LLM_PROVIDER"]);
-    expect(settings.resolve("weather", { provider: "openai", model: "m1", repo: "acme/flag" })).toMatchObject({ provider: "openai", model: "m1", target: { repo: "acme/flag" } });
+    expect(view.env_overrides.sort()).toEqual([
+      "GITHUB_TOKEN",
+      "PATCHWORKMCP_GITHUB_REPO",
+      "PATCHWORKMCP_LLM_PROVIDER",
+    ]);
+    expect(settings.resolve("weather", { provider: "openai", model: "m1", repo: "acme/flag" })).toMatchObject({
+      provider: "openai",
+      model: "m1",
+      target: { repo: "acme/flag" },
+    });
     expect(JSON.stringify(view)).not.toContain("ghp_");
     store.close();
   });

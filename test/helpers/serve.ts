@@ -78,10 +78,15 @@ export interface ServeProcess extends ListeningProcess {
   dbPath: string;
 }
 
-export async function startServe(options: { dbPath?: string; args?: string[]; env?: Record<string, string> } = {}): Promise<ServeProcess> {
+export async function startServe(
+  options: { dbPath?: string; args?: string[]; env?: Record<string, string> } = {},
+): Promise<ServeProcess> {
   const dbPath = options.dbPath ?? join(tempDir(), "feedback.db");
-  const child = await startListening([process.execPath, CLI, "serve", "--port", "0", "--db", dbPath, ...(options.args ?? [])], {
-    env: { ...process.env, FEEDBACK_API_KEY: "", ...options.env },
-  });
+  const child = await startListening(
+    [process.execPath, CLI, "serve", "--port", "0", "--db", dbPath, ...(options.args ?? [])],
+    {
+      env: { ...process.env, FEEDBACK_API_KEY: "", ...options.env },
+    },
+  );
   return { ...child, port: Number(new URL(child.url).port), dbPath };
 }

@@ -66,7 +66,9 @@ beforeAll(async () => {
   serve = await startServe();
   const outDir = tempDir("pwm-conformance-");
   const code = await new Promise<number | null>((resolve, reject) => {
-    const proc = spawn(NODE22, [CONFORMANCE, "server", "--url", `${serve.url}/mcp`, "-o", outDir], { stdio: ["ignore", "pipe", "pipe"] });
+    const proc = spawn(NODE22, [CONFORMANCE, "server", "--url", `${serve.url}/mcp`, "-o", outDir], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     proc.stdout.setEncoding("utf8").on("data", (d: string) => (output += d));
     proc.stderr.setEncoding("utf8").on("data", (d: string) => (output += d));
     proc.once("error", reject);

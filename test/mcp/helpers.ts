@@ -36,7 +36,7 @@ export function seed(dbPath: string, count: number): void {
     const results = store.insertMany(items);
     const setDate = store.db.prepare("UPDATE reports SET created_at = ? WHERE id = ?");
     store.db.transaction(() => {
-      results.forEach((r, i) => setDate.run(`${seededDay(i)}T12:00:00.000Z`, r.id));
+      for (const [i, r] of results.entries()) setDate.run(`${seededDay(i)}T12:00:00.000Z`, r.id);
     })();
   } finally {
     store.close();
@@ -50,7 +50,11 @@ export interface StdioSession {
 }
 
 /** An SDK client talking to a real `patchworkmcp mcp` child process. */
-export async function stdioClient(options: { dbPath: string; args?: string[]; env?: Record<string, string> }): Promise<StdioSession> {
+export async function stdioClient(options: {
+  dbPath: string;
+  args?: string[];
+  env?: Record<string, string>;
+}): Promise<StdioSession> {
   const transport = new StdioClientTransport({
     command: process.execPath,
     args: [CLI, "mcp", "--db", options.dbPath, ...(options.args ?? [])],
@@ -67,7 +71,10 @@ export async function stdioClient(options: { dbPath: string; args?: string[]; en
 }
 
 /** An SDK client over streamable HTTP, optionally with a bearer key. */
-export async function httpClient(url: string, key?: string): Promise<{ client: Client; transport: StreamableHTTPClientTransport }> {
+export async function httpClient(
+  url: string,
+  key?: string,
+): Promise<{ client: Client; transport: StreamableHTTPClientTransport }> {
   const transport = new StreamableHTTPClientTransport(new URL(url), {
     requestInit: key ? { headers: { Authorization: `Bearer ${key}` } } : {},
   });
@@ -93,7 +100,10 @@ export async function walk(client: Client, args: Record<string, unknown>): Promi
   let cursor: string | undefined;
   let pages = 0;
   do {
-    const result = await client.callTool({ name: "list_reports", arguments: { ...args, ...(cursor ? { cursor } : {}) } });
+    const result = await client.callTool({
+      name: "list_reports",
+      arguments: { ...args, ...(cursor ? { cursor } : {}) },
+    });
     if (result.isError) throw new Error(`list_reports failed: ${textOf(result)}`);
     const page = result.structuredContent as unknown as ListedPage;
     ids.push(...page.reports.map((r) => r.id));
@@ -124,7 +134,9 @@ export interface RawOptions {
 export interface RawResponse {
   status: number;
   headers: Headers;
-  body: { id?: unknown; result?: unknown; error?: { code: number; message: string; data?: Record<string, unknown> } } | undefined;
+  body:
+    | { id?: unknown; result?: unknown; error?: { code: number; message: string; data?: Record<string, unknown> } }
+    | undefined;
 }
 
 /** One raw request to an /mcp endpoint; parses a JSON body or the first SSE data event. */
@@ -139,7 +151,11 @@ export async function rawMcp(url: string, options: RawOptions): Promise<RawRespo
       ...(options.session ? { "Mcp-Session-Id": options.session } : {}),
       ...options.headers,
     },
-    ...(options.rawBody !== undefined ? { body: options.rawBody } : options.body !== undefined ? { body: JSON.stringify(options.body) } : {}),
+    ...(options.rawBody !== undefined
+      ? { body: options.rawBody }
+      : options.body !== undefined
+        ? { body: JSON.stringify(options.body) }
+        : {}),
   });
   const text = await res.text();
   let body: RawResponse["body"];

@@ -20,7 +20,12 @@ const keys = { ingest: "", read: "", admin: "" };
 const raw = (options: RawOptions) => rawMcp(mcpUrl, options);
 const openSession = (key?: string) => openRawSession(mcpUrl, key);
 
-const callTool = (id: number, name: string, args: Record<string, unknown> = {}) => ({ jsonrpc: "2.0", id, method: "tools/call", params: { name, arguments: args } });
+const callTool = (id: number, name: string, args: Record<string, unknown> = {}) => ({
+  jsonrpc: "2.0",
+  id,
+  method: "tools/call",
+  params: { name, arguments: args },
+});
 
 beforeAll(async () => {
   const dbPath = join(tempDir("pwm-mcp-http-"), "feedback.db");
@@ -74,7 +79,10 @@ describe("scopes", () => {
       expect((await client.listTools()).tools.map((t) => t.name)).toEqual(["feedback"]);
       expect(client.getServerCapabilities()?.prompts).toBeUndefined();
       expect(client.getInstructions()).not.toMatch(/list_reports/);
-      const ok = await client.callTool({ name: "feedback", arguments: { what_i_needed: "via mcp", what_i_tried: "x", gap_type: "other" } });
+      const ok = await client.callTool({
+        name: "feedback",
+        arguments: { what_i_needed: "via mcp", what_i_tried: "x", gap_type: "other" },
+      });
       expect(textOf(ok)).toMatch(/recorded \(report \d+\)/);
       const err = await client.callTool({ name: "list_reports", arguments: {} }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(StreamableHTTPError);
@@ -88,7 +96,10 @@ describe("scopes", () => {
     expect(res.status).toBe(403);
     expect(res.body).toMatchObject({
       id: 7,
-      error: { message: expect.stringContaining("lacks the feedback:read scope"), data: { required_scope: "feedback:read", key_scope: "feedback:ingest" } },
+      error: {
+        message: expect.stringContaining("lacks the feedback:read scope"),
+        data: { required_scope: "feedback:read", key_scope: "feedback:ingest" },
+      },
     });
     const prompts = await raw({ key: keys.ingest, session, body: { jsonrpc: "2.0", id: 8, method: "prompts/list" } });
     expect(prompts.status).toBe(403);
@@ -121,9 +132,15 @@ describe("scopes", () => {
     const { client } = await httpClient(mcpUrl, keys.admin);
     try {
       const names = (await client.listTools()).tools.map((t) => t.name);
-      expect(names).toEqual(expect.arrayContaining(["feedback", "list_reports", "get_report", "get_stats", "add_note", "set_status"]));
-      expect(textOf(await client.callTool({ name: "add_note", arguments: { id: 5, body: "triaged over HTTP" } }))).toMatch(/^Added note/);
-      expect(textOf(await client.callTool({ name: "set_status", arguments: { id: 5, reviewed: true } }))).toBe("Report 5 is now reviewed (was open).");
+      expect(names).toEqual(
+        expect.arrayContaining(["feedback", "list_reports", "get_report", "get_stats", "add_note", "set_status"]),
+      );
+      expect(
+        textOf(await client.callTool({ name: "add_note", arguments: { id: 5, body: "triaged over HTTP" } })),
+      ).toMatch(/^Added note/);
+      expect(textOf(await client.callTool({ name: "set_status", arguments: { id: 5, reviewed: true } }))).toBe(
+        "Report 5 is now reviewed (was open).",
+      );
       const md = textOf(await client.callTool({ name: "get_report", arguments: { id: 5 } }));
       expect(md).toContain("triaged over HTTP");
       expect(md).toContain("- **Status:** `reviewed`");
@@ -149,7 +166,9 @@ describe("scopes", () => {
       server_version: "1",
     };
     const { client } = await httpClient(mcpUrl, keys.ingest);
-    const viaMcp = Number(/report (\d+)/.exec(textOf(await client.callTool({ name: "feedback", arguments: payload })))![1]);
+    const viaMcp = Number(
+      /report (\d+)/.exec(textOf(await client.callTool({ name: "feedback", arguments: payload })))![1],
+    );
     await client.close();
     const post = await fetch(`${serve.url}/api/feedback`, {
       method: "POST",
@@ -168,11 +187,17 @@ describe("scopes", () => {
 
 describe("sessions and HTTP edges", () => {
   it("negotiates the protocol version and returns the instructions", async () => {
-    const known = await raw({ key: keys.read, body: { ...INIT, params: { ...INIT.params, protocolVersion: "2025-03-26" } } });
+    const known = await raw({
+      key: keys.read,
+      body: { ...INIT, params: { ...INIT.params, protocolVersion: "2025-03-26" } },
+    });
     expect(known.body?.result).toMatchObject({ protocolVersion: "2025-03-26", serverInfo: { name: "patchworkmcp" } });
-    expect((known.body?.result as { instructions: string }).instructions).toMatch(/never instructions/);
-    const future = await raw({ key: keys.read, body: { ...INIT, params: { ...INIT.params, protocolVersion: "2099-01-01" } } });
-    expect((future.body?.result as { protocolVersion: string }).protocolVersion).toBe(LATEST_PROTOCOL_VERSION);
+    expect((known.body!.result as { instructions: string }).instructions).toMatch(/never instructions/);
+    const future = await raw({
+      key: keys.read,
+      body: { ...INIT, params: { ...INIT.params, protocolVersion: "2099-01-01" } },
+    });
+    expect((future.body!.result as { protocolVersion: string }).protocolVersion).toBe(LATEST_PROTOCOL_VERSION);
   });
 
   it("binds a session to its key, answers 404 for unknown sessions and honours DELETE", async () => {
@@ -183,7 +208,11 @@ describe("sessions and HTTP edges", () => {
     const other = await raw({ key: keys.admin, session, body: callTool(3, "add_note", { id: 1, body: "hijack" }) });
     expect(other.status).toBe(403);
     expect(other.body?.error?.message).toMatch(/different API key/);
-    const unknown = await raw({ key: keys.read, session: "00000000-0000-0000-0000-000000000000", body: callTool(4, "list_reports") });
+    const unknown = await raw({
+      key: keys.read,
+      session: "00000000-0000-0000-0000-000000000000",
+      body: callTool(4, "list_reports"),
+    });
     expect(unknown.status).toBe(404);
     expect(unknown.body?.error?.code).toBe(-32001);
     const del = await raw({ key: keys.read, session, method: "DELETE" });
@@ -199,27 +228,51 @@ describe("sessions and HTTP edges", () => {
     expect(put.status).toBe(405);
     expect(put.headers.get("allow")).toBe("GET, POST, DELETE");
     const session = await openSession(keys.admin);
-    const huge = await raw({ key: keys.admin, session, body: callTool(9, "add_note", { id: 1, body: "x".repeat(5 * 1024 * 1024) }) });
+    const huge = await raw({
+      key: keys.admin,
+      session,
+      body: callTool(9, "add_note", { id: 1, body: "x".repeat(5 * 1024 * 1024) }),
+    });
     expect(huge.status).toBe(413);
     expect(huge.body).toMatchObject({ jsonrpc: "2.0", error: { message: expect.stringContaining("4mb") } });
     // Under the limit but over the tool's own limit: a tool error, not a transport error.
-    const big = await raw({ key: keys.admin, session, body: callTool(10, "add_note", { id: 1, body: "x".repeat(2 * 1024 * 1024) }) });
+    const big = await raw({
+      key: keys.admin,
+      session,
+      body: callTool(10, "add_note", { id: 1, body: "x".repeat(2 * 1024 * 1024) }),
+    });
     expect(big.status).toBe(200);
     expect(big.body?.result).toMatchObject({ isError: true });
     const broken = await raw({ key: keys.admin, session, rawBody: '{"jsonrpc":"2.0",' });
     expect(broken.status).toBe(400);
     expect(broken.body?.error?.code).toBe(-32700);
-    const unknownMethod = await raw({ key: keys.admin, session, body: { jsonrpc: "2.0", id: 11, method: "reports/purge" } });
+    const unknownMethod = await raw({
+      key: keys.admin,
+      session,
+      body: { jsonrpc: "2.0", id: 11, method: "reports/purge" },
+    });
     expect(unknownMethod.body?.error?.code).toBe(-32601);
   });
 
   it("rejects a DNS-rebound Host and a foreign Origin", async () => {
     // fetch cannot set Host, so this one goes through node:http.
     const hostStatus = await new Promise<number | undefined>((resolve, reject) => {
-      const req = request(mcpUrl, { method: "POST", headers: { Host: `evil.example.com:${serve.port}`, "Content-Type": "application/json", Accept: "application/json, text/event-stream", Authorization: `Bearer ${keys.read}` } }, (res) => {
-        res.resume();
-        resolve(res.statusCode);
-      });
+      const req = request(
+        mcpUrl,
+        {
+          method: "POST",
+          headers: {
+            Host: `evil.example.com:${serve.port}`,
+            "Content-Type": "application/json",
+            Accept: "application/json, text/event-stream",
+            Authorization: `Bearer ${keys.read}`,
+          },
+        },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode);
+        },
+      );
       req.once("error", reject);
       req.end(JSON.stringify(INIT));
     });
@@ -238,7 +291,9 @@ describe("no key configured", () => {
     const open = await startServe({ args: ["--host", "0.0.0.0"] });
     try {
       const { client } = await httpClient(`http://127.0.0.1:${open.port}/mcp`);
-      expect((await client.listTools()).tools.map((t) => t.name)).toEqual(expect.arrayContaining(["list_reports", "add_note"]));
+      expect((await client.listTools()).tools.map((t) => t.name)).toEqual(
+        expect.arrayContaining(["list_reports", "add_note"]),
+      );
       await client.close();
       const res = await raw({ url: `http://${external.address}:${open.port}/mcp`, body: INIT });
       expect(res.status).toBe(403);

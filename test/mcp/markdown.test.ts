@@ -12,7 +12,26 @@ const md = new MarkdownIt();
 
 /** Text made mostly of the characters that could break Markdown structure. */
 const hostile = fc.string({
-  unit: fc.constantFrom("`", "``", "```", "````", "~~~", "\n", "\r", "\r\n", "#", " ", "a", ">", "|", "*", "\u2028", "\u0000", "<b>", "- "),
+  unit: fc.constantFrom(
+    "`",
+    "``",
+    "```",
+    "````",
+    "~~~",
+    "\n",
+    "\r",
+    "\r\n",
+    "#",
+    " ",
+    "a",
+    ">",
+    "|",
+    "*",
+    "\u2028",
+    "\u0000",
+    "<b>",
+    "- ",
+  ),
   maxLength: 60,
 });
 
@@ -49,7 +68,10 @@ describe("fencedBlock", () => {
         const tokens = md.parse(`before\n\n${fencedBlock(text)}\n\nafter`, {});
         const fences = tokens.filter((t) => t.type === "fence");
         expect(fences).toHaveLength(1);
-        const expected = text.replace(/\r\n?/g, "\n").replace(/\u0000/g, "\\u0000").replace(/\u2028/g, "\\u2028");
+        const expected = text
+          .replace(/\r\n?/g, "\n")
+          .replace(/\u0000/g, "\\u0000")
+          .replace(/\u2028/g, "\\u2028");
         // markdown-it replaces NUL itself; compare what it kept.
         expect(fences[0]!.content).toBe(`${expected}\n`);
         const paragraphs = tokens.filter((t) => t.type === "inline").map((t) => t.content);
@@ -167,7 +189,9 @@ describe("renderReport", () => {
         ]);
         expect(tokens.filter((t) => t.type === "fence")).toHaveLength(3);
         // The note heading's author is one code span.
-        const noteHeading = tokens.findIndex((t, i) => t.type === "heading_open" && tokens[i + 1]!.content.startsWith("Note 1"));
+        const noteHeading = tokens.findIndex(
+          (t, i) => t.type === "heading_open" && tokens[i + 1]!.content.startsWith("Note 1"),
+        );
         expect(tokens[noteHeading + 1]!.children!.filter((c) => c.type === "code_inline")).toHaveLength(name ? 1 : 0);
       }),
       { numRuns: 200 },
@@ -189,10 +213,17 @@ describe("renderReportLine", () => {
 
 describe("renderReportLine in a Markdown renderer", () => {
   it("shows links, images and HTML from report text as code, never as live markup", () => {
-    const payloads = ["![x](https://evil.example/p?d=1)", "[click](javascript:alert(1))", "<img src=x onerror=alert(1)>", "**bold** <b>b</b>"];
+    const payloads = [
+      "![x](https://evil.example/p?d=1)",
+      "[click](javascript:alert(1))",
+      "<img src=x onerror=alert(1)>",
+      "**bold** <b>b</b>",
+    ];
     fc.assert(
       fc.property(fc.constantFrom(...payloads), fc.constantFrom(...payloads), hostile, (needed, name, noise) => {
-        const html = md.renderInline(renderReportLine(report({ what_i_needed: `${noise}${needed}`, server_name: name, tool_name: needed })));
+        const html = md.renderInline(
+          renderReportLine(report({ what_i_needed: `${noise}${needed}`, server_name: name, tool_name: needed })),
+        );
         expect(html).not.toMatch(/<(img|a|b|strong)[\s>]/);
       }),
       { numRuns: 200 },

@@ -37,7 +37,16 @@ async function until(condition: () => Promise<boolean>, what: string): Promise<v
 beforeAll(async () => {
   store = FeedbackStore.open(join(tempDir("pwm-mcp-sessions-"), "feedback.db"));
   const app = express();
-  app.use("/mcp", mcpRouter({ store, auth: new Authenticator({ store }), queue: new IngestQueue(store), sessionIdleMs: 300, maxSessions: 3 }));
+  app.use(
+    "/mcp",
+    mcpRouter({
+      store,
+      auth: new Authenticator({ store }),
+      queue: new IngestQueue(store),
+      sessionIdleMs: 300,
+      maxSessions: 3,
+    }),
+  );
   server = await new Promise<Server>((resolve) => {
     const s = app.listen(0, "127.0.0.1", () => resolve(s));
   });
@@ -55,7 +64,11 @@ describe("MCP sessions", () => {
     const idle = await openRawSession(url);
     const streaming = await openRawSession(url);
     const controller = new AbortController();
-    const stream = await fetch(url, { method: "GET", headers: { Accept: "text/event-stream", "Mcp-Session-Id": streaming, "MCP-Protocol-Version": "2025-06-18" }, signal: controller.signal });
+    const stream = await fetch(url, {
+      method: "GET",
+      headers: { Accept: "text/event-stream", "Mcp-Session-Id": streaming, "MCP-Protocol-Version": "2025-06-18" },
+      signal: controller.signal,
+    });
     expect(stream.status).toBe(200);
     await until(async () => (await ping(idle)).status === 404, "the idle session to be reaped");
     // The streaming session outlived the idle one although it was last used before it.
@@ -63,7 +76,10 @@ describe("MCP sessions", () => {
     expect(alive.status).toBe(200);
     expect(alive.body).toMatchObject({ result: {} });
     controller.abort();
-    await until(async () => (await ping(streaming)).status === 404, "the stream's session to be reaped after it closed");
+    await until(
+      async () => (await ping(streaming)).status === 404,
+      "the stream's session to be reaped after it closed",
+    );
   });
 
   it("closes the least recently used idle session when the table is full", async () => {
@@ -81,12 +97,22 @@ describe("MCP sessions per key", () => {
     const agentKey = keyed.createKey("ingest").key;
     const devKey = keyed.createKey("admin").key;
     const app = express();
-    app.use("/mcp", mcpRouter({ store: keyed, auth: new Authenticator({ store: keyed }), queue: new IngestQueue(keyed), maxSessions: 4, maxSessionsPerKey: 2 }));
+    app.use(
+      "/mcp",
+      mcpRouter({
+        store: keyed,
+        auth: new Authenticator({ store: keyed }),
+        queue: new IngestQueue(keyed),
+        maxSessions: 4,
+        maxSessionsPerKey: 2,
+      }),
+    );
     const srv = await new Promise<Server>((resolve) => {
       const s = app.listen(0, "127.0.0.1", () => resolve(s));
     });
     const at = `http://127.0.0.1:${(srv.address() as AddressInfo).port}/mcp`;
-    const pingAs = (key: string, session: string) => rawMcp(at, { key, session, body: { jsonrpc: "2.0", id: 9, method: "ping" } });
+    const pingAs = (key: string, session: string) =>
+      rawMcp(at, { key, session, body: { jsonrpc: "2.0", id: 9, method: "ping" } });
     try {
       const dev = await openRawSession(at, devKey);
       const agents = [];

@@ -9,7 +9,16 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FEEDBACK_REPLIES, feedbackToolDefinition } from "../../src/feedback/index.js";
 import { FeedbackStore } from "../../src/store/index.js";
 import { CLI, startServe, tempDir, type ServeProcess } from "../helpers/serve.js";
-import { seed, seededDay, seededPayload, stdioClient, textOf, walk, type ListedPage, type StdioSession } from "./helpers.js";
+import {
+  seed,
+  seededDay,
+  seededPayload,
+  stdioClient,
+  textOf,
+  walk,
+  type ListedPage,
+  type StdioSession,
+} from "./helpers.js";
 
 const TOTAL = 500;
 const all = Array.from({ length: TOTAL }, (_, i) => ({ id: i + 1, ...seededPayload(i), day: seededDay(i) }));
@@ -43,7 +52,9 @@ describe("protocol", () => {
 
   it("answers ping and rejects unknown methods with -32601", async () => {
     await expect(mcp.client.ping()).resolves.toEqual({});
-    const err = await mcp.client.request({ method: "reports/purge", params: {} }, EmptyResultSchema).catch((e: unknown) => e);
+    const err = await mcp.client
+      .request({ method: "reports/purge", params: {} }, EmptyResultSchema)
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(McpError);
     expect((err as McpError).code).toBe(ErrorCode.MethodNotFound);
   });
@@ -51,14 +62,19 @@ describe("protocol", () => {
   it("lists the tools with honest annotations, feedback exactly as the contract defines it", async () => {
     const { tools } = await mcp.client.listTools();
     const byName = new Map(tools.map((t) => [t.name, t]));
-    for (const name of ["feedback", "list_reports", "get_report", "get_stats", "add_note", "set_status"]) expect(byName.has(name)).toBe(true);
+    for (const name of ["feedback", "list_reports", "get_report", "get_stats", "add_note", "set_status"])
+      expect(byName.has(name)).toBe(true);
     expect(byName.get("feedback")).toEqual(feedbackToolDefinition());
     for (const name of ["list_reports", "get_report", "get_stats"]) {
       expect(byName.get(name)!.annotations).toMatchObject({ readOnlyHint: true, openWorldHint: false });
       expect(byName.get(name)!.title).toBeTruthy();
     }
     for (const name of ["add_note", "set_status"]) {
-      expect(byName.get(name)!.annotations).toMatchObject({ readOnlyHint: false, destructiveHint: false, openWorldHint: false });
+      expect(byName.get(name)!.annotations).toMatchObject({
+        readOnlyHint: false,
+        destructiveHint: false,
+        openWorldHint: false,
+      });
     }
     expect(byName.get("list_reports")!.outputSchema).toMatchObject({ type: "object" });
   });
@@ -92,12 +108,17 @@ describe("list_reports", () => {
     ["session_id", { session_id: "session-3" }, (r: (typeof all)[number]) => r.session_id === "session-3"],
     ["client_type", { client_type: "cursor" }, (r: (typeof all)[number]) => r.client_type === "cursor"],
     ["tool_name", { tool_name: "tool_2" }, (r: (typeof all)[number]) => r.tool_name === "tool_2"],
-    ["since/until", { since: "2026-03-03", until: "2026-03-05" }, (r: (typeof all)[number]) => r.day >= "2026-03-03" && r.day < "2026-03-05"],
+    [
+      "since/until",
+      { since: "2026-03-03", until: "2026-03-05" },
+      (r: (typeof all)[number]) => r.day >= "2026-03-03" && r.day < "2026-03-05",
+    ],
     ["query", { query: "invoice totals" }, (r: (typeof all)[number]) => r.what_i_needed.includes("invoice totals")],
     [
       "combined",
       { server_name: "billing", resolution: "blocked", client_type: "claude-code" },
-      (r: (typeof all)[number]) => r.server_name === "billing" && r.resolution === "blocked" && r.client_type === "claude-code",
+      (r: (typeof all)[number]) =>
+        r.server_name === "billing" && r.resolution === "blocked" && r.client_type === "claude-code",
     ],
   ])("filters by %s", async (_label, args, pred) => {
     const { ids } = await walk(mcp.client, { ...args, limit: 200 });
@@ -149,7 +170,10 @@ describe("get_report, notes and status", () => {
   });
 
   it("appends notes in order and changes status", async () => {
-    const first = await mcp.client.callTool({ name: "add_note", arguments: { id: "20", body: "looks like a missing date filter", author: "ana" } });
+    const first = await mcp.client.callTool({
+      name: "add_note",
+      arguments: { id: "20", body: "looks like a missing date filter", author: "ana" },
+    });
     expect(textOf(first)).toMatch(/^Added note \d+ to report 20\.$/);
     await mcp.client.callTool({ name: "add_note", arguments: { id: 20, body: "fixed in v2" } });
     const status = await mcp.client.callTool({ name: "set_status", arguments: { id: 20, status: "resolved" } });
@@ -169,14 +193,25 @@ describe("get_report, notes and status", () => {
 
   it("counts by server, gap type, resolution, client and tool", async () => {
     const result = await mcp.client.callTool({ name: "get_stats", arguments: {} });
-    const stats = result.structuredContent as { total: number; by_server: { key: string; count: number }[]; by_client: { key: string; count: number }[]; per_day: unknown[] };
+    const stats = result.structuredContent as {
+      total: number;
+      by_server: { key: string; count: number }[];
+      by_client: { key: string; count: number }[];
+      per_day: unknown[];
+    };
     expect(stats.total).toBeGreaterThanOrEqual(TOTAL);
-    expect(stats.by_server.find((r) => r.key === "search")!.count).toBe(all.filter((r) => r.server_name === "search").length);
-    expect(stats.by_client.find((r) => r.key === "cursor")!.count).toBe(all.filter((r) => r.client_type === "cursor").length);
+    expect(stats.by_server.find((r) => r.key === "search")!.count).toBe(
+      all.filter((r) => r.server_name === "search").length,
+    );
+    expect(stats.by_client.find((r) => r.key === "cursor")!.count).toBe(
+      all.filter((r) => r.client_type === "cursor").length,
+    );
     expect(stats.per_day).toHaveLength(30);
     expect(textOf(result)).toMatch(/^\d+ reports about \d+ servers/);
     const filtered = await mcp.client.callTool({ name: "get_stats", arguments: { server_name: "billing", days: 7 } });
-    expect((filtered.structuredContent as { total: number }).total).toBe(all.filter((r) => r.server_name === "billing").length);
+    expect((filtered.structuredContent as { total: number }).total).toBe(
+      all.filter((r) => r.server_name === "billing").length,
+    );
     expect((filtered.structuredContent as { per_day: unknown[] }).per_day).toHaveLength(7);
   });
 
@@ -196,13 +231,22 @@ describe("feedback over stdio", () => {
   it("stores a report like POST /api/feedback, and refuses an invalid one", async () => {
     const ok = await mcp.client.callTool({
       name: "feedback",
-      arguments: { what_i_needed: "a bulk export", what_i_tried: "list_reports in a loop", gap_type: "missing_tool", tools_available: "a, b" },
+      arguments: {
+        what_i_needed: "a bulk export",
+        what_i_tried: "list_reports in a loop",
+        gap_type: "missing_tool",
+        tools_available: "a, b",
+      },
     });
     const id = Number(/report (\d+)/.exec(textOf(ok))![1]);
     expect(textOf(ok)).toBe(FEEDBACK_REPLIES.recorded(id));
     const store = FeedbackStore.open(dbPath, { readonly: true });
     try {
-      expect(store.getReport(id)).toMatchObject({ server_name: "unknown", tools_available: ["a", "b"], gap_type: "missing_tool" });
+      expect(store.getReport(id)).toMatchObject({
+        server_name: "unknown",
+        tools_available: ["a", "b"],
+        gap_type: "missing_tool",
+      });
     } finally {
       store.close();
     }
@@ -220,7 +264,10 @@ describe("feedback over stdio", () => {
       expect(only.client.getInstructions()).not.toMatch(/list_reports/);
       const refused = await only.client.callTool({ name: "list_reports", arguments: {} });
       expect(refused.isError).toBe(true);
-      const ok = await only.client.callTool({ name: "feedback", arguments: { what_i_needed: "forecast by hour", what_i_tried: "get_forecast", gap_type: "missing_parameter" } });
+      const ok = await only.client.callTool({
+        name: "feedback",
+        arguments: { what_i_needed: "forecast by hour", what_i_tried: "get_forecast", gap_type: "missing_parameter" },
+      });
       const id = Number(/report (\d+)/.exec(textOf(ok))![1]);
       const report = textOf(await mcp.client.callTool({ name: "get_report", arguments: { id } }));
       expect(report).toContain("- **Server:** `weather`");
@@ -245,7 +292,10 @@ describe("feedback over stdio", () => {
 
 describe("process behaviour", () => {
   it("writes only protocol to stdout and exits cleanly when stdin closes", async () => {
-    const proc = spawn(process.execPath, [CLI, "mcp", "--db", dbPath], { stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, FEEDBACK_ONLY: "" } });
+    const proc = spawn(process.execPath, [CLI, "mcp", "--db", dbPath], {
+      stdio: ["pipe", "pipe", "pipe"],
+      env: { ...process.env, FEEDBACK_ONLY: "" },
+    });
     let out = "";
     let err = "";
     proc.stdout.setEncoding("utf8").on("data", (d: string) => (out += d));
@@ -268,12 +318,19 @@ describe("process behaviour", () => {
   it("reads and writes safely while serve writes the same file", async () => {
     const serve: ServeProcess = await startServe({ dbPath });
     try {
-      const before = (await mcp.client.callTool({ name: "get_stats", arguments: {} })).structuredContent as { total: number };
+      const before = (await mcp.client.callTool({ name: "get_stats", arguments: {} })).structuredContent as {
+        total: number;
+      };
       const posts = Array.from({ length: 120 }, (_, i) =>
         fetch(`${serve.url}/api/feedback`, {
           method: "POST",
           headers: { "Content-Type": "application/json" },
-          body: JSON.stringify({ what_i_needed: `concurrent ${i}`, what_i_tried: "x", gap_type: "other", server_name: "concurrent" }),
+          body: JSON.stringify({
+            what_i_needed: `concurrent ${i}`,
+            what_i_tried: "x",
+            gap_type: "other",
+            server_name: "concurrent",
+          }),
         }).then((r) => r.status),
       );
       const reads = Array.from({ length: 40 }, (_, i) =>
@@ -284,7 +341,9 @@ describe("process behaviour", () => {
       const [statuses, results] = await Promise.all([Promise.all(posts), Promise.all(reads)]);
       expect(statuses.every((s) => s === 201)).toBe(true);
       expect(results.filter((r) => r.isError)).toEqual([]);
-      const after = (await mcp.client.callTool({ name: "get_stats", arguments: {} })).structuredContent as { total: number };
+      const after = (await mcp.client.callTool({ name: "get_stats", arguments: {} })).structuredContent as {
+        total: number;
+      };
       expect(after.total).toBe(before.total + 120);
       const { ids } = await walk(mcp.client, { server_name: "concurrent", limit: 200 });
       expect(ids).toHaveLength(120);

@@ -21,19 +21,31 @@ async function runSuite(url: string): Promise<Map<string, boolean>> {
   const out = tempDir("pwm-conformance-");
   await new Promise<void>((resolve) => {
     // A non-zero exit only means some scenario failed: the result folders say which.
-    execFile(NODE22, [SUITE, "server", "--suite", "all", "--url", url, "-o", out], { cwd: out, timeout: 240_000, maxBuffer: 16 * 1024 * 1024 }, () => resolve());
+    execFile(
+      NODE22,
+      [SUITE, "server", "--suite", "all", "--url", url, "-o", out],
+      { cwd: out, timeout: 240_000, maxBuffer: 16 * 1024 * 1024 },
+      () => resolve(),
+    );
   });
   const results = new Map<string, boolean>();
   for (const dir of readdirSync(out)) {
     const m = /^server-(.+)-\d{4}-\d{2}-\d{2}T/.exec(dir);
     if (!m) continue;
     const checks = JSON.parse(readFileSync(join(out, dir, "checks.json"), "utf8")) as { status: string }[];
-    results.set(m[1]!, checks.every((c) => c.status !== "FAILURE"));
+    results.set(
+      m[1]!,
+      checks.every((c) => c.status !== "FAILURE"),
+    );
   }
   return results;
 }
 
-const passing = (r: Map<string, boolean>) => [...r].filter(([, ok]) => ok).map(([name]) => name).sort();
+const passing = (r: Map<string, boolean>) =>
+  [...r]
+    .filter(([, ok]) => ok)
+    .map(([name]) => name)
+    .sort();
 
 describe("official MCP conformance suite", () => {
   let upstream: ChildServer;
@@ -52,10 +64,15 @@ describe("official MCP conformance suite", () => {
   });
 
   it("passes every directly passing scenario through the proxy (stdio child per session)", async () => {
-    const proxy = await startHttpProxy(["--db", join(tempDir(), "f.db"), "--outbox", join(tempDir(), "o.log")], [NODE, fixture("conformance-server")]);
+    const proxy = await startHttpProxy(
+      ["--db", join(tempDir(), "f.db"), "--outbox", join(tempDir(), "o.log")],
+      [NODE, fixture("conformance-server")],
+    );
     try {
       const through = await runSuite(proxy.url);
-      console.log(`conformance, through the proxy (stdio upstream): ${passing(through).length} of ${through.size} scenarios pass`);
+      console.log(
+        `conformance, through the proxy (stdio upstream): ${passing(through).length} of ${through.size} scenarios pass`,
+      );
       expect(passing(direct).filter((name) => through.get(name) !== true)).toEqual([]);
     } finally {
       await proxy.stop();
@@ -63,10 +80,19 @@ describe("official MCP conformance suite", () => {
   }, 300_000);
 
   it("passes every directly passing scenario through the proxy (streamable-HTTP upstream)", async () => {
-    const proxy = await startHttpProxy(["--upstream-url", upstream.url, "--db", join(tempDir(), "f.db"), "--outbox", join(tempDir(), "o.log")]);
+    const proxy = await startHttpProxy([
+      "--upstream-url",
+      upstream.url,
+      "--db",
+      join(tempDir(), "f.db"),
+      "--outbox",
+      join(tempDir(), "o.log"),
+    ]);
     try {
       const through = await runSuite(proxy.url);
-      console.log(`conformance, through the proxy (HTTP upstream): ${passing(through).length} of ${through.size} scenarios pass`);
+      console.log(
+        `conformance, through the proxy (HTTP upstream): ${passing(through).length} of ${through.size} scenarios pass`,
+      );
       expect(passing(direct).filter((name) => through.get(name) !== true)).toEqual([]);
     } finally {
       await proxy.stop();

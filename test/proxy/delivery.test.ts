@@ -12,10 +12,24 @@ import { FEEDBACK_REPLIES } from "../../src/feedback/index.js";
 import { parseUnsentLines } from "../../src/delivery/unsent.js";
 import { Outbox } from "../../proxy/outbox.js";
 import { startServe } from "../helpers/serve.js";
-import { CLI, NODE, RawClient, connectStdioProxy, fixtureCommand, freePort, proxyEnv, tempDir, textOf, waitFor } from "./helpers.js";
+import {
+  CLI,
+  NODE,
+  RawClient,
+  connectStdioProxy,
+  fixtureCommand,
+  freePort,
+  proxyEnv,
+  tempDir,
+  textOf,
+  waitFor,
+} from "./helpers.js";
 
 const report = (n: number) => ({ what_i_needed: `capability ${n}`, what_i_tried: "echo", gap_type: "missing_tool" });
-const count = (db: string): number => (existsSync(db) ? (new Database(db, { readonly: true }).prepare("SELECT COUNT(*) AS n FROM reports").get() as { n: number }).n : 0);
+const count = (db: string): number =>
+  existsSync(db)
+    ? (new Database(db, { readonly: true }).prepare("SELECT COUNT(*) AS n FROM reports").get() as { n: number }).n
+    : 0;
 
 describe("feedback delivery", () => {
   it("sends reports to a running sidecar with the API key", async () => {
@@ -28,7 +42,9 @@ describe("feedback delivery", () => {
     try {
       const result = await p.client.callTool({ name: "feedback", arguments: report(1) });
       expect(textOf(result)).toBe(FEEDBACK_REPLIES.recorded(1));
-      const row = new Database(sidecar.dbPath, { readonly: true }).prepare("SELECT server_name, client_type FROM reports").get();
+      const row = new Database(sidecar.dbPath, { readonly: true })
+        .prepare("SELECT server_name, client_type FROM reports")
+        .get();
       expect(row).toEqual({ server_name: "fixture-server", client_type: "test-client/1.0.0" });
     } finally {
       await p.close();
@@ -39,7 +55,10 @@ describe("feedback delivery", () => {
   it("keeps reports in the outbox while the sidecar is down and delivers them once when it is back", async () => {
     const port = await freePort();
     const outbox = join(tempDir(), "outbox.log");
-    const p = await connectStdioProxy({ proxyArgs: ["--sidecar-url", `http://127.0.0.1:${port}`, "--outbox", outbox, "--delivery-timeout", "1000"], upstream: fixtureCommand() });
+    const p = await connectStdioProxy({
+      proxyArgs: ["--sidecar-url", `http://127.0.0.1:${port}`, "--outbox", outbox, "--delivery-timeout", "1000"],
+      upstream: fixtureCommand(),
+    });
     try {
       for (const n of [1, 2]) {
         const result = await p.client.callTool({ name: "feedback", arguments: report(n) });
@@ -50,7 +69,9 @@ describe("feedback delivery", () => {
       expect(textOf(await p.client.callTool({ name: "echo", arguments: { text: "still here" } }))).toBe("still here");
       const { entries } = parseUnsentLines(readFileSync(outbox, "utf8"));
       expect(entries.map((e) => e.payload.what_i_needed)).toEqual(["capability 1", "capability 2"]);
-      expect(entries.every((e) => /^proxy-/.test(e.idempotencyKey) && e.payload.idempotency_key === e.idempotencyKey)).toBe(true);
+      expect(
+        entries.every((e) => /^proxy-/.test(e.idempotencyKey) && e.payload.idempotency_key === e.idempotencyKey),
+      ).toBe(true);
       expect(entries[0]!.payload.server_name).toBe("fixture-server");
 
       // `replay` of a copy sends them too; the proxy's own retry must not store them again.
@@ -58,10 +79,17 @@ describe("feedback delivery", () => {
       writeFileSync(copy, readFileSync(outbox));
       const sidecar = await startServe({ args: ["--port", String(port)] });
       try {
-        const replay = spawnSync(NODE, [CLI, "replay", copy, "--sidecar-url", sidecar.url], { env: proxyEnv(), encoding: "utf8" });
+        const replay = spawnSync(NODE, [CLI, "replay", copy, "--sidecar-url", sidecar.url], {
+          env: proxyEnv(),
+          encoding: "utf8",
+        });
         expect(replay.status).toBe(0);
         await waitFor(() => readFileSync(outbox, "utf8").trim() === "", 30_000, "the outbox to empty");
-        await waitFor(() => p.stderr().includes("delivered 2 report(s) from the outbox"), 10_000, "the delivery log line");
+        await waitFor(
+          () => p.stderr().includes("delivered 2 report(s) from the outbox"),
+          10_000,
+          "the delivery log line",
+        );
         expect(count(sidecar.dbPath)).toBe(2);
         // Once the sidecar answers, a new report goes straight through.
         const direct = textOf(await p.client.callTool({ name: "feedback", arguments: report(3) }));
@@ -86,7 +114,9 @@ describe("feedback delivery", () => {
       c.send({ id: 2, method: "tools/call", params: { name: "export_everything", arguments: {} } });
       c.proc.stdin.end();
       expect(await c.exit).toBe(0);
-      const row = new Database(sidecar.dbPath, { readonly: true }).prepare("SELECT gap_type, tool_name FROM reports").get();
+      const row = new Database(sidecar.dbPath, { readonly: true })
+        .prepare("SELECT gap_type, tool_name FROM reports")
+        .get();
       expect(row).toEqual({ gap_type: "missing_tool", tool_name: "export_everything" });
     } finally {
       await sidecar.stop();
@@ -97,7 +127,9 @@ describe("feedback delivery", () => {
     const path = join(tempDir(), "nested", "outbox.log");
     const a = new Outbox(path);
     const b = new Outbox(path);
-    await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? a : b).append({ payload: report(i), idempotencyKey: `k${i}` })));
+    await Promise.all(
+      Array.from({ length: 20 }, (_, i) => (i % 2 ? a : b).append({ payload: report(i), idempotencyKey: `k${i}` })),
+    );
     expect(a.read()).toHaveLength(20);
     await Promise.all([a.remove(new Set(["k1", "k2"])), b.append({ payload: report(99), idempotencyKey: "k99" })]);
     const keys = a.read().map((e) => e.idempotencyKey);
@@ -114,7 +146,9 @@ describe("feedback delivery", () => {
     const old = new Date(Date.now() - 60_000);
     utimesSync(lock, old, old);
     const writers = [new Outbox(path), new Outbox(path), new Outbox(path)];
-    await Promise.all(Array.from({ length: 30 }, (_, i) => writers[i % 3]!.append({ payload: report(i), idempotencyKey: `s${i}` })));
+    await Promise.all(
+      Array.from({ length: 30 }, (_, i) => writers[i % 3]!.append({ payload: report(i), idempotencyKey: `s${i}` })),
+    );
     expect(new Set(writers[0]!.read().map((e) => e.idempotencyKey)).size).toBe(30);
     expect(existsSync(lock)).toBe(false);
     expect(readdirSync(dirname(path)).filter((f) => f.startsWith("outbox.log.lock"))).toEqual([]);

@@ -2,11 +2,17 @@ import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
 import { describe, expect, it } from "vitest";
 import { boundedEventStore } from "../../proxy/event-store.js";
 
-const note = (n: number, text = ""): JSONRPCMessage => ({ jsonrpc: "2.0", method: "notifications/message", params: { level: "info", data: `${n}${text}` } });
+const note = (n: number, text = ""): JSONRPCMessage => ({
+  jsonrpc: "2.0",
+  method: "notifications/message",
+  params: { level: "info", data: `${n}${text}` },
+});
 
 async function replay(store: ReturnType<typeof boundedEventStore>, after: string): Promise<string[]> {
   const seen: string[] = [];
-  await store.replayEventsAfter(after, { send: async (_id, m) => void seen.push(String((m as unknown as { params: { data: string } }).params.data)) });
+  await store.replayEventsAfter(after, {
+    send: async (_id, m) => void seen.push(String((m as unknown as { params: { data: string } }).params.data)),
+  });
   return seen;
 }
 

@@ -20,8 +20,13 @@ describe("stdio proxy flow control", () => {
   it("stops reading the client while the server is not reading, then delivers every call", async () => {
     const c = new RawClient(fixtureCommand("--stall-stdin-ms", "2500"));
     const text = "x".repeat(1024 * 1024);
-    c.send({ id: 0, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "raw", version: "0" } } });
-    for (let id = 1; id <= 30; id++) c.send({ id, method: "tools/call", params: { name: "echo", arguments: { text } } });
+    c.send({
+      id: 0,
+      method: "initialize",
+      params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "raw", version: "0" } },
+    });
+    for (let id = 1; id <= 30; id++)
+      c.send({ id, method: "tools/call", params: { name: "echo", arguments: { text } } });
     await sleep(1200);
     // The proxy holds at most a pipe's worth: the rest of the 30 MB is still waiting on the client's side.
     expect(c.proc.stdin.writableLength).toBeGreaterThan(20 * 1024 * 1024);
@@ -35,7 +40,8 @@ describe("stdio proxy flow control", () => {
     const c = new RawClient(fixtureCommand());
     await c.initialize();
     c.proc.stdout.pause();
-    for (let id = 1; id <= 20; id++) c.send({ id, method: "tools/call", params: { name: "big", arguments: { bytes: 5 * 1024 * 1024 } } });
+    for (let id = 1; id <= 20; id++)
+      c.send({ id, method: "tools/call", params: { name: "big", arguments: { bytes: 5 * 1024 * 1024 } } });
     await sleep(2000);
     // 100 MB of answers were asked for; the proxy keeps no more than a few of them.
     expect(rssMb(c.proc.pid!)).toBeLessThan(150);
@@ -52,7 +58,9 @@ describe("stdio proxy flow control", () => {
     c.send({ id: 6, method: "tools/call", params: { name: "echo", arguments: { text: "small" } } });
     const dropped = await c.response(5);
     expect(dropped.error).toMatchObject({ code: -32600 });
-    expect((dropped.error as { message: string }).message).toMatch(/more than the proxy passes on \(--max-message-bytes 65536\)/);
+    expect((dropped.error as { message: string }).message).toMatch(
+      /more than the proxy passes on \(--max-message-bytes 65536\)/,
+    );
     expect(textOf((await c.response(6)).result)).toContain("small");
     await waitFor(() => c.stderr.includes("over --max-message-bytes"), 5000, "a log line");
     c.proc.stdin.end();
@@ -65,7 +73,9 @@ describe("stdio proxy flow control", () => {
     c.send({ id: "big-one", method: "tools/call", params: { name: "big", arguments: { bytes: 300_000 } } });
     const dropped = await c.response("big-one");
     expect(dropped.error).toMatchObject({ code: -32603 });
-    expect((dropped.error as { message: string }).message).toMatch(/answer was \d+ bytes, more than the proxy passes on/);
+    expect((dropped.error as { message: string }).message).toMatch(
+      /answer was \d+ bytes, more than the proxy passes on/,
+    );
     c.send({ id: 2, method: "tools/call", params: { name: "big", arguments: { bytes: 1000 } } });
     expect(textOf((await c.response(2)).result)).toHaveLength(1000);
     c.proc.stdin.end();

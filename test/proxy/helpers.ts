@@ -18,7 +18,10 @@ import { CLI, startListening as startListeningProcess, tempDir, type ListeningPr
 
 export { CLI, tempDir };
 export const NODE = process.execPath;
-export const EVERYTHING = join(import.meta.dirname, "../../node_modules/@modelcontextprotocol/server-everything/dist/index.js");
+export const EVERYTHING = join(
+  import.meta.dirname,
+  "../../node_modules/@modelcontextprotocol/server-everything/dist/index.js",
+);
 
 /** `node <compiled fixture-server> …flags` as a command line. */
 export const fixtureCommand = (...flags: string[]) => [NODE, fixture("fixture-server"), ...flags];
@@ -32,7 +35,10 @@ export function proxyEnv(extra: Record<string, string> = {}): Record<string, str
 
 /** A client that answers sampling, elicitation and roots like a real host would. */
 export function newClient(name = "test-client"): Client {
-  const client = new Client({ name, version: "1.0.0" }, { capabilities: { sampling: {}, elicitation: {}, roots: { listChanged: true } } });
+  const client = new Client(
+    { name, version: "1.0.0" },
+    { capabilities: { sampling: {}, elicitation: {}, roots: { listChanged: true } } },
+  );
   client.setRequestHandler(CreateMessageRequestSchema, async (req) => ({
     role: "assistant",
     model: "test-model",
@@ -51,7 +57,12 @@ export interface StdioProxy {
 }
 
 /** The proxy over stdio with an SDK client attached: `proxyArgs` before `--`, then the upstream. */
-export async function connectStdioProxy(options: { proxyArgs: string[]; upstream?: string[]; env?: Record<string, string>; client?: Client }): Promise<StdioProxy> {
+export async function connectStdioProxy(options: {
+  proxyArgs: string[];
+  upstream?: string[];
+  env?: Record<string, string>;
+  client?: Client;
+}): Promise<StdioProxy> {
   const args = [CLI, "proxy", ...options.proxyArgs, ...(options.upstream ? ["--", ...options.upstream] : [])];
   const transport = new StdioClientTransport({ command: NODE, args, env: proxyEnv(options.env), stderr: "pipe" });
   let err = "";
@@ -66,14 +77,27 @@ export async function connectStdioProxy(options: { proxyArgs: string[]; upstream
 export type ChildServer = ListeningProcess;
 
 /** Start a process with the proxy's clean env and wait until it prints `listening on <url>` (or the pattern given). */
-export const startListening = (command: string[], options: { env?: Record<string, string>; pattern?: RegExp } = {}): Promise<ChildServer> =>
-  startListeningProcess(command, { env: proxyEnv(options.env), ...(options.pattern ? { pattern: options.pattern } : {}) });
+export const startListening = (
+  command: string[],
+  options: { env?: Record<string, string>; pattern?: RegExp } = {},
+): Promise<ChildServer> =>
+  startListeningProcess(command, {
+    env: proxyEnv(options.env),
+    ...(options.pattern ? { pattern: options.pattern } : {}),
+  });
 
 /** `patchworkmcp proxy --listen 127.0.0.1:0 …` */
 export const startHttpProxy = (proxyArgs: string[], upstream?: string[], env?: Record<string, string>) =>
-  startListening([NODE, CLI, "proxy", "--listen", "127.0.0.1:0", ...proxyArgs, ...(upstream ? ["--", ...upstream] : [])], env ? { env } : {});
+  startListening(
+    [NODE, CLI, "proxy", "--listen", "127.0.0.1:0", ...proxyArgs, ...(upstream ? ["--", ...upstream] : [])],
+    env ? { env } : {},
+  );
 
-export async function connectHttp(url: string, client: Client = newClient(), headers: Record<string, string> = {}): Promise<{ client: Client; transport: StreamableHTTPClientTransport }> {
+export async function connectHttp(
+  url: string,
+  client: Client = newClient(),
+  headers: Record<string, string> = {},
+): Promise<{ client: Client; transport: StreamableHTTPClientTransport }> {
   const transport = new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers } });
   await client.connect(transport);
   return { client, transport };
@@ -92,7 +116,11 @@ export async function freePort(): Promise<number> {
 }
 
 /** Poll until `check` returns a value (not undefined/false), or fail after `ms`. */
-export async function waitFor<T>(check: () => T | undefined | false | Promise<T | undefined | false>, ms = 20_000, what = "condition"): Promise<T> {
+export async function waitFor<T>(
+  check: () => T | undefined | false | Promise<T | undefined | false>,
+  ms = 20_000,
+  what = "condition",
+): Promise<T> {
   const deadline = Date.now() + ms;
   for (;;) {
     const v = await check();
@@ -150,11 +178,19 @@ export class RawClient {
   }
 
   response(id: number | string): Promise<Record<string, unknown>> {
-    return waitFor(() => this.lines.find((l) => l.id === id && ("result" in l || "error" in l)), 20_000, `response ${id}`);
+    return waitFor(
+      () => this.lines.find((l) => l.id === id && ("result" in l || "error" in l)),
+      20_000,
+      `response ${id}`,
+    );
   }
 
   async initialize(): Promise<void> {
-    this.send({ id: 0, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "raw", version: "0" } } });
+    this.send({
+      id: 0,
+      method: "initialize",
+      params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "raw", version: "0" } },
+    });
     await this.response(0);
     this.send({ method: "notifications/initialized" });
   }

@@ -26,17 +26,38 @@ import {
 
 const report = { what_i_needed: "a date filter", what_i_tried: "echo", gap_type: "missing_parameter" };
 
-const initializeBody = { jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "raw", version: "0" } } };
+const initializeBody = {
+  jsonrpc: "2.0",
+  id: 1,
+  method: "initialize",
+  params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "raw", version: "0" } },
+};
 const post = (url: string, headers: Record<string, string>, body: unknown = initializeBody) =>
-  fetch(url, { method: "POST", headers: { "Content-Type": "application/json", Accept: "application/json, text/event-stream", ...headers }, body: JSON.stringify(body) });
+  fetch(url, {
+    method: "POST",
+    headers: { "Content-Type": "application/json", Accept: "application/json, text/event-stream", ...headers },
+    body: JSON.stringify(body),
+  });
 
 /** fetch cannot set Host; node:http can. */
 function postWithHost(url: string, host: string, headers: Record<string, string>): Promise<number> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { method: "POST", headers: { "Content-Type": "application/json", Accept: "application/json, text/event-stream", Host: host, ...headers } }, (res) => {
-      res.resume();
-      resolve(res.statusCode ?? 0);
-    });
+    const req = request(
+      url,
+      {
+        method: "POST",
+        headers: {
+          "Content-Type": "application/json",
+          Accept: "application/json, text/event-stream",
+          Host: host,
+          ...headers,
+        },
+      },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      },
+    );
     req.once("error", reject);
     req.end(JSON.stringify(initializeBody));
   });
@@ -47,7 +68,10 @@ describe("HTTP downstream in front of server-everything over stdio", () => {
   let proxy: ChildServer;
 
   beforeAll(async () => {
-    proxy = await startHttpProxy(["--db", db, "--outbox", join(tempDir(), "o.log"), "--listen-key", "proxy-key"], [NODE, EVERYTHING, "stdio"]);
+    proxy = await startHttpProxy(
+      ["--db", db, "--outbox", join(tempDir(), "o.log"), "--listen-key", "proxy-key"],
+      [NODE, EVERYTHING, "stdio"],
+    );
   });
   afterAll(() => proxy?.stop());
 
@@ -59,13 +83,25 @@ describe("HTTP downstream in front of server-everything over stdio", () => {
       const names = (await client.listTools()).tools.map((t) => t.name);
       expect(names).toEqual(expect.arrayContaining(["echo", "trigger-long-running-operation", "feedback"]));
       const seen: number[] = [];
-      await client.callTool({ name: "trigger-long-running-operation", arguments: { duration: 0.3, steps: 3 } }, undefined, { onprogress: (e) => seen.push(e.progress) });
+      await client.callTool(
+        { name: "trigger-long-running-operation", arguments: { duration: 0.3, steps: 3 } },
+        undefined,
+        { onprogress: (e) => seen.push(e.progress) },
+      );
       // The last one races the result inside the SDK client (directly too), so only the earlier ones are certain.
       expect(seen.slice(0, 2)).toEqual([1, 2]);
-      expect(textOf(await client.callTool({ name: "trigger-sampling-request", arguments: { prompt: "hey", maxTokens: 5 } }))).toContain("echo of");
+      expect(
+        textOf(await client.callTool({ name: "trigger-sampling-request", arguments: { prompt: "hey", maxTokens: 5 } })),
+      ).toContain("echo of");
       expect(textOf(await client.callTool({ name: "feedback", arguments: report }))).toBe(FEEDBACK_REPLIES.recorded(1));
-      const row = new Database(db, { readonly: true }).prepare("SELECT server_name, session_id, client_type FROM reports").get();
-      expect(row).toEqual({ server_name: "mcp-servers/everything", session_id: transport.sessionId, client_type: "test-client/1.0.0" });
+      const row = new Database(db, { readonly: true })
+        .prepare("SELECT server_name, session_id, client_type FROM reports")
+        .get();
+      expect(row).toEqual({
+        server_name: "mcp-servers/everything",
+        session_id: transport.sessionId,
+        client_type: "test-client/1.0.0",
+      });
     } finally {
       await client.close();
     }
@@ -91,7 +127,8 @@ describe("HTTP downstream in front of server-everything over stdio", () => {
   });
 
   it("ends a session and its upstream child on DELETE", async () => {
-    const sessions = async () => ((await (await fetch(proxy.url.replace(/\/mcp$/, "/healthz"))).json()) as { sessions: number }).sessions;
+    const sessions = async () =>
+      ((await (await fetch(proxy.url.replace(/\/mcp$/, "/healthz"))).json()) as { sessions: number }).sessions;
     const before = await sessions();
     const { client, transport } = await connectHttp(proxy.url, newClient(), auth);
     expect(await sessions()).toBe(before + 1);
@@ -104,12 +141,17 @@ describe("HTTP downstream in front of server-everything over stdio", () => {
     expect((await post(proxy.url, {})).status).toBe(401);
     expect((await post(proxy.url, { Authorization: "Bearer wrong-key" })).status).toBe(401);
     // No spelling of the path gets around the key (express routes /MCP and /mcp/ case- and slash-insensitively by default).
-    for (const path of ["/MCP", "/mcp/", "/Mcp"]) expect((await post(proxy.url.replace(/\/mcp$/, path), {})).status, path).toBe(401);
+    for (const path of ["/MCP", "/mcp/", "/Mcp"])
+      expect((await post(proxy.url.replace(/\/mcp$/, path), {})).status, path).toBe(401);
     expect(await postWithHost(proxy.url, "evil.example:80", auth)).toBe(403);
     expect((await post(proxy.url, { ...auth, Origin: "https://evil.example" })).status).toBe(403);
     const bad = await post(proxy.url, auth, { jsonrpc: "2.0", id: 2, method: "tools/list" });
     expect(bad.status).toBe(400);
-    const missing = await post(proxy.url, { ...auth, "Mcp-Session-Id": "no-such-session" }, { jsonrpc: "2.0", id: 2, method: "tools/list" });
+    const missing = await post(
+      proxy.url,
+      { ...auth, "Mcp-Session-Id": "no-such-session" },
+      { jsonrpc: "2.0", id: 2, method: "tools/list" },
+    );
     expect(missing.status).toBe(404);
   });
 });
@@ -134,8 +176,13 @@ async function readEvents(res: Response, enough: (events: SseEvent[]) => boolean
       const block = buf.slice(0, end);
       buf = buf.slice(end + 2);
       const id = /^id: ?(.*)$/m.exec(block)?.[1];
-      const data = block.split("\n").filter((l) => l.startsWith("data:")).map((l) => l.slice(5).trim()).join("\n");
-      if (data !== "") events.push({ ...(id !== undefined ? { id } : {}), data: JSON.parse(data) as Record<string, unknown> });
+      const data = block
+        .split("\n")
+        .filter((l) => l.startsWith("data:"))
+        .map((l) => l.slice(5).trim())
+        .join("\n");
+      if (data !== "")
+        events.push({ ...(id !== undefined ? { id } : {}), data: JSON.parse(data) as Record<string, unknown> });
     }
   }
   await reader.cancel().catch(() => undefined);
@@ -144,13 +191,21 @@ async function readEvents(res: Response, enough: (events: SseEvent[]) => boolean
 
 describe("HTTP downstream: resumable streams", () => {
   it("replays what a broken stream missed, the call's result included, after Last-Event-ID", async () => {
-    const proxy = await startHttpProxy(["--db", join(tempDir(), "f.db"), "--outbox", join(tempDir(), "o.log")], fixtureCommand());
+    const proxy = await startHttpProxy(
+      ["--db", join(tempDir(), "f.db"), "--outbox", join(tempDir(), "o.log")],
+      fixtureCommand(),
+    );
     try {
       const init = await post(proxy.url, {});
       await init.text();
       const headers = { "mcp-session-id": init.headers.get("mcp-session-id")!, "mcp-protocol-version": "2025-06-18" };
       await (await post(proxy.url, headers, { jsonrpc: "2.0", method: "notifications/initialized" })).text();
-      const call = { jsonrpc: "2.0", id: 7, method: "tools/call", params: { name: "slow", arguments: { steps: 5, delayMs: 200 }, _meta: { progressToken: "p7" } } };
+      const call = {
+        jsonrpc: "2.0",
+        id: 7,
+        method: "tools/call",
+        params: { name: "slow", arguments: { steps: 5, delayMs: 200 }, _meta: { progressToken: "p7" } },
+      };
       const res = await post(proxy.url, headers, call);
       expect(res.headers.get("content-type")).toContain("text/event-stream");
       // The client sees the first progress event, then its connection breaks.
@@ -159,17 +214,23 @@ describe("HTTP downstream: resumable streams", () => {
       expect(first!.id).toBeDefined();
       await new Promise((r) => setTimeout(r, 1500));
 
-      const resumed = await fetch(proxy.url, { headers: { ...headers, Accept: "text/event-stream", "Last-Event-ID": first!.id! } });
+      const resumed = await fetch(proxy.url, {
+        headers: { ...headers, Accept: "text/event-stream", "Last-Event-ID": first!.id! },
+      });
       expect(resumed.status).toBe(200);
       const missed = await readEvents(resumed, (events) => events.some((e) => e.data.id === 7));
-      const progress = missed.filter((e) => e.data.method === "notifications/progress").map((e) => (e.data.params as { progress: number }).progress);
+      const progress = missed
+        .filter((e) => e.data.method === "notifications/progress")
+        .map((e) => (e.data.params as { progress: number }).progress);
       expect(progress.length).toBeGreaterThanOrEqual(3);
       expect(progress).toEqual([...progress].sort((a, b) => a - b));
       expect(progress[0]).toBeGreaterThan((first!.data.params as { progress: number }).progress);
       const result = missed.find((e) => e.data.id === 7);
       expect(result?.data).toHaveProperty("result");
 
-      const unknown = await fetch(proxy.url, { headers: { ...headers, Accept: "text/event-stream", "Last-Event-ID": "no-such-event" } });
+      const unknown = await fetch(proxy.url, {
+        headers: { ...headers, Accept: "text/event-stream", "Last-Event-ID": "no-such-event" },
+      });
       expect(unknown.status).toBe(400);
       await unknown.text();
     } finally {
@@ -180,7 +241,10 @@ describe("HTTP downstream: resumable streams", () => {
 
 describe("HTTP downstream: sessions end", () => {
   it("names the collision tool in every session's instructions", async () => {
-    const proxy = await startHttpProxy(["--db", join(tempDir(), "f.db"), "--outbox", join(tempDir(), "o.log")], fixtureCommand("--feedback-tool"));
+    const proxy = await startHttpProxy(
+      ["--db", join(tempDir(), "f.db"), "--outbox", join(tempDir(), "o.log")],
+      fixtureCommand("--feedback-tool"),
+    );
     try {
       const first = await connectHttp(proxy.url);
       expect(first.client.getInstructions()).toBe(instructionsFor("patchworkmcp_feedback"));
@@ -189,7 +253,9 @@ describe("HTTP downstream: sessions end", () => {
       const second = await connectHttp(proxy.url);
       expect(second.client.getInstructions()).toBe(instructionsFor("patchworkmcp_feedback"));
       expect(second.client.getInstructions()).toContain("`patchworkmcp_feedback` tool");
-      expect(textOf(await second.client.callTool({ name: "feedback", arguments: { text: "x" } }))).toBe("upstream feedback tool answered");
+      expect(textOf(await second.client.callTool({ name: "feedback", arguments: { text: "x" } }))).toBe(
+        "upstream feedback tool answered",
+      );
       await second.client.close();
     } finally {
       await proxy.stop();
@@ -197,7 +263,10 @@ describe("HTTP downstream: sessions end", () => {
   });
 
   it("reaps idle sessions and their upstream children", async () => {
-    const proxy = await startHttpProxy(["--db", join(tempDir(), "f.db"), "--outbox", join(tempDir(), "o.log"), "--session-idle-timeout", "0.5"], fixtureCommand());
+    const proxy = await startHttpProxy(
+      ["--db", join(tempDir(), "f.db"), "--outbox", join(tempDir(), "o.log"), "--session-idle-timeout", "0.5"],
+      fixtureCommand(),
+    );
     try {
       const { client } = await connectHttp(proxy.url);
       await client.listTools();
@@ -211,10 +280,15 @@ describe("HTTP downstream: sessions end", () => {
   });
 
   it("answers pending requests with an error and ends the session when the upstream child dies", async () => {
-    const proxy = await startHttpProxy(["--db", join(tempDir(), "f.db"), "--outbox", join(tempDir(), "o.log")], fixtureCommand());
+    const proxy = await startHttpProxy(
+      ["--db", join(tempDir(), "f.db"), "--outbox", join(tempDir(), "o.log")],
+      fixtureCommand(),
+    );
     try {
       const { client } = await connectHttp(proxy.url);
-      await expect(client.callTool({ name: "crash", arguments: {} })).rejects.toThrow("The upstream MCP server exited (exit code 3) before answering this request.");
+      await expect(client.callTool({ name: "crash", arguments: {} })).rejects.toThrow(
+        "The upstream MCP server exited (exit code 3) before answering this request.",
+      );
       await waitFor(() => proxy.stderr().includes("ending its session"), 10_000, "the session to end");
       await expect(client.listTools()).rejects.toThrow();
       // The proxy itself keeps serving new sessions.
@@ -230,17 +304,34 @@ describe("HTTP downstream: sessions end", () => {
 describe("streamable-HTTP upstreams", () => {
   it("proxies server-everything over streamable HTTP to a stdio client", async () => {
     const port = await freePort();
-    const upstream = await startListening([NODE, EVERYTHING, "streamableHttp"], { env: { PORT: String(port) }, pattern: /listening on port (\d+)/ });
+    const upstream = await startListening([NODE, EVERYTHING, "streamableHttp"], {
+      env: { PORT: String(port) },
+      pattern: /listening on port (\d+)/,
+    });
     const db = join(tempDir(), "feedback.db");
-    const p = await connectStdioProxy({ proxyArgs: ["--upstream-url", `http://127.0.0.1:${port}/mcp`, "--db", db, "--outbox", join(tempDir(), "o.log")] });
+    const p = await connectStdioProxy({
+      proxyArgs: ["--upstream-url", `http://127.0.0.1:${port}/mcp`, "--db", db, "--outbox", join(tempDir(), "o.log")],
+    });
     try {
-      expect((await p.client.listTools()).tools.map((t) => t.name)).toEqual(expect.arrayContaining(["echo", "get-sum", "feedback"]));
+      expect((await p.client.listTools()).tools.map((t) => t.name)).toEqual(
+        expect.arrayContaining(["echo", "get-sum", "feedback"]),
+      );
       expect(textOf(await p.client.callTool({ name: "get-sum", arguments: { a: 20, b: 22 } }))).toContain("42");
-      expect(textOf(await p.client.callTool({ name: "trigger-sampling-request", arguments: { prompt: "hey", maxTokens: 5 } }))).toContain("echo of");
+      expect(
+        textOf(
+          await p.client.callTool({ name: "trigger-sampling-request", arguments: { prompt: "hey", maxTokens: 5 } }),
+        ),
+      ).toContain("echo of");
       const seen: number[] = [];
-      await p.client.callTool({ name: "trigger-long-running-operation", arguments: { duration: 0.3, steps: 3 } }, undefined, { onprogress: (e) => seen.push(e.progress) });
+      await p.client.callTool(
+        { name: "trigger-long-running-operation", arguments: { duration: 0.3, steps: 3 } },
+        undefined,
+        { onprogress: (e) => seen.push(e.progress) },
+      );
       expect(seen.slice(0, 2)).toEqual([1, 2]);
-      expect(textOf(await p.client.callTool({ name: "feedback", arguments: report }))).toBe(FEEDBACK_REPLIES.recorded(1));
+      expect(textOf(await p.client.callTool({ name: "feedback", arguments: report }))).toBe(
+        FEEDBACK_REPLIES.recorded(1),
+      );
     } finally {
       await p.close();
       await upstream.stop();
@@ -250,15 +341,35 @@ describe("streamable-HTTP upstreams", () => {
   it("answers initialize with a clear error when the HTTP upstream cannot be reached", async () => {
     const port = await freePort();
     await expect(
-      connectStdioProxy({ proxyArgs: ["--upstream-url", `http://127.0.0.1:${port}/mcp`, "--db", join(tempDir(), "f.db"), "--outbox", join(tempDir(), "o.log")] }),
+      connectStdioProxy({
+        proxyArgs: [
+          "--upstream-url",
+          `http://127.0.0.1:${port}/mcp`,
+          "--db",
+          join(tempDir(), "f.db"),
+          "--outbox",
+          join(tempDir(), "o.log"),
+        ],
+      }),
     ).rejects.toThrow("The upstream MCP server could not take this request: fetch failed");
   });
 
   it("answers pending requests with an error when an HTTP upstream dies mid-call", async () => {
     const upstream = await startListening(fixtureCommand("--http", "0"));
-    const p = await connectStdioProxy({ proxyArgs: ["--upstream-url", upstream.url, "--db", join(tempDir(), "f.db"), "--outbox", join(tempDir(), "o.log")] });
+    const p = await connectStdioProxy({
+      proxyArgs: [
+        "--upstream-url",
+        upstream.url,
+        "--db",
+        join(tempDir(), "f.db"),
+        "--outbox",
+        join(tempDir(), "o.log"),
+      ],
+    });
     try {
-      await expect(p.client.callTool({ name: "crash", arguments: {} })).rejects.toThrow("The upstream MCP server went away before answering this request.");
+      await expect(p.client.callTool({ name: "crash", arguments: {} })).rejects.toThrow(
+        "The upstream MCP server went away before answering this request.",
+      );
     } finally {
       await p.close();
       await upstream.stop();
@@ -267,15 +378,31 @@ describe("streamable-HTTP upstreams", () => {
 
   it("passes custom headers to the upstream and serves it over HTTP with progress, sampling and elicitation", async () => {
     const upstream = await startListening(fixtureCommand("--http", "0"));
-    const proxy = await startHttpProxy(["--upstream-url", upstream.url, "--upstream-header", "X-Trace: abc", "--db", join(tempDir(), "f.db"), "--outbox", join(tempDir(), "o.log")]);
+    const proxy = await startHttpProxy([
+      "--upstream-url",
+      upstream.url,
+      "--upstream-header",
+      "X-Trace: abc",
+      "--db",
+      join(tempDir(), "f.db"),
+      "--outbox",
+      join(tempDir(), "o.log"),
+    ]);
     try {
       const { client } = await connectHttp(proxy.url);
-      expect((await client.callTool({ name: "echo", arguments: { text: "x" } })).structuredContent).toEqual({ meta: null, trace: "abc" });
+      expect((await client.callTool({ name: "echo", arguments: { text: "x" } })).structuredContent).toEqual({
+        meta: null,
+        trace: "abc",
+      });
       const seen: number[] = [];
-      const slow = await client.callTool({ name: "slow", arguments: { steps: 3, delayMs: 10 } }, undefined, { onprogress: (e) => seen.push(e.progress) });
+      const slow = await client.callTool({ name: "slow", arguments: { steps: 3, delayMs: 10 } }, undefined, {
+        onprogress: (e) => seen.push(e.progress),
+      });
       expect(textOf(slow)).toBe("done after 3 steps");
       expect(seen).toEqual([1, 2, 3]);
-      expect(textOf(await client.callTool({ name: "sample", arguments: { prompt: "hi" } }))).toContain("sampled: echo of");
+      expect(textOf(await client.callTool({ name: "sample", arguments: { prompt: "hi" } }))).toContain(
+        "sampled: echo of",
+      );
       expect(textOf(await client.callTool({ name: "elicit", arguments: {} }))).toBe('elicited: accept {"name":"Ada"}');
       const big = textOf(await client.callTool({ name: "big", arguments: { bytes: 5 * 1024 * 1024 } }));
       expect(big.length).toBe(5 * 1024 * 1024);

@@ -20,7 +20,11 @@ const cmdline = (pid: number) => {
 /** Child pids of a process, from /proc (the proxy's watchdog shell left out). */
 function children(pid: number): number[] {
   try {
-    const pids = readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(/\s+/).filter(Boolean).map(Number);
+    const pids = readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8")
+      .trim()
+      .split(/\s+/)
+      .filter(Boolean)
+      .map(Number);
     return pids.filter((p) => !cmdline(p).includes("patchworkmcp-proxy-watchdog"));
   } catch {
     return [];
@@ -42,7 +46,14 @@ const niceOf = (pid: number) => Number(readFileSync(`/proc/${pid}/stat`, "utf8")
 describe("stdio proxy lifecycle", () => {
   it("lowers its own priority by --nice once upstream runs, and leaves upstream's as it was", async () => {
     const dir = tempDir();
-    const c = new RawClient(fixtureCommand(), ["--db", join(dir, "f.db"), "--outbox", join(dir, "o.log"), "--nice", "7"]);
+    const c = new RawClient(fixtureCommand(), [
+      "--db",
+      join(dir, "f.db"),
+      "--outbox",
+      join(dir, "o.log"),
+      "--nice",
+      "7",
+    ]);
     await c.initialize();
     const [upstream] = children(c.proc.pid!);
     expect(niceOf(c.proc.pid!)).toBe(Math.min(19, niceOf(process.pid) + 7));
@@ -53,7 +64,14 @@ describe("stdio proxy lifecycle", () => {
 
   it("keeps its priority with --nice 0", async () => {
     const dir = tempDir();
-    const c = new RawClient(fixtureCommand(), ["--db", join(dir, "f.db"), "--outbox", join(dir, "o.log"), "--nice", "0"]);
+    const c = new RawClient(fixtureCommand(), [
+      "--db",
+      join(dir, "f.db"),
+      "--outbox",
+      join(dir, "o.log"),
+      "--nice",
+      "0",
+    ]);
     await c.initialize();
     expect(niceOf(c.proc.pid!)).toBe(niceOf(process.pid));
     c.proc.stdin.end();
@@ -63,11 +81,18 @@ describe("stdio proxy lifecycle", () => {
   it("answers every pending request with an error when upstream dies, then exits non-zero", async () => {
     const c = new RawClient(fixtureCommand());
     await c.initialize();
-    c.send({ id: 1, method: "tools/call", params: { name: "slow", arguments: { steps: 50, delayMs: 100 }, _meta: { progressToken: "p1" } } });
+    c.send({
+      id: 1,
+      method: "tools/call",
+      params: { name: "slow", arguments: { steps: 50, delayMs: 100 }, _meta: { progressToken: "p1" } },
+    });
     c.send({ id: "two", method: "tools/call", params: { name: "crash", arguments: {} } });
     const [one, two] = await Promise.all([c.response(1), c.response("two")]);
     for (const r of [one, two]) {
-      expect(r.error).toEqual({ code: -32000, message: "The upstream MCP server exited (exit code 3) before answering this request." });
+      expect(r.error).toEqual({
+        code: -32000,
+        message: "The upstream MCP server exited (exit code 3) before answering this request.",
+      });
     }
     expect(await c.exit).toBe(3);
   });
@@ -101,7 +126,11 @@ describe("stdio proxy lifecycle", () => {
     await c.initialize();
     c.send({ id: 5, method: "tools/call", params: { name: "slow", arguments: { steps: 100, delayMs: 50 } } });
     c.send({ method: "notifications/cancelled", params: { requestId: 5, reason: "user pressed stop" } });
-    await waitFor(() => c.stderr.includes("[upstream] slow call 5 cancelled"), 10_000, "the upstream to see the cancellation");
+    await waitFor(
+      () => c.stderr.includes("[upstream] slow call 5 cancelled"),
+      10_000,
+      "the upstream to see the cancellation",
+    );
     c.send({ id: 6, method: "ping" });
     expect((await c.response(6)).result).toEqual({});
     expect(c.lines.some((l) => l.id === 5)).toBe(false);
@@ -111,7 +140,13 @@ describe("stdio proxy lifecycle", () => {
 
   it("ends on stdin EOF and takes the upstream's process group with it", async () => {
     // A shell that starts the fixture as its own child: the grandchild must go too.
-    const c = new RawClient(["sh", "-c", `${fixtureCommand().map((a) => `'${a}'`).join(" ")}; echo never`]);
+    const c = new RawClient([
+      "sh",
+      "-c",
+      `${fixtureCommand()
+        .map((a) => `'${a}'`)
+        .join(" ")}; echo never`,
+    ]);
     await c.initialize();
     const shell = await waitFor(() => children(c.proc.pid!)[0], 10_000, "upstream shell");
     const server = await waitFor(() => children(shell)[0], 10_000, "upstream server");
@@ -133,7 +168,13 @@ describe("stdio proxy lifecycle", () => {
 
   it("takes the upstream's process group with it even when the proxy is SIGKILLed", async () => {
     // A server that keeps running after its stdin closes (as the SDK's stdio servers do), under a shell.
-    const c = new RawClient(["sh", "-c", `${fixtureCommand("--eof-linger-ms", "60000").map((a) => `'${a}'`).join(" ")}; echo never`]);
+    const c = new RawClient([
+      "sh",
+      "-c",
+      `${fixtureCommand("--eof-linger-ms", "60000")
+        .map((a) => `'${a}'`)
+        .join(" ")}; echo never`,
+    ]);
     await c.initialize();
     const shell = await waitFor(() => children(c.proc.pid!)[0], 10_000, "upstream shell");
     const server = await waitFor(() => children(shell)[0], 10_000, "upstream server");
@@ -153,8 +194,14 @@ describe("stdio proxy lifecycle", () => {
 
   it("runs the upstream in --cwd with the proxy's environment, and relays its stderr with a prefix", async () => {
     const dir = tempDir();
-    const script = `echo "cwd=$(pwd) token=$UPSTREAM_TOKEN" >&2; exec ${fixtureCommand().map((a) => `'${a}'`).join(" ")}`;
-    const c = new RawClient(["sh", "-c", script], ["--db", join(dir, "f.db"), "--outbox", join(dir, "o.log"), "--cwd", dir], { UPSTREAM_TOKEN: "t-123" });
+    const script = `echo "cwd=$(pwd) token=$UPSTREAM_TOKEN" >&2; exec ${fixtureCommand()
+      .map((a) => `'${a}'`)
+      .join(" ")}`;
+    const c = new RawClient(
+      ["sh", "-c", script],
+      ["--db", join(dir, "f.db"), "--outbox", join(dir, "o.log"), "--cwd", dir],
+      { UPSTREAM_TOKEN: "t-123" },
+    );
     await c.initialize();
     await waitFor(() => c.stderr.includes(`[upstream] cwd=${dir} token=t-123`), 10_000, "the upstream's stderr line");
     c.proc.stdin.end();

@@ -8,7 +8,10 @@ import { idAtEnds, resultId, toolCallOf } from "../../proxy/line-sniff.js";
 const line = (s: string) => Buffer.from(`${s}\n`);
 const ts = (body: Record<string, unknown>, id: unknown) => line(JSON.stringify({ ...body, jsonrpc: "2.0", id }));
 const py = (body: Record<string, unknown>, id: unknown) => line(JSON.stringify({ jsonrpc: "2.0", id, ...body }));
-const call = (name: string, extra: Record<string, unknown> = {}) => ({ method: "tools/call", params: { name, arguments: { text: "x", id: 9 }, ...extra } });
+const call = (name: string, extra: Record<string, unknown> = {}) => ({
+  method: "tools/call",
+  params: { name, arguments: { text: "x", id: 9 }, ...extra },
+});
 
 describe("toolCallOf", () => {
   it("reads id and name in both SDK key orders, for number and string ids", () => {
@@ -16,7 +19,10 @@ describe("toolCallOf", () => {
       expect(toolCallOf(ts(call("search_notes"), id))).toEqual({ id, name: "search_notes" });
       expect(toolCallOf(py(call("search_notes"), id))).toEqual({ id, name: "search_notes" });
     }
-    expect(toolCallOf(Buffer.from(`${JSON.stringify({ ...call("a/b.c-d"), jsonrpc: "2.0", id: 1 })}\r\n`))).toEqual({ id: 1, name: "a/b.c-d" });
+    expect(toolCallOf(Buffer.from(`${JSON.stringify({ ...call("a/b.c-d"), jsonrpc: "2.0", id: 1 })}\r\n`))).toEqual({
+      id: 1,
+      name: "a/b.c-d",
+    });
     expect(toolCallOf(ts({ method: "tools/call", params: { name: "bare" } }, 4))).toEqual({ id: 4, name: "bare" });
   });
 
@@ -32,14 +38,14 @@ describe("toolCallOf", () => {
     const declined = [
       ts(call("x", { _meta: { progressToken: 1 } }), 1), // a progress token: parsed
       ts({ method: "tools/call", params: { arguments: { _meta: 1 }, name: "x" } }, 1), // name not first
-      ts(call("na\"me"), 1),
+      ts(call('na"me'), 1),
       ts(call("ünï"), 1),
       ts(call(""), 1),
       ts(call("x".repeat(129)), 1),
       ts(call("x"), 1.5),
       ts(call("x"), 1e20),
       ts(call("x"), "with space"),
-      ts(call("x"), "q\"uote"),
+      ts(call("x"), 'q"uote'),
       ts(call("x"), ""),
       ts(call("x"), null),
       ts({ method: "tools/list", params: {} }, 1),
@@ -59,7 +65,9 @@ describe("toolCallOf", () => {
 
 describe("resultId", () => {
   it("reads the id of a plain result in both key orders", () => {
-    expect(resultId(line(JSON.stringify({ result: { content: [], structuredContent: { id: 9 } }, jsonrpc: "2.0", id: 7 })))).toBe(7);
+    expect(
+      resultId(line(JSON.stringify({ result: { content: [], structuredContent: { id: 9 } }, jsonrpc: "2.0", id: 7 }))),
+    ).toBe(7);
     expect(resultId(line(JSON.stringify({ jsonrpc: "2.0", id: "s-1", result: { contents: [] } })))).toBe("s-1");
   });
 
@@ -79,7 +87,12 @@ describe("resultId", () => {
 
 describe("idAtEnds", () => {
   it("reads the id off the first and last bytes of a line too long to keep", () => {
-    const body = JSON.stringify({ method: "tools/call", params: { name: "x", arguments: { blob: "b".repeat(500) } }, jsonrpc: "2.0", id: 42 });
+    const body = JSON.stringify({
+      method: "tools/call",
+      params: { name: "x", arguments: { blob: "b".repeat(500) } },
+      jsonrpc: "2.0",
+      id: 42,
+    });
     expect(idAtEnds(Buffer.from(body.slice(0, 64)), Buffer.from(body.slice(-64)))).toEqual({ id: 42 });
     const pyBody = JSON.stringify({ jsonrpc: "2.0", id: "k", method: "tools/call", params: { blob: "b".repeat(500) } });
     expect(idAtEnds(Buffer.from(pyBody.slice(0, 64)), Buffer.from(pyBody.slice(-64)))).toMatchObject({ id: "k" });

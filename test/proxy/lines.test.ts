@@ -6,7 +6,13 @@ import { lineContent, readLines } from "../../proxy/line-reader.js";
 function collect(chunks: (string | Buffer)[]): Promise<Buffer[]> {
   const stream = new PassThrough();
   const lines: Buffer[] = [];
-  const done = new Promise<Buffer[]>((resolve) => readLines(stream, (l) => lines.push(l), () => resolve(lines)));
+  const done = new Promise<Buffer[]>((resolve) =>
+    readLines(
+      stream,
+      (l) => lines.push(l),
+      () => resolve(lines),
+    ),
+  );
   for (const c of chunks) stream.write(typeof c === "string" ? Buffer.from(c) : c);
   stream.end();
   return done;
@@ -51,7 +57,11 @@ describe("coalescing writer", () => {
   it("sends the lines of one tick as one write, byte for byte, merging lines that are adjacent in memory", async () => {
     const chunk = Buffer.from('{"id":1}\n{"id":2}\n{"id":3}\n');
     const lines: Buffer[] = [];
-    readLines(new PassThrough().end(chunk), (l) => lines.push(l), () => undefined);
+    readLines(
+      new PassThrough().end(chunk),
+      (l) => lines.push(l),
+      () => undefined,
+    );
     await tick();
     expect(lines).toHaveLength(3);
     const { stream, writes } = recordingSink();

@@ -27,7 +27,20 @@ const base = { sidecarUrl: "http://localhost:8099", command: ["node", "server.js
 describe("proxy settings", () => {
   it("reads a stdio upstream with defaults", () => {
     const r = parseProxySettings(base);
-    expect(r).toMatchObject({ ok: true, settings: { command: ["node", "server.js"], toolName: "feedback", collisionToolName: "patchworkmcp_feedback", missingToolReports: true, deliveryTimeout: 3000, sessionIdleTimeout: 1800, maxMessageBytes: 128 * 1024 * 1024, nice: 5, headers: {} } });
+    expect(r).toMatchObject({
+      ok: true,
+      settings: {
+        command: ["node", "server.js"],
+        toolName: "feedback",
+        collisionToolName: "patchworkmcp_feedback",
+        missingToolReports: true,
+        deliveryTimeout: 3000,
+        sessionIdleTimeout: 1800,
+        maxMessageBytes: 128 * 1024 * 1024,
+        nice: 5,
+        headers: {},
+      },
+    });
   });
 
   it("reads --listen forms and headers from flags and the env var", () => {
@@ -50,16 +63,31 @@ describe("proxy settings", () => {
       const r = parseProxySettings(raw);
       return r.ok ? [] : r.errors;
     };
-    expect(errors({ sidecarUrl: base.sidecarUrl })).toEqual(["name the upstream: `patchworkmcp proxy -- <command> [args…]` or `--upstream-url <url>`"]);
-    expect(errors({ ...base, upstreamUrl: "http://x/mcp" })).toEqual(["give either an upstream command or --upstream-url, not both"]);
-    expect(errors({ ...base, listen: "localhost:99999" })).toEqual(['--listen "localhost:99999" is not HOST:PORT (e.g. 127.0.0.1:8100)']);
+    expect(errors({ sidecarUrl: base.sidecarUrl })).toEqual([
+      "name the upstream: `patchworkmcp proxy -- <command> [args…]` or `--upstream-url <url>`",
+    ]);
+    expect(errors({ ...base, upstreamUrl: "http://x/mcp" })).toEqual([
+      "give either an upstream command or --upstream-url, not both",
+    ]);
+    expect(errors({ ...base, listen: "localhost:99999" })).toEqual([
+      '--listen "localhost:99999" is not HOST:PORT (e.g. 127.0.0.1:8100)',
+    ]);
     expect(errors({ ...base, upstreamHeader: ["no colon"] })).toEqual(['"no colon" is not a header: use Name: value']);
-    expect(errors({ ...base, toolName: "report", collisionToolName: "report" })).toEqual(["--tool-name and --collision-tool-name must differ"]);
-    expect(errors({ ...base, toolName: "has space" })).toEqual(["tool names are 1-64 letters, digits, '_', '-' or '.'"]);
-    expect(errors({ ...base, upstreamHeaders: "{not json" })).toEqual(["FEEDBACK_PROXY_UPSTREAM_HEADERS must be a JSON object of strings"]);
+    expect(errors({ ...base, toolName: "report", collisionToolName: "report" })).toEqual([
+      "--tool-name and --collision-tool-name must differ",
+    ]);
+    expect(errors({ ...base, toolName: "has space" })).toEqual([
+      "tool names are 1-64 letters, digits, '_', '-' or '.'",
+    ]);
+    expect(errors({ ...base, upstreamHeaders: "{not json" })).toEqual([
+      "FEEDBACK_PROXY_UPSTREAM_HEADERS must be a JSON object of strings",
+    ]);
     expect(errors({ ...base, sidecarUrl: "ftp://x" })).toEqual(["--sidecar-url must be an http(s) URL"]);
-    expect(errors({ ...base, deliveryTimeout: "soon" })).toEqual(["--delivery-timeout must be a number of milliseconds"]);
-    for (const nice of ["-1", "20", "2.5", "low"]) expect(errors({ ...base, nice })).toEqual(["--nice must be a whole number from 0 to 19"]);
+    expect(errors({ ...base, deliveryTimeout: "soon" })).toEqual([
+      "--delivery-timeout must be a number of milliseconds",
+    ]);
+    for (const nice of ["-1", "20", "2.5", "low"])
+      expect(errors({ ...base, nice })).toEqual(["--nice must be a whole number from 0 to 19"]);
   });
 
   it("takes every flag from its environment variable", async () => {
@@ -107,9 +135,17 @@ describe("proxy settings", () => {
       nice: "0",
     });
     const defaults = await flagsFor(["--upstream-header", "A: 1", "--upstream-header", "B: 2", "--", "x"], {});
-    expect(defaults).toMatchObject({ upstreamHeader: ["A: 1", "B: 2"], missingToolReports: true, toolName: "feedback" });
+    expect(defaults).toMatchObject({
+      upstreamHeader: ["A: 1", "B: 2"],
+      missingToolReports: true,
+      toolName: "feedback",
+    });
     expect(await flagsFor(["--no-missing-tool-reports", "--", "x"], {})).toMatchObject({ missingToolReports: false });
-    expect(await flagsFor(["--missing-tool-reports", "no", "--", "x"], {})).toMatchObject({ missingToolReports: false });
-    expect(await flagsFor(["--", "x"], { FEEDBACK_PROXY_MISSING_TOOL_REPORTS: "yes" })).toMatchObject({ missingToolReports: true });
+    expect(await flagsFor(["--missing-tool-reports", "no", "--", "x"], {})).toMatchObject({
+      missingToolReports: false,
+    });
+    expect(await flagsFor(["--", "x"], { FEEDBACK_PROXY_MISSING_TOOL_REPORTS: "yes" })).toMatchObject({
+      missingToolReports: true,
+    });
   });
 });

@@ -34,14 +34,18 @@ function harness() {
   });
   const session = new ProxySession({
     upstream,
-    downstream: { send: (frame, related) => toClient.push({ frame, related }), sendRaw: (raw) => toClient.push({ raw }) },
+    downstream: {
+      send: (frame, related) => toClient.push({ frame, related }),
+      sendRaw: (raw) => toClient.push({ raw }),
+    },
     config: { toolName: "feedback", collisionToolName: "patchworkmcp_feedback", missingToolReports: false },
     reporter,
     log: () => undefined,
     sessionId: () => "s1",
     onUpstreamClosed: () => undefined,
   });
-  const request = (id: RpcId, method: string, params: Record<string, unknown> = {}) => session.fromDownstream({ msg: { jsonrpc: "2.0", id, method, params } });
+  const request = (id: RpcId, method: string, params: Record<string, unknown> = {}) =>
+    session.fromDownstream({ msg: { jsonrpc: "2.0", id, method, params } });
   const line = (text: string) => upstream.onrawline!(Buffer.from(text));
   return { session, request, line, toUpstream, rawToUpstream, toClient, upstream };
 }
@@ -78,7 +82,13 @@ describe("ProxySession fast path for results", () => {
   it("adds the feedback tool to a first tools/list page that came through the parser", () => {
     const h = harness();
     h.request(2, "tools/list");
-    h.upstream.onmessage!({ msg: { jsonrpc: "2.0", id: 2, result: { tools: [{ name: "a", inputSchema: { type: "object" } }], nextCursor: "c1" } } });
+    h.upstream.onmessage!({
+      msg: {
+        jsonrpc: "2.0",
+        id: 2,
+        result: { tools: [{ name: "a", inputSchema: { type: "object" } }], nextCursor: "c1" },
+      },
+    });
     const sent = h.toClient.at(-1)!.frame!.msg.result as { tools: { name: string }[]; nextCursor: string };
     expect(sent.tools.map((t) => t.name)).toEqual(["a", "feedback"]);
     expect(sent.nextCursor).toBe("c1");
@@ -89,10 +99,18 @@ describe("ProxySession fast path for results", () => {
 describe("ProxySession fast path for tools/call", () => {
   const listed = (h: ReturnType<typeof harness>, names: string[]) => {
     h.request(1, "tools/list");
-    h.upstream.onmessage!({ msg: { jsonrpc: "2.0", id: 1, result: { tools: names.map((name) => ({ name, inputSchema: { type: "object" } })) } } });
+    h.upstream.onmessage!({
+      msg: {
+        jsonrpc: "2.0",
+        id: 1,
+        result: { tools: names.map((name) => ({ name, inputSchema: { type: "object" } })) },
+      },
+    });
   };
   const callLine = (id: number, name: string, extra: Record<string, unknown> = {}) =>
-    Buffer.from(`${JSON.stringify({ method: "tools/call", params: { name, arguments: {}, ...extra }, jsonrpc: "2.0", id })}\n`);
+    Buffer.from(
+      `${JSON.stringify({ method: "tools/call", params: { name, arguments: {}, ...extra }, jsonrpc: "2.0", id })}\n`,
+    );
 
   it("forwards a call of a listed tool as the bytes received, and still answers it with an error if upstream goes", () => {
     const h = harness();
@@ -120,14 +138,24 @@ describe("ProxySession finishes the handshake before the client gets the initial
   const initResult = (tools: boolean) => ({
     jsonrpc: "2.0" as const,
     id: 1,
-    result: { protocolVersion: "2025-06-18", capabilities: tools ? { tools: {} } : {}, serverInfo: { name: "up", version: "2" } },
+    result: {
+      protocolVersion: "2025-06-18",
+      capabilities: tools ? { tools: {} } : {},
+      serverInfo: { name: "up", version: "2" },
+    },
   });
   const tick = () => new Promise((r) => setImmediate(r));
   /** The proxy's own tools/list, answered by the test as upstream. */
   const answerProbe = (h: ReturnType<typeof harness>, names: string[]) => {
     const probe = h.toUpstream.find((f) => f.msg.method === "tools/list")!;
     expect(String(probe.msg.id)).toMatch(/^patchworkmcp-proxy:/);
-    h.upstream.onmessage!({ msg: { jsonrpc: "2.0", id: probe.msg.id, result: { tools: names.map((name) => ({ name, inputSchema: { type: "object" } })) } } });
+    h.upstream.onmessage!({
+      msg: {
+        jsonrpc: "2.0",
+        id: probe.msg.id,
+        result: { tools: names.map((name) => ({ name, inputSchema: { type: "object" } })) },
+      },
+    });
   };
 
   it("lists upstream's tools first, so the instructions name the tool as offered; upstream's messages wait behind the result", async () => {
@@ -144,7 +172,10 @@ describe("ProxySession finishes the handshake before the client gets the initial
     await tick();
     const [init, roots] = h.toClient;
     expect(init!.related).toBe(1);
-    expect(init!.frame!.msg.result).toMatchObject({ instructions: instructionsFor("patchworkmcp_feedback"), serverInfo: { name: "up" } });
+    expect(init!.frame!.msg.result).toMatchObject({
+      instructions: instructionsFor("patchworkmcp_feedback"),
+      serverInfo: { name: "up" },
+    });
     expect(roots!.frame!.msg.method).toBe("roots/list");
     expect(h.session.toolName).toBe("patchworkmcp_feedback");
     expect(h.session.toolsAvailable).toEqual(["feedback", "search"]);
@@ -157,7 +188,10 @@ describe("ProxySession finishes the handshake before the client gets the initial
     const h = harness();
     h.request(1, "initialize", {});
     h.upstream.onmessage!({ msg: initResult(false) });
-    expect(h.toClient[0]!.frame!.msg.result).toMatchObject({ capabilities: { tools: {} }, instructions: instructionsFor("feedback") });
+    expect(h.toClient[0]!.frame!.msg.result).toMatchObject({
+      capabilities: { tools: {} },
+      instructions: instructionsFor("feedback"),
+    });
     h.session.fromDownstream({ msg: { jsonrpc: "2.0", method: "notifications/initialized" } });
     expect(h.toUpstream.map((f) => f.msg.method)).toEqual(["initialize", "notifications/initialized"]);
   });

@@ -14,7 +14,16 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FEEDBACK_REPLIES, feedbackToolDefinition } from "../../src/feedback/index.js";
 import { instructionsFor } from "../../proxy/session.js";
-import { EVERYTHING, NODE, connectStdioProxy, fixtureCommand, tempDir, textOf, waitFor, type StdioProxy } from "./helpers.js";
+import {
+  EVERYTHING,
+  NODE,
+  connectStdioProxy,
+  fixtureCommand,
+  tempDir,
+  textOf,
+  waitFor,
+  type StdioProxy,
+} from "./helpers.js";
 
 interface Row {
   id: number;
@@ -28,9 +37,16 @@ interface Row {
   what_i_needed: string;
 }
 
-const rows = (db: string): Row[] => (existsSync(db) ? (new Database(db, { readonly: true }).prepare("SELECT * FROM reports ORDER BY id").all() as Row[]) : []);
+const rows = (db: string): Row[] =>
+  existsSync(db)
+    ? (new Database(db, { readonly: true }).prepare("SELECT * FROM reports ORDER BY id").all() as Row[])
+    : [];
 
-const validReport = { what_i_needed: "filter notes by date", what_i_tried: "called echo", gap_type: "missing_parameter" };
+const validReport = {
+  what_i_needed: "filter notes by date",
+  what_i_tried: "called echo",
+  gap_type: "missing_parameter",
+};
 
 async function allTools(p: StdioProxy): Promise<{ tools: Tool[]; cursors: string[] }> {
   const tools: Tool[] = [];
@@ -53,9 +69,21 @@ describe("stdio proxy in front of the fixture server", () => {
   beforeAll(async () => {
     p = await connectStdioProxy({
       proxyArgs: ["--db", db, "--outbox", join(tempDir(), "outbox.log")],
-      upstream: fixtureCommand("--page-size", "4", "--extra-tools", "3", "--noisy-stdout", "--instructions", "Fixture rules."),
+      upstream: fixtureCommand(
+        "--page-size",
+        "4",
+        "--extra-tools",
+        "3",
+        "--noisy-stdout",
+        "--instructions",
+        "Fixture rules.",
+      ),
     });
-    for (const schema of [LoggingMessageNotificationSchema, ToolListChangedNotificationSchema, ResourceUpdatedNotificationSchema]) {
+    for (const schema of [
+      LoggingMessageNotificationSchema,
+      ToolListChangedNotificationSchema,
+      ResourceUpdatedNotificationSchema,
+    ]) {
       p.client.setNotificationHandler(schema, (n) => {
         notifications.push(n);
       });
@@ -65,7 +93,11 @@ describe("stdio proxy in front of the fixture server", () => {
 
   it("appends the feedback instructions and keeps upstream's capabilities and serverInfo", () => {
     expect(p.client.getInstructions()).toBe(`Fixture rules.\n\n${instructionsFor("feedback")}`);
-    expect(p.client.getServerCapabilities()).toEqual({ tools: { listChanged: true }, resources: { subscribe: true }, logging: {} });
+    expect(p.client.getServerCapabilities()).toEqual({
+      tools: { listChanged: true },
+      resources: { subscribe: true },
+      logging: {},
+    });
     expect(p.client.getServerVersion()).toEqual({ name: "fixture-server", version: "1.2.3" });
   });
 
@@ -82,20 +114,28 @@ describe("stdio proxy in front of the fixture server", () => {
   });
 
   it("passes _meta and arguments through unchanged", async () => {
-    const result = await p.client.callTool({ name: "echo", arguments: { text: "héllo ✓" }, _meta: { trace: "abc", nested: { n: 1 } } });
+    const result = await p.client.callTool({
+      name: "echo",
+      arguments: { text: "héllo ✓" },
+      _meta: { trace: "abc", nested: { n: 1 } },
+    });
     expect(textOf(result)).toBe("héllo ✓");
     expect(result.structuredContent).toEqual({ meta: { trace: "abc", nested: { n: 1 } }, trace: null });
   });
 
   it("delivers progress notifications for the caller's token", async () => {
     const seen: number[] = [];
-    const result = await p.client.callTool({ name: "slow", arguments: { steps: 3, delayMs: 5 } }, undefined, { onprogress: (e) => seen.push(e.progress) });
+    const result = await p.client.callTool({ name: "slow", arguments: { steps: 3, delayMs: 5 } }, undefined, {
+      onprogress: (e) => seen.push(e.progress),
+    });
     expect(textOf(result)).toBe("done after 3 steps");
     expect(seen).toEqual([1, 2, 3]);
   });
 
   it("relays sampling, elicitation and roots requests from the server", async () => {
-    expect(textOf(await p.client.callTool({ name: "sample", arguments: { prompt: "hi" } }))).toBe('sampled: echo of {"type":"text","text":"hi"}');
+    expect(textOf(await p.client.callTool({ name: "sample", arguments: { prompt: "hi" } }))).toBe(
+      'sampled: echo of {"type":"text","text":"hi"}',
+    );
     expect(textOf(await p.client.callTool({ name: "elicit", arguments: {} }))).toBe('elicited: accept {"name":"Ada"}');
     expect(textOf(await p.client.callTool({ name: "roots", arguments: {} }))).toBe("roots: file:///work");
   });
@@ -129,7 +169,10 @@ describe("stdio proxy in front of the fixture server", () => {
   });
 
   it("records a feedback call with what the proxy knows filled in", async () => {
-    const result = await p.client.callTool({ name: "feedback", arguments: { ...validReport, server_name: "guessed-by-agent" } });
+    const result = await p.client.callTool({
+      name: "feedback",
+      arguments: { ...validReport, server_name: "guessed-by-agent" },
+    });
     const row = rows(db).find((r) => r.what_i_needed === validReport.what_i_needed)!;
     expect(textOf(result)).toBe(FEEDBACK_REPLIES.recorded(row.id));
     expect(result.isError).toBeFalsy();
@@ -152,7 +195,11 @@ describe("stdio proxy in front of the fixture server", () => {
     expect(textOf(result)).toBe("Unknown tool: summarize_notes");
     expect(result.isError).toBe(true);
     await p.client.callTool({ name: "summarize_notes", arguments: {} });
-    const row = await waitFor(() => rows(db).find((r) => r.tool_name === "summarize_notes"), 10_000, "missing_tool report");
+    const row = await waitFor(
+      () => rows(db).find((r) => r.tool_name === "summarize_notes"),
+      10_000,
+      "missing_tool report",
+    );
     expect(row.gap_type).toBe("missing_tool");
     expect(row.server_name).toBe("fixture-server");
     await p.client.callTool({ name: "echo", arguments: { text: "sync" } });
@@ -163,17 +210,24 @@ describe("stdio proxy in front of the fixture server", () => {
 describe("stdio proxy: upstream shapes", () => {
   it("keeps upstream's own feedback tool and offers ours under the collision name", async () => {
     const db = join(tempDir(), "feedback.db");
-    const p = await connectStdioProxy({ proxyArgs: ["--db", db, "--outbox", join(tempDir(), "o.log")], upstream: fixtureCommand("--feedback-tool") });
+    const p = await connectStdioProxy({
+      proxyArgs: ["--db", db, "--outbox", join(tempDir(), "o.log")],
+      upstream: fixtureCommand("--feedback-tool"),
+    });
     try {
       const names = (await p.client.listTools()).tools.map((t) => t.name);
       expect(names.filter((n) => n === "feedback")).toHaveLength(1);
       expect(names).toContain("patchworkmcp_feedback");
       // The proxy listed upstream's tools before answering initialize: the instructions already use the other name.
       expect(p.client.getInstructions()).toBe(instructionsFor("patchworkmcp_feedback"));
-      expect(textOf(await p.client.callTool({ name: "feedback", arguments: { text: "hi" } }))).toBe("upstream feedback tool answered");
+      expect(textOf(await p.client.callTool({ name: "feedback", arguments: { text: "hi" } }))).toBe(
+        "upstream feedback tool answered",
+      );
       const ours = await p.client.callTool({ name: "patchworkmcp_feedback", arguments: validReport });
       expect(textOf(ours)).toBe(FEEDBACK_REPLIES.recorded(1));
-      expect(p.stderr()).toContain('upstream already has a tool named "feedback": keeping it, and offering the feedback tool as "patchworkmcp_feedback"');
+      expect(p.stderr()).toContain(
+        'upstream already has a tool named "feedback": keeping it, and offering the feedback tool as "patchworkmcp_feedback"',
+      );
     } finally {
       await p.close();
     }
@@ -181,11 +235,20 @@ describe("stdio proxy: upstream shapes", () => {
 
   it("does not answer for upstream's feedback tool even when the client calls it before listing", async () => {
     const p = await connectStdioProxy({
-      proxyArgs: ["--db", join(tempDir(), "f.db"), "--outbox", join(tempDir(), "o.log"), "--collision-tool-name", "report_gap"],
+      proxyArgs: [
+        "--db",
+        join(tempDir(), "f.db"),
+        "--outbox",
+        join(tempDir(), "o.log"),
+        "--collision-tool-name",
+        "report_gap",
+      ],
       upstream: fixtureCommand("--feedback-tool"),
     });
     try {
-      expect(textOf(await p.client.callTool({ name: "feedback", arguments: { text: "hi" } }))).toBe("upstream feedback tool answered");
+      expect(textOf(await p.client.callTool({ name: "feedback", arguments: { text: "hi" } }))).toBe(
+        "upstream feedback tool answered",
+      );
       expect((await p.client.listTools()).tools.map((t) => t.name)).toContain("report_gap");
     } finally {
       await p.close();
@@ -200,7 +263,11 @@ describe("stdio proxy: upstream shapes", () => {
     try {
       // Answered after the proxy's wait, before upstream's list: the instructions name the default.
       expect(p.client.getInstructions()).toBe(instructionsFor("feedback"));
-      await waitFor(() => p.stderr().includes("upstream did not list its tools within 3000 ms of initialize"), 5_000, "the proxy saying it stopped waiting");
+      await waitFor(
+        () => p.stderr().includes("upstream did not list its tools within 3000 ms of initialize"),
+        5_000,
+        "the proxy saying it stopped waiting",
+      );
       // Once the list arrives the collision is still handled.
       expect((await p.client.listTools()).tools.map((t) => t.name)).toContain("patchworkmcp_feedback");
     } finally {
@@ -210,12 +277,17 @@ describe("stdio proxy: upstream shapes", () => {
 
   it("offers the feedback tool when upstream has no tools capability", async () => {
     const db = join(tempDir(), "feedback.db");
-    const p = await connectStdioProxy({ proxyArgs: ["--db", db, "--outbox", join(tempDir(), "o.log")], upstream: fixtureCommand("--no-tools") });
+    const p = await connectStdioProxy({
+      proxyArgs: ["--db", db, "--outbox", join(tempDir(), "o.log")],
+      upstream: fixtureCommand("--no-tools"),
+    });
     try {
       expect(p.client.getServerCapabilities()?.tools).toEqual({});
       expect(p.client.getServerCapabilities()?.resources).toEqual({ subscribe: true });
       expect((await p.client.listTools()).tools).toEqual([feedbackToolDefinition()]);
-      expect(textOf(await p.client.callTool({ name: "feedback", arguments: validReport }))).toBe(FEEDBACK_REPLIES.recorded(1));
+      expect(textOf(await p.client.callTool({ name: "feedback", arguments: validReport }))).toBe(
+        FEEDBACK_REPLIES.recorded(1),
+      );
       expect((await p.client.listResources()).resources.map((r) => r.uri)).toEqual(["fixture://note"]);
     } finally {
       await p.close();
@@ -223,10 +295,15 @@ describe("stdio proxy: upstream shapes", () => {
   });
 
   it("offers the feedback tool when upstream's tools/list fails", async () => {
-    const p = await connectStdioProxy({ proxyArgs: ["--db", join(tempDir(), "f.db"), "--outbox", join(tempDir(), "o.log")], upstream: fixtureCommand("--fail-tools-list") });
+    const p = await connectStdioProxy({
+      proxyArgs: ["--db", join(tempDir(), "f.db"), "--outbox", join(tempDir(), "o.log")],
+      upstream: fixtureCommand("--fail-tools-list"),
+    });
     try {
       expect((await p.client.listTools()).tools.map((t) => t.name)).toEqual(["feedback"]);
-      expect(textOf(await p.client.callTool({ name: "feedback", arguments: validReport }))).toBe(FEEDBACK_REPLIES.recorded(1));
+      expect(textOf(await p.client.callTool({ name: "feedback", arguments: validReport }))).toBe(
+        FEEDBACK_REPLIES.recorded(1),
+      );
     } finally {
       await p.close();
     }
@@ -234,16 +311,27 @@ describe("stdio proxy: upstream shapes", () => {
 
   it("works in front of @modelcontextprotocol/server-everything", async () => {
     const db = join(tempDir(), "feedback.db");
-    const p = await connectStdioProxy({ proxyArgs: ["--db", db, "--outbox", join(tempDir(), "o.log"), "--name", "everything"], upstream: [NODE, EVERYTHING, "stdio"] });
+    const p = await connectStdioProxy({
+      proxyArgs: ["--db", db, "--outbox", join(tempDir(), "o.log"), "--name", "everything"],
+      upstream: [NODE, EVERYTHING, "stdio"],
+    });
     try {
       const names = (await p.client.listTools()).tools.map((t) => t.name);
       expect(names).toEqual(expect.arrayContaining(["echo", "get-sum", "trigger-long-running-operation", "feedback"]));
       expect(textOf(await p.client.callTool({ name: "get-sum", arguments: { a: 2, b: 3 } }))).toContain("5");
       const seen: number[] = [];
-      await p.client.callTool({ name: "trigger-long-running-operation", arguments: { duration: 0.3, steps: 3 } }, undefined, { onprogress: (e) => seen.push(e.progress) });
+      await p.client.callTool(
+        { name: "trigger-long-running-operation", arguments: { duration: 0.3, steps: 3 } },
+        undefined,
+        { onprogress: (e) => seen.push(e.progress) },
+      );
       // The last one races the result inside the SDK client (directly too), so only the earlier ones are certain.
       expect(seen.slice(0, 2)).toEqual([1, 2]);
-      expect(textOf(await p.client.callTool({ name: "trigger-sampling-request", arguments: { prompt: "hey", maxTokens: 5 } }))).toContain("echo of");
+      expect(
+        textOf(
+          await p.client.callTool({ name: "trigger-sampling-request", arguments: { prompt: "hey", maxTokens: 5 } }),
+        ),
+      ).toContain("echo of");
       await p.client.callTool({ name: "feedback", arguments: validReport });
       expect(rows(db)[0]!.server_name).toBe("everything");
     } finally {

@@ -26,14 +26,23 @@ const storage = () =>
 
 beforeAll(async () => {
   const dbPath = join(tempDir(), "feedback.db");
-  readKey = execFileSync(process.execPath, [CLI, "keys", "create", "--scope", "read", "--name", "viewer", "--db", dbPath], {
-    encoding: "utf8",
-    stdio: ["ignore", "pipe", "pipe"],
-  }).trim();
+  readKey = execFileSync(
+    process.execPath,
+    [CLI, "keys", "create", "--scope", "read", "--name", "viewer", "--db", dbPath],
+    {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  ).trim();
   serve = await startServe({ dbPath, env: { FEEDBACK_API_KEY: ADMIN_KEY } });
   ids = await seed(
     serve.url,
-    [1, 2, 3].map((i) => ({ what_i_needed: `Protected report ${i}`, what_i_tried: "tried", gap_type: "missing_tool", server_name: "vault" })),
+    [1, 2, 3].map((i) => ({
+      what_i_needed: `Protected report ${i}`,
+      what_i_tried: "tried",
+      gap_type: "missing_tool",
+      server_name: "vault",
+    })),
     ADMIN_KEY,
   );
   browser = await launchBrowser();
@@ -80,7 +89,9 @@ describe("API-key-protected sidecar", () => {
     await page.goto(`${serve.url}/#/r/${ids[0]}`);
     await page.locator("#report-card").waitFor();
     await page.click("#toggle-reviewed");
-    await poll(async () => (await api<{ status: string }>(serve.url, `/api/feedback/${ids[0]}`, ADMIN_KEY)).status).toBe("reviewed");
+    await poll(
+      async () => (await api<{ status: string }>(serve.url, `/api/feedback/${ids[0]}`, ADMIN_KEY)).status,
+    ).toBe("reviewed");
   });
 
   it("forgets the key from Settings; cancelling the prompt shows the error with a retry", async () => {

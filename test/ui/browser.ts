@@ -14,11 +14,21 @@ export const SCREENSHOTS = join(REPO_ROOT, "test-results/screenshots");
 
 export async function launchBrowser(): Promise<Browser> {
   if (!existsSync(CHROMIUM)) {
-    throw new Error(`${CHROMIUM} is missing: run scripts/setup/20-chromium.sh (npm test runs it) or set PATCHWORKMCP_CHROMIUM.`);
+    throw new Error(
+      `${CHROMIUM} is missing: run scripts/setup/20-chromium.sh (npm test runs it) or set PATCHWORKMCP_CHROMIUM.`,
+    );
   }
   return chromium.launch({
     executablePath: CHROMIUM,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"],
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--no-first-run",
+      "--disable-quic",
+    ],
   });
 }
 

@@ -16,7 +16,10 @@ const RESOLUTIONS = ["blocked", "worked_around", "partial"];
 /** 60 reports: 20 per server, 12 per gap type, 3 per session; one mentions "zebrafish". */
 const REPORTS: SeedReport[] = Array.from({ length: 60 }, (_, i) => ({
   what_i_needed: `Capability ${i}: list the ${["invoices", "projects", "pipelines"][i % 3]} of a customer by date range`,
-  what_i_tried: i === 13 ? "Called search_code with the zebrafish query; it returned nothing useful." : `Called ${TOOLS[i % 3]} with page=2; it ignored the page.`,
+  what_i_tried:
+    i === 13
+      ? "Called search_code with the zebrafish query; it returned nothing useful."
+      : `Called ${TOOLS[i % 3]} with page=2; it ignored the page.`,
   gap_type: GAPS[i % 5]!,
   server_name: SERVERS[i % 3]!,
   server_version: "1.4.2",
@@ -38,7 +41,7 @@ let problems: string[];
 let ids: number[];
 
 const rowIds = async (): Promise<number[]> =>
-  (await page.locator("#report-list a.row").evaluateAll((els) => els.map((el) => Number(el.getAttribute("data-id")))));
+  await page.locator("#report-list a.row").evaluateAll((els) => els.map((el) => Number(el.getAttribute("data-id"))));
 
 /** Wait until the list shows exactly `n` rows (or the empty state for 0). */
 async function expectRows(n: number): Promise<void> {
@@ -179,7 +182,9 @@ describe("dashboard", () => {
     await page.keyboard.type("Checked with the team: add a since parameter.");
     await page.keyboard.press("Control+Enter");
     await page.locator("#notes-list .note").waitFor();
-    expect(await page.locator("#notes-list .note-body").allTextContents()).toEqual(["Checked with the team: add a since parameter."]);
+    expect(await page.locator("#notes-list .note-body").allTextContents()).toEqual([
+      "Checked with the team: add a since parameter.",
+    ]);
     expect(await page.locator("#note-body").inputValue()).toBe("");
     await page.fill("#note-body", "Second note");
     await page.click("#add-note");
@@ -214,7 +219,9 @@ describe("dashboard", () => {
     await expectRows(20);
     const [csv] = await Promise.all([page.waitForEvent("download"), page.click("#export-csv")]);
     expect(csv.suggestedFilename()).toMatch(/^patchworkmcp-feedback-\d{4}-\d{2}-\d{2}\.csv$/);
-    const lines = readFileSync((await csv.path())!, "utf8").trim().split("\r\n");
+    const lines = readFileSync((await csv.path())!, "utf8")
+      .trim()
+      .split("\r\n");
     expect(lines[0]).toMatch(/^id,created_at,server_name/);
     expect(lines).toHaveLength(21);
     expect(lines.slice(1).every((l) => l.includes('"linear"'))).toBe(true);
@@ -283,7 +290,12 @@ describe("dashboard", () => {
   });
 
   it("fits a phone screen", async () => {
-    const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 });
+    const phone = await browser.newContext({
+      viewport: { width: 390, height: 844 },
+      isMobile: true,
+      hasTouch: true,
+      deviceScaleFactor: 2,
+    });
     try {
       const p = await phone.newPage();
       const phoneProblems = watchForProblems(p);

@@ -26,13 +26,31 @@ interface SettingsView {
 }
 
 beforeAll(async () => {
-  [gh, anthropic] = await Promise.all([startGitHubDouble({ tokens: [GH_TOKEN] }), startAnthropicDouble({ apiKey: "sk-ant-dashboard-key-5555" })]);
+  [gh, anthropic] = await Promise.all([
+    startGitHubDouble({ tokens: [GH_TOKEN] }),
+    startAnthropicDouble({ apiKey: "sk-ant-dashboard-key-5555" }),
+  ]);
   gh.addRepo(REPO, REPO_FILES);
   // No draft configuration from the environment: everything comes from the Settings panel.
-  const blank = ["GITHUB_TOKEN", "GITHUB_API_URL", "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL", "OPENAI_API_KEY", "OPENAI_BASE_URL"];
-  const blankSettings = ["PATCHWORKMCP_LLM_PROVIDER", "PATCHWORKMCP_LLM_MODEL", "PATCHWORKMCP_LLM_CONTEXT_TOKENS", "PATCHWORKMCP_GITHUB_REPO", "PATCHWORKMCP_BASE_BRANCH"];
+  const blank = [
+    "GITHUB_TOKEN",
+    "GITHUB_API_URL",
+    "ANTHROPIC_API_KEY",
+    "ANTHROPIC_BASE_URL",
+    "OPENAI_API_KEY",
+    "OPENAI_BASE_URL",
+  ];
+  const blankSettings = [
+    "PATCHWORKMCP_LLM_PROVIDER",
+    "PATCHWORKMCP_LLM_MODEL",
+    "PATCHWORKMCP_LLM_CONTEXT_TOKENS",
+    "PATCHWORKMCP_GITHUB_REPO",
+    "PATCHWORKMCP_BASE_BRANCH",
+  ];
   serve = await startServe({ env: Object.fromEntries([...blank, ...blankSettings].map((k) => [k, ""])) });
-  [reportId] = await seed(serve.url, [{ ...WEATHER_REPORT, tools_available: [...WEATHER_REPORT.tools_available] }]) as [number];
+  [reportId] = (await seed(serve.url, [
+    { ...WEATHER_REPORT, tools_available: [...WEATHER_REPORT.tools_available] },
+  ])) as [number];
   browser = await launchBrowser();
   page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
   problems = watchForProblems(page);
@@ -59,8 +77,12 @@ describe("draft PRs from the dashboard", () => {
     await page.locator(".toast-ok", { hasText: "Settings saved." }).waitFor();
 
     // The form re-renders from the server's answer: empty secret inputs, masked status.
-    await poll(() => page.locator("#set-secret-github_token-status .secret-status").textContent()).toBe("Saved: ••••9876");
-    expect(await page.locator("#set-secret-anthropic_api_key-status .secret-status").textContent()).toBe("Saved: ••••5555");
+    await poll(() => page.locator("#set-secret-github_token-status .secret-status").textContent()).toBe(
+      "Saved: ••••9876",
+    );
+    expect(await page.locator("#set-secret-anthropic_api_key-status .secret-status").textContent()).toBe(
+      "Saved: ••••5555",
+    );
     expect(await page.locator("#set-secret-github_token").inputValue()).toBe("");
     expect(await page.locator("#set-default-repo").inputValue()).toBe(REPO);
     const html = await page.content();
@@ -106,7 +128,9 @@ describe("draft PRs from the dashboard", () => {
     expect(pulls[0]!.draft).toBe(true);
     expect(await link.getAttribute("href")).toBe(pulls[0]!.html_url);
     expect(await page.locator("#draft-status").textContent()).toBe("Done.");
-    const meter = await page.locator("#draft-meter").evaluate((el) => [(el as HTMLProgressElement).value, (el as HTMLProgressElement).max]);
+    const meter = await page
+      .locator("#draft-meter")
+      .evaluate((el) => [(el as HTMLProgressElement).value, (el as HTMLProgressElement).max]);
     expect(meter[0]).toBe(meter[1]);
     const log = await page.locator("#draft-progress li").allTextContents();
     expect(log[log.length - 1]).toBe("Draft PR opened.");

@@ -18,7 +18,8 @@ describe("dashboard enums", () => {
     expect(ui.GAP_TYPES).toEqual(GAP_TYPES);
     expect(ui.RESOLUTIONS).toEqual(RESOLUTIONS);
     expect(ui.REPORT_STATUSES).toEqual(REPORT_STATUSES);
-    for (const value of [...GAP_TYPES, ...RESOLUTIONS, ...REPORT_STATUSES]) expect(ui.LABELS[value]).toBeTypeOf("string");
+    for (const value of [...GAP_TYPES, ...RESOLUTIONS, ...REPORT_STATUSES])
+      expect(ui.LABELS[value]).toBeTypeOf("string");
   });
 });
 
@@ -41,7 +42,10 @@ describe("hash routes", () => {
   });
 
   it("make the inclusive 'until' day exclusive for the API", () => {
-    expect(apiFilters({ since: "2026-02-28", until: "2026-02-28" })).toEqual({ since: "2026-02-28", until: "2026-03-01" });
+    expect(apiFilters({ since: "2026-02-28", until: "2026-02-28" })).toEqual({
+      since: "2026-02-28",
+      until: "2026-03-01",
+    });
     expect(apiFilters({ until: "2026-12-31" }).until).toBe("2027-01-01");
   });
 });
@@ -61,7 +65,8 @@ async function collect(chunks: string[]) {
 
 describe("readSse", () => {
   it("parses events split anywhere, with CRLF, CR, comments, ids and multi-line data", async () => {
-    const stream = ": hello\r\nevent: step\r\ndata: {\"step\":\"fetch\"}\r\n\r\nevent: detail\rdata: line 1\rdata: line 2\r\rid: 7\ndata: plain\n\nevent: done\ndata:{\"url\":\"https://x/pull/1\"}\n\n";
+    const stream =
+      ': hello\r\nevent: step\r\ndata: {"step":"fetch"}\r\n\r\nevent: detail\rdata: line 1\rdata: line 2\r\rid: 7\ndata: plain\n\nevent: done\ndata:{"url":"https://x/pull/1"}\n\n';
     const expected = [
       { event: "step", data: '{"step":"fetch"}' },
       { event: "detail", data: "line 1\nline 2" },
@@ -91,7 +96,8 @@ describe("dashboard sources", () => {
     };
     walk(join(REPO_ROOT, "src/ui"));
     expect(files.length).toBeGreaterThan(10);
-    const sink = /\b(innerHTML|outerHTML|insertAdjacentHTML|document\.write|srcdoc|createContextualFragment)\b|\son[a-z]+\s*=\s*["']/;
+    const sink =
+      /\b(innerHTML|outerHTML|insertAdjacentHTML|document\.write|srcdoc|createContextualFragment)\b|\son[a-z]+\s*=\s*["']/;
     expect(files.filter((f) => sink.test(readFileSync(f, "utf8")))).toEqual([]);
   });
 });
@@ -103,7 +109,10 @@ describe("dashboard router", () => {
     const server = await new Promise<Server>((resolve) => {
       const s = app.listen(0, "127.0.0.1", () => resolve(s));
     });
-    return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => new Promise((r) => server.close(r)) };
+    return {
+      url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      close: () => new Promise((r) => server.close(r)),
+    };
   };
 
   it("answers 503 dashboard_not_built when dist/ui is missing", async () => {
@@ -147,7 +156,8 @@ describe("links and labels from report data", () => {
     const { safeHref } = await import("../../src/ui/app/dom.js");
     expect(safeHref("https://github.com/o/r/pull/1")).toBe("https://github.com/o/r/pull/1");
     expect(safeHref("/#/r/1")).toBe("/#/r/1");
-    for (const bad of ["javascript:alert(1)", "//evil.example", "/\\evil.example", "data:text/html,x", "vbscript:x"]) expect(safeHref(bad)).toBe("#");
+    for (const bad of ["javascript:alert(1)", "//evil.example", "/\\evil.example", "data:text/html,x", "vbscript:x"])
+      expect(safeHref(bad)).toBe("#");
   });
 
   it("labels only known values, whatever name an agent chose", () => {

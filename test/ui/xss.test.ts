@@ -51,9 +51,15 @@ async function assertInert(): Promise<void> {
       pwned: (window as unknown as { __pwned?: unknown }).__pwned ?? null,
       violations: (window as unknown as { __violations?: string[] }).__violations ?? [],
       scripts: [...document.scripts].map((s) => s.getAttribute("src")),
-      dangerous: document.querySelectorAll("img, iframe, object, embed, style, b, body svg:not(.chart):not(.rank-bar):not(.chart *):not(.rank-bar *)").length,
-      handlerAttrs: all.flatMap((el) => [...el.attributes].filter((a) => a.name.startsWith("on")).map((a) => `${el.tagName}[${a.name}]`)),
-      badHrefs: [...document.querySelectorAll("a[href]")].map((a) => a.getAttribute("href") ?? "").filter((h) => /^\s*javascript:/i.test(h)),
+      dangerous: document.querySelectorAll(
+        "img, iframe, object, embed, style, b, body svg:not(.chart):not(.rank-bar):not(.chart *):not(.rank-bar *)",
+      ).length,
+      handlerAttrs: all.flatMap((el) =>
+        [...el.attributes].filter((a) => a.name.startsWith("on")).map((a) => `${el.tagName}[${a.name}]`),
+      ),
+      badHrefs: [...document.querySelectorAll("a[href]")]
+        .map((a) => a.getAttribute("href") ?? "")
+        .filter((h) => /^\s*javascript:/i.test(h)),
     };
   });
   expect(report.pwned).toBeNull();
@@ -75,7 +81,9 @@ beforeAll(async () => {
   await context.addInitScript(() => {
     const w = window as unknown as { __violations: string[] };
     w.__violations = [];
-    document.addEventListener("securitypolicyviolation", (e) => w.__violations.push(`${e.violatedDirective} ${e.sample}`));
+    document.addEventListener("securitypolicyviolation", (e) =>
+      w.__violations.push(`${e.violatedDirective} ${e.sample}`),
+    );
   });
   page = await context.newPage();
   problems = watchForProblems(page);
@@ -92,7 +100,9 @@ describe("hostile report text", () => {
     await poll(() => page.locator("#report-list a.row").count()).toBe(PAYLOADS.length);
     const titles = await page.locator("#report-list .row-title").allTextContents();
     expect(titles).toEqual([...PAYLOADS].reverse());
-    expect(await page.locator("#report-list .row-server").allTextContents()).toEqual([...PAYLOADS].reverse().map((p) => clip(p, 200)));
+    expect(await page.locator("#report-list .row-server").allTextContents()).toEqual(
+      [...PAYLOADS].reverse().map((p) => clip(p, 200)),
+    );
     for (const row of await page.locator("#report-list a.row").all()) await row.hover();
     // The server/tool/client selects list the payloads as option text.
     await poll(() => page.locator("#filter-server_name option").count()).toBe(PAYLOADS.length + 1);
@@ -131,7 +141,9 @@ describe("hostile report text", () => {
     await page.locator("#chart-server .rank-row").first().waitFor();
     const labels = await page.locator("#chart-server .rank-label").allTextContents();
     expect(new Set(labels)).toEqual(new Set(PAYLOADS.map((p) => clip(p, 200))));
-    expect(new Set(await page.locator("#chart-tool .rank-label").allTextContents())).toEqual(new Set(PAYLOADS.map((p) => clip(p, 200))));
+    expect(new Set(await page.locator("#chart-tool .rank-label").allTextContents())).toEqual(
+      new Set(PAYLOADS.map((p) => clip(p, 200))),
+    );
     for (const row of await page.locator("#chart-server .rank-row").all()) await row.hover();
     await page.selectOption("#filter-server_name", clip(PAYLOADS[1]!, 200));
     await poll(() => page.locator("#tile-total .tile-value").textContent()).toBe("1");

@@ -13,7 +13,11 @@ describe("the feedback tool definition", () => {
   const def = feedbackToolDefinition();
 
   it("derives a complete JSON Schema from the zod schema", () => {
-    const schema = def.inputSchema as { type: string; properties: Record<string, { enum?: string[]; description?: string; maxLength?: number }>; required: string[] };
+    const schema = def.inputSchema as {
+      type: string;
+      properties: Record<string, { enum?: string[]; description?: string; maxLength?: number }>;
+      required: string[];
+    };
     expect(def.name).toBe("feedback");
     expect(schema.type).toBe("object");
     expect(schema).not.toHaveProperty("$schema");
@@ -23,7 +27,17 @@ describe("the feedback tool definition", () => {
     expect(schema.properties.what_i_needed!.maxLength).toBe(LIMITS.what_i_needed);
     for (const [name, prop] of Object.entries(schema.properties)) expect(prop.description, name).toBeTruthy();
     expect(Object.keys(schema.properties)).toEqual(
-      expect.arrayContaining(["server_name", "server_version", "tool_name", "tools_available", "agent_model", "session_id", "client_type", "suggestion", "user_goal"]),
+      expect.arrayContaining([
+        "server_name",
+        "server_version",
+        "tool_name",
+        "tools_available",
+        "agent_model",
+        "session_id",
+        "client_type",
+        "suggestion",
+        "user_goal",
+      ]),
     );
   });
 
@@ -42,8 +56,13 @@ describe("parseFeedback", () => {
 
   it("fills server_name from defaults, then 'unknown'", () => {
     expect(parseFeedback(base)).toMatchObject({ ok: true, payload: { server_name: "unknown" } });
-    expect(parseFeedback(base, { server_name: "proxy-name" })).toMatchObject({ ok: true, payload: { server_name: "proxy-name" } });
-    expect(parseFeedback({ ...base, server_name: "own" }, { server_name: "proxy-name" })).toMatchObject({ payload: { server_name: "own" } });
+    expect(parseFeedback(base, { server_name: "proxy-name" })).toMatchObject({
+      ok: true,
+      payload: { server_name: "proxy-name" },
+    });
+    expect(parseFeedback({ ...base, server_name: "own" }, { server_name: "proxy-name" })).toMatchObject({
+      payload: { server_name: "own" },
+    });
   });
 
   it("is liberal about tools_available", () => {
@@ -55,11 +74,25 @@ describe("parseFeedback", () => {
   });
 
   it("enforces limits with clear messages", () => {
-    const tooMany = parseFeedback({ ...base, tools_available: Array.from({ length: LIMITS.tools_available_items + 1 }, (_, i) => `t${i}`) });
-    expect(tooMany).toEqual({ ok: false, issues: [{ field: "tools_available", message: `tools_available may list at most ${LIMITS.tools_available_items} tools` }] });
+    const tooMany = parseFeedback({
+      ...base,
+      tools_available: Array.from({ length: LIMITS.tools_available_items + 1 }, (_, i) => `t${i}`),
+    });
+    expect(tooMany).toEqual({
+      ok: false,
+      issues: [
+        { field: "tools_available", message: `tools_available may list at most ${LIMITS.tools_available_items} tools` },
+      ],
+    });
     const long = parseFeedback({ ...base, user_goal: "g".repeat(LIMITS.user_goal + 1) });
-    expect(long).toEqual({ ok: false, issues: [{ field: "user_goal", message: `user_goal must be at most ${LIMITS.user_goal} characters` }] });
-    expect(parseFeedback({ ...base, what_i_tried: "   " })).toMatchObject({ ok: false, issues: [{ field: "what_i_tried" }] });
+    expect(long).toEqual({
+      ok: false,
+      issues: [{ field: "user_goal", message: `user_goal must be at most ${LIMITS.user_goal} characters` }],
+    });
+    expect(parseFeedback({ ...base, what_i_tried: "   " })).toMatchObject({
+      ok: false,
+      issues: [{ field: "what_i_tried" }],
+    });
   });
 
   it("passes the idempotency key through separately", () => {

@@ -6,7 +6,13 @@ import { decodeCursor, encodeCursor, FeedbackStore, toFtsQuery } from "../../src
 import { MIGRATIONS } from "../../src/store/migrations.js";
 import { tempDir } from "../helpers/serve.js";
 
-const payload = { what_i_needed: "n", what_i_tried: "t", gap_type: "other" as const, server_name: "s", tools_available: [] };
+const payload = {
+  what_i_needed: "n",
+  what_i_tried: "t",
+  gap_type: "other" as const,
+  server_name: "s",
+  tools_available: [],
+};
 
 describe("FeedbackStore", () => {
   it("migrates once and reopens at the same version", () => {
@@ -32,7 +38,12 @@ describe("FeedbackStore", () => {
 
   it("returns identical reports from the object and JSON list paths", () => {
     const store = FeedbackStore.open(join(tempDir(), "f.db"));
-    store.insertReport({ ...payload, tools_available: ["a", 'b"c'], resolution: "blocked", suggestion: "emoji 🚀 and \u0000 nul" });
+    store.insertReport({
+      ...payload,
+      tools_available: ["a", 'b"c'],
+      resolution: "blocked",
+      suggestion: "emoji 🚀 and \u0000 nul",
+    });
     store.insertReport(payload);
     store.updateStatus(2, { status: "dismissed" });
     const objects = store.listReports({}, { limit: 10 });
@@ -45,7 +56,11 @@ describe("FeedbackStore", () => {
   it("pages full-text results newest first, each exactly once, combined with filters", () => {
     const store = FeedbackStore.open(join(tempDir(), "f.db"));
     for (let i = 0; i < 300; i++) {
-      store.insertReport({ ...payload, server_name: i % 2 ? "odd" : "even", what_i_needed: i % 3 === 0 ? `pagination token ${i}` : `other ${i}` });
+      store.insertReport({
+        ...payload,
+        server_name: i % 2 ? "odd" : "even",
+        what_i_needed: i % 3 === 0 ? `pagination token ${i}` : `other ${i}`,
+      });
     }
     const walk = (filter: Parameters<typeof store.listReports>[0]) => {
       const ids: number[] = [];
@@ -91,7 +106,19 @@ describe("FeedbackStore", () => {
   it("keeps every draft made for a report", () => {
     const store = FeedbackStore.open(join(tempDir(), "f.db"));
     const { id } = store.insertReport(payload);
-    const draft = { kind: "pull_request" as const, url: "https://x/pr/1", number: 1, repo: "o/r", branch: "b1", base_branch: "main", commit_sha: "abc", provider: "anthropic", model: "m", files: ["a.ts"], title: "t" };
+    const draft = {
+      kind: "pull_request" as const,
+      url: "https://x/pr/1",
+      number: 1,
+      repo: "o/r",
+      branch: "b1",
+      base_branch: "main",
+      commit_sha: "abc",
+      provider: "anthropic",
+      model: "m",
+      files: ["a.ts"],
+      title: "t",
+    };
     store.addDraft(id, draft);
     store.addDraft(id, { ...draft, branch: "b2", number: 2 });
     expect(store.getReportDetail(id)!.drafts.map((d) => d.branch)).toEqual(["b1", "b2"]);

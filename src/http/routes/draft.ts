@@ -18,7 +18,7 @@ export const SSE_HEARTBEAT_MS = 15_000;
 
 const draftBodySchema = z.strictObject(
   { dry_run: z.boolean({ error: "dry_run must be true or false" }).optional() },
-  { error: "the body must be a JSON object like {\"dry_run\": true}" },
+  { error: 'the body must be a JSON object like {"dry_run": true}' },
 );
 
 /** One SSE frame: `event: X`, one `data:` line of JSON, blank line. */

@@ -15,7 +15,8 @@ const idParam = z.coerce
 
 export function reportId(req: Request): number {
   const parsed = idParam.safeParse(req.params.id);
-  if (!parsed.success) throw new ApiError(400, "invalid_id", `"${String(req.params.id)}" is not a report id (a positive whole number).`);
+  if (!parsed.success)
+    throw new ApiError(400, "invalid_id", `"${String(req.params.id)}" is not a report id (a positive whole number).`);
   return parsed.data;
 }
 
@@ -35,7 +36,10 @@ export const NOTE_MAX = 10_000;
 
 const noteSchema = z.preprocess(
   // `content` is what the original sidecar accepted; `body` is canonical.
-  (v) => (v && typeof v === "object" && !("body" in v) && "content" in v ? { ...v, body: (v as { content: unknown }).content } : v),
+  (v) =>
+    v && typeof v === "object" && !("body" in v) && "content" in v
+      ? { ...v, body: (v as { content: unknown }).content }
+      : v,
   z.object(
     {
       body: z
@@ -43,7 +47,11 @@ const noteSchema = z.preprocess(
         .trim()
         .min(1, { error: "body must not be empty" })
         .max(NOTE_MAX, { error: `body must be at most ${NOTE_MAX} characters` }),
-      author: z.string({ error: "author must be a string" }).trim().max(100, { error: "author must be at most 100 characters" }).optional(),
+      author: z
+        .string({ error: "author must be a string" })
+        .trim()
+        .max(100, { error: "author must be at most 100 characters" })
+        .optional(),
     },
     { error: "the body must be a JSON object" },
   ),
@@ -56,7 +64,11 @@ function requireJsonBody(req: Request): void {
 }
 
 /** One list page as response JSON (the store builds the items' JSON itself). */
-export function listPageJson(store: FeedbackStore, filter: ReportFilter, page: { limit?: number | undefined; cursor?: string | undefined }): string {
+export function listPageJson(
+  store: FeedbackStore,
+  filter: ReportFilter,
+  page: { limit?: number | undefined; cursor?: string | undefined },
+): string {
   const { itemsJson, nextCursor } = store.listReportsJson(filter, page);
   return `{"items":${itemsJson},"nextCursor":${JSON.stringify(nextCursor)}}`;
 }

@@ -1,6 +1,6 @@
 /** `GET/PUT /api/settings` (admin): draft-PR repos, LLM choice, masked secrets. */
 import { Router } from "express";
-import { DraftSettings, EnvFileError, SettingsError, settingsPatchSchema } from "../../settings/index.js";
+import { type DraftSettings, EnvFileError, SettingsError, settingsPatchSchema } from "../../settings/index.js";
 import type { Authenticator } from "../auth.js";
 import { ApiError, parseOr400 } from "../errors.js";
 

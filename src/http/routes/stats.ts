@@ -7,7 +7,12 @@ import { parseOr400 } from "../errors.js";
 
 const statsQuery = z.object({
   ...reportFilterShape,
-  days: z.coerce.number({ error: "must be a number" }).int().min(1, { error: "must be at least 1" }).max(366, { error: "must be at most 366" }).optional(),
+  days: z.coerce
+    .number({ error: "must be a number" })
+    .int()
+    .min(1, { error: "must be at least 1" })
+    .max(366, { error: "must be at most 366" })
+    .optional(),
 });
 
 export function statsRoutes(deps: { store: FeedbackStore; auth: Authenticator }): Router {

@@ -31,6 +31,9 @@ export const addNoteTool = defineTool({
   run({ id, body, author }, { store }) {
     const note = store.addNote(id, body, author);
     if (!note) throw new ToolError(`There is no report ${id}; no note was added.`);
-    return { text: `Added note ${note.id} to report ${id}.`, structured: { note_id: note.id, report_id: id, created_at: note.created_at } };
+    return {
+      text: `Added note ${note.id} to report ${id}.`,
+      structured: { note_id: note.id, report_id: id, created_at: note.created_at },
+    };
   },
 });

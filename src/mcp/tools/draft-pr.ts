@@ -47,7 +47,10 @@ export const draftPrTool = defineTool({
   scope: "admin",
   input: z.object({
     id: reportIdArg,
-    dry_run: z.boolean({ error: "dry_run must be true or false" }).optional().describe("Return the diff instead of opening a PR."),
+    dry_run: z
+      .boolean({ error: "dry_run must be true or false" })
+      .optional()
+      .describe("Return the diff instead of opening a PR."),
   }),
   output: z.object({
     url: z.string().nullable(),

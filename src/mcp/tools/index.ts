@@ -34,7 +34,9 @@ export const REPORT_TOOLS: readonly ReportTool[] = [
 
 /** The tools a session with `scope` may see and call, in registry order. */
 export function toolsForScope(scope: KeyScope, options: { feedbackOnly?: boolean } = {}): ReportTool[] {
-  return REPORT_TOOLS.filter((t) => scopeAllows(scope, t.scope) && (!options.feedbackOnly || t.definition.name === "feedback"));
+  return REPORT_TOOLS.filter(
+    (t) => scopeAllows(scope, t.scope) && (!options.feedbackOnly || t.definition.name === "feedback"),
+  );
 }
 
 /** The scope a tool needs, or undefined for a name no tool has. */

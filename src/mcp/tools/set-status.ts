@@ -19,7 +19,10 @@ export const setStatusTool = defineTool({
         .enum(REPORT_STATUSES, { error: `status must be one of: ${REPORT_STATUSES.join(", ")}` })
         .optional()
         .describe("The new status."),
-      reviewed: z.boolean({ error: "reviewed must be true or false" }).optional().describe("Shortcut: true marks reviewed, false reopens."),
+      reviewed: z
+        .boolean({ error: "reviewed must be true or false" })
+        .optional()
+        .describe("Shortcut: true marks reviewed, false reopens."),
     })
     .refine((a) => a.status !== undefined || a.reviewed !== undefined, { error: "send status and/or reviewed" }),
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
@@ -28,7 +31,9 @@ export const setStatusTool = defineTool({
     if (!before) throw new ToolError(`There is no report ${id}; nothing was changed.`);
     const after = store.updateStatus(id, { status, reviewed })!;
     const text =
-      after.status === before.status ? `Report ${id} was already ${after.status}.` : `Report ${id} is now ${after.status} (was ${before.status}).`;
+      after.status === before.status
+        ? `Report ${id} was already ${after.status}.`
+        : `Report ${id} is now ${after.status} (was ${before.status}).`;
     return { text, structured: { id, status: after.status, previous_status: before.status } };
   },
 });

@@ -69,7 +69,10 @@ function singleTypes(node: unknown): unknown {
 
 /** JSON Schema for a tool's input or output, derived from zod (MCP tool schemas omit `$schema`). */
 export function toolJsonSchema(schema: z.ZodType, io: "input" | "output"): InputSchema {
-  const json = singleTypes(z.toJSONSchema(schema, { io, target: "draft-7", unrepresentable: "any" })) as Record<string, unknown>;
+  const json = singleTypes(z.toJSONSchema(schema, { io, target: "draft-7", unrepresentable: "any" })) as Record<
+    string,
+    unknown
+  >;
   delete json.$schema;
   return json as InputSchema;
 }
@@ -78,7 +81,9 @@ export function toolJsonSchema(schema: z.ZodType, io: "input" | "output"): Input
 export function failure(err: unknown, toolName: string): CallToolResult {
   if (err instanceof ToolError) return errorResult(err.message);
   if (err instanceof StoreError) return errorResult(`${err.message} (${err.code}).`);
-  process.stderr.write(`patchworkmcp: tool ${toolName} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.stderr.write(
+    `patchworkmcp: tool ${toolName} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+  );
   return errorResult(`${toolName} failed with an internal error; the server log has the details.`);
 }
 

@@ -50,7 +50,8 @@ async function errorFrom(res: Response): Promise<ApiError> {
     if (typeof body.error?.message === "string") message = body.error.message;
     if (Array.isArray(body.error?.details)) {
       details = body.error.details.filter(
-        (d): d is FieldIssue => typeof d === "object" && d !== null && typeof d.field === "string" && typeof d.message === "string",
+        (d): d is FieldIssue =>
+          typeof d === "object" && d !== null && typeof d.field === "string" && typeof d.message === "string",
       );
     }
   } catch {
@@ -84,7 +85,11 @@ export async function request(path: string, options: RequestOptions = {}): Promi
       });
     } catch (err) {
       if (err instanceof DOMException && err.name === "AbortError") throw err;
-      throw new ApiError(0, "network_error", "Could not reach the PatchworkMCP server. Is `patchworkmcp serve` still running?");
+      throw new ApiError(
+        0,
+        "network_error",
+        "Could not reach the PatchworkMCP server. Is `patchworkmcp serve` still running?",
+      );
     }
     if (res.ok) return res;
     const error = await errorFrom(res);
@@ -99,7 +104,11 @@ export async function getJson<T>(path: string, options: RequestOptions = {}): Pr
 }
 
 /** "/api/feedback" + "?server_name=x&limit=50" from filters and extras, skipping empty values. */
-export function withQuery(path: string, filters: Filters, extra: Record<string, string | number | undefined> = {}): string {
+export function withQuery(
+  path: string,
+  filters: Filters,
+  extra: Record<string, string | number | undefined> = {},
+): string {
   const params = new URLSearchParams();
   for (const [k, v] of Object.entries({ ...filters, ...extra })) {
     if (v !== undefined && v !== "") params.set(k, String(v));

@@ -48,7 +48,9 @@ export function perDayChart(days: Stats["per_day"]): SVGSVGElement {
   for (const frac of [0, 0.5, 1]) {
     const y = pad.top + plotH * (1 - frac);
     svg.appendChild(s("line", { class: "grid", x1: pad.left, x2: width - pad.right, y1: y, y2: y }));
-    svg.appendChild(s("text", { class: "axis", x: pad.left - 6, y: y + 4, "text-anchor": "end" }, count(Math.round(max * frac))));
+    svg.appendChild(
+      s("text", { class: "axis", x: pad.left - 6, y: y + 4, "text-anchor": "end" }, count(Math.round(max * frac))),
+    );
   }
   days.forEach((d, i) => {
     const barH = (d.count / max) * plotH;
@@ -56,7 +58,14 @@ export function perDayChart(days: Stats["per_day"]): SVGSVGElement {
     svg.appendChild(
       s(
         "rect",
-        { class: "bar", x: x.toFixed(2), y: (pad.top + plotH - barH).toFixed(2), width: barW.toFixed(2), height: barH.toFixed(2), "data-day": d.day },
+        {
+          class: "bar",
+          x: x.toFixed(2),
+          y: (pad.top + plotH - barH).toFixed(2),
+          width: barW.toFixed(2),
+          height: barH.toFixed(2),
+          "data-day": d.day,
+        },
         s("title", null, `${d.day}: ${count(d.count)}`),
       ),
     );
@@ -65,7 +74,13 @@ export function perDayChart(days: Stats["per_day"]): SVGSVGElement {
   const labelAt = (i: number, anchor: string) => {
     const d = days[i];
     if (!d) return;
-    svg.appendChild(s("text", { class: "axis", x: pad.left + i * step + step / 2, y: height - 8, "text-anchor": anchor }, d.day.slice(5)));
+    svg.appendChild(
+      s(
+        "text",
+        { class: "axis", x: pad.left + i * step + step / 2, y: height - 8, "text-anchor": anchor },
+        d.day.slice(5),
+      ),
+    );
   };
   labelAt(0, "start");
   if (days.length > 2) labelAt(Math.floor(days.length / 2), "middle");
@@ -92,10 +107,22 @@ export function rankChart(options: {
       s("rect", { class: "rank-track", x: 0, y: 0, width: 100, height: 10 }),
       s("rect", { class: "bar", x: 0, y: 0, width: ((row.count / max) * 100).toFixed(2), height: 10 }),
     );
-    const content = [h("span", { class: "rank-label" }, name), bar, h("span", { class: "rank-count" }, count(row.count))];
+    const content = [
+      h("span", { class: "rank-label" }, name),
+      bar,
+      h("span", { class: "rank-count" }, count(row.count)),
+    ];
     if (row.key === null) return h("li", { class: "rank-row" }, ...content);
     const filters = { ...options.filters, [options.filterKey]: row.key };
-    return h("li", null, h("a", { class: "rank-row", href: href({ view: "list", filters }), title: `${name}: ${count(row.count)}` }, ...content));
+    return h(
+      "li",
+      null,
+      h(
+        "a",
+        { class: "rank-row", href: href({ view: "list", filters }), title: `${name}: ${count(row.count)}` },
+        ...content,
+      ),
+    );
   });
   return h(
     "section",

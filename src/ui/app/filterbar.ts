@@ -17,7 +17,11 @@ interface Options {
 let optionsPromise: Promise<Options> | undefined;
 
 const keys = (rows: Stats["by_server"]) => rows.map((r) => r.key).filter((k): k is string => k !== null);
-const optionsFrom = (s: Stats): Options => ({ servers: keys(s.by_server), tools: keys(s.by_tool), clients: keys(s.by_client) });
+const optionsFrom = (s: Stats): Options => ({
+  servers: keys(s.by_server),
+  tools: keys(s.by_tool),
+  clients: keys(s.by_client),
+});
 
 /** Distinct servers/tools/clients for the selects (top 50 of each), from an unfiltered stats call. */
 function filterOptions(): Promise<Options> {
@@ -181,7 +185,11 @@ export function createFilterBar(view: "list" | "overview", extra: Node[] = []): 
               "span",
               { class: "chip" },
               `${k === "session_id" ? "Session" : "Model"}: ${filters[k] ?? ""}`,
-              h("button", { type: "button", class: "chip-x", "aria-label": `Clear ${k}`, onclick: () => set(k, "") }, "×"),
+              h(
+                "button",
+                { type: "button", class: "chip-x", "aria-label": `Clear ${k}`, onclick: () => set(k, "") },
+                "×",
+              ),
             ),
           ),
       );

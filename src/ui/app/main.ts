@@ -44,7 +44,7 @@ function render(): void {
     if (active) link.setAttribute("aria-current", "page");
     else link.removeAttribute("aria-current");
   }
-  document.title = { list: "Reports", report: `Report #${route.view === "report" ? route.id : ""}`, overview: "Overview", settings: "Settings" }[route.view] + " · PatchworkMCP";
+  document.title = `${{ list: "Reports", report: `Report #${route.view === "report" ? route.id : ""}`, overview: "Overview", settings: "Settings" }[route.view]} · PatchworkMCP`;
 }
 
 function themeButton(): HTMLButtonElement {
@@ -63,7 +63,10 @@ function themeButton(): HTMLButtonElement {
 }
 
 function typing(target: EventTarget | null): boolean {
-  return target instanceof HTMLElement && (target.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(target.tagName));
+  return (
+    target instanceof HTMLElement &&
+    (target.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(target.tagName))
+  );
 }
 
 /** Keyboard: / search, j/k move through reports, Esc back to the list, r mark reviewed, n new note. */

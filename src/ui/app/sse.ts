@@ -31,7 +31,8 @@ export async function* readSse(res: Response, signal?: AbortSignal): AsyncGenera
         const line = buffer.slice(0, match.index);
         buffer = buffer.slice(match.index + match[0].length);
         if (line === "") {
-          if (data.length > 0) yield { event: event || "message", data: data.join("\n"), ...(id === undefined ? {} : { id }) };
+          if (data.length > 0)
+            yield { event: event || "message", data: data.join("\n"), ...(id === undefined ? {} : { id }) };
           event = "";
           data = [];
           continue;

@@ -20,7 +20,9 @@ function textBlock(title: string, id: string, value: string | null): HTMLElement
     "section",
     { class: "field", id },
     h("h2", null, title),
-    value === null || value.trim() === "" ? h("p", { class: "muted" }, "Not given.") : h("p", { class: "agent-text" }, value),
+    value === null || value.trim() === ""
+      ? h("p", { class: "muted" }, "Not given.")
+      : h("p", { class: "agent-text" }, value),
   );
 }
 
@@ -46,10 +48,20 @@ function renderCard(detail: ReportDetail, backHref: string): HTMLElement {
     { id: "status-select", "aria-label": "Status" },
     REPORT_STATUSES.map((s) => h("option", { value: s }, label(s))),
   );
-  const reviewButton = h("button", { type: "button", class: "primary", id: "toggle-reviewed", "aria-keyshortcuts": "r" });
+  const reviewButton = h("button", {
+    type: "button",
+    class: "primary",
+    id: "toggle-reviewed",
+    "aria-keyshortcuts": "r",
+  });
 
   const showStatus = () => {
-    mount(badges, badge("gap", report.gap_type), badge("resolution", report.resolution), badge("status", report.status));
+    mount(
+      badges,
+      badge("gap", report.gap_type),
+      badge("resolution", report.resolution),
+      badge("status", report.status),
+    );
     statusSelect.value = report.status;
     reviewButton.textContent = report.reviewed ? "Reopen" : "Mark reviewed";
   };
@@ -130,15 +142,25 @@ function renderCard(detail: ReportDetail, backHref: string): HTMLElement {
   const meta = (term: string, value: Node | string | null) => [h("dt", null, term), h("dd", null, value ?? "—")];
   // Server and tool link to every report about them.
   const filterLink = (key: "server_name" | "tool_name", value: string | null) =>
-    value === null ? null : h("a", { href: href({ view: "list", filters: { [key]: value } }), id: `${key}-link` }, value);
+    value === null
+      ? null
+      : h("a", { href: href({ view: "list", filters: { [key]: value } }), id: `${key}-link` }, value);
   const sessionLink = detail.session_id
-    ? h("a", { href: href({ view: "list", filters: { session_id: detail.session_id } }), id: "session-link" }, detail.session_id)
+    ? h(
+        "a",
+        { href: href({ view: "list", filters: { session_id: detail.session_id } }), id: "session-link" },
+        detail.session_id,
+      )
     : null;
 
   return h(
     "article",
     { class: "view view-card", id: "report-card", "data-id": detail.id },
-    h("nav", { class: "crumbs" }, h("a", { href: backHref, id: "back-to-list", "aria-keyshortcuts": "Escape" }, "← Reports")),
+    h(
+      "nav",
+      { class: "crumbs" },
+      h("a", { href: backHref, id: "back-to-list", "aria-keyshortcuts": "Escape" }, "← Reports"),
+    ),
     h(
       "header",
       { class: "card-head" },
@@ -170,12 +192,19 @@ function renderCard(detail: ReportDetail, backHref: string): HTMLElement {
           meta("Model", detail.agent_model),
           meta("Client", detail.client_type),
           meta("Session", sessionLink),
-          meta("Reported", h("time", { datetime: detail.created_at }, `${fullTime(detail.created_at)} (${when(detail.created_at)})`)),
+          meta(
+            "Reported",
+            h("time", { datetime: detail.created_at }, `${fullTime(detail.created_at)} (${when(detail.created_at)})`),
+          ),
           meta("Updated", detail.updated_at ? fullTime(detail.updated_at) : null),
         ),
         h("h2", null, "Tools the agent saw"),
         detail.tools_available.length
-          ? h("ul", { class: "tool-chips", id: "tools-seen" }, detail.tools_available.map((t) => h("li", { class: "chip" }, t)))
+          ? h(
+              "ul",
+              { class: "tool-chips", id: "tools-seen" },
+              detail.tools_available.map((t) => h("li", { class: "chip" }, t)),
+            )
           : h("p", { class: "muted" }, "Not reported."),
       ),
     ),
@@ -194,7 +223,12 @@ export function createCardView(backHref: () => string): View {
     getJson<ReportDetail>(`/api/feedback/${id}`, { signal: controller.signal }).then(
       (detail) => mount(el, renderCard(detail, backHref())),
       (err: unknown) => {
-        if (!isAbort(err)) mount(el, h("nav", { class: "crumbs" }, h("a", { href: backHref() }, "← Reports")), failure(err, () => load(id)));
+        if (!isAbort(err))
+          mount(
+            el,
+            h("nav", { class: "crumbs" }, h("a", { href: backHref() }, "← Reports")),
+            failure(err, () => load(id)),
+          );
       },
     );
   };

@@ -11,12 +11,37 @@ import { toast } from "../toast.js";
 import { failure, loading } from "./states.js";
 
 const SECRETS: { name: SecretName; label: string; kind: "password" | "url"; hint: string }[] = [
-  { name: "github_token", label: "GitHub token", kind: "password", hint: "Fine-grained token with contents and pull-request write access." },
-  { name: "anthropic_api_key", label: "Anthropic API key", kind: "password", hint: "Used when the provider is Anthropic." },
-  { name: "openai_api_key", label: "OpenAI API key", kind: "password", hint: "Used when the provider is OpenAI (or an OpenAI-compatible server)." },
-  { name: "github_api_url", label: "GitHub API URL", kind: "url", hint: "Only for GitHub Enterprise, e.g. https://github.example.com/api/v3." },
+  {
+    name: "github_token",
+    label: "GitHub token",
+    kind: "password",
+    hint: "Fine-grained token with contents and pull-request write access.",
+  },
+  {
+    name: "anthropic_api_key",
+    label: "Anthropic API key",
+    kind: "password",
+    hint: "Used when the provider is Anthropic.",
+  },
+  {
+    name: "openai_api_key",
+    label: "OpenAI API key",
+    kind: "password",
+    hint: "Used when the provider is OpenAI (or an OpenAI-compatible server).",
+  },
+  {
+    name: "github_api_url",
+    label: "GitHub API URL",
+    kind: "url",
+    hint: "Only for GitHub Enterprise, e.g. https://github.example.com/api/v3.",
+  },
   { name: "anthropic_base_url", label: "Anthropic base URL", kind: "url", hint: "Only for a proxy or gateway." },
-  { name: "openai_base_url", label: "OpenAI base URL", kind: "url", hint: "An OpenAI-compatible server, e.g. http://127.0.0.1:11434/v1." },
+  {
+    name: "openai_base_url",
+    label: "OpenAI base URL",
+    kind: "url",
+    hint: "An OpenAI-compatible server, e.g. http://127.0.0.1:11434/v1.",
+  },
 ];
 
 interface ServerRow {
@@ -37,7 +62,9 @@ function field(id: string, label: string, control: HTMLElement, hint?: string): 
 
 function secretStatus(s: PublicSettings["secrets"][SecretName]): string {
   if (!s.set) return "Not set.";
-  return s.source === "env" ? `Set by the ${s.env} environment variable (${s.masked ?? "••••"}); that overrides anything saved here.` : `Saved: ${s.masked ?? "••••"}`;
+  return s.source === "env"
+    ? `Set by the ${s.env} environment variable (${s.masked ?? "••••"}); that overrides anything saved here.`
+    : `Saved: ${s.masked ?? "••••"}`;
 }
 
 function form(settings: PublicSettings, rerender: (s: PublicSettings) => void): HTMLElement {
@@ -47,7 +74,9 @@ function form(settings: PublicSettings, rerender: (s: PublicSettings) => void): 
 
   // Repository
   const defaultRepo = input("set-default-repo", settings.default?.repo ?? null, { placeholder: "owner/name" });
-  const defaultBranch = input("set-default-branch", settings.default?.base_branch ?? null, { placeholder: "the repo's default branch" });
+  const defaultBranch = input("set-default-branch", settings.default?.base_branch ?? null, {
+    placeholder: "the repo's default branch",
+  });
 
   // Per-server repositories
   const rows: ServerRow[] = [];
@@ -71,7 +100,11 @@ function form(settings: PublicSettings, rerender: (s: PublicSettings) => void): 
       row.name,
       row.repo,
       row.branch,
-      h("button", { type: "button", class: "secondary", "aria-label": "Remove this server", onclick: () => row.el.remove() }, "Remove"),
+      h(
+        "button",
+        { type: "button", class: "secondary", "aria-label": "Remove this server", onclick: () => row.el.remove() },
+        "Remove",
+      ),
     );
     rows.push(row);
     rowList.appendChild(row.el);
@@ -89,10 +122,14 @@ function form(settings: PublicSettings, rerender: (s: PublicSettings) => void): 
   );
   provider.value = settings.llm.provider ?? "";
   const model = input("set-model", settings.llm.model, { placeholder: `default: ${effective.model}` });
-  const tokens = input("set-context-tokens", settings.llm.context_tokens === null ? null : String(settings.llm.context_tokens), {
-    inputmode: "numeric",
-    placeholder: `default: ${effective.context_tokens}`,
-  });
+  const tokens = input(
+    "set-context-tokens",
+    settings.llm.context_tokens === null ? null : String(settings.llm.context_tokens),
+    {
+      inputmode: "numeric",
+      placeholder: `default: ${effective.context_tokens}`,
+    },
+  );
 
   // Secrets: write-only inputs plus a Clear toggle.
   const secretInputs = SECRETS.map((s) => {
@@ -105,7 +142,11 @@ function form(settings: PublicSettings, rerender: (s: PublicSettings) => void): 
       placeholder: status.set ? "Leave blank to keep the saved value" : "Not set",
       "aria-describedby": `set-secret-${s.name}-status`,
     });
-    const clear = h("input", { type: "checkbox", id: `set-secret-${s.name}-clear`, disabled: !(status.set && status.source === "file") });
+    const clear = h("input", {
+      type: "checkbox",
+      id: `set-secret-${s.name}-clear`,
+      disabled: !(status.set && status.source === "file"),
+    });
     return { ...s, el, clear, status };
   });
 
@@ -129,8 +170,15 @@ function form(settings: PublicSettings, rerender: (s: PublicSettings) => void): 
     for (const row of rows) if (row.original !== null && !kept.has(row.original)) servers[row.original] = null;
     if (Object.keys(servers).length) body.servers = servers;
     const t = tokens.value.trim();
-    body.llm = { provider: provider.value || null, model: model.value.trim() || null, context_tokens: t ? Number(t) : null };
-    const lines = paths.value.split("\n").map((l) => l.trim()).filter(Boolean);
+    body.llm = {
+      provider: provider.value || null,
+      model: model.value.trim() || null,
+      context_tokens: t ? Number(t) : null,
+    };
+    const lines = paths.value
+      .split("\n")
+      .map((l) => l.trim())
+      .filter(Boolean);
     body.allowed_sensitive_paths = lines.length ? lines : null;
     const secrets: Record<string, Json> = {};
     for (const s of secretInputs) {
@@ -150,7 +198,13 @@ function form(settings: PublicSettings, rerender: (s: PublicSettings) => void): 
         { class: "state state-error", role: "alert" },
         h("p", { class: "state-title" }, "Not saved"),
         h("p", null, errorMessage(err)),
-        details?.length ? h("ul", null, details.map((d) => h("li", null, `${d.field}: ${d.message}`))) : null,
+        details?.length
+          ? h(
+              "ul",
+              null,
+              details.map((d) => h("li", null, `${d.field}: ${d.message}`)),
+            )
+          : null,
       ),
     );
   };
@@ -180,26 +234,55 @@ function form(settings: PublicSettings, rerender: (s: PublicSettings) => void): 
     },
     h("h2", null, "Draft pull requests"),
     settings.env_overrides.length
-      ? h("p", { class: "muted", id: "env-overrides" }, `Set by environment variables (they win over what is saved here): ${settings.env_overrides.join(", ")}.`)
+      ? h(
+          "p",
+          { class: "muted", id: "env-overrides" },
+          `Set by environment variables (they win over what is saved here): ${settings.env_overrides.join(", ")}.`,
+        )
       : null,
     h("h3", null, "Repository"),
-    h("div", { class: "form-grid" }, ...field("set-default-repo", "Default repository", defaultRepo, "Used for servers without their own entry below."), ...field("set-default-branch", "Base branch", defaultBranch)),
+    h(
+      "div",
+      { class: "form-grid" },
+      ...field(
+        "set-default-repo",
+        "Default repository",
+        defaultRepo,
+        "Used for servers without their own entry below.",
+      ),
+      ...field("set-default-branch", "Base branch", defaultBranch),
+    ),
     h("h3", null, "Per-server repositories"),
     rowList,
-    h("div", { class: "actions" }, h("button", { type: "button", class: "secondary", id: "add-server", onclick: () => addRow(null, "", null) }, "Add a server")),
+    h(
+      "div",
+      { class: "actions" },
+      h(
+        "button",
+        { type: "button", class: "secondary", id: "add-server", onclick: () => addRow(null, "", null) },
+        "Add a server",
+      ),
+    ),
     h("h3", null, "Model"),
     h(
       "div",
       { class: "form-grid" },
       ...field("set-provider", "Provider", provider),
       ...field("set-model", "Model", model),
-      ...field("set-context-tokens", "Context window (tokens)", tokens, "How much of the repository the prompt may carry."),
+      ...field(
+        "set-context-tokens",
+        "Context window (tokens)",
+        tokens,
+        "How much of the repository the prompt may carry.",
+      ),
     ),
     h("h3", null, "Secrets"),
     h(
       "p",
       { class: "muted" },
-      settings.env_file ? `Saved to ${settings.env_file} (never to the database, never shown back).` : "This server cannot save secrets: set them as environment variables.",
+      settings.env_file
+        ? `Saved to ${settings.env_file} (never to the database, never shown back).`
+        : "This server cannot save secrets: set them as environment variables.",
     ),
     h(
       "div",
@@ -207,11 +290,25 @@ function form(settings: PublicSettings, rerender: (s: PublicSettings) => void): 
       secretInputs.flatMap((s) => [
         h("label", { for: s.el.id }, s.label),
         h("div", { class: "secret-input" }, s.el, h("label", { class: "check" }, s.clear, " Clear")),
-        h("p", { class: "hint", id: `set-secret-${s.name}-status` }, h("span", { class: "secret-status" }, secretStatus(s.status)), ` ${s.hint}`),
+        h(
+          "p",
+          { class: "hint", id: `set-secret-${s.name}-status` },
+          h("span", { class: "secret-status" }, secretStatus(s.status)),
+          ` ${s.hint}`,
+        ),
       ]),
     ),
     h("h3", null, "Sensitive paths the model may change"),
-    h("div", { class: "form-grid" }, ...field("set-sensitive-paths", "Allowed patterns", paths, "One per line. CI workflows, lockfiles and the like are refused unless listed here.")),
+    h(
+      "div",
+      { class: "form-grid" },
+      ...field(
+        "set-sensitive-paths",
+        "Allowed patterns",
+        paths,
+        "One per line. CI workflows, lockfiles and the like are refused unless listed here.",
+      ),
+    ),
     errors,
     h("div", { class: "actions" }, save),
   );
@@ -227,7 +324,10 @@ export function draftSettingsPanel(): HTMLElement {
         rerender(settings);
       },
       (err: unknown) => {
-        const hint = err instanceof ApiError && err.status === 403 ? h("p", { class: "muted" }, "Draft-PR settings need an admin key.") : null;
+        const hint =
+          err instanceof ApiError && err.status === 403
+            ? h("p", { class: "muted" }, "Draft-PR settings need an admin key.")
+            : null;
         mount(slot, h("section", { class: "panel" }, h("h2", null, "Draft pull requests"), hint, failure(err, load)));
       },
     );

@@ -37,11 +37,19 @@ function draftItem(draft: Draft): HTMLElement {
   return h(
     "li",
     { class: "draft", "data-draft-id": draft.id },
-    draft.url ? h("a", { href: draft.url, target: "_blank", rel: "noopener noreferrer", class: "draft-link" }, title) : h("span", null, title),
+    draft.url
+      ? h("a", { href: draft.url, target: "_blank", rel: "noopener noreferrer", class: "draft-link" }, title)
+      : h("span", null, title),
     h(
       "div",
       { class: "muted draft-meta" },
-      [fullTime(draft.created_at), where, `branch ${draft.branch}`, `${draft.provider} ${draft.model}`, draft.files.length ? `${draft.files.length} file${draft.files.length === 1 ? "" : "s"}` : null]
+      [
+        fullTime(draft.created_at),
+        where,
+        `branch ${draft.branch}`,
+        `${draft.provider} ${draft.model}`,
+        draft.files.length ? `${draft.files.length} file${draft.files.length === 1 ? "" : "s"}` : null,
+      ]
         .filter(Boolean)
         .join(" · "),
     ),
@@ -60,13 +68,20 @@ function resultView(result: DraftResult): HTMLElement {
   const files = h(
     "ul",
     { class: "draft-files" },
-    result.files.map((f) => h("li", null, h("span", { class: `badge badge-action-${f.action}` }, f.action), " ", h("code", null, f.path))),
+    result.files.map((f) =>
+      h("li", null, h("span", { class: `badge badge-action-${f.action}` }, f.action), " ", h("code", null, f.path)),
+    ),
   );
   if (result.url) {
     return h(
       "div",
       { class: "state-ok draft-result" },
-      h("p", null, "Draft pull request opened: ", h("a", { href: result.url, target: "_blank", rel: "noopener noreferrer", id: "draft-pr-link" }, result.url)),
+      h(
+        "p",
+        null,
+        "Draft pull request opened: ",
+        h("a", { href: result.url, target: "_blank", rel: "noopener noreferrer", id: "draft-pr-link" }, result.url),
+      ),
       h("p", { class: "muted" }, result.title),
       files,
     );
@@ -74,7 +89,11 @@ function resultView(result: DraftResult): HTMLElement {
   return h(
     "div",
     { class: "draft-result" },
-    h("p", { class: "state-ok" }, result.dry_run ? "Dry run finished: nothing was pushed." : `Committed on branch ${result.branch ?? "?"}.`),
+    h(
+      "p",
+      { class: "state-ok" },
+      result.dry_run ? "Dry run finished: nothing was pushed." : `Committed on branch ${result.branch ?? "?"}.`,
+    ),
     h("p", { class: "muted" }, result.title),
     files,
     result.diff ? h("pre", { class: "diff", id: "draft-diff", tabindex: 0 }, result.diff) : null,
@@ -91,7 +110,11 @@ export function draftSection(detail: ReportDetail): HTMLElement {
   const live = h("div", { class: "draft-live", hidden: true }, h("div", { class: "meter-row" }, meter, status), log);
   const outcome = h("div", { id: "draft-outcome" });
   const dryRun = h("input", { type: "checkbox", id: "draft-dry-run" });
-  const button = h("button", { type: "button", class: "primary", id: "draft-button" }, detail.drafts.length ? "Re-draft" : "Draft PR");
+  const button = h(
+    "button",
+    { type: "button", class: "primary", id: "draft-button" },
+    detail.drafts.length ? "Re-draft" : "Draft PR",
+  );
   const stop = h("button", { type: "button", class: "secondary", id: "draft-stop", hidden: true }, "Stop");
   let controller: AbortController | undefined;
 
@@ -106,7 +129,9 @@ export function draftSection(detail: ReportDetail): HTMLElement {
         { class: "state state-error", role: "alert" },
         h("p", { class: "state-title" }, "Drafting failed"),
         h("p", null, message),
-        code && /settings|token|key|repo|provider|configured/i.test(`${code} ${message}`) ? h("a", { href: "#/settings" }, "Open the draft-PR settings") : null,
+        code && /settings|token|key|repo|provider|configured/i.test(`${code} ${message}`)
+          ? h("a", { href: "#/settings" }, "Open the draft-PR settings")
+          : null,
       ),
     );
   };
@@ -188,7 +213,13 @@ export function draftSection(detail: ReportDetail): HTMLElement {
     h("h2", null, "Draft PRs"),
     none,
     history,
-    h("div", { class: "actions draft-actions" }, h("label", { class: "check" }, dryRun, " Dry run (show the diff, push nothing)"), stop, button),
+    h(
+      "div",
+      { class: "actions draft-actions" },
+      h("label", { class: "check" }, dryRun, " Dry run (show the diff, push nothing)"),
+      stop,
+      button,
+    ),
     live,
     outcome,
   );

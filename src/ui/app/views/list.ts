@@ -52,7 +52,13 @@ function row(report: Report): HTMLElement {
           h("span", { class: "row-id" }, `#${report.id}`),
         ),
       ),
-      h("span", { class: "badges" }, badge("gap", report.gap_type), badge("resolution", report.resolution), badge("status", report.status)),
+      h(
+        "span",
+        { class: "badges" },
+        badge("gap", report.gap_type),
+        badge("resolution", report.resolution),
+        badge("status", report.status),
+      ),
     ),
   );
 }
@@ -66,8 +72,16 @@ export function createListView(): View {
   let controller: AbortController | undefined;
 
   const exportButtons = [
-    h("button", { type: "button", class: "secondary", id: "export-csv", onclick: () => runExport("csv") }, "Export CSV"),
-    h("button", { type: "button", class: "secondary", id: "export-json", onclick: () => runExport("json") }, "Export JSON"),
+    h(
+      "button",
+      { type: "button", class: "secondary", id: "export-csv", onclick: () => runExport("csv") },
+      "Export CSV",
+    ),
+    h(
+      "button",
+      { type: "button", class: "secondary", id: "export-json", onclick: () => runExport("json") },
+      "Export JSON",
+    ),
   ];
   const runExport = (format: "csv" | "json") => {
     download(filters, format).then(
@@ -78,11 +92,27 @@ export function createListView(): View {
   const bar = createFilterBar("list", exportButtons);
   const tileSlot = h("div", { class: "tile-slot" });
   const results = h("div", { id: "results", class: "results" });
-  const newer = h("button", { type: "button", class: "secondary", id: "page-newer", onclick: () => page(-1) }, "← Newer");
-  const older = h("button", { type: "button", class: "secondary", id: "page-older", onclick: () => page(1) }, "Older →");
+  const newer = h(
+    "button",
+    { type: "button", class: "secondary", id: "page-newer", onclick: () => page(-1) },
+    "← Newer",
+  );
+  const older = h(
+    "button",
+    { type: "button", class: "secondary", id: "page-older", onclick: () => page(1) },
+    "Older →",
+  );
   const where = h("span", { id: "page-number", class: "muted", "aria-live": "polite" });
   const pager = h("nav", { class: "pager", "aria-label": "Pages" }, newer, where, older);
-  const el = h("div", { class: "view view-list" }, h("h1", { class: "sr-only" }, "Reports"), tileSlot, bar.el, results, pager);
+  const el = h(
+    "div",
+    { class: "view view-list" },
+    h("h1", { class: "sr-only" }, "Reports"),
+    tileSlot,
+    bar.el,
+    results,
+    pager,
+  );
 
   const setPager = () => {
     newer.disabled = cursors.length === 0;
@@ -113,11 +143,17 @@ export function createListView(): View {
     mount(results, loading("reports"));
     let data: Page<Report>;
     try {
-      data = await getJson<Page<Report>>(withQuery("/api/feedback", apiFilters(filters), { limit: PAGE_SIZE, cursor }), { signal });
+      data = await getJson<Page<Report>>(
+        withQuery("/api/feedback", apiFilters(filters), { limit: PAGE_SIZE, cursor }),
+        { signal },
+      );
     } catch (err) {
       if (isAbort(err)) return;
       results.setAttribute("aria-busy", "false");
-      mount(results, failure(err, () => void load(true)));
+      mount(
+        results,
+        failure(err, () => void load(true)),
+      );
       return;
     }
     // The tiles' stats query (slower at scale) goes out only once the page is in.
@@ -131,7 +167,10 @@ export function createListView(): View {
         results,
         filtered
           ? empty("No reports match these filters.", "Loosen a filter or press Reset.")
-          : empty("No reports yet.", "Reports appear here when an agent calls the feedback tool of a server wired to this sidecar."),
+          : empty(
+              "No reports yet.",
+              "Reports appear here when an agent calls the feedback tool of a server wired to this sidecar.",
+            ),
       );
       return;
     }

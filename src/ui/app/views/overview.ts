@@ -12,7 +12,12 @@ const DAYS = 30;
 
 function render(stats: Stats, filters: Filters): HTMLElement[] {
   if (stats.total === 0) {
-    return [empty(Object.keys(filters).length ? "No reports match these filters." : "No reports yet.", "Charts appear once there are reports.")];
+    return [
+      empty(
+        Object.keys(filters).length ? "No reports match these filters." : "No reports yet.",
+        "Charts appear once there are reports.",
+      ),
+    ];
   }
   return [
     tiles(stats, filters),
@@ -28,7 +33,13 @@ function render(stats: Stats, filters: Filters): HTMLElement[] {
       rankChart({ id: "chart-gap", title: "By gap type", rows: stats.by_gap_type, filterKey: "gap_type", filters }),
       rankChart({ id: "chart-server", title: "By server", rows: stats.by_server, filterKey: "server_name", filters }),
       rankChart({ id: "chart-tool", title: "By tool", rows: stats.by_tool, filterKey: "tool_name", filters }),
-      rankChart({ id: "chart-resolution", title: "By resolution", rows: stats.by_resolution, filterKey: "resolution", filters }),
+      rankChart({
+        id: "chart-resolution",
+        title: "By resolution",
+        rows: stats.by_resolution,
+        filterKey: "resolution",
+        filters,
+      }),
       rankChart({ id: "chart-client", title: "By client", rows: stats.by_client, filterKey: "client_type", filters }),
       rankChart({ id: "chart-status", title: "By status", rows: stats.by_status, filterKey: "status", filters }),
     ),

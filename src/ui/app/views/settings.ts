@@ -22,7 +22,13 @@ function keyPanel(): HTMLElement {
     toast("Key forgotten.");
   });
   show();
-  return h("section", { class: "panel", id: "settings-key" }, h("h2", null, "API key"), status, h("div", { class: "actions" }, forget));
+  return h(
+    "section",
+    { class: "panel", id: "settings-key" },
+    h("h2", null, "API key"),
+    status,
+    h("div", { class: "actions" }, forget),
+  );
 }
 
 function themePanel(): HTMLElement {
@@ -45,7 +51,14 @@ function themePanel(): HTMLElement {
     "section",
     { class: "panel", id: "settings-theme" },
     h("h2", null, "Theme"),
-    h("fieldset", { class: "stack" }, h("legend", { class: "sr-only" }, "Theme"), choice("system", "Follow the system"), choice("light", "Light"), choice("dark", "Dark")),
+    h(
+      "fieldset",
+      { class: "stack" },
+      h("legend", { class: "sr-only" }, "Theme"),
+      choice("system", "Follow the system"),
+      choice("light", "Light"),
+      choice("dark", "Dark"),
+    ),
   );
 }
 

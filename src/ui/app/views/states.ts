@@ -3,10 +3,20 @@ import { h } from "../dom.js";
 import { errorMessage } from "../format.js";
 
 export const loading = (what: string): HTMLElement =>
-  h("div", { class: "state state-loading", role: "status" }, h("span", { class: "spinner", "aria-hidden": "true" }), `Loading ${what}…`);
+  h(
+    "div",
+    { class: "state state-loading", role: "status" },
+    h("span", { class: "spinner", "aria-hidden": "true" }),
+    `Loading ${what}…`,
+  );
 
 export const empty = (title: string, hint?: string): HTMLElement =>
-  h("div", { class: "state state-empty" }, h("p", { class: "state-title" }, title), hint ? h("p", { class: "muted" }, hint) : null);
+  h(
+    "div",
+    { class: "state state-empty" },
+    h("p", { class: "state-title" }, title),
+    hint ? h("p", { class: "muted" }, hint) : null,
+  );
 
 export const failure = (err: unknown, retry: () => void): HTMLElement =>
   h(
