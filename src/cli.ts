@@ -11,10 +11,11 @@ import { registerMcp } from "./commands/mcp.js";
 import { registerProxy } from "../proxy/command.js";
 import { registerReplay } from "./commands/replay.js";
 import { registerServe } from "./commands/serve.js";
+import { VERSION } from "./version.js";
 
 const program = new Command("patchworkmcp")
   .description("Feedback tools for MCP servers: collect what agents could not do, review it, draft the fix.")
-  .version("0.1.0")
+  .version(VERSION)
   .showHelpAfterError();
 
 registerServe(program);

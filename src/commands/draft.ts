@@ -6,6 +6,7 @@
  */
 import { Option, type Command } from "commander";
 import type { DraftEvent } from "../draft/index.js";
+import { reportUrl } from "../net/report-url.js";
 import { contextTokensSchema, LLM_PROVIDERS, SETTINGS_ENV, type LlmProvider } from "../settings/schema.js";
 import { dbOption, switchOption } from "./options.js";
 
@@ -166,7 +167,7 @@ export function registerDraft(program: Command): void {
             contextTokens: flags.contextTokens,
           },
           signal: controller.signal,
-          reportUrl: `${flags.publicUrl.replace(/\/+$/, "")}/#/r/${id}`,
+          reportUrl: reportUrl(flags.publicUrl, id),
           onEvent: (event) => display.handle(event),
         });
         if (!outcome.ok) {

@@ -7,7 +7,8 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { FeedbackStore } from "../store/index.js";
 import { Authenticator } from "./auth.js";
 import { errorHandler, notFound } from "./errors.js";
-import { IngestQueue } from "./ingest-queue.js";
+import { IngestQueue } from "../ingest/index.js";
+import { JSON_TYPES } from "./json-body.js";
 import { draftApi } from "./routes/draft.js";
 import { exportRoutes } from "./routes/export.js";
 import { feedbackRoutes } from "./routes/feedback.js";
@@ -15,7 +16,7 @@ import { statsRoutes } from "./routes/stats.js";
 import { fastPaths } from "./fast-paths.js";
 import { hostCheck, hostRejecter, originCheck, type HostPolicy } from "./security.js";
 import { dashboardRoutes } from "../ui/serve.js";
-import { mcpRouter } from "../mcp/http.js";
+import { type McpHttpEndpoint, mcpEndpoint } from "../mcp/http.js";
 
 export interface AppOptions {
   store: FeedbackStore;
@@ -33,6 +34,8 @@ export interface AppContext {
   store: FeedbackStore;
   auth: Authenticator;
   queue: IngestQueue;
+  /** The MCP endpoint's sessions: close them with the server. */
+  mcp: McpHttpEndpoint;
 }
 
 export const DEFAULT_BODY_LIMIT_BYTES = 1024 * 1024;
@@ -63,20 +66,23 @@ export function createApp(options: AppOptions): AppContext {
   // server to parse a megabyte of JSON. Each route still checks its own scope.
   api.use(auth.require("ingest"));
   const bodyLimitBytes = options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
-  api.use(express.json({ limit: bodyLimitBytes, strict: false, type: ["application/json", "application/*+json"] }));
+  api.use(express.json({ limit: bodyLimitBytes, strict: false, type: JSON_TYPES }));
   api.use("/feedback", feedbackRoutes({ store, auth, queue }));
   api.use("/stats", statsRoutes({ store, auth }));
   api.use("/export", exportRoutes({ store, auth }));
   api.use(draftApi({ store, auth }));
   app.use("/api", api);
-  app.use("/mcp", mcpRouter({ store, auth, queue }));
+  const mcp = mcpEndpoint({ store, auth, queue });
+  app.all("/mcp", (req, res, next) => {
+    mcp.handle(req, res).catch(next);
+  });
   app.use(dashboardRoutes());
 
   const fast = fastPaths({ store, auth, queue, rejectHost: hostRejecter(policy), bodyLimitBytes });
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
     if (!fast(req, res)) app(req, res);
   };
-  return { app, handler, store, auth, queue };
+  return { app, handler, store, auth, queue, mcp };
 }
 
 /** Add the final 404 and error handlers; call after every mount. */

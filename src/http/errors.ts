@@ -6,6 +6,7 @@
 import type { ErrorRequestHandler, RequestHandler, Response } from "express";
 import { z } from "zod";
 import { toFieldIssues, type FieldIssue } from "../feedback/index.js";
+import { IngestError, type IngestErrorCode } from "../ingest/index.js";
 import { StoreError } from "../store/index.js";
 
 export class ApiError extends Error {
@@ -41,6 +42,9 @@ export function parseOr400<T>(schema: z.ZodType<T>, input: unknown, status = 400
   return result.data;
 }
 
+/** How each ingestion failure is answered. */
+const INGEST_STATUS: Record<IngestErrorCode, number> = { validation_failed: 422, invalid_idempotency_key: 400 };
+
 /** body-parser error types → our codes. */
 const BODY_ERRORS: Record<string, [number, string, string]> = {
   "entity.parse.failed": [400, "invalid_json", "The request body is not valid JSON."],
@@ -64,6 +68,8 @@ export interface ErrorResponse {
 export function errorResponse(err: unknown): ErrorResponse {
   if (err instanceof ApiError)
     return { status: err.status, code: err.code, message: err.message, details: err.details };
+  if (err instanceof IngestError)
+    return { status: INGEST_STATUS[err.code], code: err.code, message: err.message, details: err.issues };
   if (err instanceof StoreError) return { status: 400, code: err.code, message: err.message };
   if (err instanceof z.ZodError)
     return { status: 400, code: "validation_failed", message: "Invalid input.", details: toFieldIssues(err) };

@@ -13,8 +13,8 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Authenticator } from "./auth.js";
 import { ApiError, errorResponse } from "./errors.js";
 import { listQuerySchema, type FeedbackStore } from "../store/index.js";
-import type { IngestQueue } from "./ingest-queue.js";
-import { ingestedResponse, ingestReport } from "./ingest.js";
+import { type IngestQueue, ingestReport } from "../ingest/index.js";
+import { ingestedResponse } from "./ingest.js";
 import { listPageJson } from "./routes/feedback.js";
 
 const JSON_UTF8 = /^application\/json\s*(;\s*charset\s*=\s*"?utf-8"?\s*)?$/i;

@@ -1,36 +1,5 @@
-/**
- * Ingesting one report over HTTP: validation, the Idempotency-Key rule and the
- * group-committed write. Shared by the express route and the fast path.
- */
-import { LIMITS, parseFeedback } from "../feedback/index.js";
-import { ApiError, validationError } from "./errors.js";
-import type { IngestQueue } from "./ingest-queue.js";
-
-export interface Ingested {
-  id: number;
-  /** false when an earlier request with the same idempotency key stored it. */
-  created: boolean;
-}
-
-export async function ingestReport(
-  queue: IngestQueue,
-  body: unknown,
-  idempotencyHeader: string | undefined,
-): Promise<Ingested> {
-  const parsed = parseFeedback(body);
-  if (!parsed.ok) throw validationError(parsed.issues);
-  if (
-    idempotencyHeader !== undefined &&
-    (idempotencyHeader.length === 0 || idempotencyHeader.length > LIMITS.idempotency_key)
-  ) {
-    throw new ApiError(
-      400,
-      "invalid_idempotency_key",
-      `Idempotency-Key must be 1 to ${LIMITS.idempotency_key} characters.`,
-    );
-  }
-  return queue.add(parsed.payload, idempotencyHeader ?? parsed.idempotencyKey);
-}
+/** The HTTP answer to a successful ingestion (the work itself is src/ingest). */
+import type { Ingested } from "../ingest/index.js";
 
 /** The JSON body and status of a successful ingestion. */
 export function ingestedResponse({ id, created }: Ingested): { status: 200 | 201; body: string } {

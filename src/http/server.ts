@@ -77,6 +77,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     close() {
       closing ??= new Promise<void>((resolve) => {
         clearInterval(indexer);
+        // Ending the MCP sessions also ends their open streams, so close() need not wait for them.
+        void context.mcp.close();
         server.close(() => {
           store.close();
           resolve();

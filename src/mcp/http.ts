@@ -9,22 +9,27 @@
  * scope. With no key configured the endpoint is open, but only to loopback
  * clients. Host/Origin checks (DNS rebinding) run app-wide before this router.
  *
- * MCP messages can be megabytes, so /mcp has its own JSON parser and limit.
- * Idle sessions are reaped (clients rarely send DELETE).
+ * MCP messages can be megabytes, so /mcp reads its own JSON bodies with its
+ * own limit (json-body.ts). Idle sessions are reaped (clients rarely send
+ * DELETE); `close()` stops the reaper and closes every session.
+ *
+ * This is a plain node:http handler, so the MCP layer needs no web framework:
+ * the sidecar's express app mounts it at /mcp.
  */
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import type { Server } from "@modelcontextprotocol/sdk/server/index.js";
 import { isInitializeRequest } from "@modelcontextprotocol/sdk/types.js";
-import express, { Router, type ErrorRequestHandler, type Request, type Response } from "express";
 import { createHash, randomUUID } from "node:crypto";
-import { bearerToken, scopeAllows, type Authenticator } from "../http/auth.js";
-import type { IngestQueue } from "../http/ingest-queue.js";
-import { isLoopbackHost } from "../http/security.js";
-import type { FeedbackStore, KeyScope } from "../store/index.js";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { type Authenticator, bearerToken, type KeyScope, scopeAllows, WWW_AUTHENTICATE } from "../auth/index.js";
+import type { IngestQueue } from "../ingest/index.js";
+import { isLoopbackHost } from "../net/host-policy.js";
+import type { FeedbackStore } from "../store/index.js";
+import { BodyError, readJsonBody } from "./json-body.js";
 import { createReportServer } from "./server.js";
 import { scopeForTool } from "./tools/index.js";
 
-export const MCP_BODY_LIMIT = "4mb";
+export const MCP_BODY_LIMIT_BYTES = 4 * 1024 * 1024;
 export const SESSION_IDLE_MS = 30 * 60_000;
 export const MAX_SESSIONS = 1000;
 /** Sessions one key (or, with no key configured, all clients together) may hold at once. */
@@ -34,7 +39,8 @@ export interface McpHttpOptions {
   store: FeedbackStore;
   auth: Authenticator;
   queue: IngestQueue;
-  bodyLimit?: string | undefined;
+  /** Largest JSON body accepted, in bytes (decoded). */
+  bodyLimitBytes?: number | undefined;
   /** Close sessions without requests for this long. */
   sessionIdleMs?: number | undefined;
   maxSessions?: number | undefined;
@@ -66,7 +72,7 @@ const HTTP_ERROR = -32000;
 const SESSION_NOT_FOUND = -32001;
 
 function sendRpcError(
-  res: Response,
+  res: ServerResponse,
   status: number,
   code: number,
   message: string,
@@ -77,7 +83,9 @@ function sendRpcError(
     res.end();
     return;
   }
-  res.status(status).json({ jsonrpc: "2.0", id, error: data ? { code, message, data } : { code, message } });
+  res
+    .writeHead(status, { "Content-Type": "application/json; charset=utf-8" })
+    .end(JSON.stringify({ jsonrpc: "2.0", id, error: data ? { code, message, data } : { code, message } }));
 }
 
 function isLoopbackAddress(address: string | undefined): boolean {
@@ -108,24 +116,40 @@ function firstForbidden(body: unknown, scope: KeyScope): { id: unknown; need: Ke
   return undefined;
 }
 
-export function mcpRouter(options: McpHttpOptions): Router {
+/** The /mcp endpoint: a request handler plus the session table's lifecycle. */
+export interface McpHttpEndpoint {
+  /** Answer one request to /mcp (rejects only on unexpected errors; the caller answers those). */
+  handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
+  /** Stop the reaper and close every session (their open streams end). */
+  close(): Promise<void>;
+  /** Sessions currently open. */
+  readonly sessionCount: number;
+}
+
+const sizeLabel = (bytes: number): string =>
+  bytes % (1024 * 1024) === 0 ? `${bytes / (1024 * 1024)}mb` : `${bytes} bytes`;
+
+export function mcpEndpoint(options: McpHttpOptions): McpHttpEndpoint {
   const { store, auth, queue } = options;
   const idleMs = options.sessionIdleMs ?? SESSION_IDLE_MS;
   const maxSessions = options.maxSessions ?? MAX_SESSIONS;
   const perCredential = Math.min(options.maxSessionsPerKey ?? MAX_SESSIONS_PER_KEY, maxSessions);
+  const bodyLimitBytes = options.bodyLimitBytes ?? MCP_BODY_LIMIT_BYTES;
   const sessions = new Map<string, Session>();
   const ingest = queue.add.bind(queue);
+  let closed = false;
 
-  const closeSession = (id: string, session: Session) => {
+  const closeSession = (id: string, session: Session): Promise<void> => {
     sessions.delete(id);
-    session.server.close().catch(() => {});
+    return session.server.close().catch(() => {});
   };
 
   const reap = () => {
     const now = Date.now();
-    for (const [id, s] of sessions) if (s.active === 0 && now - s.lastSeen > idleMs) closeSession(id, s);
+    for (const [id, s] of sessions) if (s.active === 0 && now - s.lastSeen > idleMs) void closeSession(id, s);
   };
-  setInterval(reap, Math.min(60_000, Math.max(1000, Math.floor(idleMs / 2)))).unref();
+  const reaper = setInterval(reap, Math.min(60_000, Math.max(1000, Math.floor(idleMs / 2))));
+  reaper.unref();
 
   /**
    * Make room for a new session of `credential`. One key may hold at most
@@ -152,10 +176,10 @@ export function mcpRouter(options: McpHttpOptions): Router {
         victim = lru((s) => s.credential === busiest);
       }
     }
-    if (victim) closeSession(victim[0], victim[1]);
+    if (victim) void closeSession(victim[0], victim[1]);
   };
 
-  const track = (session: Session, res: Response) => {
+  const track = (session: Session, res: ServerResponse) => {
     session.active++;
     session.lastSeen = Date.now();
     res.once("close", () => {
@@ -164,7 +188,30 @@ export function mcpRouter(options: McpHttpOptions): Router {
     });
   };
 
-  const handle = async (req: Request, res: Response): Promise<void> => {
+  /** The parsed body, or undefined when the response was already sent (a body error). */
+  const body = async (req: IncomingMessage, res: ServerResponse): Promise<{ value: unknown } | undefined> => {
+    try {
+      return { value: await readJsonBody(req, bodyLimitBytes) };
+    } catch (err) {
+      if (!(err instanceof BodyError)) throw err;
+      // Let the client finish sending what we will not read, so it sees the answer instead of a reset.
+      req.resume();
+      if (err.code === "too_large") {
+        sendRpcError(res, 413, HTTP_ERROR, `The message is larger than /mcp accepts (${sizeLabel(bodyLimitBytes)}).`, {
+          code: "payload_too_large",
+        });
+      } else if (err.code === "invalid_json") {
+        sendRpcError(res, 400, -32700, "Parse error: the body is not valid JSON.");
+      } else if (err.code === "aborted") {
+        res.end();
+      } else {
+        sendRpcError(res, 415, HTTP_ERROR, err.message, { code: err.code });
+      }
+      return undefined;
+    }
+  };
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     if (req.method !== "POST" && req.method !== "GET" && req.method !== "DELETE") {
       res.setHeader("Allow", "GET, POST, DELETE");
       return sendRpcError(
@@ -174,6 +221,7 @@ export function mcpRouter(options: McpHttpOptions): Router {
         `Method ${req.method} is not allowed on /mcp; use POST (GET and DELETE with a session).`,
       );
     }
+    if (closed) return sendRpcError(res, 503, HTTP_ERROR, "The server is shutting down.");
 
     // Who is asking.
     if (!auth.required && !isLoopbackAddress(req.socket.remoteAddress)) {
@@ -189,11 +237,16 @@ export function mcpRouter(options: McpHttpOptions): Router {
     }
     const outcome = auth.authenticate(req);
     if (!outcome.ok) {
-      res.setHeader("WWW-Authenticate", 'Bearer realm="patchworkmcp"');
+      res.setHeader("WWW-Authenticate", WWW_AUTHENTICATE);
       return sendRpcError(res, 401, HTTP_ERROR, outcome.message, { code: "unauthorized" });
     }
     const scope: KeyScope = outcome.result.scope ?? "admin";
     const credential = outcome.result.required ? credentialOf(bearerToken(req.headers.authorization)) : "";
+
+    // Bodies are read only once the caller is known.
+    const parsed = await body(req, res);
+    if (!parsed) return;
+    const message = parsed.value;
 
     // Which session.
     const sessionHeader = req.headers["mcp-session-id"];
@@ -213,7 +266,7 @@ export function mcpRouter(options: McpHttpOptions): Router {
         });
       }
       if (req.method === "POST") {
-        const forbidden = firstForbidden(req.body, session.scope);
+        const forbidden = firstForbidden(message, session.scope);
         if (forbidden) {
           return sendRpcError(
             res,
@@ -226,13 +279,13 @@ export function mcpRouter(options: McpHttpOptions): Router {
         }
       }
       track(session, res);
-      await session.transport.handleRequest(req, res, req.body);
+      await session.transport.handleRequest(req, res, message);
       return;
     }
 
     if (
       req.method !== "POST" ||
-      !(Array.isArray(req.body) ? req.body.some(isInitializeRequest) : isInitializeRequest(req.body))
+      !(Array.isArray(message) ? message.some(isInitializeRequest) : isInitializeRequest(message))
     ) {
       return sendRpcError(
         res,
@@ -260,31 +313,19 @@ export function mcpRouter(options: McpHttpOptions): Router {
     };
     await server.connect(transport);
     track(session, res);
-    await transport.handleRequest(req, res, req.body);
+    await transport.handleRequest(req, res, message);
     if (!transport.sessionId) await server.close();
   };
 
-  const router = Router();
-  router.use(express.json({ limit: options.bodyLimit ?? MCP_BODY_LIMIT, strict: false }));
-  router.all("/", (req, res, next) => {
-    handle(req, res).catch(next);
-  });
-
-  const bodyErrors: ErrorRequestHandler = (err: unknown, _req, res, next) => {
-    const type = typeof err === "object" && err !== null ? (err as { type?: unknown }).type : undefined;
-    if (type === "entity.too.large") {
-      return sendRpcError(
-        res,
-        413,
-        HTTP_ERROR,
-        `The message is larger than /mcp accepts (${options.bodyLimit ?? MCP_BODY_LIMIT}).`,
-        { code: "payload_too_large" },
-      );
-    }
-    if (type === "entity.parse.failed")
-      return sendRpcError(res, 400, -32700, "Parse error: the body is not valid JSON.");
-    next(err);
+  return {
+    handle,
+    async close() {
+      closed = true;
+      clearInterval(reaper);
+      await Promise.all([...sessions].map(([id, s]) => closeSession(id, s)));
+    },
+    get sessionCount() {
+      return sessions.size;
+    },
   };
-  router.use(bodyErrors);
-  return router;
 }

@@ -18,8 +18,9 @@ import {
   ReadResourceRequestSchema,
 } from "@modelcontextprotocol/sdk/types.js";
 import type { FeedbackPayload } from "../feedback/index.js";
-import { scopeAllows } from "../http/auth.js";
-import type { FeedbackStore, KeyScope } from "../store/index.js";
+import { type KeyScope, scopeAllows } from "../auth/index.js";
+import type { FeedbackStore } from "../store/index.js";
+import { VERSION } from "../version.js";
 import { reportServerInstructions } from "./instructions.js";
 import { renderReport } from "./markdown.js";
 import { TRIAGE_PROMPT, triagePrompt } from "./prompts.js";
@@ -27,7 +28,7 @@ import { REPORT_TOOLS, toolsForScope } from "./tools/index.js";
 import { errorResult } from "./tools/types.js";
 
 export const SERVER_NAME = "patchworkmcp";
-export const SERVER_VERSION = "0.1.0";
+export const SERVER_VERSION = VERSION;
 
 export const REPORT_URI_TEMPLATE = "patchworkmcp://reports/{id}";
 const REPORT_URI = /^patchworkmcp:\/\/reports\/(\d{1,15})$/;

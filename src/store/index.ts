@@ -3,3 +3,7 @@ export { FeedbackStore, StoreError, STATS_DAYS_DEFAULT } from "./store.js";
 export type { OpenOptions } from "./store.js";
 export * from "./filters.js";
 export type * from "./types.js";
+export { AUTH_SETTING_KEY, keyPresence, type KeyPresence } from "./auth-store.js";
+export { readSetting, writeSetting } from "./settings-store.js";
+export { NOTE_AUTHOR_MAX, NOTE_MAX, noteInputShape } from "./note-input.js";
+export { STATS_DAYS_MAX, statsDaysArg } from "./stats-input.js";

@@ -10,7 +10,9 @@ import { eventPayload, type DraftEvent } from "../../draft/events.js";
 import type { FeedbackStore } from "../../store/index.js";
 import { DraftSettings } from "../../settings/index.js";
 import type { Authenticator } from "../auth.js";
+import { reportUrl } from "../../net/report-url.js";
 import { ApiError, parseOr400 } from "../errors.js";
+import { requireJsonBody } from "../json-body.js";
 import { reportId } from "./feedback.js";
 import { settingsRoutes } from "./settings.js";
 
@@ -75,10 +77,7 @@ export function draftApi(deps: { store: FeedbackStore; auth: Authenticator; hear
   router.post("/feedback/:id/draft-pr", auth.require("admin"), async (req, res) => {
     const id = reportId(req);
     // A body is optional, but one that is not JSON is refused rather than ignored (it might have said dry_run).
-    const sentBody = Number(req.get("content-length") ?? 0) > 0 || req.get("transfer-encoding") !== undefined;
-    if (sentBody && !req.is(["application/json", "application/*+json"])) {
-      throw new ApiError(415, "unsupported_media_type", "Send the body as JSON with Content-Type: application/json.");
-    }
+    requireJsonBody(req, { optional: true });
     const body = parseOr400(draftBodySchema, req.body ?? {}, 422);
     if (!store.getReport(id)) throw new ApiError(404, "report_not_found", `There is no report ${id}.`);
 
@@ -92,7 +91,7 @@ export function draftApi(deps: { store: FeedbackStore; auth: Authenticator; hear
       dryRun: body.dry_run ?? false,
       signal: stream.signal,
       onEvent: (event) => stream.send(event),
-      reportUrl: host ? `${req.protocol}://${host}/#/r/${id}` : undefined,
+      reportUrl: host ? reportUrl(`${req.protocol}://${host}`, id) : undefined,
     });
     stream.end();
   });

@@ -1,11 +1,18 @@
 /** Ingestion and review endpoints under /api/feedback. */
 import { Router, type Request } from "express";
 import { z } from "zod";
-import { listQuerySchema, REPORT_STATUSES, type FeedbackStore, type ReportFilter } from "../../store/index.js";
+import {
+  listQuerySchema,
+  noteInputShape,
+  REPORT_STATUSES,
+  type FeedbackStore,
+  type ReportFilter,
+} from "../../store/index.js";
 import type { Authenticator } from "../auth.js";
 import { ApiError, parseOr400 } from "../errors.js";
-import type { IngestQueue } from "../ingest-queue.js";
-import { ingestedResponse, ingestReport } from "../ingest.js";
+import { type IngestQueue, ingestReport } from "../../ingest/index.js";
+import { ingestedResponse } from "../ingest.js";
+import { requireJsonBody } from "../json-body.js";
 
 const idParam = z.coerce
   .number({ error: "must be a report id (a positive whole number)" })
@@ -32,36 +39,14 @@ const patchSchema = z
     error: "send reviewed and/or status",
   });
 
-export const NOTE_MAX = 10_000;
-
 const noteSchema = z.preprocess(
   // `content` is what the original sidecar accepted; `body` is canonical.
   (v) =>
     v && typeof v === "object" && !("body" in v) && "content" in v
       ? { ...v, body: (v as { content: unknown }).content }
       : v,
-  z.object(
-    {
-      body: z
-        .string({ error: "body is required and must be a string" })
-        .trim()
-        .min(1, { error: "body must not be empty" })
-        .max(NOTE_MAX, { error: `body must be at most ${NOTE_MAX} characters` }),
-      author: z
-        .string({ error: "author must be a string" })
-        .trim()
-        .max(100, { error: "author must be at most 100 characters" })
-        .optional(),
-    },
-    { error: "the body must be a JSON object" },
-  ),
+  z.object(noteInputShape, { error: "the body must be a JSON object" }),
 );
-
-function requireJsonBody(req: Request): void {
-  if (!req.is(["application/json", "application/*+json"])) {
-    throw new ApiError(415, "unsupported_media_type", "Send the body as JSON with Content-Type: application/json.");
-  }
-}
 
 /** One list page as response JSON (the store builds the items' JSON itself). */
 export function listPageJson(

@@ -3,6 +3,7 @@ import { Router } from "express";
 import { type DraftSettings, EnvFileError, SettingsError, settingsPatchSchema } from "../../settings/index.js";
 import type { Authenticator } from "../auth.js";
 import { ApiError, parseOr400 } from "../errors.js";
+import { requireJsonBody } from "../json-body.js";
 
 export function settingsRoutes(deps: { settings: DraftSettings; auth: Authenticator }): Router {
   const { settings, auth } = deps;
@@ -14,9 +15,7 @@ export function settingsRoutes(deps: { settings: DraftSettings; auth: Authentica
   });
 
   router.put("/", auth.require("admin"), (req, res) => {
-    if (!req.is(["application/json", "application/*+json"])) {
-      throw new ApiError(415, "unsupported_media_type", "Send the body as JSON with Content-Type: application/json.");
-    }
+    requireJsonBody(req);
     const patch = parseOr400(settingsPatchSchema, req.body, 422);
     try {
       res.setHeader("Cache-Control", "no-store");

@@ -1,18 +1,13 @@
 /** GET /api/stats: counts for the dashboard tiles and charts. */
 import { Router } from "express";
 import { z } from "zod";
-import { reportFilterShape, STATS_DAYS_DEFAULT, type FeedbackStore } from "../../store/index.js";
+import { reportFilterShape, STATS_DAYS_DEFAULT, statsDaysArg, type FeedbackStore } from "../../store/index.js";
 import type { Authenticator } from "../auth.js";
 import { parseOr400 } from "../errors.js";
 
 const statsQuery = z.object({
   ...reportFilterShape,
-  days: z.coerce
-    .number({ error: "must be a number" })
-    .int()
-    .min(1, { error: "must be at least 1" })
-    .max(366, { error: "must be at most 366" })
-    .optional(),
+  days: statsDaysArg,
 });
 
 export function statsRoutes(deps: { store: FeedbackStore; auth: Authenticator }): Router {

@@ -1,6 +1,6 @@
 /** `add_note`: append a reviewer's note to a report. Notes are append-only (the database refuses edits). */
 import { z } from "zod";
-import { NOTE_MAX } from "../../http/routes/feedback.js";
+import { noteInputShape } from "../../store/index.js";
 import { reportIdArg } from "./args.js";
 import { defineTool, ToolError } from "./types.js";
 
@@ -13,19 +13,7 @@ export const addNoteTool = defineTool({
   scope: "admin",
   input: z.object({
     id: reportIdArg,
-    body: z
-      .string({ error: "body is required and must be a string" })
-      .trim()
-      .min(1, { error: "body must not be empty" })
-      .max(NOTE_MAX, { error: `body must be at most ${NOTE_MAX} characters` })
-      .describe("The note text (Markdown is kept as written)."),
-    author: z
-      .string({ error: "author must be a string" })
-      .trim()
-      .min(1, { error: "author must not be empty" })
-      .max(100, { error: "author must be at most 100 characters" })
-      .optional()
-      .describe("Who is writing the note, e.g. your name or 'claude-code'."),
+    ...noteInputShape,
   }),
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
   run({ id, body, author }, { store }) {

@@ -1,19 +1,13 @@
 /** `get_stats`: counts by server, gap type, resolution, status, client and tool, plus reports per day. */
 import { z } from "zod";
-import { STATS_DAYS_DEFAULT, type CountRow, type Stats } from "../../store/index.js";
+import { STATS_DAYS_DEFAULT, statsDaysArg, type CountRow, type Stats } from "../../store/index.js";
 import { inlineCode } from "../markdown.js";
 import { reportFilterArgs, toStoreFilter } from "./args.js";
 import { defineTool } from "./types.js";
 
 const input = z.object({
   ...reportFilterArgs,
-  days: z.coerce
-    .number({ error: "must be a number" })
-    .int({ error: "must be a whole number" })
-    .min(1, { error: "must be at least 1" })
-    .max(365, { error: "must be at most 365" })
-    .optional()
-    .describe(`How many days back the per-day counts go (default ${STATS_DAYS_DEFAULT}).`),
+  days: statsDaysArg,
 });
 
 const countRows = z.array(z.object({ key: z.string().nullable(), count: z.number().int() }));

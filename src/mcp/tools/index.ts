@@ -11,8 +11,7 @@
  * (`ctx.extra._meta?.progressToken` + `ctx.extra.sendNotification`) and
  * cancellation (`ctx.extra.signal`).
  */
-import { scopeAllows } from "../../http/auth.js";
-import type { KeyScope } from "../../store/index.js";
+import { type KeyScope, scopeAllows } from "../../auth/index.js";
 import { addNoteTool } from "./add-note.js";
 import { draftPrTool } from "./draft-pr.js";
 import { feedbackTool } from "./feedback.js";

@@ -1,7 +1,8 @@
 /**
  * Group commit for ingestion. Reports that arrive while the event loop is busy
  * are written in one transaction, so one fsync covers many 2xx answers. Each
- * caller is answered only after its transaction has committed.
+ * caller is answered only after its transaction has committed. Both front
+ * ends (REST and MCP over HTTP) share one queue per process.
  */
 import type { FeedbackPayload } from "../feedback/index.js";
 import type { FeedbackStore } from "../store/index.js";

@@ -1,0 +1,4 @@
+/** The dashboard's address of one report (its router reads `#/r/<id>`), from the sidecar's public base URL. */
+export function reportUrl(baseUrl: string, id: number): string {
+  return `${baseUrl.replace(/\/+$/, "")}/#/r/${id}`;
+}
