@@ -217,7 +217,7 @@ describe("get_report, notes and status", () => {
 
   it("offers a triage prompt and reports as resources", async () => {
     const prompt = await mcp.client.getPrompt({ name: "triage_feedback", arguments: { server_name: "billing" } });
-    expect(JSON.stringify(prompt.messages)).toContain('resolution \\"blocked\\"');
+    expect(JSON.stringify(prompt.messages)).toContain('\\"status\\":\\"open\\"');
     const { resourceTemplates } = await mcp.client.listResourceTemplates();
     expect(resourceTemplates[0]!.uriTemplate).toBe("patchworkmcp://reports/{id}");
     const read = await mcp.client.readResource({ uri: "patchworkmcp://reports/3" });
