@@ -45,6 +45,14 @@ export function registerServe(program: Command): void {
         allowedHosts: flags.allowedHosts,
         allowedOrigins: flags.allowedOrigins,
       });
+      const { authStatus } = await import("../auth/index.js");
+      const status = authStatus(running.context.store);
+      if (!flags.apiKey && status.mode === "on" && !status.activeKeys) {
+        process.stderr.write(
+          "patchworkmcp: authentication is on but no active key exists, so nobody can use the API. Create a key with " +
+            "`patchworkmcp keys create --scope admin`, or turn authentication off with `patchworkmcp keys auth off`.\n",
+        );
+      }
       process.stderr.write(
         `patchworkmcp: listening on ${running.url} (db ${flags.db}, auth ${running.context.auth.required ? "on" : "off"})\n`,
       );

@@ -1,4 +1,4 @@
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { request, validReport } from "../helpers/http.js";
@@ -138,6 +138,80 @@ describe("scoped keys from `patchworkmcp keys`", () => {
     cli(["keys", "revoke", id, "--db", dbPath]);
     const res = await request(`${server.url}/api/feedback`, { key: keys.read });
     expect(res.status).toBe(401);
+  });
+});
+
+/** Run the CLI; resolves with exit code, stdout and stderr (no throw on failure). */
+function cliRun(args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [CLI, ...args], {
+    env: { ...process.env, FEEDBACK_API_KEY: "" },
+    encoding: "utf8",
+  });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe("the auth mode outlives the last key", () => {
+  it("stays on after the last key is revoked until `keys auth off`, and logs every change", async () => {
+    const dbPath = join(tempDir(), "feedback.db");
+    const settings = (url: string, key?: string) =>
+      request(`${url}/api/settings`, { method: "PUT", body: { allowed_sensitive_paths: ["docs/**"] }, key });
+
+    const created = cliRun(["keys", "create", "--scope", "admin", "--db", dbPath]);
+    expect(created.status).toBe(0);
+    expect(created.stderr).toMatch(/authentication on for .*feedback\.db: admin key [0-9a-f]{12} created/);
+    const key = created.stdout.trim();
+    const keyId = key.slice(4, 16);
+
+    let server = await startServe({ dbPath });
+    try {
+      expect(server.stderr()).toContain("auth on");
+      expect((await settings(server.url)).status).toBe(401);
+      expect((await settings(server.url, key)).status).toBe(200);
+
+      const revoked = cliRun(["keys", "revoke", keyId, "--db", dbPath]);
+      expect(revoked.status).toBe(0);
+      expect(revoked.stderr).toContain("authentication stays on");
+      // The running server sees the revoke at once, and the API stays closed.
+      const afterRevoke = await settings(server.url);
+      expect(afterRevoke.status).toBe(401);
+      expect(afterRevoke.body.error.code).toBe("unauthorized");
+      expect((await request(`${server.url}/api/feedback`)).status).toBe(401);
+      expect((await settings(server.url, key)).status).toBe(401);
+    } finally {
+      await server.stop();
+    }
+
+    // A restart does not open it either, and says how to get back in.
+    server = await startServe({ dbPath });
+    try {
+      expect(server.stderr()).toMatch(/authentication is on but no active key exists.*keys auth off/);
+      expect((await settings(server.url)).status).toBe(401);
+
+      // The local admin turns it off explicitly (refused while a key is active).
+      const second = cliRun(["keys", "create", "--scope", "read", "--db", dbPath]).stdout.trim();
+      const refused = cliRun(["keys", "auth", "off", "--db", dbPath]);
+      expect(refused.status).toBe(1);
+      expect(refused.stderr).toMatch(/Active API keys exist.*Revoke them first/);
+      expect((await settings(server.url)).status).toBe(401);
+      expect(cliRun(["keys", "revoke", second.slice(4, 16), "--db", dbPath]).status).toBe(0);
+
+      const off = cliRun(["keys", "auth", "off", "--db", dbPath]);
+      expect(off.status).toBe(0);
+      expect(off.stderr).toMatch(/authentication off for .*: turned off by an admin/);
+      expect((await settings(server.url)).status).toBe(200);
+    } finally {
+      await server.stop();
+    }
+
+    // Every change is on record in the database.
+    const status = cliRun(["keys", "auth", "status", "--db", dbPath]);
+    const [head, ...history] = status.stdout.trim().split("\n");
+    expect(head).toBe("auth off");
+    expect(history.map((line) => line.split("\t").slice(1).join(" "))).toEqual([
+      // (the second key changed nothing: auth was already on)
+      `on admin key ${keyId} created`,
+      "off turned off by an admin (keys auth off)",
+    ]);
   });
 });
 
