@@ -1,66 +1,85 @@
 /**
- * Session housekeeping of the /mcp router, mounted in-process with short
- * limits (real loopback HTTP, real SQLite file): idle sessions are reaped,
- * sessions with an open stream are not, and a full table makes room.
+ * Session housekeeping of the /mcp endpoint, mounted in-process on a real
+ * loopback HTTP server with a real SQLite file: idle sessions are reaped
+ * (fake timers drive the reaper and the clock), sessions with an open stream
+ * are not, a full table makes room, and closing the server stops the reaper
+ * and closes every session.
  */
-import express from "express";
-import type { Server } from "node:http";
+import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Authenticator } from "../../src/http/auth.js";
-import { IngestQueue } from "../../src/http/ingest-queue.js";
-import { mcpRouter } from "../../src/mcp/http.js";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { Authenticator } from "../../src/auth/index.js";
+import { startServer } from "../../src/http/server.js";
+import { IngestQueue } from "../../src/ingest/index.js";
+import { type McpHttpEndpoint, type McpHttpOptions, mcpEndpoint } from "../../src/mcp/http.js";
 import { FeedbackStore } from "../../src/store/index.js";
 import { tempDir } from "../helpers/serve.js";
 import { openRawSession, rawMcp } from "./helpers.js";
 
-let store: FeedbackStore;
-let server: Server;
-let url: string;
+const IDLE_MS = 300;
+/** The reaper's period for IDLE_MS (half the idle limit, at least a second). */
+const REAPER_MS = 1000;
 
-const ping = (session: string) => rawMcp(url, { session, body: { jsonrpc: "2.0", id: 5, method: "ping" } });
-
-/**
- * Poll for a condition. Every request to a session counts as activity, so the
- * pause between polls (1.5 s) is longer than the idle limit (300 ms) plus the
- * reaper's period (1 s): a poll never keeps alive the session it watches.
- */
-async function until(condition: () => Promise<boolean>, what: string): Promise<void> {
-  for (let i = 0; i < 20; i++) {
-    await new Promise((r) => setTimeout(r, 1500));
-    if (await condition()) return;
-  }
-  throw new Error(`timed out waiting for ${what}`);
+interface Mounted {
+  url: string;
+  store: FeedbackStore;
+  endpoint: McpHttpEndpoint;
+  close(): Promise<void>;
 }
 
-beforeAll(async () => {
-  store = FeedbackStore.open(join(tempDir("pwm-mcp-sessions-"), "feedback.db"));
-  const app = express();
-  app.use(
-    "/mcp",
-    mcpRouter({
-      store,
-      auth: new Authenticator({ store }),
-      queue: new IngestQueue(store),
-      sessionIdleMs: 300,
-      maxSessions: 3,
-    }),
-  );
-  server = await new Promise<Server>((resolve) => {
-    const s = app.listen(0, "127.0.0.1", () => resolve(s));
+const mounted: Mounted[] = [];
+
+/** The endpoint on its own node:http server (no express: the MCP layer needs none). */
+async function mount(options: Partial<McpHttpOptions> = {}, store?: FeedbackStore): Promise<Mounted> {
+  const db = store ?? FeedbackStore.open(join(tempDir("pwm-mcp-sessions-"), "feedback.db"));
+  const endpoint = mcpEndpoint({
+    store: db,
+    auth: new Authenticator({ store: db }),
+    queue: new IngestQueue(db),
+    ...options,
   });
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/mcp`;
+  const server = await new Promise<Server>((resolve) => {
+    const s = createServer((req, res) => {
+      endpoint.handle(req, res).catch((err: unknown) => res.writeHead(500).end(String(err)));
+    }).listen(0, "127.0.0.1", () => resolve(s));
+  });
+  const m: Mounted = {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/mcp`,
+    store: db,
+    endpoint,
+    async close() {
+      await endpoint.close();
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+      db.close();
+    },
+  };
+  mounted.push(m);
+  return m;
+}
+
+afterEach(async () => {
+  vi.useRealTimers();
+  while (mounted.length > 0) await mounted.pop()!.close();
 });
 
-afterAll(async () => {
-  server.closeAllConnections();
-  await new Promise((r) => server.close(r));
-  store.close();
-});
+/** Wait until `condition` holds, giving I/O a turn between checks; fails with `what` after 10 s. */
+async function until(condition: () => boolean, what: string): Promise<void> {
+  const deadline = performance.now() + 10_000;
+  while (!condition()) {
+    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setImmediate(r));
+  }
+}
+
+const ping = (url: string, session: string, key?: string) =>
+  rawMcp(url, { key, session, body: { jsonrpc: "2.0", id: 5, method: "ping" } });
 
 describe("MCP sessions", () => {
   it("reaps idle sessions but keeps one with an open GET stream", async () => {
+    vi.useFakeTimers({ toFake: ["setInterval", "clearInterval", "Date"] });
+    const { url, endpoint } = await mount({ sessionIdleMs: IDLE_MS, maxSessions: 3 });
     const idle = await openRawSession(url);
     const streaming = await openRawSession(url);
     const controller = new AbortController();
@@ -70,24 +89,43 @@ describe("MCP sessions", () => {
       signal: controller.signal,
     });
     expect(stream.status).toBe(200);
-    await until(async () => (await ping(idle)).status === 404, "the idle session to be reaped");
+    expect(endpoint.sessionCount).toBe(2);
+
+    vi.advanceTimersByTime(IDLE_MS + REAPER_MS);
+    expect(endpoint.sessionCount).toBe(1);
+    expect((await ping(url, idle)).status).toBe(404);
     // The streaming session outlived the idle one although it was last used before it.
-    const alive = await ping(streaming);
+    const alive = await ping(url, streaming);
     expect(alive.status).toBe(200);
     expect(alive.body).toMatchObject({ result: {} });
+
     controller.abort();
-    await until(
-      async () => (await ping(streaming)).status === 404,
-      "the stream's session to be reaped after it closed",
-    );
+    // Once the server has seen the stream close, the next sweeps after the idle limit reap it.
+    await until(() => {
+      vi.advanceTimersByTime(REAPER_MS);
+      return endpoint.sessionCount === 0;
+    }, "the stream's session to be reaped after it closed");
+    expect((await ping(url, streaming)).status).toBe(404);
+  });
+
+  it("does not reap a session that is used more often than the idle limit", async () => {
+    vi.useFakeTimers({ toFake: ["setInterval", "clearInterval", "Date"] });
+    const { url, endpoint } = await mount({ sessionIdleMs: IDLE_MS });
+    const session = await openRawSession(url);
+    for (let i = 0; i < 5; i++) {
+      vi.advanceTimersByTime(IDLE_MS - 50);
+      expect((await ping(url, session)).status).toBe(200);
+    }
+    expect(endpoint.sessionCount).toBe(1);
   });
 
   it("closes the least recently used idle session when the table is full", async () => {
+    const { url } = await mount({ maxSessions: 3 });
     const [a, b, c] = [await openRawSession(url), await openRawSession(url), await openRawSession(url)];
-    expect((await ping(a)).status).toBe(200);
+    expect((await ping(url, a)).status).toBe(200);
     const d = await openRawSession(url);
-    expect((await ping(b)).status).toBe(404);
-    for (const s of [a, c, d]) expect((await ping(s)).status).toBe(200);
+    expect((await ping(url, b)).status).toBe(404);
+    for (const s of [a, c, d]) expect((await ping(url, s)).status).toBe(200);
   });
 });
 
@@ -96,35 +134,40 @@ describe("MCP sessions per key", () => {
     const keyed = FeedbackStore.open(join(tempDir("pwm-mcp-perkey-"), "feedback.db"));
     const agentKey = keyed.createKey("ingest").key;
     const devKey = keyed.createKey("admin").key;
-    const app = express();
-    app.use(
-      "/mcp",
-      mcpRouter({
-        store: keyed,
-        auth: new Authenticator({ store: keyed }),
-        queue: new IngestQueue(keyed),
-        maxSessions: 4,
-        maxSessionsPerKey: 2,
-      }),
-    );
-    const srv = await new Promise<Server>((resolve) => {
-      const s = app.listen(0, "127.0.0.1", () => resolve(s));
+    const { url } = await mount({ maxSessions: 4, maxSessionsPerKey: 2 }, keyed);
+    const dev = await openRawSession(url, devKey);
+    const agents = [];
+    for (let i = 0; i < 5; i++) agents.push(await openRawSession(url, agentKey));
+    // The agent key keeps only its two newest sessions; the developer's session is untouched.
+    expect((await ping(url, dev, devKey)).status).toBe(200);
+    const alive = await Promise.all(agents.map(async (s) => (await ping(url, s, agentKey)).status));
+    expect(alive).toEqual([404, 404, 404, 200, 200]);
+  });
+});
+
+describe("closing the server", () => {
+  it("stops the reaper and closes every session, so no timer is left behind", async () => {
+    vi.useFakeTimers({ toFake: ["setInterval", "clearInterval"] });
+    const running = await startServer({ port: 0, host: "127.0.0.1", dbPath: join(tempDir(), "feedback.db") });
+    const url = `${running.url}/mcp`;
+    const sessions = [await openRawSession(url), await openRawSession(url)];
+    const stream = await fetch(url, {
+      method: "GET",
+      headers: { Accept: "text/event-stream", "Mcp-Session-Id": sessions[0]!, "MCP-Protocol-Version": "2025-06-18" },
     });
-    const at = `http://127.0.0.1:${(srv.address() as AddressInfo).port}/mcp`;
-    const pingAs = (key: string, session: string) =>
-      rawMcp(at, { key, session, body: { jsonrpc: "2.0", id: 9, method: "ping" } });
-    try {
-      const dev = await openRawSession(at, devKey);
-      const agents = [];
-      for (let i = 0; i < 5; i++) agents.push(await openRawSession(at, agentKey));
-      // The agent key keeps only its two newest sessions; the developer's session is untouched.
-      expect((await pingAs(devKey, dev)).status).toBe(200);
-      const alive = await Promise.all(agents.map(async (s) => (await pingAs(agentKey, s)).status));
-      expect(alive).toEqual([404, 404, 404, 200, 200]);
-    } finally {
-      srv.closeAllConnections();
-      await new Promise((r) => srv.close(r));
-      keyed.close();
+    expect(stream.status).toBe(200);
+    expect(running.context.mcp.sessionCount).toBe(2);
+    // The full-text indexer, the session reaper and the SDK's keep-alive on the open stream.
+    expect(vi.getTimerCount()).toBe(3);
+
+    await running.close();
+    expect(running.context.mcp.sessionCount).toBe(0);
+    expect(vi.getTimerCount()).toBe(0);
+    // The session's open stream was ended by the server, not left hanging.
+    const reader = stream.body!.getReader();
+    for (;;) {
+      const chunk = await reader.read().catch(() => ({ done: true }));
+      if (chunk.done) break;
     }
   });
 });
