@@ -12,16 +12,33 @@ it("keeps every acknowledged report across SIGKILL", async () => {
   const first = await startServe();
   const N = 300;
   const acknowledged: number[] = [];
+  let halfAcknowledged!: () => void;
+  const half = new Promise<void>((resolve) => {
+    halfAcknowledged = resolve;
+  });
   // Keep the process busy with concurrent writes, then kill it mid-stream.
   const inFlight = Array.from({ length: N }, (_, i) =>
     request(`${first.url}/api/feedback`, { body: validReport({ session_id: `durable-${i}` }) })
       .then((res) => {
         if (res.status === 201) acknowledged.push(res.body.id as number);
+        if (acknowledged.length === N / 2) halfAcknowledged();
       })
       .catch(() => undefined),
   );
   // Kill once a good share has been acknowledged, while the rest are still arriving.
-  while (acknowledged.length < N / 2) await new Promise((r) => setTimeout(r, 5));
+  let deadline: NodeJS.Timeout | undefined;
+  await Promise.race([
+    half,
+    Promise.all(inFlight).then(() => {
+      throw new Error(`every request settled but only ${acknowledged.length} of ${N} were acknowledged with 201`);
+    }),
+    new Promise<never>((_, reject) => {
+      deadline = setTimeout(
+        () => reject(new Error(`only ${acknowledged.length} of ${N} reports were acknowledged within 30 s`)),
+        30_000,
+      );
+    }),
+  ]).finally(() => clearTimeout(deadline));
   await first.kill();
   await Promise.all(inFlight);
   expect(acknowledged.length).toBeGreaterThanOrEqual(N / 2);
