@@ -97,7 +97,8 @@ export function switchAuthMode(store: FeedbackStore, mode: AuthMode, log: Log): 
       "Active API keys exist, so authentication stays on. Revoke them first (`patchworkmcp keys list`, then `patchworkmcp keys revoke <id>`).",
     );
   }
-  if (before.mode === mode && before.recorded === mode) return { changed: false };
+  // Nothing to record when the mode already holds for its own sake (recorded, or off on a database that never had a key).
+  if (before.mode === mode && (before.recorded === mode || before.because === "default")) return { changed: false };
   recordAuthMode(
     store,
     mode,
