@@ -70,6 +70,30 @@ export type RepoTarget = z.output<typeof repoTargetSchema>;
 
 const serverNameSchema = z.string().trim().min(1, { error: "server names must not be empty" }).max(200);
 
+/**
+ * A JSON object keyed by agent-chosen text (server names), read into a
+ * null-prototype object: a server called `__proto__`, `constructor` or
+ * `toString` is just a name, never a property every object inherits
+ * (z.record would drop `__proto__`, and `obj[name]` would find Object.prototype).
+ */
+export function ownRecord<V extends z.ZodType>(value: V, what: string) {
+  return z
+    .preprocess(
+      (v) => (v !== null && typeof v === "object" && !Array.isArray(v) ? new Map(Object.entries(v)) : v),
+      z.map(serverNameSchema, value, { error: `${what} must be a JSON object keyed by server name` }),
+    )
+    .transform((map) => {
+      const out: Record<string, z.output<V>> = Object.create(null);
+      for (const [k, v] of map) out[k] = v;
+      return out;
+    });
+}
+
+/** A lookup in a record keyed by agent text: own properties only. */
+export function ownValue<V>(record: Readonly<Record<string, V>>, key: string): V | undefined {
+  return Object.hasOwn(record, key) ? record[key] : undefined;
+}
+
 /** Path patterns: `*` within a segment, `**` across segments (e.g. `.github/workflows/**`). */
 export const pathPatternSchema = z
   .string()
@@ -95,7 +119,7 @@ const modelSchema = z
 
 /** What is saved in SQLite (no secrets). */
 export const storedSettingsSchema = z.object({
-  servers: z.record(z.string(), repoTargetSchema).catch({}),
+  servers: ownRecord(repoTargetSchema, "servers").catch(() => Object.create(null)),
   default: repoTargetSchema.nullable().catch(null),
   llm: z
     .object({
@@ -108,12 +132,8 @@ export const storedSettingsSchema = z.object({
 });
 export type StoredSettings = z.output<typeof storedSettingsSchema>;
 
-export const EMPTY_SETTINGS: StoredSettings = {
-  servers: {},
-  default: null,
-  llm: { provider: null, model: null, context_tokens: null },
-  allowed_sensitive_paths: [],
-};
+/** Fresh empty settings (every catch() above yields its empty value). */
+export const emptySettings = (): StoredSettings => storedSettingsSchema.parse({});
 
 const secretValueSchema = (name: SecretName) =>
   z
@@ -141,7 +161,7 @@ const secretValueSchema = (name: SecretName) =>
  */
 export const settingsPatchSchema = z.strictObject(
   {
-    servers: z.record(serverNameSchema, repoTargetSchema.nullable()).optional(),
+    servers: ownRecord(repoTargetSchema.nullable(), "servers").optional(),
     default: repoTargetSchema.nullable().optional(),
     llm: z
       .strictObject({

@@ -463,3 +463,21 @@ describe("secrets", () => {
     expect(pr.body).toContain("Leaked: [redacted] and [redacted]");
   });
 });
+
+describe("server names that are Object.prototype properties", () => {
+  it("draft against the default repository instead of failing with internal_error", async () => {
+    delete env.PATCHWORKMCP_GITHUB_REPO;
+    const settings = new DraftSettings(store, env);
+    settings.update({ default: { repo: REPO, base_branch: null } });
+    try {
+      for (const name of ["__proto__", "constructor", "toString", "hasOwnProperty", "valueOf"]) {
+        const id = addReport(store, { server_name: name });
+        anthropic.enqueue({ json: HAPPY_CHANGE_SET });
+        const { outcome } = await draft(id, { dryRun: true });
+        expect(outcome, name).toMatchObject({ ok: true, result: { kind: "dry_run", repo: REPO } });
+      }
+    } finally {
+      settings.update({ default: null });
+    }
+  });
+});

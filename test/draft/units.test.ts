@@ -11,7 +11,7 @@ import { buildUserPrompt, computeBudget, quoteUntrusted } from "../../src/draft/
 import { selectFiles } from "../../src/draft/select.js";
 import { validateChangeSet, type RepoView } from "../../src/draft/validate.js";
 import { PathIndex } from "../../src/draft/repo.js";
-import { DraftSettings, maskSecret, parseEnv, updateEnvFile } from "../../src/settings/index.js";
+import { DraftSettings, maskSecret, parseEnv, settingsPatchSchema, updateEnvFile } from "../../src/settings/index.js";
 import { FeedbackStore } from "../../src/store/index.js";
 import type { Report } from "../../src/store/index.js";
 import { tempDir } from "../helpers/serve.js";
@@ -434,6 +434,32 @@ describe("settings precedence", () => {
       target: { repo: "acme/flag" },
     });
     expect(JSON.stringify(view)).not.toContain("ghp_");
+    store.close();
+  });
+});
+
+describe("server names that are Object.prototype properties", () => {
+  const names = ["__proto__", "constructor", "toString", "hasOwnProperty", "valueOf"];
+
+  it("resolve to the default when unmapped, and can be mapped, saved and read back like any name", () => {
+    const store = FeedbackStore.open(join(tempDir(), "feedback.db"));
+    const settings = new DraftSettings(store, {});
+    settings.update({ default: { repo: "acme/all", base_branch: null } });
+    for (const name of names)
+      expect(settings.resolve(name).target, name).toEqual({ repo: "acme/all", base_branch: null });
+
+    // Through the same parser as PUT /api/settings: JSON.parse makes "__proto__" an own key.
+    const patch = settingsPatchSchema.parse(
+      JSON.parse(`{"servers": {${names.map((n, i) => `${JSON.stringify(n)}: {"repo": "acme/r${i}"}`).join(", ")}}}`),
+    );
+    const view = settings.update(patch);
+    expect(Object.keys(view.servers).sort()).toEqual([...names].sort());
+    for (const [i, name] of names.entries()) expect(settings.resolve(name).target?.repo, name).toBe(`acme/r${i}`);
+    expect(settings.resolve("weather").target?.repo).toBe("acme/all");
+    // Stored as JSON and read back in a fresh instance.
+    expect(new DraftSettings(store, {}).resolve("__proto__").target?.repo).toBe("acme/r0");
+    settings.update(settingsPatchSchema.parse(JSON.parse('{"servers": {"__proto__": null}}')));
+    expect(settings.resolve("__proto__").target?.repo).toBe("acme/all");
     store.close();
   });
 });
