@@ -25,7 +25,36 @@ export const SECRET_ENV = {
 } as const;
 export type SecretName = keyof typeof SECRET_ENV;
 export const SECRET_NAMES = Object.keys(SECRET_ENV) as SecretName[];
-const URL_SECRETS: ReadonlySet<SecretName> = new Set(["github_api_url", "anthropic_base_url", "openai_base_url"]);
+export const URL_SECRETS: ReadonlySet<SecretName> = new Set([
+  "github_api_url",
+  "anthropic_base_url",
+  "openai_base_url",
+]);
+
+/** Where the key for each endpoint belongs (for the message refusing credentials in its URL). */
+const KEY_FOR_URL: Partial<Record<SecretName, SecretName>> = {
+  github_api_url: "github_token",
+  anthropic_base_url: "anthropic_api_key",
+  openai_base_url: "openai_api_key",
+};
+
+/**
+ * Base URLs may not carry credentials (`http://user:pw@host/v1`): fetch refuses
+ * such URLs, so they would never reach the server, and a password in a URL
+ * ends up in logs. The key has its own setting; a proxy that wants Basic auth
+ * can take the key as its bearer token instead.
+ */
+export function urlCredentialsProblem(name: SecretName, url: string): string | undefined {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return undefined;
+  }
+  if (!u.username && !u.password) return undefined;
+  const key = KEY_FOR_URL[name];
+  return `must not contain credentials (user:password@): remove them${key ? ` and set ${key} (${SECRET_ENV[key]}) instead` : ""}`;
+}
 
 /** Environment variables for the non-secret settings (they override saved values, like every env var here). */
 export const SETTINGS_ENV = {
@@ -152,6 +181,10 @@ const secretValueSchema = (name: SecretName) =>
           ok = false;
         }
         if (!ok) ctx.addIssue({ code: "custom", message: `${name} must be an http(s) URL` });
+        else {
+          const problem = urlCredentialsProblem(name, v);
+          if (problem) ctx.addIssue({ code: "custom", message: `${name} ${problem}` });
+        }
       }
     });
 

@@ -31,6 +31,8 @@ import {
   type SecretStatus,
   type SettingsPatch,
   type StoredSettings,
+  URL_SECRETS,
+  urlCredentialsProblem,
 } from "./schema.js";
 
 const SETTINGS_KEY = "draft";
@@ -213,6 +215,12 @@ export class DraftSettings {
       target = { ...target, base_branch: forcedBranch };
     }
     const value = (name: SecretName) => this.secret(name, file)?.value;
+    // The PUT schema refuses credentials in URLs; an environment variable or a hand-edited .env gets the same answer.
+    for (const name of URL_SECRETS) {
+      const url = value(name);
+      const problem = url ? urlCredentialsProblem(name, url) : undefined;
+      if (problem) throw new SettingsError("credentials_in_url", `${SECRET_ENV[name]} ${problem}.`);
+    }
     return {
       target,
       ...this.effectiveLlm(saved, file, overrides),

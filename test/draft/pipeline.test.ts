@@ -481,3 +481,41 @@ describe("server names that are Object.prototype properties", () => {
     }
   });
 });
+
+describe("a keyless local model server", () => {
+  it("gets the request from the real openai SDK, with no Authorization header, when only OPENAI_BASE_URL is set", async () => {
+    const local = await startOpenAIDouble({ apiKey: null, responsesApi: false });
+    try {
+      delete env.OPENAI_API_KEY;
+      Object.assign(env, {
+        OPENAI_BASE_URL: local.url,
+        PATCHWORKMCP_LLM_PROVIDER: "openai",
+        PATCHWORKMCP_LLM_MODEL: "llama3.1",
+      });
+      const id = addReport(store);
+      local.enqueue({ json: HAPPY_CHANGE_SET });
+      const { outcome, events } = await draft(id, { dryRun: true });
+      expect(outcome.ok, JSON.stringify(events.at(-1))).toBe(true);
+      // The double answers 401 to any Authorization header, placeholder or not.
+      expect(local.requests.map((r) => r.path)).toEqual(["/v1/chat/completions"]);
+      expect(local.requests[0]!.body.model).toBe("llama3.1");
+    } finally {
+      await local.close();
+    }
+  });
+
+  it("a base URL with credentials in it is refused before anything is sent, with a code and a sentence", async () => {
+    const u = new URL(openai.url);
+    u.username = "user";
+    u.password = "local-proxy-password-1";
+    Object.assign(env, { OPENAI_BASE_URL: u.toString(), PATCHWORKMCP_LLM_PROVIDER: "openai" });
+    const id = addReport(store);
+    const { outcome, events } = await draft(id, { dryRun: true });
+    expect(outcome).toMatchObject({
+      ok: false,
+      error: { code: "credentials_in_url", step: "settings", message: expect.stringContaining("OPENAI_BASE_URL") },
+    });
+    expect(openai.requests).toEqual([]);
+    expect(JSON.stringify(events)).not.toContain("local-proxy-password-1");
+  });
+});

@@ -463,3 +463,20 @@ describe("server names that are Object.prototype properties", () => {
     store.close();
   });
 });
+
+describe("base URLs with credentials", () => {
+  it("are refused by PUT /api/settings' schema with a sentence naming where the key goes", () => {
+    for (const [name, key] of [
+      ["openai_base_url", "openai_api_key"],
+      ["anthropic_base_url", "anthropic_api_key"],
+      ["github_api_url", "github_token"],
+    ] as const) {
+      const out = settingsPatchSchema.safeParse({ secrets: { [name]: "http://user:pw@127.0.0.1:11434/v1" } });
+      expect(out.success, name).toBe(false);
+      expect(out.error?.issues[0]?.message).toBe(
+        `${name} must not contain credentials (user:password@): remove them and set ${key} (${key.toUpperCase()}) instead`,
+      );
+      expect(settingsPatchSchema.safeParse({ secrets: { [name]: "http://127.0.0.1:11434/v1" } }).success).toBe(true);
+    }
+  });
+});
