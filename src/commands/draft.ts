@@ -174,13 +174,19 @@ export function registerDraft(program: Command): void {
           return;
         }
         const { result } = outcome;
-        if (result.kind === "pull_request") process.stdout.write(`${result.url}\n`);
-        else {
-          if (result.kind === "local_commit")
+        switch (result.kind) {
+          case "pull_request":
+            process.stdout.write(`${result.url}\n`);
+            break;
+          case "local_commit":
             process.stderr.write(
-              `Created branch ${result.branch} (commit ${result.commit_sha}) in ${result.draft?.repo}; nothing was pushed.\n`,
+              `Created branch ${result.branch} (commit ${result.commit_sha}) in ${result.repo}; nothing was pushed.\n`,
             );
-          process.stdout.write(result.diff ?? "");
+            process.stdout.write(result.diff);
+            break;
+          case "dry_run":
+            process.stdout.write(result.diff);
+            break;
         }
       } finally {
         display.stop();

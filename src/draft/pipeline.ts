@@ -18,6 +18,7 @@ import { changeSetDiff } from "./diff.js";
 import { DRAFT_STEPS, DraftError, type DraftEvent, type DraftResult, type DraftStep } from "./events.js";
 import { GitHubRepo } from "./github.js";
 import { LocalGitRepo } from "./local-git.js";
+import type { RepoSource } from "./repo.js";
 import { buildUserPrompt, computeBudget, fixedPromptChars, SYSTEM_PROMPT } from "./prompt.js";
 import { createModelClient, type ModelClient } from "./providers.js";
 import { makeRedactor, redactDeep, urlCredentials, type Redactor } from "./redact.js";
@@ -196,7 +197,7 @@ class Run {
     );
 
     // 2. repository
-    let source: GitHubRepo | LocalGitRepo;
+    let source: RepoSource;
     if (local) {
       this.step("read_repo", `Reading the local checkout ${options.repoPath}`);
       // A local checkout is based on --base-branch when given, else on whatever is checked out.
@@ -316,77 +317,61 @@ class Run {
       `${files.length} file${files.length === 1 ? "" : "s"}: ${files.map((f) => `${f.action} ${f.path}`).join(", ")}`,
     );
 
-    const base: Omit<DraftResult, "url" | "draft" | "kind" | "branch" | "commit_sha" | "number"> = {
-      dry_run: Boolean(options.dryRun),
+    const base = {
       diff,
       files,
       title: this.redact(change.title),
-      repo: local ? null : config.target!.repo,
       base_branch: source.baseBranch,
       provider: config.provider,
       model: config.model,
     };
-    if (options.dryRun) {
-      return { ...base, url: null, draft: null, kind: "dry_run", branch: null, commit_sha: null, number: null };
-    }
+    if (options.dryRun) return { ...base, kind: "dry_run", repo: local ? null : source.recordName };
 
-    // 7. branch + one commit
+    // 7–8. branch + one commit (+ a draft PR where the source opens one)
     const branch = branchName(report.id);
-    this.step("commit", `Creating branch ${branch} with one commit`);
-    const message = `${this.redact(change.commitMessage)}\n\nPatchworkMCP-Report: ${report.id}\n`;
-    // Registered before the commit: a failure or cancel after GitHub created the ref but before we
-    // heard back must still remove the branch (deleting a branch that was never made is harmless).
-    setCleanup(async () => {
-      const removed = await source.deleteBranch(branch);
-      this.detail(
-        "commit",
-        removed ? `Deleted branch ${branch} after the failure` : `Could not delete branch ${branch}; remove it by hand`,
-      );
-    });
-    const commitSha = await source.commit({ branch, message, changes: change.changes });
-    this.detail("commit", `Commit ${commitSha.slice(0, 12)} on ${branch}`);
-
-    // 8. draft PR
-    let url: string | null = null;
-    let number: number | null = null;
-    if (source instanceof GitHubRepo) {
-      this.step("pull_request", `Opening a draft pull request against ${source.baseBranch}`);
-      const body = this.redact(
-        prBody({
-          modelBody: change.body,
-          report,
-          notes,
-          reportUrl: options.reportUrl,
-          provider: config.provider,
-          model: config.model,
-          files: files.map((f) => f.path),
-        }),
-      );
-      const pr = await source.openDraftPull({ branch, title: this.redact(change.title), body });
-      url = pr.url;
-      number = pr.number;
-      this.detail("pull_request", `Draft PR #${pr.number}: ${pr.url}`);
-    }
-    // From here on the branch carries real work (an open PR or a local commit): never delete it.
-    setCleanup(undefined);
+    const published = await source.publish(
+      {
+        branch,
+        message: `${this.redact(change.commitMessage)}\n\nPatchworkMCP-Report: ${report.id}\n`,
+        changes: change.changes,
+        title: this.redact(change.title),
+        body: this.redact(
+          prBody({
+            modelBody: change.body,
+            report,
+            notes,
+            reportUrl: options.reportUrl,
+            provider: config.provider,
+            model: config.model,
+            files: files.map((f) => f.path),
+          }),
+        ),
+      },
+      {
+        step: (step, message) => this.step(step, message),
+        detail: (step, message) => this.detail(step, message),
+        onFailure: setCleanup,
+      },
+    );
 
     // 9. history
-    // The PR exists now: finish recording it even if the client has gone away.
+    // The work exists now: finish recording it even if the client has gone away.
     this.step("record", "Recording the draft on the report", false);
+    const url = published.kind === "pull_request" ? published.url : null;
     let draft: Draft;
     try {
       draft = store.addDraft(report.id, {
-        kind: url ? "pull_request" : "local_commit",
+        kind: published.kind,
         url,
-        number,
-        repo: local ? source.label : config.target!.repo,
+        number: published.kind === "pull_request" ? published.number : null,
+        repo: source.recordName,
         branch,
         base_branch: source.baseBranch,
-        commit_sha: commitSha,
+        commit_sha: published.commitSha,
         provider: config.provider,
         model: config.model,
         files: files.map((f) => f.path),
-        title: this.redact(change.title),
+        title: base.title,
       });
     } catch (err) {
       const made = url ? `the draft PR ${url}` : `branch ${branch}`;
@@ -396,7 +381,10 @@ class Run {
         "record",
       );
     }
-    return { ...base, url, draft, kind: url ? "pull_request" : "local_commit", branch, commit_sha: commitSha, number };
+    const made = { ...base, repo: source.recordName, branch, commit_sha: published.commitSha, draft };
+    return published.kind === "pull_request"
+      ? { ...made, kind: "pull_request", url: published.url, number: published.number }
+      : { ...made, kind: "local_commit" };
   }
 }
 

@@ -4,7 +4,7 @@
  * Anthropic and OpenAI.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { runDraft, type DraftEvent } from "../../src/draft/index.js";
+import { resultPayload, runDraft, type DraftEvent } from "../../src/draft/index.js";
 import { computeBudget } from "../../src/draft/prompt.js";
 import { DraftSettings } from "../../src/settings/index.js";
 import type { FeedbackStore } from "../../src/store/index.js";
@@ -83,6 +83,7 @@ describe("happy paths", () => {
     if (!outcome.ok) return;
     const { result } = outcome;
     expect(result.kind).toBe("pull_request");
+    if (result.kind !== "pull_request") return;
     expect(result.url).toBe(`https://github.com/${REPO}/pull/${result.number}`);
 
     // One commit with both files, on the new branch, parented on main.
@@ -182,7 +183,18 @@ describe("happy paths", () => {
     const { outcome, events } = await draft(id, { dryRun: true });
     expect(outcome.ok).toBe(true);
     if (!outcome.ok) return;
-    expect(outcome.result).toMatchObject({ kind: "dry_run", url: null, draft: null, branch: null });
+    expect(outcome.result.kind).toBe("dry_run");
+    // Only what a dry run has: no URL, no branch, no history row.
+    expect(Object.keys(outcome.result).sort()).toEqual(
+      ["base_branch", "diff", "files", "kind", "model", "provider", "repo", "title"].sort(),
+    );
+    expect(resultPayload(outcome.result)).toMatchObject({
+      kind: "dry_run",
+      dry_run: true,
+      url: null,
+      draft: null,
+      branch: null,
+    });
     expect(outcome.result.diff).toContain("--- a/src/handlers/forecast.ts\n+++ b/src/handlers/forecast.ts\n");
     expect(outcome.result.diff).toContain("--- /dev/null\n+++ b/docs/hourly.md\n");
     expect(outcome.result.diff).toContain('+  server.registerTool("get_forecast", { description: "Daily or hourly');
@@ -459,7 +471,9 @@ describe("secrets", () => {
       JSON.stringify(gh.requests.map((r) => r.body)),
     ];
     for (const s of secrets) for (const h of haystacks) expect(h).not.toContain(s);
-    const pr = gh.pulls(REPO).find((p) => p.number === (outcome.ok ? outcome.result.number : -1))!;
+    const pr = gh
+      .pulls(REPO)
+      .find((p) => p.number === (outcome.ok && outcome.result.kind === "pull_request" ? outcome.result.number : -1))!;
     expect(pr.body).toContain("Leaked: [redacted] and [redacted]");
   });
 });
