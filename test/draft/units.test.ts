@@ -6,7 +6,8 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { CHANGE_SET_JSON_SCHEMA } from "../../src/draft/change-set.js";
 import { unifiedDiff } from "../../src/draft/diff.js";
-import { globMatch, normalizeRepoPath, pathPolicy } from "../../src/draft/paths.js";
+import { globMatch, normalizeRepoPath, pathPolicy, SENSITIVE_PATTERNS } from "../../src/draft/paths.js";
+import { HOOK_KEYS, LIFECYCLE_SCRIPTS, protectedContentReason } from "../../src/draft/protected-content.js";
 import { buildUserPrompt, computeBudget, quoteUntrusted } from "../../src/draft/prompt.js";
 import { selectFiles } from "../../src/draft/select.js";
 import { validateChangeSet, type RepoView } from "../../src/draft/validate.js";
@@ -478,5 +479,59 @@ describe("base URLs with credentials", () => {
       );
       expect(settingsPatchSchema.safeParse({ secrets: { [name]: "http://127.0.0.1:11434/v1" } }).success).toBe(true);
     }
+  });
+});
+
+describe("protected files (one list, documented)", () => {
+  it("every protected pattern is listed in docs/draft-pr.md", () => {
+    const docs = readFileSync(join(import.meta.dirname, "../../docs/draft-pr.md"), "utf8");
+    const missing = SENSITIVE_PATTERNS.filter((p) => !docs.includes(`\`${p}\``));
+    expect(missing).toEqual([]);
+    for (const script of LIFECYCLE_SCRIPTS) expect(docs).toContain(`\`${script}\``);
+    for (const key of HOOK_KEYS) expect(docs).toContain(`\`${key}\``);
+  });
+
+  it("package.json: adding or changing a lifecycle script or hook key is guarded; other scripts, and removals, are not", () => {
+    const pkg = (extra: object) => JSON.stringify({ name: "x", version: "1.0.0", ...extra });
+    const before = pkg({ scripts: { test: "vitest", prepare: "tsc" } });
+    expect(
+      protectedContentReason("package.json", before, pkg({ scripts: { test: "vitest run", prepare: "tsc" } })),
+    ).toBeUndefined();
+    expect(protectedContentReason("package.json", before, pkg({ scripts: { test: "vitest" } }))).toBeUndefined();
+    expect(
+      protectedContentReason("packages/a/package.json", before, pkg({ scripts: { prepare: "tsc && curl x" } })),
+    ).toMatch(/"prepare" lifecycle script/);
+    expect(protectedContentReason("package.json", null, pkg({ scripts: { postinstall: "node x" } }))).toMatch(
+      /"postinstall"/,
+    );
+    expect(protectedContentReason("package.json", before, pkg({ husky: { hooks: { "pre-commit": "x" } } }))).toMatch(
+      /"husky" key/,
+    );
+    // The last duplicate key is the one npm reads, as JSON.parse does.
+    expect(
+      protectedContentReason("package.json", before, `{"scripts": {"test": "a"}, "scripts": {"preinstall": "x"}}`),
+    ).toMatch(/"preinstall"/);
+    expect(protectedContentReason("package.json", before, "{ not json")).toMatch(/not a JSON object/);
+    expect(protectedContentReason("package.json", before, null)).toBeUndefined();
+    expect(protectedContentReason("src/package.ts", before, "x")).toBeUndefined();
+  });
+
+  it("Makefiles and ordinary sources stay writable; things that run on open, install, git or in agents do not", () => {
+    for (const path of ["Makefile", "src/index.ts", "Dockerfile", "setup.py", "tests/test_x.py", "docs/AGENTS.txt"])
+      expect(pathPolicy(path, []).ok, path).toBe(true);
+    for (const path of [
+      ".vscode/settings.json",
+      "sub/dir/.envrc",
+      "pkg/.gitattributes",
+      "tools/action.yaml",
+      "sub/CLAUDE.md",
+      "tests/conftest.py",
+      ".yarnrc.yml",
+      ".pnpmfile.cjs",
+      "build.rs",
+      "app.code-workspace",
+      ".github/instructions/x.instructions.md",
+    ])
+      expect(pathPolicy(path, []).ok, path).toBe(false);
   });
 });
