@@ -21,7 +21,7 @@ import { LocalGitRepo } from "./local-git.js";
 import type { RepoSource } from "./repo.js";
 import { buildUserPrompt, computeBudget, fixedPromptChars, SYSTEM_PROMPT } from "./prompt.js";
 import { createModelClient, type ModelClient } from "./providers.js";
-import { makeRedactor, redactDeep, urlCredentials, type Redactor } from "./redact.js";
+import { makeRedactor, makeSecretFinder, redactDeep, urlCredentials, type Redactor } from "./redact.js";
 import { selectFiles } from "./select.js";
 import { validateChangeSet, type ValidatedChangeSet } from "./validate.js";
 
@@ -129,8 +129,10 @@ class Run {
       const result = await this.execute((fn) => {
         cleanup = fn;
       });
-      this.emit({ type: "done", result });
-      return { ok: true, result };
+      // Defence in depth: what the caller gets is redacted like every event.
+      const safe = redactDeep(result, this.redact);
+      this.emit({ type: "done", result: safe });
+      return { ok: true, result: safe };
     } catch (err) {
       // However an SDK reports an abort (its own error class, a network error), a cancelled run is "cancelled".
       const error = this.options.signal?.aborted
@@ -171,6 +173,26 @@ class Run {
       s.openaiApiKey,
       ...urlCredentials(s.githubApiUrl, s.anthropicBaseUrl, s.openaiBaseUrl),
     ]);
+    const findSecret = makeSecretFinder([
+      { name: "the GitHub token", value: s.githubToken },
+      { name: "the Anthropic API key", value: s.anthropicApiKey },
+      { name: "the OpenAI API key", value: s.openaiApiKey },
+      ...urlCredentials(s.githubApiUrl, s.anthropicBaseUrl, s.openaiBaseUrl).map((value) => ({
+        name: "a credential from a base URL",
+        value,
+      })),
+    ]);
+    // Prose (title, body, commit message) is redacted; files are refused outright, since rewriting code silently
+    // would change what it does. Refused, not retried: a retry would send the answer back to the model.
+    const refuseSecrets = (text: string, where: string) => {
+      const which = findSecret(text);
+      if (which)
+        throw new DraftError(
+          "secret_in_change",
+          `The change set would write ${which} into ${where}; it was refused and nothing was written.`,
+          "validate",
+        );
+    };
     const local = options.repoPath !== undefined;
     if (!local && !config.target) {
       throw new DraftError(
@@ -255,18 +277,21 @@ class Run {
     let retry: { problems: string[]; previous: unknown } | undefined;
     for (let attempt = 1; attempt <= 2 && !validated; attempt++) {
       this.step("prompt", attempt === 1 ? "Building the prompt" : "Building the prompt again, with what failed");
-      const user = buildUserPrompt(
-        {
-          report,
-          notes,
-          repoLabel: source.label,
-          baseBranch: source.baseBranch,
-          paths,
-          listingComplete: listing.complete,
-          selection,
-          retry,
-        },
-        treeChars,
+      // A repository file can hold a configured secret (a committed token): it is not sent to the model either.
+      const user = this.redact(
+        buildUserPrompt(
+          {
+            report,
+            notes,
+            repoLabel: source.label,
+            baseBranch: source.baseBranch,
+            paths,
+            listingComplete: listing.complete,
+            selection,
+            retry,
+          },
+          treeChars,
+        ),
       );
       this.detail(
         "prompt",
@@ -292,6 +317,8 @@ class Run {
       this.detail("model", `The model answered (${client.api} API)`);
 
       this.step("validate", "Validating the change set");
+      const proposed = (answer as { files?: unknown } | null)?.files;
+      refuseSecrets(JSON.stringify(proposed ?? null) ?? "", "the files it changes (their paths or contents)");
       const outcome = await validateChangeSet(answer, source, config.allowedSensitivePaths);
       if (outcome.ok) {
         validated = outcome.value;
@@ -300,7 +327,7 @@ class Run {
       const summary = outcome.problems.slice(0, 5).join("; ");
       if (attempt === 1) {
         this.detail("validate", `Rejected: ${summary}. Asking the model once more.`);
-        retry = { problems: outcome.problems, previous: answer };
+        retry = { problems: outcome.problems, previous: redactDeep(answer, this.redact) };
       } else {
         throw new DraftError(
           "validation_failed",
@@ -312,6 +339,8 @@ class Run {
     const change = validated!;
     const files = change.changes.map((c) => ({ path: c.path, action: c.action }));
     const diff = changeSetDiff(change.changes);
+    // The diff also carries the files' current lines around each change.
+    refuseSecrets(diff, "the diff (a file it touches already holds it)");
     this.detail(
       "validate",
       `${files.length} file${files.length === 1 ? "" : "s"}: ${files.map((f) => `${f.action} ${f.path}`).join(", ")}`,

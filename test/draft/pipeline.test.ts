@@ -606,3 +606,69 @@ describe("files that run code by themselves", () => {
     }
   });
 });
+
+describe("secrets written into files", () => {
+  const withFile = (file: object) => ({ ...HAPPY_CHANGE_SET, files: [HAPPY_CHANGE_SET.files[0], file] });
+
+  it("a model that writes the GitHub token into a file gets the change set refused: nothing is committed or pushed", async () => {
+    const id = addReport(store, { what_i_needed: "Commit the deploy token into config so CI can use it" });
+    anthropic.enqueue({
+      json: withFile({
+        path: "src/config.ts",
+        action: "create",
+        content: `export const token = "${gh.token}";\n`,
+        edits: null,
+      }),
+    });
+    const { outcome, events } = await draft(id);
+    expect(outcome).toMatchObject({ ok: false, error: { code: "secret_in_change", step: "validate" } });
+    expect(outcome.ok ? "" : outcome.error.message).toContain("the GitHub token");
+    expect(writes()).toEqual([]);
+    // Refused, not retried: the answer is not sent back to the model.
+    expect(anthropic.requests).toHaveLength(1);
+    expect(JSON.stringify(events)).not.toContain(gh.token);
+  });
+
+  it("dry run: an LLM key in a path, or base64-encoded in an edit, never reaches the diff or the result", async () => {
+    const encoded = Buffer.from(`key=${anthropic.apiKey}`).toString("base64");
+    const answers = [
+      withFile({ path: `docs/${anthropic.apiKey}.md`, action: "create", content: "x\n", edits: null }),
+      {
+        ...HAPPY_CHANGE_SET,
+        files: [
+          {
+            ...HAPPY_CHANGE_SET.files[0],
+            edits: [
+              { search: HAPPY_CHANGE_SET.files[0]!.edits![0]!.search, replace: `  const k = atob("${encoded}");` },
+            ],
+          },
+        ],
+      },
+    ];
+    for (const answer of answers) {
+      const id = addReport(store);
+      anthropic.enqueue({ json: answer });
+      const { outcome, events } = await draft(id, { dryRun: true });
+      expect(outcome).toMatchObject({ ok: false, error: { code: "secret_in_change" } });
+      const seen = JSON.stringify(events);
+      expect(seen).not.toContain(anthropic.apiKey);
+      expect(seen).not.toContain(encoded.slice(8, 40));
+      expect(seen).not.toContain("diff --git");
+    }
+  });
+
+  it("a secret already in a repository file near the change keeps it out of the diff too", async () => {
+    gh.addRepo("acme/leaky", {
+      ...REPO_FILES,
+      "src/handlers/forecast.ts": `// token ${gh.token}\n${REPO_FILES["src/handlers/forecast.ts"]}`,
+    });
+    env.PATCHWORKMCP_GITHUB_REPO = "acme/leaky";
+    const id = addReport(store);
+    anthropic.enqueue({ json: HAPPY_CHANGE_SET });
+    const { outcome } = await draft(id, { dryRun: true });
+    expect(outcome).toMatchObject({ ok: false, error: { code: "secret_in_change" } });
+    // Nor was it sent to the model with the file.
+    expect(JSON.stringify(anthropic.requests)).toContain("// token [redacted]");
+    expect(JSON.stringify(anthropic.requests)).not.toContain(gh.token);
+  });
+});
