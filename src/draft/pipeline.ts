@@ -23,6 +23,7 @@ import { buildUserPrompt, computeBudget, fixedPromptChars, SYSTEM_PROMPT } from 
 import { createModelClient, type ModelClient } from "./providers.js";
 import { makeRedactor, makeSecretFinder, redactDeep, urlCredentials, type Redactor } from "./redact.js";
 import { selectFiles } from "./select.js";
+import { inertText } from "./text.js";
 import { validateChangeSet, type ValidatedChangeSet } from "./validate.js";
 
 export interface RunDraftOptions {
@@ -364,16 +365,19 @@ class Run {
         message: `${this.redact(change.commitMessage)}\n\nPatchworkMCP-Report: ${report.id}\n`,
         changes: change.changes,
         title: this.redact(change.title),
-        body: this.redact(
-          prBody({
-            modelBody: change.body,
-            report,
-            notes,
-            reportUrl: options.reportUrl,
-            provider: config.provider,
-            model: config.model,
-            files: files.map((f) => f.path),
-          }),
+        // Notes and report fields join the model's text in the body: all of it inert.
+        body: inertText(
+          this.redact(
+            prBody({
+              modelBody: change.body,
+              report,
+              notes,
+              reportUrl: options.reportUrl,
+              provider: config.provider,
+              model: config.model,
+              files: files.map((f) => f.path),
+            }),
+          ),
         ),
       },
       {

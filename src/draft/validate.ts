@@ -10,6 +10,7 @@ import { boundedChangeSetSchema, CHANGE_SET_LIMITS, type ChangeSet } from "./cha
 import type { ChangeAction } from "./events.js";
 import { allowedByAdmin, normalizeRepoPath, pathPolicy } from "./paths.js";
 import { protectedContentReason } from "./protected-content.js";
+import { inertLine, inertText } from "./text.js";
 
 export interface ValidatedChange {
   path: string;
@@ -184,6 +185,12 @@ export async function validateChangeSet(
   if (problems.length > 0) return { ok: false, problems };
   return {
     ok: true,
-    value: { changes, commitMessage: cs.commit_message.trim(), title: cs.pr_title.trim(), body: cs.pr_body.trim() },
+    // Commit metadata and PR text end up in terminals (git log, gh): no control character of the model's survives.
+    value: {
+      changes,
+      commitMessage: inertText(cs.commit_message.trim()),
+      title: inertLine(cs.pr_title.trim()),
+      body: inertText(cs.pr_body.trim()),
+    },
   };
 }

@@ -672,3 +672,30 @@ describe("secrets written into files", () => {
     expect(JSON.stringify(anthropic.requests)).not.toContain(gh.token);
   });
 });
+
+describe("control characters in commit metadata", () => {
+  it("the commit message, PR title and PR body on GitHub carry no raw ESC/BEL from the model or a note", async () => {
+    const id = addReport(store);
+    store.addNote(id, "Looks fine \u001b[8mhidden\u001b[0m", "dana\u0007");
+    anthropic.enqueue({
+      json: {
+        ...HAPPY_CHANGE_SET,
+        commit_message: "Add hourly\u001b]0;pwned\u0007\n\nDetails",
+        pr_title: "hourly\u001b[2J\nforecasts",
+        pr_body: "Body \u001b[31mred\u009b",
+      },
+    });
+    const { outcome } = await draft(id);
+    expect(outcome.ok).toBe(true);
+    if (!outcome.ok || outcome.result.kind !== "pull_request") return;
+    const control = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/;
+    const commit = gh.commitAt(REPO, outcome.result.branch)!;
+    const pr = gh.pulls(REPO).find((p) => p.number === (outcome.result as { number: number }).number)!;
+    expect(commit.message).not.toMatch(control);
+    expect(commit.message).toContain("Add hourly\\u001b]0;pwned\\u0007");
+    expect(pr.title).toBe("hourly\\u001b[2J forecasts");
+    expect(pr.body).not.toMatch(control);
+    expect(pr.body).toContain("Looks fine \\u001b[8mhidden");
+    expect(outcome.result.title).toBe(pr.title);
+  });
+});
