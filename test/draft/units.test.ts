@@ -41,7 +41,11 @@ const report: Report = {
 function view(files: Record<string, string>): RepoView {
   const paths = new PathIndex();
   for (const p of Object.keys(files)) paths.add(p, "file");
-  return { exists: (p) => p in files, read: async (p) => files[p], takenBecause: (p) => paths.takenBecause(p) };
+  return {
+    exists: (p) => Object.hasOwn(files, p),
+    read: async (p) => (Object.hasOwn(files, p) ? files[p] : undefined),
+    takenBecause: (p) => paths.takenBecause(p),
+  };
 }
 
 describe(".env file", () => {
@@ -192,6 +196,8 @@ describe("validation", () => {
     const pathArb = fc
       .tuple(fc.constantFrom("", "/", "./"), fc.array(segment, { minLength: 1, maxLength: 5 }))
       .map(([p, s]) => p + s.join("/"));
+    // Counted so the property cannot pass vacuously (a gate that refused everything, or nothing, would fail below).
+    const seen = { accepted: 0, refused: 0 };
     await fc.assert(
       fc.asyncProperty(pathArb, async (path) => {
         const out = await validateChangeSet(
@@ -204,7 +210,11 @@ describe("validation", () => {
           view({}),
           [],
         );
-        if (!out.ok) return;
+        if (!out.ok) {
+          seen.refused++;
+          return;
+        }
+        seen.accepted++;
         const written = out.value.changes[0]!.path;
         expect(written.startsWith("/")).toBe(false);
         expect(written.split("/")).not.toContain("..");
@@ -214,6 +224,25 @@ describe("validation", () => {
       }),
       { numRuns: 400 },
     );
+    expect(seen.accepted, "some generated paths must be accepted").toBeGreaterThan(20);
+    expect(seen.refused, "some generated paths must be refused").toBeGreaterThan(20);
+    // And known members of each class go the expected way.
+    const one = async (path: string) =>
+      (
+        await validateChangeSet(
+          {
+            files: [{ path, action: "create", content: "x", edits: null }],
+            commit_message: "m",
+            pr_title: "t",
+            pr_body: "",
+          },
+          view({}),
+          [],
+        )
+      ).ok;
+    expect(await one("./src//a.ts")).toBe(true);
+    for (const bad of ["../a.ts", "/etc/x", ".GIT/config", ".github/workflows/x.yml", "src/.env", "a\\b"])
+      expect(await one(bad), bad).toBe(false);
   });
 
   const files = { "src/a.ts": "const a = 1;\nconst b = 1;\n", "src/b.ts": "x\n" };
