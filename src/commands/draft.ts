@@ -6,17 +6,10 @@
  */
 import { Option, type Command } from "commander";
 import type { DraftEvent } from "../draft/index.js";
+import { inertText } from "../draft/text.js";
 import { reportUrl } from "../net/report-url.js";
 import { contextTokensSchema, LLM_PROVIDERS, SETTINGS_ENV, type LlmProvider } from "../settings/schema.js";
 import { dbOption, switchOption } from "./options.js";
-
-/** Control characters (ESC and friends) shown as visible escapes; newlines kept. */
-function printable(text: string): string {
-  return text.replace(
-    /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/g,
-    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
-  );
-}
 
 interface DraftFlags {
   db: string;
@@ -55,7 +48,7 @@ export class ProgressDisplay {
 
   handle(raw: DraftEvent): void {
     // Messages can carry model or git text: no escape sequence of theirs reaches the terminal.
-    const event = "message" in raw ? ({ ...raw, message: printable(raw.message) } as DraftEvent) : raw;
+    const event = "message" in raw ? ({ ...raw, message: inertText(raw.message) } as DraftEvent) : raw;
     if (event.type === "step") {
       const line = `[${event.index}/${event.total}] ${event.message}`;
       if (this.tty) {
@@ -175,13 +168,22 @@ export function registerDraft(program: Command): void {
           return;
         }
         const { result } = outcome;
-        if (result.kind === "pull_request") process.stdout.write(`${result.url}\n`);
-        else {
-          if (result.kind === "local_commit")
+        // The diff holds model-written file contents: no escape sequence of theirs reaches the terminal.
+        switch (result.kind) {
+          case "pull_request":
+            process.stdout.write(`${inertText(result.url)}\n`);
+            break;
+          case "local_commit":
             process.stderr.write(
-              `Created branch ${result.branch} (commit ${result.commit_sha}) in ${result.draft?.repo}; nothing was pushed.\n`,
+              inertText(
+                `Created branch ${result.branch} (commit ${result.commit_sha}) in ${result.repo}; nothing was pushed.\n`,
+              ),
             );
-          process.stdout.write(result.diff ?? "");
+            process.stdout.write(inertText(result.diff));
+            break;
+          case "dry_run":
+            process.stdout.write(inertText(result.diff));
+            break;
         }
       } finally {
         display.stop();

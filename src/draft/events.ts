@@ -19,14 +19,48 @@ export type DraftStep = (typeof DRAFT_STEPS)[number];
 
 export type ChangeAction = "create" | "edit" | "delete";
 
-export interface DraftResult {
-  /** The PR URL (null for local commits and dry runs). */
+interface DraftResultBase {
+  /** Unified diff of the change set. */
+  diff: string;
+  files: { path: string; action: ChangeAction }[];
+  title: string;
+  base_branch: string;
+  provider: string;
+  model: string;
+}
+
+/** How a run ended: callers switch on `kind` instead of probing optional fields. */
+export type DraftResult =
+  | (DraftResultBase & {
+      kind: "dry_run";
+      /** "owner/name" on GitHub; null in local mode. */
+      repo: string | null;
+    })
+  | (DraftResultBase & {
+      kind: "local_commit";
+      /** The checkout's directory. */
+      repo: string;
+      branch: string;
+      commit_sha: string;
+      /** The history row recorded on the report. */
+      draft: Draft;
+    })
+  | (DraftResultBase & {
+      kind: "pull_request";
+      repo: string;
+      branch: string;
+      commit_sha: string;
+      url: string;
+      number: number;
+      draft: Draft;
+    });
+
+/** The flat wire shape of a result (SSE `done` data; stable API): every field present, null where it does not apply. */
+export interface DraftResultPayload {
   url: string | null;
-  /** The history row recorded on the report (null for dry runs). */
   draft: Draft | null;
   dry_run: boolean;
-  kind: "pull_request" | "local_commit" | "dry_run";
-  /** Unified diff of the change set (always for dry runs and local commits). */
+  kind: DraftResult["kind"];
   diff: string | null;
   files: { path: string; action: ChangeAction }[];
   title: string;
@@ -37,6 +71,42 @@ export interface DraftResult {
   number: number | null;
   provider: string;
   model: string;
+}
+
+export function resultPayload(result: DraftResult): DraftResultPayload {
+  const common = {
+    kind: result.kind,
+    dry_run: result.kind === "dry_run",
+    diff: result.diff,
+    files: result.files,
+    title: result.title,
+    repo: result.repo,
+    base_branch: result.base_branch,
+    provider: result.provider,
+    model: result.model,
+  };
+  switch (result.kind) {
+    case "dry_run":
+      return { ...common, url: null, draft: null, branch: null, commit_sha: null, number: null };
+    case "local_commit":
+      return {
+        ...common,
+        url: null,
+        draft: result.draft,
+        branch: result.branch,
+        commit_sha: result.commit_sha,
+        number: null,
+      };
+    case "pull_request":
+      return {
+        ...common,
+        url: result.url,
+        draft: result.draft,
+        branch: result.branch,
+        commit_sha: result.commit_sha,
+        number: result.number,
+      };
+  }
 }
 
 export type DraftEvent =
@@ -59,7 +129,7 @@ export class DraftError extends Error {
 
 /** The event without its `type`, as sent in SSE `data:` and MCP progress messages. */
 export function eventPayload(event: DraftEvent): Record<string, unknown> {
-  if (event.type === "done") return { ...event.result };
+  if (event.type === "done") return { ...resultPayload(event.result) };
   const { type: _type, ...rest } = event;
   return rest;
 }

@@ -7,9 +7,13 @@
 import { Octokit, RequestError } from "octokit";
 import { DraftError, type DraftStep } from "./events.js";
 import {
+  commitOnNewBranch,
   decodeText,
   PathIndex,
   type CommitRequest,
+  type Published,
+  type PublishHooks,
+  type PublishRequest,
   type RepoEntry,
   type RepoListing,
   type RepoSource,
@@ -79,6 +83,7 @@ export function githubError(err: unknown, step: DraftStep, what: string, repo: s
 
 export class GitHubRepo implements RepoSource {
   readonly label: string;
+  readonly recordName: string;
   baseBranch = "";
   private readonly octokit: Octokit;
   private readonly owner: string;
@@ -93,6 +98,7 @@ export class GitHubRepo implements RepoSource {
     this.owner = options.owner;
     this.name = options.repo;
     this.label = `${options.owner}/${options.repo}`;
+    this.recordName = this.label;
     const local = isLoopback(options.baseUrl);
     this.octokit = new Octokit({
       auth: options.token,
@@ -260,6 +266,17 @@ export class GitHubRepo implements RepoSource {
       throw githubError(err, "commit", `create branch ${request.branch}`, this.label);
     }
     return commitSha;
+  }
+
+  /** Branch + one commit, then a draft PR; the branch is deleted again if the PR cannot be opened. */
+  async publish(request: PublishRequest, hooks: PublishHooks): Promise<Published> {
+    const commitSha = await commitOnNewBranch(this, request, hooks);
+    hooks.step("pull_request", `Opening a draft pull request against ${this.baseBranch}`);
+    const pr = await this.openDraftPull({ branch: request.branch, title: request.title, body: request.body });
+    hooks.detail("pull_request", `Draft PR #${pr.number}: ${pr.url}`);
+    // From here on the branch carries an open PR: never delete it.
+    hooks.onFailure(undefined);
+    return { kind: "pull_request", branch: request.branch, commitSha, url: pr.url, number: pr.number };
   }
 
   async openDraftPull(input: {

@@ -4,8 +4,10 @@ export {
   DRAFT_STEPS,
   DraftError,
   eventPayload,
+  resultPayload,
   type DraftEvent,
   type DraftResult,
+  type DraftResultPayload,
   type DraftStep,
   type ChangeAction,
 } from "./events.js";

@@ -9,7 +9,17 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { DraftError } from "./events.js";
-import { decodeText, PathIndex, type CommitRequest, type RepoListing, type RepoSource } from "./repo.js";
+import {
+  commitOnNewBranch,
+  decodeText,
+  PathIndex,
+  type CommitRequest,
+  type Published,
+  type PublishHooks,
+  type PublishRequest,
+  type RepoListing,
+  type RepoSource,
+} from "./repo.js";
 
 interface GitResult {
   code: number;
@@ -54,6 +64,7 @@ function runGit(
 
 export class LocalGitRepo implements RepoSource {
   readonly label: string;
+  readonly recordName: string;
   baseBranch = "";
   private baseCommit = "";
   private readonly blobs = new Map<string, { sha: string; mode: string }>();
@@ -61,6 +72,7 @@ export class LocalGitRepo implements RepoSource {
 
   private constructor(private readonly dir: string) {
     this.label = dir;
+    this.recordName = dir;
   }
 
   private async git(
@@ -133,6 +145,14 @@ export class LocalGitRepo implements RepoSource {
     const blob = this.blobs.get(path);
     if (!blob) return undefined;
     return decodeText(await this.git(["cat-file", "blob", blob.sha]));
+  }
+
+  /** A new local branch with one commit; nothing is pushed and no PR is opened. */
+  async publish(request: PublishRequest, hooks: PublishHooks): Promise<Published> {
+    const commitSha = await commitOnNewBranch(this, request, hooks);
+    // The commit is the work product: keep the branch whatever happens next.
+    hooks.onFailure(undefined);
+    return { kind: "local_commit", branch: request.branch, commitSha };
   }
 
   /** One commit on a new branch, built in a temporary index. Returns the commit sha. */

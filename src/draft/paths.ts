@@ -1,7 +1,8 @@
 /**
- * Which paths a draft may touch. `.git/` is never writable; CI, secrets and
- * repository-control files are refused unless the settings list them in
- * `allowed_sensitive_paths` (nothing in a report or a model answer can).
+ * Which paths a draft may touch. `.git/` is never writable; files that run by
+ * themselves, hold secrets or control the repository are refused unless the
+ * settings list them in `allowed_sensitive_paths` (nothing in a report or a
+ * model answer can).
  */
 
 /** Normalise a model-supplied path, or say why it is not acceptable. */
@@ -62,32 +63,154 @@ export const SECRET_PATTERNS: readonly string[] = [
   "**/.ssh/**",
 ];
 
-/** Files that run code in CI, hold secrets, or control the repository. Matched case-insensitively. */
-export const SENSITIVE_PATTERNS: readonly string[] = [
-  ".github/workflows/**",
-  ".github/actions/**",
-  ".github/CODEOWNERS",
-  ".github/dependabot.yml",
-  ".github/dependabot.yaml",
-  "CODEOWNERS",
-  "docs/CODEOWNERS",
-  ".gitlab-ci.yml",
-  ".gitlab/**",
-  ".circleci/**",
-  ".buildkite/**",
-  ".travis.yml",
-  "azure-pipelines.yml",
-  "bitbucket-pipelines.yml",
-  "Jenkinsfile",
-  "**/Jenkinsfile",
-  ".drone.yml",
-  ".woodpecker.yml",
-  ".woodpecker/**",
-  ".pre-commit-config.yaml",
-  ".gitmodules",
-  ".husky/**",
-  ...SECRET_PATTERNS,
+/**
+ * THE list of protected files: what runs by itself (in CI, on clone or install,
+ * on folder open, on `cd`, at git time, inside a coding agent), holds secrets,
+ * or controls the repository. A draft may not create, edit or delete them unless
+ * `allowed_sensitive_paths` in the settings matches. Matched case-insensitively.
+ * docs/draft-pr.md lists every pattern (a test keeps the two in step).
+ *
+ * Deliberately NOT here: Makefile, Dockerfile, setup.py, test and source files.
+ * They run only when someone chooses to build or run the project, which is what
+ * reviewing the diff is for; guarding them would block ordinary drafts.
+ */
+export const PROTECTED_PATHS: readonly { why: string; patterns: readonly string[] }[] = [
+  {
+    why: "CI or a bot runs it",
+    patterns: [
+      ".github/workflows/**",
+      ".github/actions/**",
+      "**/action.yml",
+      "**/action.yaml",
+      ".github/dependabot.yml",
+      ".github/dependabot.yaml",
+      ".gitea/workflows/**",
+      ".gitea/actions/**",
+      ".forgejo/workflows/**",
+      ".forgejo/actions/**",
+      ".gitlab-ci.yml",
+      ".gitlab/**",
+      ".circleci/**",
+      ".buildkite/**",
+      ".travis.yml",
+      "azure-pipelines.yml",
+      "bitbucket-pipelines.yml",
+      "**/Jenkinsfile",
+      ".drone.yml",
+      ".woodpecker.yml",
+      ".woodpecker/**",
+      "renovate.json",
+      "renovate.json5",
+      ".renovaterc",
+      ".renovaterc.json",
+      ".renovaterc.json5",
+      ".github/renovate.json",
+      ".github/renovate.json5",
+    ],
+  },
+  {
+    why: "git or a git hook manager runs it",
+    patterns: [
+      "**/.gitattributes",
+      ".gitmodules",
+      ".lfsconfig",
+      ".husky/**",
+      ".githooks/**",
+      "lefthook.yml",
+      "lefthook.yaml",
+      ".lefthook.yml",
+      ".lefthook.yaml",
+      "lefthook-local.yml",
+      ".lefthook-local.yml",
+      ".lefthook/**",
+      ".overcommit.yml",
+      ".pre-commit-config.yaml",
+      ".pre-commit-hooks.yaml",
+    ],
+  },
+  {
+    why: "an editor or dev environment runs it when the folder is opened or entered",
+    patterns: [
+      ".vscode/**",
+      "**/*.code-workspace",
+      ".idea/**",
+      ".zed/**",
+      ".devcontainer/**",
+      ".devcontainer.json",
+      "**/.envrc",
+      "mise.toml",
+      ".mise.toml",
+      ".mise/**",
+      ".nvim.lua",
+      ".nvimrc",
+      ".exrc",
+      // rust-analyzer runs build scripts and the cargo config on open, before anyone builds.
+      "**/build.rs",
+      ".cargo/**",
+    ],
+  },
+  {
+    why: "a package manager or build tool runs it on install or replaces itself with it",
+    patterns: [
+      ".pnpmfile.cjs",
+      ".pnpmfile.mjs",
+      ".yarnrc",
+      ".yarnrc.yml",
+      ".yarn/**",
+      "bunfig.toml",
+      ".bunfig.toml",
+      "gradle/wrapper/**",
+      ".mvn/**",
+      "**/conftest.py",
+      "**/sitecustomize.py",
+      "**/usercustomize.py",
+      "**/*.pth",
+    ],
+  },
+  {
+    why: "a coding agent reads it as instructions or starts the servers it names",
+    patterns: [
+      "**/AGENTS.md",
+      "**/AGENT.md",
+      "**/CLAUDE.md",
+      "**/CLAUDE.local.md",
+      ".claude/**",
+      "**/GEMINI.md",
+      ".gemini/**",
+      ".github/copilot-instructions.md",
+      ".github/instructions/**",
+      ".github/prompts/**",
+      ".github/chatmodes/**",
+      ".github/agents/**",
+      ".cursorrules",
+      ".cursor/**",
+      ".windsurfrules",
+      ".windsurf/**",
+      ".clinerules",
+      ".clinerules/**",
+      ".roorules",
+      ".roomodes",
+      ".roo/**",
+      ".continue/**",
+      ".aider.conf.yml",
+      ".junie/**",
+      ".kiro/**",
+      ".amazonq/**",
+      ".goosehints",
+      ".rules",
+      ".codex/**",
+      ".mcp.json",
+    ],
+  },
+  {
+    why: "it controls who reviews or owns the repository",
+    patterns: [".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS"],
+  },
+  { why: "it holds secrets", patterns: SECRET_PATTERNS },
 ];
+
+/** Every protected pattern, flat. */
+export const SENSITIVE_PATTERNS: readonly string[] = PROTECTED_PATHS.flatMap((g) => g.patterns);
 
 export function isSecretFile(path: string): boolean {
   const lower = path.toLowerCase();
@@ -96,8 +219,16 @@ export function isSecretFile(path: string): boolean {
 
 export function sensitiveReason(path: string): string | undefined {
   const lower = path.toLowerCase();
-  const hit = SENSITIVE_PATTERNS.find((p) => globMatch(p.toLowerCase(), lower));
-  return hit ? `it matches the protected pattern "${hit}" (CI, secrets or repository control)` : undefined;
+  for (const group of PROTECTED_PATHS) {
+    const hit = group.patterns.find((p) => globMatch(p.toLowerCase(), lower));
+    if (hit) return `it matches the protected pattern "${hit}" (${group.why})`;
+  }
+  return undefined;
+}
+
+/** Whether the settings' allow list lets a draft touch a protected path (or a guarded part of a file). */
+export function allowedByAdmin(path: string, allowedSensitive: readonly string[]): boolean {
+  return allowedSensitive.some((p) => globMatch(p, path));
 }
 
 /** Whether a path is writable under the settings' allow list. */
@@ -107,6 +238,6 @@ export function pathPolicy(
 ): { ok: true } | { ok: false; reason: string } {
   const reason = sensitiveReason(path);
   if (!reason) return { ok: true };
-  if (allowedSensitive.some((p) => globMatch(p, path))) return { ok: true };
+  if (allowedByAdmin(path, allowedSensitive)) return { ok: true };
   return { ok: false, reason: `${reason}; an admin can allow it in the draft settings (allowed_sensitive_paths)` };
 }

@@ -18,10 +18,12 @@ import { changeSetDiff } from "./diff.js";
 import { DRAFT_STEPS, DraftError, type DraftEvent, type DraftResult, type DraftStep } from "./events.js";
 import { GitHubRepo } from "./github.js";
 import { LocalGitRepo } from "./local-git.js";
+import type { RepoSource } from "./repo.js";
 import { buildUserPrompt, computeBudget, fixedPromptChars, SYSTEM_PROMPT } from "./prompt.js";
 import { createModelClient, type ModelClient } from "./providers.js";
-import { makeRedactor, redactDeep, urlCredentials, type Redactor } from "./redact.js";
+import { makeRedactor, makeSecretFinder, redactDeep, urlCredentials, type Redactor } from "./redact.js";
 import { selectFiles } from "./select.js";
+import { inertText } from "./text.js";
 import { validateChangeSet, type ValidatedChangeSet } from "./validate.js";
 
 export interface RunDraftOptions {
@@ -128,8 +130,10 @@ class Run {
       const result = await this.execute((fn) => {
         cleanup = fn;
       });
-      this.emit({ type: "done", result });
-      return { ok: true, result };
+      // Defence in depth: what the caller gets is redacted like every event.
+      const safe = redactDeep(result, this.redact);
+      this.emit({ type: "done", result: safe });
+      return { ok: true, result: safe };
     } catch (err) {
       // However an SDK reports an abort (its own error class, a network error), a cancelled run is "cancelled".
       const error = this.options.signal?.aborted
@@ -170,6 +174,26 @@ class Run {
       s.openaiApiKey,
       ...urlCredentials(s.githubApiUrl, s.anthropicBaseUrl, s.openaiBaseUrl),
     ]);
+    const findSecret = makeSecretFinder([
+      { name: "the GitHub token", value: s.githubToken },
+      { name: "the Anthropic API key", value: s.anthropicApiKey },
+      { name: "the OpenAI API key", value: s.openaiApiKey },
+      ...urlCredentials(s.githubApiUrl, s.anthropicBaseUrl, s.openaiBaseUrl).map((value) => ({
+        name: "a credential from a base URL",
+        value,
+      })),
+    ]);
+    // Prose (title, body, commit message) is redacted; files are refused outright, since rewriting code silently
+    // would change what it does. Refused, not retried: a retry would send the answer back to the model.
+    const refuseSecrets = (text: string, where: string) => {
+      const which = findSecret(text);
+      if (which)
+        throw new DraftError(
+          "secret_in_change",
+          `The change set would write ${which} into ${where}; it was refused and nothing was written.`,
+          "validate",
+        );
+    };
     const local = options.repoPath !== undefined;
     if (!local && !config.target) {
       throw new DraftError(
@@ -196,7 +220,7 @@ class Run {
     );
 
     // 2. repository
-    let source: GitHubRepo | LocalGitRepo;
+    let source: RepoSource;
     if (local) {
       this.step("read_repo", `Reading the local checkout ${options.repoPath}`);
       // A local checkout is based on --base-branch when given, else on whatever is checked out.
@@ -254,18 +278,21 @@ class Run {
     let retry: { problems: string[]; previous: unknown } | undefined;
     for (let attempt = 1; attempt <= 2 && !validated; attempt++) {
       this.step("prompt", attempt === 1 ? "Building the prompt" : "Building the prompt again, with what failed");
-      const user = buildUserPrompt(
-        {
-          report,
-          notes,
-          repoLabel: source.label,
-          baseBranch: source.baseBranch,
-          paths,
-          listingComplete: listing.complete,
-          selection,
-          retry,
-        },
-        treeChars,
+      // A repository file can hold a configured secret (a committed token): it is not sent to the model either.
+      const user = this.redact(
+        buildUserPrompt(
+          {
+            report,
+            notes,
+            repoLabel: source.label,
+            baseBranch: source.baseBranch,
+            paths,
+            listingComplete: listing.complete,
+            selection,
+            retry,
+          },
+          treeChars,
+        ),
       );
       this.detail(
         "prompt",
@@ -291,6 +318,8 @@ class Run {
       this.detail("model", `The model answered (${client.api} API)`);
 
       this.step("validate", "Validating the change set");
+      const proposed = (answer as { files?: unknown } | null)?.files;
+      refuseSecrets(JSON.stringify(proposed ?? null) ?? "", "the files it changes (their paths or contents)");
       const outcome = await validateChangeSet(answer, source, config.allowedSensitivePaths);
       if (outcome.ok) {
         validated = outcome.value;
@@ -299,7 +328,7 @@ class Run {
       const summary = outcome.problems.slice(0, 5).join("; ");
       if (attempt === 1) {
         this.detail("validate", `Rejected: ${summary}. Asking the model once more.`);
-        retry = { problems: outcome.problems, previous: answer };
+        retry = { problems: outcome.problems, previous: redactDeep(answer, this.redact) };
       } else {
         throw new DraftError(
           "validation_failed",
@@ -311,82 +340,71 @@ class Run {
     const change = validated!;
     const files = change.changes.map((c) => ({ path: c.path, action: c.action }));
     const diff = changeSetDiff(change.changes);
+    // The diff also carries the files' current lines around each change.
+    refuseSecrets(diff, "the diff (a file it touches already holds it)");
     this.detail(
       "validate",
       `${files.length} file${files.length === 1 ? "" : "s"}: ${files.map((f) => `${f.action} ${f.path}`).join(", ")}`,
     );
 
-    const base: Omit<DraftResult, "url" | "draft" | "kind" | "branch" | "commit_sha" | "number"> = {
-      dry_run: Boolean(options.dryRun),
+    const base = {
       diff,
       files,
       title: this.redact(change.title),
-      repo: local ? null : config.target!.repo,
       base_branch: source.baseBranch,
       provider: config.provider,
       model: config.model,
     };
-    if (options.dryRun) {
-      return { ...base, url: null, draft: null, kind: "dry_run", branch: null, commit_sha: null, number: null };
-    }
+    if (options.dryRun) return { ...base, kind: "dry_run", repo: local ? null : source.recordName };
 
-    // 7. branch + one commit
+    // 7–8. branch + one commit (+ a draft PR where the source opens one)
     const branch = branchName(report.id);
-    this.step("commit", `Creating branch ${branch} with one commit`);
-    const message = `${this.redact(change.commitMessage)}\n\nPatchworkMCP-Report: ${report.id}\n`;
-    // Registered before the commit: a failure or cancel after GitHub created the ref but before we
-    // heard back must still remove the branch (deleting a branch that was never made is harmless).
-    setCleanup(async () => {
-      const removed = await source.deleteBranch(branch);
-      this.detail(
-        "commit",
-        removed ? `Deleted branch ${branch} after the failure` : `Could not delete branch ${branch}; remove it by hand`,
-      );
-    });
-    const commitSha = await source.commit({ branch, message, changes: change.changes });
-    this.detail("commit", `Commit ${commitSha.slice(0, 12)} on ${branch}`);
-
-    // 8. draft PR
-    let url: string | null = null;
-    let number: number | null = null;
-    if (source instanceof GitHubRepo) {
-      this.step("pull_request", `Opening a draft pull request against ${source.baseBranch}`);
-      const body = this.redact(
-        prBody({
-          modelBody: change.body,
-          report,
-          notes,
-          reportUrl: options.reportUrl,
-          provider: config.provider,
-          model: config.model,
-          files: files.map((f) => f.path),
-        }),
-      );
-      const pr = await source.openDraftPull({ branch, title: this.redact(change.title), body });
-      url = pr.url;
-      number = pr.number;
-      this.detail("pull_request", `Draft PR #${pr.number}: ${pr.url}`);
-    }
-    // From here on the branch carries real work (an open PR or a local commit): never delete it.
-    setCleanup(undefined);
+    const published = await source.publish(
+      {
+        branch,
+        message: `${this.redact(change.commitMessage)}\n\nPatchworkMCP-Report: ${report.id}\n`,
+        changes: change.changes,
+        title: this.redact(change.title),
+        // Notes and report fields join the model's text in the body: all of it inert.
+        body: inertText(
+          this.redact(
+            prBody({
+              modelBody: change.body,
+              report,
+              notes,
+              reportUrl: options.reportUrl,
+              provider: config.provider,
+              model: config.model,
+              files: files.map((f) => f.path),
+            }),
+          ),
+        ),
+      },
+      {
+        step: (step, message) => this.step(step, message),
+        detail: (step, message) => this.detail(step, message),
+        onFailure: setCleanup,
+      },
+    );
 
     // 9. history
-    // The PR exists now: finish recording it even if the client has gone away.
+    // The work exists now: finish recording it even if the client has gone away.
     this.step("record", "Recording the draft on the report", false);
+    const url = published.kind === "pull_request" ? published.url : null;
     let draft: Draft;
     try {
       draft = store.addDraft(report.id, {
-        kind: url ? "pull_request" : "local_commit",
+        kind: published.kind,
         url,
-        number,
-        repo: local ? source.label : config.target!.repo,
+        number: published.kind === "pull_request" ? published.number : null,
+        repo: source.recordName,
         branch,
         base_branch: source.baseBranch,
-        commit_sha: commitSha,
+        commit_sha: published.commitSha,
         provider: config.provider,
         model: config.model,
         files: files.map((f) => f.path),
-        title: this.redact(change.title),
+        title: base.title,
       });
     } catch (err) {
       const made = url ? `the draft PR ${url}` : `branch ${branch}`;
@@ -396,7 +414,10 @@ class Run {
         "record",
       );
     }
-    return { ...base, url, draft, kind: url ? "pull_request" : "local_commit", branch, commit_sha: commitSha, number };
+    const made = { ...base, repo: source.recordName, branch, commit_sha: published.commitSha, draft };
+    return published.kind === "pull_request"
+      ? { ...made, kind: "pull_request", url: published.url, number: published.number }
+      : { ...made, kind: "local_commit" };
   }
 }
 

@@ -42,6 +42,8 @@ export interface ProviderConfig {
 }
 
 const DEFAULT_TIMEOUT_MS = 10 * 60_000;
+/** Satisfies the openai SDK's constructor for keyless local servers; never sent (the header is removed). */
+const KEYLESS_PLACEHOLDER = "patchworkmcp-keyless";
 
 function apiError(err: unknown, provider: string): DraftError {
   if (err instanceof DraftError) return err;
@@ -164,7 +166,12 @@ class OpenAIClient implements ModelClient {
     config: ProviderConfig,
   ) {
     this.client = new OpenAI({
-      apiKey: config.apiKey ?? "",
+      // The SDK refuses to start without a key, but a local server (Ollama, vLLM, LM Studio) needs none: give it a
+      // placeholder and strip the Authorization header it would make from it, so nothing key-like is sent.
+      apiKey: config.apiKey ?? KEYLESS_PLACEHOLDER,
+      ...(config.apiKey ? {} : { defaultHeaders: { Authorization: null } }),
+      // Never pick up OPENAI_ADMIN_KEY from the environment behind the settings' back.
+      adminAPIKey: null,
       ...(config.baseUrl ? { baseURL: config.baseUrl } : {}),
       maxRetries: 2,
       timeout: config.timeoutMs ?? DEFAULT_TIMEOUT_MS,

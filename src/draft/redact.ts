@@ -17,6 +17,41 @@ export function makeRedactor(secrets: (string | undefined)[]): Redactor {
   };
 }
 
+/**
+ * The forms a secret takes when written into a file: as is, URL-encoded, hex,
+ * and base64/base64url at each of the three byte alignments (only the
+ * characters that depend on the secret alone, so a prefix or suffix cannot
+ * hide it). A model can always disguise a value further (split it, reverse
+ * it); these are the encodings code commonly uses.
+ */
+export function secretForms(value: string): string[] {
+  const bytes = Buffer.from(value, "utf8");
+  const forms = new Set([value, encodeURIComponent(value), bytes.toString("hex")]);
+  for (let pad = 0; pad < 3; pad++) {
+    const b64 = Buffer.concat([Buffer.alloc(pad), bytes]).toString("base64");
+    const stable = b64.slice(pad > 0 ? 4 : 0, Math.floor((pad + bytes.length) / 3) * 4);
+    if (stable.length >= 8) {
+      forms.add(stable);
+      forms.add(stable.replace(/\+/g, "-").replace(/\//g, "_"));
+    }
+  }
+  return [...forms].filter((f) => f.length >= 8);
+}
+
+export interface NamedSecret {
+  /** For messages: "the GitHub token". */
+  name: string;
+  value: string | undefined;
+}
+
+/** Which configured secret (in any of its usual encodings) a text holds, or undefined. */
+export function makeSecretFinder(secrets: NamedSecret[]): (text: string) => string | undefined {
+  const forms = secrets.flatMap((s) =>
+    s.value && s.value.length >= 8 ? secretForms(s.value).map((form) => ({ name: s.name, form })) : [],
+  );
+  return (text) => forms.find((f) => text.includes(f.form))?.name;
+}
+
 /** Apply a redactor to every string inside a JSON-like value (keys and structure stay as they are). */
 export function redactDeep<T>(value: T, redact: Redactor): T {
   if (typeof value === "string") return redact(value) as T;

@@ -8,7 +8,9 @@
  */
 import { boundedChangeSetSchema, CHANGE_SET_LIMITS, type ChangeSet } from "./change-set.js";
 import type { ChangeAction } from "./events.js";
-import { normalizeRepoPath, pathPolicy } from "./paths.js";
+import { allowedByAdmin, normalizeRepoPath, pathPolicy } from "./paths.js";
+import { protectedContentReason } from "./protected-content.js";
+import { inertLine, inertText } from "./text.js";
 
 export interface ValidatedChange {
   path: string;
@@ -67,6 +69,13 @@ export async function validateChangeSet(
   const changes: ValidatedChange[] = [];
   const seen = new Set<string>();
   let total = 0;
+  const guardContent = (where: string, path: string, before: string | null, after: string | null) => {
+    const reason = protectedContentReason(path, before, after);
+    if (reason && !allowedByAdmin(path, allowedSensitive))
+      problems.push(
+        `${where}: may not be changed: ${reason}; an admin can allow it in the draft settings (allowed_sensitive_paths: "${path}")`,
+      );
+  };
 
   for (const [i, file] of cs.files.entries()) {
     const where = `files[${i}] (${JSON.stringify(file.path).slice(0, 200)})`;
@@ -104,6 +113,7 @@ export async function validateChangeSet(
       }
       if (file.edits?.length) problems.push(`${where}: create takes content, not edits`);
       if (file.content.includes("\u0000")) problems.push(`${where}: the content contains NUL bytes`);
+      guardContent(where, path, null, file.content);
       changes.push({ path, action: "create", before: null, after: file.content });
       total += byteLength(file.content);
       if (byteLength(file.content) > CHANGE_SET_LIMITS.fileBytes)
@@ -164,6 +174,7 @@ export async function validateChangeSet(
       continue;
     }
     if (after.includes("\u0000")) problems.push(`${where}: the result contains NUL bytes`);
+    guardContent(where, path, before, after);
     if (byteLength(after) > CHANGE_SET_LIMITS.fileBytes)
       problems.push(`${where}: the result is larger than ${CHANGE_SET_LIMITS.fileBytes} bytes`);
     total += byteLength(after);
@@ -174,6 +185,12 @@ export async function validateChangeSet(
   if (problems.length > 0) return { ok: false, problems };
   return {
     ok: true,
-    value: { changes, commitMessage: cs.commit_message.trim(), title: cs.pr_title.trim(), body: cs.pr_body.trim() },
+    // Commit metadata and PR text end up in terminals (git log, gh): no control character of the model's survives.
+    value: {
+      changes,
+      commitMessage: inertText(cs.commit_message.trim()),
+      title: inertLine(cs.pr_title.trim()),
+      body: inertText(cs.pr_body.trim()),
+    },
   };
 }

@@ -58,14 +58,14 @@ interface Session {
   active: number;
 }
 
-/** Methods above `ingest` that are not tools/call. */
-const METHOD_SCOPES: Record<string, KeyScope> = {
-  "prompts/list": "read",
-  "prompts/get": "read",
-  "resources/list": "read",
-  "resources/read": "read",
-  "resources/templates/list": "read",
-};
+/** Methods above `ingest` that are not tools/call (a Map: method names are client text, never prototype keys). */
+const METHOD_SCOPES: ReadonlyMap<string, KeyScope> = new Map([
+  ["prompts/list", "read"],
+  ["prompts/get", "read"],
+  ["resources/list", "read"],
+  ["resources/read", "read"],
+  ["resources/templates/list", "read"],
+]);
 
 /** JSON-RPC error codes for HTTP-level refusals (the SDK uses the same two). */
 const HTTP_ERROR = -32000;
@@ -109,7 +109,7 @@ function firstForbidden(body: unknown, scope: KeyScope): { id: unknown; need: Ke
       need = scopeForTool(params.name);
       what = `the ${params.name} tool`;
     } else {
-      need = METHOD_SCOPES[method];
+      need = METHOD_SCOPES.get(method);
     }
     if (need && !scopeAllows(scope, need)) return { id: id ?? null, need, what };
   }

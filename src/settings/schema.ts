@@ -25,7 +25,36 @@ export const SECRET_ENV = {
 } as const;
 export type SecretName = keyof typeof SECRET_ENV;
 export const SECRET_NAMES = Object.keys(SECRET_ENV) as SecretName[];
-const URL_SECRETS: ReadonlySet<SecretName> = new Set(["github_api_url", "anthropic_base_url", "openai_base_url"]);
+export const URL_SECRETS: ReadonlySet<SecretName> = new Set([
+  "github_api_url",
+  "anthropic_base_url",
+  "openai_base_url",
+]);
+
+/** Where the key for each endpoint belongs (for the message refusing credentials in its URL). */
+const KEY_FOR_URL: Partial<Record<SecretName, SecretName>> = {
+  github_api_url: "github_token",
+  anthropic_base_url: "anthropic_api_key",
+  openai_base_url: "openai_api_key",
+};
+
+/**
+ * Base URLs may not carry credentials (`http://user:pw@host/v1`): fetch refuses
+ * such URLs, so they would never reach the server, and a password in a URL
+ * ends up in logs. The key has its own setting; a proxy that wants Basic auth
+ * can take the key as its bearer token instead.
+ */
+export function urlCredentialsProblem(name: SecretName, url: string): string | undefined {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return undefined;
+  }
+  if (!u.username && !u.password) return undefined;
+  const key = KEY_FOR_URL[name];
+  return `must not contain credentials (user:password@): remove them${key ? ` and set ${key} (${SECRET_ENV[key]}) instead` : ""}`;
+}
 
 /** Environment variables for the non-secret settings (they override saved values, like every env var here). */
 export const SETTINGS_ENV = {
@@ -70,6 +99,30 @@ export type RepoTarget = z.output<typeof repoTargetSchema>;
 
 const serverNameSchema = z.string().trim().min(1, { error: "server names must not be empty" }).max(200);
 
+/**
+ * A JSON object keyed by agent-chosen text (server names), read into a
+ * null-prototype object: a server called `__proto__`, `constructor` or
+ * `toString` is just a name, never a property every object inherits
+ * (z.record would drop `__proto__`, and `obj[name]` would find Object.prototype).
+ */
+export function ownRecord<V extends z.ZodType>(value: V, what: string) {
+  return z
+    .preprocess(
+      (v) => (v !== null && typeof v === "object" && !Array.isArray(v) ? new Map(Object.entries(v)) : v),
+      z.map(serverNameSchema, value, { error: `${what} must be a JSON object keyed by server name` }),
+    )
+    .transform((map) => {
+      const out: Record<string, z.output<V>> = Object.create(null);
+      for (const [k, v] of map) out[k] = v;
+      return out;
+    });
+}
+
+/** A lookup in a record keyed by agent text: own properties only. */
+export function ownValue<V>(record: Readonly<Record<string, V>>, key: string): V | undefined {
+  return Object.hasOwn(record, key) ? record[key] : undefined;
+}
+
 /** Path patterns: `*` within a segment, `**` across segments (e.g. `.github/workflows/**`). */
 export const pathPatternSchema = z
   .string()
@@ -95,7 +148,7 @@ const modelSchema = z
 
 /** What is saved in SQLite (no secrets). */
 export const storedSettingsSchema = z.object({
-  servers: z.record(z.string(), repoTargetSchema).catch({}),
+  servers: ownRecord(repoTargetSchema, "servers").catch(() => Object.create(null)),
   default: repoTargetSchema.nullable().catch(null),
   llm: z
     .object({
@@ -108,12 +161,8 @@ export const storedSettingsSchema = z.object({
 });
 export type StoredSettings = z.output<typeof storedSettingsSchema>;
 
-export const EMPTY_SETTINGS: StoredSettings = {
-  servers: {},
-  default: null,
-  llm: { provider: null, model: null, context_tokens: null },
-  allowed_sensitive_paths: [],
-};
+/** Fresh empty settings (every catch() above yields its empty value). */
+export const emptySettings = (): StoredSettings => storedSettingsSchema.parse({});
 
 const secretValueSchema = (name: SecretName) =>
   z
@@ -132,6 +181,10 @@ const secretValueSchema = (name: SecretName) =>
           ok = false;
         }
         if (!ok) ctx.addIssue({ code: "custom", message: `${name} must be an http(s) URL` });
+        else {
+          const problem = urlCredentialsProblem(name, v);
+          if (problem) ctx.addIssue({ code: "custom", message: `${name} ${problem}` });
+        }
       }
     });
 
@@ -141,7 +194,7 @@ const secretValueSchema = (name: SecretName) =>
  */
 export const settingsPatchSchema = z.strictObject(
   {
-    servers: z.record(serverNameSchema, repoTargetSchema.nullable()).optional(),
+    servers: ownRecord(repoTargetSchema.nullable(), "servers").optional(),
     default: repoTargetSchema.nullable().optional(),
     llm: z
       .strictObject({

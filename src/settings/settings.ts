@@ -15,8 +15,9 @@ import { readEnvFile, updateEnvFile } from "./env-file.js";
 import {
   contextTokensSchema,
   DEFAULT_MODELS,
-  EMPTY_SETTINGS,
+  emptySettings,
   LLM_PROVIDERS,
+  ownValue,
   repoTargetSchema,
   SECRET_ENV,
   SECRET_NAMES,
@@ -30,6 +31,8 @@ import {
   type SecretStatus,
   type SettingsPatch,
   type StoredSettings,
+  URL_SECRETS,
+  urlCredentialsProblem,
 } from "./schema.js";
 
 const SETTINGS_KEY = "draft";
@@ -89,9 +92,9 @@ export class DraftSettings {
 
   saved(): StoredSettings {
     const raw = readSetting(this.store, SETTINGS_KEY);
-    if (raw === undefined) return structuredClone(EMPTY_SETTINGS);
+    if (raw === undefined) return emptySettings();
     const parsed = storedSettingsSchema.safeParse(raw);
-    return parsed.success ? parsed.data : structuredClone(EMPTY_SETTINGS);
+    return parsed.success ? parsed.data : emptySettings();
   }
 
   private envValue(name: string): string | undefined {
@@ -179,6 +182,7 @@ export class DraftSettings {
 
     const next = this.saved();
     if (patch.servers) {
+      // Both records have null prototypes: a server named __proto__ is an ordinary key here.
       for (const [name, target] of Object.entries(patch.servers)) {
         if (target === null) delete next.servers[name];
         else next.servers[name] = target;
@@ -201,7 +205,7 @@ export class DraftSettings {
     const file = this.envFile();
     const forcedRepo = overrides.repo ?? this.envValue(SETTINGS_ENV.repo);
     const forcedBranch = overrides.baseBranch ?? this.envValue(SETTINGS_ENV.base_branch);
-    let target: RepoTarget | undefined = saved.servers[serverName] ?? saved.default ?? undefined;
+    let target: RepoTarget | undefined = ownValue(saved.servers, serverName) ?? saved.default ?? undefined;
     if (forcedRepo) {
       const parsed = repoTargetSchema.safeParse({ repo: forcedRepo, base_branch: forcedBranch ?? null });
       if (!parsed.success)
@@ -211,6 +215,12 @@ export class DraftSettings {
       target = { ...target, base_branch: forcedBranch };
     }
     const value = (name: SecretName) => this.secret(name, file)?.value;
+    // The PUT schema refuses credentials in URLs; an environment variable or a hand-edited .env gets the same answer.
+    for (const name of URL_SECRETS) {
+      const url = value(name);
+      const problem = url ? urlCredentialsProblem(name, url) : undefined;
+      if (problem) throw new SettingsError("credentials_in_url", `${SECRET_ENV[name]} ${problem}.`);
+    }
     return {
       target,
       ...this.effectiveLlm(saved, file, overrides),

@@ -4,6 +4,8 @@
  * Point the SDK at it with `new OpenAI({ apiKey, baseURL: double.url })`.
  * `responsesApi = false` makes it behave like an OpenAI-compatible local
  * server without the Responses API (404 there), to exercise the fallback.
+ * `apiKey: null` makes it a keyless local server that refuses any request
+ * carrying an Authorization header (so a client must send none at all).
  */
 import {
   listenJson,
@@ -16,12 +18,15 @@ import {
 
 export interface OpenAIDouble extends LlmDoubleBase {
   responsesApi: boolean;
+  /** True when started with `apiKey: null`: `apiKey` is then "". */
+  keyless: boolean;
 }
 
 export async function startOpenAIDouble(
-  options: { apiKey?: string; responsesApi?: boolean } = {},
+  options: { apiKey?: string | null; responsesApi?: boolean } = {},
 ): Promise<OpenAIDouble> {
-  const apiKey = options.apiKey ?? "sk-openai-double-key";
+  const keyless = options.apiKey === null;
+  const apiKey = options.apiKey === null ? "" : (options.apiKey ?? "sk-openai-double-key");
   const requests: LlmRequestRecord[] = [];
   const replies = replyQueue();
   const error = (status: number, message: string, type: string, code: string | null) => ({
@@ -37,7 +42,15 @@ export async function startOpenAIDouble(
         return { status: 404, body: "404 page not found", contentType: "text/plain" };
       }
       const auth = req.headers.authorization ?? "";
-      if (auth !== `Bearer ${apiKey}`) {
+      if (keyless && req.headers.authorization !== undefined) {
+        return error(
+          401,
+          "This local server takes no API key; send no Authorization header.",
+          "invalid_request_error",
+          null,
+        );
+      }
+      if (!keyless && auth !== `Bearer ${apiKey}`) {
         // Some compatible servers echo the key they got: the pipeline must never pass it on.
         return error(
           401,
@@ -123,6 +136,7 @@ export async function startOpenAIDouble(
   const double: OpenAIDouble = {
     url: `http://127.0.0.1:${listening.port}/v1`,
     apiKey,
+    keyless,
     requests,
     responsesApi: options.responsesApi ?? true,
     enqueue: (...r) => void replies.queue.push(...r),

@@ -138,6 +138,49 @@ describe("patchworkmcp draft", () => {
     expect(last).toMatchObject({ kind: "local_commit", url: null, branch, repo: checkout });
   });
 
+  const HOSTILE_TEXT = "\u001b]0;pwned\u0007\u001b[2J\u001b[1A\rOK \u009b31m";
+
+  it("--dry-run shows model-written control characters as visible escapes, never raw, while tabs and CRLF stay", async () => {
+    anthropic.enqueue({
+      json: {
+        ...HAPPY_CHANGE_SET,
+        files: [
+          HAPPY_CHANGE_SET.files[0],
+          { path: "docs/evil.md", action: "create", content: `title ${HOSTILE_TEXT}\n\tindented\r\n`, edits: null },
+        ],
+      },
+    });
+    const { code, stdout } = await cli([String(reportId), "--dry-run"]);
+    expect(code).toBe(0);
+    expect(stdout).not.toMatch(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/);
+    expect(stdout).toContain("+title \\u001b]0;pwned\\u0007\\u001b[2J\\u001b[1A\\u000dOK \\u009b31m\n");
+    expect(stdout).toContain("+\tindented\r\n");
+  });
+
+  it("--repo-path: the commit message keeps no raw control character of the model's", async () => {
+    const checkout = makeCheckout();
+    anthropic.enqueue({
+      json: {
+        ...HAPPY_CHANGE_SET,
+        commit_message: `Add hourly ${HOSTILE_TEXT}\n\nDetails\u0007`,
+        pr_title: `t${HOSTILE_TEXT}`,
+      },
+    });
+    const { code, stderr } = await cli([String(reportId), "--repo-path", checkout], {
+      GITHUB_TOKEN: "",
+      PATCHWORKMCP_GITHUB_REPO: "",
+    });
+    expect(code, stderr).toBe(0);
+    const branch = /Created branch (\S+)/.exec(stderr)![1]!;
+    const message = git(checkout, "log", "-1", "--format=%B", branch);
+    expect(message).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
+    expect(message).toContain("Add hourly \\u001b]0;pwned\\u0007");
+    const store = FeedbackStore.open(dbPath, { readonly: true });
+    const last = store.listDrafts(reportId).at(-1)!;
+    store.close();
+    expect(last.title).not.toMatch(/[\u0000-\u001f\u007f-\u009f]/);
+  });
+
   it("--repo-path on a directory that is not a checkout fails clearly", async () => {
     const { code, stderr } = await cli([String(reportId), "--repo-path", tempDir()]);
     expect(code).toBe(1);

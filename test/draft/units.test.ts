@@ -6,12 +6,13 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { CHANGE_SET_JSON_SCHEMA } from "../../src/draft/change-set.js";
 import { unifiedDiff } from "../../src/draft/diff.js";
-import { globMatch, normalizeRepoPath, pathPolicy } from "../../src/draft/paths.js";
+import { globMatch, normalizeRepoPath, pathPolicy, SENSITIVE_PATTERNS } from "../../src/draft/paths.js";
+import { HOOK_KEYS, LIFECYCLE_SCRIPTS, protectedContentReason } from "../../src/draft/protected-content.js";
 import { buildUserPrompt, computeBudget, quoteUntrusted } from "../../src/draft/prompt.js";
 import { selectFiles } from "../../src/draft/select.js";
 import { validateChangeSet, type RepoView } from "../../src/draft/validate.js";
 import { PathIndex } from "../../src/draft/repo.js";
-import { DraftSettings, maskSecret, parseEnv, updateEnvFile } from "../../src/settings/index.js";
+import { DraftSettings, maskSecret, parseEnv, settingsPatchSchema, updateEnvFile } from "../../src/settings/index.js";
 import { FeedbackStore } from "../../src/store/index.js";
 import type { Report } from "../../src/store/index.js";
 import { tempDir } from "../helpers/serve.js";
@@ -40,7 +41,11 @@ const report: Report = {
 function view(files: Record<string, string>): RepoView {
   const paths = new PathIndex();
   for (const p of Object.keys(files)) paths.add(p, "file");
-  return { exists: (p) => p in files, read: async (p) => files[p], takenBecause: (p) => paths.takenBecause(p) };
+  return {
+    exists: (p) => Object.hasOwn(files, p),
+    read: async (p) => (Object.hasOwn(files, p) ? files[p] : undefined),
+    takenBecause: (p) => paths.takenBecause(p),
+  };
 }
 
 describe(".env file", () => {
@@ -191,6 +196,8 @@ describe("validation", () => {
     const pathArb = fc
       .tuple(fc.constantFrom("", "/", "./"), fc.array(segment, { minLength: 1, maxLength: 5 }))
       .map(([p, s]) => p + s.join("/"));
+    // Counted so the property cannot pass vacuously (a gate that refused everything, or nothing, would fail below).
+    const seen = { accepted: 0, refused: 0 };
     await fc.assert(
       fc.asyncProperty(pathArb, async (path) => {
         const out = await validateChangeSet(
@@ -203,7 +210,11 @@ describe("validation", () => {
           view({}),
           [],
         );
-        if (!out.ok) return;
+        if (!out.ok) {
+          seen.refused++;
+          return;
+        }
+        seen.accepted++;
         const written = out.value.changes[0]!.path;
         expect(written.startsWith("/")).toBe(false);
         expect(written.split("/")).not.toContain("..");
@@ -213,6 +224,25 @@ describe("validation", () => {
       }),
       { numRuns: 400 },
     );
+    expect(seen.accepted, "some generated paths must be accepted").toBeGreaterThan(20);
+    expect(seen.refused, "some generated paths must be refused").toBeGreaterThan(20);
+    // And known members of each class go the expected way.
+    const one = async (path: string) =>
+      (
+        await validateChangeSet(
+          {
+            files: [{ path, action: "create", content: "x", edits: null }],
+            commit_message: "m",
+            pr_title: "t",
+            pr_body: "",
+          },
+          view({}),
+          [],
+        )
+      ).ok;
+    expect(await one("./src//a.ts")).toBe(true);
+    for (const bad of ["../a.ts", "/etc/x", ".GIT/config", ".github/workflows/x.yml", "src/.env", "a\\b"])
+      expect(await one(bad), bad).toBe(false);
   });
 
   const files = { "src/a.ts": "const a = 1;\nconst b = 1;\n", "src/b.ts": "x\n" };
@@ -435,5 +465,102 @@ describe("settings precedence", () => {
     });
     expect(JSON.stringify(view)).not.toContain("ghp_");
     store.close();
+  });
+});
+
+describe("server names that are Object.prototype properties", () => {
+  const names = ["__proto__", "constructor", "toString", "hasOwnProperty", "valueOf"];
+
+  it("resolve to the default when unmapped, and can be mapped, saved and read back like any name", () => {
+    const store = FeedbackStore.open(join(tempDir(), "feedback.db"));
+    const settings = new DraftSettings(store, {});
+    settings.update({ default: { repo: "acme/all", base_branch: null } });
+    for (const name of names)
+      expect(settings.resolve(name).target, name).toEqual({ repo: "acme/all", base_branch: null });
+
+    // Through the same parser as PUT /api/settings: JSON.parse makes "__proto__" an own key.
+    const patch = settingsPatchSchema.parse(
+      JSON.parse(`{"servers": {${names.map((n, i) => `${JSON.stringify(n)}: {"repo": "acme/r${i}"}`).join(", ")}}}`),
+    );
+    const view = settings.update(patch);
+    expect(Object.keys(view.servers).sort()).toEqual([...names].sort());
+    for (const [i, name] of names.entries()) expect(settings.resolve(name).target?.repo, name).toBe(`acme/r${i}`);
+    expect(settings.resolve("weather").target?.repo).toBe("acme/all");
+    // Stored as JSON and read back in a fresh instance.
+    expect(new DraftSettings(store, {}).resolve("__proto__").target?.repo).toBe("acme/r0");
+    settings.update(settingsPatchSchema.parse(JSON.parse('{"servers": {"__proto__": null}}')));
+    expect(settings.resolve("__proto__").target?.repo).toBe("acme/all");
+    store.close();
+  });
+});
+
+describe("base URLs with credentials", () => {
+  it("are refused by PUT /api/settings' schema with a sentence naming where the key goes", () => {
+    for (const [name, key] of [
+      ["openai_base_url", "openai_api_key"],
+      ["anthropic_base_url", "anthropic_api_key"],
+      ["github_api_url", "github_token"],
+    ] as const) {
+      const out = settingsPatchSchema.safeParse({ secrets: { [name]: "http://user:pw@127.0.0.1:11434/v1" } });
+      expect(out.success, name).toBe(false);
+      expect(out.error?.issues[0]?.message).toBe(
+        `${name} must not contain credentials (user:password@): remove them and set ${key} (${key.toUpperCase()}) instead`,
+      );
+      expect(settingsPatchSchema.safeParse({ secrets: { [name]: "http://127.0.0.1:11434/v1" } }).success).toBe(true);
+    }
+  });
+});
+
+describe("protected files (one list, documented)", () => {
+  it("every protected pattern is listed in docs/draft-pr.md", () => {
+    const docs = readFileSync(join(import.meta.dirname, "../../docs/draft-pr.md"), "utf8");
+    const missing = SENSITIVE_PATTERNS.filter((p) => !docs.includes(`\`${p}\``));
+    expect(missing).toEqual([]);
+    for (const script of LIFECYCLE_SCRIPTS) expect(docs).toContain(`\`${script}\``);
+    for (const key of HOOK_KEYS) expect(docs).toContain(`\`${key}\``);
+  });
+
+  it("package.json: adding or changing a lifecycle script or hook key is guarded; other scripts, and removals, are not", () => {
+    const pkg = (extra: object) => JSON.stringify({ name: "x", version: "1.0.0", ...extra });
+    const before = pkg({ scripts: { test: "vitest", prepare: "tsc" } });
+    expect(
+      protectedContentReason("package.json", before, pkg({ scripts: { test: "vitest run", prepare: "tsc" } })),
+    ).toBeUndefined();
+    expect(protectedContentReason("package.json", before, pkg({ scripts: { test: "vitest" } }))).toBeUndefined();
+    expect(
+      protectedContentReason("packages/a/package.json", before, pkg({ scripts: { prepare: "tsc && curl x" } })),
+    ).toMatch(/"prepare" lifecycle script/);
+    expect(protectedContentReason("package.json", null, pkg({ scripts: { postinstall: "node x" } }))).toMatch(
+      /"postinstall"/,
+    );
+    expect(protectedContentReason("package.json", before, pkg({ husky: { hooks: { "pre-commit": "x" } } }))).toMatch(
+      /"husky" key/,
+    );
+    // The last duplicate key is the one npm reads, as JSON.parse does.
+    expect(
+      protectedContentReason("package.json", before, `{"scripts": {"test": "a"}, "scripts": {"preinstall": "x"}}`),
+    ).toMatch(/"preinstall"/);
+    expect(protectedContentReason("package.json", before, "{ not json")).toMatch(/not a JSON object/);
+    expect(protectedContentReason("package.json", before, null)).toBeUndefined();
+    expect(protectedContentReason("src/package.ts", before, "x")).toBeUndefined();
+  });
+
+  it("Makefiles and ordinary sources stay writable; things that run on open, install, git or in agents do not", () => {
+    for (const path of ["Makefile", "src/index.ts", "Dockerfile", "setup.py", "tests/test_x.py", "docs/AGENTS.txt"])
+      expect(pathPolicy(path, []).ok, path).toBe(true);
+    for (const path of [
+      ".vscode/settings.json",
+      "sub/dir/.envrc",
+      "pkg/.gitattributes",
+      "tools/action.yaml",
+      "sub/CLAUDE.md",
+      "tests/conftest.py",
+      ".yarnrc.yml",
+      ".pnpmfile.cjs",
+      "build.rs",
+      "app.code-workspace",
+      ".github/instructions/x.instructions.md",
+    ])
+      expect(pathPolicy(path, []).ok, path).toBe(false);
   });
 });

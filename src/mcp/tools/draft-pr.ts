@@ -4,7 +4,8 @@
  * progressToken); cancellation aborts the run and removes any branch it made.
  */
 import { z } from "zod";
-import type { DraftEvent } from "../../draft/index.js";
+import { type DraftEvent, resultPayload } from "../../draft/events.js";
+import { reportUrl } from "../../net/report-url.js";
 import { DraftSettings } from "../../settings/index.js";
 import { fencedBlock, inlineCode } from "../markdown.js";
 import { reportIdArg } from "./args.js";
@@ -74,29 +75,38 @@ export const draftPrTool = defineTool({
       reportId: id,
       dryRun: dry_run ?? false,
       signal: extra.signal,
-      reportUrl: publicUrl ? `${publicUrl.replace(/\/+$/, "")}/#/r/${id}` : undefined,
+      reportUrl: publicUrl ? reportUrl(publicUrl, id) : undefined,
       onEvent: progressReporter(extra),
     });
     if (!outcome.ok) throw new ToolError(`Drafting failed (${outcome.error.code}): ${outcome.error.message}`);
     const r = outcome.result;
     // The title and paths were written by a model that read untrusted report text: keep them inert.
     const files = r.files.map((f) => `${f.action} ${inlineCode(f.path)}`).join(", ");
-    const text =
-      r.kind === "dry_run"
-        ? `Dry run for report ${id}: ${inlineCode(r.title)} would change ${files}.\n\n${fencedBlock(r.diff ?? "", "diff")}`
-        : `Opened draft PR ${r.url} for report ${id}: ${inlineCode(r.title)} (${files}) on branch ${inlineCode(r.branch ?? "")}.`;
+    let text: string;
+    switch (r.kind) {
+      case "dry_run":
+        text = `Dry run for report ${id}: ${inlineCode(r.title)} would change ${files}.\n\n${fencedBlock(r.diff, "diff")}`;
+        break;
+      case "local_commit":
+        text = `Committed a draft for report ${id}: ${inlineCode(r.title)} (${files}) on local branch ${inlineCode(r.branch)} in ${inlineCode(r.repo)}.`;
+        break;
+      case "pull_request":
+        text = `Opened draft PR ${r.url} for report ${id}: ${inlineCode(r.title)} (${files}) on branch ${inlineCode(r.branch)}.`;
+        break;
+    }
+    const wire = resultPayload(r);
     return {
       text,
       structured: {
-        url: r.url,
-        dry_run: r.dry_run,
-        kind: r.kind,
-        branch: r.branch,
-        number: r.number,
-        draft_id: r.draft?.id ?? null,
-        files: r.files,
-        title: r.title,
-        diff: r.diff,
+        url: wire.url,
+        dry_run: wire.dry_run,
+        kind: wire.kind,
+        branch: wire.branch,
+        number: wire.number,
+        draft_id: wire.draft?.id ?? null,
+        files: wire.files,
+        title: wire.title,
+        diff: wire.diff,
       },
     };
   },

@@ -3,7 +3,7 @@
  * Draft PR / Re-draft button, and a live progress view fed by the
  * POST /api/feedback/:id/draft-pr Server-Sent Events stream (see docs/draft-pr.md).
  */
-import type { DraftEvent, DraftResult } from "../../../draft/events.js";
+import type { DraftEvent, DraftResultPayload as DraftResult } from "../../../draft/events.js";
 import { request } from "../api.js";
 import { h, mount } from "../dom.js";
 import { errorMessage, fullTime } from "../format.js";
