@@ -14,6 +14,8 @@ export class ApiError extends Error {
     readonly code: string,
     message: string,
     readonly details?: unknown,
+    /** Headers the answer carries, e.g. Retry-After on a 429. */
+    readonly headers?: Record<string, string>,
   ) {
     super(message);
     this.name = "ApiError";
@@ -63,7 +65,7 @@ export interface ErrorResponse {
 /** Map anything thrown while handling a request to the JSON error we answer with. */
 export function errorResponse(err: unknown): ErrorResponse {
   if (err instanceof ApiError)
-    return { status: err.status, code: err.code, message: err.message, details: err.details };
+    return { status: err.status, code: err.code, message: err.message, details: err.details, headers: err.headers };
   if (err instanceof StoreError) return { status: 400, code: err.code, message: err.message };
   if (err instanceof z.ZodError)
     return { status: 400, code: "validation_failed", message: "Invalid input.", details: toFieldIssues(err) };

@@ -13,7 +13,7 @@ export interface Ingested {
 }
 
 export async function ingestReport(
-  queue: IngestQueue,
+  queue: Pick<IngestQueue, "add">,
   body: unknown,
   idempotencyHeader: string | undefined,
 ): Promise<Ingested> {

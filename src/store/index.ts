@@ -3,3 +3,4 @@ export { FeedbackStore, StoreError, STATS_DAYS_DEFAULT } from "./store.js";
 export type { OpenOptions } from "./store.js";
 export * from "./filters.js";
 export type * from "./types.js";
+export { reportBytes, storedBytesSince } from "./ingest-bytes.js";
