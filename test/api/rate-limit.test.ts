@@ -5,10 +5,14 @@
  * alike.
  */
 import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { request, validReport } from "../helpers/http.js";
 import { CLI, startServe, tempDir, type ServeProcess } from "../helpers/serve.js";
+import { connectStdioProxy, fixtureCommand, freePort, textOf, waitFor } from "../proxy/helpers.js";
+import { parseUnsentLines } from "../../src/delivery/unsent.js";
+import { FEEDBACK_REPLIES } from "../../src/feedback/index.js";
 
 const running: ServeProcess[] = [];
 afterEach(async () => {
@@ -122,5 +126,38 @@ describe("daily byte cap per server", () => {
     });
     expect(res.status).not.toBe(0);
     expect(res.stderr).toContain('"lots" is not a size');
+  });
+});
+
+describe("clients keep a 429'd report for later", () => {
+  it("the proxy puts it in its outbox and delivers it once the sidecar takes it", async () => {
+    const port = await freePort();
+    const outbox = join(tempDir(), "outbox.log");
+    // One report, then nothing for 100 s.
+    let sidecar = await serve({ args: ["--port", String(port), "--rate-limit", "0.01", "--rate-limit-burst", "1"] });
+    const p = await connectStdioProxy({
+      proxyArgs: ["--sidecar-url", sidecar.url, "--outbox", outbox, "--delivery-timeout", "2000"],
+      upstream: fixtureCommand(),
+    });
+    try {
+      const first = await p.client.callTool({ name: "feedback", arguments: validReport({ session_id: "first" }) });
+      expect(textOf(first)).toMatch(/recorded \(report 1\)/);
+      const limited = await p.client.callTool({ name: "feedback", arguments: validReport({ session_id: "limited" }) });
+      expect(textOf(limited)).toBe(FEEDBACK_REPLIES.queued());
+      expect(limited.isError).toBeFalsy();
+      const { entries } = parseUnsentLines(readFileSync(outbox, "utf8"));
+      expect(entries.map((e) => e.payload.session_id)).toEqual(["limited"]);
+      expect(p.stderr()).toMatch(/sidecar answered 429: Too many reports from this address/);
+
+      // The same sidecar without the limit: the proxy's background retry delivers it, once.
+      await sidecar.stop();
+      running.length = 0;
+      sidecar = await serve({ dbPath: sidecar.dbPath, args: ["--port", String(port), "--rate-limit", "0"] });
+      await waitFor(() => readFileSync(outbox, "utf8").trim() === "", 30_000, "the outbox to empty");
+      const stored = await request(`${sidecar.url}/api/feedback?session_id=limited`);
+      expect(stored.body.items).toHaveLength(1);
+    } finally {
+      await p.close();
+    }
   });
 });
