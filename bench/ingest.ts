@@ -5,7 +5,10 @@
  * 1. POST /api/feedback at 10 connections: req/s, p50, p99.
  * 2. GET /api/feedback?limit=50&server_name=… at 100k and at 1M stored rows.
  *
- * Env: BENCH_SECONDS (default 10), BENCH_ROWS (default "100000,1000000").
+ * Env: BENCH_SECONDS (default 10), BENCH_ROWS (default "100000,1000000"; "" skips the
+ * list runs), BENCH_LIMITS ("high" by default: the rate limit and the daily byte cap stay
+ * on, set far above what the bench sends, so their cost is in the figures; "off" turns
+ * them off to compare).
  */
 import autocannon from "autocannon";
 import { rmSync } from "node:fs";
@@ -15,7 +18,18 @@ import { startServe, tempDir } from "../test/helpers/serve.js";
 import { seedTo, syntheticReport } from "./seed.js";
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
-const rowTargets = (process.env.BENCH_ROWS ?? "100000,1000000").split(",").map(Number);
+const rowTargets = (process.env.BENCH_ROWS ?? "100000,1000000").split(",").filter(Boolean).map(Number);
+const limits = process.env.BENCH_LIMITS ?? "high";
+if (limits !== "high" && limits !== "off") throw new Error(`BENCH_LIMITS must be "high" or "off", not "${limits}"`);
+// One client at ~10,000 reports/s would be refused by the defaults (20/s, 50 MB per server per day).
+const limitEnv: Record<string, string> =
+  limits === "off"
+    ? { FEEDBACK_RATE_LIMIT: "0", FEEDBACK_MAX_BYTES_PER_SERVER_DAY: "0" }
+    : {
+        FEEDBACK_RATE_LIMIT: "1000000",
+        FEEDBACK_RATE_LIMIT_BURST: "1000000",
+        FEEDBACK_MAX_BYTES_PER_SERVER_DAY: "1000gb",
+      };
 
 async function run(title: string, opts: autocannon.Options): Promise<autocannon.Result> {
   const result = await autocannon({ connections: 10, duration: seconds, ...opts });
@@ -30,9 +44,9 @@ async function run(title: string, opts: autocannon.Options): Promise<autocannon.
 async function main(): Promise<void> {
   const dir = tempDir("pwm-bench-");
   const dbPath = join(dir, "feedback.db");
-  console.log(`bench:ingest — ${seconds}s per run, 10 connections, db ${dbPath}`);
+  console.log(`bench:ingest — ${seconds}s per run, 10 connections, ingestion limits ${limits}, db ${dbPath}`);
 
-  let server = await startServe({ dbPath });
+  let server = await startServe({ dbPath, env: limitEnv });
   const body = JSON.stringify(syntheticReport(1));
   await run("POST /api/feedback", {
     url: `${server.url}/api/feedback`,

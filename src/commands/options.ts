@@ -26,6 +26,30 @@ export function parsePort(value: string): number {
   return n;
 }
 
+/** A number ≥ 0 (fractions allowed, e.g. 0.5 a second). */
+export function parseNonNegative(value: string): number {
+  const n = Number(value.trim());
+  if (value.trim() === "" || !Number.isFinite(n) || n < 0) throw new Error(`"${value}" is not a number of 0 or more`);
+  return n;
+}
+
+/** A whole number ≥ 1. */
+export function parsePositiveInt(value: string): number {
+  const n = Number(value.trim());
+  if (!Number.isInteger(n) || n < 1) throw new Error(`"${value}" is not a whole number of 1 or more`);
+  return n;
+}
+
+const BYTE_UNITS: Record<string, number> = { "": 1, b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3 };
+
+/** A size in bytes: `52428800`, `50mb`, `512kb`, `1.5gb` (1 KB = 1024 bytes). */
+export function parseBytes(value: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([kmg]?b?)\s*$/i.exec(value);
+  const unit = m ? BYTE_UNITS[m[2]!.toLowerCase()] : undefined;
+  if (!m || unit === undefined) throw new Error(`"${value}" is not a size (like 52428800, 512kb, 50mb or 1gb)`);
+  return Math.floor(Number(m[1]) * unit);
+}
+
 export function parseList(value: string): string[] {
   return value
     .split(",")

@@ -1,6 +1,19 @@
 /** `patchworkmcp serve`: the sidecar (REST API, MCP endpoint, dashboard). */
 import { Option, type Command } from "commander";
-import { apiKeyOption, dbOption, DEFAULT_PORT, parseList, parsePort } from "./options.js";
+import {
+  apiKeyOption,
+  dbOption,
+  DEFAULT_PORT,
+  parseBytes,
+  parseList,
+  parseNonNegative,
+  parsePort,
+  parsePositiveInt,
+} from "./options.js";
+
+// The same numbers as DEFAULT_INGEST_LIMITS (src/http/rate-limit.ts), which a test holds them to:
+// this module must not load the web stack just to show --help.
+export const SERVE_LIMIT_DEFAULTS = { rateLimit: 20, rateLimitBurst: 120, maxBytesPerServerDay: "50mb" } as const;
 
 interface ServeFlags {
   port: number;
@@ -9,6 +22,9 @@ interface ServeFlags {
   apiKey?: string;
   allowedHosts?: string[];
   allowedOrigins?: string[];
+  rateLimit: number;
+  rateLimitBurst: number;
+  maxBytesPerServerDay: number;
 }
 
 export function registerServe(program: Command): void {
@@ -34,6 +50,27 @@ export function registerServe(program: Command): void {
         .env("FEEDBACK_ALLOWED_ORIGINS")
         .argParser(parseList),
     )
+    .addOption(
+      new Option(
+        "--rate-limit <per-second>",
+        "reports per second one API key (or address, without keys) may send; 0 = off",
+      )
+        .env("FEEDBACK_RATE_LIMIT")
+        .default(SERVE_LIMIT_DEFAULTS.rateLimit)
+        .argParser(parseNonNegative),
+    )
+    .addOption(
+      new Option("--rate-limit-burst <reports>", "reports one key may send at once before --rate-limit applies")
+        .env("FEEDBACK_RATE_LIMIT_BURST")
+        .default(SERVE_LIMIT_DEFAULTS.rateLimitBurst)
+        .argParser(parsePositiveInt),
+    )
+    .addOption(
+      new Option("--max-bytes-per-server-day <size>", "bytes stored per server_name per UTC day (e.g. 50mb); 0 = off")
+        .env("FEEDBACK_MAX_BYTES_PER_SERVER_DAY")
+        .default(parseBytes(SERVE_LIMIT_DEFAULTS.maxBytesPerServerDay), SERVE_LIMIT_DEFAULTS.maxBytesPerServerDay)
+        .argParser(parseBytes),
+    )
     .action(async (flags: ServeFlags) => {
       // Loaded on use: every verb shares one CLI, and only `serve` needs the web stack.
       const { startServer } = await import("../http/server.js");
@@ -44,6 +81,11 @@ export function registerServe(program: Command): void {
         apiKey: flags.apiKey || undefined,
         allowedHosts: flags.allowedHosts,
         allowedOrigins: flags.allowedOrigins,
+        limits: {
+          ratePerSecond: flags.rateLimit,
+          burst: flags.rateLimitBurst,
+          maxBytesPerServerDay: flags.maxBytesPerServerDay,
+        },
       });
       const { authStatus } = await import("../auth/index.js");
       const status = authStatus(running.context.store);

@@ -5,7 +5,7 @@
 import express, { type Express } from "express";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { FeedbackStore } from "../store/index.js";
-import { Authenticator } from "./auth.js";
+import { Authenticator, type AuthResult } from "./auth.js";
 import { errorHandler, notFound } from "./errors.js";
 import { IngestQueue } from "../ingest/index.js";
 import { JSON_TYPES } from "./json-body.js";
@@ -13,7 +13,8 @@ import { draftApi } from "./routes/draft.js";
 import { exportRoutes } from "./routes/export.js";
 import { feedbackRoutes } from "./routes/feedback.js";
 import { statsRoutes } from "./routes/stats.js";
-import { fastPaths } from "./fast-paths.js";
+import { fastPaths, type FastPathRoute } from "./fast-paths.js";
+import { DEFAULT_INGEST_LIMITS, IngestLimiter, type IngestLimits } from "./rate-limit.js";
 import { hostCheck, hostRejecter, originCheck, type HostPolicy } from "./security.js";
 import { dashboardRoutes } from "../ui/serve.js";
 import { type McpHttpEndpoint, mcpEndpoint } from "../mcp/http.js";
@@ -25,6 +26,10 @@ export interface AppOptions {
   host?: HostPolicy | undefined;
   /** JSON body limit for the REST API, in bytes. */
   bodyLimitBytes?: number | undefined;
+  /** Rate limit and daily byte cap on ingestion (DEFAULT_INGEST_LIMITS when absent). */
+  limits?: IngestLimits | undefined;
+  /** Called for each request a fast path answers (tests use it to prove the fast path ran). */
+  onFastPath?: ((route: FastPathRoute) => void) | undefined;
 }
 
 export interface AppContext {
@@ -36,6 +41,7 @@ export interface AppContext {
   queue: IngestQueue;
   /** The MCP endpoint's sessions: close them with the server. */
   mcp: McpHttpEndpoint;
+  limiter: IngestLimiter;
 }
 
 export const DEFAULT_BODY_LIMIT_BYTES = 1024 * 1024;
@@ -44,6 +50,8 @@ export function createApp(options: AppOptions): AppContext {
   const { store } = options;
   const auth = new Authenticator({ store, masterKey: options.apiKey });
   const queue = new IngestQueue(store);
+  const limiter = new IngestLimiter({ limits: options.limits ?? DEFAULT_INGEST_LIMITS, store });
+  const ingestQueue = limiter.budgeted(queue);
   const policy: HostPolicy = options.host ?? { bindHost: "127.0.0.1", allowedHosts: [], allowedOrigins: [] };
 
   const app = express();
@@ -65,9 +73,14 @@ export function createApp(options: AppOptions): AppContext {
   // Who is asking is settled before any body is read: without a valid key nobody gets the
   // server to parse a megabyte of JSON. Each route still checks its own scope.
   api.use(auth.require("ingest"));
+  // A client over its rate is refused before its body is read, like one without a key.
+  api.post("/feedback", (req, res, next) => {
+    limiter.admit(req, res.locals.auth as AuthResult | undefined);
+    next();
+  });
   const bodyLimitBytes = options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
   api.use(express.json({ limit: bodyLimitBytes, strict: false, type: JSON_TYPES }));
-  api.use("/feedback", feedbackRoutes({ store, auth, queue }));
+  api.use("/feedback", feedbackRoutes({ store, auth, queue: ingestQueue }));
   api.use("/stats", statsRoutes({ store, auth }));
   api.use("/export", exportRoutes({ store, auth }));
   api.use(draftApi({ store, auth }));
@@ -78,11 +91,19 @@ export function createApp(options: AppOptions): AppContext {
   });
   app.use(dashboardRoutes());
 
-  const fast = fastPaths({ store, auth, queue, rejectHost: hostRejecter(policy), bodyLimitBytes });
+  const fast = fastPaths({
+    store,
+    auth,
+    queue: ingestQueue,
+    limiter,
+    rejectHost: hostRejecter(policy),
+    bodyLimitBytes,
+    onFastPath: options.onFastPath,
+  });
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
     if (!fast(req, res)) app(req, res);
   };
-  return { app, handler, store, auth, queue, mcp };
+  return { app, handler, store, auth, queue, mcp, limiter };
 }
 
 /** Add the final 404 and error handlers; call after every mount. */

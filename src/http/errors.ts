@@ -15,6 +15,8 @@ export class ApiError extends Error {
     readonly code: string,
     message: string,
     readonly details?: unknown,
+    /** Headers the answer carries, e.g. Retry-After on a 429. */
+    readonly headers?: Record<string, string>,
   ) {
     super(message);
     this.name = "ApiError";
@@ -67,7 +69,7 @@ export interface ErrorResponse {
 /** Map anything thrown while handling a request to the JSON error we answer with. */
 export function errorResponse(err: unknown): ErrorResponse {
   if (err instanceof ApiError)
-    return { status: err.status, code: err.code, message: err.message, details: err.details };
+    return { status: err.status, code: err.code, message: err.message, details: err.details, headers: err.headers };
   if (err instanceof IngestError)
     return { status: INGEST_STATUS[err.code], code: err.code, message: err.message, details: err.issues };
   if (err instanceof StoreError) return { status: 400, code: err.code, message: err.message };

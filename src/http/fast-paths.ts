@@ -7,14 +7,16 @@
  * no Content-Encoding, a UTF-8 JSON body within the limit, no repeated query
  * keys, an acceptable Host and key — and return false for everything else,
  * which the express app then answers exactly as it always has. Both paths share
- * the host rule, auth, validation, the store calls and the error mapping.
+ * the host rule, auth, the ingestion limits, validation, the store calls and the
+ * error mapping.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Authenticator } from "./auth.js";
 import { ApiError, errorResponse } from "./errors.js";
 import { listQuerySchema, type FeedbackStore } from "../store/index.js";
-import { type IngestQueue, ingestReport } from "../ingest/index.js";
+import { ingestReport } from "../ingest/index.js";
 import { ingestedResponse } from "./ingest.js";
+import type { IngestLimiter, IngestQueueLike } from "./rate-limit.js";
 import { listPageJson } from "./routes/feedback.js";
 
 const JSON_UTF8 = /^application\/json\s*(;\s*charset\s*=\s*"?utf-8"?\s*)?$/i;
@@ -22,10 +24,15 @@ const JSON_UTF8 = /^application\/json\s*(;\s*charset\s*=\s*"?utf-8"?\s*)?$/i;
 export interface FastPathDeps {
   store: FeedbackStore;
   auth: Authenticator;
-  queue: IngestQueue;
+  /** The ingest queue behind the daily byte cap. */
+  queue: IngestQueueLike;
+  limiter: IngestLimiter;
   rejectHost: (hostHeader: string | undefined) => string | undefined;
   bodyLimitBytes: number;
+  onFastPath?: ((route: FastPathRoute) => void) | undefined;
 }
+
+export type FastPathRoute = "ingest" | "list";
 
 export function fastPaths(deps: FastPathDeps): (req: IncomingMessage, res: ServerResponse) => boolean {
   return (req, res) => {
@@ -50,7 +57,17 @@ function ingest(deps: FastPathDeps, req: IncomingMessage, res: ServerResponse): 
   const length = Number(h["content-length"]);
   // An empty body is `{}` to express's parser (a 422, not a 400): leave it to express.
   if (!Number.isInteger(length) || length <= 0 || length > deps.bodyLimitBytes) return false;
-  if (!deps.auth.authorize(req, "ingest").ok) return false;
+  const authorized = deps.auth.authorize(req, "ingest");
+  if (!authorized.ok) return false;
+  deps.onFastPath?.("ingest");
+  try {
+    deps.limiter.admit(req, authorized.result);
+  } catch (err) {
+    // Refused before the body is read; the rest of it is discarded.
+    answerError(res, err);
+    req.resume();
+    return true;
+  }
 
   const chunks: Buffer[] = [];
   req.on("data", (chunk: Buffer) => chunks.push(chunk));
@@ -86,6 +103,7 @@ function list(deps: FastPathDeps, req: IncomingMessage, res: ServerResponse): bo
   if (!deps.auth.authorize(req, "read").ok) return false;
   const parsed = listQuerySchema.safeParse(query);
   if (!parsed.success) return false; // express answers the 400 with the same schema
+  deps.onFastPath?.("list");
   try {
     const { limit, cursor, ...filter } = parsed.data;
     answer(res, 200, listPageJson(deps.store, filter, { limit, cursor }));

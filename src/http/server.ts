@@ -6,6 +6,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { FeedbackStore } from "../store/index.js";
 import { createApp, finishApp, type AppContext } from "./app.js";
+import type { IngestLimits } from "./rate-limit.js";
 import { isLoopbackHost } from "./security.js";
 
 const FTS_INDEX_INTERVAL_MS = 250;
@@ -17,6 +18,8 @@ export interface ServeOptions {
   apiKey?: string | undefined;
   allowedHosts?: string[] | undefined;
   allowedOrigins?: string[] | undefined;
+  /** Rate limit and daily byte cap on ingestion (the defaults when absent). */
+  limits?: IngestLimits | undefined;
   /** Where warnings go (stderr by default). */
   log?: ((line: string) => void) | undefined;
 }
@@ -35,6 +38,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const context = createApp({
     store,
     apiKey: options.apiKey,
+    limits: options.limits,
     host: {
       bindHost: options.host,
       allowedHosts: options.allowedHosts ?? [],

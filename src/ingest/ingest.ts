@@ -29,7 +29,7 @@ export interface Ingested {
 
 /** Validate `body` and store it; `idempotencyKey` (e.g. the Idempotency-Key header) wins over one in the body. */
 export async function ingestReport(
-  queue: IngestQueue,
+  queue: Pick<IngestQueue, "add">,
   body: unknown,
   idempotencyKey: string | undefined,
 ): Promise<Ingested> {

@@ -1,15 +1,30 @@
 /**
  * The `.env` file that holds secrets beside the database. Written atomically
- * with mode 0600. Values are double-quoted with `\` and `"` escaped, and
- * control characters (newlines included) are refused outright, so no value
- * can end its line early and smuggle in another variable. Lines we do not
- * own (comments, other variables) are kept as they were.
+ * with mode 0600. Lines we do not own (comments, other variables) are kept as
+ * they were.
+ *
+ * People `set -a; . ./.env` from a shell as often as a dotenv library reads
+ * it, so a value is written the way a POSIX shell takes it literally: in
+ * single quotes (nothing expands inside them, `$(…)` and backticks included),
+ * a `'` in the value spelled `'\''`. Single quotes are also literal to
+ * dotenv-style readers (npm dotenv, Node's `util.parseEnv`, python-dotenv,
+ * docker compose), so any value without a `'` reads back the same everywhere;
+ * a value that does contain one is double-quoted when nothing in it is
+ * special to a shell, and otherwise left to shells and our own parser.
+ * Control characters and every line break (\n, \r, NEL, U+2028, U+2029) are
+ * refused outright, so no value can end its line early and smuggle in another
+ * variable, and none is stored that a line-based reader cannot find again.
  */
 import { randomBytes } from "node:crypto";
 import { chmodSync, closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
 
-const CONTROL = /[\u0000-\u001f\u007f]/;
+/** C0 and C1 controls (NUL, tab, CR, LF, NEL…), DEL, and the Unicode line and paragraph separators. */
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+/** In a `u` regex a surrogate pair is one code point, so this matches only a lone half. */
+const LONE_SURROGATE = /\p{Cs}/u;
 const KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** Characters a shell treats specially inside double quotes. */
+const DOUBLE_QUOTE_SPECIAL = /["$`\\!]/;
 
 export class EnvFileError extends Error {
   constructor(
@@ -23,7 +38,9 @@ export class EnvFileError extends Error {
 
 /** Why a value cannot be stored, or undefined when it can. */
 export function envValueProblem(value: string): string | undefined {
-  if (CONTROL.test(value)) return "must not contain control characters (newlines, tabs, NUL…)";
+  if (CONTROL.test(value))
+    return "must not contain control characters or line breaks (newlines, tabs, NUL, U+2028, U+2029…)";
+  if (LONE_SURROGATE.test(value)) return "must be valid Unicode text (it contains a lone surrogate)";
   if (value.length > 8192) return "must be at most 8192 characters";
   return undefined;
 }
@@ -31,29 +48,53 @@ export function envValueProblem(value: string): string | undefined {
 export function quoteEnvValue(value: string): string {
   const problem = envValueProblem(value);
   if (problem) throw new EnvFileError("invalid_value", `A .env value ${problem}.`);
-  return `"${value.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
+  if (!value.includes("'")) return `'${value}'`;
+  if (!DOUBLE_QUOTE_SPECIAL.test(value)) return `"${value}"`;
+  return `'${value.replace(/'/g, "'\\''")}'`;
 }
 
+/**
+ * The value part of `KEY=…`, read as a shell word: '…' literal, "…" with
+ * backslash escapes (what earlier versions wrote), \x outside quotes, segments
+ * concatenated; unquoted whitespace ends it (a comment may follow). A value
+ * that starts unquoted keeps the dotenv reading: everything up to ` #`, trimmed.
+ */
 function unquote(raw: string): string {
   const v = raw.trim();
-  if (v.startsWith('"')) {
-    let out = "";
-    for (let i = 1; i < v.length; i++) {
-      const c = v[i]!;
-      if (c === "\\" && i + 1 < v.length) {
-        const n = v[++i]!;
-        out += n === "n" ? "\n" : n;
-      } else if (c === '"') return out;
-      else out += c;
+  if (!v.startsWith('"') && !v.startsWith("'")) {
+    const hash = v.search(/\s#/);
+    return (hash === -1 ? v : v.slice(0, hash)).trim();
+  }
+  let out = "";
+  let i = 0;
+  while (i < v.length) {
+    const c = v[i]!;
+    if (c === "'") {
+      const end = v.indexOf("'", i + 1);
+      if (end === -1) return out + v.slice(i + 1);
+      out += v.slice(i + 1, end);
+      i = end + 1;
+    } else if (c === '"') {
+      i++;
+      while (i < v.length && v[i] !== '"') {
+        if (v[i] === "\\" && i + 1 < v.length) {
+          const n = v[i + 1]!;
+          out += n === "n" ? "\n" : n;
+          i += 2;
+        } else out += v[i++];
+      }
+      i++; // the closing quote
+    } else if (c === "\\" && i + 1 < v.length) {
+      out += v[i + 1];
+      i += 2;
+    } else if (/\s/.test(c)) {
+      break;
+    } else {
+      out += c;
+      i++;
     }
-    return out;
   }
-  if (v.startsWith("'")) {
-    const end = v.indexOf("'", 1);
-    return end === -1 ? v.slice(1) : v.slice(1, end);
-  }
-  const hash = v.search(/\s#/);
-  return (hash === -1 ? v : v.slice(0, hash)).trim();
+  return out;
 }
 
 interface Line {
@@ -63,7 +104,8 @@ interface Line {
 
 function parseLines(text: string): Line[] {
   return text.split(/\r?\n/).map((raw) => {
-    const m = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=(.*)$/.exec(raw);
+    // `s`: a value holding U+2028/U+2029 (which `.` does not match) is still this key's line.
+    const m = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=(.*)$/s.exec(raw);
     return m ? { raw, key: m[1]! } : { raw };
   });
 }

@@ -7,3 +7,4 @@ export { AUTH_SETTING_KEY, keyPresence, type KeyPresence } from "./auth-store.js
 export { readSetting, writeSetting } from "./settings-store.js";
 export { NOTE_AUTHOR_MAX, NOTE_MAX, noteInputShape } from "./note-input.js";
 export { STATS_DAYS_MAX, statsDaysArg } from "./stats-input.js";
+export { reportBytes, storedBytesSince } from "./ingest-bytes.js";

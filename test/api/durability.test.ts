@@ -9,7 +9,8 @@ import { request, validReport } from "../helpers/http.js";
 import { startServe } from "../helpers/serve.js";
 
 it("keeps every acknowledged report across SIGKILL", async () => {
-  const first = await startServe();
+  // 300 concurrent reports from one address: more than the default burst (rate-limit.test.ts).
+  const first = await startServe({ args: ["--rate-limit", "0"] });
   const N = 300;
   const acknowledged: number[] = [];
   let halfAcknowledged!: () => void;

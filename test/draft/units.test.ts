@@ -55,7 +55,7 @@ describe(".env file", () => {
     updateEnvFile(path, { GITHUB_TOKEN: "new", OPENAI_API_KEY: 'a"b\\c' });
     expect(statSync(path).mode & 0o777).toBe(0o600);
     const text = readFileSync(path, "utf8");
-    expect(text).toBe('# mine\nOTHER=1\nGITHUB_TOKEN="new"\nOPENAI_API_KEY="a\\"b\\\\c"\n');
+    expect(text).toBe("# mine\nOTHER=1\nGITHUB_TOKEN='new'\nOPENAI_API_KEY='a\"b\\c'\n");
     expect(parseEnv(text)).toEqual(
       new Map([
         ["OTHER", "1"],

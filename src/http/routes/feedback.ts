@@ -10,9 +10,10 @@ import {
 } from "../../store/index.js";
 import type { Authenticator } from "../auth.js";
 import { ApiError, parseOr400 } from "../errors.js";
-import { type IngestQueue, ingestReport } from "../../ingest/index.js";
+import { ingestReport } from "../../ingest/index.js";
 import { ingestedResponse } from "../ingest.js";
 import { requireJsonBody } from "../json-body.js";
+import type { IngestQueueLike } from "../rate-limit.js";
 
 const idParam = z.coerce
   .number({ error: "must be a report id (a positive whole number)" })
@@ -58,7 +59,8 @@ export function listPageJson(
   return `{"items":${itemsJson},"nextCursor":${JSON.stringify(nextCursor)}}`;
 }
 
-export function feedbackRoutes(deps: { store: FeedbackStore; auth: Authenticator; queue: IngestQueue }): Router {
+/** `queue` is the app's ingest queue behind the daily byte cap; the rate limit runs before the body is read (app.ts). */
+export function feedbackRoutes(deps: { store: FeedbackStore; auth: Authenticator; queue: IngestQueueLike }): Router {
   const { store, auth, queue } = deps;
   const router = Router();
 
