@@ -4,7 +4,13 @@
  * arguments as JSON values; the schema accepts both.
  */
 import { z } from "zod";
-import { GAP_TYPES, RESOLUTIONS } from "../feedback/index.js";
+import {
+  FILTERABLE_FIELDS,
+  REPORT_FIELDS,
+  feedbackToolInputSchema,
+  type FeedbackPayload,
+  type FilterableField,
+} from "../feedback/index.js";
 
 export const REPORT_STATUSES = ["open", "reviewed", "resolved", "dismissed"] as const;
 export type ReportStatus = (typeof REPORT_STATUSES)[number];
@@ -38,16 +44,32 @@ const shortText = z
   .min(1, { error: "must not be empty" })
   .max(200, { error: "must be at most 200 characters" });
 
+/** The values of a field the table stores as an enum, read from its zod schema. */
+function enumValues(name: FilterableField): [string, ...string[]] {
+  let schema: z.ZodType = feedbackToolInputSchema.shape[name];
+  if (schema instanceof z.ZodOptional) schema = schema.unwrap() as z.ZodType;
+  if (!(schema instanceof z.ZodEnum)) throw new Error(`${name} is stored as an enum but its schema is not a z.enum`);
+  return schema.options as [string, ...string[]];
+}
+
+type FieldFilterShape = {
+  [K in FilterableField]: z.ZodOptional<z.ZodType<Exclude<FeedbackPayload[K], undefined>>>;
+};
+
+/** One equality filter per filterable field of the table: enums take their values, text a short string. */
+const fieldFilterShape = Object.fromEntries(
+  FILTERABLE_FIELDS.map((name) => {
+    const spec = REPORT_FIELDS[name];
+    const values = spec.storage === "enum" ? enumValues(name) : undefined;
+    const schema = values === undefined ? shortText : z.enum(values, { error: `must be one of: ${values.join(", ")}` });
+    return [name, schema.optional().describe(spec.filter)];
+  }),
+) as unknown as FieldFilterShape;
+
 export const reportFilterShape = {
-  server_name: shortText.optional().describe("Only reports about this MCP server."),
-  gap_type: z.enum(GAP_TYPES).optional().describe("Only this kind of gap."),
-  resolution: z.enum(RESOLUTIONS).optional().describe("blocked, worked_around or partial."),
+  ...fieldFilterShape,
   status: z.enum(REPORT_STATUSES).optional().describe("open, reviewed, resolved or dismissed."),
   reviewed: booleanLike.optional().describe("true: anything but open; false: open only."),
-  session_id: shortText.optional().describe("Only reports from this agent session."),
-  client_type: shortText.optional().describe("Only reports from this client, e.g. cursor."),
-  agent_model: shortText.optional().describe("Only reports from this model."),
-  tool_name: shortText.optional().describe("Only reports about this tool."),
   since: timestamp.optional().describe("Created at or after this ISO 8601 date/time."),
   until: timestamp.optional().describe("Created before this ISO 8601 date/time."),
   q: z

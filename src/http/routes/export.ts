@@ -6,6 +6,7 @@
 import { Router, type Response } from "express";
 import { once } from "node:events";
 import { z } from "zod";
+import { EXPORTED_FIELDS } from "../../feedback/index.js";
 import { reportFilterShape, type FeedbackStore, type Report } from "../../store/index.js";
 import type { Authenticator } from "../auth.js";
 import { parseOr400 } from "../errors.js";
@@ -15,24 +16,8 @@ const exportQuery = z.object({
   format: z.enum(["json", "ndjson", "csv"], { error: "must be json, ndjson or csv" }).default("json"),
 });
 
-export const CSV_COLUMNS = [
-  "id",
-  "created_at",
-  "server_name",
-  "server_version",
-  "tool_name",
-  "gap_type",
-  "resolution",
-  "status",
-  "what_i_needed",
-  "what_i_tried",
-  "suggestion",
-  "user_goal",
-  "tools_available",
-  "agent_model",
-  "session_id",
-  "client_type",
-] as const satisfies readonly (keyof Report)[];
+/** The CSV columns: the store's id, timestamp and status, then every exported field of REPORT_FIELDS. */
+export const CSV_COLUMNS: readonly (keyof Report)[] = ["id", "created_at", "status", ...EXPORTED_FIELDS];
 
 /**
  * One CSV cell. Cells a spreadsheet would read as a formula (leading = + - @,
