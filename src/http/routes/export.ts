@@ -20,12 +20,19 @@ const exportQuery = z.object({
 export const CSV_COLUMNS: readonly (keyof Report)[] = ["id", "created_at", "status", ...EXPORTED_FIELDS];
 
 /**
- * One CSV cell. Cells a spreadsheet would read as a formula (leading = + - @,
- * tab or CR) get a leading apostrophe; every cell is quoted.
+ * What a spreadsheet may read as the start of a formula: = + - @ (and their
+ * fullwidth forms, which some spreadsheets fold to ASCII), possibly behind
+ * characters it skips or that a reader does not see: controls (tab, CR, LF),
+ * spaces of every kind (NBSP included) and format characters (BOM, zero-width
+ * space/joiners, word joiner, bidi marks). A lone leading tab or CR also
+ * counts, as before.
  */
+const FORMULA_START = /^(?:[\p{Cc}\p{Cf}\p{Z}]*[=+\-@\uFF1D\uFF0B\uFF0D\uFF20]|[\t\r])/u;
+
+/** One CSV cell. Cells a spreadsheet could read as a formula get a leading apostrophe; every cell is quoted. */
 export function csvCell(value: unknown): string {
   let s = value === null || value === undefined ? "" : Array.isArray(value) ? value.join(", ") : String(value);
-  if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
+  if (FORMULA_START.test(s)) s = `'${s}`;
   return `"${s.replace(/"/g, '""')}"`;
 }
 
