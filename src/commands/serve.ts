@@ -1,5 +1,6 @@
 /** `patchworkmcp serve`: the sidecar (REST API, MCP endpoint, dashboard). */
 import { Option, type Command } from "commander";
+import { existsSync } from "node:fs";
 import { apiKeyOption, dbOption, DEFAULT_PORT, parseList, parsePort } from "./options.js";
 
 interface ServeFlags {
@@ -37,6 +38,8 @@ export function registerServe(program: Command): void {
     .action(async (flags: ServeFlags) => {
       // Loaded on use: every verb shares one CLI, and only `serve` needs the web stack.
       const { startServer } = await import("../http/server.js");
+      // serve may start a database; say so, so a mistyped --db is visible rather than an empty dashboard.
+      const created = !existsSync(flags.db);
       const running = await startServer({
         port: flags.port,
         host: flags.host,
@@ -45,6 +48,7 @@ export function registerServe(program: Command): void {
         allowedHosts: flags.allowedHosts,
         allowedOrigins: flags.allowedOrigins,
       });
+      if (created) process.stderr.write(`patchworkmcp: created a new, empty database at ${flags.db}\n`);
       process.stderr.write(
         `patchworkmcp: listening on ${running.url} (db ${flags.db}, auth ${running.context.auth.required ? "on" : "off"})\n`,
       );
