@@ -6,7 +6,7 @@
  *   patchworkmcp proxy --upstream-url https://example.com/mcp --listen 127.0.0.1:8100
  */
 import { Option, type Command } from "commander";
-import { apiKeyOption, sidecarUrlOption, switchOption } from "../src/commands/options.js";
+import { apiKeyOption, parseDbPath, sidecarUrlOption, switchOption } from "../src/commands/options.js";
 import { MAX_LINE_BYTES } from "./line-reader.js";
 import { stderrLog } from "./log.js";
 import {
@@ -81,9 +81,9 @@ export function registerProxy(program: Command): void {
     .addOption(sidecarUrlOption())
     .addOption(apiKeyOption())
     .addOption(
-      new Option("--db <path>", "write reports straight into this SQLite file instead of a sidecar").env(
-        "FEEDBACK_PROXY_DB",
-      ),
+      new Option("--db <path>", "write reports straight into this SQLite file instead of a sidecar")
+        .env("FEEDBACK_PROXY_DB")
+        .argParser(parseDbPath),
     )
     .addOption(
       new Option("--outbox <path>", "where undeliverable reports wait for a retry")

@@ -14,6 +14,7 @@ import {
   FEEDBACK_REPLIES,
   FEEDBACK_SERVER_INSTRUCTIONS,
   LIMITS,
+  REPORT_FIELD_NAMES,
   feedbackToolDefinition,
   parseFeedback,
   type FeedbackPayload,
@@ -23,21 +24,7 @@ import {
 export const SPEC_DIR = resolve(dirname(fileURLToPath(import.meta.url)), "../drop-ins/spec");
 
 /** Every stored field, in the order the REST API returns them; absent optionals read back as null. */
-export const STORED_FIELDS = [
-  "server_name",
-  "server_version",
-  "tool_name",
-  "what_i_needed",
-  "what_i_tried",
-  "gap_type",
-  "suggestion",
-  "user_goal",
-  "resolution",
-  "tools_available",
-  "agent_model",
-  "session_id",
-  "client_type",
-] as const;
+export const STORED_FIELDS = REPORT_FIELD_NAMES;
 
 type Stored = Record<(typeof STORED_FIELDS)[number], unknown>;
 

@@ -1,11 +1,12 @@
 /** `patchworkmcp mcp`: the report tools (and `feedback`) over stdio, for Claude Desktop, Claude Code, Cursor. */
 import { Option, type Command } from "commander";
-import { dbOption, switchOption } from "./options.js";
+import { dbCreateOption, dbOption, requireDbFile, switchOption } from "./options.js";
 
 interface McpFlags {
   db: string;
   serverName?: string;
   feedbackOnly?: boolean;
+  create?: boolean;
 }
 
 export function registerMcp(program: Command): void {
@@ -15,6 +16,7 @@ export function registerMcp(program: Command): void {
       "serve the report tools (list_reports, get_report, get_stats, add_note, set_status) and feedback over stdio",
     )
     .addOption(dbOption())
+    .addOption(dbCreateOption())
     .addOption(
       new Option("--server-name <name>", "server_name stored for feedback calls that do not name one").env(
         "FEEDBACK_SERVER_NAME",
@@ -24,6 +26,7 @@ export function registerMcp(program: Command): void {
       switchOption("--feedback-only", "expose only the feedback tool (an endpoint to hand to agents)", "FEEDBACK_ONLY"),
     )
     .action(async (flags: McpFlags) => {
+      requireDbFile(flags.db, flags.create === true);
       // Loaded on use, like every verb's implementation: `patchworkmcp proxy` should not pay for it.
       const { runStdioServer } = await import("../mcp/stdio.js");
       await runStdioServer({

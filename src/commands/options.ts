@@ -3,12 +3,91 @@
  * a flag (commander's `.env()`), so the README's table is the whole story.
  */
 import { Option } from "commander";
+import { statSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 
 export const DEFAULT_DB_PATH = "./feedback.db";
 export const DEFAULT_PORT = 8099;
 
+/** A command-line mistake: a code a script can match and a sentence a person can act on. */
+export class CliError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(`${code}: ${message}`);
+    this.name = "CliError";
+  }
+}
+
+/**
+ * Read a `--db` value as a SQLite file path. This build opens SQLite files
+ * only: a database URL (postgres://, mysql://, anything scheme://) or a SQLite
+ * URI (file:…?mode=…) would otherwise become a file of that name, so it is
+ * refused. A plain file:///absolute/path URL is taken as that path. The
+ * message names the scheme only, never the value: URLs carry passwords.
+ */
+export function parseDbPath(value: string): string {
+  if (value.trim() === "")
+    throw new CliError("db_path_empty", "--db (FEEDBACK_DB_PATH) is empty: give the path of a SQLite file.");
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(value)?.[1]?.toLowerCase();
+  if (scheme === "file") {
+    let url: URL | undefined;
+    try {
+      url = new URL(value);
+    } catch {
+      url = undefined;
+    }
+    if (url && (url.host === "" || url.host === "localhost") && url.search === "" && url.hash === "")
+      return fileURLToPath(url);
+    throw new CliError(
+      "db_url_unsupported",
+      "--db takes a SQLite file path or a plain file:///absolute/path URL; file: URLs with a host, a query " +
+        "(?mode=…) or a fragment are not supported.",
+    );
+  }
+  if (scheme !== undefined)
+    throw new CliError(
+      "db_url_unsupported",
+      `--db is a ${scheme}:// URL, but this build opens SQLite files only: give the path of a SQLite file.`,
+    );
+  if (/^file:/i.test(value))
+    throw new CliError(
+      "db_url_unsupported",
+      "--db looks like a SQLite URI (file:…), which this build does not open: give the plain path of the file.",
+    );
+  return value;
+}
+
 export const dbOption = () =>
-  new Option("--db <path>", "SQLite database file").env("FEEDBACK_DB_PATH").default(DEFAULT_DB_PATH);
+  new Option("--db <path>", "SQLite database file")
+    .env("FEEDBACK_DB_PATH")
+    .default(DEFAULT_DB_PATH)
+    .argParser(parseDbPath);
+
+/** For verbs that only read a database another process writes: an absent file is a mistake, unless asked for. */
+export const dbCreateOption = () =>
+  switchOption("--create", "create the database if the --db file does not exist", "FEEDBACK_DB_CREATE");
+
+/**
+ * Refuse a database path that does not exist (or is not a file) unless
+ * `create` is set: opening it would make an empty database, and an agent
+ * reading it would answer "no reports" instead of saying the path is wrong.
+ */
+export function requireDbFile(path: string, create: boolean): void {
+  let isFile: boolean;
+  try {
+    isFile = statSync(path).isFile();
+  } catch {
+    if (create) return;
+    throw new CliError(
+      "db_not_found",
+      `there is no database at ${path}. Point --db (FEEDBACK_DB_PATH) at the file \`patchworkmcp serve\` writes, ` +
+        "or pass --create (FEEDBACK_DB_CREATE=1) to start an empty one.",
+    );
+  }
+  if (!isFile) throw new CliError("db_not_a_file", `${path} is not a file: --db takes the path of a SQLite file.`);
+}
 
 export const apiKeyOption = () =>
   new Option("--api-key <key>", "API key: for serve, the all-scopes key; for clients, the key to send").env(

@@ -1,5 +1,6 @@
 /** `patchworkmcp serve`: the sidecar (REST API, MCP endpoint, dashboard). */
 import { Option, type Command } from "commander";
+import { existsSync } from "node:fs";
 import {
   apiKeyOption,
   dbOption,
@@ -74,6 +75,8 @@ export function registerServe(program: Command): void {
     .action(async (flags: ServeFlags) => {
       // Loaded on use: every verb shares one CLI, and only `serve` needs the web stack.
       const { startServer } = await import("../http/server.js");
+      // serve may start a database; say so, so a mistyped --db is visible rather than an empty dashboard.
+      const created = !existsSync(flags.db);
       const running = await startServer({
         port: flags.port,
         host: flags.host,
@@ -87,6 +90,7 @@ export function registerServe(program: Command): void {
           maxBytesPerServerDay: flags.maxBytesPerServerDay,
         },
       });
+      if (created) process.stderr.write(`patchworkmcp: created a new, empty database at ${flags.db}\n`);
       const { authStatus } = await import("../auth/index.js");
       const status = authStatus(running.context.store);
       if (!flags.apiKey && status.mode === "on" && !status.activeKeys) {

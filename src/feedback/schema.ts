@@ -127,17 +127,10 @@ const fields = {
 export const feedbackToolInputSchema = z.object(fields);
 export type FeedbackToolInput = z.infer<typeof feedbackToolInputSchema>;
 
-const OPTIONAL_FIELDS = [
-  "server_name",
-  "server_version",
-  "tool_name",
-  "suggestion",
-  "user_goal",
-  "resolution",
-  "agent_model",
-  "session_id",
-  "client_type",
-] as const;
+/** Fields an agent may leave out (derived: the schemas that accept undefined). */
+const OPTIONAL_FIELDS = (Object.keys(fields) as (keyof typeof fields)[]).filter(
+  (key) => fields[key].safeParse(undefined).success,
+);
 
 /**
  * Normalise `tools_available` from the shapes real drop-ins send:
@@ -191,22 +184,13 @@ export const feedbackPayloadSchema = z.preprocess(
   ),
 );
 
-/** A validated, normalised report ready to store. */
-export interface FeedbackPayload {
-  what_i_needed: string;
-  what_i_tried: string;
-  gap_type: GapType;
+/**
+ * A validated, normalised report ready to store: the schema's output, less the
+ * idempotency key (stored beside it), with server_name always filled in.
+ */
+export type FeedbackPayload = Omit<z.output<typeof feedbackPayloadSchema>, "idempotency_key" | "server_name"> & {
   server_name: string;
-  server_version?: string;
-  tool_name?: string;
-  suggestion?: string;
-  user_goal?: string;
-  resolution?: Resolution;
-  tools_available: string[];
-  agent_model?: string;
-  session_id?: string;
-  client_type?: string;
-}
+};
 
 export interface FieldIssue {
   field: string;

@@ -4,7 +4,13 @@
  * arguments as JSON values; the schema accepts both.
  */
 import { z } from "zod";
-import { GAP_TYPES, RESOLUTIONS } from "../feedback/index.js";
+import {
+  FILTERABLE_FIELDS,
+  REPORT_FIELDS,
+  feedbackToolInputSchema,
+  type FeedbackPayload,
+  type FilterableField,
+} from "../feedback/index.js";
 
 export const REPORT_STATUSES = ["open", "reviewed", "resolved", "dismissed"] as const;
 export type ReportStatus = (typeof REPORT_STATUSES)[number];
@@ -23,14 +29,80 @@ const booleanLike = z.preprocess(
   z.boolean({ error: "must be true or false" }),
 );
 
-/** An ISO 8601 date or date-time; a bare date means midnight UTC. */
-const timestamp = z
-  .string()
-  .trim()
-  .refine((s) => /^\d{4}-\d{2}-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(s) && !Number.isNaN(Date.parse(s)), {
-    error: "must be an ISO 8601 date or date-time, e.g. 2026-01-31 or 2026-01-31T12:00:00Z",
-  })
-  .transform((s) => new Date(s.length === 10 ? `${s}T00:00:00Z` : s).toISOString());
+const ISO_TIMESTAMP =
+  /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?([Zz]|[+-]\d{2}:?\d{2})?)?$/;
+const TIMESTAMP_HINT = "an ISO 8601 date or date-time, e.g. 2026-01-31 or 2026-01-31T12:00:00Z";
+const MONTHS = [
+  "January",
+  "February",
+  "March",
+  "April",
+  "May",
+  "June",
+  "July",
+  "August",
+  "September",
+  "October",
+  "November",
+  "December",
+];
+
+/** Days in a month (1-12) of the proleptic Gregorian calendar, for any year 0-9999. */
+function daysIn(year: number, month: number): number {
+  const d = new Date(0);
+  d.setUTCFullYear(year, month, 0);
+  return d.getUTCDate();
+}
+
+/**
+ * THE date parser of every date filter (REST list, export and stats, the MCP
+ * tools): an ISO 8601 date or date-time, checked field by field, so an
+ * impossible date such as 2026-02-30 is refused instead of rolling over into
+ * March as Date.parse does. A bare date is midnight UTC, a date-time without
+ * an offset is UTC too (never the server's local zone). Returns the instant as
+ * an ISO string, or a sentence saying what is wrong.
+ */
+export function parseTimestamp(input: string): { ok: true; iso: string } | { ok: false; message: string } {
+  const m = ISO_TIMESTAMP.exec(input.trim());
+  if (!m) return { ok: false, message: `must be ${TIMESTAMP_HINT}` };
+  const [year, month, day, hour = 0, minute = 0, second = 0] = m
+    .slice(1, 7)
+    .map((v) => (v === undefined ? undefined : Number(v))) as number[];
+  const bad = (what: string) => ({
+    ok: false as const,
+    message: `${m[0]} is not a real ${m[4] === undefined ? "date" : "date-time"}: ${what}`,
+  });
+  if (month! < 1 || month! > 12) return bad(`there is no month ${month}`);
+  if (day! < 1 || day! > daysIn(year!, month!))
+    return bad(`${MONTHS[month! - 1]} ${year} has ${daysIn(year!, month!)} days`);
+  if (hour > 23) return bad(`hour ${hour} is past 23`);
+  if (minute > 59) return bad(`minute ${minute} is past 59`);
+  if (second > 59) return bad(`second ${second} is past 59`);
+  let offsetMinutes = 0;
+  const zone = m[8];
+  if (zone !== undefined && zone.toUpperCase() !== "Z") {
+    const digits = zone.slice(1).replace(":", "");
+    const oh = Number(digits.slice(0, 2));
+    const om = Number(digits.slice(2));
+    if (oh > 23 || om > 59) return bad(`${zone} is not a UTC offset`);
+    offsetMinutes = (zone[0] === "-" ? -1 : 1) * (oh * 60 + om);
+  }
+  const ms = Number((m[7] ?? "0").padEnd(3, "0").slice(0, 3));
+  // setUTCFullYear, not Date.UTC: Date.UTC reads years 0-99 as 1900-1999.
+  const date = new Date(0);
+  date.setUTCFullYear(year!, month! - 1, day!);
+  date.setUTCHours(hour, minute, second, ms);
+  date.setTime(date.getTime() - offsetMinutes * 60_000);
+  if (Number.isNaN(date.getTime())) return bad("it is outside the range of dates this server handles");
+  return { ok: true, iso: date.toISOString() };
+}
+
+const timestamp = z.string({ error: `must be ${TIMESTAMP_HINT}` }).transform((s, ctx) => {
+  const parsed = parseTimestamp(s);
+  if (parsed.ok) return parsed.iso;
+  ctx.addIssue({ code: "custom", message: parsed.message, input: s });
+  return z.NEVER;
+});
 
 const shortText = z
   .string()
@@ -38,16 +110,32 @@ const shortText = z
   .min(1, { error: "must not be empty" })
   .max(200, { error: "must be at most 200 characters" });
 
+/** The values of a field the table stores as an enum, read from its zod schema. */
+function enumValues(name: FilterableField): [string, ...string[]] {
+  let schema: z.ZodType = feedbackToolInputSchema.shape[name];
+  if (schema instanceof z.ZodOptional) schema = schema.unwrap() as z.ZodType;
+  if (!(schema instanceof z.ZodEnum)) throw new Error(`${name} is stored as an enum but its schema is not a z.enum`);
+  return schema.options as [string, ...string[]];
+}
+
+type FieldFilterShape = {
+  [K in FilterableField]: z.ZodOptional<z.ZodType<Exclude<FeedbackPayload[K], undefined>>>;
+};
+
+/** One equality filter per filterable field of the table: enums take their values, text a short string. */
+const fieldFilterShape = Object.fromEntries(
+  FILTERABLE_FIELDS.map((name) => {
+    const spec = REPORT_FIELDS[name];
+    const values = spec.storage === "enum" ? enumValues(name) : undefined;
+    const schema = values === undefined ? shortText : z.enum(values, { error: `must be one of: ${values.join(", ")}` });
+    return [name, schema.optional().describe(spec.filter)];
+  }),
+) as unknown as FieldFilterShape;
+
 export const reportFilterShape = {
-  server_name: shortText.optional().describe("Only reports about this MCP server."),
-  gap_type: z.enum(GAP_TYPES).optional().describe("Only this kind of gap."),
-  resolution: z.enum(RESOLUTIONS).optional().describe("blocked, worked_around or partial."),
+  ...fieldFilterShape,
   status: z.enum(REPORT_STATUSES).optional().describe("open, reviewed, resolved or dismissed."),
   reviewed: booleanLike.optional().describe("true: anything but open; false: open only."),
-  session_id: shortText.optional().describe("Only reports from this agent session."),
-  client_type: shortText.optional().describe("Only reports from this client, e.g. cursor."),
-  agent_model: shortText.optional().describe("Only reports from this model."),
-  tool_name: shortText.optional().describe("Only reports about this tool."),
   since: timestamp.optional().describe("Created at or after this ISO 8601 date/time."),
   until: timestamp.optional().describe("Created before this ISO 8601 date/time."),
   q: z

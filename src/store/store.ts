@@ -7,7 +7,13 @@ import Database from "better-sqlite3";
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
-import type { FeedbackPayload } from "../feedback/index.js";
+import {
+  FILTERABLE_FIELDS,
+  REPORT_FIELD_NAMES,
+  REPORT_FIELDS,
+  SEARCHABLE_FIELDS,
+  type FeedbackPayload,
+} from "../feedback/index.js";
 import { decodeCursor, DEFAULT_LIMIT, encodeCursor, MAX_LIMIT, toFtsQuery } from "./filters.js";
 import type { ReportFilter, ReportStatus } from "./filters.js";
 import { migrate } from "./migrations.js";
@@ -41,25 +47,8 @@ export interface OpenOptions {
   busyTimeoutMs?: number;
 }
 
-interface ReportRow {
-  id: number;
-  created_at: string;
-  updated_at: string | null;
-  server_name: string;
-  server_version: string | null;
-  tool_name: string | null;
-  what_i_needed: string;
-  what_i_tried: string;
-  gap_type: string;
-  suggestion: string | null;
-  user_goal: string | null;
-  resolution: string | null;
-  tools_available: string;
-  agent_model: string | null;
-  session_id: string | null;
-  client_type: string | null;
-  status: string;
-}
+/** A reports row as SQLite returns it: json_list fields are still JSON text. */
+type ReportRow = Record<string, unknown> & { id: number; status: string };
 
 interface ReportQuery {
   from: string;
@@ -73,65 +62,92 @@ interface DraftRow extends Omit<Draft, "files"> {
   files: string;
 }
 
+/**
+ * The report's columns, derived from REPORT_FIELDS (src/feedback/fields.ts) plus
+ * the columns only the store writes: adding a payload field is a row in that
+ * table and a migration adding its column, nothing here.
+ */
+const STORE_COLUMNS_BEFORE = ["id", "created_at", "updated_at"] as const;
+const STORE_COLUMNS_AFTER = ["status"] as const;
+const ALL_COLUMNS = [...STORE_COLUMNS_BEFORE, ...REPORT_FIELD_NAMES, ...STORE_COLUMNS_AFTER];
+const JSON_LIST_FIELDS = REPORT_FIELD_NAMES.filter((f) => REPORT_FIELDS[f].storage === "json_list");
+
 /** Report columns, qualified with the `r` alias every report query uses. */
-const REPORT_COLUMNS = [
-  "id",
-  "created_at",
-  "updated_at",
-  "server_name",
-  "server_version",
-  "tool_name",
-  "what_i_needed",
-  "what_i_tried",
-  "gap_type",
-  "suggestion",
-  "user_goal",
-  "resolution",
-  "tools_available",
-  "agent_model",
-  "session_id",
-  "client_type",
-  "status",
-]
-  .map((c) => `r.${c}`)
-  .join(", ");
+const REPORT_COLUMNS = ALL_COLUMNS.map((c) => `r.${c}`).join(", ");
 
 /**
  * The same report shape as `toReport`, built by SQLite as JSON text. The REST
  * list endpoint splices these strings into its response, skipping a JS object
  * per row and a JSON.stringify per page (the hot path at high request rates).
  */
-const REPORT_JSON = `json_object(
-  'id', r.id, 'created_at', r.created_at, 'updated_at', r.updated_at, 'server_name', r.server_name,
-  'server_version', r.server_version, 'tool_name', r.tool_name, 'what_i_needed', r.what_i_needed,
-  'what_i_tried', r.what_i_tried, 'gap_type', r.gap_type, 'suggestion', r.suggestion, 'user_goal', r.user_goal,
-  'resolution', r.resolution, 'tools_available', json(r.tools_available), 'agent_model', r.agent_model,
-  'session_id', r.session_id, 'client_type', r.client_type, 'status', r.status,
-  'reviewed', json(CASE r.status WHEN 'open' THEN 'false' ELSE 'true' END))`;
+const REPORT_JSON = `json_object(${[
+  ...ALL_COLUMNS.map((c) => `'${c}', ${(JSON_LIST_FIELDS as string[]).includes(c) ? `json(r.${c})` : `r.${c}`}`),
+  "'reviewed', json(CASE r.status WHEN 'open' THEN 'false' ELSE 'true' END)",
+].join(", ")})`;
+
+/** The INSERT of one report: every payload field, its creation time and idempotency key. */
+const INSERT_COLUMNS = ["created_at", ...REPORT_FIELD_NAMES, "idempotency_key"];
+const INSERT_REPORT = `INSERT INTO reports (${INSERT_COLUMNS.join(", ")})
+  VALUES (${INSERT_COLUMNS.map((c) => `@${c}`).join(", ")})
+  ON CONFLICT (idempotency_key) DO NOTHING`;
+
+/** The payload as INSERT parameters: absent optionals are NULL, lists JSON text. */
+function insertParams(p: FeedbackPayload): Record<string, unknown> {
+  const source = p as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const field of REPORT_FIELD_NAMES) {
+    const value = source[field];
+    out[field] = REPORT_FIELDS[field].storage === "json_list" ? JSON.stringify(value ?? []) : (value ?? null);
+  }
+  return out;
+}
+
+/**
+ * Batch indexing into reports_fts. The virtual table's columns were fixed by
+ * migration 1; `checkSchema` verifies at open that they equal SEARCHABLE_FIELDS,
+ * so this derived list can never silently index the wrong columns.
+ */
+const FTS_INDEX = `INSERT INTO reports_fts (rowid, ${SEARCHABLE_FIELDS.join(", ")})
+  SELECT id, ${SEARCHABLE_FIELDS.join(", ")} FROM reports WHERE id > ? AND id <= ?`;
 
 /** Filter fields that are plain equality on a column of the same name. */
-const EQUALITY_FILTERS = [
-  "server_name",
-  "gap_type",
-  "resolution",
-  "status",
-  "session_id",
-  "client_type",
-  "agent_model",
-  "tool_name",
-] as const;
+const EQUALITY_FILTERS = [...FILTERABLE_FIELDS, "status"] as const;
+
+/** Column names of a table (or virtual table), in declaration order. */
+export function tableColumns(db: Database.Database, table: string): string[] {
+  return (db.pragma(`table_info(${table})`) as { name: string }[]).map((c) => c.name);
+}
+
+/**
+ * The migrated schema must hold every column the field table derives: a field
+ * added to REPORT_FIELDS without its migration, or a searchable flag changed
+ * without rebuilding reports_fts, fails here with a sentence instead of
+ * dropping data later.
+ */
+export function checkSchema(db: Database.Database): void {
+  const reports = new Set(tableColumns(db, "reports"));
+  const missing = [...ALL_COLUMNS, "idempotency_key"].filter((c) => !reports.has(c));
+  if (missing.length > 0)
+    throw new StoreError(
+      "schema_mismatch",
+      `the reports table has no column ${missing.join(", ")}: add a migration for each new field in REPORT_FIELDS`,
+    );
+  const fts = tableColumns(db, "reports_fts");
+  const want = [...SEARCHABLE_FIELDS];
+  if (fts.length !== want.length || want.some((c) => !fts.includes(c)))
+    throw new StoreError(
+      "schema_mismatch",
+      `the full-text index covers ${fts.join(", ")} but REPORT_FIELDS marks ${want.join(", ")} searchable: ` +
+        "add a migration that rebuilds reports_fts and its triggers",
+    );
+}
 
 export const STATS_DAYS_DEFAULT = 30;
 
 function toReport(row: ReportRow): Report {
-  return {
-    ...row,
-    gap_type: row.gap_type as Report["gap_type"],
-    resolution: row.resolution as Report["resolution"],
-    status: row.status as ReportStatus,
-    tools_available: JSON.parse(row.tools_available) as string[],
-    reviewed: row.status !== "open",
-  };
+  const report: Record<string, unknown> = { ...row, reviewed: row.status !== "open" };
+  for (const field of JSON_LIST_FIELDS) report[field] = JSON.parse(row[field] as string) as unknown;
+  return report as unknown as Report;
 }
 
 function toDraft(row: DraftRow): Draft {
@@ -165,6 +181,7 @@ export class FeedbackStore {
       db.pragma("foreign_keys = ON");
       migrate(db);
     }
+    checkSchema(db);
     return new FeedbackStore(db, path, options.readonly ?? false);
   }
 
@@ -196,31 +213,13 @@ export class FeedbackStore {
   insertMany(
     items: { payload: FeedbackPayload; idempotencyKey?: string | undefined }[],
   ): { id: number; created: boolean }[] {
-    const insert = this.stmt(
-      `INSERT INTO reports (created_at, server_name, server_version, tool_name, what_i_needed, what_i_tried, gap_type,
-         suggestion, user_goal, resolution, tools_available, agent_model, session_id, client_type, idempotency_key)
-       VALUES (@created_at, @server_name, @server_version, @tool_name, @what_i_needed, @what_i_tried, @gap_type,
-         @suggestion, @user_goal, @resolution, @tools_available, @agent_model, @session_id, @client_type, @idempotency_key)
-       ON CONFLICT (idempotency_key) DO NOTHING`,
-    );
+    const insert = this.stmt(INSERT_REPORT);
     const byKey = this.stmt("SELECT id FROM reports WHERE idempotency_key = ?");
     const run = this.db.transaction((batch: typeof items) =>
-      batch.map(({ payload: p, idempotencyKey }) => {
+      batch.map(({ payload, idempotencyKey }) => {
         const info = insert.run({
+          ...insertParams(payload),
           created_at: now(),
-          server_name: p.server_name,
-          server_version: p.server_version ?? null,
-          tool_name: p.tool_name ?? null,
-          what_i_needed: p.what_i_needed,
-          what_i_tried: p.what_i_tried,
-          gap_type: p.gap_type,
-          suggestion: p.suggestion ?? null,
-          user_goal: p.user_goal ?? null,
-          resolution: p.resolution ?? null,
-          tools_available: JSON.stringify(p.tools_available),
-          agent_model: p.agent_model ?? null,
-          session_id: p.session_id ?? null,
-          client_type: p.client_type ?? null,
           idempotency_key: idempotencyKey ?? null,
         });
         if (info.changes === 1) return { id: Number(info.lastInsertRowid), created: true };
@@ -265,10 +264,7 @@ export class FeedbackStore {
         ) as { m: number | null }
       ).m;
       if (to === null) return 0;
-      const info = this.stmt(
-        `INSERT INTO reports_fts (rowid, what_i_needed, what_i_tried, suggestion, user_goal, tool_name, server_name)
-         SELECT id, what_i_needed, what_i_tried, suggestion, user_goal, tool_name, server_name FROM reports WHERE id > ? AND id <= ?`,
-      ).run(from, to);
+      const info = this.stmt(FTS_INDEX).run(from, to);
       this.stmt("UPDATE fts_state SET indexed_upto = ?").run(to);
       return info.changes;
     });

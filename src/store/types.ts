@@ -1,28 +1,27 @@
 /** Types of what the store hands out. Absent optional fields are `null`, so every report has the same keys. */
-import type { GapType, Resolution } from "../feedback/index.js";
+import type { FeedbackPayload } from "../feedback/index.js";
 import type { ReportStatus } from "./filters.js";
 
-export interface Report {
+/** The payload's fields as stored: every key present, an absent optional one as null. */
+export type StoredFields = {
+  [K in keyof FeedbackPayload]-?: undefined extends FeedbackPayload[K]
+    ? Exclude<FeedbackPayload[K], undefined> | null
+    : FeedbackPayload[K];
+};
+
+/** The columns only the store writes (see STORE_COLUMNS in store.ts). */
+export interface StoreColumns {
   id: number;
   created_at: string;
   updated_at: string | null;
-  server_name: string;
-  server_version: string | null;
-  tool_name: string | null;
-  what_i_needed: string;
-  what_i_tried: string;
-  gap_type: GapType;
-  suggestion: string | null;
-  user_goal: string | null;
-  resolution: Resolution | null;
-  tools_available: string[];
-  agent_model: string | null;
-  session_id: string | null;
-  client_type: string | null;
   status: ReportStatus;
-  /** Derived from status: anything but `open` counts as reviewed. */
-  reviewed: boolean;
 }
+
+export type Report = StoreColumns &
+  StoredFields & {
+    /** Derived from status: anything but `open` counts as reviewed. */
+    reviewed: boolean;
+  };
 
 export interface Note {
   id: number;

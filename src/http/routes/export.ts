@@ -6,6 +6,7 @@
 import { Router, type Response } from "express";
 import { once } from "node:events";
 import { z } from "zod";
+import { EXPORTED_FIELDS } from "../../feedback/index.js";
 import { reportFilterShape, type FeedbackStore, type Report } from "../../store/index.js";
 import type { Authenticator } from "../auth.js";
 import { parseOr400 } from "../errors.js";
@@ -15,32 +16,23 @@ const exportQuery = z.object({
   format: z.enum(["json", "ndjson", "csv"], { error: "must be json, ndjson or csv" }).default("json"),
 });
 
-export const CSV_COLUMNS = [
-  "id",
-  "created_at",
-  "server_name",
-  "server_version",
-  "tool_name",
-  "gap_type",
-  "resolution",
-  "status",
-  "what_i_needed",
-  "what_i_tried",
-  "suggestion",
-  "user_goal",
-  "tools_available",
-  "agent_model",
-  "session_id",
-  "client_type",
-] as const satisfies readonly (keyof Report)[];
+/** The CSV columns: the store's id, timestamp and status, then every exported field of REPORT_FIELDS. */
+export const CSV_COLUMNS: readonly (keyof Report)[] = ["id", "created_at", "status", ...EXPORTED_FIELDS];
 
 /**
- * One CSV cell. Cells a spreadsheet would read as a formula (leading = + - @,
- * tab or CR) get a leading apostrophe; every cell is quoted.
+ * What a spreadsheet may read as the start of a formula: = + - @ (and their
+ * fullwidth forms, which some spreadsheets fold to ASCII), possibly behind
+ * characters it skips or that a reader does not see: controls (tab, CR, LF),
+ * spaces of every kind (NBSP included) and format characters (BOM, zero-width
+ * space/joiners, word joiner, bidi marks). A lone leading tab or CR also
+ * counts, as before.
  */
+const FORMULA_START = /^(?:[\p{Cc}\p{Cf}\p{Z}]*[=+\-@\uFF1D\uFF0B\uFF0D\uFF20]|[\t\r])/u;
+
+/** One CSV cell. Cells a spreadsheet could read as a formula get a leading apostrophe; every cell is quoted. */
 export function csvCell(value: unknown): string {
   let s = value === null || value === undefined ? "" : Array.isArray(value) ? value.join(", ") : String(value);
-  if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
+  if (FORMULA_START.test(s)) s = `'${s}`;
   return `"${s.replace(/"/g, '""')}"`;
 }
 

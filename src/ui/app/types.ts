@@ -1,4 +1,7 @@
 /** The wire shapes the dashboard reads, shared with the server's store types. */
+// fields.ts is pure data (no runtime imports), so the bundle may take it whole.
+import { FILTERABLE_FIELDS } from "../../feedback/fields.js";
+
 export type { Report, ReportDetail, Note, Draft, Stats, CountRow } from "../../store/types.js";
 
 export interface Page<T> {
@@ -6,20 +9,11 @@ export interface Page<T> {
   nextCursor: string | null;
 }
 
-/** The filters the list, stats and export endpoints share (all query-string values). */
-export const FILTER_KEYS = [
-  "q",
-  "server_name",
-  "gap_type",
-  "resolution",
-  "status",
-  "client_type",
-  "agent_model",
-  "tool_name",
-  "session_id",
-  "since",
-  "until",
-] as const;
+/**
+ * The filters the list, stats and export endpoints share (all query-string values):
+ * every filterable field of the contract's field table plus the store's own.
+ */
+export const FILTER_KEYS = ["q", ...FILTERABLE_FIELDS, "status", "since", "until"] as const;
 export type FilterKey = (typeof FILTER_KEYS)[number];
 export type Filters = Partial<Record<FilterKey, string>>;
 
