@@ -20,6 +20,8 @@ export interface StdioProxyOptions {
   config: SessionConfig;
   reporter: Reporter;
   log: Log;
+  /** Troubleshooting details (`--debug`). */
+  debug?: Log;
   /** Longest line taken from the client (default MAX_LINE_BYTES). */
   maxLineBytes?: number;
   /** Lower the proxy's own CPU priority by this much once upstream runs (0: leave it). */
@@ -66,6 +68,7 @@ export async function runStdioProxy(options: StdioProxyOptions): Promise<number>
     config: options.config,
     reporter: options.reporter,
     log,
+    ...(options.debug ? { debug: options.debug } : {}),
     sessionId: () => sessionId,
     downstream: { send: (frame) => write(serialise(frame)), sendRaw: write },
     onUpstreamClosed: (info) => {
