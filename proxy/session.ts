@@ -429,8 +429,15 @@ export class ProxySession {
       this.enrich(parsed.payload),
       parsed.idempotencyKey ?? `proxy-${randomUUID()}`,
     );
-    const text = result.recorded ? FEEDBACK_REPLIES.recorded(result.id) : FEEDBACK_REPLIES.queued();
-    return { content: [{ type: "text", text }] };
+    if (result.recorded) return { content: [{ type: "text", text: FEEDBACK_REPLIES.recorded(result.id) }] };
+    if (result.kept) return { content: [{ type: "text", text: FEEDBACK_REPLIES.queued() }] };
+    // The sidecar will never take this report as it is: say so, so the agent can fix it.
+    return {
+      content: [
+        { type: "text", text: FEEDBACK_REPLIES.invalid(`the feedback service refused it (${result.refused})`) },
+      ],
+      isError: true,
+    };
   }
 
   private serverName(): string | undefined {
@@ -486,7 +493,11 @@ export class ProxySession {
       if (!parsed.ok) return;
       const result = await this.options.reporter.submit(this.enrich(parsed.payload), `proxy-missing-${randomUUID()}`);
       this.options.log(
-        `recorded a missing_tool report for "${clip(name, 200)}"${result.recorded ? ` (report ${result.id})` : " (kept in the outbox)"}`,
+        result.recorded
+          ? `recorded a missing_tool report for "${clip(name, 200)}" (report ${result.id})`
+          : result.kept
+            ? `kept a missing_tool report for "${clip(name, 200)}" in the outbox`
+            : `the sidecar refused a missing_tool report for "${clip(name, 200)}": ${result.refused}`,
       );
     })().catch((err: unknown) =>
       this.options.log(`missing_tool report failed: ${err instanceof Error ? err.message : String(err)}`),
