@@ -55,8 +55,21 @@ export async function runStdioProxy(options: StdioProxyOptions): Promise<number>
 
   // Backpressure both ways: a server that stops reading pauses our stdin, a client that stops
   // reading pauses the server's stdout, so neither can make the proxy buffer without bound.
-  const toStdout = coalescingWriter(process.stdout, (full) => upstream.pauseReading?.(full));
+  const debug = options.debug ?? (() => undefined);
+  const toStdout = coalescingWriter(process.stdout, (full) => {
+    debug(
+      full
+        ? "the client is not reading: pausing the upstream's output"
+        : "the client caught up: reading upstream again",
+    );
+    upstream.pauseReading?.(full);
+  });
   upstream.onpressure = (full) => {
+    debug(
+      full
+        ? "the upstream is not reading: pausing the client's input"
+        : "the upstream caught up: reading the client again",
+    );
     if (full) process.stdin.pause();
     else process.stdin.resume();
   };

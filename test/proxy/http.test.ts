@@ -225,7 +225,8 @@ describe("HTTP downstream: resumable streams", () => {
       const [first] = await readEvents(res, (events) => events.length >= 1);
       expect(first!.data).toMatchObject({ method: "notifications/progress" });
       expect(first!.id).toBeDefined();
-      await new Promise((r) => setTimeout(r, 1500));
+      // The call runs to its end while the client is away.
+      await waitFor(() => proxy.stderr().includes("slow call 7 finished"), 20_000, "the slow call to finish");
 
       const resumed = await fetch(proxy.url, {
         headers: { ...headers, Accept: "text/event-stream", "Last-Event-ID": first!.id! },
