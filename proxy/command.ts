@@ -14,6 +14,7 @@ import {
   DEFAULT_DELIVERY_TIMEOUT_MS,
   DEFAULT_IDLE_TIMEOUT_S,
   DEFAULT_NICE,
+  DEFAULT_PROBE_TIMEOUT_MS,
   parseProxySettings,
 } from "./options.js";
 import { DEFAULT_OUTBOX_PATH } from "./outbox.js";
@@ -102,6 +103,14 @@ export function registerProxy(program: Command): void {
       new Option("--delivery-timeout <ms>", "time allowed for one delivery attempt")
         .env("FEEDBACK_PROXY_DELIVERY_TIMEOUT_MS")
         .default(String(DEFAULT_DELIVERY_TIMEOUT_MS)),
+    )
+    .addOption(
+      new Option("--probe-timeout <ms>", "how long to wait for upstream to answer the proxy's own tools/list")
+        .env("FEEDBACK_PROXY_PROBE_TIMEOUT_MS")
+        .default(String(DEFAULT_PROBE_TIMEOUT_MS)),
+    )
+    .addOption(
+      switchOption("--debug", "log details to stderr for troubleshooting", "FEEDBACK_PROXY_DEBUG").default(false),
     )
     .addOption(
       new Option("--max-message-bytes <n>", "longest stdio message passed on; longer lines are dropped")

@@ -26,6 +26,8 @@ export interface HttpProxyOptions {
   config: SessionConfig;
   reporter: Reporter;
   log: Log;
+  /** Troubleshooting details (`--debug`). */
+  debug?: Log;
   /** Bearer key clients must send on /mcp; none when undefined. */
   apiKey?: string | undefined;
   /** Extra Host names to accept besides loopback names and the bind address ("*" = any). */
@@ -137,6 +139,7 @@ export async function startHttpProxy(options: HttpProxyOptions): Promise<Running
       config: options.config,
       reporter: options.reporter,
       log,
+      ...(options.debug ? { debug: options.debug } : {}),
       sessionId: () => transport.sessionId,
       downstream: { send },
       onUpstreamClosed: (info) => {

@@ -20,6 +20,8 @@ export interface StdioProxyOptions {
   config: SessionConfig;
   reporter: Reporter;
   log: Log;
+  /** Troubleshooting details (`--debug`). */
+  debug?: Log;
   /** Longest line taken from the client (default MAX_LINE_BYTES). */
   maxLineBytes?: number;
   /** Lower the proxy's own CPU priority by this much once upstream runs (0: leave it). */
@@ -53,8 +55,21 @@ export async function runStdioProxy(options: StdioProxyOptions): Promise<number>
 
   // Backpressure both ways: a server that stops reading pauses our stdin, a client that stops
   // reading pauses the server's stdout, so neither can make the proxy buffer without bound.
-  const toStdout = coalescingWriter(process.stdout, (full) => upstream.pauseReading?.(full));
+  const debug = options.debug ?? (() => undefined);
+  const toStdout = coalescingWriter(process.stdout, (full) => {
+    debug(
+      full
+        ? "the client is not reading: pausing the upstream's output"
+        : "the client caught up: reading upstream again",
+    );
+    upstream.pauseReading?.(full);
+  });
   upstream.onpressure = (full) => {
+    debug(
+      full
+        ? "the upstream is not reading: pausing the client's input"
+        : "the upstream caught up: reading the client again",
+    );
     if (full) process.stdin.pause();
     else process.stdin.resume();
   };
@@ -66,6 +81,7 @@ export async function runStdioProxy(options: StdioProxyOptions): Promise<number>
     config: options.config,
     reporter: options.reporter,
     log,
+    ...(options.debug ? { debug: options.debug } : {}),
     sessionId: () => sessionId,
     downstream: { send: (frame) => write(serialise(frame)), sendRaw: write },
     onUpstreamClosed: (info) => {

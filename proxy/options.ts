@@ -10,6 +10,8 @@ import { DEFAULT_OUTBOX_PATH } from "./outbox.js";
 export const DEFAULT_COLLISION_TOOL_NAME = "patchworkmcp_feedback";
 export const DEFAULT_IDLE_TIMEOUT_S = 1800;
 export const DEFAULT_DELIVERY_TIMEOUT_MS = 3000;
+/** How long the proxy waits for upstream to answer a request of its own (its tools/list). */
+export const DEFAULT_PROBE_TIMEOUT_MS = 10_000;
 /** How far a stdio proxy lowers its own CPU priority (see `--nice`). */
 export const DEFAULT_NICE = 5;
 
@@ -65,6 +67,12 @@ export const rawProxyFlags = z.object({
     .int()
     .positive()
     .default(DEFAULT_DELIVERY_TIMEOUT_MS),
+  probeTimeout: z.coerce
+    .number({ error: "--probe-timeout must be a number of milliseconds" })
+    .int({ error: "--probe-timeout must be a whole number of milliseconds" })
+    .positive({ error: "--probe-timeout must be a positive number of milliseconds" })
+    .default(DEFAULT_PROBE_TIMEOUT_MS),
+  debug: z.boolean().default(false),
   maxMessageBytes: z.coerce
     .number({ error: "--max-message-bytes must be a number of bytes" })
     .int({ error: "--max-message-bytes must be a whole number of bytes" })

@@ -12,8 +12,14 @@ import type { FeedbackStore } from "../src/store/index.js";
 import type { Log } from "./log.js";
 import type { Outbox } from "./outbox.js";
 
-/** `retryable: false` means this report will never be accepted as it is (the sidecar rejected its content). */
-export type DeliveryResult = { ok: true; id: number } | { ok: false; message: string; retryable: boolean };
+/**
+ * `retryable: false` means this report will never be accepted as it is (the
+ * sidecar rejected its content, e.g. 422): it is final, never queued.
+ * `retryAfterMs`: the sidecar asked not to be tried again sooner (Retry-After).
+ */
+export type DeliveryResult =
+  | { ok: true; id: number }
+  | { ok: false; message: string; retryable: boolean; retryAfterMs?: number | undefined };
 
 export interface Deliverer {
   deliver(payload: FeedbackPayload, idempotencyKey: string, timeoutMs: number): Promise<DeliveryResult>;
@@ -37,7 +43,7 @@ export function sidecarDeliverer(baseUrl: string, apiKey: string | undefined): D
         result.status >= 400 &&
         result.status < 500 &&
         ![401, 403, 408, 429].includes(result.status);
-      return { ok: false, message: result.message, retryable: !permanent };
+      return { ok: false, message: result.message, retryable: !permanent, retryAfterMs: result.retryAfterMs };
     },
   };
 }
@@ -67,7 +73,11 @@ export function databaseDeliverer(path: string): Deliverer & { close(): void } {
   };
 }
 
-export type SubmitResult = { recorded: true; id: number } | { recorded: false };
+/** Recorded; kept in the outbox for a later retry; or refused for good (`refused` says why). */
+export type SubmitResult =
+  | { recorded: true; id: number }
+  | { recorded: false; kept: true }
+  | { recorded: false; kept: false; refused: string };
 
 export interface ReporterOptions {
   deliverer: Deliverer;
@@ -76,6 +86,7 @@ export interface ReporterOptions {
   /** Time allowed for one delivery attempt, in ms. */
   timeoutMs: number;
   retryBaseMs?: number;
+  /** Longest wait between retries, in ms; a longer Retry-After is cut to it. */
   retryMaxMs?: number;
 }
 
@@ -116,6 +127,11 @@ export class Reporter {
       if (this.timer) this.schedule(0);
       return { recorded: true, id: result.id };
     }
+    if (!result.retryable) {
+      // Sending it again would get the same answer: the caller tells the agent, nothing is queued.
+      this.options.log(`feedback refused by the sidecar (${result.message}); not kept for a retry`);
+      return { recorded: false, kept: false, refused: result.message };
+    }
     this.options.log(`feedback not delivered (${result.message}); kept in the outbox ${this.options.outbox.path}`);
     try {
       await this.options.outbox.append({ payload: { ...payload }, idempotencyKey });
@@ -125,8 +141,14 @@ export class Reporter {
       );
       process.stderr.write(`${formatUnsentLine({ ...payload, idempotency_key: idempotencyKey })}\n`);
     }
-    this.schedule(this.retryDelay);
-    return { recorded: false };
+    this.schedule(this.retryWait(result.retryAfterMs));
+    return { recorded: false, kept: true };
+  }
+
+  /** The backoff, or the sidecar's Retry-After when that is longer (up to retryMaxMs). */
+  private retryWait(retryAfterMs: number | undefined): number {
+    const max = this.options.retryMaxMs ?? 300_000;
+    return Math.max(this.retryDelay, Math.min(retryAfterMs ?? 0, max));
   }
 
   /** Start retrying what an earlier run left in the outbox. */
@@ -175,7 +197,7 @@ export class Reporter {
       return;
     }
     const delivered = new Set<string>();
-    let unreachable = false;
+    let unreachable: { retryAfterMs?: number | undefined } | undefined;
     for (const entry of entries) {
       // An entry that does not validate (hand-edited, another version) stays for a human and `replay`.
       const parsed = parseFeedback(entry.payload);
@@ -189,7 +211,7 @@ export class Reporter {
           );
           continue;
         }
-        unreachable = true;
+        unreachable = { retryAfterMs: result.retryAfterMs };
         break;
       }
       delivered.add(entry.idempotencyKey);
@@ -203,7 +225,7 @@ export class Reporter {
     }
     if (delivered.size > 0) this.options.log(`delivered ${delivered.size} report(s) from the outbox`);
     if (unreachable) {
-      this.schedule(this.retryDelay);
+      this.schedule(this.retryWait(unreachable.retryAfterMs));
       this.retryDelay = Math.min(this.retryDelay * 2, this.options.retryMaxMs ?? 300_000);
     } else {
       this.retryDelay = this.options.retryBaseMs ?? 2000;

@@ -4,7 +4,7 @@
  * (express, the SDK's transports) are loaded only when the settings ask for them.
  */
 import { runStdioProxy } from "./downstream-stdio.js";
-import { stderrLog } from "./log.js";
+import { debugLog, stderrLog } from "./log.js";
 import type { ProxySettings } from "./options.js";
 import { Outbox } from "./outbox.js";
 import { Reporter, databaseDeliverer, sidecarDeliverer } from "./reporter.js";
@@ -39,6 +39,7 @@ export async function runProxy(s: ProxySettings): Promise<number> {
     serverName: s.name,
     missingToolReports: s.missingToolReports,
     learned: {},
+    ownRequestTimeoutMs: s.probeTimeout,
   };
   const makeUpstream = await upstreamFactory(s);
   if (s.listen === undefined) {
@@ -47,6 +48,7 @@ export async function runProxy(s: ProxySettings): Promise<number> {
       config,
       reporter,
       log: stderrLog,
+      debug: debugLog(s.debug),
       maxLineBytes: s.maxMessageBytes,
       nice: s.nice,
     });
@@ -62,6 +64,7 @@ export async function runProxy(s: ProxySettings): Promise<number> {
     config,
     reporter,
     log: stderrLog,
+    debug: debugLog(s.debug),
     apiKey: s.listenKey,
     allowedHosts: s.allowedHosts,
     allowedOrigins: s.allowedOrigins,

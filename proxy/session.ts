@@ -9,29 +9,20 @@
  * upstream listed, the session id) and which stream a server message belongs
  * to (progress token → request id), for downstreams that care (HTTP).
  *
- * Before the client gets the initialize result, the proxy finishes the
- * handshake with upstream itself (`notifications/initialized`, then a paged
- * `tools/list` of its own) so the instructions already name the tool as it
- * will be offered, even when upstream has a `feedback` tool of its own. What
- * upstream sends meanwhile waits behind the initialize result; the client's own
- * `notifications/initialized` is then not sent twice.
+ * The session routes; what it routes to lives beside it: the tool catalogue
+ * (tool-catalogue.ts: upstream's tools, the name the feedback tool is offered
+ * under, the edits to `tools/list`), the initialize gate (initialize-gate.ts:
+ * the handshake the proxy finishes with upstream before the client gets the
+ * initialize result, and the instructions in it) and the proxy's own requests
+ * upstream (own-requests.ts).
  */
-import { randomBytes } from "node:crypto";
 import { randomUUID } from "node:crypto";
-import {
-  FEEDBACK_REPLIES,
-  FEEDBACK_SERVER_INSTRUCTIONS,
-  FEEDBACK_TOOL_NAME,
-  LIMITS,
-  feedbackToolDefinition,
-  parseFeedback,
-  type FeedbackPayload,
-} from "../src/feedback/index.js";
+import { FEEDBACK_REPLIES, LIMITS, parseFeedback, type FeedbackPayload } from "../src/feedback/index.js";
+import { InitializeGate, introductionOf, withInstructions } from "./initialize-gate.js";
 import {
   CONNECTION_CLOSED,
-  INVALID_PARAMS,
-  RESERVED_ID_PREFIX,
   INTERNAL_ERROR,
+  INVALID_PARAMS,
   errorFrame,
   isNotification,
   isObject,
@@ -42,16 +33,16 @@ import {
   resultFrame,
   type Frame,
   type RpcId,
-  type RpcMessage,
 } from "./jsonrpc.js";
 import type { OversizedLine } from "./line-reader.js";
 import { idAtEnds, resultId, toolCallOf } from "./line-sniff.js";
 import type { Log } from "./log.js";
+import { OwnRequests } from "./own-requests.js";
 import type { Reporter } from "./reporter.js";
+import { ToolCatalogue } from "./tool-catalogue.js";
 import type { UpstreamClosed, UpstreamLink } from "./upstream.js";
 
-/** Per-process part of our request ids, so chained proxies never claim each other's answers. */
-const INSTANCE = randomBytes(4).toString("hex");
+export { instructionsFor } from "./initialize-gate.js";
 
 export interface SessionConfig {
   /** Name to offer the feedback tool under. */
@@ -68,6 +59,8 @@ export interface SessionConfig {
    * message on, instructions included.
    */
   learned?: { toolName?: string };
+  /** How long the proxy waits for upstream to answer a request of its own, in ms (a later answer is dropped). */
+  ownRequestTimeoutMs?: number | undefined;
 }
 
 /** Where messages for the client go; `relatedRequestId` picks the HTTP stream. */
@@ -90,28 +83,16 @@ export interface SessionOptions {
   config: SessionConfig;
   reporter: Reporter;
   log: Log;
+  /** Details worth having only when looking for trouble (`--debug`); dropped when absent. */
+  debug?: Log;
   /** The MCP session id (HTTP) or one made up per stdio connection. */
   sessionId: () => string | undefined;
   onUpstreamClosed: (info: UpstreamClosed) => void;
 }
 
-const INTERNAL_TIMEOUT_MS = 10_000;
-/** Longest the initialize result waits for upstream's tool list; after it, the default name is used. */
-const TOOLS_PROBE_WAIT_MS = 3_000;
-const MAX_TOOL_PAGES = 100;
-
-/** The server instructions, naming the tool as it is actually offered. */
-export function instructionsFor(toolName: string): string {
-  return toolName === FEEDBACK_TOOL_NAME
-    ? FEEDBACK_SERVER_INSTRUCTIONS
-    : FEEDBACK_SERVER_INSTRUCTIONS.replaceAll(`\`${FEEDBACK_TOOL_NAME}\``, `\`${toolName}\``);
-}
-
 const clip = (s: string, max: number) => (s.length > max ? s.slice(0, max) : s);
 
 export class ProxySession {
-  /** Name the feedback tool is offered under in this session (changes on a collision). */
-  toolName: string;
   lastActivity = Date.now();
   /** Client requests waiting upstream, by id (a Map keeps 1 and "1" apart). */
   private readonly pending = new Map<RpcId, Pending>();
@@ -119,33 +100,43 @@ export class ProxySession {
   /** Server→client requests: which client request's stream they went out on. */
   private readonly serverRequests = new Map<RpcId, RpcId | undefined>();
   private readonly localCalls = new Map<RpcId, { cancelled: boolean }>();
-  private readonly internal = new Map<string, (m: RpcMessage | undefined) => void>();
-  private internalSeq = 0;
+  private readonly catalogue: ToolCatalogue;
+  private readonly gate: InitializeGate;
+  private readonly own: OwnRequests;
   private upstreamName?: string;
   private upstreamVersion?: string;
   private clientType?: string;
-  /** undefined until the initialize result says. */
-  private upstreamHasTools?: boolean;
-  private initialized = false;
-  private toolNames = new Set<string>();
-  private toolsListed = false;
-  private toolsComplete = false;
-  private toolsFresh = false;
-  private injectedOnce = false;
-  private refreshing?: Promise<void>;
   private readonly reportedMissing = new Set<string>();
   private closedInfo?: UpstreamClosed;
-  /** Set while the initialize result waits for the tool list: what else is for the client queues here. */
-  private held?: { release: () => void; queue: Array<[Frame, RpcId | undefined]> };
-  /** Upstream has been sent `notifications/initialized` (by the client, or by the proxy finishing the handshake): it hears it once. */
-  private initializedSent = false;
 
   constructor(private readonly options: SessionOptions) {
-    this.toolName = options.config.learned?.toolName ?? options.config.toolName;
-    options.upstream.onmessage = (frame) => this.fromUpstream(frame);
-    if (options.downstream.sendRaw) options.upstream.onrawline = (line) => this.fastResponse(line);
-    options.upstream.onclose = (info) => this.upstreamClosed(info);
-    options.upstream.ontoolong = (line) => this.upstreamLineDropped(line);
+    const { upstream, config, log } = options;
+    this.catalogue = new ToolCatalogue({
+      toolName: config.toolName,
+      collisionToolName: config.collisionToolName,
+      learned: config.learned,
+      log,
+      onRenamed: () => this.toClient({ msg: { jsonrpc: "2.0", method: "notifications/tools/list_changed" } }),
+    });
+    this.gate = new InitializeGate({
+      downstream: options.downstream,
+      sendInitialized: () => upstream.send({ msg: { jsonrpc: "2.0", method: "notifications/initialized" } }),
+      log,
+    });
+    this.own = new OwnRequests({
+      send: (frame) => upstream.send(frame),
+      debug: options.debug ?? (() => undefined),
+      timeoutMs: config.ownRequestTimeoutMs,
+    });
+    upstream.onmessage = (frame) => this.fromUpstream(frame);
+    if (options.downstream.sendRaw) upstream.onrawline = (line) => this.fastResponse(line);
+    upstream.onclose = (info) => this.upstreamClosed(info);
+    upstream.ontoolong = (line) => this.upstreamLineDropped(line);
+  }
+
+  /** Name the feedback tool is offered under in this session (changes on a collision). */
+  get toolName(): string {
+    return this.catalogue.toolName;
   }
 
   get pendingCount(): number {
@@ -154,7 +145,7 @@ export class ProxySession {
 
   /** The tool names upstream last listed (without the injected tool). */
   get toolsAvailable(): string[] {
-    return [...this.toolNames];
+    return this.catalogue.upstreamTools;
   }
 
   // ── client → server ────────────────────────────────────────────────────
@@ -166,10 +157,7 @@ export class ProxySession {
       this.clientRequest(frame, m.id as RpcId, m.method as string);
       return;
     }
-    if (isNotification(m) && m.method === "notifications/initialized") {
-      if (this.initializedSent) return;
-      this.initializedSent = true;
-    }
+    if (isNotification(m) && m.method === "notifications/initialized" && !this.gate.clientInitialized()) return;
     if (isNotification(m) && m.method === "notifications/cancelled") {
       const rid = paramsOf(m).requestId;
       if (typeof rid === "string" || typeof rid === "number") {
@@ -194,15 +182,12 @@ export class ProxySession {
         void this.answerFeedback(frame, id, params.arguments);
         return;
       }
-      if (typeof name === "string" && !this.toolNames.has(name)) this.noticeUnknownTool(name, params.arguments);
-    } else if (method === "tools/list" && this.upstreamHasTools === false) {
+      if (typeof name === "string" && !this.catalogue.isUpstreamTool(name))
+        this.noticeUnknownTool(name, params.arguments);
+    } else if (method === "tools/list" && this.catalogue.upstreamHasNoTools) {
       // Upstream has no tools at all: the list is ours alone.
-      this.toClient(
-        params.cursor === undefined
-          ? resultFrame(id, { tools: [feedbackToolDefinition(this.toolName)] })
-          : errorFrame(id, INVALID_PARAMS, "Invalid cursor: this tool list has one page."),
-        id,
-      );
+      const own = this.catalogue.ownList(params.cursor);
+      this.toClient("result" in own ? resultFrame(id, own.result) : errorFrame(id, INVALID_PARAMS, own.error), id);
       return;
     } else if (method === "initialize") {
       const info = params.clientInfo;
@@ -234,7 +219,7 @@ export class ProxySession {
     const upstream = this.options.upstream;
     if (!upstream.sendRaw) return false;
     const call = toolCallOf(line);
-    if (!call || call.name === this.toolName || !this.toolNames.has(call.name)) return false;
+    if (!call || !this.catalogue.isUpstreamTool(call.name)) return false;
     this.pending.set(call.id, { id: call.id, method: "tools/call", firstToolsPage: false });
     try {
       upstream.sendRaw(line);
@@ -275,25 +260,20 @@ export class ProxySession {
 
   private fromUpstream(frame: Frame): void {
     const m = frame.msg;
-    // Answers to the client count as activity; a server's own chatter (logs, updates) does not,
-    // or a session whose client has gone would never be reaped.
-    if (isResponse(m)) this.lastActivity = Date.now();
     if (isResponse(m)) {
+      // Answers to the client count as activity; a server's own chatter (logs, updates) does not,
+      // or a session whose client has gone would never be reaped.
+      this.lastActivity = Date.now();
       const id = m.id;
       if (id === undefined || id === null) {
         this.toClient(frame);
         return;
       }
-      // Only answers to our own requests are ours: a proxy in front of this one uses the same prefix.
-      const own = typeof id === "string" ? this.internal.get(id) : undefined;
-      if (own) {
-        own(m);
-        return;
-      }
+      if (this.own.claim(m)) return;
       const entry = this.release(id);
       if (entry?.method === "initialize") this.initializeResult(frame, id);
-      else
-        this.toClient(entry?.method === "tools/list" ? this.toolsListResult(frame, entry.firstToolsPage) : frame, id);
+      else if (entry?.method === "tools/list") this.toClient(this.toolsListResult(frame, entry.firstToolsPage), id);
+      else this.toClient(frame, id);
       return;
     }
     if (isRequest(m)) {
@@ -312,7 +292,7 @@ export class ProxySession {
       const rid = params.requestId;
       related = typeof rid === "string" || typeof rid === "number" ? this.serverRequests.get(rid) : undefined;
     } else {
-      if (m.method === "notifications/tools/list_changed") this.toolsFresh = false;
+      if (m.method === "notifications/tools/list_changed") this.catalogue.listChanged();
       related = this.latestPending();
     }
     this.toClient(frame, related);
@@ -320,8 +300,7 @@ export class ProxySession {
 
   /** Everything for the client goes through here, so nothing overtakes a held initialize result. */
   toClient(frame: Frame, related?: RpcId): void {
-    if (this.held) this.held.queue.push([frame, related]);
-    else this.options.downstream.send(frame, related);
+    this.gate.send(frame, related);
   }
 
   /**
@@ -330,7 +309,7 @@ export class ProxySession {
    * downstreams (stdio) take raw lines, so `lastActivity` is left alone.
    */
   private fastResponse(line: Buffer): boolean {
-    if (this.held) return false;
+    if (this.gate.holding) return false;
     const id = resultId(line);
     if (id === undefined) return false;
     const entry = this.pending.get(id);
@@ -368,126 +347,63 @@ export class ProxySession {
 
   /**
    * Learn what the initialize result says, then pass it on with the
-   * instructions. When upstream has tools, first finish the handshake and list
-   * them, so a name collision is known before the instructions name the tool.
+   * instructions. When upstream has tools, the gate holds it while the
+   * handshake is finished and the tools listed, so a name collision is known
+   * before the instructions name the tool.
    */
   private initializeResult(frame: Frame, id: RpcId): void {
-    const m = frame.msg;
-    if (!isObject(m.result)) {
+    const result = frame.msg.result;
+    if (!isObject(result)) {
       this.toClient(frame, id);
       return;
     }
-    const result = m.result;
-    const info = result.serverInfo;
-    if (isObject(info)) {
-      if (typeof info.name === "string") this.upstreamName = info.name;
-      if (typeof info.version === "string") this.upstreamVersion = info.version;
-    }
-    if (typeof result.protocolVersion === "string") this.options.upstream.setProtocolVersion(result.protocolVersion);
-    this.upstreamHasTools = isObject(result.capabilities) && isObject(result.capabilities.tools);
-    this.initialized = true;
-    // Without tools there is nothing to learn; a second initialize (a client out of line) queues behind the first.
-    if (!this.upstreamHasTools || this.held) {
-      this.toClient(this.withInstructions(frame), id);
+    const intro = introductionOf(result);
+    if (intro.name !== undefined) this.upstreamName = intro.name;
+    if (intro.version !== undefined) this.upstreamVersion = intro.version;
+    if (intro.protocolVersion !== undefined) this.options.upstream.setProtocolVersion(intro.protocolVersion);
+    this.catalogue.setCapability(intro.hasTools);
+    const answer = () => withInstructions(frame, this.toolName);
+    // Without tools there is nothing to learn.
+    if (!intro.hasTools) {
+      this.toClient(answer(), id);
       return;
     }
-    const pass = () => this.options.downstream.send(this.withInstructions(frame), id);
-    const queue: Array<[Frame, RpcId | undefined]> = [];
-    const release = () => {
-      if (this.held?.queue !== queue) return;
-      clearTimeout(timer);
-      this.held = undefined;
-      pass();
-      for (const [f, related] of queue) this.options.downstream.send(f, related);
-    };
-    const timer = setTimeout(() => {
-      this.options.log(
-        `upstream did not list its tools within ${TOOLS_PROBE_WAIT_MS} ms of initialize; the instructions name "${this.toolName}"`,
-      );
-      release();
-    }, TOOLS_PROBE_WAIT_MS);
-    this.held = { release, queue };
-    void (async () => {
-      if (!this.initializedSent) {
-        this.initializedSent = true;
-        try {
-          // Over HTTP the notification is a request of its own: it must land before the list is asked for.
-          await this.options.upstream.send({ msg: { jsonrpc: "2.0", method: "notifications/initialized" } });
-        } catch {
-          this.initializedSent = false; // the client's own goes through instead
-          return;
-        }
-      }
-      await this.refreshTools();
-    })()
-      .catch((err: unknown) =>
-        this.options.log(
-          `listing upstream's tools after initialize failed: ${err instanceof Error ? err.message : String(err)}`,
-        ),
-      )
-      .finally(release);
-  }
-
-  private withInstructions(frame: Frame): Frame {
-    const m = frame.msg;
-    const result = { ...(m.result as Record<string, unknown>) };
-    const capabilities = isObject(result.capabilities) ? { ...result.capabilities } : {};
-    if (!isObject(capabilities.tools)) capabilities.tools = {};
-    result.capabilities = capabilities;
-    const own =
-      typeof result.instructions === "string" && result.instructions.trim() !== "" ? `${result.instructions}\n\n` : "";
-    result.instructions = own + instructionsFor(this.toolName);
-    return { msg: { ...m, result } };
+    this.gate.hold(
+      answer,
+      id,
+      async () => {
+        if (await this.gate.finishHandshake()) await this.refreshTools();
+      },
+      () => `the instructions name "${this.toolName}"`,
+    );
   }
 
   private toolsListResult(frame: Frame, first: boolean): Frame {
     const m = frame.msg;
     const id = m.id as RpcId;
-    if (!isObject(m.result)) {
-      if (!first) return frame;
-      this.options.log(
-        `upstream tools/list failed (${m.error?.message ?? "no result"}); offering the feedback tool alone`,
-      );
-      this.toolNames = new Set();
-      this.toolsListed = true;
-      this.toolsComplete = false;
-      return resultFrame(id, { tools: [feedbackToolDefinition(this.toolName)] });
-    }
-    const tools: unknown[] = Array.isArray(m.result.tools) ? m.result.tools : [];
-    const names = tools.flatMap((t) => (isObject(t) && typeof t.name === "string" ? [t.name] : []));
-    this.adoptToolNames(names, { replace: first, complete: typeof m.result.nextCursor !== "string" });
-    if (!first) return frame;
-    this.injectedOnce = true;
-    return { msg: { ...m, result: { ...m.result, tools: [...tools, feedbackToolDefinition(this.toolName)] } } };
+    const changed = isObject(m.result)
+      ? this.catalogue.clientPage(m.result, first)
+      : this.catalogue.failedPage(first, m.error?.message ?? "no result");
+    if (!changed) return frame;
+    return isObject(m.result) ? { msg: { ...m, result: changed } } : resultFrame(id, changed);
   }
 
-  private adoptToolNames(names: string[], how: { replace: boolean; complete: boolean }): void {
-    if (how.replace) this.toolNames = new Set(names);
-    else for (const n of names) this.toolNames.add(n);
-    this.toolsListed = true;
-    this.toolsComplete = how.complete;
-    this.toolsFresh = true;
-    if (!this.toolNames.has(this.toolName)) return;
-    let alternative = this.options.config.collisionToolName;
-    for (let i = 2; this.toolNames.has(alternative); i++) alternative = `${this.options.config.collisionToolName}_${i}`;
-    this.options.log(
-      `upstream already has a tool named "${this.toolName}": keeping it, and offering the feedback tool as "${alternative}" (choose with --collision-tool-name)`,
-    );
-    this.toolName = alternative;
-    if (this.options.config.learned) this.options.config.learned.toolName = alternative;
-    // The client may already hold a list with the old name: make it ask again.
-    if (this.injectedOnce) this.toClient({ msg: { jsonrpc: "2.0", method: "notifications/tools/list_changed" } });
+  /** Learn upstream's complete tool list with requests of the proxy's own (reserved ids). */
+  private refreshTools(): Promise<void> {
+    return this.catalogue.refresh(async (cursor) => {
+      const res = await this.own.request("tools/list", cursor === undefined ? undefined : { cursor });
+      return res && isObject(res.result) ? res.result : undefined;
+    });
   }
 
   // ── what the proxy answers itself ──────────────────────────────────────
-
   private async answerFeedback(frame: Frame, id: RpcId, args: unknown): Promise<void> {
     const call = { cancelled: false };
     this.localCalls.set(id, call);
     let reply: Record<string, unknown> | undefined;
     try {
       // Never listed yet: make sure upstream has no tool of this name before answering in its place.
-      if (this.upstreamHasTools && !this.toolsListed && this.initialized) await this.refreshTools();
+      if (this.catalogue.unlisted) await this.refreshTools();
       if (paramsOf(frame.msg).name !== this.toolName) {
         this.localCalls.delete(id);
         this.clientRequest(frame, id, "tools/call");
@@ -513,8 +429,15 @@ export class ProxySession {
       this.enrich(parsed.payload),
       parsed.idempotencyKey ?? `proxy-${randomUUID()}`,
     );
-    const text = result.recorded ? FEEDBACK_REPLIES.recorded(result.id) : FEEDBACK_REPLIES.queued();
-    return { content: [{ type: "text", text }] };
+    if (result.recorded) return { content: [{ type: "text", text: FEEDBACK_REPLIES.recorded(result.id) }] };
+    if (result.kept) return { content: [{ type: "text", text: FEEDBACK_REPLIES.queued() }] };
+    // The sidecar will never take this report as it is: say so, so the agent can fix it.
+    return {
+      content: [
+        { type: "text", text: FEEDBACK_REPLIES.invalid(`the feedback service refused it (${result.refused})`) },
+      ],
+      isError: true,
+    };
   }
 
   private serverName(): string | undefined {
@@ -543,9 +466,15 @@ export class ProxySession {
   private noticeUnknownTool(name: string, args: unknown): void {
     if (!this.options.config.missingToolReports || this.reportedMissing.has(name)) return;
     void (async () => {
-      const known = () => this.upstreamHasTools === false || (this.toolsComplete && this.toolsFresh);
-      if (!known() && this.initialized) await this.refreshTools();
-      if (!known() || this.toolNames.has(name) || name === this.toolName || this.reportedMissing.has(name)) return;
+      const catalogue = this.catalogue;
+      if (!catalogue.settled && catalogue.canRefresh) await this.refreshTools();
+      if (
+        !catalogue.settled ||
+        catalogue.isUpstreamTool(name) ||
+        name === this.toolName ||
+        this.reportedMissing.has(name)
+      )
+        return;
       this.reportedMissing.add(name);
       let shownArgs = "";
       if (args !== undefined) {
@@ -564,54 +493,15 @@ export class ProxySession {
       if (!parsed.ok) return;
       const result = await this.options.reporter.submit(this.enrich(parsed.payload), `proxy-missing-${randomUUID()}`);
       this.options.log(
-        `recorded a missing_tool report for "${clip(name, 200)}"${result.recorded ? ` (report ${result.id})` : " (kept in the outbox)"}`,
+        result.recorded
+          ? `recorded a missing_tool report for "${clip(name, 200)}" (report ${result.id})`
+          : result.kept
+            ? `kept a missing_tool report for "${clip(name, 200)}" in the outbox`
+            : `the sidecar refused a missing_tool report for "${clip(name, 200)}": ${result.refused}`,
       );
     })().catch((err: unknown) =>
       this.options.log(`missing_tool report failed: ${err instanceof Error ? err.message : String(err)}`),
     );
-  }
-
-  /** Learn upstream's complete tool list with requests of the proxy's own (reserved ids). */
-  private refreshTools(): Promise<void> {
-    this.refreshing ??= (async () => {
-      const names: string[] = [];
-      let cursor: string | undefined;
-      for (let page = 0; page < MAX_TOOL_PAGES; page++) {
-        const res = await this.internalRequest("tools/list", cursor === undefined ? undefined : { cursor });
-        if (!res || !isObject(res.result)) return;
-        const tools: unknown[] = Array.isArray(res.result.tools) ? res.result.tools : [];
-        for (const t of tools) if (isObject(t) && typeof t.name === "string") names.push(t.name);
-        cursor = typeof res.result.nextCursor === "string" ? res.result.nextCursor : undefined;
-        if (cursor === undefined) {
-          this.adoptToolNames(names, { replace: true, complete: true });
-          return;
-        }
-      }
-    })().finally(() => {
-      this.refreshing = undefined;
-    });
-    return this.refreshing;
-  }
-
-  private internalRequest(method: string, params?: Record<string, unknown>): Promise<RpcMessage | undefined> {
-    if (this.closedInfo) return Promise.resolve(undefined);
-    const id = `${RESERVED_ID_PREFIX}${INSTANCE}:${++this.internalSeq}`;
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => done(undefined), INTERNAL_TIMEOUT_MS);
-      const done = (m: RpcMessage | undefined) => {
-        clearTimeout(timer);
-        this.internal.delete(id);
-        resolve(m);
-      };
-      this.internal.set(id, done);
-      try {
-        this.options.upstream
-          .send({ msg: { jsonrpc: "2.0", id, method, ...(params ? { params } : {}) } })
-          ?.catch(() => done(undefined));
-      } catch {
-        done(undefined);
-      }
-    });
   }
 
   // ── endings ────────────────────────────────────────────────────────────
@@ -619,14 +509,14 @@ export class ProxySession {
   private upstreamClosed(info: UpstreamClosed): void {
     if (this.closedInfo) return;
     this.closedInfo = info;
-    this.held?.release();
+    this.gate.open();
     const reason = info.reason.charAt(0).toUpperCase() + info.reason.slice(1);
     for (const entry of [...this.pending.values()]) {
       this.toClient(errorFrame(entry.id, CONNECTION_CLOSED, `${reason} before answering this request.`), entry.id);
     }
     this.pending.clear();
     this.progress.clear();
-    for (const done of [...this.internal.values()]) done(undefined);
+    this.own.close();
     this.options.onUpstreamClosed(info);
   }
 }

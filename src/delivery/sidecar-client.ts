@@ -16,7 +16,7 @@ export interface SendOptions {
 
 export type SendResult =
   | { ok: true; id: number; status: number }
-  | { ok: false; retryable: boolean; status?: number; message: string };
+  | { ok: false; retryable: boolean; status?: number; message: string; retryAfterMs?: number };
 
 export const DEFAULT_SIDECAR_URL = "http://localhost:8099";
 
@@ -69,6 +69,8 @@ export async function sendToSidecar(options: SendOptions): Promise<SendResult> {
       last = { ok: false, retryable, status: res.status, message };
       if (!retryable) return last;
       waitMs = retryAfterMs(res.headers.get("retry-after"));
+      // Kept on the result too: a caller that retries later (the proxy's outbox) must not come back sooner.
+      if (waitMs !== undefined) last.retryAfterMs = waitMs;
     } catch (err) {
       last = {
         ok: false,

@@ -7,7 +7,7 @@ import Database from "better-sqlite3";
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, readdirSync, unlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { FEEDBACK_REPLIES } from "../../src/feedback/index.js";
 import { parseUnsentLines } from "../../src/delivery/unsent.js";
 import { Outbox } from "../../proxy/outbox.js";
@@ -158,13 +158,37 @@ describe("feedback delivery", () => {
     const path = join(tempDir(), "outbox.log");
     const lock = `${path}.lock`;
     writeFileSync(lock, "");
-    let done = false;
-    const appending = new Outbox(path).append({ payload: report(1), idempotencyKey: "w1" }).then(() => (done = true));
-    await new Promise((r) => setTimeout(r, 300));
-    expect(done).toBe(false);
-    expect(existsSync(lock)).toBe(true);
-    unlinkSync(lock);
-    await appending;
-    expect(new Outbox(path).read().map((e) => e.idempotencyKey)).toEqual(["w1"]);
+    vi.useFakeTimers();
+    try {
+      let done = false;
+      const appending = new Outbox(path).append({ payload: report(1), idempotencyKey: "w1" }).then(() => (done = true));
+      await vi.advanceTimersByTimeAsync(4000);
+      expect(done).toBe(false);
+      expect(existsSync(lock)).toBe(true);
+      unlinkSync(lock);
+      await vi.advanceTimersByTimeAsync(100);
+      await appending;
+      expect(new Outbox(path).read().map((e) => e.idempotencyKey)).toEqual(["w1"]);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it("outbox: gives up on a lock another live process keeps holding, with a sentence naming the lock", async () => {
+    const path = join(tempDir(), "outbox.log");
+    const lock = `${path}.lock`;
+    writeFileSync(lock, "");
+    vi.useFakeTimers();
+    try {
+      const appending = new Outbox(path).append({ payload: report(1), idempotencyKey: "w1" });
+      const failed = expect(appending).rejects.toThrow(
+        `stayed locked by another process (remove ${lock} if none runs)`,
+      );
+      await vi.advanceTimersByTimeAsync(6000);
+      await failed;
+      expect(existsSync(lock)).toBe(true);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

@@ -9,7 +9,6 @@ import { describe, expect, it } from "vitest";
 import { RawClient, fixtureCommand, tempDir, textOf, waitFor } from "./helpers.js";
 
 const rssMb = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))![1]) / 1024;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function proxyFlags(...extra: string[]): string[] {
   const dir = tempDir();
@@ -18,7 +17,7 @@ function proxyFlags(...extra: string[]): string[] {
 
 describe("stdio proxy flow control", () => {
   it("stops reading the client while the server is not reading, then delivers every call", async () => {
-    const c = new RawClient(fixtureCommand("--stall-stdin-ms", "2500"));
+    const c = new RawClient(fixtureCommand("--stall-stdin-ms", "2500"), proxyFlags("--debug"));
     const text = "x".repeat(1024 * 1024);
     c.send({
       id: 0,
@@ -27,7 +26,7 @@ describe("stdio proxy flow control", () => {
     });
     for (let id = 1; id <= 30; id++)
       c.send({ id, method: "tools/call", params: { name: "echo", arguments: { text } } });
-    await sleep(1200);
+    await waitFor(() => c.stderr.includes("the upstream is not reading: pausing the client's input"), 20_000, "pause");
     // The proxy holds at most a pipe's worth: the rest of the 30 MB is still waiting on the client's side.
     expect(c.proc.stdin.writableLength).toBeGreaterThan(20 * 1024 * 1024);
     expect(rssMb(c.proc.pid!)).toBeLessThan(150);
@@ -37,12 +36,12 @@ describe("stdio proxy flow control", () => {
   });
 
   it("stops reading the server while the client is not reading, then delivers every answer", async () => {
-    const c = new RawClient(fixtureCommand());
+    const c = new RawClient(fixtureCommand(), proxyFlags("--debug"));
     await c.initialize();
     c.proc.stdout.pause();
     for (let id = 1; id <= 20; id++)
       c.send({ id, method: "tools/call", params: { name: "big", arguments: { bytes: 5 * 1024 * 1024 } } });
-    await sleep(2000);
+    await waitFor(() => c.stderr.includes("the client is not reading: pausing the upstream's output"), 20_000, "pause");
     // 100 MB of answers were asked for; the proxy keeps no more than a few of them.
     expect(rssMb(c.proc.pid!)).toBeLessThan(150);
     c.proc.stdout.resume();

@@ -107,6 +107,19 @@ describe("HTTP downstream in front of server-everything over stdio", () => {
     }
   });
 
+  it("answers an invalid feedback call with isError and the field messages, and stores nothing", async () => {
+    const { client } = await connectHttp(proxy.url, newClient(), auth);
+    try {
+      const before = new Database(db, { readonly: true }).prepare("SELECT COUNT(*) AS n FROM reports").get();
+      const result = await client.callTool({ name: "feedback", arguments: { what_i_needed: "x", gap_type: "nope" } });
+      expect(result.isError).toBe(true);
+      expect(textOf(result)).toMatch(/^Feedback was not recorded: what_i_tried: .*gap_type: gap_type must be one of/);
+      expect(new Database(db, { readonly: true }).prepare("SELECT COUNT(*) AS n FROM reports").get()).toEqual(before);
+    } finally {
+      await client.close();
+    }
+  });
+
   it("gives each session its own upstream, so concurrent sessions never mix", async () => {
     const a = await connectHttp(proxy.url, newClient("a"), auth);
     const b = await connectHttp(proxy.url, newClient("b"), auth);
@@ -212,7 +225,8 @@ describe("HTTP downstream: resumable streams", () => {
       const [first] = await readEvents(res, (events) => events.length >= 1);
       expect(first!.data).toMatchObject({ method: "notifications/progress" });
       expect(first!.id).toBeDefined();
-      await new Promise((r) => setTimeout(r, 1500));
+      // The call runs to its end while the client is away.
+      await waitFor(() => proxy.stderr().includes("slow call 7 finished"), 20_000, "the slow call to finish");
 
       const resumed = await fetch(proxy.url, {
         headers: { ...headers, Accept: "text/event-stream", "Last-Event-ID": first!.id! },

@@ -88,6 +88,10 @@ describe("proxy settings", () => {
     ]);
     for (const nice of ["-1", "20", "2.5", "low"])
       expect(errors({ ...base, nice })).toEqual(["--nice must be a whole number from 0 to 19"]);
+    expect(errors({ ...base, probeTimeout: "0" })).toEqual([
+      "--probe-timeout must be a positive number of milliseconds",
+    ]);
+    expect(errors({ ...base, probeTimeout: "soon" })).toEqual(["--probe-timeout must be a number of milliseconds"]);
   });
 
   it("takes every flag from its environment variable", async () => {
@@ -111,6 +115,8 @@ describe("proxy settings", () => {
       FEEDBACK_PROXY_DELIVERY_TIMEOUT_MS: "500",
       FEEDBACK_PROXY_MAX_MESSAGE_BYTES: "1048576",
       FEEDBACK_PROXY_NICE: "0",
+      FEEDBACK_PROXY_PROBE_TIMEOUT_MS: "250",
+      FEEDBACK_PROXY_DEBUG: "yes",
     });
     expect(flags).toEqual({
       command: ["node", "server.js"],
@@ -133,12 +139,16 @@ describe("proxy settings", () => {
       deliveryTimeout: "500",
       maxMessageBytes: "1048576",
       nice: "0",
+      probeTimeout: "250",
+      debug: true,
     });
     const defaults = await flagsFor(["--upstream-header", "A: 1", "--upstream-header", "B: 2", "--", "x"], {});
     expect(defaults).toMatchObject({
       upstreamHeader: ["A: 1", "B: 2"],
       missingToolReports: true,
       toolName: "feedback",
+      debug: false,
+      probeTimeout: "10000",
     });
     expect(await flagsFor(["--no-missing-tool-reports", "--", "x"], {})).toMatchObject({ missingToolReports: false });
     expect(await flagsFor(["--missing-tool-reports", "no", "--", "x"], {})).toMatchObject({

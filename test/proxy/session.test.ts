@@ -6,12 +6,13 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { Frame, RpcId } from "../../proxy/jsonrpc.js";
 import { Outbox } from "../../proxy/outbox.js";
-import { Reporter } from "../../proxy/reporter.js";
+import { type Deliverer, Reporter } from "../../proxy/reporter.js";
 import { ProxySession, instructionsFor } from "../../proxy/session.js";
 import type { UpstreamLink } from "../../proxy/upstream.js";
-import { tempDir } from "./helpers.js";
+import { FEEDBACK_REPLIES } from "../../src/feedback/index.js";
+import { tempDir, waitFor } from "./helpers.js";
 
-function harness() {
+function harness(deliverer: Deliverer = { deliver: async () => ({ ok: true, id: 1 }) }) {
   const toUpstream: Frame[] = [];
   const rawToUpstream: Buffer[] = [];
   const toClient: { frame?: Frame; raw?: Buffer; related?: RpcId }[] = [];
@@ -26,9 +27,10 @@ function harness() {
     setProtocolVersion: () => undefined,
     close: async () => undefined,
   };
+  const outbox = new Outbox(join(tempDir(), "o.log"));
   const reporter = new Reporter({
-    deliverer: { deliver: async () => ({ ok: true, id: 1 }) },
-    outbox: new Outbox(join(tempDir(), "o.log")),
+    deliverer,
+    outbox,
     log: () => undefined,
     timeoutMs: 1000,
   });
@@ -47,7 +49,7 @@ function harness() {
   const request = (id: RpcId, method: string, params: Record<string, unknown> = {}) =>
     session.fromDownstream({ msg: { jsonrpc: "2.0", id, method, params } });
   const line = (text: string) => upstream.onrawline!(Buffer.from(text));
-  return { session, request, line, toUpstream, rawToUpstream, toClient, upstream };
+  return { session, request, line, toUpstream, rawToUpstream, toClient, upstream, outbox };
 }
 
 describe("ProxySession fast path for results", () => {
@@ -248,5 +250,41 @@ describe("ProxySession finishes the handshake before the client gets the initial
     expect(h.toClient.map((c) => c.frame!.msg.id)).toEqual([1, 2]);
     expect(h.toClient[0]!.frame!.msg.result).toMatchObject({ instructions: instructionsFor("feedback") });
     expect(h.toClient[1]!.frame!.msg.error).toMatchObject({ code: -32000 });
+  });
+});
+
+describe("ProxySession answers the feedback tool", () => {
+  const report = { what_i_needed: "a date filter", what_i_tried: "echo", gap_type: "missing_parameter" };
+  const answered = (h: ReturnType<typeof harness>, id: RpcId) =>
+    waitFor(() => h.toClient.find((c) => c.frame?.msg.id === id)?.frame?.msg.result, 5000, `the answer to ${id}`);
+
+  it("tells the agent, with isError, when the sidecar refused the report, and queues nothing", async () => {
+    const h = harness({
+      deliver: async () => ({
+        ok: false,
+        retryable: false,
+        message: "sidecar answered 422: Invalid input: what_i_needed: too long",
+      }),
+    });
+    h.request(1, "tools/call", { name: "feedback", arguments: report });
+    const result = (await answered(h, 1)) as { isError?: boolean; content: { text: string }[] };
+    expect(result.isError).toBe(true);
+    expect(result.content[0]!.text).toBe(
+      FEEDBACK_REPLIES.invalid(
+        "the feedback service refused it (sidecar answered 422: Invalid input: what_i_needed: too long)",
+      ),
+    );
+    expect(h.outbox.read()).toEqual([]);
+  });
+
+  it("says the report was kept when the sidecar could not take it now, and queues it", async () => {
+    const h = harness({
+      deliver: async () => ({ ok: false, retryable: true, message: "sidecar answered 503", retryAfterMs: 1000 }),
+    });
+    h.request(1, "tools/call", { name: "feedback", arguments: report });
+    const result = (await answered(h, 1)) as { isError?: boolean; content: { text: string }[] };
+    expect(result.isError).toBeUndefined();
+    expect(result.content[0]!.text).toBe(FEEDBACK_REPLIES.queued());
+    expect(h.outbox.read().map((e) => e.payload.what_i_needed)).toEqual(["a date filter"]);
   });
 });

@@ -17,6 +17,7 @@ import { instructionsFor } from "../../proxy/session.js";
 import {
   EVERYTHING,
   NODE,
+  RawClient,
   connectStdioProxy,
   fixtureCommand,
   tempDir,
@@ -273,6 +274,23 @@ describe("stdio proxy: upstream shapes", () => {
     } finally {
       await p.close();
     }
+  }, 30_000);
+
+  it("drops upstream's late answer to the proxy's own tools/list instead of passing it to the client", async () => {
+    const dir = tempDir();
+    // The proxy gives up on its own tools/list after 300 ms; the fixture answers every tools/list after 1.5 s.
+    const c = new RawClient(fixtureCommand("--tools-list-delay-ms", "1500"), [
+      ...["--db", join(dir, "f.db"), "--outbox", join(dir, "o.log"), "--probe-timeout", "300", "--debug"],
+    ]);
+    await c.initialize();
+    // Asked after the proxy's own, answered after it over the same pipe: by then the late answer has been dealt with.
+    c.send({ id: 1, method: "tools/list" });
+    const list = await c.response(1);
+    expect((list.result as { tools: Tool[] }).tools.map((t) => t.name)).toContain("feedback");
+    expect(c.lines.map((l) => l.id)).toEqual([0, 1]);
+    expect(c.stderr).toMatch(/debug: dropped upstream's answer to the proxy's own request patchworkmcp-proxy:/);
+    c.proc.stdin.end();
+    expect(await c.exit).toBe(0);
   }, 30_000);
 
   it("offers the feedback tool when upstream has no tools capability", async () => {

@@ -1,0 +1,318 @@
+/**
+ * The parts ProxySession routes to, in memory: the tool catalogue, the
+ * initialize gate and the proxy's own requests.
+ */
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { feedbackToolDefinition } from "../../src/feedback/index.js";
+import { InitializeGate, instructionsFor, introductionOf, withInstructions } from "../../proxy/initialize-gate.js";
+import type { Frame, RpcId } from "../../proxy/jsonrpc.js";
+import { OwnRequests } from "../../proxy/own-requests.js";
+import { ToolCatalogue } from "../../proxy/tool-catalogue.js";
+
+const tool = (name: string) => ({ name, inputSchema: { type: "object" } });
+
+function catalogue(learned?: { toolName?: string }) {
+  const logs: string[] = [];
+  let renamed = 0;
+  const now = 1000;
+  const c = new ToolCatalogue({
+    toolName: "feedback",
+    collisionToolName: "patchworkmcp_feedback",
+    learned,
+    log: (m) => logs.push(m),
+    onRenamed: () => renamed++,
+    now: () => now,
+  });
+  return { c, logs, renamed: () => renamed };
+}
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe("ToolCatalogue", () => {
+  it("appends the feedback tool to the first page only, and learns every page's names", () => {
+    const { c } = catalogue();
+    c.setCapability(true);
+    const first = c.clientPage({ tools: [tool("a")], nextCursor: "n1" }, true)!;
+    expect(first).toEqual({ tools: [tool("a"), feedbackToolDefinition("feedback")], nextCursor: "n1" });
+    expect(c.settled).toBe(false); // one page of two
+    expect(c.clientPage({ tools: [tool("b")] }, false)).toBeUndefined();
+    expect(c.upstreamTools).toEqual(["a", "b"]);
+    expect(c.settled).toBe(true);
+    expect(c.isUpstreamTool("b")).toBe(true);
+    expect(c.isUpstreamTool("feedback")).toBe(false);
+  });
+
+  it("offers the collision name when upstream has the tool, tells a client that saw the old name, and teaches later sessions", () => {
+    const learned: { toolName?: string } = {};
+    const { c, logs, renamed } = catalogue(learned);
+    c.setCapability(true);
+    c.clientPage({ tools: [tool("a")] }, true);
+    expect(renamed()).toBe(0);
+    const page = c.clientPage({ tools: [tool("feedback"), tool("patchworkmcp_feedback")] }, true)!;
+    expect(c.toolName).toBe("patchworkmcp_feedback_2");
+    expect((page.tools as { name: string }[]).map((t) => t.name)).toEqual([
+      "feedback",
+      "patchworkmcp_feedback",
+      "patchworkmcp_feedback_2",
+    ]);
+    expect(renamed()).toBe(1);
+    expect(logs[0]).toMatch(/upstream already has a tool named "feedback": keeping it/);
+    expect(c.isUpstreamTool("feedback")).toBe(true);
+    expect(learned.toolName).toBe("patchworkmcp_feedback_2");
+    expect(catalogue(learned).c.toolName).toBe("patchworkmcp_feedback_2");
+  });
+
+  it("does not announce a rename to a client that has not been given a list yet", async () => {
+    const { c, renamed } = catalogue();
+    c.setCapability(true);
+    await c.refresh(async () => ({ tools: [tool("feedback")] }));
+    expect(c.toolName).toBe("patchworkmcp_feedback");
+    expect(renamed()).toBe(0);
+  });
+
+  it("is the only source of tools/list when upstream has no tools capability", () => {
+    const { c } = catalogue();
+    expect(c.upstreamHasNoTools).toBe(false);
+    expect(c.canRefresh).toBe(false);
+    c.setCapability(false);
+    expect(c.upstreamHasNoTools).toBe(true);
+    expect(c.settled).toBe(true);
+    expect(c.ownList(undefined)).toEqual({ result: { tools: [feedbackToolDefinition("feedback")] } });
+    expect(c.ownList("x")).toEqual({ error: "Invalid cursor: this tool list has one page." });
+  });
+
+  it("offers the feedback tool alone when upstream's first page failed, and knows the list is not complete", () => {
+    const { c, logs } = catalogue();
+    c.setCapability(true);
+    expect(c.failedPage(false, "boom")).toBeUndefined();
+    expect(c.failedPage(true, "boom")).toEqual({ tools: [feedbackToolDefinition("feedback")] });
+    expect(logs[0]).toMatch(/tools\/list failed \(boom\)/);
+    expect(c.unlisted).toBe(false);
+    expect(c.settled).toBe(false);
+  });
+
+  it("lists every page with the proxy's own requests, once for concurrent callers", async () => {
+    const { c } = catalogue();
+    c.setCapability(true);
+    expect(c.unlisted).toBe(true);
+    const cursors: (string | undefined)[] = [];
+    const fetchPage = async (cursor: string | undefined) => {
+      cursors.push(cursor);
+      return cursor === undefined ? { tools: [tool("a")], nextCursor: "p2" } : { tools: [tool("b")] };
+    };
+    await Promise.all([c.refresh(fetchPage), c.refresh(fetchPage)]);
+    expect(cursors).toEqual([undefined, "p2"]);
+    expect(c.upstreamTools).toEqual(["a", "b"]);
+    expect(c.unlisted).toBe(false);
+    expect(c.settled).toBe(true);
+  });
+
+  it("keeps what it knew when a listing of its own fails", async () => {
+    const { c } = catalogue();
+    c.setCapability(true);
+    c.clientPage({ tools: [tool("a")] }, true);
+    await c.refresh(async () => undefined);
+    expect(c.upstreamTools).toEqual(["a"]);
+  });
+
+  it("goes stale on list_changed until listed again", async () => {
+    const { c } = catalogue();
+    c.setCapability(true);
+    c.clientPage({ tools: [tool("a")] }, true);
+    expect(c.settled).toBe(true);
+    c.listChanged();
+    expect(c.settled).toBe(false);
+    await c.refresh(async () => ({ tools: [tool("a")] }));
+    expect(c.settled).toBe(true);
+  });
+});
+
+describe("InitializeGate", () => {
+  const initFrame = (id: RpcId, instructions?: string): Frame => ({
+    msg: {
+      jsonrpc: "2.0",
+      id,
+      result: {
+        protocolVersion: "2025-06-18",
+        capabilities: { tools: { listChanged: true } },
+        serverInfo: { name: "up", version: "2" },
+        ...(instructions === undefined ? {} : { instructions }),
+      },
+    },
+  });
+  function gate(sendInitialized: () => Promise<void> | void = () => undefined) {
+    const sent: { frame: Frame; related?: RpcId }[] = [];
+    const logs: string[] = [];
+    const g = new InitializeGate({
+      downstream: { send: (frame, related) => sent.push({ frame, related }) },
+      sendInitialized,
+      log: (m) => logs.push(m),
+      waitMs: 3000,
+    });
+    return { g, sent, logs };
+  }
+
+  it("reads the introduction and appends the instructions to upstream's own", () => {
+    const frame = initFrame(1, "Use search first.");
+    expect(introductionOf(frame.msg.result!)).toEqual({
+      name: "up",
+      version: "2",
+      protocolVersion: "2025-06-18",
+      hasTools: true,
+    });
+    expect(introductionOf({}).hasTools).toBe(false);
+    const out = withInstructions(frame, "patchworkmcp_feedback").msg.result!;
+    expect(out.instructions).toBe(`Use search first.\n\n${instructionsFor("patchworkmcp_feedback")}`);
+    expect(out.capabilities).toEqual({ tools: { listChanged: true } });
+    expect(withInstructions({ msg: { jsonrpc: "2.0", id: 1, result: {} } }, "feedback").msg.result).toEqual({
+      capabilities: { tools: {} },
+      instructions: instructionsFor("feedback"),
+    });
+    expect(instructionsFor("x")).toContain("`x`");
+  });
+
+  it("holds what is for the client until the answer is ready, then sends the answer first, built then", async () => {
+    const { g, sent } = gate();
+    let name = "feedback";
+    let finish!: () => void;
+    g.hold(
+      () => withInstructions(initFrame(1), name),
+      1,
+      () => new Promise<void>((r) => (finish = r)),
+      () => "",
+    );
+    expect(g.holding).toBe(true);
+    g.send({ msg: { jsonrpc: "2.0", id: 0, method: "roots/list" } });
+    expect(sent).toEqual([]);
+    name = "patchworkmcp_feedback";
+    finish();
+    await vi.waitFor(() => {
+      if (sent.length < 2) throw new Error("not yet");
+    });
+    expect(sent[0]!.related).toBe(1);
+    expect(sent[0]!.frame.msg.result!.instructions).toBe(instructionsFor("patchworkmcp_feedback"));
+    expect(sent[1]!.frame.msg.method).toBe("roots/list");
+    expect(g.holding).toBe(false);
+    g.send({ msg: { jsonrpc: "2.0", method: "notifications/message" } });
+    expect(sent).toHaveLength(3);
+  });
+
+  it("lets the answer go after waitMs when learning takes too long, and says so", async () => {
+    vi.useFakeTimers();
+    const { g, sent, logs } = gate();
+    g.hold(
+      () => initFrame(1),
+      1,
+      () => new Promise<void>(() => undefined),
+      () => 'the instructions name "feedback"',
+    );
+    await vi.advanceTimersByTimeAsync(2999);
+    expect(sent).toEqual([]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(sent.map((s) => s.frame.msg.id)).toEqual([1]);
+    expect(logs).toEqual([
+      'upstream did not list its tools within 3000 ms of initialize; the instructions name "feedback"',
+    ]);
+  });
+
+  it("queues a second held answer behind the first, and opens at once when told (upstream closed)", () => {
+    const { g, sent } = gate();
+    const never = () => new Promise<void>(() => undefined);
+    g.hold(
+      () => initFrame(1),
+      1,
+      never,
+      () => "",
+    );
+    g.hold(
+      () => initFrame(2),
+      2,
+      never,
+      () => "",
+    );
+    g.send({ msg: { jsonrpc: "2.0", id: 3, error: { code: -32000, message: "closed" } } }, 3);
+    expect(sent).toEqual([]);
+    g.open();
+    expect(sent.map((s) => s.frame.msg.id)).toEqual([1, 2, 3]);
+  });
+
+  it("lets upstream hear notifications/initialized once, from whichever side goes first", async () => {
+    let told = 0;
+    const a = gate(() => {
+      told++;
+    });
+    expect(await a.g.finishHandshake()).toBe(true);
+    expect(a.g.clientInitialized()).toBe(false);
+    expect(await a.g.finishHandshake()).toBe(true);
+    expect(told).toBe(1);
+
+    const b = gate(() => {
+      told++;
+    });
+    expect(b.g.clientInitialized()).toBe(true);
+    expect(await b.g.finishHandshake()).toBe(true);
+    expect(told).toBe(1);
+
+    const c = gate(() => Promise.reject(new Error("busy")));
+    expect(await c.g.finishHandshake()).toBe(false);
+    expect(c.g.clientInitialized()).toBe(true);
+  });
+});
+
+describe("OwnRequests", () => {
+  function own(instance = "aaaa") {
+    const sent: Frame[] = [];
+    const debug: string[] = [];
+    const o = new OwnRequests({
+      send: (f) => void sent.push(f),
+      debug: (m) => debug.push(m),
+      timeoutMs: 1000,
+      instance,
+    });
+    return { o, sent, debug };
+  }
+
+  it("sends under reserved ids and settles with upstream's answer", async () => {
+    const { o, sent } = own();
+    const pending = o.request("tools/list", { cursor: "c" });
+    expect(sent[0]!.msg).toEqual({
+      jsonrpc: "2.0",
+      id: "patchworkmcp-proxy:aaaa:1",
+      method: "tools/list",
+      params: { cursor: "c" },
+    });
+    expect(o.claim({ jsonrpc: "2.0", id: "patchworkmcp-proxy:aaaa:1", result: { tools: [] } })).toBe(true);
+    expect((await pending)?.result).toEqual({ tools: [] });
+  });
+
+  it("claims and drops an answer that comes after its wait ended, and leaves other ids alone", async () => {
+    vi.useFakeTimers();
+    const { o, debug } = own();
+    const pending = o.request("tools/list");
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(await pending).toBeUndefined();
+    expect(o.claim({ jsonrpc: "2.0", id: "patchworkmcp-proxy:aaaa:1", result: {} })).toBe(true);
+    expect(debug).toEqual([
+      "dropped upstream's answer to the proxy's own request patchworkmcp-proxy:aaaa:1: it came after the wait ended",
+    ]);
+    // A client's ids, and those of another proxy chained in front of this one, are not ours.
+    expect(o.claim({ jsonrpc: "2.0", id: 1, result: {} })).toBe(false);
+    expect(o.claim({ jsonrpc: "2.0", id: "patchworkmcp-proxy:bbbb:1", result: {} })).toBe(false);
+  });
+
+  it("resolves everything waiting when upstream closes, and asks nothing more", async () => {
+    const { o, sent } = own();
+    const pending = o.request("tools/list");
+    o.close();
+    expect(await pending).toBeUndefined();
+    expect(await o.request("tools/list")).toBeUndefined();
+    expect(sent).toHaveLength(1);
+  });
+
+  it("gives up at once when upstream cannot take the request", async () => {
+    const o = new OwnRequests({ send: () => Promise.reject(new Error("gone")), debug: () => undefined });
+    expect(await o.request("tools/list")).toBeUndefined();
+  });
+});
