@@ -153,7 +153,8 @@ function runBash(
 function instrument(parts: Segment[], outDir: string): string {
   const lines = ["set -e -o pipefail"];
   parts.forEach((part, n) => {
-    lines.push("{", part.script, `} > '${join(outDir, String(n))}'`);
+    // `:` keeps a segment of only comments a valid group.
+    lines.push("{ :", part.script, `} > '${join(outDir, String(n))}'`);
   });
   return lines.join("\n");
 }
