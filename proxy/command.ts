@@ -40,9 +40,9 @@ export function registerProxy(program: Command): void {
       new Option("--upstream-header <name:value>", "header for the HTTP upstream (repeatable)").argParser(collect),
     )
     .addOption(
-      new Option("--upstream-headers <headers>", "headers for the HTTP upstream: JSON object or Name: value lines")
-        .env("FEEDBACK_PROXY_UPSTREAM_HEADERS")
-        .hideHelp(),
+      new Option("--upstream-headers <headers>", "headers for the HTTP upstream: JSON object or Name: value lines").env(
+        "FEEDBACK_PROXY_UPSTREAM_HEADERS",
+      ),
     )
     .addOption(new Option("--cwd <dir>", "working directory of the upstream command").env("FEEDBACK_PROXY_CWD"))
     .addOption(

@@ -16,6 +16,14 @@ type StepData = Payload<"step">;
 type DetailData = Payload<"detail">;
 type ErrorData = Payload<"error">;
 
+/**
+ * The pipeline's sentence ends "or pass --repo", which is for the CLI; in the dashboard
+ * the fix is the settings view.
+ */
+function noRepoMessage(server: string): string {
+  return `No GitHub repository is configured for server "${server}". In Settings, under "Draft pull requests", set a default repository or add this server under "Per-server repositories", then draft again.`;
+}
+
 const STEP_LABELS: Record<string, string> = {
   settings: "Settings",
   read_repo: "Read the repository",
@@ -169,7 +177,12 @@ export function draftSection(detail: ReportDetail): HTMLElement {
         } else if (ev.event === "error") {
           finished = true;
           const data = parse<ErrorData>(ev.data);
-          fail(data?.message ?? "The draft failed.", data?.code);
+          fail(
+            data?.code === "no_repo_configured"
+              ? noRepoMessage(detail.server_name)
+              : (data?.message ?? "The draft failed."),
+            data?.code,
+          );
         } else if (ev.event === "done") {
           finished = true;
           const result = parse<DraftResult>(ev.data);
