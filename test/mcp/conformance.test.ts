@@ -3,7 +3,9 @@
  * Node >= 22 from .tools/node22) against /mcp on a real serve process. The
  * scenarios that apply to a server with tools (and our prompt and resource
  * listings) must pass; the rest need fixture tools this server does not have
- * (docs/mcp.md says why for each). A scenario the suite adds later fails this
+ * (docs/mcp.md says why for each). The set is the suite's frozen
+ * `--requirements 2025-11-25` (its scored scenarios plus the ones it runs
+ * unscored). A scenario the suite adds later fails this
  * test until it is sorted into one list or the other.
  */
 import { spawn } from "node:child_process";
@@ -24,6 +26,7 @@ export const APPLICABLE = [
   "server-sse-multiple-streams",
   "resources-list",
   "prompts-list",
+  "server-session-lifecycle",
 ] as const;
 
 /** Scenarios that call fixture tools/prompts/resources (test_*) or features this server does not offer. */
@@ -50,6 +53,8 @@ export const NOT_APPLICABLE = [
   "prompts-get-with-args",
   "prompts-get-embedded-resource",
   "prompts-get-with-image",
+  "json-schema-2020-12",
+  "server-sse-polling",
 ] as const;
 
 interface Check {
@@ -66,9 +71,13 @@ beforeAll(async () => {
   serve = await startServe();
   const outDir = tempDir("pwm-conformance-");
   const code = await new Promise<number | null>((resolve, reject) => {
-    const proc = spawn(NODE22, [CONFORMANCE, "server", "--url", `${serve.url}/mcp`, "-o", outDir], {
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    const proc = spawn(
+      NODE22,
+      [CONFORMANCE, "server", "--requirements", "2025-11-25", "--url", `${serve.url}/mcp`, "-o", outDir],
+      {
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
     proc.stdout.setEncoding("utf8").on("data", (d: string) => (output += d));
     proc.stderr.setEncoding("utf8").on("data", (d: string) => (output += d));
     proc.once("error", reject);
