@@ -35,6 +35,7 @@ export interface ServerIntroduction {
 
 export function introductionOf(result: Record<string, unknown>): ServerIntroduction {
   const out: ServerIntroduction = { hasTools: isObject(result.capabilities) && isObject(result.capabilities.tools) };
+  // Revision 2026-07-28 moves serverInfo into the result's `_meta`: read it here, beside this.
   const info = result.serverInfo;
   if (isObject(info)) {
     if (typeof info.name === "string") out.name = info.name;

@@ -13,11 +13,18 @@
  * (tool-catalogue.ts: upstream's tools, the name the feedback tool is offered
  * under, the edits to `tools/list`), the initialize gate (initialize-gate.ts:
  * the handshake the proxy finishes with upstream before the client gets the
- * initialize result, and the instructions in it) and the proxy's own requests
- * upstream (own-requests.ts).
+ * initialize result, and the instructions in it), the proxy's own requests
+ * upstream (own-requests.ts) and the feedback tool's answers and missing-tool
+ * reports (feedback-call.ts).
+ *
+ * Protocol revisions: what a revision changes lands in those modules, not in
+ * the routing here. For 2026-07-28, serverInfo read from the initialize
+ * result's `_meta` goes in `introductionOf` (initialize-gate.ts), and the
+ * `resultType: "complete"` of results the proxy builds itself in `toolResult`
+ * (feedback-call.ts) and the catalogue's own `tools/list` page; the negotiated
+ * version is known in `initializeResult` below.
  */
-import { randomUUID } from "node:crypto";
-import { FEEDBACK_REPLIES, LIMITS, parseFeedback, type FeedbackPayload } from "../src/feedback/index.js";
+import { clientTypeOf, FeedbackCalls, type ToolResult } from "./feedback-call.js";
 import { InitializeGate, introductionOf, withInstructions } from "./initialize-gate.js";
 import {
   CONNECTION_CLOSED,
@@ -90,8 +97,6 @@ export interface SessionOptions {
   onUpstreamClosed: (info: UpstreamClosed) => void;
 }
 
-const clip = (s: string, max: number) => (s.length > max ? s.slice(0, max) : s);
-
 export class ProxySession {
   lastActivity = Date.now();
   /** Client requests waiting upstream, by id (a Map keeps 1 and "1" apart). */
@@ -103,10 +108,10 @@ export class ProxySession {
   private readonly catalogue: ToolCatalogue;
   private readonly gate: InitializeGate;
   private readonly own: OwnRequests;
+  private readonly feedback: FeedbackCalls;
   private upstreamName?: string;
   private upstreamVersion?: string;
   private clientType?: string;
-  private readonly reportedMissing = new Set<string>();
   private closedInfo?: UpstreamClosed;
 
   constructor(private readonly options: SessionOptions) {
@@ -127,6 +132,19 @@ export class ProxySession {
       send: (frame) => upstream.send(frame),
       debug: options.debug ?? (() => undefined),
       timeoutMs: config.ownRequestTimeoutMs,
+    });
+    this.feedback = new FeedbackCalls({
+      reporter: options.reporter,
+      log,
+      serverName: config.serverName,
+      missingToolReports: config.missingToolReports,
+      facts: () => ({
+        upstreamName: this.upstreamName,
+        upstreamVersion: this.upstreamVersion,
+        clientType: this.clientType,
+        toolsAvailable: this.toolsAvailable,
+        sessionId: options.sessionId(),
+      }),
     });
     upstream.onmessage = (frame) => this.fromUpstream(frame);
     if (options.downstream.sendRaw) upstream.onrawline = (line) => this.fastResponse(line);
@@ -183,20 +201,20 @@ export class ProxySession {
         return;
       }
       if (typeof name === "string" && !this.catalogue.isUpstreamTool(name))
-        this.noticeUnknownTool(name, params.arguments);
+        this.feedback.noticeUnknownTool(name, params.arguments, {
+          settle: async () => {
+            if (!this.catalogue.settled && this.catalogue.canRefresh) await this.refreshTools();
+            return this.catalogue.settled;
+          },
+          known: (tool) => this.catalogue.isUpstreamTool(tool) || tool === this.toolName,
+        });
     } else if (method === "tools/list" && this.catalogue.upstreamHasNoTools) {
       // Upstream has no tools at all: the list is ours alone.
       const own = this.catalogue.ownList(params.cursor);
       this.toClient("result" in own ? resultFrame(id, own.result) : errorFrame(id, INVALID_PARAMS, own.error), id);
       return;
     } else if (method === "initialize") {
-      const info = params.clientInfo;
-      if (isObject(info) && typeof info.name === "string") {
-        this.clientType = clip(
-          typeof info.version === "string" ? `${info.name}/${info.version}` : info.name,
-          LIMITS.client_type,
-        );
-      }
+      this.clientType = clientTypeOf(params.clientInfo) ?? this.clientType;
     }
     const entry: Pending = { id, method, firstToolsPage: method === "tools/list" && params.cursor === undefined };
     const token = progressTokenOf(frame.msg);
@@ -397,10 +415,12 @@ export class ProxySession {
   }
 
   // ── what the proxy answers itself ──────────────────────────────────────
+
+  /** A feedback tool call: answered here (feedback-call.ts), unless upstream turns out to own the name. */
   private async answerFeedback(frame: Frame, id: RpcId, args: unknown): Promise<void> {
     const call = { cancelled: false };
     this.localCalls.set(id, call);
-    let reply: Record<string, unknown> | undefined;
+    let reply: ToolResult;
     try {
       // Never listed yet: make sure upstream has no tool of this name before answering in its place.
       if (this.catalogue.unlisted) await this.refreshTools();
@@ -409,99 +429,13 @@ export class ProxySession {
         this.clientRequest(frame, id, "tools/call");
         return;
       }
-      reply = await this.recordFeedback(args);
+      reply = await this.feedback.answer(args);
     } catch (err) {
-      this.options.log(`feedback call failed: ${err instanceof Error ? err.message : String(err)}`);
-      reply = { content: [{ type: "text", text: FEEDBACK_REPLIES.queued() }] };
+      reply = this.feedback.failed(err);
     } finally {
       this.localCalls.delete(id);
     }
-    if (!call.cancelled && reply) this.toClient(resultFrame(id, reply), id);
-  }
-
-  private async recordFeedback(args: unknown): Promise<Record<string, unknown>> {
-    const parsed = parseFeedback(args ?? {}, { server_name: this.serverName() });
-    if (!parsed.ok) {
-      const details = parsed.issues.map((i) => `${i.field}: ${i.message}`).join("; ");
-      return { content: [{ type: "text", text: FEEDBACK_REPLIES.invalid(details) }], isError: true };
-    }
-    const result = await this.options.reporter.submit(
-      this.enrich(parsed.payload),
-      parsed.idempotencyKey ?? `proxy-${randomUUID()}`,
-    );
-    if (result.recorded) return { content: [{ type: "text", text: FEEDBACK_REPLIES.recorded(result.id) }] };
-    if (result.kept) return { content: [{ type: "text", text: FEEDBACK_REPLIES.queued() }] };
-    // The sidecar will never take this report as it is: say so, so the agent can fix it.
-    return {
-      content: [
-        { type: "text", text: FEEDBACK_REPLIES.invalid(`the feedback service refused it (${result.refused})`) },
-      ],
-      isError: true,
-    };
-  }
-
-  private serverName(): string | undefined {
-    const name = this.options.config.serverName ?? this.upstreamName;
-    return name === undefined ? undefined : clip(name, LIMITS.server_name);
-  }
-
-  /** Fill in what agents rarely know. The proxy knows the server better than the agent does. */
-  private enrich(payload: FeedbackPayload): FeedbackPayload {
-    const out: FeedbackPayload = { ...payload };
-    const name = this.serverName();
-    if (name !== undefined) out.server_name = name;
-    if (this.upstreamVersion !== undefined) out.server_version = clip(this.upstreamVersion, LIMITS.server_version);
-    if (out.client_type === undefined && this.clientType !== undefined) out.client_type = this.clientType;
-    if (out.tools_available.length === 0) {
-      out.tools_available = this.toolsAvailable
-        .slice(0, LIMITS.tools_available_items)
-        .map((n) => clip(n, LIMITS.tool_name_in_list));
-    }
-    const sid = this.options.sessionId();
-    if (out.session_id === undefined && sid !== undefined) out.session_id = clip(sid, LIMITS.session_id);
-    return out;
-  }
-
-  /** A call to a tool upstream may not have: find out in the background and report it once. */
-  private noticeUnknownTool(name: string, args: unknown): void {
-    if (!this.options.config.missingToolReports || this.reportedMissing.has(name)) return;
-    void (async () => {
-      const catalogue = this.catalogue;
-      if (!catalogue.settled && catalogue.canRefresh) await this.refreshTools();
-      if (
-        !catalogue.settled ||
-        catalogue.isUpstreamTool(name) ||
-        name === this.toolName ||
-        this.reportedMissing.has(name)
-      )
-        return;
-      this.reportedMissing.add(name);
-      let shownArgs = "";
-      if (args !== undefined) {
-        const json = JSON.stringify(args) ?? "";
-        shownArgs = ` and arguments ${json.length > 1000 ? `${json.slice(0, 1000)}…` : json}`;
-      }
-      const parsed = parseFeedback(
-        {
-          what_i_needed: `A tool named "${clip(name, 200)}" on this server.`,
-          what_i_tried: `The agent called tools/call with name "${clip(name, 200)}"${shownArgs}, but this server does not list a tool by that name. The proxy passed the call to the server unchanged.`,
-          gap_type: "missing_tool",
-          tool_name: clip(name, LIMITS.tool_name),
-        },
-        { server_name: this.serverName() },
-      );
-      if (!parsed.ok) return;
-      const result = await this.options.reporter.submit(this.enrich(parsed.payload), `proxy-missing-${randomUUID()}`);
-      this.options.log(
-        result.recorded
-          ? `recorded a missing_tool report for "${clip(name, 200)}" (report ${result.id})`
-          : result.kept
-            ? `kept a missing_tool report for "${clip(name, 200)}" in the outbox`
-            : `the sidecar refused a missing_tool report for "${clip(name, 200)}": ${result.refused}`,
-      );
-    })().catch((err: unknown) =>
-      this.options.log(`missing_tool report failed: ${err instanceof Error ? err.message : String(err)}`),
-    );
+    if (!call.cancelled) this.toClient(resultFrame(id, reply), id);
   }
 
   // ── endings ────────────────────────────────────────────────────────────

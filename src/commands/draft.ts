@@ -9,7 +9,7 @@ import type { DraftEvent } from "../draft/index.js";
 import { inertText } from "../draft/text.js";
 import { reportUrl } from "../net/report-url.js";
 import { contextTokensSchema, LLM_PROVIDERS, SETTINGS_ENV, type LlmProvider } from "../settings/schema.js";
-import { dbOption, switchOption } from "./options.js";
+import { dbOption, requireDbFile, switchOption } from "./options.js";
 
 interface DraftFlags {
   db: string;
@@ -133,6 +133,8 @@ export function registerDraft(program: Command): void {
     )
     .action(async (idText: string, flags: DraftFlags) => {
       const id = parseReportId(idText);
+      // A missing file is a mistyped --db: refuse it like `mcp` does (an empty database has no report to draft).
+      requireDbFile(flags.db, false, { offerCreate: false });
       // The SDKs behind the pipeline, and SQLite, load only when a draft actually runs (keeps other verbs fast to start).
       const [{ runDraft }, { FeedbackStore }, { DraftSettings }] = await Promise.all([
         import("../draft/pipeline.js"),

@@ -8,10 +8,16 @@
  */
 import { Argument, Option, type Command } from "commander";
 import type { FeedbackStore, KeyScope } from "../store/index.js";
-import { dbOption } from "./options.js";
+import { dbCreateOption, dbOption, requireDbFile } from "./options.js";
 
-/** SQLite loads when a keys command runs, not whenever the CLI starts. */
-async function openStore(path: string): Promise<FeedbackStore> {
+/**
+ * Open an existing database (SQLite loads when a keys command runs, not
+ * whenever the CLI starts). A missing file is a mistyped --db, refused like
+ * `mcp` does: keys made in a fresh file would guard nothing `serve` reads.
+ * `create` (only offered where setting up a new database makes sense) starts one.
+ */
+async function openStore(path: string, create?: boolean): Promise<FeedbackStore> {
+  requireDbFile(path, create === true, { offerCreate: create !== undefined });
   const { FeedbackStore } = await import("../store/index.js");
   return FeedbackStore.open(path);
 }
@@ -29,9 +35,10 @@ export function registerKeys(program: Command): void {
     )
     .option("--name <name>", "a label to recognise the key by")
     .addOption(dbOption())
-    .action(async (flags: { scope: KeyScope; name?: string; db: string }) => {
+    .addOption(dbCreateOption())
+    .action(async (flags: { scope: KeyScope; name?: string; db: string; create?: boolean }) => {
       const { createScopedKey } = await import("../auth/index.js");
-      const store = await openStore(flags.db);
+      const store = await openStore(flags.db, flags.create ?? false);
       try {
         const { key, info } = createScopedKey(store, flags.scope, flags.name, log);
         log(
@@ -86,9 +93,10 @@ export function registerKeys(program: Command): void {
     .description("show or switch the database's auth mode (off only when no active key exists)")
     .addArgument(new Argument("[mode]", "on, off or status").choices(["on", "off", "status"]).default("status"))
     .addOption(dbOption())
-    .action(async (mode: "on" | "off" | "status", flags: { db: string }) => {
+    .addOption(dbCreateOption())
+    .action(async (mode: "on" | "off" | "status", flags: { db: string; create?: boolean }) => {
       const { authStatus, switchAuthMode } = await import("../auth/index.js");
-      const store = await openStore(flags.db);
+      const store = await openStore(flags.db, flags.create ?? false);
       try {
         if (mode !== "status") {
           const { changed } = switchAuthMode(store, mode, log);

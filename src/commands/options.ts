@@ -71,10 +71,13 @@ export const dbCreateOption = () =>
 
 /**
  * Refuse a database path that does not exist (or is not a file) unless
- * `create` is set: opening it would make an empty database, and an agent
- * reading it would answer "no reports" instead of saying the path is wrong.
+ * `create` is set: opening it would make an empty database, and a verb reading
+ * it would answer "no reports" (or administer keys nothing uses) instead of
+ * saying the path is wrong. Every verb that reads or administers an existing
+ * database calls this; `offerCreate: false` for verbs without `--create`
+ * (nothing to do on an empty database), so the message offers only what works.
  */
-export function requireDbFile(path: string, create: boolean): void {
+export function requireDbFile(path: string, create: boolean, options: { offerCreate?: boolean } = {}): void {
   let isFile: boolean;
   try {
     isFile = statSync(path).isFile();
@@ -82,8 +85,8 @@ export function requireDbFile(path: string, create: boolean): void {
     if (create) return;
     throw new CliError(
       "db_not_found",
-      `there is no database at ${path}. Point --db (FEEDBACK_DB_PATH) at the file \`patchworkmcp serve\` writes, ` +
-        "or pass --create (FEEDBACK_DB_CREATE=1) to start an empty one.",
+      `there is no database at ${path}. Point --db (FEEDBACK_DB_PATH) at the file \`patchworkmcp serve\` writes` +
+        (options.offerCreate === false ? "." : ", or pass --create (FEEDBACK_DB_CREATE=1) to start an empty one."),
     );
   }
   if (!isFile) throw new CliError("db_not_a_file", `${path} is not a file: --db takes the path of a SQLite file.`);

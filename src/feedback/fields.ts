@@ -2,7 +2,8 @@
  * THE table of a report's stored fields: one row per field of the feedback
  * payload, saying how it is stored and where it shows up. The store's columns,
  * INSERT, JSON projection and full-text list, the filters, the CSV export, the
- * spec vectors and the dashboard's filter keys all derive from it, so adding a
+ * report Markdown the MCP tools answer with, the spec vectors and the
+ * dashboard's filter keys all derive from it, so adding a
  * field is one row here (plus its zod schema, which the `satisfies` below
  * demands) and a migration that adds the column.
  *
@@ -14,6 +15,14 @@ import type { FeedbackToolInput } from "./schema.js";
 /** text: a TEXT column; enum: a TEXT column holding one of the zod enum's values; json_list: a JSON array in TEXT. */
 export type FieldStorage = "text" | "enum" | "json_list";
 
+/**
+ * Where a report's Markdown (src/mcp/markdown.ts) shows the field. line: a
+ * `**label:**` fact in the list at the top, left out when empty; section: a
+ * `## label` heading of its own, for long text (a fenced block, left out when
+ * empty) and lists (code spans, "(not reported)" when empty).
+ */
+export type FieldDisplay = "line" | "section";
+
 export interface FieldSpec {
   readonly storage: FieldStorage;
   /** Part of the full-text index (reports_fts). Changing this needs a migration that rebuilds the index. */
@@ -22,26 +31,91 @@ export interface FieldSpec {
   readonly filter?: string;
   /** A column of the CSV export (JSON exports always carry every field). */
   readonly exported: boolean;
+  /** What people read the field as (report Markdown); trusted text, never agent-written. */
+  readonly label: string;
+  readonly display: FieldDisplay;
 }
 
 export const REPORT_FIELDS = {
-  server_name: { storage: "text", searchable: true, filter: "Only reports about this MCP server.", exported: true },
-  server_version: { storage: "text", searchable: false, exported: true },
-  tool_name: { storage: "text", searchable: true, filter: "Only reports about this tool.", exported: true },
-  what_i_needed: { storage: "text", searchable: true, exported: true },
-  what_i_tried: { storage: "text", searchable: true, exported: true },
-  gap_type: { storage: "enum", searchable: false, filter: "Only this kind of gap.", exported: true },
-  suggestion: { storage: "text", searchable: true, exported: true },
-  user_goal: { storage: "text", searchable: true, exported: true },
-  resolution: { storage: "enum", searchable: false, filter: "blocked, worked_around or partial.", exported: true },
-  tools_available: { storage: "json_list", searchable: false, exported: true },
-  agent_model: { storage: "text", searchable: false, filter: "Only reports from this model.", exported: true },
-  session_id: { storage: "text", searchable: false, filter: "Only reports from this agent session.", exported: true },
+  server_name: {
+    storage: "text",
+    searchable: true,
+    filter: "Only reports about this MCP server.",
+    exported: true,
+    label: "Server",
+    display: "line",
+  },
+  server_version: { storage: "text", searchable: false, exported: true, label: "Server version", display: "line" },
+  tool_name: {
+    storage: "text",
+    searchable: true,
+    filter: "Only reports about this tool.",
+    exported: true,
+    label: "Tool",
+    display: "line",
+  },
+  what_i_needed: {
+    storage: "text",
+    searchable: true,
+    exported: true,
+    label: "What the agent needed",
+    display: "section",
+  },
+  what_i_tried: {
+    storage: "text",
+    searchable: true,
+    exported: true,
+    label: "What the agent tried",
+    display: "section",
+  },
+  gap_type: {
+    storage: "enum",
+    searchable: false,
+    filter: "Only this kind of gap.",
+    exported: true,
+    label: "Gap type",
+    display: "line",
+  },
+  suggestion: { storage: "text", searchable: true, exported: true, label: "Suggested fix", display: "section" },
+  user_goal: { storage: "text", searchable: true, exported: true, label: "User's goal", display: "section" },
+  resolution: {
+    storage: "enum",
+    searchable: false,
+    filter: "blocked, worked_around or partial.",
+    exported: true,
+    label: "Resolution",
+    display: "line",
+  },
+  tools_available: {
+    storage: "json_list",
+    searchable: false,
+    exported: true,
+    label: "Tools the agent saw",
+    display: "section",
+  },
+  agent_model: {
+    storage: "text",
+    searchable: false,
+    filter: "Only reports from this model.",
+    exported: true,
+    label: "Agent model",
+    display: "line",
+  },
+  session_id: {
+    storage: "text",
+    searchable: false,
+    filter: "Only reports from this agent session.",
+    exported: true,
+    label: "Session",
+    display: "line",
+  },
   client_type: {
     storage: "text",
     searchable: false,
     filter: "Only reports from this client, e.g. cursor.",
     exported: true,
+    label: "Client",
+    display: "line",
   },
 } as const satisfies { readonly [K in keyof FeedbackToolInput]-?: FieldSpec };
 

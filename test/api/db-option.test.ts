@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { describe, expect, it } from "vitest";
 import { seed, stdioClient, textOf } from "../mcp/helpers.js";
-import { CLI, tempDir } from "../helpers/serve.js";
+import { CLI, startServe, tempDir } from "../helpers/serve.js";
 
 interface Result {
   code: number | null;
@@ -120,6 +120,77 @@ describe("mcp --db on a path that does not exist", () => {
       } finally {
         await session.close();
       }
+    }
+  });
+});
+
+/** Verbs that create a database they are pointed at: they write reports, so a new file is a start, not a typo. */
+const WRITERS = ["serve", "proxy"];
+/** Mandatory options a verb checks before it looks at --db. */
+const REQUIRED: Record<string, string[]> = { "keys create": ["--scope", "read"] };
+
+describe("every verb that reads or administers a database, on a path that does not exist", () => {
+  it("refuses with mcp's code and message, creating nothing, and offers --create only where it has it", async () => {
+    const cwd = tempDir("pwm-db-");
+    const verbs = (await verbsTakingDb(cwd)).filter((v) => !WRITERS.includes(v[0]!));
+    for (const known of ["mcp", "draft", "keys create", "keys list", "keys revoke", "keys auth"])
+      expect(verbs.map((v) => v.filter((a) => a !== "1").join(" "))).toContain(known);
+    const missing = join(cwd, "typo", "feedbak.db");
+    const results = await Promise.all(
+      verbs.map(async (path) => {
+        const verb = path.filter((a) => a !== "1").join(" ");
+        const args = [...path, ...(REQUIRED[verb] ?? [])];
+        return {
+          verb,
+          hasCreate: /^\s+--create\b/m.test((await cli([...path, "--help"], { cwd })).stdout),
+          byFlag: await cli([...args, "--db", missing], { cwd }),
+          byEnv: await cli(args, { cwd, env: { FEEDBACK_DB_PATH: missing } }),
+        };
+      }),
+    );
+    for (const { verb, hasCreate, byFlag, byEnv } of results) {
+      for (const result of [byFlag, byEnv]) {
+        expect(result.code, verb).not.toBe(0);
+        expect(result.stdout, verb).toBe("");
+        expect(result.stderr, verb).toContain(
+          `db_not_found: there is no database at ${missing}. Point --db (FEEDBACK_DB_PATH) at the file \`patchworkmcp serve\` writes`,
+        );
+        // The hint names --create exactly when the verb has it.
+        expect(result.stderr.includes("--create"), verb).toBe(hasCreate);
+      }
+    }
+    expect(results.filter((r) => r.hasCreate).map((r) => r.verb)).toEqual(
+      expect.arrayContaining(["mcp", "keys create", "keys auth"]),
+    );
+    expect(readdirSync(cwd)).toEqual([]);
+  }, 120_000);
+
+  it("keys create and keys auth start a new database with --create or FEEDBACK_DB_CREATE=1", async () => {
+    const dir = tempDir("pwm-db-");
+    const made = await cli(["keys", "create", "--scope", "read", "--db", join(dir, "a.db"), "--create"], { cwd: dir });
+    expect(made.code, made.stderr).toBe(0);
+    expect(made.stdout).toMatch(/\S/);
+    const auth = await cli(["keys", "auth", "on", "--db", join(dir, "b.db")], {
+      cwd: dir,
+      env: { FEEDBACK_DB_CREATE: "1" },
+    });
+    expect(auth.code, auth.stderr).toBe(0);
+    expect(auth.stdout).toContain("auth on");
+    expect(existsSync(join(dir, "a.db")) && existsSync(join(dir, "b.db"))).toBe(true);
+    // And the key is in the file: list reads it back without --create.
+    const list = await cli(["keys", "list", "--db", join(dir, "a.db")], { cwd: dir });
+    expect(list.code, list.stderr).toBe(0);
+    expect(list.stdout).toContain("read");
+  });
+
+  it("serve creates the file and says so", async () => {
+    const dbPath = join(tempDir("pwm-db-"), "fresh.db");
+    const serve = await startServe({ dbPath });
+    try {
+      expect(existsSync(dbPath)).toBe(true);
+      expect(serve.stderr()).toContain(`created a new, empty database at ${dbPath}`);
+    } finally {
+      await serve.stop();
     }
   });
 });

@@ -1,10 +1,12 @@
 /**
  * Every field of the zod schema, posted once, comes back from every surface:
  * REST get, the list JSON (fast path), JSON/NDJSON/CSV export and the MCP
- * get_report tool; each searchable field is found by full-text search and each
- * filterable field by its filter. Values are generated from the schema, so a
+ * get_report tool (each field under its table label, where its display says);
+ * each searchable field is found by full-text search and each filterable field
+ * by its filter. Values are generated from the schema, so a
  * field added to the contract is covered without editing this test.
  */
+import MarkdownIt from "markdown-it";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import {
@@ -12,6 +14,7 @@ import {
   FILTERABLE_FIELDS,
   feedbackToolInputSchema,
   REPORT_FIELD_NAMES,
+  REPORT_FIELDS,
   SEARCHABLE_FIELDS,
 } from "../../src/feedback/index.js";
 import { httpClient, textOf } from "../mcp/helpers.js";
@@ -43,6 +46,32 @@ function fullReport(): Record<string, unknown> {
     else out[name] = `${token(name)} value of ${name}`;
   }
   return out;
+}
+
+/**
+ * What report Markdown shows under a label, read with a CommonMark parser: the
+ * code spans of a `- **label:** …` fact, and the fenced blocks and code spans
+ * under a `## label` heading (up to the next heading).
+ */
+function underLabel(markdown: string, label: string): { line: string[][]; section: string[][] } {
+  const tokens = new MarkdownIt().parse(markdown, {});
+  const spans = (i: number) =>
+    (tokens[i]!.children ?? []).filter((t) => t.type === "code_inline").map((t) => t.content);
+  const line: string[][] = [];
+  const section: string[][] = [];
+  for (const [i, t] of tokens.entries()) {
+    if (t.type === "inline" && t.content.startsWith(`**${label}:**`) && tokens[i - 1]?.type === "paragraph_open")
+      line.push(spans(i));
+    if (t.type === "heading_open" && t.tag === "h2" && tokens[i + 1]!.content === label) {
+      const found: string[] = [];
+      for (let j = i + 3; j < tokens.length && tokens[j]!.type !== "heading_open"; j++) {
+        if (tokens[j]!.type === "fence") found.push(tokens[j]!.content.replace(/\n$/, ""));
+        if (tokens[j]!.type === "inline") found.push(...spans(j));
+      }
+      section.push(found);
+    }
+  }
+  return { line, section };
 }
 
 describe("every stored field, on every surface", () => {
@@ -97,13 +126,21 @@ describe("every stored field, on every surface", () => {
     }
   });
 
-  it("comes back from the MCP get_report tool", async () => {
+  it("comes back from the MCP get_report tool, each field under its label from the table", async () => {
     const { client } = await httpClient(`${server.url}/mcp`);
     try {
       const text = textOf(await client.callTool({ name: "get_report", arguments: { id } }));
       for (const name of REPORT_FIELD_NAMES) {
+        const { label, display } = REPORT_FIELDS[name];
         const value = report[name];
-        for (const part of Array.isArray(value) ? value : [value]) expect(text, name).toContain(String(part));
+        expect(label, name).toMatch(/\S/);
+        expect(["line", "section"], name).toContain(display);
+        const shown = underLabel(text, label);
+        // Exactly one place shows the field: a fact line or a section, as the table says.
+        expect(shown, `${name} (${label})`).toEqual({
+          line: display === "line" ? [Array.isArray(value) ? value : [String(value)]] : [],
+          section: display === "section" ? [Array.isArray(value) ? value : [String(value)]] : [],
+        });
       }
     } finally {
       await client.close();

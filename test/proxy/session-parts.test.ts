@@ -1,13 +1,18 @@
 /**
  * The parts ProxySession routes to, in memory: the tool catalogue, the
- * initialize gate and the proxy's own requests.
+ * initialize gate, the proxy's own requests and the feedback calls.
  */
+import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { feedbackToolDefinition } from "../../src/feedback/index.js";
+import { FEEDBACK_REPLIES, type FeedbackPayload, feedbackToolDefinition, LIMITS } from "../../src/feedback/index.js";
+import { clientTypeOf, FeedbackCalls, type SessionFacts } from "../../proxy/feedback-call.js";
 import { InitializeGate, instructionsFor, introductionOf, withInstructions } from "../../proxy/initialize-gate.js";
 import type { Frame, RpcId } from "../../proxy/jsonrpc.js";
+import { Outbox } from "../../proxy/outbox.js";
 import { OwnRequests } from "../../proxy/own-requests.js";
+import { Reporter } from "../../proxy/reporter.js";
 import { ToolCatalogue } from "../../proxy/tool-catalogue.js";
+import { tempDir, waitFor } from "./helpers.js";
 
 const tool = (name: string) => ({ name, inputSchema: { type: "object" } });
 
@@ -314,5 +319,114 @@ describe("OwnRequests", () => {
   it("gives up at once when upstream cannot take the request", async () => {
     const o = new OwnRequests({ send: () => Promise.reject(new Error("gone")), debug: () => undefined });
     expect(await o.request("tools/list")).toBeUndefined();
+  });
+});
+
+describe("FeedbackCalls", () => {
+  function calls(options: { missingToolReports?: boolean; serverName?: string; facts?: Partial<SessionFacts> } = {}) {
+    const delivered: FeedbackPayload[] = [];
+    const logs: string[] = [];
+    const reporter = new Reporter({
+      deliverer: {
+        deliver: async (payload) => {
+          delivered.push(payload);
+          return { ok: true, id: delivered.length };
+        },
+      },
+      outbox: new Outbox(join(tempDir(), "o.log")),
+      log: () => undefined,
+      timeoutMs: 1000,
+    });
+    const facts: SessionFacts = {
+      upstreamName: "weather",
+      upstreamVersion: "2.0.0",
+      clientType: "cursor/1.0",
+      toolsAvailable: ["forecast"],
+      sessionId: "s-9",
+      ...options.facts,
+    };
+    const f = new FeedbackCalls({
+      reporter,
+      log: (l) => logs.push(l),
+      serverName: options.serverName,
+      missingToolReports: options.missingToolReports ?? true,
+      facts: () => facts,
+    });
+    return { f, delivered, logs, facts };
+  }
+  const report = { what_i_needed: "hourly data", what_i_tried: "forecast", gap_type: "missing_parameter" };
+
+  it("records a call with what the session knows, which the agent's own values win over", async () => {
+    const { f, delivered } = calls();
+    expect(await f.answer(report)).toEqual({ content: [{ type: "text", text: FEEDBACK_REPLIES.recorded(1) }] });
+    expect(await f.answer({ ...report, client_type: "mine", session_id: "own", tools_available: ["x"] })).toEqual({
+      content: [{ type: "text", text: FEEDBACK_REPLIES.recorded(2) }],
+    });
+    expect(delivered[0]).toMatchObject({
+      server_name: "weather",
+      server_version: "2.0.0",
+      client_type: "cursor/1.0",
+      tools_available: ["forecast"],
+      session_id: "s-9",
+    });
+    expect(delivered[1]).toMatchObject({ client_type: "mine", session_id: "own", tools_available: ["x"] });
+  });
+
+  it("names the server by --server-name over upstream's serverInfo, clipped to the limit", async () => {
+    const { f, delivered } = calls({ serverName: "n".repeat(LIMITS.server_name + 5) });
+    await f.answer({ ...report, server_name: "agent-said" });
+    expect(delivered[0]!.server_name).toBe("n".repeat(LIMITS.server_name));
+  });
+
+  it("answers an invalid call with isError and the field messages, submitting nothing", async () => {
+    const { f, delivered } = calls();
+    const result = await f.answer({ what_i_needed: "x" });
+    expect(result.isError).toBe(true);
+    expect(result.content[0]!.text).toContain("what_i_tried");
+    expect(delivered).toEqual([]);
+  });
+
+  it("reports a missing tool once per name, and never one upstream lists or the feedback tool", async () => {
+    const { f, delivered, logs } = calls();
+    let settles = 0;
+    const tools = {
+      settle: async () => {
+        settles++;
+        return true;
+      },
+      known: (name: string) => name === "forecast" || name === "feedback",
+    };
+    for (const name of ["nowcast", "nowcast", "forecast", "feedback", "nowcast"])
+      f.noticeUnknownTool(name, { at: "now" }, tools);
+    // All five were noticed before any answer came back: each asks, one report is filed.
+    await waitFor(() => settles === 5 && logs.length >= 1);
+    expect(delivered.map((d) => [d.gap_type, d.tool_name])).toEqual([["missing_tool", "nowcast"]]);
+    expect(delivered[0]!.what_i_tried).toContain('arguments {"at":"now"}');
+    // Once reported, the name is not even looked up again.
+    f.noticeUnknownTool("nowcast", undefined, tools);
+    expect(settles).toBe(5);
+  });
+
+  it("files no missing-tool report when switched off or while upstream's tools are unknown", async () => {
+    const off = calls({ missingToolReports: false });
+    let settled = 0;
+    const settle = (known: boolean) => async () => {
+      settled++;
+      return known;
+    };
+    off.f.noticeUnknownTool("nowcast", undefined, { settle: settle(true), known: () => false });
+    const unknown = calls();
+    unknown.f.noticeUnknownTool("nowcast", undefined, { settle: settle(false), known: () => false });
+    await waitFor(() => settled === 1);
+    await new Promise((r) => setImmediate(r));
+    expect([...off.delivered, ...unknown.delivered]).toEqual([]);
+  });
+
+  it("reads client_type off initialize's clientInfo", () => {
+    expect(clientTypeOf({ name: "cursor", version: "1.2" })).toBe("cursor/1.2");
+    expect(clientTypeOf({ name: "claude" })).toBe("claude");
+    expect(clientTypeOf({ version: "1" })).toBeUndefined();
+    expect(clientTypeOf("cursor")).toBeUndefined();
+    expect(clientTypeOf({ name: "c".repeat(LIMITS.client_type + 3) })).toHaveLength(LIMITS.client_type);
   });
 });

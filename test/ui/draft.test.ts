@@ -108,6 +108,45 @@ describe("draft PRs from the dashboard", () => {
     problems.length = 0;
   });
 
+  it("saves, shows and removes per-server repositories named __proto__ and constructor", async () => {
+    await page.goto(`${serve.url}/#/settings`);
+    await page.locator("#settings-draft").waitFor();
+    const names = [
+      ["__proto__", "acme/proto"],
+      ["constructor", "acme/ctor"],
+    ];
+    for (const [i, [name, repo]] of names.entries()) {
+      await page.click("#add-server");
+      await page.fill(`#set-server-${i}-name`, name!);
+      await page.fill(`#set-server-${i}-repo`, repo!);
+    }
+    await page.click("#settings-save");
+    await page.locator(".toast-ok", { hasText: "Settings saved." }).last().waitFor();
+    // JSON.parse makes "__proto__" an own key, so this reads what the server sent.
+    const saved = await api<{ servers: Record<string, { repo: string }> }>(serve.url, "/api/settings");
+    expect(Object.keys(saved.servers).sort()).toEqual(["__proto__", "constructor"]);
+    expect(Object.getOwnPropertyDescriptor(saved.servers, "__proto__")?.value).toMatchObject({ repo: "acme/proto" });
+    expect(saved.servers.constructor).toMatchObject({ repo: "acme/ctor" });
+
+    // A fresh load shows both rows; removing them deletes both mappings.
+    await page.reload();
+    const rows = page.locator("#server-rows .server-row");
+    await poll(() => rows.count()).toBe(2);
+    const shown = await rows.evaluateAll((els) =>
+      els.map((el) => [...el.querySelectorAll("input")].map((i) => (i as HTMLInputElement).value)),
+    );
+    expect(shown.map((r) => r.slice(0, 2)).sort()).toEqual([
+      ["__proto__", "acme/proto"],
+      ["constructor", "acme/ctor"],
+    ]);
+    for (let n = 0; n < 2; n++) await rows.first().getByRole("button", { name: "Remove this server" }).click();
+    await page.click("#settings-save");
+    await poll(async () => Object.keys((await api<{ servers: object }>(serve.url, "/api/settings")).servers)).toEqual(
+      [],
+    );
+    expect(problems).toEqual([]);
+  });
+
   it("drafts a PR with live progress, links it, and records it in the history", async () => {
     // The model "thinks" long enough for the progress view to be seen mid-run.
     anthropic.latencyMs = 1500;

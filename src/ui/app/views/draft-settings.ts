@@ -159,7 +159,9 @@ function form(settings: PublicSettings, rerender: (s: PublicSettings) => void): 
     const body: Record<string, Json> = {};
     const repo = defaultRepo.value.trim();
     body.default = repo ? { repo, base_branch: defaultBranch.value.trim() || null } : null;
-    const servers: Record<string, Json> = {};
+    // Keyed by admin text: a null prototype keeps a server named __proto__ an ordinary key
+    // (on `{}`, assigning it would set the prototype and JSON.stringify would drop it).
+    const servers: Record<string, Json> = Object.create(null);
     const kept = new Set<string>();
     for (const row of rows) {
       const name = row.name.value.trim();

@@ -169,7 +169,7 @@ export function draftSection(detail: ReportDetail): HTMLElement {
           if (!data) continue;
           meter.max = data.total;
           meter.value = data.index - 1;
-          status.textContent = `Step ${data.index} of ${data.total}: ${STEP_LABELS[data.step] ?? data.step}`;
+          status.textContent = `Step ${data.index} of ${data.total}: ${Object.hasOwn(STEP_LABELS, data.step) ? STEP_LABELS[data.step] : data.step}`;
           line("step", data.message);
         } else if (ev.event === "detail") {
           const data = parse<DetailData>(ev.data);
