@@ -48,6 +48,13 @@ export const reportFilterShape = {
   client_type: shortText.optional().describe("Only reports from this client, e.g. cursor."),
   agent_model: shortText.optional().describe("Only reports from this model."),
   tool_name: shortText.optional().describe("Only reports about this tool."),
+  gap_id: z.coerce
+    .number({ error: "must be a gap id (a positive whole number)" })
+    .int({ error: "must be a gap id (a positive whole number)" })
+    .positive({ error: "must be a gap id (a positive whole number)" })
+    .max(Number.MAX_SAFE_INTEGER, { error: "must be a gap id (a positive whole number)" })
+    .optional()
+    .describe("Only reports in this gap."),
   since: timestamp.optional().describe("Created at or after this ISO 8601 date/time."),
   until: timestamp.optional().describe("Created before this ISO 8601 date/time."),
   q: z

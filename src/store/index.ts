@@ -3,3 +3,6 @@ export { FeedbackStore, StoreError, STATS_DAYS_DEFAULT } from "./store.js";
 export type { OpenOptions } from "./store.js";
 export * from "./filters.js";
 export type * from "./types.js";
+export { GapStore } from "./gaps.js";
+export * from "./gap-filters.js";
+export type * from "./gap-types.js";

@@ -11,6 +11,9 @@ import type { FeedbackPayload } from "../feedback/index.js";
 import { decodeCursor, DEFAULT_LIMIT, encodeCursor, MAX_LIMIT, toFtsQuery } from "./filters.js";
 import type { ReportFilter, ReportStatus } from "./filters.js";
 import { migrate } from "./migrations.js";
+import { AssignBatch, GapStore, groupedReport } from "./gaps.js";
+import type { InsertResult } from "./gap-types.js";
+import { signatureOf } from "../gaps/index.js";
 import type {
   ApiKeyInfo,
   CountRow,
@@ -59,6 +62,8 @@ interface ReportRow {
   session_id: string | null;
   client_type: string | null;
   status: string;
+  // gaps: the report's gap (null only while a backfill has not reached it)
+  gap_id: number | null;
 }
 
 interface ReportQuery {
@@ -92,6 +97,7 @@ const REPORT_COLUMNS = [
   "session_id",
   "client_type",
   "status",
+  "gap_id", // gaps
 ]
   .map((c) => `r.${c}`)
   .join(", ");
@@ -107,7 +113,8 @@ const REPORT_JSON = `json_object(
   'what_i_tried', r.what_i_tried, 'gap_type', r.gap_type, 'suggestion', r.suggestion, 'user_goal', r.user_goal,
   'resolution', r.resolution, 'tools_available', json(r.tools_available), 'agent_model', r.agent_model,
   'session_id', r.session_id, 'client_type', r.client_type, 'status', r.status,
-  'reviewed', json(CASE r.status WHEN 'open' THEN 'false' ELSE 'true' END))`;
+  'reviewed', json(CASE r.status WHEN 'open' THEN 'false' ELSE 'true' END),
+  'gap_id', r.gap_id)`;
 
 /** Filter fields that are plain equality on a column of the same name. */
 const EQUALITY_FILTERS = [
@@ -119,6 +126,7 @@ const EQUALITY_FILTERS = [
   "client_type",
   "agent_model",
   "tool_name",
+  "gap_id", // gaps
 ] as const;
 
 export const STATS_DAYS_DEFAULT = 30;
@@ -144,6 +152,8 @@ export class FeedbackStore {
   readonly db: Database.Database;
   readonly path: string;
   private readonly statements = new Map<string, Database.Statement>();
+  /** Gaps: grouping, human decisions, history (src/store/gaps.ts). */
+  readonly gaps: GapStore;
 
   private constructor(
     db: Database.Database,
@@ -152,6 +162,7 @@ export class FeedbackStore {
   ) {
     this.db = db;
     this.path = path;
+    this.gaps = new GapStore(db, (sql) => this.stmt(sql));
   }
 
   static open(path: string, options: OpenOptions = {}): FeedbackStore {
@@ -188,26 +199,35 @@ export class FeedbackStore {
    * Store one report. With an idempotency key, a retry returns the id of the
    * first insert and `created: false` instead of storing a duplicate.
    */
-  insertReport(payload: FeedbackPayload, idempotencyKey?: string): { id: number; created: boolean } {
+  insertReport(payload: FeedbackPayload, idempotencyKey?: string): InsertResult {
     return this.insertMany([{ payload, idempotencyKey }])[0]!;
   }
 
-  /** Store several reports in one transaction (one fsync): the ingestion path batches concurrent POSTs. */
-  insertMany(
-    items: { payload: FeedbackPayload; idempotencyKey?: string | undefined }[],
-  ): { id: number; created: boolean }[] {
+  /**
+   * Store several reports in one transaction (one fsync): the ingestion path batches concurrent POSTs.
+   * Each report joins its gap in the same transaction, so it is never stored without one.
+   */
+  insertMany(items: { payload: FeedbackPayload; idempotencyKey?: string | undefined }[]): InsertResult[] {
     const insert = this.stmt(
       `INSERT INTO reports (created_at, server_name, server_version, tool_name, what_i_needed, what_i_tried, gap_type,
-         suggestion, user_goal, resolution, tools_available, agent_model, session_id, client_type, idempotency_key)
+         suggestion, user_goal, resolution, tools_available, agent_model, session_id, client_type, idempotency_key, gap_id)
        VALUES (@created_at, @server_name, @server_version, @tool_name, @what_i_needed, @what_i_tried, @gap_type,
-         @suggestion, @user_goal, @resolution, @tools_available, @agent_model, @session_id, @client_type, @idempotency_key)
-       ON CONFLICT (idempotency_key) DO NOTHING`,
+         @suggestion, @user_goal, @resolution, @tools_available, @agent_model, @session_id, @client_type, @idempotency_key, @gap_id)`,
     );
     const byKey = this.stmt("SELECT id FROM reports WHERE idempotency_key = ?");
-    const run = this.db.transaction((batch: typeof items) =>
-      batch.map(({ payload: p, idempotencyKey }) => {
+    const run = this.db.transaction((batch: typeof items) => {
+      const grouping = this.gaps.batch();
+      const stored = batch.map(({ payload: p, idempotencyKey }) => {
+        if (idempotencyKey !== undefined) {
+          const existing = byKey.get(idempotencyKey) as { id: number } | undefined;
+          if (existing) return { id: existing.id, gapId: undefined };
+        }
+        const created_at = now();
+        const grouped = groupedReport(p, created_at);
+        const signature = signatureOf(grouped);
+        const gapId = grouping.choose(grouped, signature);
         const info = insert.run({
-          created_at: now(),
+          created_at,
           server_name: p.server_name,
           server_version: p.server_version ?? null,
           tool_name: p.tool_name ?? null,
@@ -222,13 +242,22 @@ export class FeedbackStore {
           session_id: p.session_id ?? null,
           client_type: p.client_type ?? null,
           idempotency_key: idempotencyKey ?? null,
+          gap_id: gapId,
         });
-        if (info.changes === 1) return { id: Number(info.lastInsertRowid), created: true };
-        const existing = byKey.get(idempotencyKey) as { id: number };
-        return { id: existing.id, created: false };
-      }),
-    );
-    return run(items);
+        const id = Number(info.lastInsertRowid);
+        grouping.attach(id, gapId, grouped, signature);
+        return { id, gapId };
+      });
+      const echoes = grouping.flush();
+      return stored.map(
+        ({ id, gapId }): InsertResult =>
+          gapId === undefined
+            ? { id, created: false, ...this.gaps.echoForReport(id) }
+            : AssignBatch.result(id, gapId, echoes),
+      );
+    });
+    // IMMEDIATE: grouping reads before it writes, and a deferred transaction could not wait for the lock.
+    return run.immediate(items);
   }
 
   getReport(id: number): Report | undefined {

@@ -22,6 +22,8 @@ export interface Report {
   status: ReportStatus;
   /** Derived from status: anything but `open` counts as reviewed. */
   reviewed: boolean;
+  /** The gap this report belongs to (null only while a backfill has not reached it yet). */
+  gap_id: number | null;
 }
 
 export interface Note {
