@@ -5,12 +5,10 @@
 import { LIMITS, parseFeedback } from "../feedback/index.js";
 import { ApiError, validationError } from "./errors.js";
 import type { IngestQueue } from "./ingest-queue.js";
+import type { InsertResult } from "../store/index.js";
 
-export interface Ingested {
-  id: number;
-  /** false when an earlier request with the same idempotency key stored it. */
-  created: boolean;
-}
+/** `created` is false when an earlier request with the same idempotency key stored it. */
+export type Ingested = InsertResult;
 
 export async function ingestReport(
   queue: IngestQueue,
@@ -32,7 +30,14 @@ export async function ingestReport(
   return queue.add(parsed.payload, idempotencyHeader ?? parsed.idempotencyKey);
 }
 
-/** The JSON body and status of a successful ingestion. */
-export function ingestedResponse({ id, created }: Ingested): { status: 200 | 201; body: string } {
-  return { status: created ? 201 : 200, body: JSON.stringify({ id, status: "recorded" }) };
+/**
+ * The JSON body and status of a successful ingestion: `gap_id` always, and
+ * `gap` ({id, status, reports, agent_note}: admin-written state only) when the
+ * report joined a gap the developers marked planned, fixed or wontfix, or gave an agent note.
+ */
+export function ingestedResponse({ id, created, gap_id, gap }: Ingested): { status: 200 | 201; body: string } {
+  return {
+    status: created ? 201 : 200,
+    body: JSON.stringify(gap ? { id, status: "recorded", gap_id, gap } : { id, status: "recorded", gap_id }),
+  };
 }

@@ -19,7 +19,7 @@ import {
 } from "@modelcontextprotocol/sdk/types.js";
 import type { FeedbackPayload } from "../feedback/index.js";
 import { scopeAllows } from "../http/auth.js";
-import type { FeedbackStore, KeyScope } from "../store/index.js";
+import type { FeedbackStore, InsertResult, KeyScope } from "../store/index.js";
 import { reportServerInstructions } from "./instructions.js";
 import { renderReport } from "./markdown.js";
 import { TRIAGE_PROMPT, triagePrompt } from "./prompts.js";
@@ -37,7 +37,7 @@ export interface ReportServerOptions {
   /** What this session may do. stdio sessions are `admin` (the local user owns the file). */
   scope: KeyScope;
   /** How feedback is stored; defaults to a direct insert. HTTP passes the app's group-commit queue. */
-  ingest?: (payload: FeedbackPayload, idempotencyKey?: string) => Promise<{ id: number; created: boolean }>;
+  ingest?: (payload: FeedbackPayload, idempotencyKey?: string) => Promise<InsertResult>;
   /** server_name for feedback calls that do not name one (`--server-name`). */
   defaultServerName?: string | undefined;
   /** Only the feedback tool (`--feedback-only`). */

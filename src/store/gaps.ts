@@ -34,6 +34,7 @@ import type {
   TitleSource,
 } from "./gap-types.js";
 import { StoreError } from "./store.js";
+import type { Draft, Note } from "./types.js";
 
 type Stmt = (sql: string) => Database.Statement;
 
@@ -449,6 +450,21 @@ export class GapStore {
       rows.map((r) => r.suggestion),
       limit,
     );
+  }
+
+  /** The newest notes on the gap's reports. */
+  notesOf(gapId: number, limit = 50): Note[] {
+    return this.stmt(
+      `SELECT n.* FROM notes n JOIN reports r ON r.id = n.report_id WHERE r.gap_id = ? ORDER BY n.id DESC LIMIT ?`,
+    ).all(gapId, limit) as Note[];
+  }
+
+  /** The newest draft PRs made from the gap's reports. */
+  draftsOf(gapId: number, limit = 50): Draft[] {
+    const rows = this.stmt(
+      `SELECT d.* FROM drafts d JOIN reports r ON r.id = d.report_id WHERE r.gap_id = ? ORDER BY d.id DESC LIMIT ?`,
+    ).all(gapId, limit) as (Omit<Draft, "files"> & { files: string })[];
+    return rows.map((d) => ({ ...d, files: JSON.parse(d.files) as string[] }));
   }
 
   resolutionMix(gapId: number): { blocked: number; partial: number; worked_around: number; unspecified: number } {

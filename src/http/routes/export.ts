@@ -32,6 +32,7 @@ export const CSV_COLUMNS = [
   "agent_model",
   "session_id",
   "client_type",
+  "gap_id",
 ] as const satisfies readonly (keyof Report)[];
 
 /**
