@@ -795,6 +795,11 @@ export class GapStore {
  */
 export class AssignBatch {
   private readonly working = new Map<number, Working>();
+  /** Facet counts to add at flush, by gap, kind and value. */
+  private readonly facetDeltas = new Map<string, { gapId: number; kind: string; value: string; n: number }>();
+  /** Band and fingerprint rows already written in this batch. */
+  private readonly bands = new Set<string>();
+  private readonly fingerprints = new Map<string, number>();
 
   constructor(
     private readonly gaps: GapStore,
@@ -814,16 +819,20 @@ export class AssignBatch {
   }
 
   /** The gap a report joins: same fingerprint joins outright, otherwise the engine chooses among band candidates. */
-  choose(
-    report: GroupedReport,
-    signature: ReportSignature,
-    options: { reuse?: number; reportId?: number } = {},
-  ): number {
-    const fp = this.stmt("SELECT gap_id FROM gap_fingerprints WHERE server_name = ? AND fingerprint = ?").get(
-      report.server_name,
-      signature.fingerprint,
-    ) as { gap_id: number } | undefined;
-    if (fp && this.isOpenTo(fp.gap_id, report.server_name)) return fp.gap_id;
+  choose(report: GroupedReport, signature: ReportSignature, options: { reuse?: number; reportId?: number } = {}): number {
+    const fpKey = `${report.server_name}\u0000${signature.fingerprint}`;
+    const known =
+      this.fingerprints.get(fpKey) ??
+      (
+        this.stmt("SELECT gap_id FROM gap_fingerprints WHERE server_name = ? AND fingerprint = ?").get(
+          report.server_name,
+          signature.fingerprint,
+        ) as { gap_id: number } | undefined
+      )?.gap_id;
+    if (known !== undefined && this.isOpenTo(known, report.server_name)) {
+      this.fingerprints.set(fpKey, known);
+      return known;
+    }
     const candidates: GapProfile[] = [];
     if (signature.bands.length > 0) {
       const ids = this.stmt(
@@ -855,6 +864,14 @@ export class AssignBatch {
     return w.row.server_name === serverName && w.row.status !== "duplicate";
   }
 
+  private facet(gapId: number, kind: "s" | "c" | "m" | "t" | "y", value: string | null): void {
+    if (value === null) return;
+    const key = `${gapId}\u0000${kind}\u0000${value}`;
+    const f = this.facetDeltas.get(key);
+    if (f) f.n++;
+    else this.facetDeltas.set(key, { gapId, kind, value, n: 1 });
+  }
+
   /** Record report `reportId` (already stored with this gap_id) in the gap: profile, bands, facets, counts, regression. */
   attach(reportId: number, gapId: number, report: GroupedReport, signature: ReportSignature): void {
     const w = this.work(gapId);
@@ -865,21 +882,28 @@ export class AssignBatch {
     );
     w.profile = addToProfile(w.profile, gapId, report, signature);
     w.dirty = true;
+    // Bands are written at once (a later report in this batch must find this gap), each pair once per batch.
     const addBand = this.stmt("INSERT OR IGNORE INTO gap_bands (band, gap_id) VALUES (?, ?)");
-    for (const band of signature.bands) addBand.run(band, gapId);
-    this.stmt(
-      "INSERT INTO gap_fingerprints (server_name, fingerprint, gap_id) VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET gap_id = excluded.gap_id WHERE gap_id <> excluded.gap_id",
-    ).run(report.server_name, signature.fingerprint, gapId);
-    const facet = this.stmt(
-      "INSERT INTO gap_facets (gap_id, kind, value, n) VALUES (?, ?, ?, 1) ON CONFLICT DO UPDATE SET n = n + 1 RETURNING n",
-    );
-    const isNew = (kind: string, value: string | null): boolean =>
-      value !== null && (facet.get(gapId, kind, value) as { n: number }).n === 1;
-    if (report.session_id === null || isNew("s", report.session_id)) row.sessions++;
-    if (isNew("c", report.client_type)) row.clients++;
-    if (isNew("m", report.agent_model)) row.models++;
-    isNew("t", report.tool_name ?? "");
-    isNew("y", report.gap_type);
+    for (const band of signature.bands) {
+      const key = `${gapId}\u0000${band}`;
+      if (this.bands.has(key)) continue;
+      this.bands.add(key);
+      addBand.run(band, gapId);
+    }
+    const fpKey = `${report.server_name}\u0000${signature.fingerprint}`;
+    if (this.fingerprints.get(fpKey) !== gapId) {
+      this.stmt(
+        "INSERT INTO gap_fingerprints (server_name, fingerprint, gap_id) VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET gap_id = excluded.gap_id",
+      ).run(report.server_name, signature.fingerprint, gapId);
+      this.fingerprints.set(fpKey, gapId);
+    }
+    // Distinct sessions, clients and models are counted at flush, from one upsert per distinct value.
+    if (report.session_id === null) row.sessions++;
+    this.facet(gapId, "s", report.session_id);
+    this.facet(gapId, "c", report.client_type);
+    this.facet(gapId, "m", report.agent_model);
+    this.facet(gapId, "t", report.tool_name ?? "");
+    this.facet(gapId, "y", report.gap_type);
     row.reports++;
     if (report.resolution === "blocked") row.blocked++;
     else if (report.resolution === "partial") row.partial++;
@@ -922,6 +946,18 @@ export class AssignBatch {
          top_tool = @top_tool, top_gap_type = @top_gap_type, updated_at = @updated_at, profile = @profile,
          profile_version = @profile_version WHERE id = @id`,
     );
+    const upsertFacet = this.stmt(
+      "INSERT INTO gap_facets (gap_id, kind, value, n) VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET n = n + excluded.n RETURNING n",
+    );
+    for (const f of this.facetDeltas.values()) {
+      const total = (upsertFacet.get(f.gapId, f.kind, f.value, f.n) as { n: number }).n;
+      if (total !== f.n) continue; // the value was already counted for this gap
+      const row = this.working.get(f.gapId)!.row;
+      if (f.kind === "s") row.sessions++;
+      else if (f.kind === "c") row.clients++;
+      else if (f.kind === "m") row.models++;
+    }
+    this.facetDeltas.clear();
     const at = nowIso();
     for (const [id, w] of this.working) {
       if (!w.dirty) continue;
