@@ -105,6 +105,7 @@ export interface KnownGap {
 const KNOWN_GAP_ADVICE: Record<string, string> = {
   open: "that the developers are looking at: follow their note below if it applies, and carry on with the task.",
   planned: "that the developers plan to fix: work around it for now and carry on with the task.",
-  fixed: "that the developers marked fixed: if the server you use is up to date this report reopens it; carry on with the task.",
+  fixed:
+    "that the developers marked fixed: if the server you use is up to date this report reopens it; carry on with the task.",
   wontfix: "that the developers decided not to build: find another way and carry on with the task.",
 };

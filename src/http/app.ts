@@ -11,6 +11,7 @@ import { IngestQueue } from "./ingest-queue.js";
 import { draftApi } from "./routes/draft.js";
 import { exportRoutes } from "./routes/export.js";
 import { feedbackRoutes } from "./routes/feedback.js";
+import { gapRoutes, reportGapRoutes } from "./routes/gaps.js";
 import { statsRoutes } from "./routes/stats.js";
 import { fastPaths } from "./fast-paths.js";
 import { hostCheck, hostRejecter, originCheck, type HostPolicy } from "./security.js";
@@ -65,6 +66,8 @@ export function createApp(options: AppOptions): AppContext {
   const bodyLimitBytes = options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
   api.use(express.json({ limit: bodyLimitBytes, strict: false, type: ["application/json", "application/*+json"] }));
   api.use("/feedback", feedbackRoutes({ store, auth, queue }));
+  api.use("/feedback", reportGapRoutes({ store, auth }));
+  api.use("/gaps", gapRoutes({ store, auth }));
   api.use("/stats", statsRoutes({ store, auth }));
   api.use("/export", exportRoutes({ store, auth }));
   api.use(draftApi({ store, auth }));

@@ -7,6 +7,7 @@ import type { AddressInfo } from "node:net";
 import { FeedbackStore } from "../store/index.js";
 import { createApp, finishApp, type AppContext } from "./app.js";
 import { isLoopbackHost } from "./security.js";
+import { groupInBackground } from "../gaps/backfill.js";
 
 const FTS_INDEX_INTERVAL_MS = 250;
 
@@ -68,6 +69,9 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   }, FTS_INDEX_INTERVAL_MS);
   indexer.unref();
 
+  // An existing database (or an interrupted regroup) is grouped in the background, from its watermark.
+  const grouping = groupInBackground(store, { log });
+
   let closing: Promise<void> | undefined;
   return {
     url: `http://${displayHost}:${port}`,
@@ -77,6 +81,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     close() {
       closing ??= new Promise<void>((resolve) => {
         clearInterval(indexer);
+        grouping.stop();
         server.close(() => {
           store.close();
           resolve();

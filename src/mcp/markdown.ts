@@ -87,6 +87,7 @@ export function renderReport(report: ReportDetail): string {
     field("Resolution", report.resolution),
     field("Tool", report.tool_name),
     field("Status", report.status),
+    field("Gap", report.gap_id),
     field("Created", report.created_at),
     field("Updated", report.updated_at),
     field("Agent model", report.agent_model),

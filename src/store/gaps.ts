@@ -415,6 +415,11 @@ export class GapStore {
     return { items, nextCursor };
   }
 
+  /** Gaps that hold at least one report. */
+  countGaps(): number {
+    return (this.stmt("SELECT count(*) AS n FROM gaps WHERE reports > 0").get() as { n: number }).n;
+  }
+
   listHistory(gapId: number, limit = 200): GapHistoryEntry[] {
     const rows = this.stmt(
       "SELECT id, gap_id, at, actor, action, details FROM gap_history WHERE gap_id = ? ORDER BY id DESC LIMIT ?",
@@ -819,7 +824,11 @@ export class AssignBatch {
   }
 
   /** The gap a report joins: same fingerprint joins outright, otherwise the engine chooses among band candidates. */
-  choose(report: GroupedReport, signature: ReportSignature, options: { reuse?: number; reportId?: number } = {}): number {
+  choose(
+    report: GroupedReport,
+    signature: ReportSignature,
+    options: { reuse?: number; reportId?: number } = {},
+  ): number {
     const fpKey = `${report.server_name}\u0000${signature.fingerprint}`;
     const known =
       this.fingerprints.get(fpKey) ??

@@ -19,7 +19,9 @@ export const feedbackTool: ReportTool = {
     try {
       const { id, gap } = await ctx.ingest(parsed.payload, parsed.idempotencyKey);
       // A gap the developers acted on is echoed: its status and their agent note, never another agent's words.
-      return { content: [{ type: "text", text: gap ? FEEDBACK_REPLIES.known(id, gap) : FEEDBACK_REPLIES.recorded(id) }] };
+      return {
+        content: [{ type: "text", text: gap ? FEEDBACK_REPLIES.known(id, gap) : FEEDBACK_REPLIES.recorded(id) }],
+      };
     } catch (err) {
       return failure(err, "feedback");
     }
