@@ -49,12 +49,17 @@ afterAll(async () => {
 });
 
 describe("gaps over REST", () => {
-  it("groups posted reports and answers with gap_id; lists, shows, filters and pages gaps", async () => {
-    const a1 = await post("/api/feedback", need(1), keys.ingest);
-    const a2 = await post("/api/feedback", need(2, { resolution: "blocked" }), keys.ingest);
-    const b1 = await post("/api/feedback", other(1), keys.ingest);
-    expect(a1.status).toBe(201);
-    expect(a1.body).toEqual({ id: expect.any(Number), status: "recorded", gap_id: expect.any(Number) });
+  it("groups posted reports; lists, shows, filters and pages gaps", async () => {
+    const gapOf = async (res: { body: { id: number } }) => ({
+      body: { ...res.body, gap_id: (await get(`/api/feedback/${res.body.id}`, keys.read)).body.gap_id as number },
+    });
+    const posted = await post("/api/feedback", need(1), keys.ingest);
+    expect(posted.status).toBe(201);
+    expect(posted.body).toEqual({ id: expect.any(Number), status: "recorded" }); // nothing to echo yet
+    const a1 = await gapOf(posted);
+    const a2 = await gapOf(await post("/api/feedback", need(2, { resolution: "blocked" }), keys.ingest));
+    const b1 = await gapOf(await post("/api/feedback", other(1), keys.ingest));
+    expect(a1.body.gap_id).toEqual(expect.any(Number));
     expect(a2.body.gap_id).toBe(a1.body.gap_id);
     expect(b1.body.gap_id).not.toBe(a1.body.gap_id);
 
@@ -105,7 +110,7 @@ describe("gaps over REST", () => {
 
   it("echoes a gap the developers acted on, on the fast path and through express alike, with admin text only", async () => {
     const first = await post("/api/feedback", need(10, { user_goal: "AGENT-PRIVATE goal text" }), keys.ingest);
-    const gapId = first.body.gap_id;
+    const gapId = (await get(`/api/feedback/${first.body.id}`, keys.read)).body.gap_id;
     const edited = await patch(`/api/gaps/${gapId}`, {
       status: "planned",
       agent_note: "Until then, call list_payments with since/until.",
@@ -128,7 +133,6 @@ describe("gaps over REST", () => {
       expect(res.body).toEqual({
         id: expect.any(Number),
         status: "recorded",
-        gap_id: gapId,
         gap: {
           id: gapId,
           status: "planned",
@@ -153,7 +157,7 @@ describe("gaps over REST", () => {
       headers: { "idempotency-key": "k-13" },
     });
     expect(replay.status).toBe(200);
-    expect(replay.body).toMatchObject({ id: keyed.body.id, gap_id: gapId, gap: { status: "planned" } });
+    expect(replay.body).toMatchObject({ id: keyed.body.id, gap: { id: gapId, status: "planned" } });
 
     const history = (await get(`/api/gaps/${gapId}`)).body.history;
     expect(history[0]).toMatchObject({ action: "updated", actor: expect.stringMatching(/^key:[0-9a-f]{12}$/) });
@@ -165,8 +169,10 @@ describe("gaps over REST", () => {
     );
     const b = await post("/api/feedback", other(20, { server_name: "ledger" }), keys.ingest);
     const c = await post("/api/feedback", need(23, { server_name: "elsewhere" }), keys.ingest);
-    const ga = a[0]!.body.gap_id;
-    const gb = b.body.gap_id;
+    const gapIdOf = async (id: number) => (await get(`/api/feedback/${id}`)).body.gap_id as number;
+    const ga = await gapIdOf(a[0]!.body.id);
+    const gb = await gapIdOf(b.body.id);
+    const gc = await gapIdOf(c.body.id);
 
     const bad = async (res: Promise<{ status: number; body: any }>, status: number, code: string, words: RegExp) => {
       const r = await res;
@@ -175,7 +181,7 @@ describe("gaps over REST", () => {
       expect(r.body.error.message).toMatch(words);
     };
     await bad(post(`/api/gaps/${ga}/merge`, { into: ga }), 400, "merge_into_itself", /itself/);
-    await bad(post(`/api/gaps/${ga}/merge`, { into: c.body.gap_id }), 400, "merge_across_servers", /different servers/);
+    await bad(post(`/api/gaps/${ga}/merge`, { into: gc }), 400, "merge_across_servers", /different servers/);
     await bad(post(`/api/gaps/${ga}/merge`, { into: 987654 }), 404, "gap_not_found", /987654/);
     await bad(post(`/api/gaps/${ga}/merge`, { into: "x" }), 422, "validation_failed", /into/);
     await bad(post(`/api/gaps/abc/merge`, { into: 1 }), 400, "invalid_id", /abc/);
@@ -219,7 +225,7 @@ describe("gaps over REST", () => {
 
   it("checks the scope on every route: read reads, admin writes", async () => {
     const r = await post("/api/feedback", need(40), keys.ingest);
-    const gapId = r.body.gap_id;
+    const gapId = (await get(`/api/feedback/${r.body.id}`)).body.gap_id;
     const routes: { method: string; path: string; body?: unknown; need: "read" | "admin" }[] = [
       { method: "GET", path: "/api/gaps", need: "read" },
       { method: "GET", path: `/api/gaps/${gapId}`, need: "read" },
