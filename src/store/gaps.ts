@@ -189,6 +189,15 @@ function decodeGapCursor(cursor: string): [number | string, number] | undefined 
   return undefined;
 }
 
+/** Band keys are stored per server, so a lookup never reads another server's gaps. */
+const bandKey = (server: string, band: string): string => `${server}\u0000${band}`;
+/**
+ * Gaps read per band key, newest first. A key that many gaps share (a common
+ * phrase) would otherwise make one lookup read thousands of rows; with the cap a
+ * lookup reads at most MAX_BANDS × BAND_FANOUT rows, however large the store.
+ */
+const BAND_FANOUT = 200;
+
 const SORT_COLUMN = { score: "rank_key", reports: "reports", last_seen: "last_seen" } as const;
 
 export class GapStore {
@@ -750,7 +759,7 @@ export class GapStore {
       for (const r of rows) {
         const signature = r.signature ? (JSON.parse(r.signature) as ReportSignature) : signatureOf(r);
         profile = addToProfile(profile, id, r, signature);
-        for (const band of signature.bands) addBand.run(band, id);
+        for (const band of signature.bands) addBand.run(bandKey(r.server_name, band), id);
         addFp.run(r.server_name, signature.fingerprint, id);
       }
       if (rows.length < 5000) break;
@@ -844,14 +853,15 @@ export class AssignBatch {
     }
     const candidates: GapProfile[] = [];
     if (signature.bands.length > 0) {
+      const perBand = `SELECT gap_id FROM (SELECT gap_id FROM gap_bands WHERE band = ? ORDER BY gap_id DESC LIMIT ${BAND_FANOUT})`;
       const ids = this.stmt(
-        `SELECT b.gap_id FROM gap_bands b JOIN gaps g ON g.id = b.gap_id
-         WHERE b.band IN (${signature.bands.map(() => "?").join(", ")}) AND g.server_name = ? AND g.status <> 'duplicate'
-         GROUP BY b.gap_id ORDER BY count(*) DESC, b.gap_id LIMIT ${MAX_CANDIDATES}`,
-      ).all(...signature.bands, report.server_name) as { gap_id: number }[];
+        `SELECT gap_id FROM (${signature.bands.map(() => perBand).join(" UNION ALL ")})
+         GROUP BY gap_id ORDER BY count(*) DESC, gap_id LIMIT ${MAX_CANDIDATES}`,
+      ).all(...signature.bands.map((b) => bandKey(report.server_name, b))) as { gap_id: number }[];
       for (const { gap_id } of ids) {
-        const p = this.work(gap_id).profile;
-        if (p) candidates.push(p);
+        const w = this.work(gap_id);
+        if (w.profile && w.row.status !== "duplicate" && w.row.server_name === report.server_name)
+          candidates.push(w.profile);
       }
     }
     const choice = chooseGap(report, signature, candidates);
@@ -897,7 +907,7 @@ export class AssignBatch {
       const key = `${gapId}\u0000${band}`;
       if (this.bands.has(key)) continue;
       this.bands.add(key);
-      addBand.run(band, gapId);
+      addBand.run(bandKey(report.server_name, band), gapId);
     }
     const fpKey = `${report.server_name}\u0000${signature.fingerprint}`;
     if (this.fingerprints.get(fpKey) !== gapId) {
