@@ -77,7 +77,7 @@ export interface GroupingProgress {
   mode: "idle" | "backfill" | "regroup";
   done: number;
   total: number;
-  /** Reports not yet in a gap (only during a backfill). */
+  /** Reports the backfill has not reached yet (0 outside a backfill). */
   unassigned: number;
   started_at: string | null;
   updated_at: string | null;

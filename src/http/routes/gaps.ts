@@ -14,6 +14,7 @@ import {
   SPLIT_MAX,
   StoreError,
   type FeedbackStore,
+  type GapListQuery,
 } from "../../store/index.js";
 import { bearerToken, type Authenticator } from "../auth.js";
 import { ApiError, parseOr400 } from "../errors.js";
@@ -115,6 +116,13 @@ function translate<T>(fn: () => T): T {
   }
 }
 
+/** One page of GET /api/gaps as response JSON: `{items, nextCursor, grouping}`. */
+export function gapListJson(store: FeedbackStore, query: GapListQuery): string {
+  const { sort, limit, cursor, ...filter } = query;
+  const page = translate(() => store.gaps.listGaps(filter, { sort, limit, cursor }));
+  return JSON.stringify({ ...page, grouping: store.gaps.progress() });
+}
+
 /** Who is acting, for the gap history: the key id (never its secret), the all-scopes key, or the local user. */
 export function actorOf(req: Request): string {
   const token = bearerToken(req.headers.authorization);
@@ -132,10 +140,9 @@ export function gapRoutes(deps: { store: FeedbackStore; auth: Authenticator }): 
   const { store, auth } = deps;
   const router = Router();
 
+  // The common case is served by fast-paths.ts through the same gapListJson.
   router.get("/", auth.require("read"), (req, res) => {
-    const { sort, limit, cursor, ...filter } = parseOr400(gapListQuerySchema, req.query);
-    const page = translate(() => store.gaps.listGaps(filter, { sort, limit, cursor }));
-    res.json({ ...page, grouping: store.gaps.progress() });
+    res.type("application/json").send(gapListJson(store, parseOr400(gapListQuerySchema, req.query)));
   });
 
   router.get("/:id", auth.require("read"), (req, res) => {
