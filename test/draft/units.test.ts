@@ -35,6 +35,7 @@ const report: Report = {
   client_type: null,
   status: "open",
   reviewed: false,
+  gap_id: null,
 };
 
 function view(files: Record<string, string>): RepoView {
