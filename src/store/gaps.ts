@@ -790,12 +790,12 @@ export class GapStore {
     ).all(id) as { id: number; what_i_needed: string; signature: string }[];
     const pick = medoid(rows.map((r) => ({ id: r.id, terms: (JSON.parse(r.signature) as ReportSignature).terms })));
     const chosen = rows.find((r) => r.id === pick);
-    if (chosen)
-      this.stmt("UPDATE gaps SET title = ?, title_report_id = ? WHERE id = ? AND title_source = 'medoid'").run(
-        titleOf(chosen.what_i_needed),
-        chosen.id,
-        id,
-      );
+    if (!chosen) return;
+    const title = titleOf(chosen.what_i_needed);
+    const changed = this.stmt(
+      "UPDATE gaps SET title = ?, title_report_id = ? WHERE id = ? AND title_source = 'medoid' AND title <> ?",
+    ).run(title, chosen.id, id, title).changes;
+    if (changed === 1) this.history(id, "auto", "retitled", { report_id: chosen.id, members_sampled: rows.length });
   }
 }
 
