@@ -6,6 +6,7 @@
  */
 import { Command } from "commander";
 import { registerDraft } from "./commands/draft.js";
+import { registerGaps } from "./commands/gaps.js";
 import { registerKeys } from "./commands/keys.js";
 import { registerMcp } from "./commands/mcp.js";
 import { registerProxy } from "../proxy/command.js";
@@ -23,6 +24,7 @@ registerKeys(program);
 registerMcp(program);
 registerReplay(program);
 registerDraft(program);
+registerGaps(program);
 registerProxy(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {

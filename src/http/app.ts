@@ -12,6 +12,7 @@ import { JSON_TYPES } from "./json-body.js";
 import { draftApi } from "./routes/draft.js";
 import { exportRoutes } from "./routes/export.js";
 import { feedbackRoutes } from "./routes/feedback.js";
+import { gapRoutes, reportGapRoutes } from "./routes/gaps.js";
 import { statsRoutes } from "./routes/stats.js";
 import { fastPaths, type FastPathRoute } from "./fast-paths.js";
 import { DEFAULT_INGEST_LIMITS, IngestLimiter, type IngestLimits } from "./rate-limit.js";
@@ -81,6 +82,8 @@ export function createApp(options: AppOptions): AppContext {
   const bodyLimitBytes = options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
   api.use(express.json({ limit: bodyLimitBytes, strict: false, type: JSON_TYPES }));
   api.use("/feedback", feedbackRoutes({ store, auth, queue: ingestQueue }));
+  api.use("/feedback", reportGapRoutes({ store, auth }));
+  api.use("/gaps", gapRoutes({ store, auth }));
   api.use("/stats", statsRoutes({ store, auth }));
   api.use("/export", exportRoutes({ store, auth }));
   api.use(draftApi({ store, auth }));

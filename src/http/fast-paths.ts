@@ -13,11 +13,12 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Authenticator } from "./auth.js";
 import { ApiError, errorResponse } from "./errors.js";
-import { listQuerySchema, type FeedbackStore } from "../store/index.js";
+import { gapListQuerySchema, listQuerySchema, type FeedbackStore } from "../store/index.js";
 import { ingestReport } from "../ingest/index.js";
 import { ingestedResponse } from "./ingest.js";
 import type { IngestLimiter, IngestQueueLike } from "./rate-limit.js";
 import { listPageJson } from "./routes/feedback.js";
+import { gapListJson } from "./routes/gaps.js";
 
 const JSON_UTF8 = /^application\/json\s*(;\s*charset\s*=\s*"?utf-8"?\s*)?$/i;
 
@@ -45,6 +46,13 @@ export function fastPaths(deps: FastPathDeps): (req: IncomingMessage, res: Serve
       (req.url === "/api/feedback" || req.url.startsWith("/api/feedback?"))
     ) {
       return list(deps, req, res);
+    }
+    if (
+      req.method === "GET" &&
+      req.url !== undefined &&
+      (req.url === "/api/gaps" || req.url.startsWith("/api/gaps?"))
+    ) {
+      return listGaps(deps, req, res);
     }
     return false;
   };
@@ -111,6 +119,30 @@ function list(deps: FastPathDeps, req: IncomingMessage, res: ServerResponse): bo
     answerError(res, err);
   }
   return true;
+}
+
+/** GET /api/gaps (the dashboard's home view): the same rules as `list`, the same JSON as the express route. */
+function listGaps(deps: FastPathDeps, req: IncomingMessage, res: ServerResponse): boolean {
+  const query = singleQuery(req.url!.slice("/api/gaps".length));
+  if (!query || !deps.auth.authorize(req, "read").ok) return false;
+  const parsed = gapListQuerySchema.safeParse(query);
+  if (!parsed.success) return false;
+  try {
+    answer(res, 200, gapListJson(deps.store, parsed.data));
+  } catch (err) {
+    answerError(res, err);
+  }
+  return true;
+}
+
+/** Query parameters as a record, or undefined when a key repeats (express answers those). */
+function singleQuery(search: string): Record<string, string> | undefined {
+  const query: Record<string, string> = {};
+  for (const [key, value] of new URLSearchParams(search)) {
+    if (key in query) return undefined;
+    query[key] = value;
+  }
+  return query;
 }
 
 /** The headers the express app sets on every response. */

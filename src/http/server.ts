@@ -8,6 +8,7 @@ import { FeedbackStore } from "../store/index.js";
 import { createApp, finishApp, type AppContext } from "./app.js";
 import type { IngestLimits } from "./rate-limit.js";
 import { isLoopbackHost } from "./security.js";
+import { groupInBackground } from "../gaps/backfill.js";
 
 const FTS_INDEX_INTERVAL_MS = 250;
 
@@ -72,6 +73,9 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   }, FTS_INDEX_INTERVAL_MS);
   indexer.unref();
 
+  // An existing database (or an interrupted regroup) is grouped in the background, from its watermark.
+  const grouping = groupInBackground(store, { log });
+
   let closing: Promise<void> | undefined;
   return {
     url: `http://${displayHost}:${port}`,
@@ -83,6 +87,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
         clearInterval(indexer);
         // Ending the MCP sessions also ends their open streams, so close() need not wait for them.
         void context.mcp.close();
+        grouping.stop();
         server.close(() => {
           store.close();
           resolve();

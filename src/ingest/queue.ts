@@ -5,12 +5,12 @@
  * ends (REST and MCP over HTTP) share one queue per process.
  */
 import type { FeedbackPayload } from "../feedback/index.js";
-import type { FeedbackStore } from "../store/index.js";
+import type { FeedbackStore, InsertResult } from "../store/index.js";
 
 interface Pending {
   payload: FeedbackPayload;
   idempotencyKey: string | undefined;
-  resolve: (r: { id: number; created: boolean }) => void;
+  resolve: (r: InsertResult) => void;
   reject: (e: unknown) => void;
 }
 
@@ -20,7 +20,7 @@ export class IngestQueue {
 
   constructor(private readonly store: FeedbackStore) {}
 
-  add(payload: FeedbackPayload, idempotencyKey?: string): Promise<{ id: number; created: boolean }> {
+  add(payload: FeedbackPayload, idempotencyKey?: string): Promise<InsertResult> {
     return new Promise((resolve, reject) => {
       this.pending.push({ payload, idempotencyKey, resolve, reject });
       if (!this.scheduled) {

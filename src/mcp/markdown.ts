@@ -108,6 +108,7 @@ export function renderReport(report: ReportDetail): string {
   const facts = [
     ...LINE_FIELDS.flatMap((name) => renderField(report, name)),
     fact("Status", report.status),
+    fact("Gap", report.gap_id),
     fact("Created", report.created_at),
     fact("Updated", report.updated_at),
   ].filter((l): l is string => l !== undefined);

@@ -19,7 +19,7 @@ import {
 } from "@modelcontextprotocol/sdk/types.js";
 import type { FeedbackPayload } from "../feedback/index.js";
 import { type KeyScope, scopeAllows } from "../auth/index.js";
-import type { FeedbackStore } from "../store/index.js";
+import type { FeedbackStore, InsertResult } from "../store/index.js";
 import { VERSION } from "../version.js";
 import { reportServerInstructions } from "./instructions.js";
 import { renderReport } from "./markdown.js";
@@ -38,7 +38,7 @@ export interface ReportServerOptions {
   /** What this session may do. stdio sessions are `admin` (the local user owns the file). */
   scope: KeyScope;
   /** How feedback is stored; defaults to a direct insert. HTTP passes the app's group-commit queue. */
-  ingest?: (payload: FeedbackPayload, idempotencyKey?: string) => Promise<{ id: number; created: boolean }>;
+  ingest?: (payload: FeedbackPayload, idempotencyKey?: string) => Promise<InsertResult>;
   /** server_name for feedback calls that do not name one (`--server-name`). */
   defaultServerName?: string | undefined;
   /** Only the feedback tool (`--feedback-only`). */

@@ -136,6 +136,13 @@ export const reportFilterShape = {
   ...fieldFilterShape,
   status: z.enum(REPORT_STATUSES).optional().describe("open, reviewed, resolved or dismissed."),
   reviewed: booleanLike.optional().describe("true: anything but open; false: open only."),
+  gap_id: z.coerce
+    .number({ error: "must be a gap id (a positive whole number)" })
+    .int({ error: "must be a gap id (a positive whole number)" })
+    .positive({ error: "must be a gap id (a positive whole number)" })
+    .max(Number.MAX_SAFE_INTEGER, { error: "must be a gap id (a positive whole number)" })
+    .optional()
+    .describe("Only reports in this gap."),
   since: timestamp.optional().describe("Created at or after this ISO 8601 date/time."),
   until: timestamp.optional().describe("Created before this ISO 8601 date/time."),
   q: z

@@ -8,3 +8,6 @@ export { readSetting, writeSetting } from "./settings-store.js";
 export { NOTE_AUTHOR_MAX, NOTE_MAX, noteInputShape } from "./note-input.js";
 export { STATS_DAYS_MAX, statsDaysArg } from "./stats-input.js";
 export { reportBytes, storedBytesSince } from "./ingest-bytes.js";
+export { GapStore } from "./gaps.js";
+export * from "./gap-filters.js";
+export type * from "./gap-types.js";

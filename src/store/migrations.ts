@@ -156,6 +156,130 @@ export const MIGRATIONS: readonly Migration[] = [
       END;
     `,
   },
+  {
+    version: 4,
+    description: "gaps: every report belongs to one gap; history, human decisions and a resumable grouping pass",
+    sql: `
+      CREATE TABLE gaps (
+        id            INTEGER PRIMARY KEY AUTOINCREMENT,
+        server_name   TEXT    NOT NULL,
+        title         TEXT    NOT NULL,
+        title_source  TEXT    NOT NULL DEFAULT 'medoid' CHECK (title_source IN ('medoid', 'human', 'llm')),
+        status        TEXT    NOT NULL DEFAULT 'open'
+                      CHECK (status IN ('open', 'planned', 'fixed', 'wontfix', 'duplicate')),
+        fixed_in      TEXT,
+        regressed     INTEGER NOT NULL DEFAULT 0,
+        needs_review  INTEGER NOT NULL DEFAULT 0,
+        agent_note    TEXT,
+        duplicate_of  INTEGER REFERENCES gaps (id),
+        -- A human decided something about this gap (status, note, title, merge, split, move):
+        -- the automatic regroup leaves its reports where they are.
+        human         INTEGER NOT NULL DEFAULT 0,
+        -- Cached counts for listing and scoring, kept current by every write.
+        reports       INTEGER NOT NULL DEFAULT 0,
+        sessions      INTEGER NOT NULL DEFAULT 0,
+        clients       INTEGER NOT NULL DEFAULT 0,
+        models        INTEGER NOT NULL DEFAULT 0,
+        blocked       INTEGER NOT NULL DEFAULT 0,
+        partial       INTEGER NOT NULL DEFAULT 0,
+        worked_around INTEGER NOT NULL DEFAULT 0,
+        top_tool      TEXT,
+        top_gap_type  TEXT,
+        -- log2(score) + last_seen/half-life: orders gaps exactly as their current score does (src/gaps/score.ts).
+        rank_key      REAL,
+        first_seen    TEXT    NOT NULL,
+        last_seen     TEXT    NOT NULL,
+        created_at    TEXT    NOT NULL,
+        updated_at    TEXT    NOT NULL,
+        title_report_id INTEGER,
+        profile_version INTEGER NOT NULL DEFAULT 0,
+        -- The grouping engine's GapProfile as JSON; last, so list queries never read its overflow pages.
+        profile       TEXT
+      );
+      CREATE INDEX gaps_rank        ON gaps (rank_key DESC, id DESC) WHERE reports > 0;
+      CREATE INDEX gaps_server_rank ON gaps (server_name, rank_key DESC, id DESC) WHERE reports > 0;
+      CREATE INDEX gaps_status_rank ON gaps (status, rank_key DESC, id DESC);
+      CREATE INDEX gaps_reports     ON gaps (reports DESC, id DESC) WHERE reports > 0;
+      CREATE INDEX gaps_last_seen   ON gaps (last_seen DESC, id DESC) WHERE reports > 0;
+
+      -- LSH band key -> gaps holding a report with that key (the candidate lookup).
+      CREATE TABLE gap_bands (
+        band   TEXT    NOT NULL,
+        gap_id INTEGER NOT NULL,
+        PRIMARY KEY (band, gap_id)
+      ) WITHOUT ROWID;
+      CREATE INDEX gap_bands_gap ON gap_bands (gap_id);
+      -- Exact-duplicate key -> the gap it joins.
+      CREATE TABLE gap_fingerprints (
+        server_name TEXT    NOT NULL,
+        fingerprint TEXT    NOT NULL,
+        gap_id      INTEGER NOT NULL,
+        PRIMARY KEY (server_name, fingerprint)
+      ) WITHOUT ROWID;
+      CREATE INDEX gap_fingerprints_gap ON gap_fingerprints (gap_id);
+      -- Distinct values per gap (s session, c client, m model, t tool, y gap type) with report counts.
+      CREATE TABLE gap_facets (
+        gap_id INTEGER NOT NULL,
+        kind   TEXT    NOT NULL,
+        value  TEXT    NOT NULL,
+        n      INTEGER NOT NULL,
+        PRIMARY KEY (gap_id, kind, value)
+      ) WITHOUT ROWID;
+
+      ALTER TABLE reports ADD COLUMN gap_id INTEGER REFERENCES gaps (id);
+      -- 1: a human put this report in its gap (move or split); the automatic pass never moves it.
+      ALTER TABLE reports ADD COLUMN gap_pinned INTEGER NOT NULL DEFAULT 0;
+      CREATE INDEX reports_gap_id ON reports (gap_id, id);
+      -- The engine's ReportSignature as JSON, so regroup, split and move rebuild profiles without recomputing.
+      CREATE TABLE report_signatures (
+        report_id INTEGER PRIMARY KEY REFERENCES reports (id) ON DELETE CASCADE,
+        signature TEXT NOT NULL
+      );
+
+      -- Gap history is append-only, enforced by the database like notes.
+      CREATE TABLE gap_history (
+        id      INTEGER PRIMARY KEY AUTOINCREMENT,
+        gap_id  INTEGER NOT NULL REFERENCES gaps (id),
+        at      TEXT    NOT NULL,
+        actor   TEXT    NOT NULL,
+        action  TEXT    NOT NULL,
+        details TEXT    NOT NULL DEFAULT '{}'
+      );
+      CREATE INDEX gap_history_gap ON gap_history (gap_id, id);
+      CREATE TRIGGER gap_history_no_update BEFORE UPDATE ON gap_history BEGIN
+        SELECT RAISE (ABORT, 'gap history is append-only: UPDATE is not allowed');
+      END;
+      CREATE TRIGGER gap_history_no_delete BEFORE DELETE ON gap_history BEGIN
+        SELECT RAISE (ABORT, 'gap history is append-only: DELETE is not allowed');
+      END;
+
+      -- Pairs a human split apart (low id first).
+      CREATE TABLE gap_never_merge (
+        gap_a      INTEGER NOT NULL REFERENCES gaps (id),
+        gap_b      INTEGER NOT NULL REFERENCES gaps (id),
+        created_at TEXT    NOT NULL,
+        PRIMARY KEY (gap_a, gap_b),
+        CHECK (gap_a < gap_b)
+      ) WITHOUT ROWID;
+
+      -- The grouping pass (backfill of existing reports, or a full regroup): reports with
+      -- id <= watermark are done; it runs up to upto. mode 'idle' when nothing is pending.
+      CREATE TABLE grouping_state (
+        id         INTEGER PRIMARY KEY CHECK (id = 1),
+        mode       TEXT    NOT NULL CHECK (mode IN ('idle', 'backfill', 'regroup')),
+        watermark  INTEGER NOT NULL,
+        upto       INTEGER NOT NULL,
+        done       INTEGER NOT NULL DEFAULT 0,
+        total      INTEGER NOT NULL DEFAULT 0,
+        started_at TEXT,
+        updated_at TEXT
+      );
+      INSERT INTO grouping_state (id, mode, watermark, upto, total, started_at)
+      SELECT 1, CASE WHEN count(*) > 0 THEN 'backfill' ELSE 'idle' END, 0, coalesce(max(id), 0), count(*),
+             strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+      FROM reports;
+    `,
+  },
 ];
 
 /** Bring a database up to the newest migration. Safe to call on every open. */

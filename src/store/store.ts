@@ -17,6 +17,9 @@ import {
 import { decodeCursor, DEFAULT_LIMIT, encodeCursor, MAX_LIMIT, toFtsQuery } from "./filters.js";
 import type { ReportFilter, ReportStatus } from "./filters.js";
 import { migrate } from "./migrations.js";
+import { AssignBatch, GapStore, groupedReport } from "./gaps.js";
+import type { InsertResult } from "./gap-types.js";
+import { signatureOf } from "../gaps/index.js";
 import type {
   ApiKeyInfo,
   CountRow,
@@ -68,7 +71,8 @@ interface DraftRow extends Omit<Draft, "files"> {
  * table and a migration adding its column, nothing here.
  */
 const STORE_COLUMNS_BEFORE = ["id", "created_at", "updated_at"] as const;
-const STORE_COLUMNS_AFTER = ["status"] as const;
+// gaps: gap_id is null only while a backfill has not reached the report yet.
+const STORE_COLUMNS_AFTER = ["status", "gap_id"] as const;
 const ALL_COLUMNS = [...STORE_COLUMNS_BEFORE, ...REPORT_FIELD_NAMES, ...STORE_COLUMNS_AFTER];
 const JSON_LIST_FIELDS = REPORT_FIELD_NAMES.filter((f) => REPORT_FIELDS[f].storage === "json_list");
 
@@ -85,11 +89,10 @@ const REPORT_JSON = `json_object(${[
   "'reviewed', json(CASE r.status WHEN 'open' THEN 'false' ELSE 'true' END)",
 ].join(", ")})`;
 
-/** The INSERT of one report: every payload field, its creation time and idempotency key. */
-const INSERT_COLUMNS = ["created_at", ...REPORT_FIELD_NAMES, "idempotency_key"];
+/** The INSERT of one report: every payload field, its creation time, idempotency key and gap (a retry is caught before it, in the same transaction). */
+const INSERT_COLUMNS = ["created_at", ...REPORT_FIELD_NAMES, "idempotency_key", "gap_id"];
 const INSERT_REPORT = `INSERT INTO reports (${INSERT_COLUMNS.join(", ")})
-  VALUES (${INSERT_COLUMNS.map((c) => `@${c}`).join(", ")})
-  ON CONFLICT (idempotency_key) DO NOTHING`;
+  VALUES (${INSERT_COLUMNS.map((c) => `@${c}`).join(", ")})`;
 
 /** The payload as INSERT parameters: absent optionals are NULL, lists JSON text. */
 function insertParams(p: FeedbackPayload): Record<string, unknown> {
@@ -111,7 +114,7 @@ const FTS_INDEX = `INSERT INTO reports_fts (rowid, ${SEARCHABLE_FIELDS.join(", "
   SELECT id, ${SEARCHABLE_FIELDS.join(", ")} FROM reports WHERE id > ? AND id <= ?`;
 
 /** Filter fields that are plain equality on a column of the same name. */
-const EQUALITY_FILTERS = [...FILTERABLE_FIELDS, "status"] as const;
+const EQUALITY_FILTERS = [...FILTERABLE_FIELDS, "status", "gap_id"] as const;
 
 /** Column names of a table (or virtual table), in declaration order. */
 export function tableColumns(db: Database.Database, table: string): string[] {
@@ -160,6 +163,8 @@ export class FeedbackStore {
   readonly db: Database.Database;
   readonly path: string;
   private readonly statements = new Map<string, Database.Statement>();
+  /** Gaps: grouping, human decisions, history (src/store/gaps.ts). */
+  readonly gaps: GapStore;
 
   private constructor(
     db: Database.Database,
@@ -168,6 +173,7 @@ export class FeedbackStore {
   ) {
     this.db = db;
     this.path = path;
+    this.gaps = new GapStore(db, (sql) => this.stmt(sql));
   }
 
   static open(path: string, options: OpenOptions = {}): FeedbackStore {
@@ -205,29 +211,48 @@ export class FeedbackStore {
    * Store one report. With an idempotency key, a retry returns the id of the
    * first insert and `created: false` instead of storing a duplicate.
    */
-  insertReport(payload: FeedbackPayload, idempotencyKey?: string): { id: number; created: boolean } {
+  insertReport(payload: FeedbackPayload, idempotencyKey?: string): InsertResult {
     return this.insertMany([{ payload, idempotencyKey }])[0]!;
   }
 
-  /** Store several reports in one transaction (one fsync): the ingestion path batches concurrent POSTs. */
-  insertMany(
-    items: { payload: FeedbackPayload; idempotencyKey?: string | undefined }[],
-  ): { id: number; created: boolean }[] {
+  /**
+   * Store several reports in one transaction (one fsync): the ingestion path batches concurrent POSTs.
+   * Each report joins its gap in the same transaction, so it is never stored without one.
+   */
+  insertMany(items: { payload: FeedbackPayload; idempotencyKey?: string | undefined }[]): InsertResult[] {
     const insert = this.stmt(INSERT_REPORT);
     const byKey = this.stmt("SELECT id FROM reports WHERE idempotency_key = ?");
-    const run = this.db.transaction((batch: typeof items) =>
-      batch.map(({ payload, idempotencyKey }) => {
+    const run = this.db.transaction((batch: typeof items) => {
+      const grouping = this.gaps.batch();
+      const stored = batch.map(({ payload: p, idempotencyKey }) => {
+        if (idempotencyKey !== undefined) {
+          const existing = byKey.get(idempotencyKey) as { id: number } | undefined;
+          if (existing) return { id: existing.id, gapId: undefined };
+        }
+        const created_at = now();
+        const grouped = groupedReport(p, created_at);
+        const signature = signatureOf(grouped);
+        const gapId = grouping.choose(grouped, signature);
         const info = insert.run({
-          ...insertParams(payload),
-          created_at: now(),
+          ...insertParams(p),
+          created_at,
           idempotency_key: idempotencyKey ?? null,
+          gap_id: gapId,
         });
-        if (info.changes === 1) return { id: Number(info.lastInsertRowid), created: true };
-        const existing = byKey.get(idempotencyKey) as { id: number };
-        return { id: existing.id, created: false };
-      }),
-    );
-    return run(items);
+        const id = Number(info.lastInsertRowid);
+        grouping.attach(id, gapId, grouped, signature);
+        return { id, gapId };
+      });
+      const echoes = grouping.flush();
+      return stored.map(
+        ({ id, gapId }): InsertResult =>
+          gapId === undefined
+            ? { id, created: false, ...this.gaps.echoForReport(id) }
+            : AssignBatch.result(id, gapId, echoes),
+      );
+    });
+    // IMMEDIATE: grouping reads before it writes, and a deferred transaction could not wait for the lock.
+    return run.immediate(items);
   }
 
   getReport(id: number): Report | undefined {

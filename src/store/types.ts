@@ -15,6 +15,8 @@ export interface StoreColumns {
   created_at: string;
   updated_at: string | null;
   status: ReportStatus;
+  /** The gap this report belongs to (null only while a backfill has not reached it yet). */
+  gap_id: number | null;
 }
 
 export type Report = StoreColumns &

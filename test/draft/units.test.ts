@@ -36,6 +36,7 @@ const report: Report = {
   client_type: null,
   status: "open",
   reviewed: false,
+  gap_id: null,
 };
 
 function view(files: Record<string, string>): RepoView {

@@ -56,6 +56,7 @@ function report(overrides: Partial<ReportDetail> = {}): ReportDetail {
     client_type: "cursor",
     status: "open",
     reviewed: false,
+    gap_id: 3,
     notes: [],
     drafts: [],
     ...overrides,

@@ -16,8 +16,8 @@ const exportQuery = z.object({
   format: z.enum(["json", "ndjson", "csv"], { error: "must be json, ndjson or csv" }).default("json"),
 });
 
-/** The CSV columns: the store's id, timestamp and status, then every exported field of REPORT_FIELDS. */
-export const CSV_COLUMNS: readonly (keyof Report)[] = ["id", "created_at", "status", ...EXPORTED_FIELDS];
+/** The CSV columns: the store's id, timestamp and status, every exported field of REPORT_FIELDS, then the report's gap. */
+export const CSV_COLUMNS: readonly (keyof Report)[] = ["id", "created_at", "status", ...EXPORTED_FIELDS, "gap_id"];
 
 /**
  * What a spreadsheet may read as the start of a formula: = + - @ (and their

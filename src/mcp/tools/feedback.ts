@@ -17,8 +17,11 @@ export const feedbackTool: ReportTool = {
       return errorResult(FEEDBACK_REPLIES.invalid(parsed.issues.map((i) => `${i.field}: ${i.message}`).join("; ")));
     }
     try {
-      const { id } = await ctx.ingest(parsed.payload, parsed.idempotencyKey);
-      return { content: [{ type: "text", text: FEEDBACK_REPLIES.recorded(id) }] };
+      const { id, gap } = await ctx.ingest(parsed.payload, parsed.idempotencyKey);
+      // A gap the developers acted on is echoed: its status and their agent note, never another agent's words.
+      return {
+        content: [{ type: "text", text: gap ? FEEDBACK_REPLIES.known(id, gap) : FEEDBACK_REPLIES.recorded(id) }],
+      };
     } catch (err) {
       return failure(err, "feedback");
     }

@@ -2,6 +2,7 @@
 import { z } from "zod";
 import { STATS_DAYS_DEFAULT, statsDaysArg, type CountRow, type Stats } from "../../store/index.js";
 import { inlineCode } from "../markdown.js";
+import { renderGapLine } from "../gap-markdown.js";
 import { reportFilterArgs, toStoreFilter } from "./args.js";
 import { defineTool } from "./types.js";
 
@@ -24,7 +25,22 @@ const output = z.object({
   by_client: countRows,
   by_tool: countRows,
   per_day: z.array(z.object({ day: z.string(), count: z.number().int() })),
+  top_gaps: z
+    .array(
+      z.object({
+        id: z.number().int(),
+        server_name: z.string(),
+        title: z.string(),
+        status: z.string(),
+        reports: z.number().int(),
+        score: z.number(),
+        score_explain: z.string(),
+      }),
+    )
+    .describe("The highest-scoring gaps (server filter applies); see list_gaps."),
 });
+
+const TOP_GAPS = 5;
 
 function counts(label: string, rows: CountRow[]): string {
   const items = rows.map((r) => `${r.key === null ? "(none)" : inlineCode(r.key)} ${r.count}`);
@@ -59,6 +75,23 @@ export const getStatsTool = defineTool({
   run({ days, ...filter }, { store }) {
     const window = days ?? STATS_DAYS_DEFAULT;
     const stats = store.stats(toStoreFilter(filter), window);
-    return { text: renderStats(stats, window), structured: { ...stats } };
+    const top = store.gaps.listGaps(
+      { ...(filter.server_name !== undefined ? { server_name: filter.server_name } : {}) },
+      { limit: TOP_GAPS },
+    ).items;
+    const top_gaps = top.map((g) => ({
+      id: g.id,
+      server_name: g.server_name,
+      title: g.title,
+      status: g.status,
+      reports: g.reports,
+      score: g.score,
+      score_explain: g.score_explain,
+    }));
+    const text = [
+      renderStats(stats, window),
+      top.length > 0 ? `Top gaps by score:\n${top.map(renderGapLine).join("\n")}` : "Top gaps by score: -",
+    ].join("\n");
+    return { text, structured: { ...stats, top_gaps } };
   },
 });

@@ -15,6 +15,11 @@ import { type KeyScope, scopeAllows } from "../../auth/index.js";
 import { addNoteTool } from "./add-note.js";
 import { draftPrTool } from "./draft-pr.js";
 import { feedbackTool } from "./feedback.js";
+import { getGapTool } from "./get-gap.js";
+import { listGapsTool } from "./list-gaps.js";
+import { mergeGapsTool } from "./merge-gaps.js";
+import { splitGapTool } from "./split-gap.js";
+import { updateGapTool } from "./update-gap.js";
 import { getReportTool } from "./get-report.js";
 import { getStatsTool } from "./get-stats.js";
 import { listReportsTool } from "./list-reports.js";
@@ -29,6 +34,11 @@ export const REPORT_TOOLS: readonly ReportTool[] = [
   addNoteTool, // admin
   setStatusTool, // admin
   draftPrTool, // admin
+  listGapsTool, // read
+  getGapTool, // read
+  updateGapTool, // admin
+  mergeGapsTool, // admin
+  splitGapTool, // admin
 ];
 
 /** The tools a session with `scope` may see and call, in registry order. */

@@ -19,6 +19,7 @@ const listedReport = z.object({
   status: z.enum(REPORT_STATUSES),
   tool_name: z.string().nullable(),
   client_type: z.string().nullable(),
+  gap_id: z.number().int().nullable().describe("The gap this report belongs to (see get_gap)."),
   summary: z
     .string()
     .describe(
@@ -43,6 +44,7 @@ function compact(r: Report): z.infer<typeof listedReport> {
     status: r.status,
     tool_name: r.tool_name,
     client_type: r.client_type,
+    gap_id: r.gap_id,
     summary: needed.length > SUMMARY_MAX ? `${needed.slice(0, SUMMARY_MAX - 1)}…` : needed,
   };
 }

@@ -7,7 +7,7 @@ import type { RequestHandlerExtra } from "@modelcontextprotocol/sdk/shared/proto
 import type { CallToolResult, ServerNotification, ServerRequest, Tool } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
 import { toFieldIssues, type FeedbackPayload } from "../../feedback/index.js";
-import { StoreError, type FeedbackStore, type KeyScope } from "../../store/index.js";
+import { StoreError, type FeedbackStore, type InsertResult, type KeyScope } from "../../store/index.js";
 
 /** The SDK's per-request extras: `signal` (cancellation), `sendNotification` (progress), `_meta.progressToken`. */
 export type RequestExtra = RequestHandlerExtra<ServerRequest, ServerNotification>;
@@ -16,7 +16,7 @@ export type RequestExtra = RequestHandlerExtra<ServerRequest, ServerNotification
 export interface ToolContext {
   store: FeedbackStore;
   /** Store a report the way `POST /api/feedback` does (group commit on HTTP). */
-  ingest(payload: FeedbackPayload, idempotencyKey?: string): Promise<{ id: number; created: boolean }>;
+  ingest(payload: FeedbackPayload, idempotencyKey?: string): Promise<InsertResult>;
   /** `--server-name`: used when a feedback call does not name its server. */
   defaultServerName?: string | undefined;
   /** This request's extras: abort signal, progress token and `sendNotification`. */

@@ -1,0 +1,119 @@
+/**
+ * npm run bench:gaps-store — the gap store at scale, against real SQLite files.
+ *
+ * 1. Backfill: a database as migration 3 left it, with BENCH_GAP_ROWS reports
+ *    (default 1,000,000) about BENCH_GAP_NEEDS needs (default 100,000, about 10
+ *    reports each, texts templated with run ids), grouped by the resumable pass:
+ *    total time, and the cost per report near the start and near the end.
+ * 2. GET /api/gaps?limit=50 (score order) against a real `serve` child on that
+ *    database, 10 connections, BENCH_SECONDS (default 10).
+ *
+ * The grouping engine in use decides how many gaps form; the figures are printed.
+ */
+import autocannon from "autocannon";
+import Database from "better-sqlite3";
+import { rmSync } from "node:fs";
+import { join } from "node:path";
+import { FeedbackStore } from "../src/store/index.js";
+import { MIGRATIONS } from "../src/store/migrations.js";
+import { startServe, tempDir } from "../test/helpers/serve.js";
+
+const rows = Number(process.env.BENCH_GAP_ROWS ?? 1_000_000);
+const needs = Number(process.env.BENCH_GAP_NEEDS ?? 100_000);
+const seconds = Number(process.env.BENCH_SECONDS ?? 10);
+
+const CONSONANTS = "bcdfghjklmnprstvwxyz";
+const SYLLABLES = [...CONSONANTS].flatMap((c) => [..."aeiou"].map((v) => c + v));
+/** Letter-only words (numbers are normalised away by grouping), 10,000 of them. */
+const word = (j: number): string => SYLLABLES[j % 100]! + SYLLABLES[Math.floor(j / 100) % 100]!;
+
+function seedV3(path: string): void {
+  const db = new Database(path);
+  db.pragma("journal_mode = WAL");
+  db.pragma("synchronous = OFF");
+  for (const m of MIGRATIONS.filter((m) => m.version <= 3)) db.exec(m.sql);
+  db.pragma("user_version = 3");
+  const insert = db.prepare(
+    `INSERT INTO reports (created_at, server_name, tool_name, what_i_needed, what_i_tried, gap_type, suggestion,
+       resolution, agent_model, session_id, client_type)
+     VALUES (?, ?, ?, ?, ?, 'missing_parameter', ?, ?, ?, ?, ?)`,
+  );
+  const start = Date.now() - 60 * 86_400_000;
+  for (let n = 0; n < rows; n += 10_000) {
+    db.transaction(() => {
+      for (let i = n; i < Math.min(n + 10_000, rows); i++) {
+        const k = (i * 7919) % needs; // spread each need over the whole id range
+        const [a, b, c] = [word(k % 10_000), word(Math.floor(k / 10_000) * 37 + 11), word((k * 13) % 10_000)];
+        insert.run(
+          new Date(start + (i / rows) * 60 * 86_400_000).toISOString(),
+          `server-${k % 20}`,
+          `${a}_${b}`,
+          `Needed to ${a} the ${b} by ${c} for run ${i}`,
+          `Called ${a}_${b} with page=${i % 97}; nothing about ${c}`,
+          `Add a ${c} parameter to ${a}_${b}`,
+          ["blocked", "partial", "worked_around"][i % 3],
+          i % 2 ? "claude-sonnet-4-5" : "gpt-5",
+          `session-${Math.floor(i / 3)}`,
+          ["claude-desktop", "cursor", "claude-code"][i % 3],
+        );
+      }
+    })();
+  }
+  db.close();
+}
+
+async function main(): Promise<void> {
+  const dir = tempDir("pwm-bench-gaps-");
+  const dbPath = join(dir, "feedback.db");
+  console.log(`bench:gaps-store — ${rows} reports about ${needs} needs, db ${dbPath}`);
+  let t = Date.now();
+  seedV3(dbPath);
+  console.log(`seeded a version-3 database in ${((Date.now() - t) / 1000).toFixed(1)} s`);
+
+  const store = FeedbackStore.open(dbPath);
+  t = Date.now();
+  const samples: { done: number; ms: number }[] = [];
+  let last = Date.now();
+  store.gaps.runPending({
+    batchSize: 2000,
+    onProgress: (p) => {
+      const now = Date.now();
+      samples.push({ done: p.done, ms: now - last });
+      last = now;
+      if (p.done % 100_000 < 2000)
+        console.log(`  backfill ${p.done} of ${p.total} (${((now - t) / 1000).toFixed(0)} s)`);
+    },
+  });
+  const total = (Date.now() - t) / 1000;
+  const perReport = (from: number, to: number) => {
+    const s = samples.filter((x) => x.done > from && x.done <= to);
+    return ((s.reduce((a, x) => a + x.ms, 0) / (s.length * 2000)) * 1000).toFixed(0);
+  };
+  console.log(
+    `backfill: ${rows} reports into ${store.gaps.countGaps()} gaps in ${total.toFixed(1)} s (${Math.round(rows / total)} reports/s); ` +
+      `µs per report at 0-20k stored: ${perReport(0, 20_000)}, at the last 20k: ${perReport(rows - 20_000, rows)}`,
+  );
+  // A steady-state server, not one catching up the search index of a million raw inserts.
+  store.indexPending();
+  store.db.pragma("wal_checkpoint(TRUNCATE)");
+  store.close();
+
+  const server = await startServe({ dbPath });
+  for (const path of [
+    "/api/gaps?limit=50",
+    "/api/gaps?limit=50&server_name=server-7",
+    "/api/gaps?limit=50&sort=reports",
+  ]) {
+    const r = await autocannon({ url: `${server.url}${path}`, connections: 10, duration: seconds });
+    console.log(
+      `GET ${path}: ${Math.round(r.requests.average)} req/s, p50 ${r.latency.p50} ms, p99 ${r.latency.p99} ms (${r.non2xx + r.errors} errors/non-2xx)`,
+    );
+  }
+  await server.stop();
+  rmSync(dir, { recursive: true, force: true });
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

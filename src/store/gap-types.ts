@@ -1,0 +1,91 @@
+/** Types of what the gap store hands out. */
+import type { GapStatus } from "./gap-filters.js";
+import type { Draft, Note, Page, Report } from "./types.js";
+
+export type TitleSource = "medoid" | "human" | "llm";
+
+export interface Gap {
+  id: number;
+  server_name: string;
+  title: string;
+  title_source: TitleSource;
+  status: GapStatus;
+  fixed_in: string | null;
+  regressed: boolean;
+  needs_review: boolean;
+  agent_note: string | null;
+  duplicate_of: number | null;
+  /** The most common tool among its reports (null: reports named none). */
+  tool_name: string | null;
+  gap_type: string | null;
+  reports: number;
+  sessions: number;
+  clients: number;
+  models: number;
+  blocked: number;
+  partial: number;
+  worked_around: number;
+  blocked_share: number;
+  first_seen: string;
+  last_seen: string;
+  created_at: string;
+  updated_at: string;
+  score: number;
+  score_explain: string;
+}
+
+export interface GapHistoryEntry {
+  id: number;
+  gap_id: number;
+  at: string;
+  actor: string;
+  action: string;
+  details: Record<string, unknown>;
+}
+
+export interface GapDetail extends Gap {
+  reports_page: Page<Report>;
+  /** Reports per UTC day over the last 30 days, oldest first, zero-filled. */
+  timeline: { day: string; count: number }[];
+  history: GapHistoryEntry[];
+  top_suggestions: { text: string; count: number }[];
+  tools: { tool_name: string | null; count: number }[];
+  clients_seen: { client_type: string; count: number }[];
+  models_seen: { agent_model: string; count: number }[];
+  resolution_mix: { blocked: number; partial: number; worked_around: number; unspecified: number };
+  notes: Note[];
+  drafts: Draft[];
+}
+
+/** What POST /api/feedback echoes when a report joins a gap a developer has acted on. Admin text only. */
+export interface GapEcho {
+  id: number;
+  status: GapStatus;
+  reports: number;
+  agent_note: string | null;
+}
+
+export interface InsertResult {
+  id: number;
+  created: boolean;
+  gap_id: number | null;
+  /** Set when the report's gap is planned, fixed, wontfix or has an agent note. */
+  gap?: GapEcho;
+}
+
+export interface GroupingProgress {
+  mode: "idle" | "backfill" | "regroup";
+  done: number;
+  total: number;
+  /** Reports the backfill has not reached yet (0 outside a backfill). */
+  unassigned: number;
+  started_at: string | null;
+  updated_at: string | null;
+}
+
+export interface GapChange {
+  status?: "open" | "planned" | "fixed" | "wontfix" | undefined;
+  fixed_in?: string | null | undefined;
+  title?: string | undefined;
+  agent_note?: string | null | undefined;
+}

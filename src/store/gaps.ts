@@ -1,0 +1,1018 @@
+/**
+ * Gaps in SQLite: assignment inside the ingest transaction, the resumable
+ * grouping pass (backfill and regroup), human decisions (edit, merge, split,
+ * move) and the append-only history. The grouping engine (src/gaps) decides
+ * which gap a report joins; this module only stores what it decides. The
+ * engine, the score and the version order are pure functions, imported here
+ * because the store runs them inside its transactions.
+ */
+import type Database from "better-sqlite3";
+import type { FeedbackPayload } from "../feedback/index.js";
+import type { GapProfile, GroupingInput, ReportSignature } from "../gaps/grouping-contract.js";
+import { MAX_CANDIDATES } from "../gaps/grouping-contract.js";
+import { addToProfile, chooseGap, medoid, mergeProfiles, signatureOf, topSuggestions } from "../gaps/index.js";
+import { rankKey, scoreOf } from "../gaps/score.js";
+import { isAtOrAbove, parseVersion } from "../gaps/version-order.js";
+import {
+  AGENT_NOTE_MAX,
+  ECHOED_GAP_STATUSES,
+  GAP_DEFAULT_LIMIT,
+  GAP_MAX_LIMIT,
+  GAP_TITLE_MAX,
+  SPLIT_MAX,
+  type GapFilter,
+  type GapPage,
+  type GapStatus,
+} from "./gap-filters.js";
+import type {
+  Gap,
+  GapChange,
+  GapEcho,
+  GapHistoryEntry,
+  GroupingProgress,
+  InsertResult,
+  TitleSource,
+} from "./gap-types.js";
+import { StoreError } from "./store.js";
+import type { Draft, Note } from "./types.js";
+
+type Stmt = (sql: string) => Database.Statement;
+
+interface GapRow {
+  id: number;
+  server_name: string;
+  title: string;
+  title_source: TitleSource;
+  status: GapStatus;
+  fixed_in: string | null;
+  regressed: number;
+  needs_review: number;
+  agent_note: string | null;
+  duplicate_of: number | null;
+  human: number;
+  reports: number;
+  sessions: number;
+  clients: number;
+  models: number;
+  blocked: number;
+  partial: number;
+  worked_around: number;
+  top_tool: string | null;
+  top_gap_type: string | null;
+  rank_key: number | null;
+  first_seen: string;
+  last_seen: string;
+  created_at: string;
+  updated_at: string;
+  title_report_id: number | null;
+  profile_version: number;
+}
+
+const GAP_COLUMNS =
+  "id, server_name, title, title_source, status, fixed_in, regressed, needs_review, agent_note, duplicate_of, human, " +
+  "reports, sessions, clients, models, blocked, partial, worked_around, top_tool, top_gap_type, rank_key, first_seen, " +
+  "last_seen, created_at, updated_at, title_report_id, profile_version";
+
+/** The report fields grouping and gap counts read. */
+export interface GroupedReport extends GroupingInput {
+  created_at: string;
+  server_version: string | null;
+  resolution: string | null;
+  session_id: string | null;
+  client_type: string | null;
+  agent_model: string | null;
+}
+
+const REPORT_FIELDS =
+  "r.server_name, r.tool_name, r.gap_type, r.what_i_needed, r.what_i_tried, r.suggestion, r.user_goal, r.created_at, " +
+  "r.server_version, r.resolution, r.session_id, r.client_type, r.agent_model";
+
+export function groupedReport(p: FeedbackPayload, createdAt: string): GroupedReport {
+  return {
+    server_name: p.server_name,
+    tool_name: p.tool_name ?? null,
+    gap_type: p.gap_type,
+    what_i_needed: p.what_i_needed,
+    what_i_tried: p.what_i_tried,
+    suggestion: p.suggestion ?? null,
+    user_goal: p.user_goal ?? null,
+    created_at: createdAt,
+    server_version: p.server_version ?? null,
+    resolution: p.resolution ?? null,
+    session_id: p.session_id ?? null,
+    client_type: p.client_type ?? null,
+    agent_model: p.agent_model ?? null,
+  };
+}
+
+const nowIso = (): string => new Date().toISOString();
+const titleOf = (text: string): string => {
+  const flat = text.replace(/\s+/g, " ").trim();
+  return flat.length > GAP_TITLE_MAX ? `${flat.slice(0, GAP_TITLE_MAX - 1)}…` : flat;
+};
+
+/** Titles are refreshed (medoid of the newest members) when a gap's size reaches 2, 4, 8, 16, … */
+const crossedPowerOfTwo = (before: number, after: number): boolean =>
+  after >= 2 && Math.floor(Math.log2(after)) > Math.floor(Math.log2(Math.max(1, before)));
+const MEDOID_SAMPLE = 200;
+const SUGGESTION_SAMPLE = 500;
+
+function dominant(counts: Readonly<Record<string, number>> | undefined): string | null {
+  let best: string | undefined;
+  for (const [k, n] of Object.entries(counts ?? {})) if (best === undefined || n > counts![best]!) best = k;
+  return best === undefined || best === "" ? null : best;
+}
+
+function toGap(row: GapRow, now = Date.now()): Gap {
+  const { score, score_explain } = scoreOf(row, now);
+  return {
+    id: row.id,
+    server_name: row.server_name,
+    title: row.title,
+    title_source: row.title_source,
+    status: row.status,
+    fixed_in: row.fixed_in,
+    regressed: row.regressed === 1,
+    needs_review: row.needs_review === 1,
+    agent_note: row.agent_note,
+    duplicate_of: row.duplicate_of,
+    tool_name: row.top_tool,
+    gap_type: row.top_gap_type,
+    reports: row.reports,
+    sessions: row.sessions,
+    clients: row.clients,
+    models: row.models,
+    blocked: row.blocked,
+    partial: row.partial,
+    worked_around: row.worked_around,
+    blocked_share: row.reports > 0 ? Math.round((row.blocked / row.reports) * 1000) / 1000 : 0,
+    first_seen: row.first_seen,
+    last_seen: row.last_seen,
+    created_at: row.created_at,
+    updated_at: row.updated_at,
+    score,
+    score_explain,
+  };
+}
+
+export function echoOf(row: Pick<GapRow, "id" | "status" | "reports" | "agent_note">): GapEcho | undefined {
+  if (!ECHOED_GAP_STATUSES.includes(row.status) && !row.agent_note) return undefined;
+  return { id: row.id, status: row.status, reports: row.reports, agent_note: row.agent_note };
+}
+
+interface Working {
+  row: GapRow;
+  profile: GapProfile | null;
+  sizeBefore: number;
+  dirty: boolean;
+}
+
+/** Gap cursors: base64url of "g:<sort value>:<id>". */
+function encodeGapCursor(value: number | string, id: number): string {
+  return Buffer.from(`g:${JSON.stringify([value, id])}`, "utf8").toString("base64url");
+}
+function decodeGapCursor(cursor: string): [number | string, number] | undefined {
+  const text = Buffer.from(cursor, "base64url").toString("utf8");
+  if (!text.startsWith("g:")) return undefined;
+  try {
+    const v = JSON.parse(text.slice(2)) as unknown;
+    if (
+      Array.isArray(v) &&
+      v.length === 2 &&
+      (typeof v[0] === "number" || typeof v[0] === "string") &&
+      Number.isInteger(v[1])
+    )
+      return [v[0], v[1] as number];
+  } catch {
+    // not ours
+  }
+  return undefined;
+}
+
+/** Band keys are stored per server, so a lookup never reads another server's gaps. */
+const bandKey = (server: string, band: string): string => `${server}\u0000${band}`;
+/**
+ * Gaps read per band key, newest first. A key that many gaps share (a common
+ * phrase) would otherwise make one lookup read thousands of rows; with the cap a
+ * lookup reads at most MAX_BANDS × BAND_FANOUT rows, however large the store.
+ */
+const BAND_FANOUT = 200;
+
+const SORT_COLUMN = { score: "rank_key", reports: "reports", last_seen: "last_seen" } as const;
+
+export class GapStore {
+  /** Parsed profiles by gap id, valid while profile_version matches the row. */
+  private readonly profiles = new Map<number, { version: number; profile: GapProfile | null }>();
+
+  constructor(
+    private readonly db: Database.Database,
+    private readonly stmt: Stmt,
+  ) {}
+
+  // ---- assignment (ingest and the grouping pass) -------------------------
+
+  /** A unit of assignment work inside one transaction: gap rows are loaded once and written once. */
+  batch(actor = "auto"): AssignBatch {
+    return new AssignBatch(this, this.stmt, actor);
+  }
+
+  /** @internal */
+  loadProfile(id: number, version: number): GapProfile | null {
+    const cached = this.profiles.get(id);
+    if (cached && cached.version === version) return cached.profile;
+    const row = this.stmt("SELECT profile FROM gaps WHERE id = ?").get(id) as { profile: string | null } | undefined;
+    const profile = row?.profile ? (JSON.parse(row.profile) as GapProfile) : null;
+    this.rememberProfile(id, version, profile);
+    return profile;
+  }
+
+  /** @internal */
+  rememberProfile(id: number, version: number, profile: GapProfile | null): void {
+    if (this.profiles.size >= 20_000) this.profiles.clear();
+    this.profiles.set(id, { version, profile });
+  }
+
+  /** @internal */
+  gapRow(id: number): GapRow | undefined {
+    return this.stmt(`SELECT ${GAP_COLUMNS} FROM gaps WHERE id = ?`).get(id) as GapRow | undefined;
+  }
+
+  /** The echo for a report already stored (an idempotent replay). */
+  echoForReport(reportId: number): { gap_id: number | null; gap?: GapEcho } {
+    const row = this.stmt(
+      "SELECT g.id, g.status, g.reports, g.agent_note FROM reports r JOIN gaps g ON g.id = r.gap_id WHERE r.id = ?",
+    ).get(reportId) as Pick<GapRow, "id" | "status" | "reports" | "agent_note"> | undefined;
+    if (!row) return { gap_id: null };
+    const gap = echoOf(row);
+    return gap ? { gap_id: row.id, gap } : { gap_id: row.id };
+  }
+
+  history(gapId: number, actor: string, action: string, details: Record<string, unknown>): void {
+    this.stmt("INSERT INTO gap_history (gap_id, at, actor, action, details) VALUES (?, ?, ?, ?, ?)").run(
+      gapId,
+      nowIso(),
+      actor,
+      action,
+      JSON.stringify(details),
+    );
+  }
+
+  // ---- the grouping pass --------------------------------------------------
+
+  progress(): GroupingProgress {
+    const s = this.stmt("SELECT mode, done, total, started_at, updated_at FROM grouping_state").get() as Omit<
+      GroupingProgress,
+      "unassigned"
+    >;
+    // Counted from the watermark, not by scanning for reports without a gap: this runs on every list.
+    return { ...s, unassigned: s.mode === "backfill" ? Math.max(0, s.total - s.done) : 0 };
+  }
+
+  /**
+   * Start a full regroup: gaps no human has touched are emptied and refilled
+   * report by report (each keeps its id when its first report reopens it);
+   * reports a human placed, and every report of a gap a human decided on, stay
+   * where they are. Runs through `step`; resumable from the watermark.
+   */
+  startRegroup(): GroupingProgress {
+    this.db
+      .transaction(() => {
+        const state = this.stmt("SELECT mode FROM grouping_state").get() as { mode: string };
+        if (state.mode !== "idle")
+          throw new StoreError("regroup_in_progress", `A ${state.mode} pass is already running; it resumes instead.`);
+        const auto = "SELECT id FROM gaps WHERE human = 0";
+        this.stmt(`DELETE FROM gap_bands WHERE gap_id IN (${auto})`).run();
+        this.stmt(`DELETE FROM gap_fingerprints WHERE gap_id IN (${auto})`).run();
+        this.stmt(`DELETE FROM gap_facets WHERE gap_id IN (${auto})`).run();
+        this.stmt(
+          `UPDATE gaps SET profile = NULL, profile_version = profile_version + 1, reports = 0, sessions = 0, clients = 0,
+             models = 0, blocked = 0, partial = 0, worked_around = 0, rank_key = NULL WHERE human = 0`,
+        ).run();
+        this.stmt(
+          `UPDATE grouping_state SET mode = 'regroup', watermark = 0, upto = coalesce((SELECT max(id) FROM reports), 0),
+             done = 0, total = (SELECT count(*) FROM reports), started_at = ?, updated_at = ?`,
+        ).run(nowIso(), nowIso());
+      })
+      .immediate();
+    return this.progress();
+  }
+
+  /** One batch of the pending pass, in its own transaction. Returns the progress after it. */
+  step(batchSize = 2000): GroupingProgress {
+    this.db
+      .transaction(() => {
+        const state = this.stmt("SELECT mode, watermark, upto FROM grouping_state").get() as {
+          mode: GroupingProgress["mode"];
+          watermark: number;
+          upto: number;
+        };
+        if (state.mode === "idle") return;
+        const rows = this.stmt(
+          `SELECT r.id, r.gap_id, r.gap_pinned, g.human AS gap_human, (g.profile IS NULL AND g.human = 0) AS gap_reset,
+             ${REPORT_FIELDS}
+           FROM reports r LEFT JOIN gaps g ON g.id = r.gap_id WHERE r.id > ? AND r.id <= ? ORDER BY r.id LIMIT ?`,
+        ).all(state.watermark, state.upto, batchSize) as (GroupedReport & {
+          id: number;
+          gap_id: number | null;
+          gap_pinned: number;
+          gap_human: number | null;
+          gap_reset: number | null;
+        })[];
+        const batch = this.batch();
+        const place = this.stmt("UPDATE reports SET gap_id = ? WHERE id = ?");
+        for (const row of rows) {
+          if (state.mode === "backfill" && row.gap_id !== null) continue;
+          const stays = row.gap_id !== null && (row.gap_pinned === 1 || row.gap_human === 1);
+          if (stays && row.gap_reset !== 1) continue;
+          const signature = signatureOf(row);
+          const gapId = stays
+            ? row.gap_id!
+            : batch.choose(row, signature, { reuse: row.gap_id ?? undefined, reportId: row.id });
+          batch.attach(row.id, gapId, row, signature);
+          if (gapId !== row.gap_id) {
+            place.run(gapId, row.id);
+            if (row.gap_id !== null)
+              this.history(gapId, "auto", "report_moved", { report_id: row.id, from_gap: row.gap_id, by: "regroup" });
+          }
+        }
+        batch.flush();
+        const last = rows.length > 0 ? rows[rows.length - 1]!.id : state.upto;
+        const finished = rows.length < batchSize || last >= state.upto;
+        this.stmt(
+          "UPDATE grouping_state SET watermark = ?, done = done + ?, mode = ?, updated_at = ? WHERE id = 1",
+        ).run(last, rows.length, finished ? "idle" : state.mode, nowIso());
+      })
+      .immediate();
+    return this.progress();
+  }
+
+  /** Run the pending pass to the end (or until `shouldStop`), reporting progress after each batch. */
+  runPending(
+    options: { batchSize?: number; onProgress?: (p: GroupingProgress) => void; shouldStop?: () => boolean } = {},
+  ): GroupingProgress {
+    let p = this.progress();
+    while (p.mode !== "idle" && !options.shouldStop?.()) {
+      p = this.step(options.batchSize);
+      options.onProgress?.(p);
+    }
+    return p;
+  }
+
+  // ---- reading ------------------------------------------------------------
+
+  getGap(id: number): Gap | undefined {
+    const row = this.gapRow(id);
+    return row ? toGap(row) : undefined;
+  }
+
+  listGaps(filter: GapFilter, page: GapPage = {}): { items: Gap[]; nextCursor: string | null } {
+    const sort = page.sort ?? "score";
+    const limit = Math.min(Math.max(page.limit ?? GAP_DEFAULT_LIMIT, 1), GAP_MAX_LIMIT);
+    const column = SORT_COLUMN[sort];
+    const clauses: string[] = [];
+    const params: unknown[] = [];
+    // Emptied gaps (merged away, or refilling during a regroup) are listed only when asked for by status.
+    if (filter.status === undefined) clauses.push("reports > 0");
+    else {
+      clauses.push("status = ?");
+      params.push(filter.status);
+    }
+    if (sort === "score") clauses.push("rank_key IS NOT NULL");
+    if (filter.server_name !== undefined) {
+      clauses.push("server_name = ?");
+      params.push(filter.server_name);
+    }
+    if (filter.tool_name !== undefined) {
+      clauses.push("EXISTS (SELECT 1 FROM gap_facets f WHERE f.gap_id = gaps.id AND f.kind = 't' AND f.value = ?)");
+      params.push(filter.tool_name);
+    }
+    if (filter.gap_type !== undefined) {
+      clauses.push("EXISTS (SELECT 1 FROM gap_facets f WHERE f.gap_id = gaps.id AND f.kind = 'y' AND f.value = ?)");
+      params.push(filter.gap_type);
+    }
+    if (filter.since !== undefined) {
+      clauses.push("last_seen >= ?");
+      params.push(filter.since);
+    }
+    if (filter.until !== undefined) {
+      clauses.push("first_seen < ?");
+      params.push(filter.until);
+    }
+    for (const word of filter.q?.match(/[\p{L}\p{N}_]+/gu) ?? []) {
+      clauses.push("title LIKE ? ESCAPE '\\'");
+      params.push(`%${word.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+    }
+    if (page.cursor !== undefined) {
+      const c = decodeGapCursor(page.cursor);
+      if (!c || typeof c[0] !== (sort === "last_seen" ? "string" : "number"))
+        throw new StoreError("invalid_cursor", "cursor is not one this server issued for this sort");
+      clauses.push(`(${column} < ? OR (${column} = ? AND id < ?))`);
+      params.push(c[0], c[0], c[1]);
+    }
+    const rows = this.stmt(
+      `SELECT ${GAP_COLUMNS} FROM gaps WHERE ${clauses.join(" AND ")} ORDER BY ${column} DESC, id DESC LIMIT ?`,
+    ).all(...params, limit + 1) as GapRow[];
+    const now = Date.now();
+    const items = rows.slice(0, limit).map((r) => toGap(r, now));
+    const lastRow = rows.length > limit ? rows[limit - 1]! : undefined;
+    const nextCursor = lastRow
+      ? encodeGapCursor((lastRow as unknown as Record<string, number | string>)[column]!, lastRow.id)
+      : null;
+    return { items, nextCursor };
+  }
+
+  /** Gaps that hold at least one report. */
+  countGaps(): number {
+    return (this.stmt("SELECT count(*) AS n FROM gaps WHERE reports > 0").get() as { n: number }).n;
+  }
+
+  listHistory(gapId: number, limit = 200): GapHistoryEntry[] {
+    const rows = this.stmt(
+      "SELECT id, gap_id, at, actor, action, details FROM gap_history WHERE gap_id = ? ORDER BY id DESC LIMIT ?",
+    ).all(gapId, limit) as (Omit<GapHistoryEntry, "details"> & { details: string })[];
+    return rows.map((r) => ({ ...r, details: JSON.parse(r.details) as Record<string, unknown> }));
+  }
+
+  /** Reports per UTC day over the last `days` days, zero-filled, oldest first. */
+  timeline(gapId: number, days = 30): { day: string; count: number }[] {
+    const today = new Date();
+    const start = new Date(Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), today.getUTCDate() - (days - 1)));
+    const rows = this.stmt(
+      "SELECT substr(created_at, 1, 10) AS day, count(*) AS count FROM reports WHERE gap_id = ? AND created_at >= ? GROUP BY day",
+    ).all(gapId, start.toISOString()) as { day: string; count: number }[];
+    const byDay = new Map(rows.map((r) => [r.day, r.count]));
+    return Array.from({ length: days }, (_, i) => {
+      const day = new Date(start.getTime() + i * 86_400_000).toISOString().slice(0, 10);
+      return { day, count: byDay.get(day) ?? 0 };
+    });
+  }
+
+  facets(gapId: number, kind: "t" | "c" | "m" | "s" | "y", limit = 50): { value: string; count: number }[] {
+    return this.stmt(
+      "SELECT value, n AS count FROM gap_facets WHERE gap_id = ? AND kind = ? ORDER BY n DESC, value LIMIT ?",
+    ).all(gapId, kind, limit) as { value: string; count: number }[];
+  }
+
+  suggestions(gapId: number, limit = 5): { text: string; count: number }[] {
+    const rows = this.stmt(
+      "SELECT suggestion FROM reports WHERE gap_id = ? AND suggestion IS NOT NULL ORDER BY id DESC LIMIT ?",
+    ).all(gapId, SUGGESTION_SAMPLE) as { suggestion: string }[];
+    return topSuggestions(
+      rows.map((r) => r.suggestion),
+      limit,
+    );
+  }
+
+  /** The newest notes on the gap's reports. */
+  notesOf(gapId: number, limit = 50): Note[] {
+    return this.stmt(
+      `SELECT n.* FROM notes n JOIN reports r ON r.id = n.report_id WHERE r.gap_id = ? ORDER BY n.id DESC LIMIT ?`,
+    ).all(gapId, limit) as Note[];
+  }
+
+  /** The newest draft PRs made from the gap's reports. */
+  draftsOf(gapId: number, limit = 50): Draft[] {
+    const rows = this.stmt(
+      `SELECT d.* FROM drafts d JOIN reports r ON r.id = d.report_id WHERE r.gap_id = ? ORDER BY d.id DESC LIMIT ?`,
+    ).all(gapId, limit) as (Omit<Draft, "files"> & { files: string })[];
+    return rows.map((d) => ({ ...d, files: JSON.parse(d.files) as string[] }));
+  }
+
+  resolutionMix(gapId: number): { blocked: number; partial: number; worked_around: number; unspecified: number } {
+    const g = this.gapRow(gapId);
+    if (!g) return { blocked: 0, partial: 0, worked_around: 0, unspecified: 0 };
+    return {
+      blocked: g.blocked,
+      partial: g.partial,
+      worked_around: g.worked_around,
+      unspecified: g.reports - g.blocked - g.partial - g.worked_around,
+    };
+  }
+
+  // ---- human decisions ----------------------------------------------------
+
+  private requireGap(id: number, what = "gap"): GapRow {
+    const row = this.gapRow(id);
+    if (!row) throw new StoreError("gap_not_found", `There is no ${what} ${id}.`);
+    return row;
+  }
+
+  private requireLive(id: number, what = "gap"): GapRow {
+    const row = this.requireGap(id, what);
+    if (row.status === "duplicate")
+      throw new StoreError(
+        "gap_merged",
+        `Gap ${id} was merged into gap ${row.duplicate_of}; act on gap ${row.duplicate_of} instead.`,
+      );
+    return row;
+  }
+
+  updateGap(id: number, change: GapChange, actor: string): Gap {
+    this.db
+      .transaction(() => {
+        const before = this.requireLive(id);
+        const set: Record<string, unknown> = {};
+        if (change.status !== undefined && change.status !== before.status) {
+          set.status = change.status;
+          // A decision settles the flags the automatic pass raised.
+          set.regressed = change.status === "open" ? before.regressed : 0;
+          set.needs_review = 0;
+        }
+        if (change.fixed_in !== undefined && change.fixed_in !== before.fixed_in) {
+          if (change.fixed_in !== null && !parseVersion(change.fixed_in))
+            throw new StoreError(
+              "invalid_version",
+              `fixed_in "${change.fixed_in}" is not a version (use semver such as 1.4.0, v2.1 or 1.4.0-rc.1).`,
+            );
+          set.fixed_in = change.fixed_in;
+        }
+        if (change.title !== undefined && change.title !== before.title) {
+          set.title = titleOf(change.title);
+          set.title_source = "human";
+        }
+        if (change.agent_note !== undefined && change.agent_note !== before.agent_note) {
+          if (change.agent_note !== null && change.agent_note.length > AGENT_NOTE_MAX)
+            throw new StoreError("invalid_agent_note", `agent_note must be at most ${AGENT_NOTE_MAX} characters.`);
+          set.agent_note = change.agent_note;
+        }
+        const keys = Object.keys(set);
+        if (keys.length === 0) return;
+        this.stmt(
+          `UPDATE gaps SET ${keys.map((k) => `${k} = @${k}`).join(", ")}, human = 1, updated_at = @updated_at WHERE id = @id`,
+        ).run({ ...set, updated_at: nowIso(), id });
+        const from: Record<string, unknown> = {};
+        for (const k of keys) from[k] = (before as unknown as Record<string, unknown>)[k];
+        this.history(id, actor, "updated", { from, to: set });
+      })
+      .immediate();
+    return this.getGap(id)!;
+  }
+
+  mergeGaps(sourceId: number, intoId: number, actor: string): Gap {
+    this.db
+      .transaction(() => {
+        if (sourceId === intoId)
+          throw new StoreError("merge_into_itself", `Gap ${sourceId} cannot be merged into itself.`);
+        const source = this.requireLive(sourceId);
+        const into = this.requireLive(intoId, "target gap");
+        if (source.server_name !== into.server_name)
+          throw new StoreError(
+            "merge_across_servers",
+            `Gap ${sourceId} is on server "${source.server_name}" and gap ${intoId} on "${into.server_name}": gaps on different servers cannot be merged.`,
+          );
+        const moved = this.stmt("UPDATE reports SET gap_id = ? WHERE gap_id = ?").run(intoId, sourceId).changes;
+        this.stmt("INSERT OR IGNORE INTO gap_bands (band, gap_id) SELECT band, ? FROM gap_bands WHERE gap_id = ?").run(
+          intoId,
+          sourceId,
+        );
+        this.stmt("DELETE FROM gap_bands WHERE gap_id = ?").run(sourceId);
+        this.stmt("UPDATE gap_fingerprints SET gap_id = ? WHERE gap_id = ?").run(intoId, sourceId);
+        this.stmt(
+          `INSERT INTO gap_facets (gap_id, kind, value, n) SELECT ?, kind, value, n FROM gap_facets WHERE gap_id = ? AND true
+           ON CONFLICT (gap_id, kind, value) DO UPDATE SET n = n + excluded.n`,
+        ).run(intoId, sourceId);
+        this.stmt("DELETE FROM gap_facets WHERE gap_id = ?").run(sourceId);
+        const a = this.loadProfile(intoId, into.profile_version);
+        const b = this.loadProfile(sourceId, source.profile_version);
+        const profile = a && b ? { ...mergeProfiles(a, b), id: intoId } : (a ?? (b ? { ...b, id: intoId } : null));
+        this.writeProfile(intoId, into.profile_version, profile);
+        this.stmt(
+          `UPDATE gaps SET status = 'duplicate', duplicate_of = ?, human = 1, reports = 0, sessions = 0, clients = 0,
+             models = 0, blocked = 0, partial = 0, worked_around = 0, rank_key = NULL, profile = NULL,
+             profile_version = profile_version + 1, updated_at = ? WHERE id = ?`,
+        ).run(intoId, nowIso(), sourceId);
+        this.stmt("UPDATE gaps SET duplicate_of = ? WHERE duplicate_of = ?").run(intoId, sourceId);
+        this.stmt("UPDATE gaps SET human = 1 WHERE id = ?").run(intoId);
+        this.recount(intoId);
+        this.history(sourceId, actor, "merged_into", { into: intoId, reports: moved });
+        this.history(intoId, actor, "merged_from", { from: sourceId, reports: moved });
+      })
+      .immediate();
+    return this.getGap(intoId)!;
+  }
+
+  /** Move some of a gap's reports into a new gap; the two are never merged again automatically. */
+  splitGap(gapId: number, reportIds: number[], actor: string): { from: Gap; to: Gap } {
+    const ids = [...new Set(reportIds)];
+    if (ids.length === 0) throw new StoreError("invalid_report_ids", "report_ids must name at least one report.");
+    if (ids.length > SPLIT_MAX)
+      throw new StoreError("too_many_reports", `A split takes at most ${SPLIT_MAX} report ids (got ${ids.length}).`);
+    let newId = 0;
+    this.db
+      .transaction(() => {
+        const gap = this.requireLive(gapId);
+        const inGap = this.stmt("SELECT gap_id FROM reports WHERE id = ?");
+        const outside = ids.filter((id) => (inGap.get(id) as { gap_id: number | null } | undefined)?.gap_id !== gapId);
+        if (outside.length > 0)
+          throw new StoreError(
+            "reports_not_in_gap",
+            `Report${outside.length === 1 ? "" : "s"} ${outside.slice(0, 20).join(", ")}${outside.length > 20 ? ", …" : ""} ${outside.length === 1 ? "is" : "are"} not in gap ${gapId}.`,
+          );
+        if (ids.length >= gap.reports)
+          throw new StoreError(
+            "split_leaves_gap_empty",
+            `Splitting every report out of gap ${gapId} would leave it empty; leave at least one report behind.`,
+          );
+        const first = this.stmt("SELECT what_i_needed, created_at FROM reports WHERE id = ?").get(Math.min(...ids)) as {
+          what_i_needed: string;
+          created_at: string;
+        };
+        newId = this.createGap(gap.server_name, first.what_i_needed, first.created_at, 1);
+        const move = this.stmt("UPDATE reports SET gap_id = ?, gap_pinned = 1 WHERE id = ?");
+        for (const id of ids) move.run(newId, id);
+        this.stmt("UPDATE gaps SET human = 1 WHERE id = ?").run(gapId);
+        this.stmt("INSERT OR IGNORE INTO gap_never_merge (gap_a, gap_b, created_at) VALUES (?, ?, ?)").run(
+          Math.min(gapId, newId),
+          Math.max(gapId, newId),
+          nowIso(),
+        );
+        this.rebuild(gapId);
+        this.rebuild(newId);
+        this.history(gapId, actor, "split", { to: newId, report_ids: ids });
+        this.history(newId, actor, "split_from", { from: gapId, report_ids: ids });
+      })
+      .immediate();
+    return { from: this.getGap(gapId)!, to: this.getGap(newId)! };
+  }
+
+  /** Put one report in another gap (pinned: the automatic pass never moves it again). */
+  moveReport(reportId: number, gapId: number, actor: string): Gap {
+    this.db
+      .transaction(() => {
+        const report = this.stmt("SELECT id, gap_id, server_name FROM reports WHERE id = ?").get(reportId) as
+          | { id: number; gap_id: number | null; server_name: string }
+          | undefined;
+        if (!report) throw new StoreError("report_not_found", `There is no report ${reportId}.`);
+        const target = this.requireLive(gapId);
+        if (target.server_name !== report.server_name)
+          throw new StoreError(
+            "move_across_servers",
+            `Report ${reportId} is about server "${report.server_name}" and gap ${gapId} is on "${target.server_name}": a report stays on its server.`,
+          );
+        this.stmt("UPDATE reports SET gap_id = ?, gap_pinned = 1 WHERE id = ?").run(gapId, reportId);
+        this.stmt("UPDATE gaps SET human = 1 WHERE id = ?").run(gapId);
+        if (report.gap_id === gapId) return;
+        if (report.gap_id !== null) {
+          this.rebuild(report.gap_id);
+          this.history(report.gap_id, actor, "report_moved_out", { report_id: reportId, to_gap: gapId });
+        }
+        this.rebuild(gapId);
+        this.history(gapId, actor, "report_moved_in", { report_id: reportId, from_gap: report.gap_id });
+      })
+      .immediate();
+    return this.getGap(gapId)!;
+  }
+
+  // ---- internals shared with AssignBatch ----------------------------------
+
+  /** @internal Insert an empty gap row; returns its id. */
+  createGap(serverName: string, need: string, createdAt: string, human: 0 | 1): number {
+    const at = nowIso();
+    const info = this.stmt(
+      `INSERT INTO gaps (server_name, title, human, first_seen, last_seen, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?)`,
+    ).run(serverName, titleOf(need), human, createdAt, createdAt, at, at);
+    return Number(info.lastInsertRowid);
+  }
+
+  /** @internal */
+  writeProfile(id: number, version: number, profile: GapProfile | null): void {
+    this.stmt("UPDATE gaps SET profile = ?, profile_version = ? WHERE id = ?").run(
+      profile ? JSON.stringify(profile) : null,
+      version + 1,
+      id,
+    );
+    this.rememberProfile(id, version + 1, profile);
+  }
+
+  /** @internal Recompute cached counts, rank, top tool and type from the reports and facets. */
+  recount(id: number, profile?: GapProfile | null): void {
+    const c = this.stmt(
+      `SELECT count(*) AS reports, coalesce(sum(resolution = 'blocked'), 0) AS blocked,
+         coalesce(sum(resolution = 'partial'), 0) AS partial, coalesce(sum(resolution = 'worked_around'), 0) AS worked_around,
+         coalesce(sum(session_id IS NULL), 0) AS anonymous, min(created_at) AS first_seen, max(created_at) AS last_seen
+       FROM reports WHERE gap_id = ?`,
+    ).get(id) as {
+      reports: number;
+      blocked: number;
+      partial: number;
+      worked_around: number;
+      anonymous: number;
+      first_seen: string | null;
+      last_seen: string | null;
+    };
+    const distinct = new Map(
+      (
+        this.stmt(
+          "SELECT kind, count(*) AS n FROM gap_facets WHERE gap_id = ? AND kind IN ('s', 'c', 'm') GROUP BY kind",
+        ).all(id) as { kind: string; n: number }[]
+      ).map((r) => [r.kind, r.n]),
+    );
+    const row = this.gapRow(id)!;
+    const p = profile === undefined ? this.loadProfile(id, row.profile_version) : profile;
+    const counts = {
+      reports: c.reports,
+      sessions: (distinct.get("s") ?? 0) + c.anonymous,
+      clients: distinct.get("c") ?? 0,
+      models: distinct.get("m") ?? 0,
+      blocked: c.blocked,
+    };
+    const last_seen = c.last_seen ?? row.last_seen;
+    this.stmt(
+      `UPDATE gaps SET reports = @reports, sessions = @sessions, clients = @clients, models = @models, blocked = @blocked,
+         partial = @partial, worked_around = @worked_around, first_seen = @first_seen, last_seen = @last_seen,
+         rank_key = @rank_key, top_tool = @top_tool, top_gap_type = @top_gap_type, updated_at = @updated_at WHERE id = @id`,
+    ).run({
+      ...counts,
+      partial: c.partial,
+      worked_around: c.worked_around,
+      first_seen: c.first_seen ?? row.first_seen,
+      last_seen,
+      rank_key: rankKey(counts, last_seen),
+      top_tool: dominant(p?.tools),
+      top_gap_type: dominant(p?.gap_types),
+      updated_at: nowIso(),
+      id,
+    });
+  }
+
+  /** @internal Rebuild a gap's profile, bands, fingerprints, facets, counts and title from its members. */
+  rebuild(id: number): void {
+    const row = this.gapRow(id)!;
+    this.stmt("DELETE FROM gap_bands WHERE gap_id = ?").run(id);
+    this.stmt("DELETE FROM gap_facets WHERE gap_id = ?").run(id);
+    const addBand = this.stmt("INSERT OR IGNORE INTO gap_bands (band, gap_id) VALUES (?, ?)");
+    const addFp = this.stmt(
+      "INSERT INTO gap_fingerprints (server_name, fingerprint, gap_id) VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET gap_id = excluded.gap_id",
+    );
+    const members = this.stmt(
+      `SELECT r.id, s.signature, ${REPORT_FIELDS} FROM reports r LEFT JOIN report_signatures s ON s.report_id = r.id
+       WHERE r.gap_id = ? AND r.id > ? ORDER BY r.id LIMIT 5000`,
+    );
+    let profile: GapProfile | null = null;
+    let after = 0;
+    for (;;) {
+      const rows = members.all(id, after) as (GroupedReport & { id: number; signature: string | null })[];
+      for (const r of rows) {
+        const signature = r.signature ? (JSON.parse(r.signature) as ReportSignature) : signatureOf(r);
+        profile = addToProfile(profile, id, r, signature);
+        for (const band of signature.bands) addBand.run(bandKey(r.server_name, band), id);
+        addFp.run(r.server_name, signature.fingerprint, id);
+      }
+      if (rows.length < 5000) break;
+      after = rows[rows.length - 1]!.id;
+    }
+    for (const [kind, column] of [
+      ["s", "session_id"],
+      ["c", "client_type"],
+      ["m", "agent_model"],
+      ["y", "gap_type"],
+    ] as const) {
+      this.stmt(
+        `INSERT INTO gap_facets (gap_id, kind, value, n) SELECT ?, '${kind}', ${column}, count(*) FROM reports
+         WHERE gap_id = ? AND ${column} IS NOT NULL GROUP BY ${column}`,
+      ).run(id, id);
+    }
+    this.stmt(
+      `INSERT INTO gap_facets (gap_id, kind, value, n) SELECT ?, 't', coalesce(tool_name, ''), count(*) FROM reports
+       WHERE gap_id = ? GROUP BY coalesce(tool_name, '')`,
+    ).run(id, id);
+    this.writeProfile(id, row.profile_version, profile);
+    this.recount(id, profile);
+    if (row.title_source === "medoid") this.refreshTitle(id);
+  }
+
+  /** @internal The title becomes the medoid of the newest members' what_i_needed. */
+  refreshTitle(id: number): void {
+    const rows = this.stmt(
+      `SELECT r.id, r.what_i_needed, s.signature FROM reports r JOIN report_signatures s ON s.report_id = r.id
+       WHERE r.gap_id = ? ORDER BY r.id DESC LIMIT ${MEDOID_SAMPLE}`,
+    ).all(id) as { id: number; what_i_needed: string; signature: string }[];
+    const pick = medoid(rows.map((r) => ({ id: r.id, terms: (JSON.parse(r.signature) as ReportSignature).terms })));
+    const chosen = rows.find((r) => r.id === pick);
+    if (!chosen) return;
+    const title = titleOf(chosen.what_i_needed);
+    const changed = this.stmt(
+      "UPDATE gaps SET title = ?, title_report_id = ? WHERE id = ? AND title_source = 'medoid' AND title <> ?",
+    ).run(title, chosen.id, id, title).changes;
+    if (changed === 1) this.history(id, "auto", "retitled", { report_id: chosen.id, members_sampled: rows.length });
+  }
+}
+
+/**
+ * Assignment work for one transaction. `choose` picks (or opens) the gap for a
+ * report; `attach` records the report in it; `flush` writes every touched gap
+ * row once, so a batch of reports joining one gap costs one gap write.
+ */
+export class AssignBatch {
+  private readonly working = new Map<number, Working>();
+  /** Facet counts to add at flush, by gap, kind and value. */
+  private readonly facetDeltas = new Map<string, { gapId: number; kind: string; value: string; n: number }>();
+  /** Band and fingerprint rows already written in this batch. */
+  private readonly bands = new Set<string>();
+  private readonly fingerprints = new Map<string, number>();
+
+  constructor(
+    private readonly gaps: GapStore,
+    private readonly stmt: Stmt,
+    private readonly actor: string,
+  ) {}
+
+  private work(id: number): Working {
+    let w = this.working.get(id);
+    if (!w) {
+      const row = this.gaps.gapRow(id);
+      if (!row) throw new StoreError("gap_not_found", `There is no gap ${id}.`);
+      w = { row, profile: this.gaps.loadProfile(id, row.profile_version), sizeBefore: row.reports, dirty: false };
+      this.working.set(id, w);
+    }
+    return w;
+  }
+
+  /** The gap a report joins: same fingerprint joins outright, otherwise the engine chooses among band candidates. */
+  choose(
+    report: GroupedReport,
+    signature: ReportSignature,
+    options: { reuse?: number; reportId?: number } = {},
+  ): number {
+    const fpKey = `${report.server_name}\u0000${signature.fingerprint}`;
+    const known =
+      this.fingerprints.get(fpKey) ??
+      (
+        this.stmt("SELECT gap_id FROM gap_fingerprints WHERE server_name = ? AND fingerprint = ?").get(
+          report.server_name,
+          signature.fingerprint,
+        ) as { gap_id: number } | undefined
+      )?.gap_id;
+    if (known !== undefined && this.isOpenTo(known, report.server_name)) {
+      this.fingerprints.set(fpKey, known);
+      return known;
+    }
+    const candidates: GapProfile[] = [];
+    if (signature.bands.length > 0) {
+      const perBand = `SELECT gap_id FROM (SELECT gap_id FROM gap_bands WHERE band = ? ORDER BY gap_id DESC LIMIT ${BAND_FANOUT})`;
+      const ids = this.stmt(
+        `SELECT gap_id FROM (${signature.bands.map(() => perBand).join(" UNION ALL ")})
+         GROUP BY gap_id ORDER BY count(*) DESC, gap_id LIMIT ${MAX_CANDIDATES}`,
+      ).all(...signature.bands.map((b) => bandKey(report.server_name, b))) as { gap_id: number }[];
+      for (const { gap_id } of ids) {
+        const w = this.work(gap_id);
+        if (w.profile && w.row.status !== "duplicate" && w.row.server_name === report.server_name)
+          candidates.push(w.profile);
+      }
+    }
+    const choice = chooseGap(report, signature, candidates);
+    if (choice.kind === "join" && candidates.some((c) => c.id === choice.gapId)) return choice.gapId;
+    // A regroup reopens the report's previous gap when nothing took it yet, so gap ids survive a regroup.
+    if (options.reuse !== undefined) {
+      const w = this.work(options.reuse);
+      if (w.row.human === 0 && w.profile === null && w.row.server_name === report.server_name) return options.reuse;
+    }
+    const id = this.gaps.createGap(report.server_name, report.what_i_needed, report.created_at, 0);
+    this.gaps.history(id, this.actor, "created", {
+      ...(options.reportId !== undefined ? { report_id: options.reportId } : {}),
+    });
+    return id;
+  }
+
+  private isOpenTo(gapId: number, serverName: string): boolean {
+    const w = this.work(gapId);
+    return w.row.server_name === serverName && w.row.status !== "duplicate";
+  }
+
+  private facet(gapId: number, kind: "s" | "c" | "m" | "t" | "y", value: string | null): void {
+    if (value === null) return;
+    const key = `${gapId}\u0000${kind}\u0000${value}`;
+    const f = this.facetDeltas.get(key);
+    if (f) f.n++;
+    else this.facetDeltas.set(key, { gapId, kind, value, n: 1 });
+  }
+
+  /** Record report `reportId` (already stored with this gap_id) in the gap: profile, bands, facets, counts, regression. */
+  attach(reportId: number, gapId: number, report: GroupedReport, signature: ReportSignature): void {
+    const w = this.work(gapId);
+    const row = w.row;
+    this.stmt("INSERT OR REPLACE INTO report_signatures (report_id, signature) VALUES (?, ?)").run(
+      reportId,
+      JSON.stringify(signature),
+    );
+    w.profile = addToProfile(w.profile, gapId, report, signature);
+    w.dirty = true;
+    // Bands are written at once (a later report in this batch must find this gap), each pair once per batch.
+    const addBand = this.stmt("INSERT OR IGNORE INTO gap_bands (band, gap_id) VALUES (?, ?)");
+    for (const band of signature.bands) {
+      const key = `${gapId}\u0000${band}`;
+      if (this.bands.has(key)) continue;
+      this.bands.add(key);
+      addBand.run(bandKey(report.server_name, band), gapId);
+    }
+    const fpKey = `${report.server_name}\u0000${signature.fingerprint}`;
+    if (this.fingerprints.get(fpKey) !== gapId) {
+      this.stmt(
+        "INSERT INTO gap_fingerprints (server_name, fingerprint, gap_id) VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET gap_id = excluded.gap_id",
+      ).run(report.server_name, signature.fingerprint, gapId);
+      this.fingerprints.set(fpKey, gapId);
+    }
+    // Distinct sessions, clients and models are counted at flush, from one upsert per distinct value.
+    if (report.session_id === null) row.sessions++;
+    this.facet(gapId, "s", report.session_id);
+    this.facet(gapId, "c", report.client_type);
+    this.facet(gapId, "m", report.agent_model);
+    this.facet(gapId, "t", report.tool_name ?? "");
+    this.facet(gapId, "y", report.gap_type);
+    row.reports++;
+    if (report.resolution === "blocked") row.blocked++;
+    else if (report.resolution === "partial") row.partial++;
+    else if (report.resolution === "worked_around") row.worked_around++;
+    if (row.reports === 1 || report.created_at < row.first_seen) row.first_seen = report.created_at;
+    if (row.reports === 1 || report.created_at > row.last_seen) row.last_seen = report.created_at;
+
+    if (row.status === "fixed" && row.fixed_in !== null) {
+      const back = report.server_version === null ? undefined : isAtOrAbove(report.server_version, row.fixed_in);
+      if (back === true) {
+        row.status = "open";
+        row.regressed = 1;
+        row.needs_review = 0;
+        this.gaps.history(gapId, "auto", "regressed", {
+          report_id: reportId,
+          server_version: report.server_version,
+          fixed_in: row.fixed_in,
+        });
+      } else if (back === undefined && row.needs_review === 0) {
+        row.needs_review = 1;
+        this.gaps.history(gapId, "auto", "needs_review", {
+          report_id: reportId,
+          reason:
+            report.server_version === null
+              ? "a report without server_version arrived after the gap was fixed"
+              : `server_version "${report.server_version}" is not a comparable version`,
+          fixed_in: row.fixed_in,
+        });
+      }
+    }
+  }
+
+  /** Write every touched gap; returns the echo for each (undefined when nothing is echoed). */
+  flush(): Map<number, GapEcho | undefined> {
+    const echoes = new Map<number, GapEcho | undefined>();
+    const write = this.stmt(
+      `UPDATE gaps SET status = @status, regressed = @regressed, needs_review = @needs_review, reports = @reports,
+         sessions = @sessions, clients = @clients, models = @models, blocked = @blocked, partial = @partial,
+         worked_around = @worked_around, first_seen = @first_seen, last_seen = @last_seen, rank_key = @rank_key,
+         top_tool = @top_tool, top_gap_type = @top_gap_type, updated_at = @updated_at, profile = @profile,
+         profile_version = @profile_version WHERE id = @id`,
+    );
+    const upsertFacet = this.stmt(
+      "INSERT INTO gap_facets (gap_id, kind, value, n) VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET n = n + excluded.n RETURNING n",
+    );
+    for (const f of this.facetDeltas.values()) {
+      const total = (upsertFacet.get(f.gapId, f.kind, f.value, f.n) as { n: number }).n;
+      if (total !== f.n) continue; // the value was already counted for this gap
+      const row = this.working.get(f.gapId)!.row;
+      if (f.kind === "s") row.sessions++;
+      else if (f.kind === "c") row.clients++;
+      else if (f.kind === "m") row.models++;
+    }
+    this.facetDeltas.clear();
+    const at = nowIso();
+    for (const [id, w] of this.working) {
+      if (!w.dirty) continue;
+      const r = w.row;
+      const version = r.profile_version + 1;
+      write.run({
+        id,
+        status: r.status,
+        regressed: r.regressed,
+        needs_review: r.needs_review,
+        reports: r.reports,
+        sessions: r.sessions,
+        clients: r.clients,
+        models: r.models,
+        blocked: r.blocked,
+        partial: r.partial,
+        worked_around: r.worked_around,
+        first_seen: r.first_seen,
+        last_seen: r.last_seen,
+        rank_key: rankKey(r, r.last_seen),
+        top_tool: dominant(w.profile?.tools),
+        top_gap_type: dominant(w.profile?.gap_types),
+        updated_at: at,
+        profile: w.profile ? JSON.stringify(w.profile) : null,
+        profile_version: version,
+      });
+      this.gaps.rememberProfile(id, version, w.profile);
+      r.profile_version = version;
+      if (r.title_source === "medoid" && crossedPowerOfTwo(w.sizeBefore, r.reports)) this.gaps.refreshTitle(id);
+      w.sizeBefore = r.reports;
+      w.dirty = false;
+      echoes.set(id, echoOf(r));
+    }
+    return echoes;
+  }
+
+  /** The result for a stored report given the echoes `flush` returned. */
+  static result(id: number, gapId: number, echoes: Map<number, GapEcho | undefined>): InsertResult {
+    const gap = echoes.get(gapId);
+    return gap ? { id, created: true, gap_id: gapId, gap } : { id, created: true, gap_id: gapId };
+  }
+}
