@@ -1,0 +1,100 @@
+/**
+ * The candidate lookup the store performs, in memory, and the offline batch built on it.
+ *
+ * The store mirrors CandidateIndex with two tables and one query:
+ *   gap_bands(band TEXT, gap_id INT, PRIMARY KEY (band, gap_id))
+ *   gap_fingerprints(fingerprint TEXT, gap_id INT)     -- fingerprints embed the server
+ *   SELECT gap_id, COUNT(*) AS shared FROM gap_bands WHERE band IN (...report's bands...)
+ *     GROUP BY gap_id ORDER BY shared DESC, gap_id ASC LIMIT MAX_CANDIDATES
+ * with fingerprint matches placed first. Band keys start with the server name, so the
+ * lookup never leaves the report's server.
+ */
+import type { GapProfile, GroupingInput, ReportSignature } from "./grouping-contract.js";
+import { MAX_CANDIDATES } from "./grouping-contract.js";
+import { addToProfile } from "./profile.js";
+import { signatureOf } from "./signature.js";
+import { chooseGap } from "./similarity.js";
+
+export class CandidateIndex {
+  private readonly bandGaps = new Map<string, Set<number>>();
+  private readonly fingerprintGaps = new Map<string, number>();
+
+  /** Record that a report with this signature now belongs to `gapId`. */
+  add(gapId: number, signature: ReportSignature): void {
+    for (const band of signature.bands) {
+      let set = this.bandGaps.get(band);
+      if (set === undefined) this.bandGaps.set(band, (set = new Set()));
+      set.add(gapId);
+    }
+    const known = this.fingerprintGaps.get(signature.fingerprint);
+    if (known === undefined || gapId < known) this.fingerprintGaps.set(signature.fingerprint, gapId);
+  }
+
+  /** Gap ids to compare with: fingerprint match first, then most shared band keys, then lowest id; at most `limit`. */
+  lookup(signature: ReportSignature, limit: number = MAX_CANDIDATES): number[] {
+    const shared = new Map<number, number>();
+    for (const band of signature.bands) {
+      const set = this.bandGaps.get(band);
+      if (set === undefined) continue;
+      for (const id of set) shared.set(id, (shared.get(id) ?? 0) + 1);
+    }
+    const fp = this.fingerprintGaps.get(signature.fingerprint);
+    if (fp !== undefined) shared.set(fp, Number.MAX_SAFE_INTEGER);
+    return [...shared]
+      .sort((a, b) => b[1] - a[1] || a[0] - b[0])
+      .slice(0, limit)
+      .map(([id]) => id);
+  }
+
+  /** Distinct band keys held (for memory figures). */
+  get bandCount(): number {
+    return this.bandGaps.size;
+  }
+}
+
+export interface BatchReport<Id extends string | number> {
+  id: Id;
+  input: GroupingInput;
+}
+
+export interface GroupingState {
+  index: CandidateIndex;
+  profiles: Map<number, GapProfile>;
+  nextGapId: number;
+}
+
+export function newGroupingState(): GroupingState {
+  return { index: new CandidateIndex(), profiles: new Map(), nextGapId: 1 };
+}
+
+/** One incremental step, exactly as the store runs it: signature, lookup, choose, record. Returns the gap id. */
+export function groupOne(state: GroupingState, input: GroupingInput, signature: ReportSignature = signatureOf(input)): number {
+  const candidates: GapProfile[] = [];
+  for (const id of state.index.lookup(signature)) {
+    const p = state.profiles.get(id);
+    if (p !== undefined) candidates.push(p);
+  }
+  const choice = chooseGap(input, signature, candidates);
+  const gapId = choice.kind === "join" ? choice.gapId : state.nextGapId++;
+  state.profiles.set(gapId, addToProfile(state.profiles.get(gapId) ?? null, gapId, input, signature));
+  state.index.add(gapId, signature);
+  return gapId;
+}
+
+function compareIds(a: string | number, b: string | number): number {
+  if (typeof a === "number" && typeof b === "number") return a - b;
+  const x = String(a);
+  const y = String(b);
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/**
+ * Deterministic offline grouping (bench, regroup, backfill): the incremental algorithm over an
+ * in-memory index, in id order. Gap keys are 1, 2, 3... in order of creation.
+ */
+export function groupAll<Id extends string | number>(reports: readonly BatchReport<Id>[]): Map<Id, number> {
+  const state = newGroupingState();
+  const out = new Map<Id, number>();
+  for (const r of [...reports].sort((a, b) => compareIds(a.id, b.id))) out.set(r.id, groupOne(state, r.input));
+  return out;
+}
