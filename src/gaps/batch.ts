@@ -13,7 +13,7 @@ import type { GapProfile, GroupingInput, ReportSignature } from "./grouping-cont
 import { MAX_CANDIDATES } from "./grouping-contract.js";
 import { addToProfile } from "./profile.js";
 import { signatureOf } from "./signature.js";
-import { chooseGap } from "./similarity.js";
+import { chooseGap, DEFAULT_PARAMS, type GroupingParams } from "./similarity.js";
 
 export class CandidateIndex {
   private readonly bandGaps = new Map<string, Set<number>>();
@@ -61,10 +61,11 @@ export interface GroupingState {
   index: CandidateIndex;
   profiles: Map<number, GapProfile>;
   nextGapId: number;
+  params: Readonly<GroupingParams>;
 }
 
-export function newGroupingState(): GroupingState {
-  return { index: new CandidateIndex(), profiles: new Map(), nextGapId: 1 };
+export function newGroupingState(params: Readonly<GroupingParams> = DEFAULT_PARAMS): GroupingState {
+  return { index: new CandidateIndex(), profiles: new Map(), nextGapId: 1, params };
 }
 
 /** One incremental step, exactly as the store runs it: signature, lookup, choose, record. Returns the gap id. */
@@ -74,7 +75,7 @@ export function groupOne(state: GroupingState, input: GroupingInput, signature: 
     const p = state.profiles.get(id);
     if (p !== undefined) candidates.push(p);
   }
-  const choice = chooseGap(input, signature, candidates);
+  const choice = chooseGap(input, signature, candidates, state.params);
   const gapId = choice.kind === "join" ? choice.gapId : state.nextGapId++;
   state.profiles.set(gapId, addToProfile(state.profiles.get(gapId) ?? null, gapId, input, signature));
   state.index.add(gapId, signature);
@@ -92,8 +93,11 @@ function compareIds(a: string | number, b: string | number): number {
  * Deterministic offline grouping (bench, regroup, backfill): the incremental algorithm over an
  * in-memory index, in id order. Gap keys are 1, 2, 3... in order of creation.
  */
-export function groupAll<Id extends string | number>(reports: readonly BatchReport<Id>[]): Map<Id, number> {
-  const state = newGroupingState();
+export function groupAll<Id extends string | number>(
+  reports: readonly BatchReport<Id>[],
+  params: Readonly<GroupingParams> = DEFAULT_PARAMS,
+): Map<Id, number> {
+  const state = newGroupingState(params);
   const out = new Map<Id, number>();
   for (const r of [...reports].sort((a, b) => compareIds(a.id, b.id))) out.set(r.id, groupOne(state, r.input));
   return out;

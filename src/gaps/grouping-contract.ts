@@ -50,6 +50,12 @@ export interface GapProfile {
   gap_types: Readonly<Record<string, number>>;
   /** Fingerprints seen, capped (for exact-duplicate joins without a second lookup). */
   fingerprints: readonly string[];
+  /**
+   * Up to MAX_EXEMPLARS member term vectors, each a wording unlike the others kept (added by the
+   * engine; a profile stored without it reads as []). They let a report match one phrasing of a
+   * gap that the centroid averages away.
+   */
+  exemplars?: readonly TermVector[];
 }
 
 export type GapChoice =
@@ -61,3 +67,5 @@ export const MAX_TERMS = 64;
 export const MAX_PROFILE_TERMS = 128;
 /** The store hands chooseGap at most this many candidate gaps (most shared band keys first). */
 export const MAX_CANDIDATES = 50;
+/** Distinct member wordings a profile keeps (see GapProfile.exemplars). */
+export const MAX_EXEMPLARS = 6;

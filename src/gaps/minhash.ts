@@ -10,8 +10,8 @@
 import { fmix32, fnv1a, hex8 } from "./hash.js";
 
 /** 24 bands of 2 rows: a pair at J = 0.25 collides with p = 0.79, at J = 0.4 with p = 0.98, at J = 0.1 with p = 0.21. */
-export const LSH_BANDS = 24;
-export const LSH_ROWS = 2;
+export const LSH_BANDS = 32;
+export const LSH_ROWS = 1;
 
 // One seed per hash function, fixed forever: changing them changes every stored band key.
 const SEEDS: readonly number[] = Array.from({ length: LSH_BANDS * LSH_ROWS }, (_, i) => fmix32(0x5bd1e995 + i * 0x9e3779b9));

@@ -112,7 +112,7 @@ whether which while who whom whose why will with within without won would wouldn
 need needed needs want wanted wants able unable tried try trying call called calling calls use used using uses
 tool tools function endpoint server mcp api support supported supports currently seem seems seemed something
 anything everything add adding added allow allows provide provided exist exists existing available already actually
-instead possible maybe sure also got get_ there's it's i'm i've
+instead possible maybe sure also got hi hello hey thanks context note fyi ask asked asks
 `;
 
 function buildCanonical(): Map<string, string> {

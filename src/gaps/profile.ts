@@ -1,8 +1,8 @@
 /** Gap profiles: the bounded summary of a gap's members that chooseGap compares against. */
 import type { GapProfile, GroupingInput, ReportSignature, TermVector } from "./grouping-contract.js";
-import { MAX_PROFILE_TERMS } from "./grouping-contract.js";
+import { MAX_EXEMPLARS, MAX_PROFILE_TERMS } from "./grouping-contract.js";
 import { normaliseToolName } from "./signature.js";
-import { addInto, prune, round } from "./vector.js";
+import { addInto, cosine, prune, round } from "./vector.js";
 
 /** Distinct fingerprints a profile remembers (the first ones seen; later duplicates are still found through the store's fingerprint lookup). */
 export const MAX_PROFILE_FINGERPRINTS = 64;
@@ -31,6 +31,18 @@ function unionFingerprints(a: readonly string[], b: readonly string[]): string[]
       seen.add(f);
       out.push(f);
     }
+  }
+  return out;
+}
+
+/** A new wording becomes an exemplar when no kept exemplar is this close to it. */
+export const EXEMPLAR_NOVELTY = 0.8;
+
+function withExemplars(kept: readonly TermVector[], more: readonly TermVector[]): TermVector[] {
+  const out = [...kept];
+  for (const v of more) {
+    if (out.length >= MAX_EXEMPLARS) break;
+    if (v.length > 0 && out.every((e) => cosine(e, v) < EXEMPLAR_NOVELTY)) out.push(v);
   }
   return out;
 }
@@ -65,6 +77,7 @@ export function addToProfile(
     tools: sortedRecord(bump(base.tools, normaliseToolName(input.tool_name))),
     gap_types: sortedRecord(bump(base.gap_types, input.gap_type)),
     fingerprints: unionFingerprints(base.fingerprints, [signature.fingerprint]),
+    exemplars: withExemplars(base.exemplars ?? [], [signature.terms]),
   };
 }
 
@@ -85,5 +98,6 @@ export function mergeProfiles(a: GapProfile, b: GapProfile): GapProfile {
     tools: sortedRecord(tools),
     gap_types: sortedRecord(types),
     fingerprints: unionFingerprints(a.fingerprints, b.fingerprints),
+    exemplars: withExemplars(a.exemplars ?? [], b.exemplars ?? []),
   };
 }

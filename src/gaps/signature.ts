@@ -24,11 +24,23 @@ export const FIELD_WEIGHTS = {
 /** Bigrams (order-free pairs of adjacent tokens) relative to unigrams: they separate "filter date" from "filter project". */
 const BIGRAM_WEIGHT = 0.7;
 
+/**
+ * Typo tolerance: a long word also contributes its set of letters ("~eilmnst"), which a swapped,
+ * doubled or (often) dropped letter leaves unchanged. Weak, so that true anagrams barely count.
+ */
+const LETTERS_WEIGHT = 0.35;
+const LETTERS_MIN_LENGTH = 5;
+
+function lettersKey(term: string): string | null {
+  if (term.length < LETTERS_MIN_LENGTH || !/^[a-z]+$/.test(term)) return null;
+  return "~" + [...new Set(term)].sort().join("");
+}
+
 /** Fixed prior for words every report uses. Below LSH_MIN_PRIOR a word is too generic to seed a band. */
 const GENERIC_PRIOR: Readonly<Record<string, number>> = {
   get: 0.3, param: 0.35, data: 0.3, result: 0.35, return: 0.3, response: 0.4, request: 0.4, info: 0.3,
   information: 0.3, value: 0.5, field: 0.6, filter: 0.7, create: 0.6, update: 0.6, delete: 0.7, search: 0.7,
-  new: 0.4, specific: 0.3, given: 0.3, work: 0.35, task: 0.3, user: 0.6, output: 0.5, input: 0.5, type: 0.5,
+  new: 0.4, specific: 0.3, given: 0.3, work: 0.35, task: 0.3, user: 0.35, output: 0.5, input: 0.5, type: 0.5,
   manual: 0.35, workaround: 0.3, one: 0.3, time: 0.5, know: 0.3, see: 0.3, make: 0.3, includ: 0.4, method: 0.4,
   error: 0.6, ask: 0.3, help: 0.3, also: 0.3, well: 0.3, back: 0.3, come: 0.3, give: 0.3, set: 0.5,
 };
@@ -66,6 +78,8 @@ export function termVectorOf(input: GroupingInput): TermVector {
       for (let i = 0; i < words.length; i++) {
         const a = words[i]!;
         add(a, fw);
+        const letters = lettersKey(a);
+        if (letters !== null) add(letters, fw * LETTERS_WEIGHT);
         const b = words[i + 1];
         if (b !== undefined && b !== a) add(a < b ? `${a} ${b}` : `${b} ${a}`, fw * BIGRAM_WEIGHT);
       }
@@ -73,7 +87,7 @@ export function termVectorOf(input: GroupingInput): TermVector {
   }
   const damped = new Map<string, number>();
   for (const [t, w] of weights) {
-    const p = t.includes(" ") ? Math.sqrt(t.split(" ").map(prior).reduce((x, y) => x * y, 1)) : prior(t);
+    const p = t.includes(" ") ? Math.sqrt(t.split(" ").map(prior).reduce((x, y) => x * y, 1)) : t.startsWith("~") ? 1 : prior(t);
     damped.set(t, Math.sqrt(w) * p);
   }
   return normalised(prune(damped, MAX_TERMS));

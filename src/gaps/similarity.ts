@@ -2,20 +2,33 @@
  * chooseGap: compare a report with candidate gap profiles and join the best one that is
  * similar enough, or open a new gap.
  *
- * score = cos(report, centroid)                               (text)
- *       + TOOL_BONUS   * share of members with the same tool  (same tool_name on both sides)
- *       - TOOL_PENALTY * share of members with another tool   (both sides name a tool, and they differ)
- *       - TYPE_PENALTY * share of members with another gap_type
+ * score = cos(report, centroid)                              (text)
+ *       + toolBonus   * share of members with the same tool  (same tool_name on both sides)
+ *       - toolPenalty * share of members with another tool   (both sides name a tool, and they differ)
+ *       - typePenalty * share of members with another gap_type
  * A report without tool_name is neither helped nor hurt by the tool term.
  */
 import type { GapChoice, GapProfile, GroupingInput, ReportSignature } from "./grouping-contract.js";
 import { normaliseToolName } from "./signature.js";
 import { dot, norm } from "./vector.js";
 
-export const JOIN_THRESHOLD = 0.42;
-export const TOOL_BONUS = 0.08;
-export const TOOL_PENALTY = 0.3;
-export const TYPE_PENALTY = 0.04;
+export interface GroupingParams {
+  joinThreshold: number;
+  toolBonus: number;
+  toolPenalty: number;
+  typePenalty: number;
+  /** Text score = (1 - w) * cos(centroid) + w * max cos(exemplar). */
+  exemplarWeight: number;
+}
+
+export const DEFAULT_PARAMS: Readonly<GroupingParams> = {
+  joinThreshold: 0.42,
+  toolBonus: 0.08,
+  toolPenalty: 0.3,
+  typePenalty: 0.04,
+  exemplarWeight: Number(process.env.EXW ?? 0.5),
+};
+export const JOIN_THRESHOLD = DEFAULT_PARAMS.joinThreshold;
 
 export interface ScoreParts {
   text: number;
@@ -25,32 +38,45 @@ export interface ScoreParts {
 }
 
 /** How well a report fits a gap; `null` when the gap is on another server (never comparable). */
-export function scoreAgainst(input: GroupingInput, signature: ReportSignature, gap: GapProfile): ScoreParts | null {
+export function scoreAgainst(
+  input: GroupingInput,
+  signature: ReportSignature,
+  gap: GapProfile,
+  params: Readonly<GroupingParams> = DEFAULT_PARAMS,
+): ScoreParts | null {
   if (gap.server_name !== input.server_name || gap.size <= 0) return null;
   const n = norm(gap.centroid);
-  const text = n === 0 ? 0 : dot(signature.terms, gap.centroid) / n;
+  const centroid = n === 0 ? 0 : dot(signature.terms, gap.centroid) / n;
+  let exemplar = centroid;
+  for (const e of gap.exemplars ?? []) exemplar = Math.max(exemplar, dot(signature.terms, e));
+  const text = (1 - params.exemplarWeight) * centroid + params.exemplarWeight * exemplar;
   const rt = normaliseToolName(input.tool_name);
   let tool = 0;
   if (rt !== "") {
     const same = (gap.tools[rt] ?? 0) / gap.size;
     const other = (gap.size - (gap.tools[rt] ?? 0) - (gap.tools[""] ?? 0)) / gap.size;
-    tool = TOOL_BONUS * same - TOOL_PENALTY * other;
+    tool = params.toolBonus * same - params.toolPenalty * other;
   }
-  const type = -TYPE_PENALTY * (1 - (gap.gap_types[input.gap_type] ?? 0) / gap.size);
+  const type = -params.typePenalty * (1 - (gap.gap_types[input.gap_type] ?? 0) / gap.size);
   return { text, tool, type, total: text + tool + type };
 }
 
-export function chooseGap(input: GroupingInput, signature: ReportSignature, candidates: readonly GapProfile[]): GapChoice {
+export function chooseGap(
+  input: GroupingInput,
+  signature: ReportSignature,
+  candidates: readonly GapProfile[],
+  params: Readonly<GroupingParams> = DEFAULT_PARAMS,
+): GapChoice {
   const same = candidates.filter((g) => g.server_name === input.server_name && g.size > 0);
   // Exact duplicates join whatever their score; the oldest such gap wins, deterministically.
   const dup = same.filter((g) => g.fingerprints.includes(signature.fingerprint)).sort((a, b) => a.id - b.id)[0];
   if (dup !== undefined) return { kind: "join", gapId: dup.id, similarity: 1 };
   let best: { id: number; score: number } | null = null;
   for (const g of same) {
-    const s = scoreAgainst(input, signature, g);
+    const s = scoreAgainst(input, signature, g, params);
     if (s === null) continue;
     if (best === null || s.total > best.score || (s.total === best.score && g.id < best.id)) best = { id: g.id, score: s.total };
   }
-  if (best !== null && best.score >= JOIN_THRESHOLD) return { kind: "join", gapId: best.id, similarity: best.score };
+  if (best !== null && best.score >= params.joinThreshold) return { kind: "join", gapId: best.id, similarity: best.score };
   return { kind: "new", bestSimilarity: best === null ? null : best.score };
 }
