@@ -132,6 +132,7 @@ function flatness(): void {
       const sig = signatureOf(input);
       state.profiles.set(gap, addToProfile(state.profiles.get(gap) ?? null, gap, input, sig));
       state.index.add(gap, sig);
+      state.stats.add(input.server_name, sig);
       if (gap >= state.nextGapId) state.nextGapId = gap + 1;
     }
     // Timed: new reports through the full incremental step, on a copy-free state (they are added, as in production).

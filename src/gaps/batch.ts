@@ -9,7 +9,7 @@
  * with fingerprint matches placed first. Band keys start with the server name, so the
  * lookup never leaves the report's server.
  */
-import type { GapProfile, GroupingInput, ReportSignature } from "./grouping-contract.js";
+import type { GapProfile, GroupingInput, ReportSignature, ServerTermStats } from "./grouping-contract.js";
 import { MAX_CANDIDATES } from "./grouping-contract.js";
 import { addToProfile } from "./profile.js";
 import { signatureOf } from "./signature.js";
@@ -52,6 +52,30 @@ export class CandidateIndex {
   }
 }
 
+/** Per-server df counts, as the store keeps them (one row per server and term). */
+export class TermStats {
+  private readonly servers = new Map<string, { reports: number; df: Map<string, number> }>();
+
+  /** The stats chooseGap needs for one report: the server's count and the df of the report's terms. */
+  forReport(server: string, signature: ReportSignature): ServerTermStats {
+    const s = this.servers.get(server);
+    if (s === undefined) return { reports: 0, df: new Map() };
+    const df = new Map<string, number>();
+    for (const [t] of signature.terms) {
+      const v = s.df.get(t);
+      if (v !== undefined) df.set(t, v);
+    }
+    return { reports: s.reports, df };
+  }
+
+  add(server: string, signature: ReportSignature): void {
+    let s = this.servers.get(server);
+    if (s === undefined) this.servers.set(server, (s = { reports: 0, df: new Map() }));
+    s.reports++;
+    for (const [t] of signature.terms) s.df.set(t, (s.df.get(t) ?? 0) + 1);
+  }
+}
+
 export interface BatchReport<Id extends string | number> {
   id: Id;
   input: GroupingInput;
@@ -59,26 +83,29 @@ export interface BatchReport<Id extends string | number> {
 
 export interface GroupingState {
   index: CandidateIndex;
+  stats: TermStats;
   profiles: Map<number, GapProfile>;
   nextGapId: number;
   params: Readonly<GroupingParams>;
 }
 
 export function newGroupingState(params: Readonly<GroupingParams> = DEFAULT_PARAMS): GroupingState {
-  return { index: new CandidateIndex(), profiles: new Map(), nextGapId: 1, params };
+  return { index: new CandidateIndex(), stats: new TermStats(), profiles: new Map(), nextGapId: 1, params };
 }
 
-/** One incremental step, exactly as the store runs it: signature, lookup, choose, record. Returns the gap id. */
+/** One incremental step, exactly as the store runs it: signature, lookup + df read, choose, record. Returns the gap id. */
 export function groupOne(state: GroupingState, input: GroupingInput, signature: ReportSignature = signatureOf(input)): number {
   const candidates: GapProfile[] = [];
   for (const id of state.index.lookup(signature)) {
     const p = state.profiles.get(id);
     if (p !== undefined) candidates.push(p);
   }
-  const choice = chooseGap(input, signature, candidates, state.params);
+  const stats = state.stats.forReport(input.server_name, signature);
+  const choice = chooseGap(input, signature, candidates, { params: state.params, stats });
   const gapId = choice.kind === "join" ? choice.gapId : state.nextGapId++;
   state.profiles.set(gapId, addToProfile(state.profiles.get(gapId) ?? null, gapId, input, signature));
   state.index.add(gapId, signature);
+  state.stats.add(input.server_name, signature);
   return gapId;
 }
 

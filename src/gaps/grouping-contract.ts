@@ -58,6 +58,19 @@ export interface GapProfile {
   exemplars?: readonly TermVector[];
 }
 
+/**
+ * Per-server document frequencies, for query-side IDF in chooseGap (optional: without them every
+ * term counts fully). Bounded cost: the store keeps one row per (server, term) and, per report,
+ * increments the df of the report's own terms (at most MAX_TERMS upserts) and reads them back
+ * (one indexed IN lookup). Centroids are never re-weighted, so nothing stored goes stale.
+ */
+export interface ServerTermStats {
+  /** Reports counted on this server so far. */
+  reports: number;
+  /** df of (at least) the report's terms: how many of those reports contain the term. Absent = 0. */
+  df: ReadonlyMap<string, number>;
+}
+
 export type GapChoice =
   | { kind: "join"; gapId: number; similarity: number }
   | { kind: "new"; bestSimilarity: number | null };

@@ -6,6 +6,6 @@ export * from "./grouping-contract.js";
 export { signatureOf, normaliseToolName } from "./signature.js";
 export { chooseGap, scoreAgainst, DEFAULT_PARAMS, JOIN_THRESHOLD, type GroupingParams, type ScoreParts } from "./similarity.js";
 export { addToProfile, mergeProfiles, MAX_PROFILE_FINGERPRINTS } from "./profile.js";
-export { CandidateIndex, groupAll, groupOne, newGroupingState, type BatchReport, type GroupingState } from "./batch.js";
+export { CandidateIndex, TermStats, groupAll, groupOne, newGroupingState, type BatchReport, type GroupingState } from "./batch.js";
 export { medoid, topSuggestions, type SuggestionGroup } from "./representative.js";
 export { normaliseText } from "./normalise.js";
