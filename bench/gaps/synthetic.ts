@@ -16,11 +16,11 @@ export interface SyntheticReport {
   gap: number;
 }
 
-/** 2,000 servers x up to 300 gap templates each; gaps are drawn with a skew (a few gaps get most reports). */
+/** 1,000 servers x up to 60 gap templates each; gaps are drawn with a skew (a few gaps get most reports). */
 export function syntheticStream(seed: number): { next(): SyntheticReport } {
   const rng = new Rng(seed);
-  const SERVERS = 2000;
-  const GAPS_PER_SERVER = 300;
+  const SERVERS = 1000;
+  const GAPS_PER_SERVER = 60;
   return {
     next(): SyntheticReport {
       const server = Math.floor(Math.pow(rng.next(), 2) * SERVERS);

@@ -57,8 +57,8 @@ const PHRASES: readonly (readonly [RegExp, string])[] = [
   [/\bbetween (?:two |<num> )?(?:dates|timestamps|days|<date> and <date>)\b/g, " daterange "],
   [/\b(?:start|end|from|to|begin|since|until|after|before)[ _-]?(?:date|time|timestamp|day)s?\b/g, " daterange "],
   [/\b(?:date|time|created|updated|modified)[ _-]?(?:from|to|start|end|after|before|since|until|gte|lte|gt|lt)\b/g, " daterange "],
-  [/\b(?:since|until|till|before|after|from) <date>/g, " daterange "],
   [/<date> (?:to|through|until|and|-) <date>/g, " daterange "],
+  [/\b(?:since|until|till|before|after|from) (?:<date>|daterange)/g, " daterange "],
   [/\b(?:last|past|previous|prior|next|this|current) (?:<num> )?(?:days?|weeks?|months?|quarters?|years?)\b/g, " daterange "],
   [/\b(?:month|year|quarter|week)[ -]to[ -]date\b|\b(?:ytd|mtd|qtd)\b/g, " daterange "],
   [/\b(?:pull|merge)[ _-]?requests?\b/g, " pullrequest "],
@@ -140,7 +140,7 @@ export function normaliseText(text: string): string {
   for (const [re, rep] of VOLATILE) {
     s = s.replace(re, rep);
     // Ids go after hex and before plain numbers, which would otherwise split them.
-    if (rep === " <hex> ") s = s.replace(/\b[a-z0-9]+(?:[_-]+[a-z0-9]+)*\b/gi, (w) => (idLike(w) ? " <id> " : w));
+    if (re.source.includes("{7,}")) s = s.replace(/\b[a-z0-9]+(?:[_-]+[a-z0-9]+)*\b/gi, (w) => (idLike(w) ? " <id> " : w));
   }
   // Split identifiers: camelCase and snake_case/kebab-case become words.
   s = s.replace(/([a-z])([A-Z])/g, "$1 $2").replace(/([A-Z]+)([A-Z][a-z])/g, "$1 $2");

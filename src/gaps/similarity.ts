@@ -27,7 +27,8 @@ export const DEFAULT_PARAMS: Readonly<GroupingParams> = {
   // Chosen on the main corpus with query-side IDF on (the held-out corpus was written after this froze).
   joinThreshold: 0.26,
   toolBonus: 0.08,
-  toolPenalty: 0.3,
+  // Strong: a report naming another tool needs a text score ~0.7 to join (0.45 + threshold).
+  toolPenalty: 0.45,
   typePenalty: 0.04,
   exemplarWeight: 0.5,
   idfStrength: 4,
