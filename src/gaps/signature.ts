@@ -10,7 +10,7 @@ import type { GroupingInput, ReportSignature, TermVector } from "./grouping-cont
 import { MAX_TERMS } from "./grouping-contract.js";
 import { hash64 } from "./hash.js";
 import { bandKeys } from "./minhash.js";
-import { isPlaceholder, tokenRuns, tokens } from "./normalise.js";
+import { isPlaceholder, tokenRuns } from "./normalise.js";
 import { normalised, prune } from "./vector.js";
 
 /** How much each field says about the missing capability. */
@@ -57,23 +57,36 @@ export function normaliseToolName(tool: string | null | undefined): string {
   return last.toLowerCase().replace(/[^a-z0-9]/g, "");
 }
 
-/** Normalised need text: the part of a report that makes it a duplicate of another. */
-export function needKey(input: GroupingInput): string {
-  return tokens(input.what_i_needed).join(" ");
+const FIELDS = ["what_i_needed", "suggestion", "what_i_tried", "user_goal"] as const;
+type Field = (typeof FIELDS)[number];
+/** Each text field tokenised once (normalisation is most of a signature's cost). */
+type FieldRuns = Readonly<Record<Field, string[][]>>;
+
+function fieldRuns(input: GroupingInput): FieldRuns {
+  const runs = (text: string | null | undefined) => (text === null || text === undefined || text === "" ? [] : tokenRuns(text));
+  return {
+    what_i_needed: runs(input.what_i_needed),
+    suggestion: runs(input.suggestion),
+    what_i_tried: runs(input.what_i_tried),
+    user_goal: runs(input.user_goal),
+  };
+}
+
+function fingerprintFrom(input: GroupingInput, runs: FieldRuns): string {
+  const need = runs.what_i_needed.flat().join(" ");
+  return hash64([input.server_name, normaliseToolName(input.tool_name), input.gap_type, need].join("\u0001"));
 }
 
 export function fingerprintOf(input: GroupingInput): string {
-  return hash64([input.server_name, normaliseToolName(input.tool_name), input.gap_type, needKey(input)].join("\u0001"));
+  return fingerprintFrom(input, fieldRuns(input));
 }
 
-export function termVectorOf(input: GroupingInput): TermVector {
+function termVectorFrom(runs: FieldRuns): TermVector {
   const weights = new Map<string, number>();
   const add = (t: string, w: number) => weights.set(t, (weights.get(t) ?? 0) + w);
-  for (const field of ["what_i_needed", "suggestion", "what_i_tried", "user_goal"] as const) {
-    const text = input[field];
-    if (text === null || text === undefined || text === "") continue;
+  for (const field of FIELDS) {
     const fw = FIELD_WEIGHTS[field];
-    for (const run of tokenRuns(text)) {
+    for (const run of runs[field]) {
       const words = run.filter((t) => !isPlaceholder(t));
       for (let i = 0; i < words.length; i++) {
         const a = words[i]!;
@@ -93,12 +106,16 @@ export function termVectorOf(input: GroupingInput): TermVector {
   return normalised(prune(damped, MAX_TERMS));
 }
 
+export function termVectorOf(input: GroupingInput): TermVector {
+  return termVectorFrom(fieldRuns(input));
+}
+
 /** The token set MinHash sees: distinct non-generic unigrams of the need and the suggestion. */
-export function lshSet(input: GroupingInput): string[] {
+function lshSetFrom(runs: FieldRuns): string[] {
   const set = new Set<string>();
   const all = new Set<string>();
-  for (const text of [input.what_i_needed, input.suggestion ?? ""]) {
-    for (const t of tokens(text)) {
+  for (const field of ["what_i_needed", "suggestion"] as const) {
+    for (const t of runs[field].flat()) {
       if (isPlaceholder(t)) continue;
       all.add(t);
       if (prior(t) >= LSH_MIN_PRIOR) set.add(t);
@@ -108,9 +125,10 @@ export function lshSet(input: GroupingInput): string[] {
 }
 
 export function signatureOf(input: GroupingInput): ReportSignature {
-  const fingerprint = fingerprintOf(input);
-  const bands = bandKeys(input.server_name, lshSet(input));
+  const runs = fieldRuns(input);
+  const fingerprint = fingerprintFrom(input, runs);
+  const bands = bandKeys(input.server_name, lshSetFrom(runs));
   // A need made only of placeholders and stopwords still finds its exact duplicates.
   if (bands.length === 0) bands.push(`${input.server_name}|fp|${fingerprint}`);
-  return { fingerprint, bands, terms: termVectorOf(input) };
+  return { fingerprint, bands, terms: termVectorFrom(runs) };
 }
