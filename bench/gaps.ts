@@ -8,71 +8,23 @@
  * 2. Candidate-lookup flatness: time per new report (signature + lookup + chooseGap + profile
  *    update) after 10k, 100k and 1M synthetic stored reports over many servers and gaps.
  *
- * Env: BENCH_GAPS_SIZES (default "10000,100000,1000000"), BENCH_GAPS_VERBOSE=1 lists wrong merges/splits.
+ * 3. Micro: µs per signatureOf and per chooseGap with 50 candidates, typical 300-600-char reports.
+ *
+ * Env: BENCH_GAPS_SIZES (default "10000,100000,1000000"), BENCH_GAPS_SCALE=0 skips part 2 (the slow
+ * fill to 1M), BENCH_GAPS_VERBOSE=1 lists wrong merges/splits, BENCH_GAPS_PARAMS overrides parameters.
  */
-import { readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
-import type { GroupingInput, GroupingParams, ReportSignature } from "../src/gaps/index.js";
-import { addToProfile, DEFAULT_PARAMS, groupOne, newGroupingState, signatureOf } from "../src/gaps/index.js";
-import { bcubed } from "./bcubed.js";
+import type { GapProfile, GroupingInput } from "../src/gaps/index.js";
+import { addToProfile, chooseGap, groupOne, newGroupingState, signatureOf } from "../src/gaps/index.js";
+import type { BCubed } from "./bcubed.js";
+import { inputOf, loadCorpus, paramsFromEnv, runCorpus } from "./gaps/evaluate.js";
 import type { CorpusReport } from "./gaps/make-corpus.js";
 import { syntheticStream } from "./gaps/synthetic.js";
 
-function load(name: string): CorpusReport[] {
-  const path = fileURLToPath(new URL(`./gaps/${name}`, import.meta.url));
-  return readFileSync(path, "utf8")
-    .split("\n")
-    .filter((l) => l.trim() !== "")
-    .map((l) => JSON.parse(l) as CorpusReport);
-}
-
-function inputOf(r: CorpusReport): GroupingInput {
-  return {
-    server_name: r.server_name,
-    tool_name: r.tool_name,
-    gap_type: r.gap_type,
-    what_i_needed: r.what_i_needed,
-    what_i_tried: r.what_i_tried,
-    suggestion: r.suggestion,
-    user_goal: r.user_goal,
-  };
-}
-
-/** BENCH_GAPS_PARAMS='{"joinThreshold":0.4}' overrides defaults (for sweeps; the defaults are what ships). */
-function paramsFromEnv(): GroupingParams {
-  const raw = process.env.BENCH_GAPS_PARAMS;
-  return raw === undefined ? { ...DEFAULT_PARAMS } : { ...DEFAULT_PARAMS, ...(JSON.parse(raw) as Partial<GroupingParams>) };
-}
+const fmt = (m: BCubed) => `P ${m.precision.toFixed(3)} R ${m.recall.toFixed(3)} F1 ${m.f1.toFixed(3)}`;
 
 function evaluate(name: string): void {
-  const corpus = load(name).sort((a, b) => a.id - b.id);
-  const inputs = corpus.map(inputOf);
-  // Timed pass: the whole incremental algorithm, signatures included.
-  const t0 = process.hrtime.bigint();
-  const state = newGroupingState(paramsFromEnv());
-  const predicted = new Map<number, number>();
-  const signatures: ReportSignature[] = [];
-  const candidateHit: boolean[] = [];
-  const truthGapOf = new Map<number, string>();
-  const firstGapOfTruth = new Map<string, Set<number>>();
-  for (let i = 0; i < corpus.length; i++) {
-    const sig = signatureOf(inputs[i]!);
-    signatures.push(sig);
-    const r = corpus[i]!;
-    const seen = firstGapOfTruth.get(r.gap);
-    if (seen !== undefined) {
-      const cands = new Set(state.index.lookup(sig));
-      candidateHit.push([...seen].some((g) => cands.has(g)));
-    }
-    const g = groupOne(state, inputs[i]!, sig);
-    predicted.set(r.id, g);
-    truthGapOf.set(r.id, r.gap);
-    if (seen === undefined) firstGapOfTruth.set(r.gap, new Set([g]));
-    else seen.add(g);
-  }
-  const micros = Number(process.hrtime.bigint() - t0) / 1000 / corpus.length;
-  const truth = new Map(corpus.map((r) => [r.id, r.gap] as const));
-  const m = bcubed(truth, predicted);
+  const corpus = loadCorpus(name);
+  const run = runCorpus(corpus, paramsFromEnv());
   // Pairwise band recall over true same-gap pairs.
   let pairs = 0;
   let banded = 0;
@@ -80,18 +32,88 @@ function evaluate(name: string): void {
     for (let j = i + 1; j < corpus.length; j++) {
       if (corpus[i]!.gap !== corpus[j]!.gap) continue;
       pairs++;
-      const a = new Set(signatures[i]!.bands);
-      if (signatures[j]!.bands.some((b) => a.has(b))) banded++;
+      const a = new Set(run.signatures[i]!.bands);
+      if (run.signatures[j]!.bands.some((b) => a.has(b))) banded++;
     }
   }
-  const hits = candidateHit.filter(Boolean).length;
+  const hits = run.candidateHit.filter(Boolean).length;
   console.log(
-    `${name}: ${corpus.length} reports, ${new Set(truth.values()).size} true gaps, ${new Set(predicted.values()).size} predicted gaps` +
-      ` | B3 P ${m.precision.toFixed(3)} R ${m.recall.toFixed(3)} F1 ${m.f1.toFixed(3)}` +
-      ` | band recall: pairs ${((100 * banded) / Math.max(1, pairs)).toFixed(1)}%, gap in candidates ${((100 * hits) / Math.max(1, candidateHit.length)).toFixed(1)}%` +
-      ` | ${micros.toFixed(0)} µs/report`,
+    `${name}: ${corpus.length} reports, ${new Set(run.truth.values()).size} true gaps, ${new Set(run.merged.values()).size} predicted gaps` +
+      ` | B3 ${fmt(run.mergedScore)} (incremental only: ${fmt(run.incrementalScore)})` +
+      ` | band recall: pairs ${((100 * banded) / Math.max(1, pairs)).toFixed(1)}%, gap in candidates ${((100 * hits) / Math.max(1, run.candidateHit.length)).toFixed(1)}%` +
+      ` | ${run.micros.toFixed(0)} µs/report`,
   );
-  if (process.env.BENCH_GAPS_VERBOSE === "1") explain(corpus, predicted);
+  if (process.env.BENCH_GAPS_VERBOSE === "1") explain(corpus, run.merged);
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+/**
+ * Typical reports are 300-600 characters: the corpus reports of one true gap, concatenated field by
+ * field until the text reaches that size.
+ */
+function typicalReports(corpus: readonly CorpusReport[]): GroupingInput[] {
+  const byGap = new Map<string, CorpusReport[]>();
+  for (const r of corpus) byGap.set(r.gap, [...(byGap.get(r.gap) ?? []), r]);
+  const out: GroupingInput[] = [];
+  for (const rs of byGap.values()) {
+    for (let i = 0; i < rs.length; i++) {
+      const input = inputOf(rs[i]!);
+      for (let k = 1; k < rs.length && textLength(input) < 300; k++) {
+        const more = rs[(i + k) % rs.length]!;
+        input.what_i_needed += ` ${more.what_i_needed}`;
+        input.what_i_tried += ` ${more.what_i_tried}`;
+        if (more.suggestion !== null) input.suggestion = `${input.suggestion ?? ""} ${more.suggestion}`.trim();
+      }
+      const n = textLength(input);
+      if (n >= 300 && n <= 600) out.push(input);
+    }
+  }
+  return out;
+}
+
+function textLength(i: GroupingInput): number {
+  return i.what_i_needed.length + i.what_i_tried.length + (i.suggestion?.length ?? 0) + (i.user_goal?.length ?? 0);
+}
+
+/** µs per signatureOf and per chooseGap against 50 candidates (profiles of the main corpus, as many as needed, on the report's server). */
+function micro(): void {
+  const corpus = loadCorpus("corpus.jsonl");
+  const inputs = typicalReports(corpus);
+  const chars = inputs.reduce((x, i) => x + textLength(i), 0) / inputs.length;
+  const state = newGroupingState();
+  for (const r of corpus) groupOne(state, inputOf(r));
+  const profiles = [...state.profiles.values()];
+  const sigs = inputs.map((i) => signatureOf(i));
+  const candidatesFor = (i: GroupingInput): GapProfile[] =>
+    Array.from({ length: 50 }, (_, k) => {
+      const p = profiles[k % profiles.length]!;
+      return { ...p, id: k + 1, server_name: i.server_name };
+    });
+  const candidates = inputs.map(candidatesFor);
+  const runs = Number(process.env.BENCH_GAPS_MICRO_RUNS ?? 7);
+  const sig: number[] = [];
+  const choose: number[] = [];
+  const stats = state.stats;
+  for (let r = 0; r < runs; r++) {
+    let t = process.hrtime.bigint();
+    for (const i of inputs) signatureOf(i);
+    sig.push(Number(process.hrtime.bigint() - t) / 1000 / inputs.length);
+    t = process.hrtime.bigint();
+    for (let k = 0; k < inputs.length; k++)
+      chooseGap(inputs[k]!, sigs[k]!, candidates[k]!, {
+        stats: stats.forReport(inputs[k]!.server_name, sigs[k]!),
+      });
+    choose.push(Number(process.hrtime.bigint() - t) / 1000 / inputs.length);
+  }
+  console.log(
+    `micro (${inputs.length} reports of ${chars.toFixed(0)} chars on average, median of ${runs} runs):` +
+      ` signatureOf ${median(sig).toFixed(1)} µs, chooseGap with 50 candidates (incl. the df read) ${median(choose).toFixed(1)} µs` +
+      ` [all runs: sig ${sig.map((x) => x.toFixed(0)).join("/")}; choose ${choose.map((x) => x.toFixed(0)).join("/")}]`,
+  );
 }
 
 /** Which predicted gaps mix true gaps, and which true gaps are split. */
@@ -104,7 +126,9 @@ function explain(corpus: CorpusReport[], predicted: Map<number, number>): void {
   for (const [g, rs] of byPred) {
     const truths = new Set(rs.map((r) => r.gap));
     if (truths.size > 1) {
-      console.log(`  MIXED gap ${g}: ${[...truths].map((t) => `${t}×${rs.filter((r) => r.gap === t).length}`).join(", ")}`);
+      console.log(
+        `  MIXED gap ${g}: ${[...truths].map((t) => `${t}×${rs.filter((r) => r.gap === t).length}`).join(", ")}`,
+      );
     }
   }
   const byTruth = new Map<string, CorpusReport[]>();
@@ -114,13 +138,17 @@ function explain(corpus: CorpusReport[], predicted: Map<number, number>): void {
     for (const r of rs) preds.set(predicted.get(r.id)!, [...(preds.get(predicted.get(r.id)!) ?? []), r]);
     if (preds.size > 1) {
       console.log(`  SPLIT ${t} into ${preds.size}:`);
-      for (const [g, members] of preds) console.log(`    [${g}] ${members.map((r) => JSON.stringify(r.what_i_needed.slice(0, 70))).join(" | ")}`);
+      for (const [g, members] of preds)
+        console.log(`    [${g}] ${members.map((r) => JSON.stringify(r.what_i_needed.slice(0, 70))).join(" | ")}`);
     }
   }
 }
 
 function flatness(): void {
-  const sizes = (process.env.BENCH_GAPS_SIZES ?? "10000,100000,1000000").split(",").map(Number).sort((a, b) => a - b);
+  const sizes = (process.env.BENCH_GAPS_SIZES ?? "10000,100000,1000000")
+    .split(",")
+    .map(Number)
+    .sort((a, b) => a - b);
   const state = newGroupingState();
   // Gaps the timed reports open get ids far above the synthetic ones, so the two never collide.
   state.nextGapId = 1_000_000_000;
@@ -158,11 +186,13 @@ function flatness(): void {
 }
 
 console.log("bench:gaps — grouping quality (B-cubed) and cost");
-evaluate("corpus.jsonl");
-try {
-  evaluate("heldout.jsonl");
-} catch (e) {
-  if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
-  console.log("heldout.jsonl: not present");
+for (const name of ["corpus.jsonl", "heldout.jsonl", "unseen.jsonl"]) {
+  try {
+    evaluate(name);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+    console.log(`${name}: not present`);
+  }
 }
-if (process.env.BENCH_GAPS_SIZES !== "0") flatness();
+micro();
+if (process.env.BENCH_GAPS_SCALE !== "0" && process.env.BENCH_GAPS_SIZES !== "0") flatness();

@@ -11,7 +11,8 @@
  */
 import type { GapProfile, GroupingInput, ReportSignature, ServerTermStats } from "./grouping-contract.js";
 import { MAX_CANDIDATES } from "./grouping-contract.js";
-import { addToProfile } from "./profile.js";
+import { type MergeOptions, mergeCandidates } from "./merge.js";
+import { addToProfile, mergeProfiles } from "./profile.js";
 import { signatureOf } from "./signature.js";
 import { chooseGap, DEFAULT_PARAMS, type GroupingParams } from "./similarity.js";
 
@@ -90,18 +91,31 @@ export interface GroupingState {
 }
 
 export function newGroupingState(params: Readonly<GroupingParams> = DEFAULT_PARAMS): GroupingState {
-  return { index: new CandidateIndex(), stats: new TermStats(), profiles: new Map(), nextGapId: 1, params };
+  return {
+    index: new CandidateIndex(),
+    stats: new TermStats(),
+    profiles: new Map(),
+    nextGapId: 1,
+    params,
+  };
 }
 
 /** One incremental step, exactly as the store runs it: signature, lookup + df read, choose, record. Returns the gap id. */
-export function groupOne(state: GroupingState, input: GroupingInput, signature: ReportSignature = signatureOf(input)): number {
+export function groupOne(
+  state: GroupingState,
+  input: GroupingInput,
+  signature: ReportSignature = signatureOf(input),
+): number {
   const candidates: GapProfile[] = [];
   for (const id of state.index.lookup(signature)) {
     const p = state.profiles.get(id);
     if (p !== undefined) candidates.push(p);
   }
   const stats = state.stats.forReport(input.server_name, signature);
-  const choice = chooseGap(input, signature, candidates, { params: state.params, stats });
+  const choice = chooseGap(input, signature, candidates, {
+    params: state.params,
+    stats,
+  });
   const gapId = choice.kind === "join" ? choice.gapId : state.nextGapId++;
   state.profiles.set(gapId, addToProfile(state.profiles.get(gapId) ?? null, gapId, input, signature));
   state.index.add(gapId, signature);
@@ -116,16 +130,53 @@ function compareIds(a: string | number, b: string | number): number {
   return x < y ? -1 : x > y ? 1 : 0;
 }
 
+export interface GroupAllOptions {
+  /** Run the gap-gap merge pass after the incremental one (default true: regroup and backfill do). */
+  merge?: boolean;
+  mayMerge?: MergeOptions["mayMerge"];
+}
+
+/**
+ * Apply merge proposals to an in-memory state: profiles merged into the survivor, absorbed ids
+ * removed. Returns absorbed id -> survivor id. (The store does the same with its rows.)
+ */
+export function applyMerges(
+  state: GroupingState,
+  proposals: readonly (readonly [number, number, number])[],
+): Map<number, number> {
+  const into = new Map<number, number>();
+  for (const [keep, absorb] of proposals) {
+    const a = state.profiles.get(keep);
+    const b = state.profiles.get(absorb);
+    if (a === undefined || b === undefined) continue;
+    state.profiles.set(keep, mergeProfiles(a, b));
+    state.profiles.delete(absorb);
+    into.set(absorb, keep);
+  }
+  return into;
+}
+
 /**
  * Deterministic offline grouping (bench, regroup, backfill): the incremental algorithm over an
- * in-memory index, in id order. Gap keys are 1, 2, 3... in order of creation.
+ * in-memory index, in id order, then (by default) the gap-gap merge pass. Gap keys are 1, 2, 3...
+ * in order of creation; a merged gap keeps the lower key.
  */
 export function groupAll<Id extends string | number>(
   reports: readonly BatchReport<Id>[],
   params: Readonly<GroupingParams> = DEFAULT_PARAMS,
+  options: GroupAllOptions = {},
 ): Map<Id, number> {
   const state = newGroupingState(params);
   const out = new Map<Id, number>();
   for (const r of [...reports].sort((a, b) => compareIds(a.id, b.id))) out.set(r.id, groupOne(state, r.input));
+  if (options.merge === false) return out;
+  const mergeOptions: MergeOptions =
+    options.mayMerge === undefined ? { params } : { params, mayMerge: options.mayMerge };
+  const into = applyMerges(state, mergeCandidates([...state.profiles.values()], mergeOptions));
+  if (into.size === 0) return out;
+  for (const [id, g] of out) {
+    const to = into.get(g);
+    if (to !== undefined) out.set(id, to);
+  }
   return out;
 }

@@ -21,8 +21,12 @@ export function fmix32(x: number): number {
   return h >>> 0;
 }
 
+const HEX2: readonly string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
+
+/** 8 lower-case hex digits (a table lookup per byte: toString(16) + padStart was most of a signature's hashing cost). */
 export function hex8(n: number): string {
-  return (n >>> 0).toString(16).padStart(8, "0");
+  const x = n >>> 0;
+  return HEX2[x >>> 24]! + HEX2[(x >>> 16) & 255]! + HEX2[(x >>> 8) & 255]! + HEX2[x & 255]!;
 }
 
 /** A 64-bit key as 16 hex digits, from two independent 32-bit hashes. */

@@ -22,18 +22,44 @@
  *  - Precision over recall: a reviewer merges two gaps in one click, but has to read every
  *    report to undo a wrong merge; so when in doubt, a new gap.
  */
+
+export {
+  applyMerges,
+  type BatchReport,
+  CandidateIndex,
+  type GroupAllOptions,
+  type GroupingState,
+  groupAll,
+  groupOne,
+  newGroupingState,
+  TermStats,
+} from "./batch.js";
 export * from "./grouping-contract.js";
-export { signatureOf, normaliseToolName } from "./signature.js";
+export {
+  gapSimilarity,
+  type MergeOptions,
+  type MergeProposal,
+  mergeCandidates,
+} from "./merge.js";
+export { analyse, normaliseText, type TextAnalysis } from "./normalise.js";
+export {
+  addToProfile,
+  MAX_PROFILE_FINGERPRINTS,
+  mergeProfiles,
+} from "./profile.js";
+export {
+  medoid,
+  type SuggestionGroup,
+  topSuggestions,
+} from "./representative.js";
+export { normaliseToolName, signatureOf } from "./signature.js";
 export {
   chooseGap,
-  scoreAgainst,
-  idfWeighted,
   DEFAULT_PARAMS,
-  JOIN_THRESHOLD,
   type GroupingParams,
+  idfWeighted,
+  JOIN_THRESHOLD,
   type ScoreParts,
+  scoreAgainst,
+  slotConflict,
 } from "./similarity.js";
-export { addToProfile, mergeProfiles, MAX_PROFILE_FINGERPRINTS } from "./profile.js";
-export { CandidateIndex, TermStats, groupAll, groupOne, newGroupingState, type BatchReport, type GroupingState } from "./batch.js";
-export { medoid, topSuggestions, type SuggestionGroup } from "./representative.js";
-export { normaliseText } from "./normalise.js";

@@ -14,20 +14,26 @@ export const LSH_BANDS = 32;
 export const LSH_ROWS = 1;
 
 // One seed per hash function, fixed forever: changing them changes every stored band key.
-const SEEDS: readonly number[] = Array.from({ length: LSH_BANDS * LSH_ROWS }, (_, i) => fmix32(0x5bd1e995 + i * 0x9e3779b9));
+const SEEDS: readonly number[] = Array.from({ length: LSH_BANDS * LSH_ROWS }, (_, i) =>
+  fmix32(0x5bd1e995 + i * 0x9e3779b9),
+);
 
 /** The minimum of each seeded hash over the set (the MinHash sketch). Empty set -> empty sketch. */
 export function minhash(set: readonly string[]): number[] {
   if (set.length === 0) return [];
-  const base = set.map((t) => fnv1a(t));
-  return SEEDS.map((seed) => {
+  const base = new Uint32Array(set.length);
+  for (let i = 0; i < set.length; i++) base[i] = fnv1a(set[i]!);
+  const out = new Array<number>(SEEDS.length);
+  for (let s = 0; s < SEEDS.length; s++) {
+    const seed = SEEDS[s]!;
     let min = 0xffffffff;
-    for (const h of base) {
-      const v = fmix32(h ^ seed);
+    for (let i = 0; i < base.length; i++) {
+      const v = fmix32(base[i]! ^ seed);
       if (v < min) min = v;
     }
-    return min;
-  });
+    out[s] = min;
+  }
+  return out;
 }
 
 /** Band keys of a token set on one server. */
@@ -35,10 +41,11 @@ export function bandKeys(server: string, set: readonly string[]): string[] {
   const sketch = minhash(set);
   if (sketch.length === 0) return [];
   const keys: string[] = [];
+  const prefix = `${server}|`;
   for (let b = 0; b < LSH_BANDS; b++) {
     let h = 0x2545f491 ^ b;
     for (let r = 0; r < LSH_ROWS; r++) h = fmix32(h ^ sketch[b * LSH_ROWS + r]!) + r;
-    keys.push(`${server}|${b}|${hex8(h)}`);
+    keys.push(`${prefix}${b}|${hex8(h)}`);
   }
   return keys;
 }
