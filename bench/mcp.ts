@@ -41,21 +41,12 @@ async function openSession(url: string): Promise<string> {
   const init = await fetch(url, {
     method: "POST",
     headers: HEADERS,
-    body: JSON.stringify({
-      jsonrpc: "2.0",
-      id: 0,
-      method: "initialize",
-      params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "bench", version: "1" } },
-    }),
+    body: JSON.stringify({ jsonrpc: "2.0", id: 0, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "bench", version: "1" } } }),
   });
   await init.text();
   const session = init.headers.get("mcp-session-id");
   if (!init.ok || !session) throw new Error(`initialize failed: HTTP ${init.status}`);
-  const ack = await fetch(url, {
-    method: "POST",
-    headers: { ...HEADERS, "Mcp-Session-Id": session },
-    body: JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" }),
-  });
+  const ack = await fetch(url, { method: "POST", headers: { ...HEADERS, "Mcp-Session-Id": session }, body: JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" }) });
   await ack.text();
   return session;
 }
@@ -64,13 +55,7 @@ function percentile(sorted: number[], p: number): number {
   return sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
-async function run(
-  url: string,
-  sessions: string[],
-  title: string,
-  args: () => Record<string, unknown>,
-  tool: string,
-): Promise<void> {
+async function run(url: string, sessions: string[], title: string, args: () => Record<string, unknown>, tool: string): Promise<void> {
   const latencies: number[] = [];
   let errors = 0;
   const deadline = performance.now() + seconds * 1000;
@@ -82,12 +67,7 @@ async function run(
         const res = await fetch(url, {
           method: "POST",
           headers: { ...HEADERS, "Mcp-Session-Id": session },
-          body: JSON.stringify({
-            jsonrpc: "2.0",
-            id: ++id,
-            method: "tools/call",
-            params: { name: tool, arguments: args() },
-          }),
+          body: JSON.stringify({ jsonrpc: "2.0", id: ++id, method: "tools/call", params: { name: tool, arguments: args() } }),
         });
         const msg = message(res.headers.get("content-type"), await res.text());
         latencies.push(performance.now() - t0);
@@ -109,45 +89,19 @@ async function main(): Promise<void> {
   seedTo(store, rows);
   store.db.pragma("wal_checkpoint(TRUNCATE)");
   store.close();
-  console.log(
-    `bench:mcp — ${rows} reports seeded in ${((Date.now() - t0) / 1000).toFixed(1)} s; ${concurrency} sessions, ${seconds} s per run`,
-  );
+  console.log(`bench:mcp — ${rows} reports seeded in ${((Date.now() - t0) / 1000).toFixed(1)} s; ${concurrency} sessions, ${seconds} s per run`);
 
   const serve = await startServe({ dbPath });
   try {
     const url = `${serve.url}/mcp`;
     const sessions = await Promise.all(Array.from({ length: concurrency }, () => openSession(url)));
     // Warm up (statement cache, JIT).
-    await run(
-      url,
-      sessions.slice(0, 2),
-      "warm-up list_reports",
-      () => ({ server_name: "server-1", limit: 50 }),
-      "list_reports",
-    ).catch(() => {});
+    await run(url, sessions.slice(0, 2), "warm-up list_reports", () => ({ server_name: "server-1", limit: 50 }), "list_reports").catch(() => {});
     let n = 0;
-    await run(
-      url,
-      sessions,
-      "list_reports {server_name, limit 50}",
-      () => ({ server_name: `server-${n++ % 20}`, limit: 50 }),
-      "list_reports",
-    );
-    await run(
-      url,
-      sessions,
-      "list_reports {gap_type, resolution, limit 50}",
-      () => ({ gap_type: "missing_tool", resolution: "blocked", limit: 50 }),
-      "list_reports",
-    );
+    await run(url, sessions, "list_reports {server_name, limit 50}", () => ({ server_name: `server-${n++ % 20}`, limit: 50 }), "list_reports");
+    await run(url, sessions, "list_reports {gap_type, resolution, limit 50}", () => ({ gap_type: "missing_tool", resolution: "blocked", limit: 50 }), "list_reports");
     const words = ["invoice", "timezone", "webhook", "currency", "nested"];
-    await run(
-      url,
-      sessions,
-      "list_reports {query, limit 20}",
-      () => ({ query: words[n++ % words.length], limit: 20 }),
-      "list_reports",
-    );
+    await run(url, sessions, "list_reports {query, limit 20}", () => ({ query: words[n++ % words.length], limit: 20 }), "list_reports");
     await run(url, sessions, "get_report {id}", () => ({ id: 1 + Math.floor(Math.random() * rows) }), "get_report");
   } finally {
     await serve.stop();

@@ -54,18 +54,8 @@ child.stdout.pipe(process.stdout);
 child.on("exit", (code) => process.exit(code ?? 1));
 `;
 
-const callBody = (id: number) => ({
-  jsonrpc: "2.0",
-  id,
-  method: "tools/call",
-  params: { name: "echo", arguments: { text: "bench" } },
-});
-const initBody = {
-  jsonrpc: "2.0",
-  id: 0,
-  method: "initialize",
-  params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "bench", version: "1" } },
-};
+const callBody = (id: number) => ({ jsonrpc: "2.0", id, method: "tools/call", params: { name: "echo", arguments: { text: "bench" } } });
+const initBody = { jsonrpc: "2.0", id: 0, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "bench", version: "1" } } };
 
 interface Rpc {
   call(id: number): Promise<void>;
@@ -77,10 +67,7 @@ interface Rpc {
 /** Newline-delimited JSON-RPC over a child's stdio. */
 async function stdioRpc(command: string[]): Promise<Rpc> {
   const [cmd, ...args] = command as [string, ...string[]];
-  const child: ChildProcessWithoutNullStreams = spawn(cmd, args, {
-    stdio: ["pipe", "pipe", "pipe"],
-    env: { ...process.env, FEEDBACK_API_KEY: "" },
-  });
+  const child: ChildProcessWithoutNullStreams = spawn(cmd, args, { stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, FEEDBACK_API_KEY: "" } });
   child.stderr.resume();
   const waiting = new Map<number, () => void>();
   let buf = "";
@@ -118,10 +105,7 @@ async function stdioRpc(command: string[]): Promise<Rpc> {
 
 /** Streamable HTTP with plain fetch: one POST per call, the answer read from JSON or SSE. */
 async function httpRpc(url: string): Promise<Rpc> {
-  const headers: Record<string, string> = {
-    "Content-Type": "application/json",
-    Accept: "application/json, text/event-stream",
-  };
+  const headers: Record<string, string> = { "Content-Type": "application/json", Accept: "application/json, text/event-stream" };
   const post = async (body: unknown) => {
     const res = await fetch(url, { method: "POST", headers, body: JSON.stringify(body) });
     const text = await res.text();
@@ -140,10 +124,7 @@ async function httpRpc(url: string): Promise<Rpc> {
         ({ text } = await post(callBody(id)));
       } catch (err) {
         failures.count++;
-        failures.first ??=
-          err instanceof Error
-            ? `${err.message}${err.cause instanceof Error ? ` (${err.cause.message})` : ""}`
-            : String(err);
+        failures.first ??= err instanceof Error ? `${err.message}${err.cause instanceof Error ? ` (${err.cause.message})` : ""}` : String(err);
         return;
       }
       if (!text.includes(`"id":${id}`)) throw new Error(`unexpected answer: ${text.slice(0, 200)}`);
@@ -189,13 +170,7 @@ interface Samples {
 const newSamples = (): Samples => ({ times: [], sequentialMs: 0, sequentialCalls: 0, perSlice: [] });
 
 /** One slice on one path: a few sequential calls, then a burst at each depth. */
-async function slice(
-  rpc: Rpc,
-  samples: Samples,
-  nextId: () => number,
-  sequential: number,
-  burst: number,
-): Promise<void> {
+async function slice(rpc: Rpc, samples: Samples, nextId: () => number, sequential: number, burst: number): Promise<void> {
   // A path that sat idle while the others took their turn answers its first calls
   // from cold caches; that is the interleaving's doing, not the path's.
   for (let i = 0; i < SLICE_WARMUP; i++) await rpc.call(nextId());
@@ -228,9 +203,7 @@ const num = (n: number) => n.toFixed(0).padStart(6);
 const row = (label: string, f: Figures) =>
   `${label.padEnd(30)} p50 ${f.p50.toFixed(3).padStart(7)} ms   p99 ${f.p99.toFixed(3).padStart(7)} ms   ${num(f.sequentialPerSec)} /s sequential   ` +
   DEPTHS.map((d, i) => `${num(f.pipelinedPerSec[i]!)} /s with ${d} in flight`).join("   ") +
-  (f.failures.count > 0
-    ? `\n${"".padEnd(30)} ${f.failures.count} calls got no answer; the first: ${f.failures.first}`
-    : "");
+  (f.failures.count > 0 ? `\n${"".padEnd(30)} ${f.failures.count} calls got no answer; the first: ${f.failures.first}` : "");
 
 const median = (xs: number[]) => {
   const sorted = [...xs].sort((a, b) => a - b);
@@ -251,9 +224,7 @@ function medianInterval(xs: number[]): readonly [number, number] {
     t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
-  const medians = Array.from({ length: 2000 }, () => median(xs.map(() => xs[Math.floor(random() * xs.length)]!))).sort(
-    (a, b) => a - b,
-  );
+  const medians = Array.from({ length: 2000 }, () => median(xs.map(() => xs[Math.floor(random() * xs.length)]!))).sort((a, b) => a - b);
   return [medians[50]!, medians[1949]!] as const;
 }
 
@@ -270,9 +241,7 @@ function ratio(path: Samples, direct: Samples, pick: (x: Samples["perSlice"][num
  * in short slices (rotating which goes first), so a machine whose speed drifts
  * over seconds moves all three alike and each slice's ratio is a fair one.
  */
-async function measureStdioInterleaved(
-  commands: string[][],
-): Promise<{ samples: Samples[]; failures: Rpc["failures"][] }> {
+async function measureStdioInterleaved(commands: string[][]): Promise<{ samples: Samples[]; failures: Rpc["failures"][] }> {
   const rpcs: Rpc[] = [];
   try {
     for (const command of commands) rpcs.push(await stdioRpc(command));
@@ -321,12 +290,8 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), "pwm-bench-proxy-"));
   const proxy = [process.execPath, CLI, "proxy", "--db", join(dir, "f.db"), "--outbox", join(dir, "o.log")];
   const relay = [process.execPath, "--input-type=module", "-e", BARE_RELAY];
-  console.log(
-    `tools/call "echo" round trips. stdio: ${SLICES} interleaved slices per path, each ${Math.ceil(SEQUENTIAL / SLICES)} sequential calls`,
-  );
-  console.log(
-    `then ${SLICE_BURST} calls with ${DEPTHS.join(" and then ")} in flight; throughput is the median slice. HTTP: ${SEQUENTIAL} sequential, ${HTTP_BURST} per depth.\n`,
-  );
+  console.log(`tools/call "echo" round trips. stdio: ${SLICES} interleaved slices per path, each ${Math.ceil(SEQUENTIAL / SLICES)} sequential calls`);
+  console.log(`then ${SLICE_BURST} calls with ${DEPTHS.join(" and then ")} in flight; throughput is the median slice. HTTP: ${SEQUENTIAL} sequential, ${HTTP_BURST} per depth.\n`);
 
   const stdio = await measureStdioInterleaved([
     [process.execPath, server],
@@ -343,25 +308,17 @@ async function main(): Promise<void> {
   console.log(row("HTTP→stdio, through proxy", p2));
 
   const p50 = (s: Samples) => figures(s, { count: 0 }).p50;
-  console.log(
-    `\nstdio→stdio against direct, per-slice ratios (targets: < 0.3 ms added at p50, ≥ 90% of direct throughput):`,
-  );
+  console.log(`\nstdio→stdio against direct, per-slice ratios (targets: < 0.3 ms added at p50, ≥ 90% of direct throughput):`);
   const steadiness = DEPTHS.map((d, i) => {
     const [lo, hi] = quartiles(direct.perSlice.map((x) => x.pipelinedPerSec[i]!));
     return `${num(lo).trim()}–${num(hi).trim()}/s with ${d} in flight`;
   });
   console.log(`  (how steady the machine was: direct's middle half of slices ran ${steadiness.join(", ")})`);
-  for (const [label, path] of [
-    ["proxy", proxied],
-    ["bare relay", relayed],
-  ] as const) {
+  for (const [label, path] of [["proxy", proxied], ["bare relay", relayed]] as const) {
     console.log(`  ${label}: +${(p50(path) - p50(direct)).toFixed(3)} ms at p50`);
-    for (const [i, d] of DEPTHS.entries())
-      console.log(`    ${String(d).padStart(3)} in flight: ${ratio(path, direct, (x) => x.pipelinedPerSec[i]!)}`);
+    for (const [i, d] of DEPTHS.entries()) console.log(`    ${String(d).padStart(3)} in flight: ${ratio(path, direct, (x) => x.pipelinedPerSec[i]!)}`);
   }
-  console.log(
-    `HTTP→stdio:  ${p2.p50.toFixed(3)} ms at p50 vs ${d2.p50.toFixed(3)} ms for the fixture served over HTTP directly`,
-  );
+  console.log(`HTTP→stdio:  ${p2.p50.toFixed(3)} ms at p50 vs ${d2.p50.toFixed(3)} ms for the fixture served over HTTP directly`);
 }
 
 await main();

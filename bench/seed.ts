@@ -3,26 +3,8 @@ import { GAP_TYPES, RESOLUTIONS, type FeedbackPayload } from "../src/feedback/in
 import type { FeedbackStore } from "../src/store/index.js";
 
 const WORDS = [
-  "invoice",
-  "date",
-  "range",
-  "filter",
-  "pagination",
-  "export",
-  "customer",
-  "currency",
-  "total",
-  "project",
-  "cost",
-  "search",
-  "timezone",
-  "batch",
-  "upload",
-  "schema",
-  "nested",
-  "csv",
-  "retry",
-  "webhook",
+  "invoice", "date", "range", "filter", "pagination", "export", "customer", "currency", "total", "project",
+  "cost", "search", "timezone", "batch", "upload", "schema", "nested", "csv", "retry", "webhook",
 ];
 
 export function syntheticReport(i: number): FeedbackPayload {

@@ -3,22 +3,24 @@
  * Pure and deterministic (no SQL, no I/O, no model): the store persists what it returns.
  *
  * Method (docs/gaps.md, "How grouping works", has the figures):
- *  - Normalise: ids, UUIDs, dates, hex/run ids, URLs, emails, paths and numbers become
- *    placeholders; identifiers split into words; a small map of general API vocabulary
- *    (fetch/get/list, restrict/filter, "time window"/"between two dates"/since -> daterange ...);
- *    a small suffix stemmer; stopwords, including the words every report uses ("need", "tool").
+ *  - Normalise in one pass: ids, UUIDs, dates, hex/run ids, URLs, emails, paths and numbers become
+ *    placeholders; identifiers split into words; a phrase table and a word map fold general API
+ *    vocabulary ("time window"/"between two dates"/since -> daterange, fetch/list -> get, number of ->
+ *    count ...); a small suffix stemmer (memoised, bounded); stopwords. Argument slots are noted:
+ *    what a need is keyed on ("by stage", "per project", "owner filter").
  *  - Signature: a fingerprint (server, tool, gap_type, normalised need) for exact duplicates,
- *    which always join; a term vector of unigrams and order-free bigrams weighted by field
- *    (need 1, suggestion 0.8, tried 0.3, goal 0.12) with a fixed prior damping generic API words,
- *    plus weak letter-set features that survive typos; 32 MinHash bands of one row over the
- *    need+suggestion words, namespaced by server.
+ *    which always join; a term vector of unigrams, order-free bigrams and "@slot" terms weighted by
+ *    field (need 1, suggestion 0.8, tried 0.3, goal 0.12) with a fixed prior damping generic API
+ *    words, plus weak consonant-skeleton typo keys; 32 MinHash bands of one row, namespaced by server.
  *  - Candidates: gaps sharing a band key with the report (most shared first, at most
  *    MAX_CANDIDATES) or its fingerprint; an indexed lookup, never a scan, never across servers.
- *  - Choice: text score = mean of cosine to the centroid and best cosine to a few kept
- *    exemplar wordings, with the report's terms re-weighted by per-server document frequency
- *    (query-side IDF: words every report on that server uses say little); plus a bonus for the
- *    same tool_name, a strong penalty for another tool_name, a small one for another gap_type.
- *    Join the best candidate at or above JOIN_THRESHOLD, else open a new gap.
+ *  - Choice: text score = mean of cosine to the centroid and best cosine to a few kept exemplar
+ *    wordings (one merge-join per compiled, cached profile), with the report's terms re-weighted by
+ *    per-server document frequency; a strong penalty for another tool_name, small ones for another
+ *    gap_type and for different argument slots. Join the best at or above joinThreshold, else new.
+ *  - Merge pass (mergeCandidates): gaps on one server whose average linkage clears a stricter bar
+ *    are proposed for merging, never where the caller's mayMerge (human splits) forbids; regroup
+ *    and backfill apply it, which undoes the order dependence of the incremental pass.
  *  - Precision over recall: a reviewer merges two gaps in one click, but has to read every
  *    report to undo a wrong merge; so when in doubt, a new gap.
  */

@@ -647,6 +647,13 @@ const STOPWORDS: ReadonlySet<string> = new Set(
     .flatMap((w) => [w, stem(w)]),
 );
 
+const CANONICAL_TOKENS: ReadonlySet<string> = new Set(CANONICAL.values());
+
+/** True for a token the canonical map produces ("get", "filter", "daterange"): never a typo. */
+export function isCanonical(term: string): boolean {
+  return CANONICAL_TOKENS.has(term);
+}
+
 export function isStopword(word: string): boolean {
   return STOPWORDS.has(word);
 }
@@ -751,6 +758,21 @@ const NOT_SLOTS: ReadonlySet<string> = new Set([
   "hand",
   "itself",
   "name",
+  // adjectives that qualify a parameter rather than name it ("unknown argument", "extra option")
+  "unknown",
+  "extra",
+  "optional",
+  "additional",
+  "miss",
+  "missing",
+  "new",
+  "another",
+  "different",
+  "right",
+  "correct",
+  "invalid",
+  "requir",
+  "required",
 ]);
 const SLOT_CANON: Readonly<Record<string, string>> = {
   date: "daterange",
