@@ -50,6 +50,25 @@ export interface GapProfile {
   gap_types: Readonly<Record<string, number>>;
   /** Fingerprints seen, capped (for exact-duplicate joins without a second lookup). */
   fingerprints: readonly string[];
+  /**
+   * Up to MAX_EXEMPLARS member term vectors, each a wording unlike the others kept (added by the
+   * engine; a profile stored without it reads as []). They let a report match one phrasing of a
+   * gap that the centroid averages away.
+   */
+  exemplars?: readonly TermVector[];
+}
+
+/**
+ * Per-server document frequencies, for query-side IDF in chooseGap (optional: without them every
+ * term counts fully). Bounded cost: the store keeps one row per (server, term) and, per report,
+ * increments the df of the report's own terms (at most MAX_TERMS upserts) and reads them back
+ * (one indexed IN lookup). Centroids are never re-weighted, so nothing stored goes stale.
+ */
+export interface ServerTermStats {
+  /** Reports counted on this server so far. */
+  reports: number;
+  /** df of (at least) the report's terms: how many of those reports contain the term. Absent = 0. */
+  df: ReadonlyMap<string, number>;
 }
 
 export type GapChoice =
@@ -61,3 +80,5 @@ export const MAX_TERMS = 64;
 export const MAX_PROFILE_TERMS = 128;
 /** The store hands chooseGap at most this many candidate gaps (most shared band keys first). */
 export const MAX_CANDIDATES = 50;
+/** Distinct member wordings a profile keeps (see GapProfile.exemplars). */
+export const MAX_EXEMPLARS = 6;

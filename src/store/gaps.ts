@@ -455,12 +455,9 @@ export class GapStore {
 
   suggestions(gapId: number, limit = 5): { text: string; count: number }[] {
     const rows = this.stmt(
-      "SELECT suggestion FROM reports WHERE gap_id = ? AND suggestion IS NOT NULL ORDER BY id DESC LIMIT ?",
-    ).all(gapId, SUGGESTION_SAMPLE) as { suggestion: string }[];
-    return topSuggestions(
-      rows.map((r) => r.suggestion),
-      limit,
-    );
+      "SELECT id, suggestion FROM reports WHERE gap_id = ? AND suggestion IS NOT NULL ORDER BY id DESC LIMIT ?",
+    ).all(gapId, SUGGESTION_SAMPLE) as { id: number; suggestion: string }[];
+    return topSuggestions(rows, limit).map(({ text, count }) => ({ text, count }));
   }
 
   /** The newest notes on the gap's reports. */
