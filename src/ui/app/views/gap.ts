@@ -59,6 +59,8 @@ function facet(name: string, value: number, max: number): HTMLElement {
   );
 }
 
+const reportsWord = (n: unknown) => (typeof n === "number" ? `${count(n)} report${n === 1 ? "" : "s"}` : "reports");
+
 /** One history entry as a sentence; details are shown as data, never markup. */
 function historyText(e: GapHistoryEntry): string {
   const d = e.details;
@@ -68,14 +70,16 @@ function historyText(e: GapHistoryEntry): string {
       return "Created";
     case "updated": {
       const to = (d.to ?? {}) as Record<string, unknown>;
+      // Setting a status also clears the regression flags: only worth a word when they were set.
       return `Changed ${Object.entries(to)
-        .map(([k, v]) => `${k} to ${v === null ? "nothing" : JSON.stringify(v)}`)
+        .filter(([k, v]) => !((k === "regressed" || k === "needs_review") && !v))
+        .map(([k, v]) => `${k} to ${v === null ? "nothing" : typeof v === "string" ? `"${v}"` : JSON.stringify(v)}`)
         .join(", ")}`;
     }
     case "merged_into":
-      return `Merged into gap #${String(d.into)} (${String(d.reports ?? "?")} reports moved)`;
+      return `Merged into gap #${String(d.into)} (${reportsWord(d.reports)} moved)`;
     case "merged_from":
-      return `Gap #${String(d.from)} merged in (${String(d.reports ?? "?")} reports)`;
+      return `Gap #${String(d.from)} merged in (${reportsWord(d.reports)})`;
     case "split":
       return `Split reports ${ids(d.report_ids)} into gap #${String(d.to)}`;
     case "split_from":

@@ -234,8 +234,9 @@ export function createGapsView(): View {
   let cursor: string | undefined;
   let nextCursor: string | null = null;
   let controller: AbortController | undefined;
-  /** Report counts of the rows on screen, to mark what changed on a live refresh. */
+  /** Report counts of the rows on screen, and the gaps that changed in live refreshes since the last load. */
   let seen = new Map<number, number>();
+  let fresh = new Set<number>();
 
   const bar = gapFilterBar();
   const note = h("div", { class: "grouping-slot" });
@@ -320,7 +321,8 @@ export function createGapsView(): View {
       return;
     }
     const changed = quiet ? data.items.filter((g) => seen.get(g.id) !== g.reports) : [];
-    const before = seen;
+    if (!quiet) fresh = new Set();
+    for (const g of changed) fresh.add(g.id);
     seen = new Map(data.items.map((g) => [g.id, g.reports]));
     mount(
       results,
@@ -331,7 +333,7 @@ export function createGapsView(): View {
         h(
           "ol",
           { class: "gap-rows", id: "gap-list" },
-          data.items.map((g) => gapRow(g, quiet && before.get(g.id) !== g.reports)),
+          data.items.map((g) => gapRow(g, fresh.has(g.id))),
         ),
       ),
     );
