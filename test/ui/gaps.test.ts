@@ -10,7 +10,16 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { parseFeedback } from "../../src/feedback/index.js";
 import { FeedbackStore } from "../../src/store/index.js";
 import { startServe, tempDir, type ServeProcess } from "../helpers/serve.js";
-import { api, launchBrowser, poll, screenshot, seed, type SeedReport, watchForProblems } from "./browser.js";
+import {
+  api,
+  launchBrowser,
+  poll,
+  SCREENSHOTS,
+  screenshot,
+  seed,
+  type SeedReport,
+  watchForProblems,
+} from "./browser.js";
 
 interface GapJson {
   id: number;
@@ -460,10 +469,15 @@ describe("gaps in the dashboard", () => {
           await p.locator("#gap-page").waitFor();
           expect(await overflow(p)).toBeLessThanOrEqual(0);
           await screenshot(p, `gap-${device}-${scheme}`);
+          if (device === "phone") await screenshot(p, `gap-${device}-${scheme}-top`, { fullPage: false });
           await p.goto(`${serve.url}/#/overview`);
           await p.locator("#gap-breakdown").waitFor();
           expect(await overflow(p)).toBeLessThanOrEqual(0);
           await screenshot(p, `overview-${device}-${scheme}`);
+          if (device === "phone") {
+            await p.locator("#gap-trend").scrollIntoViewIfNeeded();
+            await p.screenshot({ path: join(SCREENSHOTS, `overview-${device}-${scheme}-gaps.png`) });
+          }
           expect(pageProblems).toEqual([]);
         } finally {
           await ctx.close();
