@@ -64,7 +64,7 @@ describe("API-key-protected sidecar", () => {
   });
 
   it("asks for the key, says when it is wrong, and keeps it for the tab only", async () => {
-    await page.goto(`${serve.url}/`);
+    await page.goto(`${serve.url}/#/reports`);
     const dialog = page.locator("dialog.key-dialog[open]");
     await dialog.waitFor();
     expect(await dialog.locator("#api-key-reason").textContent()).toContain("requires an API key");
@@ -101,7 +101,7 @@ describe("API-key-protected sidecar", () => {
     await page.click("#forget-key");
     expect(await storage()).toEqual({ session: null, local: null });
 
-    await page.goto(`${serve.url}/#/`);
+    await page.goto(`${serve.url}/#/reports`);
     await page.reload();
     await page.locator("dialog.key-dialog[open]").waitFor();
     await page.click("dialog.key-dialog button.secondary");

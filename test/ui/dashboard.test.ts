@@ -87,7 +87,7 @@ describe("dashboard", () => {
   });
 
   it("lists reports newest first with tiles", async () => {
-    await page.goto(`${serve.url}/`);
+    await page.goto(`${serve.url}/#/reports`);
     await expectRows(50);
     expect(await rowIds()).toEqual(ids.slice(-50).reverse());
     await poll(() => page.locator("#tile-total .tile-value").textContent()).toBe("60");
@@ -214,7 +214,7 @@ describe("dashboard", () => {
   });
 
   it("exports what the filters select as CSV and JSON", async () => {
-    await page.goto(`${serve.url}/#/?server_name=linear&resolution=worked_around`);
+    await page.goto(`${serve.url}/#/reports?server_name=linear&resolution=worked_around`);
     // linear is i%3==1 and worked_around is i%3==1: all 20 linear reports
     await expectRows(20);
     const [csv] = await Promise.all([page.waitForEvent("download"), page.click("#export-csv")]);
@@ -277,7 +277,7 @@ describe("dashboard", () => {
     expect(await background()).toBe(dark);
     await screenshot(page, "settings-dark");
 
-    await page.goto(`${serve.url}/#/`);
+    await page.goto(`${serve.url}/#/reports`);
     await expectRows(50);
     await screenshot(page, "list-dark", { fullPage: false });
     await page.goto(`${serve.url}/#/r/${ids[13]}`);
@@ -300,7 +300,7 @@ describe("dashboard", () => {
       const p = await phone.newPage();
       const phoneProblems = watchForProblems(p);
       const overflow = () => p.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-      await p.goto(`${serve.url}/`);
+      await p.goto(`${serve.url}/#/reports`);
       await p.locator("#report-list a.row").first().waitFor();
       await p.locator("#tile-total").waitFor();
       expect(await overflow()).toBeLessThanOrEqual(0);

@@ -6,8 +6,15 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { GAP_TYPES, RESOLUTIONS } from "../../src/feedback/index.js";
-import { REPORT_STATUSES } from "../../src/store/index.js";
-import { apiFilters, filtersQuery, parseRoute } from "../../src/ui/app/router.js";
+import {
+  AGENT_NOTE_MAX,
+  GAP_SORTS,
+  GAP_STATUSES,
+  gapFilterShape,
+  REPORT_STATUSES,
+  SETTABLE_GAP_STATUSES,
+} from "../../src/store/index.js";
+import { apiFilters, filtersQuery, gapFiltersQuery, href, parseRoute } from "../../src/ui/app/router.js";
 import { readSse } from "../../src/ui/app/sse.js";
 import * as ui from "../../src/ui/app/types.js";
 import { DASHBOARD_CSP, dashboardRoutes } from "../../src/ui/serve.js";
@@ -21,24 +28,43 @@ describe("dashboard enums", () => {
     for (const value of [...GAP_TYPES, ...RESOLUTIONS, ...REPORT_STATUSES])
       expect(ui.LABELS[value]).toBeTypeOf("string");
   });
+
+  it("mirror the gap statuses, sorts, note limit and list filters", () => {
+    expect(ui.GAP_STATUSES).toEqual(GAP_STATUSES);
+    expect(ui.SETTABLE_GAP_STATUSES).toEqual(SETTABLE_GAP_STATUSES);
+    expect(ui.GAP_SORTS).toEqual(GAP_SORTS);
+    expect(ui.AGENT_NOTE_MAX).toBe(AGENT_NOTE_MAX);
+    expect([...ui.GAP_FILTER_KEYS].sort()).toEqual([...Object.keys(gapFilterShape), "sort"].sort());
+    for (const value of [...GAP_STATUSES, ...GAP_SORTS]) expect(ui.LABELS[value]).toBeTypeOf("string");
+  });
 });
 
 describe("hash routes", () => {
   it("parse views, ids and filters, ignoring unknown keys and empty values", () => {
-    expect(parseRoute("")).toEqual({ view: "list", filters: {} });
-    expect(parseRoute("#/?server_name=git%20hub&q=&bogus=1&gap_type=other")).toEqual({
+    // Gaps are the home view; reports live under #/reports.
+    expect(parseRoute("")).toEqual({ view: "gaps", filters: {} });
+    expect(parseRoute("#/?server_name=git%20hub&q=&bogus=1&sort=reports&resolution=blocked")).toEqual({
+      view: "gaps",
+      filters: { server_name: "git hub", sort: "reports" },
+    });
+    expect(parseRoute("#/reports?server_name=git%20hub&q=&bogus=1&gap_type=other")).toEqual({
       view: "list",
       filters: { server_name: "git hub", gap_type: "other" },
     });
+    expect(parseRoute("#/g/7")).toEqual({ view: "gap", id: 7 });
+    expect(parseRoute("#/g/7x")).toEqual({ view: "gaps", filters: {} });
     expect(parseRoute("#/r/42")).toEqual({ view: "report", id: 42 });
-    expect(parseRoute("#/r/42x")).toEqual({ view: "list", filters: {} });
+    expect(parseRoute("#/r/42x")).toEqual({ view: "gaps", filters: {} });
     expect(parseRoute("#/overview?status=open")).toEqual({ view: "overview", filters: { status: "open" } });
     expect(parseRoute("#/settings")).toEqual({ view: "settings" });
   });
 
   it("round-trip filters through the query string", () => {
     const filters = { q: "a&b=c #x", session_id: "<s>" };
-    expect(parseRoute(`#/${filtersQuery(filters)}`)).toEqual({ view: "list", filters });
+    expect(parseRoute(`#/reports${filtersQuery(filters)}`)).toEqual({ view: "list", filters });
+    const gapFilters = { q: "date & range", status: "planned", sort: "last_seen" };
+    expect(parseRoute(`#/${gapFiltersQuery(gapFilters)}`)).toEqual({ view: "gaps", filters: gapFilters });
+    expect(parseRoute(href({ view: "gap", id: 12 }))).toEqual({ view: "gap", id: 12 });
   });
 
   it("make the inclusive 'until' day exclusive for the API", () => {

@@ -52,7 +52,7 @@ async function assertInert(): Promise<void> {
       violations: (window as unknown as { __violations?: string[] }).__violations ?? [],
       scripts: [...document.scripts].map((s) => s.getAttribute("src")),
       dangerous: document.querySelectorAll(
-        "img, iframe, object, embed, style, b, body svg:not(.chart):not(.rank-bar):not(.chart *):not(.rank-bar *)",
+        "img, iframe, object, embed, style, b, body svg:not(.chart):not(.rank-bar):not(.spark):not(.chart *):not(.rank-bar *):not(.spark *)",
       ).length,
       handlerAttrs: all.flatMap((el) =>
         [...el.attributes].filter((a) => a.name.startsWith("on")).map((a) => `${el.tagName}[${a.name}]`),
@@ -96,7 +96,7 @@ afterAll(async () => {
 
 describe("hostile report text", () => {
   it("renders as literal text in the list, with every row hovered", async () => {
-    await page.goto(`${serve.url}/`);
+    await page.goto(`${serve.url}/#/reports`);
     await poll(() => page.locator("#report-list a.row").count()).toBe(PAYLOADS.length);
     const titles = await page.locator("#report-list .row-title").allTextContents();
     expect(titles).toEqual([...PAYLOADS].reverse());
@@ -147,6 +147,54 @@ describe("hostile report text", () => {
     for (const row of await page.locator("#chart-server .rank-row").all()) await row.hover();
     await page.selectOption("#filter-server_name", clip(PAYLOADS[1]!, 200));
     await poll(() => page.locator("#tile-total .tile-value").textContent()).toBe("1");
+    await assertInert();
+  });
+
+  it("renders as literal text in the gaps list, on gap pages and in the gap overview", async () => {
+    await page.goto(`${serve.url}/#/`);
+    await poll(() => page.locator("#gap-list li.gap-row").count()).toBe(PAYLOADS.length);
+    expect(new Set(await page.locator("#gap-list .gap-title").allTextContents())).toEqual(new Set(PAYLOADS));
+    expect(new Set(await page.locator("#gap-list .row-server").allTextContents())).toEqual(
+      new Set(PAYLOADS.map((p) => clip(p, 200))),
+    );
+    await page.locator("#gap-list .spark").first().waitFor();
+    for (const row of await page.locator("#gap-list li.gap-row").all()) await row.hover();
+    await page.locator("#gap-list button.score").first().click();
+    await assertInert();
+    await page.keyboard.press("Escape");
+
+    for (const [i, payload] of PAYLOADS.entries()) {
+      const gapId = (await (await fetch(`${serve.url}/api/feedback/${ids[i]}`)).json()).gap_id as number;
+      await page.goto(`${serve.url}/#/g/${gapId}`);
+      await page.locator(`#gap-page[data-id="${gapId}"]`).waitFor();
+      expect(await page.locator("#gap-title").textContent()).toBe(payload);
+      expect(await page.locator("#gap-suggestion-list .agent-text").first().textContent()).toBe(payload);
+      expect(await page.locator("#gap-report-list .row-title").first().textContent()).toBe(payload);
+      expect(await page.locator("#gap-tools .rank-label").first().textContent()).toBe(clip(payload, 200));
+      expect(await page.locator("#gap-models .rank-label").first().textContent()).toBe(clip(payload, 200));
+      await page.locator("#gap-page").hover();
+    }
+    // An admin's note and title are text too.
+    await page.fill("#gap-agent-note", PAYLOADS.join(" ").slice(0, 500));
+    await page.click("#gap-note-save");
+    await page.locator(".toast-ok", { hasText: "Agent note saved." }).waitFor();
+    await page.fill("#gap-title-input", PAYLOADS[1]!);
+    await page.click("#gap-title-save");
+    await page.locator(".toast-ok", { hasText: "Gap renamed." }).waitFor();
+    await poll(() => page.locator("#gap-history-list .history-text").first().textContent()).toContain(PAYLOADS[1]!);
+    await assertInert();
+    await screenshot(page, "xss-gap");
+
+    await page.goto(`${serve.url}/#/overview`);
+    await page.locator("#gap-breakdown li.bd-server").first().waitFor();
+    expect(
+      new Set(
+        await page
+          .locator("#gap-breakdown li.bd-server")
+          .evaluateAll((els) => els.map((e) => e.getAttribute("data-server"))),
+      ),
+    ).toEqual(new Set(PAYLOADS.map((p) => clip(p, 200))));
+    expect(await page.locator("#trend-now li").count()).toBe(PAYLOADS.length);
     await assertInert();
   });
 });

@@ -5,9 +5,11 @@
 import { Router, type Request } from "express";
 import { z } from "zod";
 import { gapDetail } from "../../gaps/detail.js";
+import { gapSparklines, gapTrend, SPARKLINE_MAX_IDS } from "../../gaps/trend.js";
 import {
   AGENT_NOTE_MAX,
   GAP_TITLE_MAX,
+  gapFilterShape,
   gapListQuerySchema,
   pageShape,
   SETTABLE_GAP_STATUSES,
@@ -89,6 +91,37 @@ const moveSchema = z.strictObject(
 
 const detailQuery = z.object(pageShape);
 
+const IDS_MESSAGE = `ids must be a comma-separated list of at most ${SPARKLINE_MAX_IDS} gap ids`;
+const sparklineQuery = z.strictObject(
+  {
+    ids: z
+      .string({ error: IDS_MESSAGE })
+      .regex(/^\d{1,15}(,\d{1,15})*$/, { error: IDS_MESSAGE })
+      .transform((s) => s.split(",").map(Number))
+      .refine((ids) => ids.length <= SPARKLINE_MAX_IDS, { error: IDS_MESSAGE }),
+  },
+  { error: "the query takes only ids" },
+);
+
+const trendQuery = z.strictObject({
+  server_name: gapFilterShape.server_name,
+  status: gapFilterShape.status,
+  gap_type: gapFilterShape.gap_type,
+  tool_name: gapFilterShape.tool_name,
+  days: z.coerce
+    .number({ error: "days must be a number" })
+    .int({ error: "days must be a whole number" })
+    .min(1, { error: "days must be at least 1" })
+    .max(90, { error: "days must be at most 90" })
+    .optional(),
+  limit: z.coerce
+    .number({ error: "limit must be a number" })
+    .int({ error: "limit must be a whole number" })
+    .min(1, { error: "limit must be at least 1" })
+    .max(50, { error: "limit must be at most 50" })
+    .optional(),
+});
+
 /** StoreError codes from gap operations and the HTTP status each deserves. */
 const STATUS_BY_CODE: Record<string, number> = {
   gap_not_found: 404,
@@ -143,6 +176,17 @@ export function gapRoutes(deps: { store: FeedbackStore; auth: Authenticator }): 
   // The common case is served by fast-paths.ts through the same gapListJson.
   router.get("/", auth.require("read"), (req, res) => {
     res.type("application/json").send(gapListJson(store, parseOr400(gapListQuerySchema, req.query)));
+  });
+
+  // Dashboard helpers; registered before "/:id" so their names are not read as ids.
+  router.get("/sparklines", auth.require("read"), (req, res) => {
+    const { ids } = parseOr400(sparklineQuery, req.query);
+    res.json(gapSparklines(store, ids));
+  });
+
+  router.get("/trend", auth.require("read"), (req, res) => {
+    const { days, limit, ...filter } = parseOr400(trendQuery, req.query);
+    res.json(gapTrend(store, { days, limit, filter }));
   });
 
   router.get("/:id", auth.require("read"), (req, res) => {

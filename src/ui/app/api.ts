@@ -65,6 +65,8 @@ export interface RequestOptions {
   body?: unknown;
   signal?: AbortSignal | undefined;
   accept?: string;
+  /** false: answer a 401 with the error instead of asking for a key (background polls). */
+  promptOn401?: boolean;
 }
 
 /** A raw Response for a 2xx answer; throws ApiError otherwise. */
@@ -93,7 +95,7 @@ export async function request(path: string, options: RequestOptions = {}): Promi
     }
     if (res.ok) return res;
     const error = await errorFrom(res);
-    if (res.status === 401 && (await askForKey(error.message))) continue;
+    if (res.status === 401 && options.promptOn401 !== false && (await askForKey(error.message))) continue;
     throw error;
   }
 }

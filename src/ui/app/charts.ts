@@ -131,3 +131,51 @@ export function rankChart(options: {
     rows.length ? h("ol", { class: "rank" }, items) : h("p", { class: "muted" }, "Nothing yet."),
   );
 }
+
+/** A 30-day sparkline: one bar per day, its numbers in the accessible name and a tooltip. */
+export function sparkline(days: readonly string[], counts: readonly number[]): SVGSVGElement {
+  const max = Math.max(1, ...counts);
+  const total = counts.reduce((n, c) => n + c, 0);
+  const w = 60;
+  const h = 16;
+  const step = w / Math.max(1, counts.length);
+  const summary = `Reports per day, last ${counts.length} days: ${count(total)} in all, at most ${count(max)} on one day.`;
+  const svg = s(
+    "svg",
+    {
+      class: "spark",
+      viewBox: `0 0 ${w} ${h}`,
+      preserveAspectRatio: "none",
+      role: "img",
+      "aria-label": summary,
+      "data-total": total,
+    },
+    s("title", null, summary),
+    s("line", { class: "spark-base", x1: 0, x2: w, y1: h - 0.5, y2: h - 0.5 }),
+  );
+  counts.forEach((c, i) => {
+    if (c === 0) return;
+    const barH = Math.max(1.5, (c / max) * (h - 1));
+    svg.appendChild(
+      s("rect", {
+        class: "bar",
+        x: (i * step + step * 0.1).toFixed(2),
+        y: (h - barH).toFixed(2),
+        width: (step * 0.8).toFixed(2),
+        height: barH.toFixed(2),
+        "data-day": days[i] ?? "",
+      }),
+    );
+  });
+  return svg;
+}
+
+/** A horizontal bar for a count out of a maximum (decorative; the number is printed beside it). */
+export function meterBar(value: number, max: number): SVGSVGElement {
+  return s(
+    "svg",
+    { class: "rank-bar", viewBox: "0 0 100 10", preserveAspectRatio: "none", "aria-hidden": "true" },
+    s("rect", { class: "rank-track", x: 0, y: 0, width: 100, height: 10 }),
+    s("rect", { class: "bar", x: 0, y: 0, width: ((value / Math.max(1, max)) * 100).toFixed(2), height: 10 }),
+  );
+}

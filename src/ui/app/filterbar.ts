@@ -24,7 +24,7 @@ const optionsFrom = (s: Stats): Options => ({
 });
 
 /** Distinct servers/tools/clients for the selects (top 50 of each), from an unfiltered stats call. */
-function filterOptions(): Promise<Options> {
+export function filterOptions(): Promise<Options> {
   if (!optionsPromise) {
     optionsPromise = getJson<Stats>("/api/stats?days=1").then(optionsFrom);
     optionsPromise.catch(() => {

@@ -1,22 +1,32 @@
 /** The dashboard's entry point: shell, routing, theme toggle and keyboard shortcuts. */
 import { byId, h, mount } from "./dom.js";
 import { installKeyPrompt } from "./keyprompt.js";
+import { watchForChanges } from "./live.js";
 import { href, parseRoute, type Route } from "./router.js";
 import { applyTheme, effectiveTheme, toggleTheme } from "./theme.js";
 import { createCardView } from "./views/card.js";
+import { createGapView } from "./views/gap.js";
+import { createGapsView, moveGapFocus } from "./views/gaps.js";
 import { createListView, moveRowFocus } from "./views/list.js";
 import { createOverviewView } from "./views/overview.js";
 import { createSettingsView } from "./views/settings.js";
 import type { View } from "./views/view.js";
 
 const main = byId<HTMLElement>("main");
-let lastListHref = "#/";
-// The list view is kept alive so "back" from a report returns to the same page.
+let lastListHref = "#/reports";
+// The two lists are kept alive so "back" from a report or a gap returns to the same page.
 const listView = createListView();
+const gapsView = createGapsView();
+const kept = new Set<View>([listView, gapsView]);
+let lastGapsHref = "#/";
 let current: { kind: Route["view"]; view: View } | undefined;
 
 function viewFor(kind: Route["view"]): View {
   switch (kind) {
+    case "gaps":
+      return gapsView;
+    case "gap":
+      return createGapView(() => lastGapsHref);
     case "list":
       return listView;
     case "report":
@@ -31,20 +41,30 @@ function viewFor(kind: Route["view"]): View {
 function render(): void {
   const route = parseRoute(location.hash);
   if (route.view === "list") lastListHref = href(route);
+  if (route.view === "gaps") lastGapsHref = href(route);
   if (current?.kind !== route.view) {
-    if (current && current.view !== listView) current.view.dispose?.();
+    if (current && !kept.has(current.view)) current.view.dispose?.();
     current = { kind: route.view, view: viewFor(route.view) };
     mount(main, current.view.el);
-    if (route.view !== "list") main.focus({ preventScroll: true });
+    if (route.view !== "list" && route.view !== "gaps") main.focus({ preventScroll: true });
     window.scrollTo({ top: 0 });
   }
   current.view.update(route);
   for (const link of document.querySelectorAll<HTMLAnchorElement>("#nav a")) {
-    const active = link.dataset.view === (route.view === "report" ? "list" : route.view);
+    const section = route.view === "report" ? "list" : route.view === "gap" ? "gaps" : route.view;
+    const active = link.dataset.view === section;
     if (active) link.setAttribute("aria-current", "page");
     else link.removeAttribute("aria-current");
   }
-  document.title = `${{ list: "Reports", report: `Report #${route.view === "report" ? route.id : ""}`, overview: "Overview", settings: "Settings" }[route.view]} · PatchworkMCP`;
+  const titles: Record<Route["view"], string> = {
+    gaps: "Gaps",
+    gap: `Gap #${route.view === "gap" ? route.id : ""}`,
+    list: "Reports",
+    report: `Report #${route.view === "report" ? route.id : ""}`,
+    overview: "Overview",
+    settings: "Settings",
+  };
+  document.title = `${titles[route.view]} · PatchworkMCP`;
 }
 
 function themeButton(): HTMLButtonElement {
@@ -69,21 +89,28 @@ function typing(target: EventTarget | null): boolean {
   );
 }
 
-/** Keyboard: / search, j/k move through reports, Esc back to the list, r mark reviewed, n new note. */
+/** Keyboard: / search, j/k move through gaps or reports, Esc back to the list, r mark reviewed, n new note. */
 function onKey(event: KeyboardEvent): void {
   if (event.ctrlKey || event.metaKey || event.altKey || document.querySelector("dialog[open]")) return;
   if (event.key === "Escape" && current?.kind === "report") {
     location.hash = lastListHref;
     return;
   }
+  if (event.key === "Escape" && current?.kind === "gap" && !typing(event.target)) {
+    location.hash = lastGapsHref;
+    return;
+  }
   if (typing(event.target)) return;
   const route = current?.kind;
-  if (event.key === "/" && (route === "list" || route === "overview")) {
+  if (event.key === "/" && (route === "list" || route === "overview" || route === "gaps")) {
     event.preventDefault();
-    document.getElementById("filter-q")?.focus();
+    document.getElementById(route === "gaps" ? "gap-filter-q" : "filter-q")?.focus();
   } else if ((event.key === "j" || event.key === "k") && route === "list") {
     event.preventDefault();
     moveRowFocus(event.key === "j" ? 1 : -1);
+  } else if ((event.key === "j" || event.key === "k") && route === "gaps") {
+    event.preventDefault();
+    moveGapFocus(event.key === "j" ? 1 : -1);
   } else if (event.key === "r" && route === "report") {
     document.getElementById("toggle-reviewed")?.click();
   } else if (event.key === "n" && route === "report") {
@@ -98,3 +125,5 @@ byId("theme-slot").appendChild(themeButton());
 window.addEventListener("hashchange", render);
 document.addEventListener("keydown", onKey);
 render();
+// New reports show up on the screen in view (see live.ts).
+watchForChanges(() => current?.view.refresh?.());

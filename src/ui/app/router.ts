@@ -1,31 +1,41 @@
 /**
  * Hash routes, so the server only ever serves one page:
- *   #/?q=…&server_name=…   reports list with filters
- *   #/r/42                 one report
+ *   #/?server_name=…&sort=…   gaps, ranked (the home view)
+ *   #/g/7                    one gap
+ *   #/reports?q=…            reports list with filters
+ *   #/r/42                   one report
  *   #/overview?…           charts for the same filters
  *   #/settings             API key, theme, draft-PR configuration
  */
-import { FILTER_KEYS, type Filters } from "./types.js";
+import { FILTER_KEYS, GAP_FILTER_KEYS, type Filters, type GapFilters } from "./types.js";
 
 export type Route =
+  | { view: "gaps"; filters: GapFilters }
+  | { view: "gap"; id: number }
   | { view: "list"; filters: Filters }
   | { view: "report"; id: number }
   | { view: "overview"; filters: Filters }
   | { view: "settings" };
 
-export function parseFilters(query: string): Filters {
+function parseKeys<K extends string>(query: string, keys: readonly K[]): Partial<Record<K, string>> {
   const params = new URLSearchParams(query);
-  const filters: Filters = {};
-  for (const key of FILTER_KEYS) {
+  const filters: Partial<Record<K, string>> = {};
+  for (const key of keys) {
     const value = params.get(key);
     if (value !== null && value.trim() !== "") filters[key] = value;
   }
   return filters;
 }
 
-export function filtersQuery(filters: Filters): string {
+export const parseFilters = (query: string): Filters => parseKeys(query, FILTER_KEYS);
+export const parseGapFilters = (query: string): GapFilters => parseKeys(query, GAP_FILTER_KEYS);
+
+export const filtersQuery = (filters: Filters): string => keysQuery(filters, FILTER_KEYS);
+export const gapFiltersQuery = (filters: GapFilters): string => keysQuery(filters, GAP_FILTER_KEYS);
+
+function keysQuery<K extends string>(filters: Partial<Record<K, string>>, keys: readonly K[]): string {
   const params = new URLSearchParams();
-  for (const key of FILTER_KEYS) {
+  for (const key of keys) {
     const value = filters[key];
     if (value !== undefined && value !== "") params.set(key, value);
   }
@@ -38,15 +48,22 @@ export function parseRoute(hash: string): Route {
   const [path = "/", query = ""] = raw.split("?", 2);
   const report = /^\/r\/(\d{1,15})$/.exec(path);
   if (report) return { view: "report", id: Number(report[1]) };
+  const gap = /^\/g\/(\d{1,15})$/.exec(path);
+  if (gap) return { view: "gap", id: Number(gap[1]) };
+  if (path === "/reports") return { view: "list", filters: parseFilters(query) };
   if (path === "/overview") return { view: "overview", filters: parseFilters(query) };
   if (path === "/settings") return { view: "settings" };
-  return { view: "list", filters: parseFilters(query) };
+  return { view: "gaps", filters: path === "/" ? parseGapFilters(query) : {} };
 }
 
 export function href(route: Route): string {
   switch (route.view) {
+    case "gaps":
+      return `#/${gapFiltersQuery(route.filters)}`;
+    case "gap":
+      return `#/g/${route.id}`;
     case "list":
-      return `#/${filtersQuery(route.filters)}`;
+      return `#/reports${filtersQuery(route.filters)}`;
     case "overview":
       return `#/overview${filtersQuery(route.filters)}`;
     case "report":
@@ -68,8 +85,8 @@ export function navigate(route: Route, options: { replace?: boolean } = {}): voi
 }
 
 /** The filters as the API wants them: the "until" day is inclusive in the UI, exclusive in the API. */
-export function apiFilters(filters: Filters): Filters {
-  const out: Filters = { ...filters };
+export function apiFilters<F extends { until?: string }>(filters: F): F {
+  const out: F = { ...filters };
   if (out.until && /^\d{4}-\d{2}-\d{2}$/.test(out.until)) {
     const next = new Date(`${out.until}T00:00:00Z`);
     next.setUTCDate(next.getUTCDate() + 1);

@@ -3,6 +3,18 @@
 import { FILTERABLE_FIELDS } from "../../feedback/fields.js";
 
 export type { Report, ReportDetail, Note, Draft, Stats, CountRow } from "../../store/types.js";
+export type { Gap, GapDetail, GapHistoryEntry, GroupingProgress } from "../../store/gap-types.js";
+export type { Sparklines, Trend, TrendRow } from "../../gaps/trend.js";
+
+/** The LLM analysis a gap may carry (built elsewhere; shown only when present). */
+export interface GapAnalysis {
+  title: string;
+  summary: string;
+  proposed_change: string;
+  model: string;
+  generated_at: string;
+  report_count: number;
+}
 
 export interface Page<T> {
   items: T[];
@@ -17,10 +29,28 @@ export const FILTER_KEYS = ["q", ...FILTERABLE_FIELDS, "status", "since", "until
 export type FilterKey = (typeof FILTER_KEYS)[number];
 export type Filters = Partial<Record<FilterKey, string>>;
 
+/** The filters and sort of the gaps list (GET /api/gaps query values). */
+export const GAP_FILTER_KEYS = [
+  "q",
+  "server_name",
+  "status",
+  "gap_type",
+  "tool_name",
+  "since",
+  "until",
+  "sort",
+] as const;
+export type GapFilterKey = (typeof GAP_FILTER_KEYS)[number];
+export type GapFilters = Partial<Record<GapFilterKey, string>>;
+
 // Mirrors of the server's enums (a unit test keeps them equal to src/feedback and src/store).
 export const GAP_TYPES = ["missing_tool", "incomplete_results", "missing_parameter", "wrong_format", "other"] as const;
 export const RESOLUTIONS = ["blocked", "worked_around", "partial"] as const;
 export const REPORT_STATUSES = ["open", "reviewed", "resolved", "dismissed"] as const;
+export const GAP_STATUSES = ["open", "planned", "fixed", "wontfix", "duplicate"] as const;
+export const SETTABLE_GAP_STATUSES = ["open", "planned", "fixed", "wontfix"] as const;
+export const GAP_SORTS = ["score", "reports", "last_seen"] as const;
+export const AGENT_NOTE_MAX = 500;
 
 export const LABELS: Record<string, string> = {
   missing_tool: "Missing tool",
@@ -35,6 +65,13 @@ export const LABELS: Record<string, string> = {
   reviewed: "Reviewed",
   resolved: "Resolved",
   dismissed: "Dismissed",
+  planned: "Planned",
+  fixed: "Fixed",
+  wontfix: "Won't fix",
+  duplicate: "Duplicate",
+  score: "Score",
+  reports: "Reports",
+  last_seen: "Last seen",
 };
 
 export function label(value: string | null | undefined): string {

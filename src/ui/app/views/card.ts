@@ -4,7 +4,7 @@ import { h, mount } from "../dom.js";
 import { errorMessage, fullTime, when } from "../format.js";
 import { href, type Route } from "../router.js";
 import { toast } from "../toast.js";
-import { label, REPORT_STATUSES, type Note, type Report, type ReportDetail } from "../types.js";
+import { type Gap, label, REPORT_STATUSES, type Note, type Report, type ReportDetail } from "../types.js";
 import { badge } from "./badges.js";
 import { draftSection } from "./draft.js";
 import { failure, isAbort, loading } from "./states.js";
@@ -153,6 +153,21 @@ function renderCard(detail: ReportDetail, backHref: string): HTMLElement {
       )
     : null;
 
+  // The gap this report belongs to: a link at once, its title and status once fetched.
+  const gapLink =
+    detail.gap_id === null
+      ? null
+      : h("a", { href: href({ view: "gap", id: detail.gap_id }), id: "report-gap-link" }, `Gap #${detail.gap_id}`);
+  if (gapLink && detail.gap_id !== null) {
+    getJson<Gap>(`/api/gaps/${detail.gap_id}?limit=1`).then(
+      (gap) => {
+        gapLink.textContent = `Gap #${gap.id}: ${gap.title}`;
+        gapLink.after(" ", badge("gap-status", gap.status) ?? "");
+      },
+      () => undefined, // the link still works
+    );
+  }
+
   return h(
     "article",
     { class: "view view-card", id: "report-card", "data-id": detail.id },
@@ -185,6 +200,7 @@ function renderCard(detail: ReportDetail, backHref: string): HTMLElement {
         h(
           "dl",
           { class: "meta" },
+          meta("Gap", gapLink ?? "Not grouped yet"),
           meta("Server", filterLink("server_name", detail.server_name)),
           meta("Version", detail.server_version),
           meta("Tool", filterLink("tool_name", detail.tool_name)),
@@ -209,7 +225,11 @@ function renderCard(detail: ReportDetail, backHref: string): HTMLElement {
       ),
     ),
     h("section", { class: "panel", id: "notes" }, h("h2", null, "Notes"), noNotes, notes, noteForm),
-    draftSection(detail),
+    draftSection({
+      drafts: detail.drafts,
+      path: `/api/feedback/${detail.id}/draft-pr`,
+      serverName: detail.server_name,
+    }),
   );
 }
 

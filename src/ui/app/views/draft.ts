@@ -1,15 +1,16 @@
 /**
- * The Draft PR part of a report card: the PRs drafted so far (history), the
- * Draft PR / Re-draft button, and a live progress view fed by the
- * POST /api/feedback/:id/draft-pr Server-Sent Events stream (see docs/draft-pr.md).
+ * The Draft PR part of a report card and of a gap page: the PRs drafted so
+ * far (history), the Draft PR / Re-draft button, and a live progress view fed
+ * by a Server-Sent Events stream (POST /api/feedback/:id/draft-pr for a
+ * report, POST /api/gaps/:id/draft for a gap; see docs/draft-pr.md).
  */
 import type { DraftEvent, DraftResultPayload as DraftResult } from "../../../draft/events.js";
-import { request } from "../api.js";
+import { ApiError, request } from "../api.js";
 import { h, mount } from "../dom.js";
 import { errorMessage, fullTime } from "../format.js";
 import { readSse } from "../sse.js";
 import { toast } from "../toast.js";
-import type { Draft, ReportDetail } from "../types.js";
+import type { Draft } from "../types.js";
 
 type Payload<T extends DraftEvent["type"]> = Omit<Extract<DraftEvent, { type: T }>, "type">;
 type StepData = Payload<"step">;
@@ -108,10 +109,32 @@ function resultView(result: DraftResult): HTMLElement {
   );
 }
 
-export function draftSection(detail: ReportDetail): HTMLElement {
-  const history = h("ol", { class: "drafts", id: "draft-history" }, detail.drafts.map(draftItem));
+export interface DraftSectionOptions {
+  drafts: Draft[];
+  /** The POST route that streams the draft. */
+  path: string;
+  /** The server the draft is for, named when no repository is configured for it. */
+  serverName: string;
+  /**
+   * When set, a 404 for the route itself (not for the thing drafted) or a
+   * "not configured" answer hides the button and shows this sentence instead:
+   * for servers that do not offer this kind of draft.
+   */
+  unavailable?: { message: string; known: boolean; remember: () => void };
+}
+
+/** 404 with the router's own code means "no such route", or the server says drafting is off. */
+function draftingUnavailable(err: unknown): boolean {
+  return (
+    err instanceof ApiError &&
+    ((err.status === 404 && err.code === "not_found") || /not_configured|drafts_disabled/.test(err.code))
+  );
+}
+
+export function draftSection(options: DraftSectionOptions): HTMLElement {
+  const history = h("ol", { class: "drafts", id: "draft-history" }, options.drafts.map(draftItem));
   const none = h("p", { class: "muted", id: "drafts-empty" }, "No draft PRs yet.");
-  none.hidden = detail.drafts.length > 0;
+  none.hidden = options.drafts.length > 0;
   const meter = h("progress", { id: "draft-meter", max: 9, value: 0 });
   const status = h("p", { id: "draft-status", class: "draft-status", role: "status" });
   const log = h("ol", { class: "progress", id: "draft-progress" });
@@ -121,11 +144,23 @@ export function draftSection(detail: ReportDetail): HTMLElement {
   const button = h(
     "button",
     { type: "button", class: "primary", id: "draft-button" },
-    detail.drafts.length ? "Re-draft" : "Draft PR",
+    options.drafts.length ? "Re-draft" : "Draft PR",
+  );
+  const unavailableNote = h(
+    "p",
+    { class: "muted", id: "draft-unavailable", hidden: true },
+    options.unavailable?.message ?? "",
   );
   const stop = h("button", { type: "button", class: "secondary", id: "draft-stop", hidden: true }, "Stop");
   let controller: AbortController | undefined;
 
+  const actions = h(
+    "div",
+    { class: "actions draft-actions" },
+    h("label", { class: "check" }, dryRun, " Dry run (show the diff, push nothing)"),
+    stop,
+    button,
+  );
   const line = (kind: string, text: string) => log.appendChild(h("li", { class: `progress-${kind}` }, text));
   const fail = (message: string, code?: string) => {
     line("error", message);
@@ -157,7 +192,7 @@ export function draftSection(detail: ReportDetail): HTMLElement {
     live.setAttribute("aria-busy", "true");
     let finished = false;
     try {
-      const res = await request(`/api/feedback/${detail.id}/draft-pr`, {
+      const res = await request(options.path, {
         method: "POST",
         body: dryRun.checked ? { dry_run: true } : {},
         accept: "text/event-stream",
@@ -179,7 +214,7 @@ export function draftSection(detail: ReportDetail): HTMLElement {
           const data = parse<ErrorData>(ev.data);
           fail(
             data?.code === "no_repo_configured"
-              ? noRepoMessage(detail.server_name)
+              ? noRepoMessage(options.serverName)
               : (data?.message ?? "The draft failed."),
             data?.code,
           );
@@ -207,6 +242,9 @@ export function draftSection(detail: ReportDetail): HTMLElement {
       if (signal.aborted) {
         line("error", "Stopped.");
         status.textContent = "Stopped.";
+      } else if (options.unavailable && draftingUnavailable(err)) {
+        options.unavailable.remember();
+        showUnavailable();
       } else {
         fail(errorMessage(err));
         toast(`Draft PR failed: ${errorMessage(err)}`, "error");
@@ -217,7 +255,14 @@ export function draftSection(detail: ReportDetail): HTMLElement {
       stop.hidden = true;
     }
   };
+  const showUnavailable = () => {
+    live.hidden = true;
+    mount(outcome);
+    actions.hidden = true;
+    unavailableNote.hidden = false;
+  };
   button.addEventListener("click", () => void run());
+  if (options.unavailable?.known) showUnavailable();
   stop.addEventListener("click", () => controller?.abort());
 
   return h(
@@ -226,13 +271,8 @@ export function draftSection(detail: ReportDetail): HTMLElement {
     h("h2", null, "Draft PRs"),
     none,
     history,
-    h(
-      "div",
-      { class: "actions draft-actions" },
-      h("label", { class: "check" }, dryRun, " Dry run (show the diff, push nothing)"),
-      stop,
-      button,
-    ),
+    actions,
+    unavailableNote,
     live,
     outcome,
   );

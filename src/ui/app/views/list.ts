@@ -135,12 +135,12 @@ export function createListView(): View {
     );
   };
 
-  const load = async (withTiles: boolean): Promise<void> => {
+  const load = async (withTiles: boolean, quiet = false): Promise<void> => {
     controller?.abort();
     controller = new AbortController();
     const { signal } = controller;
     results.setAttribute("aria-busy", "true");
-    mount(results, loading("reports"));
+    if (!quiet) mount(results, loading("reports"));
     let data: Page<Report>;
     try {
       data = await getJson<Page<Report>>(
@@ -150,10 +150,11 @@ export function createListView(): View {
     } catch (err) {
       if (isAbort(err)) return;
       results.setAttribute("aria-busy", "false");
-      mount(
-        results,
-        failure(err, () => void load(true)),
-      );
+      if (!quiet)
+        mount(
+          results,
+          failure(err, () => void load(true)),
+        );
       return;
     }
     // The tiles' stats query (slower at scale) goes out only once the page is in.
@@ -205,6 +206,10 @@ export function createListView(): View {
         cursor = undefined;
       }
       void load(true);
+    },
+    refresh() {
+      // Only the newest page changes when reports arrive; deeper pages stay put.
+      if (cursors.length === 0) void load(true, true);
     },
     dispose() {
       controller?.abort();

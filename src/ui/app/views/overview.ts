@@ -4,13 +4,17 @@ import { perDayChart, rankChart, tiles } from "../charts.js";
 import { h, mount } from "../dom.js";
 import { createFilterBar } from "../filterbar.js";
 import { apiFilters, href, type Route } from "../router.js";
-import type { Filters, Stats } from "../types.js";
+import type { Filters, Gap, Page, Stats, Trend } from "../types.js";
+import { BREAKDOWN_GAPS, breakdownPanel, trendPanel } from "./gap-overview.js";
 import { empty, failure, isAbort, loading } from "./states.js";
 import type { View } from "./view.js";
 
 const DAYS = 30;
 
-function render(stats: Stats, filters: Filters): HTMLElement[] {
+/** The overview's filters that gaps also take (report status is not gap status). */
+const gapFilters = (f: Filters) => ({ server_name: f.server_name, gap_type: f.gap_type, tool_name: f.tool_name });
+
+function render(stats: Stats, filters: Filters, gapSlot: HTMLElement): HTMLElement[] {
   if (stats.total === 0) {
     return [
       empty(
@@ -19,8 +23,11 @@ function render(stats: Stats, filters: Filters): HTMLElement[] {
       ),
     ];
   }
+  const toolRows = stats.by_tool.filter((r) => r.key !== null);
+  const noTool = stats.by_tool.find((r) => r.key === null)?.count ?? 0;
   return [
     tiles(stats, filters),
+    gapSlot,
     h(
       "section",
       { class: "panel chart-panel", id: "chart-days", "aria-label": `Reports per day, last ${DAYS} days` },
@@ -32,7 +39,14 @@ function render(stats: Stats, filters: Filters): HTMLElement[] {
       { class: "chart-grid" },
       rankChart({ id: "chart-gap", title: "By gap type", rows: stats.by_gap_type, filterKey: "gap_type", filters }),
       rankChart({ id: "chart-server", title: "By server", rows: stats.by_server, filterKey: "server_name", filters }),
-      rankChart({ id: "chart-tool", title: "By tool", rows: stats.by_tool, filterKey: "tool_name", filters }),
+      // No "(none)" bar: reports that named no tool are counted in their gaps, and in a footnote here.
+      rankChart({
+        id: "chart-tool",
+        title: noTool ? `By tool (${noTool} named none)` : "By tool",
+        rows: toolRows,
+        filterKey: "tool_name",
+        filters,
+      }),
       rankChart({
         id: "chart-resolution",
         title: "By resolution",
@@ -49,22 +63,48 @@ function render(stats: Stats, filters: Filters): HTMLElement[] {
 export function createOverviewView(): View {
   let filters: Filters = {};
   let controller: AbortController | undefined;
-  const listLink = h("a", { class: "button secondary", id: "overview-to-list", href: "#/" }, "View these reports");
+  const listLink = h(
+    "a",
+    { class: "button secondary", id: "overview-to-list", href: "#/reports" },
+    "View these reports",
+  );
   const bar = createFilterBar("overview", [listLink]);
   const body = h("div", { class: "overview-body", "aria-live": "polite" });
   const el = h("div", { class: "view view-overview" }, h("h1", { class: "sr-only" }, "Overview"), bar.el, body);
 
-  const load = () => {
+  const gapPanels = (signal: AbortSignal): Promise<HTMLElement[]> => {
+    const g = gapFilters(filters);
+    return Promise.all([
+      getJson<Trend>(withQuery("/api/gaps/trend", g, { days: 7, limit: 10 }), { signal }),
+      getJson<Page<Gap>>(withQuery("/api/gaps", g, { limit: BREAKDOWN_GAPS }), { signal }),
+    ]).then(
+      ([trend, page]) => [trendPanel(trend), breakdownPanel(page.items, page.nextCursor !== null)],
+      (err: unknown) => (isAbort(err) ? [] : [failure(err, () => load())]),
+    );
+  };
+
+  /** Stats first (the tiles and charts), then the gap panels; a live refresh swaps everything at once. */
+  const load = (quiet = false) => {
     controller?.abort();
     controller = new AbortController();
-    mount(body, loading("charts"));
-    getJson<Stats>(withQuery("/api/stats", apiFilters(filters), { days: DAYS }), { signal: controller.signal }).then(
-      (stats) => {
-        mount(body, render(stats, filters));
+    const { signal } = controller;
+    if (!quiet) mount(body, loading("charts"));
+    getJson<Stats>(withQuery("/api/stats", apiFilters(filters), { days: DAYS }), { signal }).then(
+      async (stats) => {
+        const gapSlot = h("div", { class: "gap-overview", id: "gap-overview" });
+        const panels = stats.total > 0 ? gapPanels(signal) : Promise.resolve([]);
+        if (quiet) mount(gapSlot, ...(await panels));
+        else void panels.then((p) => mount(gapSlot, ...p));
+        if (signal.aborted) return;
+        mount(body, render(stats, filters, gapSlot));
         bar.loadOptions(Object.keys(filters).length === 0 ? stats : undefined);
       },
       (err: unknown) => {
-        if (!isAbort(err)) mount(body, failure(err, load));
+        if (!isAbort(err) && !quiet)
+          mount(
+            body,
+            failure(err, () => load()),
+          );
       },
     );
   };
@@ -76,6 +116,9 @@ export function createOverviewView(): View {
       bar.sync(filters);
       listLink.setAttribute("href", href({ view: "list", filters }));
       load();
+    },
+    refresh() {
+      load(true);
     },
     dispose() {
       controller?.abort();

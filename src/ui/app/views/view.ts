@@ -4,5 +4,7 @@ import type { Route } from "../router.js";
 export interface View {
   el: HTMLElement;
   update(route: Route): void;
+  /** New data on the server (see live.ts): redraw without a spinner, keeping what the user is typing. */
+  refresh?(): void;
   dispose?(): void;
 }
