@@ -19,6 +19,7 @@ function printable(text: string): string {
 
 interface DraftFlags {
   db: string;
+  gap?: number;
   dryRun?: boolean;
   repoPath?: string;
   provider?: LlmProvider;
@@ -82,10 +83,11 @@ export class ProgressDisplay {
   }
 }
 
-function parseReportId(value: string): number {
-  const n = Number(value);
-  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n <= 0)
-    throw new Error(`"${value}" is not a report id (a positive whole number)`);
+function parseId(value: string, what = "report"): number {
+  const text = value.replace(/^#/, "");
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(n) || n <= 0)
+    throw new Error(`"${value}" is not a ${what} id (a positive whole number)`);
   return n;
 }
 
@@ -98,8 +100,15 @@ function parseContextTokens(value: string): number {
 export function registerDraft(program: Command): void {
   program
     .command("draft")
-    .description("draft a pull request (or, with --repo-path, a local branch and commit) for one report")
-    .argument("<id>", "report id")
+    .description(
+      "draft a pull request (or, with --repo-path, a local branch and commit) for one report, or with --gap for a gap",
+    )
+    .argument("[id]", "report id (or use --gap)")
+    .addOption(
+      new Option("--gap <id>", "draft from this gap: all its reports are the evidence")
+        .env("PATCHWORKMCP_DRAFT_GAP")
+        .argParser((v) => parseId(v, "gap")),
+    )
     .addOption(dbOption())
     .addOption(
       switchOption(
@@ -137,8 +146,10 @@ export function registerDraft(program: Command): void {
         .env("FEEDBACK_PUBLIC_URL")
         .default("http://localhost:8099"),
     )
-    .action(async (idText: string, flags: DraftFlags) => {
-      const id = parseReportId(idText);
+    .action(async (idText: string | undefined, flags: DraftFlags) => {
+      if ((idText === undefined) === (flags.gap === undefined))
+        throw new Error("give a report id or --gap <id> (exactly one)");
+      const id = idText === undefined ? undefined : parseId(idText);
       // The SDKs behind the pipeline, and SQLite, load only when a draft actually runs (keeps other verbs fast to start).
       const [{ runDraft }, { FeedbackStore }, { DraftSettings }] = await Promise.all([
         import("../draft/pipeline.js"),
@@ -156,6 +167,7 @@ export function registerDraft(program: Command): void {
           store,
           settings: new DraftSettings(store),
           reportId: id,
+          gapId: flags.gap,
           dryRun: flags.dryRun ?? false,
           repoPath: flags.repoPath,
           overrides: {
@@ -166,7 +178,7 @@ export function registerDraft(program: Command): void {
             contextTokens: flags.contextTokens,
           },
           signal: controller.signal,
-          reportUrl: `${flags.publicUrl.replace(/\/+$/, "")}/#/r/${id}`,
+          reportUrl: `${flags.publicUrl.replace(/\/+$/, "")}/#/${flags.gap !== undefined ? `g/${flags.gap}` : `r/${id}`}`,
           onEvent: (event) => display.handle(event),
         });
         if (!outcome.ok) {

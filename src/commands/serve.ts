@@ -9,6 +9,7 @@ interface ServeFlags {
   apiKey?: string;
   allowedHosts?: string[];
   allowedOrigins?: string[];
+  gapAnalysisInterval: number;
 }
 
 export function registerServe(program: Command): void {
@@ -34,6 +35,20 @@ export function registerServe(program: Command): void {
         .env("FEEDBACK_ALLOWED_ORIGINS")
         .argParser(parseList),
     )
+    .addOption(
+      new Option(
+        "--gap-analysis-interval <ms>",
+        "how often automatic gap analysis looks for gaps (it runs only when gap_analysis.auto_at_reports is set)",
+      )
+        .env("PATCHWORKMCP_GAP_ANALYSIS_INTERVAL_MS")
+        .default(60_000)
+        .argParser((v) => {
+          const n = Number(v);
+          if (!Number.isInteger(n) || n < 100 || n > 86_400_000)
+            throw new Error("--gap-analysis-interval must be a whole number of milliseconds from 100 to 86400000");
+          return n;
+        }),
+    )
     .action(async (flags: ServeFlags) => {
       // Loaded on use: every verb shares one CLI, and only `serve` needs the web stack.
       const { startServer } = await import("../http/server.js");
@@ -44,6 +59,7 @@ export function registerServe(program: Command): void {
         apiKey: flags.apiKey || undefined,
         allowedHosts: flags.allowedHosts,
         allowedOrigins: flags.allowedOrigins,
+        gapAnalysisIntervalMs: flags.gapAnalysisInterval,
       });
       process.stderr.write(
         `patchworkmcp: listening on ${running.url} (db ${flags.db}, auth ${running.context.auth.required ? "on" : "off"})\n`,

@@ -7,7 +7,8 @@
  * everything emitted and from everything sent to GitHub.
  */
 import { randomBytes } from "node:crypto";
-import type { Draft, FeedbackStore, Note, Report } from "../store/index.js";
+import { collapseEvidence, EVIDENCE_SAMPLE, type GapEvidence } from "../gaps/evidence.js";
+import type { Draft, FeedbackStore, Gap, Report } from "../store/index.js";
 import {
   SettingsError,
   type DraftSettings,
@@ -18,7 +19,8 @@ import { changeSetDiff } from "./diff.js";
 import { DRAFT_STEPS, DraftError, type DraftEvent, type DraftResult, type DraftStep } from "./events.js";
 import { GitHubRepo } from "./github.js";
 import { LocalGitRepo } from "./local-git.js";
-import { buildUserPrompt, computeBudget, fixedPromptChars, SYSTEM_PROMPT } from "./prompt.js";
+import { fitEvidence, gapNotes, type FittedEvidence, type PromptNote } from "./gap-prompt.js";
+import { buildUserPrompt, computeBudget, fixedPromptChars, GAP_SYSTEM_PROMPT, SYSTEM_PROMPT } from "./prompt.js";
 import { createModelClient, type ModelClient } from "./providers.js";
 import { makeRedactor, redactDeep, urlCredentials, type Redactor } from "./redact.js";
 import { selectFiles } from "./select.js";
@@ -27,24 +29,56 @@ import { validateChangeSet, type ValidatedChangeSet } from "./validate.js";
 export interface RunDraftOptions {
   store: FeedbackStore;
   settings: DraftSettings;
-  reportId: number;
+  /** The subject: exactly one of a report and a gap. */
+  reportId?: number | undefined;
+  /** Draft from a gap: all its reports (near-duplicates collapsed, within budget) are the evidence. */
+  gapId?: number | undefined;
   dryRun?: boolean | undefined;
   /** Local mode: a git checkout to commit into instead of opening a PR. */
   repoPath?: string | undefined;
   overrides?: SettingsOverrides | undefined;
   signal?: AbortSignal | undefined;
   onEvent: (event: DraftEvent) => void;
-  /** Where the report can be seen (for the PR body's link back). */
+  /** Where the report (or, for a gap, the gap) can be seen (for the PR body's link back). */
   reportUrl?: string | undefined;
 }
+
+/** Share of the prompt a gap's reports may take (the rest is for the repository's files). */
+const GAP_EVIDENCE_SHARE = 0.25;
 
 export type DraftOutcome =
   | { ok: true; result: DraftResult }
   | { ok: false; error: { code: string; message: string; step: DraftStep | null } };
 
-export function branchName(reportId: number, now = new Date()): string {
+export function branchName(id: number, now = new Date(), subject: "report" | "gap" = "report"): string {
   const stamp = now.toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15);
-  return `patchworkmcp/report-${reportId}-${stamp}-${randomBytes(3).toString("hex")}`;
+  return `patchworkmcp/${subject}-${id}-${stamp}-${randomBytes(3).toString("hex")}`;
+}
+
+/** What a run drafts for: one report, or a gap (with the report that represents it best). */
+interface Subject {
+  /** The report, or the gap's most representative report (file selection and the record use it). */
+  report: Report;
+  notes: PromptNote[];
+  gap?: { gap: Gap; evidence: GapEvidence; fitted: FittedEvidence };
+}
+
+/** The gap's reports as one report-shaped value for file selection: every tool and the leading texts. */
+function selectionReport(primary: Report, evidence: GapEvidence, gap: Gap): Report {
+  const used = evidence.items.slice(0, 20).map((i) => i.report);
+  const tools = new Set<string>();
+  for (const r of used) {
+    if (r.tool_name) tools.add(r.tool_name);
+    for (const t of r.tools_available) tools.add(t);
+  }
+  return {
+    ...primary,
+    tool_name: gap.tool_name ?? primary.tool_name,
+    tools_available: [...tools],
+    what_i_needed: used.map((r) => r.what_i_needed).join("\n"),
+    what_i_tried: used.map((r) => r.what_i_tried).join("\n"),
+    suggestion: used.flatMap((r) => (r.suggestion ? [r.suggestion] : [])).join("\n") || null,
+  };
 }
 
 function quoteLines(text: string): string {
@@ -64,15 +98,22 @@ function codeSpan(text: string): string {
 export function prBody(input: {
   modelBody: string;
   report: Report;
-  notes: Note[];
+  notes: PromptNote[];
   reportUrl: string | undefined;
   provider: string;
   model: string;
   files: string[];
+  /** Drafted from a gap: its id and the reports quoted as evidence. */
+  gap?: { id: number; reportIds: number[]; total: number } | undefined;
 }): string {
-  const link = input.reportUrl
-    ? `[feedback report #${input.report.id}](${input.reportUrl})`
-    : `feedback report #${input.report.id}`;
+  const subject = input.gap ? `gap #${input.gap.id}` : `feedback report #${input.report.id}`;
+  const link = input.reportUrl ? `[${subject}](${input.reportUrl})` : subject;
+  const evidence = input.gap
+    ? ` (${input.gap.total} report${input.gap.total === 1 ? "" : "s"}; quoted as evidence: ${input.gap.reportIds
+        .slice(0, 50)
+        .map((id) => `#${id}`)
+        .join(", ")}${input.gap.reportIds.length > 50 ? ", …" : ""})`
+    : "";
   const notes =
     input.notes.length === 0
       ? "_No developer notes were used._"
@@ -80,7 +121,7 @@ export function prBody(input: {
   const body = [
     input.modelBody,
     "---",
-    `Drafted by PatchworkMCP from ${link} about ${codeSpan(input.report.server_name)}${input.report.tool_name ? ` (tool ${codeSpan(input.report.tool_name)})` : ""}, with ${input.provider}/${input.model}. Review before merging: the report text came from an AI agent.`,
+    `Drafted by PatchworkMCP from ${link}${evidence} about ${codeSpan(input.report.server_name)}${input.report.tool_name ? ` (tool ${codeSpan(input.report.tool_name)})` : ""}, with ${input.provider}/${input.model}. Review before merging: the report text came from ${input.gap ? "AI agents" : "an AI agent"}.`,
     notes,
     `Files: ${input.files.map((f) => `\`${f}\``).join(", ")}`,
   ].join("\n\n");
@@ -122,6 +163,38 @@ class Run {
     if (this.options.signal?.aborted) throw new DraftError("cancelled", "The draft was cancelled.", step);
   }
 
+  /** The report, or the gap with its evidence (collapsed and ranked; fitted to the budget later). */
+  private loadSubject(): Subject {
+    const { store, reportId, gapId } = this.options;
+    if ((reportId === undefined) === (gapId === undefined))
+      throw new DraftError(
+        "invalid_subject",
+        "Draft either one report or one gap, not both and not neither.",
+        "settings",
+      );
+    if (reportId !== undefined) {
+      const report = store.getReport(reportId);
+      if (!report) throw new DraftError("report_not_found", `There is no report ${reportId}.`, "settings");
+      return { report, notes: store.listNotes(report.id) };
+    }
+    const gap = store.gaps.getGap(gapId!);
+    if (!gap) throw new DraftError("gap_not_found", `There is no gap ${gapId}.`, "settings");
+    if (gap.status === "duplicate")
+      throw new DraftError(
+        "gap_merged",
+        `Gap ${gap.id} was merged into gap ${gap.duplicate_of}; draft from gap ${gap.duplicate_of} instead.`,
+        "settings",
+      );
+    const evidence = collapseEvidence(store.gapEvidence(gap.id, EVIDENCE_SAMPLE));
+    const primary = evidence.items[0]?.report;
+    if (!primary) throw new DraftError("gap_empty", `Gap ${gap.id} has no reports to draft from.`, "settings");
+    return {
+      report: primary,
+      notes: gapNotes(gap, store.gaps.notesOf(gap.id)),
+      gap: { gap, evidence, fitted: { block: "", used: [], omitted: 0 } },
+    };
+  }
+
   async run(): Promise<DraftOutcome> {
     let cleanup: (() => Promise<void>) | undefined;
     try {
@@ -152,10 +225,9 @@ class Run {
     const { store, signal } = options;
 
     // 1. settings
-    this.step("settings", "Loading the report and the draft settings");
-    const report = store.getReport(options.reportId);
-    if (!report) throw new DraftError("report_not_found", `There is no report ${options.reportId}.`, "settings");
-    const notes = store.listNotes(report.id);
+    this.step("settings", `Loading the ${options.gapId !== undefined ? "gap" : "report"} and the draft settings`);
+    const subject = this.loadSubject();
+    const { report, notes } = subject;
     let config: ResolvedDraftConfig;
     try {
       config = options.settings.resolve(report.server_name, options.overrides);
@@ -190,9 +262,12 @@ class Run {
       apiKey: config.provider === "anthropic" ? s.anthropicApiKey : s.openaiApiKey,
       baseUrl: config.provider === "anthropic" ? s.anthropicBaseUrl : s.openaiBaseUrl,
     });
+    const about = subject.gap
+      ? `Gap #${subject.gap.gap.id} on ${report.server_name}: ${subject.gap.gap.reports} reports, ${subject.gap.evidence.items.length} distinct among the ${subject.gap.evidence.sampled} newest`
+      : `Report #${report.id} on ${report.server_name}`;
     this.detail(
       "settings",
-      `Report #${report.id} on ${report.server_name}, ${notes.length} developer note${notes.length === 1 ? "" : "s"}; model ${config.provider}/${config.model}${options.dryRun ? "; dry run" : ""}`,
+      `${about}, ${notes.length} developer note${notes.length === 1 ? "" : "s"}; model ${config.provider}/${config.model}${options.dryRun ? "; dry run" : ""}`,
     );
 
     // 2. repository
@@ -225,9 +300,19 @@ class Run {
     const budget = computeBudget(config.contextTokens);
     const paths = listing.entries.map((e) => e.path).sort();
     const treeChars = Math.min(40_000, Math.floor(budget.promptChars * 0.15));
+    if (subject.gap) {
+      subject.gap.fitted = fitEvidence(subject.gap.evidence, Math.floor(budget.promptChars * GAP_EVIDENCE_SHARE));
+      const { used, omitted } = subject.gap.fitted;
+      this.detail(
+        "select_files",
+        `Quoting ${used.length} distinct report${used.length === 1 ? "" : "s"} as evidence (standing for ${used.reduce((n, i) => n + 1 + i.duplicate_ids.length, 0)} reports)${omitted > 0 ? `; ${omitted} left out for lack of room` : ""}`,
+      );
+    }
+    const evidenceBlock = subject.gap?.fitted.block;
     const fixed = fixedPromptChars({
       report,
       notes,
+      evidenceBlock,
       repoLabel: source.label,
       baseBranch: source.baseBranch,
       listingComplete: listing.complete,
@@ -236,7 +321,7 @@ class Run {
     const fileBudget = Math.max(2_000, budget.promptChars - fixed);
     const selection = await selectFiles({
       entries: listing.entries,
-      report,
+      report: subject.gap ? selectionReport(report, subject.gap.evidence, subject.gap.gap) : report,
       read: (p) => source.read(p),
       budgetChars: fileBudget,
     });
@@ -258,6 +343,7 @@ class Run {
         {
           report,
           notes,
+          evidenceBlock,
           repoLabel: source.label,
           baseBranch: source.baseBranch,
           paths,
@@ -276,7 +362,7 @@ class Run {
       let answer: unknown;
       try {
         answer = await client.generate({
-          system: SYSTEM_PROMPT,
+          system: subject.gap ? GAP_SYSTEM_PROMPT : SYSTEM_PROMPT,
           user,
           maxOutputTokens: budget.maxOutputTokens,
           signal,
@@ -331,9 +417,12 @@ class Run {
     }
 
     // 7. branch + one commit
-    const branch = branchName(report.id);
+    const branch = subject.gap ? branchName(subject.gap.gap.id, new Date(), "gap") : branchName(report.id);
     this.step("commit", `Creating branch ${branch} with one commit`);
-    const message = `${this.redact(change.commitMessage)}\n\nPatchworkMCP-Report: ${report.id}\n`;
+    const trailer = subject.gap
+      ? `PatchworkMCP-Gap: ${subject.gap.gap.id}\nPatchworkMCP-Report: ${report.id}`
+      : `PatchworkMCP-Report: ${report.id}`;
+    const message = `${this.redact(change.commitMessage)}\n\n${trailer}\n`;
     // Registered before the commit: a failure or cancel after GitHub created the ref but before we
     // heard back must still remove the branch (deleting a branch that was never made is harmless).
     setCleanup(async () => {
@@ -360,6 +449,11 @@ class Run {
           provider: config.provider,
           model: config.model,
           files: files.map((f) => f.path),
+          gap: subject.gap && {
+            id: subject.gap.gap.id,
+            total: subject.gap.gap.reports,
+            reportIds: subject.gap.fitted.used.map((i) => i.report.id),
+          },
         }),
       );
       const pr = await source.openDraftPull({ branch, title: this.redact(change.title), body });
@@ -372,11 +466,11 @@ class Run {
 
     // 9. history
     // The PR exists now: finish recording it even if the client has gone away.
-    this.step("record", "Recording the draft on the report", false);
+    this.step("record", `Recording the draft on the ${subject.gap ? "gap and its reports" : "report"}`, false);
     let draft: Draft;
     try {
-      draft = store.addDraft(report.id, {
-        kind: url ? "pull_request" : "local_commit",
+      const record = {
+        kind: (url ? "pull_request" : "local_commit") as Draft["kind"],
         url,
         number,
         repo: local ? source.label : config.target!.repo,
@@ -387,12 +481,19 @@ class Run {
         model: config.model,
         files: files.map((f) => f.path),
         title: this.redact(change.title),
-      });
+      };
+      // A gap's draft is linked to the gap and to every report read as evidence (each report's page lists it).
+      draft = subject.gap
+        ? store.addDraft(report.id, record, {
+            gapId: subject.gap.gap.id,
+            reportIds: subject.gap.evidence.items.flatMap((i) => [i.report.id, ...i.duplicate_ids]),
+          })
+        : store.addDraft(report.id, record);
     } catch (err) {
       const made = url ? `the draft PR ${url}` : `branch ${branch}`;
       throw new DraftError(
         "record_failed",
-        `${made} was made but could not be recorded on the report (${err instanceof Error ? err.message : String(err)}).`,
+        `${made} was made but could not be recorded on the ${subject.gap ? "gap" : "report"} (${err instanceof Error ? err.message : String(err)}).`,
         "record",
       );
     }

@@ -6,3 +6,4 @@ export type * from "./types.js";
 export { GapStore } from "./gaps.js";
 export * from "./gap-filters.js";
 export type * from "./gap-types.js";
+export type { EvidenceRow } from "./gap-analyses.js";
