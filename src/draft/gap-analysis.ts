@@ -186,18 +186,18 @@ function translate(err: unknown): GapAnalysisError {
 /** Analyse one gap (or return its fresh cached analysis). Throws GapAnalysisError with a code. */
 export async function analyzeGap(options: AnalyzeGapOptions): Promise<AnalyzeGapResult> {
   const { store, settings } = options;
-  const config = settings.gapAnalysis();
-  if (!config.enabled)
-    throw new GapAnalysisError(
-      "gap_analysis_off",
-      "Gap analysis is off: turn it on in the settings (gap_analysis.enabled) or with PATCHWORKMCP_GAP_ANALYSIS=on. It sends the gap's reports to the configured LLM.",
-    );
   const gap = store.gaps.getGap(options.gapId);
   if (!gap) throw new GapAnalysisError("gap_not_found", `There is no gap ${options.gapId}.`);
   if (gap.status === "duplicate")
     throw new GapAnalysisError(
       "gap_merged",
       `Gap ${gap.id} was merged into gap ${gap.duplicate_of}; analyse gap ${gap.duplicate_of} instead.`,
+    );
+  const config = settings.gapAnalysis();
+  if (!config.enabled)
+    throw new GapAnalysisError(
+      "gap_analysis_off",
+      "Gap analysis is off: turn it on in the settings (gap_analysis.enabled) or with PATCHWORKMCP_GAP_ANALYSIS=on. It sends the gap's reports to the configured LLM.",
     );
   if (gap.reports === 0) throw new GapAnalysisError("gap_empty", `Gap ${gap.id} has no reports to analyse.`);
   if (gap.analysis && !gap.analysis.stale && !options.force) return { analysis: gap.analysis, cached: true };
