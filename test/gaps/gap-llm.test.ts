@@ -277,7 +277,11 @@ describe("gap analysis", () => {
     expect(body.analysis).toMatchObject({ report_count: 7, stale: false, title: ANALYSIS.title });
     expect(anthropic.requests).toHaveLength(2);
     // The two new identical reports joined the duplicates' entry (5 identical reports, one entry).
-    expect(quotedReports(anthropic.requests[1]!).items.map((i) => i.duplicates).sort()).toEqual([0, 0, 4]);
+    expect(
+      quotedReports(anthropic.requests[1]!)
+        .items.map((i) => i.duplicates)
+        .sort(),
+    ).toEqual([0, 0, 4]);
   });
 
   it("a title a human gave wins over the analysis", async () => {
