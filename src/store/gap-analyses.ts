@@ -119,7 +119,7 @@ export class GapAnalysisStore {
   needingAnalysis(minReports: number, limit: number): number[] {
     const rows = this.stmt(
       `SELECT g.id FROM gaps g LEFT JOIN gap_analyses a ON a.gap_id = g.id
-       WHERE g.reports >= ? AND g.status <> 'duplicate'
+       WHERE g.reports > 0 AND g.reports >= ? AND g.status <> 'duplicate'
          AND (a.gap_id IS NULL OR abs(g.reports - a.report_count) >= a.refresh_after)
        ORDER BY g.reports DESC, g.id DESC LIMIT ?`,
     ).all(Math.max(1, minReports), limit) as { id: number }[];
