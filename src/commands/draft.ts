@@ -7,12 +7,13 @@
 import { Option, type Command } from "commander";
 import type { DraftEvent } from "../draft/index.js";
 import { inertText } from "../draft/text.js";
-import { reportUrl } from "../net/report-url.js";
+import { gapUrl, reportUrl } from "../net/report-url.js";
 import { contextTokensSchema, LLM_PROVIDERS, SETTINGS_ENV, type LlmProvider } from "../settings/schema.js";
 import { dbOption, requireDbFile, switchOption } from "./options.js";
 
 interface DraftFlags {
   db: string;
+  gap?: number;
   dryRun?: boolean;
   repoPath?: string;
   provider?: LlmProvider;
@@ -76,10 +77,11 @@ export class ProgressDisplay {
   }
 }
 
-function parseReportId(value: string): number {
-  const n = Number(value);
-  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n <= 0)
-    throw new Error(`"${value}" is not a report id (a positive whole number)`);
+function parseId(value: string, what = "report"): number {
+  const text = value.replace(/^#/, "");
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(n) || n <= 0)
+    throw new Error(`"${value}" is not a ${what} id (a positive whole number)`);
   return n;
 }
 
@@ -92,8 +94,15 @@ function parseContextTokens(value: string): number {
 export function registerDraft(program: Command): void {
   program
     .command("draft")
-    .description("draft a pull request (or, with --repo-path, a local branch and commit) for one report")
-    .argument("<id>", "report id")
+    .description(
+      "draft a pull request (or, with --repo-path, a local branch and commit) for one report, or with --gap for a gap",
+    )
+    .argument("[id]", "report id (or use --gap)")
+    .addOption(
+      new Option("--gap <id>", "draft from this gap: all its reports are the evidence")
+        .env("PATCHWORKMCP_DRAFT_GAP")
+        .argParser((v) => parseId(v, "gap")),
+    )
     .addOption(dbOption())
     .addOption(
       switchOption(
@@ -131,9 +140,11 @@ export function registerDraft(program: Command): void {
         .env("FEEDBACK_PUBLIC_URL")
         .default("http://localhost:8099"),
     )
-    .action(async (idText: string, flags: DraftFlags) => {
-      const id = parseReportId(idText);
-      // A missing file is a mistyped --db: refuse it like `mcp` does (an empty database has no report to draft).
+    .action(async (idText: string | undefined, flags: DraftFlags) => {
+      if ((idText === undefined) === (flags.gap === undefined))
+        throw new Error("give a report id or --gap <id> (exactly one)");
+      const id = idText === undefined ? undefined : parseId(idText);
+      // A missing file is a mistyped --db: refuse it like `mcp` does (an empty database has nothing to draft).
       requireDbFile(flags.db, false, { offerCreate: false });
       // The SDKs behind the pipeline, and SQLite, load only when a draft actually runs (keeps other verbs fast to start).
       const [{ runDraft }, { FeedbackStore }, { DraftSettings }] = await Promise.all([
@@ -152,6 +163,7 @@ export function registerDraft(program: Command): void {
           store,
           settings: new DraftSettings(store),
           reportId: id,
+          gapId: flags.gap,
           dryRun: flags.dryRun ?? false,
           repoPath: flags.repoPath,
           overrides: {
@@ -162,7 +174,7 @@ export function registerDraft(program: Command): void {
             contextTokens: flags.contextTokens,
           },
           signal: controller.signal,
-          reportUrl: reportUrl(flags.publicUrl, id),
+          reportUrl: flags.gap !== undefined ? gapUrl(flags.publicUrl, flags.gap) : reportUrl(flags.publicUrl, id!),
           onEvent: (event) => display.handle(event),
         });
         if (!outcome.ok) {

@@ -1,6 +1,7 @@
 /** `patchworkmcp gaps list|show|regroup`: the ranked gaps from the command line, and the grouping pass. */
 import { Option, type Command } from "commander";
 import type { FeedbackStore, Gap } from "../store/index.js";
+import { LLM_PROVIDERS, SETTINGS_ENV, type LlmProvider } from "../settings/schema.js";
 import { dbOption, parseYesNo } from "./options.js";
 
 async function openStore(path: string): Promise<FeedbackStore> {
@@ -127,6 +128,72 @@ export function registerGaps(program: Command): void {
         store.close();
       }
     });
+
+  gaps
+    .command("analyze <id>")
+    .alias("analyse")
+    .description(
+      "ask the configured LLM for the gap's title, what agents needed and the proposed change (needs gap analysis on " +
+        "in the settings; cached on the gap: a fresh analysis is printed without asking again unless --force)",
+    )
+    .addOption(dbOption())
+    .addOption(
+      new Option("--force [yes|no]", "re-run even when the cached analysis is fresh")
+        .env("PATCHWORKMCP_GAP_ANALYSIS_FORCE")
+        .preset("yes")
+        .argParser(parseYesNo),
+    )
+    .addOption(new Option("--provider <name>", "LLM provider").choices([...LLM_PROVIDERS]).env(SETTINGS_ENV.provider))
+    .addOption(new Option("--model <id>", "model id").env(SETTINGS_ENV.model))
+    .addOption(jsonOption())
+    .action(
+      async (
+        idText: string,
+        flags: { db: string; force?: boolean; provider?: LlmProvider; model?: string; json?: boolean },
+      ) => {
+        const id = positiveInt("the gap id", Number.MAX_SAFE_INTEGER)(idText.replace(/^#/, ""));
+        const store = await openStore(flags.db);
+        const [{ analyzeGap, GapAnalysisError }, { DraftSettings }] = await Promise.all([
+          import("../draft/gap-analysis.js"),
+          import("../settings/index.js"),
+        ]);
+        const controller = new AbortController();
+        const onSignal = () => controller.abort();
+        process.once("SIGINT", onSignal);
+        try {
+          const { analysis, cached } = await analyzeGap({
+            store,
+            settings: new DraftSettings(store),
+            gapId: id,
+            actor: "local",
+            force: flags.force ?? false,
+            provider: flags.provider,
+            model: flags.model,
+            signal: controller.signal,
+          });
+          if (flags.json) {
+            process.stdout.write(`${JSON.stringify({ gap_id: id, cached, analysis }, null, 2)}\n`);
+            return;
+          }
+          const { renderAnalysis } = await import("../mcp/gap-markdown.js");
+          const gap = store.gaps.getGap(id)!;
+          // renderAnalysis keeps model text in code spans and fences with control characters escaped.
+          process.stdout.write(
+            `${renderAnalysis({ ...gap, analysis })
+              .join("\n")
+              .trimEnd()}\n`,
+          );
+          if (cached) process.stderr.write("(cached analysis; --force re-runs it)\n");
+        } catch (err) {
+          if (!(err instanceof GapAnalysisError)) throw err;
+          process.stderr.write(`patchworkmcp: ${await clean(err.message)} (${err.code})\n`);
+          process.exitCode = 1;
+        } finally {
+          process.off("SIGINT", onSignal);
+          store.close();
+        }
+      },
+    );
 
   gaps
     .command("regroup")

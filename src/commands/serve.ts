@@ -26,6 +26,7 @@ interface ServeFlags {
   rateLimit: number;
   rateLimitBurst: number;
   maxBytesPerServerDay: number;
+  gapAnalysisInterval: number;
 }
 
 export function registerServe(program: Command): void {
@@ -72,6 +73,20 @@ export function registerServe(program: Command): void {
         .default(parseBytes(SERVE_LIMIT_DEFAULTS.maxBytesPerServerDay), SERVE_LIMIT_DEFAULTS.maxBytesPerServerDay)
         .argParser(parseBytes),
     )
+    .addOption(
+      new Option(
+        "--gap-analysis-interval <ms>",
+        "how often automatic gap analysis looks for gaps (it runs only when gap_analysis.auto_at_reports is set)",
+      )
+        .env("PATCHWORKMCP_GAP_ANALYSIS_INTERVAL_MS")
+        .default(60_000)
+        .argParser((v) => {
+          const n = Number(v);
+          if (!Number.isInteger(n) || n < 100 || n > 86_400_000)
+            throw new Error("--gap-analysis-interval must be a whole number of milliseconds from 100 to 86400000");
+          return n;
+        }),
+    )
     .action(async (flags: ServeFlags) => {
       // Loaded on use: every verb shares one CLI, and only `serve` needs the web stack.
       const { startServer } = await import("../http/server.js");
@@ -89,6 +104,7 @@ export function registerServe(program: Command): void {
           burst: flags.rateLimitBurst,
           maxBytesPerServerDay: flags.maxBytesPerServerDay,
         },
+        gapAnalysisIntervalMs: flags.gapAnalysisInterval,
       });
       if (created) process.stderr.write(`patchworkmcp: created a new, empty database at ${flags.db}\n`);
       const { authStatus } = await import("../auth/index.js");

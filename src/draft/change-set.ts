@@ -112,9 +112,12 @@ function strictify(node: Json): Json {
   return out;
 }
 
-/** The JSON Schema of the change set, in the strict dialect (all properties required, no extras). */
-export const CHANGE_SET_JSON_SCHEMA: { [key: string]: unknown } = strictify(
-  z.toJSONSchema(changeSetSchema, { target: "draft-7", io: "output" }) as Json,
-) as { [key: string]: unknown };
+/** A zod schema's JSON Schema in the strict dialect (all properties required, no extras). */
+export function strictJsonSchema(schema: z.ZodType): { [key: string]: unknown } {
+  return strictify(z.toJSONSchema(schema, { target: "draft-7", io: "output" }) as Json) as { [key: string]: unknown };
+}
+
+/** The JSON Schema of the change set, in the strict dialect. */
+export const CHANGE_SET_JSON_SCHEMA: { [key: string]: unknown } = strictJsonSchema(changeSetSchema);
 
 export const CHANGE_SET_TOOL_NAME = "submit_change_set";

@@ -7,7 +7,8 @@
  * everything emitted and from everything sent to GitHub.
  */
 import { randomBytes } from "node:crypto";
-import type { Draft, FeedbackStore, Note, Report } from "../store/index.js";
+import { collapseEvidence, EVIDENCE_SAMPLE, type GapEvidence } from "../gaps/evidence.js";
+import type { Draft, FeedbackStore, Gap, Report } from "../store/index.js";
 import {
   SettingsError,
   type DraftSettings,
@@ -19,7 +20,8 @@ import { DRAFT_STEPS, DraftError, type DraftEvent, type DraftResult, type DraftS
 import { GitHubRepo } from "./github.js";
 import { LocalGitRepo } from "./local-git.js";
 import type { RepoSource } from "./repo.js";
-import { buildUserPrompt, computeBudget, fixedPromptChars, SYSTEM_PROMPT } from "./prompt.js";
+import { fitEvidence, gapNotes, type FittedEvidence, type PromptNote } from "./gap-prompt.js";
+import { buildUserPrompt, computeBudget, fixedPromptChars, GAP_SYSTEM_PROMPT, SYSTEM_PROMPT } from "./prompt.js";
 import { createModelClient, type ModelClient } from "./providers.js";
 import { makeRedactor, makeSecretFinder, redactDeep, urlCredentials, type Redactor } from "./redact.js";
 import { selectFiles } from "./select.js";
@@ -29,24 +31,56 @@ import { validateChangeSet, type ValidatedChangeSet } from "./validate.js";
 export interface RunDraftOptions {
   store: FeedbackStore;
   settings: DraftSettings;
-  reportId: number;
+  /** The subject: exactly one of a report and a gap. */
+  reportId?: number | undefined;
+  /** Draft from a gap: all its reports (near-duplicates collapsed, within budget) are the evidence. */
+  gapId?: number | undefined;
   dryRun?: boolean | undefined;
   /** Local mode: a git checkout to commit into instead of opening a PR. */
   repoPath?: string | undefined;
   overrides?: SettingsOverrides | undefined;
   signal?: AbortSignal | undefined;
   onEvent: (event: DraftEvent) => void;
-  /** Where the report can be seen (for the PR body's link back). */
+  /** Where the report (or, for a gap, the gap) can be seen (for the PR body's link back). */
   reportUrl?: string | undefined;
 }
+
+/** Share of the prompt a gap's reports may take (the rest is for the repository's files). */
+const GAP_EVIDENCE_SHARE = 0.25;
 
 export type DraftOutcome =
   | { ok: true; result: DraftResult }
   | { ok: false; error: { code: string; message: string; step: DraftStep | null } };
 
-export function branchName(reportId: number, now = new Date()): string {
+export function branchName(id: number, now = new Date(), subject: "report" | "gap" = "report"): string {
   const stamp = now.toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15);
-  return `patchworkmcp/report-${reportId}-${stamp}-${randomBytes(3).toString("hex")}`;
+  return `patchworkmcp/${subject}-${id}-${stamp}-${randomBytes(3).toString("hex")}`;
+}
+
+/** What a run drafts for: one report, or a gap (with the report that represents it best). */
+interface Subject {
+  /** The report, or the gap's most representative report (file selection and the record use it). */
+  report: Report;
+  notes: PromptNote[];
+  gap?: { gap: Gap; evidence: GapEvidence; fitted: FittedEvidence };
+}
+
+/** The gap's reports as one report-shaped value for file selection: every tool and the leading texts. */
+function selectionReport(primary: Report, evidence: GapEvidence, gap: Gap): Report {
+  const used = evidence.items.slice(0, 20).map((i) => i.report);
+  const tools = new Set<string>();
+  for (const r of used) {
+    if (r.tool_name) tools.add(r.tool_name);
+    for (const t of r.tools_available) tools.add(t);
+  }
+  return {
+    ...primary,
+    tool_name: gap.tool_name ?? primary.tool_name,
+    tools_available: [...tools],
+    what_i_needed: used.map((r) => r.what_i_needed).join("\n"),
+    what_i_tried: used.map((r) => r.what_i_tried).join("\n"),
+    suggestion: used.flatMap((r) => (r.suggestion ? [r.suggestion] : [])).join("\n") || null,
+  };
 }
 
 function quoteLines(text: string): string {
@@ -66,15 +100,22 @@ function codeSpan(text: string): string {
 export function prBody(input: {
   modelBody: string;
   report: Report;
-  notes: Note[];
+  notes: PromptNote[];
   reportUrl: string | undefined;
   provider: string;
   model: string;
   files: string[];
+  /** Drafted from a gap: its id and the reports quoted as evidence. */
+  gap?: { id: number; reportIds: number[]; total: number } | undefined;
 }): string {
-  const link = input.reportUrl
-    ? `[feedback report #${input.report.id}](${input.reportUrl})`
-    : `feedback report #${input.report.id}`;
+  const subject = input.gap ? `gap #${input.gap.id}` : `feedback report #${input.report.id}`;
+  const link = input.reportUrl ? `[${subject}](${input.reportUrl})` : subject;
+  const evidence = input.gap
+    ? ` (${input.gap.total} report${input.gap.total === 1 ? "" : "s"}; quoted as evidence: ${input.gap.reportIds
+        .slice(0, 50)
+        .map((id) => `#${id}`)
+        .join(", ")}${input.gap.reportIds.length > 50 ? ", …" : ""})`
+    : "";
   const notes =
     input.notes.length === 0
       ? "_No developer notes were used._"
@@ -82,7 +123,7 @@ export function prBody(input: {
   const body = [
     input.modelBody,
     "---",
-    `Drafted by PatchworkMCP from ${link} about ${codeSpan(input.report.server_name)}${input.report.tool_name ? ` (tool ${codeSpan(input.report.tool_name)})` : ""}, with ${input.provider}/${input.model}. Review before merging: the report text came from an AI agent.`,
+    `Drafted by PatchworkMCP from ${link}${evidence} about ${codeSpan(input.report.server_name)}${input.report.tool_name ? ` (tool ${codeSpan(input.report.tool_name)})` : ""}, with ${input.provider}/${input.model}. Review before merging: the report text came from ${input.gap ? "AI agents" : "an AI agent"}.`,
     notes,
     `Files: ${input.files.map((f) => `\`${f}\``).join(", ")}`,
   ].join("\n\n");
@@ -124,6 +165,38 @@ class Run {
     if (this.options.signal?.aborted) throw new DraftError("cancelled", "The draft was cancelled.", step);
   }
 
+  /** The report, or the gap with its evidence (collapsed and ranked; fitted to the budget later). */
+  private loadSubject(): Subject {
+    const { store, reportId, gapId } = this.options;
+    if ((reportId === undefined) === (gapId === undefined))
+      throw new DraftError(
+        "invalid_subject",
+        "Draft either one report or one gap, not both and not neither.",
+        "settings",
+      );
+    if (reportId !== undefined) {
+      const report = store.getReport(reportId);
+      if (!report) throw new DraftError("report_not_found", `There is no report ${reportId}.`, "settings");
+      return { report, notes: store.listNotes(report.id) };
+    }
+    const gap = store.gaps.getGap(gapId!);
+    if (!gap) throw new DraftError("gap_not_found", `There is no gap ${gapId}.`, "settings");
+    if (gap.status === "duplicate")
+      throw new DraftError(
+        "gap_merged",
+        `Gap ${gap.id} was merged into gap ${gap.duplicate_of}; draft from gap ${gap.duplicate_of} instead.`,
+        "settings",
+      );
+    const evidence = collapseEvidence(store.gapEvidence(gap.id, EVIDENCE_SAMPLE));
+    const primary = evidence.items[0]?.report;
+    if (!primary) throw new DraftError("gap_empty", `Gap ${gap.id} has no reports to draft from.`, "settings");
+    return {
+      report: primary,
+      notes: gapNotes(gap, store.gaps.notesOf(gap.id)),
+      gap: { gap, evidence, fitted: { block: "", used: [], omitted: 0 } },
+    };
+  }
+
   async run(): Promise<DraftOutcome> {
     let cleanup: (() => Promise<void>) | undefined;
     try {
@@ -156,10 +229,9 @@ class Run {
     const { store, signal } = options;
 
     // 1. settings
-    this.step("settings", "Loading the report and the draft settings");
-    const report = store.getReport(options.reportId);
-    if (!report) throw new DraftError("report_not_found", `There is no report ${options.reportId}.`, "settings");
-    const notes = store.listNotes(report.id);
+    this.step("settings", `Loading the ${options.gapId !== undefined ? "gap" : "report"} and the draft settings`);
+    const subject = this.loadSubject();
+    const { report, notes } = subject;
     let config: ResolvedDraftConfig;
     try {
       config = options.settings.resolve(report.server_name, options.overrides);
@@ -214,9 +286,12 @@ class Run {
       apiKey: config.provider === "anthropic" ? s.anthropicApiKey : s.openaiApiKey,
       baseUrl: config.provider === "anthropic" ? s.anthropicBaseUrl : s.openaiBaseUrl,
     });
+    const about = subject.gap
+      ? `Gap #${subject.gap.gap.id} on ${report.server_name}: ${subject.gap.gap.reports} reports, ${subject.gap.evidence.items.length} distinct among the ${subject.gap.evidence.sampled} newest`
+      : `Report #${report.id} on ${report.server_name}`;
     this.detail(
       "settings",
-      `Report #${report.id} on ${report.server_name}, ${notes.length} developer note${notes.length === 1 ? "" : "s"}; model ${config.provider}/${config.model}${options.dryRun ? "; dry run" : ""}`,
+      `${about}, ${notes.length} developer note${notes.length === 1 ? "" : "s"}; model ${config.provider}/${config.model}${options.dryRun ? "; dry run" : ""}`,
     );
 
     // 2. repository
@@ -249,9 +324,19 @@ class Run {
     const budget = computeBudget(config.contextTokens);
     const paths = listing.entries.map((e) => e.path).sort();
     const treeChars = Math.min(40_000, Math.floor(budget.promptChars * 0.15));
+    if (subject.gap) {
+      subject.gap.fitted = fitEvidence(subject.gap.evidence, Math.floor(budget.promptChars * GAP_EVIDENCE_SHARE));
+      const { used, omitted } = subject.gap.fitted;
+      this.detail(
+        "select_files",
+        `Quoting ${used.length} distinct report${used.length === 1 ? "" : "s"} as evidence (standing for ${used.reduce((n, i) => n + 1 + i.duplicate_ids.length, 0)} reports)${omitted > 0 ? `; ${omitted} left out for lack of room` : ""}`,
+      );
+    }
+    const evidenceBlock = subject.gap?.fitted.block;
     const fixed = fixedPromptChars({
       report,
       notes,
+      evidenceBlock,
       repoLabel: source.label,
       baseBranch: source.baseBranch,
       listingComplete: listing.complete,
@@ -260,7 +345,7 @@ class Run {
     const fileBudget = Math.max(2_000, budget.promptChars - fixed);
     const selection = await selectFiles({
       entries: listing.entries,
-      report,
+      report: subject.gap ? selectionReport(report, subject.gap.evidence, subject.gap.gap) : report,
       read: (p) => source.read(p),
       budgetChars: fileBudget,
     });
@@ -284,6 +369,7 @@ class Run {
           {
             report,
             notes,
+            evidenceBlock,
             repoLabel: source.label,
             baseBranch: source.baseBranch,
             paths,
@@ -303,7 +389,7 @@ class Run {
       let answer: unknown;
       try {
         answer = await client.generate({
-          system: SYSTEM_PROMPT,
+          system: subject.gap ? GAP_SYSTEM_PROMPT : SYSTEM_PROMPT,
           user,
           maxOutputTokens: budget.maxOutputTokens,
           signal,
@@ -358,11 +444,14 @@ class Run {
     if (options.dryRun) return { ...base, kind: "dry_run", repo: local ? null : source.recordName };
 
     // 7–8. branch + one commit (+ a draft PR where the source opens one)
-    const branch = branchName(report.id);
+    const branch = subject.gap ? branchName(subject.gap.gap.id, new Date(), "gap") : branchName(report.id);
+    const trailer = subject.gap
+      ? `PatchworkMCP-Gap: ${subject.gap.gap.id}\nPatchworkMCP-Report: ${report.id}`
+      : `PatchworkMCP-Report: ${report.id}`;
     const published = await source.publish(
       {
         branch,
-        message: `${this.redact(change.commitMessage)}\n\nPatchworkMCP-Report: ${report.id}\n`,
+        message: `${this.redact(change.commitMessage)}\n\n${trailer}\n`,
         changes: change.changes,
         title: this.redact(change.title),
         // Notes and report fields join the model's text in the body: all of it inert.
@@ -376,6 +465,11 @@ class Run {
               provider: config.provider,
               model: config.model,
               files: files.map((f) => f.path),
+              gap: subject.gap && {
+                id: subject.gap.gap.id,
+                total: subject.gap.gap.reports,
+                reportIds: subject.gap.fitted.used.map((i) => i.report.id),
+              },
             }),
           ),
         ),
@@ -389,11 +483,11 @@ class Run {
 
     // 9. history
     // The work exists now: finish recording it even if the client has gone away.
-    this.step("record", "Recording the draft on the report", false);
+    this.step("record", `Recording the draft on the ${subject.gap ? "gap and its reports" : "report"}`, false);
     const url = published.kind === "pull_request" ? published.url : null;
     let draft: Draft;
     try {
-      draft = store.addDraft(report.id, {
+      const record = {
         kind: published.kind,
         url,
         number: published.kind === "pull_request" ? published.number : null,
@@ -405,12 +499,19 @@ class Run {
         model: config.model,
         files: files.map((f) => f.path),
         title: base.title,
-      });
+      };
+      // A gap's draft is linked to the gap and to every report read as evidence (each report's page lists it).
+      draft = subject.gap
+        ? store.addDraft(report.id, record, {
+            gapId: subject.gap.gap.id,
+            reportIds: subject.gap.evidence.items.flatMap((i) => [i.report.id, ...i.duplicate_ids]),
+          })
+        : store.addDraft(report.id, record);
     } catch (err) {
       const made = url ? `the draft PR ${url}` : `branch ${branch}`;
       throw new DraftError(
         "record_failed",
-        `${made} was made but could not be recorded on the report (${err instanceof Error ? err.message : String(err)}).`,
+        `${made} was made but could not be recorded on the ${subject.gap ? "gap" : "report"} (${err instanceof Error ? err.message : String(err)}).`,
         "record",
       );
     }

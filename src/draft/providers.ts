@@ -10,7 +10,9 @@
  *   we then fall back to Chat Completions with `response_format` json_schema
  *   and `max_completion_tokens`.
  *
- * The answer is returned as parsed JSON, NOT trusted: the pipeline validates it.
+ * The same two paths answer the gap analysis, with its own schema (`output`).
+ *
+ * The answer is returned as parsed JSON, NOT trusted: the caller validates it.
  */
 import Anthropic from "@anthropic-ai/sdk";
 import OpenAI from "openai";
@@ -18,11 +20,38 @@ import type { LlmProvider } from "../settings/index.js";
 import { CHANGE_SET_JSON_SCHEMA, CHANGE_SET_TOOL_NAME } from "./change-set.js";
 import { DraftError } from "./events.js";
 
+/** What the model must answer with: one JSON object matching `schema`. */
+export interface StructuredOutput {
+  /** Anthropic tool name. */
+  toolName: string;
+  /** OpenAI json_schema format name. */
+  formatName: string;
+  description: string;
+  schema: Record<string, unknown>;
+  /** For messages: "change set", "analysis"; with its article: "a change set", "an analysis". */
+  noun: string;
+  withArticle: string;
+  /** For refusals: "draft this change", "analyse this gap". */
+  task: string;
+}
+
+export const CHANGE_SET_OUTPUT: StructuredOutput = {
+  toolName: CHANGE_SET_TOOL_NAME,
+  formatName: "change_set",
+  description: "Submit the change set for the draft pull request.",
+  schema: CHANGE_SET_JSON_SCHEMA as Record<string, unknown>,
+  noun: "change set",
+  withArticle: "a change set",
+  task: "draft this change",
+};
+
 export interface ModelRequest {
   system: string;
   user: string;
   maxOutputTokens: number;
   signal?: AbortSignal | undefined;
+  /** The answer's shape (default: the draft change set). */
+  output?: StructuredOutput | undefined;
 }
 
 export interface ModelClient {
@@ -106,6 +135,7 @@ class AnthropicClient implements ModelClient {
   }
 
   async generate(request: ModelRequest): Promise<unknown> {
+    const out = request.output ?? CHANGE_SET_OUTPUT;
     let message: Anthropic.Message;
     try {
       message = await this.client.messages.create(
@@ -116,12 +146,12 @@ class AnthropicClient implements ModelClient {
           messages: [{ role: "user", content: request.user }],
           tools: [
             {
-              name: CHANGE_SET_TOOL_NAME,
-              description: "Submit the change set for the draft pull request.",
-              input_schema: CHANGE_SET_JSON_SCHEMA as Anthropic.Tool.InputSchema,
+              name: out.toolName,
+              description: out.description,
+              input_schema: out.schema as Anthropic.Tool.InputSchema,
             },
           ],
-          tool_choice: { type: "tool", name: CHANGE_SET_TOOL_NAME },
+          tool_choice: { type: "tool", name: out.toolName },
         },
         { signal: request.signal },
       );
@@ -135,21 +165,21 @@ class AnthropicClient implements ModelClient {
     if (message.stop_reason === "refusal") {
       throw new DraftError(
         "model_refused",
-        `The model declined to draft this change${text ? `: ${text.slice(0, 300)}` : "."}`,
+        `The model declined to ${out.task}${text ? `: ${text.slice(0, 300)}` : "."}`,
         "model",
       );
     }
     if (message.stop_reason === "max_tokens") {
       throw new DraftError(
         "model_truncated",
-        "The model ran out of output tokens before finishing the change set.",
+        `The model ran out of output tokens before finishing the ${out.noun}.`,
         "model",
       );
     }
-    const call = message.content.find((b) => b.type === "tool_use" && b.name === CHANGE_SET_TOOL_NAME);
+    const call = message.content.find((b) => b.type === "tool_use" && b.name === out.toolName);
     if (call?.type !== "tool_use") {
       if (text) return parseJsonAnswer(text, "Anthropic");
-      throw new DraftError("invalid_json", "The model answered without a change set.", "model");
+      throw new DraftError("invalid_json", `The model answered without ${out.withArticle}.`, "model");
     }
     return call.input;
   }
@@ -193,6 +223,7 @@ class OpenAIClient implements ModelClient {
   }
 
   private async viaResponses(request: ModelRequest): Promise<unknown> {
+    const out = request.output ?? CHANGE_SET_OUTPUT;
     const response = await this.client.responses.create(
       {
         model: this.model,
@@ -201,7 +232,7 @@ class OpenAIClient implements ModelClient {
         max_output_tokens: request.maxOutputTokens,
         // Repository code and reports are not kept on OpenAI's side for later retrieval.
         store: false,
-        text: { format: { type: "json_schema", name: "change_set", schema: CHANGE_SET_JSON_SCHEMA, strict: true } },
+        text: { format: { type: "json_schema", name: out.formatName, schema: out.schema, strict: true } },
       },
       { signal: request.signal },
     );
@@ -211,7 +242,7 @@ class OpenAIClient implements ModelClient {
         if (part.type === "refusal")
           throw new DraftError(
             "model_refused",
-            `The model declined to draft this change: ${part.refusal.slice(0, 300)}`,
+            `The model declined to ${out.task}: ${part.refusal.slice(0, 300)}`,
             "model",
           );
       }
@@ -222,16 +253,17 @@ class OpenAIClient implements ModelClient {
         throw new DraftError("model_refused", "The model's answer was stopped by the content filter.", "model");
       throw new DraftError(
         "model_truncated",
-        "The model ran out of output tokens before finishing the change set.",
+        `The model ran out of output tokens before finishing the ${out.noun}.`,
         "model",
       );
     }
     if (!response.output_text)
-      throw new DraftError("invalid_json", "The model answered without a change set.", "model");
+      throw new DraftError("invalid_json", `The model answered without ${out.withArticle}.`, "model");
     return parseJsonAnswer(response.output_text, "OpenAI");
   }
 
   private async viaChat(request: ModelRequest): Promise<unknown> {
+    const out = request.output ?? CHANGE_SET_OUTPUT;
     let completion: OpenAI.Chat.Completions.ChatCompletion;
     try {
       completion = await this.client.chat.completions.create(
@@ -244,7 +276,7 @@ class OpenAIClient implements ModelClient {
           max_completion_tokens: request.maxOutputTokens,
           response_format: {
             type: "json_schema",
-            json_schema: { name: "change_set", schema: CHANGE_SET_JSON_SCHEMA, strict: true },
+            json_schema: { name: out.formatName, schema: out.schema, strict: true },
           },
         },
         { signal: request.signal },
@@ -253,23 +285,23 @@ class OpenAIClient implements ModelClient {
       throw apiError(err, "OpenAI-compatible");
     }
     const choice = completion.choices[0];
-    if (!choice) throw new DraftError("invalid_json", "The model answered without a change set.", "model");
+    if (!choice) throw new DraftError("invalid_json", `The model answered without ${out.withArticle}.`, "model");
     if (choice.message.refusal)
       throw new DraftError(
         "model_refused",
-        `The model declined to draft this change: ${choice.message.refusal.slice(0, 300)}`,
+        `The model declined to ${out.task}: ${choice.message.refusal.slice(0, 300)}`,
         "model",
       );
     if (choice.finish_reason === "length")
       throw new DraftError(
         "model_truncated",
-        "The model ran out of output tokens before finishing the change set.",
+        `The model ran out of output tokens before finishing the ${out.noun}.`,
         "model",
       );
     if (choice.finish_reason === "content_filter")
       throw new DraftError("model_refused", "The model's answer was stopped by the content filter.", "model");
     if (!choice.message.content)
-      throw new DraftError("invalid_json", "The model answered without a change set.", "model");
+      throw new DraftError("invalid_json", `The model answered without ${out.withArticle}.`, "model");
     return parseJsonAnswer(choice.message.content, "OpenAI-compatible");
   }
 }

@@ -12,6 +12,7 @@ import { JSON_TYPES } from "./json-body.js";
 import { draftApi } from "./routes/draft.js";
 import { exportRoutes } from "./routes/export.js";
 import { feedbackRoutes } from "./routes/feedback.js";
+import { gapLlmRoutes } from "./routes/gap-llm.js";
 import { gapRoutes, reportGapRoutes } from "./routes/gaps.js";
 import { statsRoutes } from "./routes/stats.js";
 import { fastPaths, type FastPathRoute } from "./fast-paths.js";
@@ -84,6 +85,7 @@ export function createApp(options: AppOptions): AppContext {
   api.use("/feedback", feedbackRoutes({ store, auth, queue: ingestQueue }));
   api.use("/feedback", reportGapRoutes({ store, auth }));
   api.use("/gaps", gapRoutes({ store, auth }));
+  api.use("/gaps", gapLlmRoutes({ store, auth }));
   api.use("/stats", statsRoutes({ store, auth }));
   api.use("/export", exportRoutes({ store, auth }));
   api.use(draftApi({ store, auth }));

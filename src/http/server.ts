@@ -21,6 +21,8 @@ export interface ServeOptions {
   allowedOrigins?: string[] | undefined;
   /** Rate limit and daily byte cap on ingestion (the defaults when absent). */
   limits?: IngestLimits | undefined;
+  /** How often automatic gap analysis looks for gaps to analyse (it runs only when the settings turn it on). */
+  gapAnalysisIntervalMs?: number | undefined;
   /** Where warnings go (stderr by default). */
   log?: ((line: string) => void) | undefined;
 }
@@ -76,6 +78,13 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   // An existing database (or an interrupted regroup) is grouped in the background, from its watermark.
   const grouping = groupInBackground(store, { log });
 
+  // Cached analyses judge staleness by the refresh setting in effect (an env var may have changed it).
+  const { DraftSettings } = await import("../settings/index.js");
+  store.gaps.analyses.setRefreshAfter(new DraftSettings(store).gapAnalysis().refresh_after_reports);
+  // Automatic analysis spends LLM tokens: its ticks do nothing unless the settings turn it on.
+  const { startAutoAnalysis } = await import("../draft/gap-analysis-worker.js");
+  const analysis = startAutoAnalysis(store, { intervalMs: options.gapAnalysisIntervalMs, log });
+
   let closing: Promise<void> | undefined;
   return {
     url: `http://${displayHost}:${port}`,
@@ -88,6 +97,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
         // Ending the MCP sessions also ends their open streams, so close() need not wait for them.
         void context.mcp.close();
         grouping.stop();
+        analysis.stop();
         server.close(() => {
           store.close();
           resolve();

@@ -63,7 +63,25 @@ export const SETTINGS_ENV = {
   context_tokens: "PATCHWORKMCP_LLM_CONTEXT_TOKENS",
   repo: "PATCHWORKMCP_GITHUB_REPO",
   base_branch: "PATCHWORKMCP_BASE_BRANCH",
+  gap_analysis: "PATCHWORKMCP_GAP_ANALYSIS",
+  refresh_after_reports: "PATCHWORKMCP_GAP_ANALYSIS_REFRESH_AFTER",
+  auto_at_reports: "PATCHWORKMCP_GAP_ANALYSIS_AUTO_AT",
 } as const;
+
+/** Gap analysis is off until someone turns it on: it spends LLM tokens. */
+export const GAP_ANALYSIS_DEFAULTS = { enabled: false, refresh_after_reports: 5, auto_at_reports: null } as const;
+
+export const refreshAfterSchema = z
+  .number({ error: "refresh_after_reports must be a number" })
+  .int({ error: "refresh_after_reports must be a whole number" })
+  .min(1, { error: "refresh_after_reports must be at least 1" })
+  .max(1_000_000, { error: "refresh_after_reports must be at most 1000000" });
+
+export const autoAtSchema = z
+  .number({ error: "auto_at_reports must be a number, or null to turn automatic analysis off" })
+  .int({ error: "auto_at_reports must be a whole number" })
+  .min(1, { error: "auto_at_reports must be at least 1" })
+  .max(1_000_000, { error: "auto_at_reports must be at most 1000000" });
 
 export const repoNameSchema = z
   .string({ error: "repo must be a string like owner/name" })
@@ -158,6 +176,13 @@ export const storedSettingsSchema = z.object({
     })
     .catch({ provider: null, model: null, context_tokens: null }),
   allowed_sensitive_paths: z.array(z.string()).catch([]),
+  gap_analysis: z
+    .object({
+      enabled: z.boolean().nullable().catch(null),
+      refresh_after_reports: z.number().int().min(1).nullable().catch(null),
+      auto_at_reports: z.number().int().min(1).nullable().catch(null),
+    })
+    .catch({ enabled: null, refresh_after_reports: null, auto_at_reports: null }),
 });
 export type StoredSettings = z.output<typeof storedSettingsSchema>;
 
@@ -207,6 +232,16 @@ export const settingsPatchSchema = z.strictObject(
       })
       .optional(),
     allowed_sensitive_paths: z.array(pathPatternSchema).max(50).nullable().optional(),
+    gap_analysis: z
+      .strictObject(
+        {
+          enabled: z.boolean({ error: "gap_analysis.enabled must be true or false" }).nullable().optional(),
+          refresh_after_reports: refreshAfterSchema.nullable().optional(),
+          auto_at_reports: autoAtSchema.nullable().optional(),
+        },
+        { error: "gap_analysis must be an object {enabled?, refresh_after_reports?, auto_at_reports?}" },
+      )
+      .optional(),
     secrets: z
       .strictObject({
         github_token: secretValueSchema("github_token").nullable().optional(),
@@ -243,9 +278,23 @@ export interface PublicSettings {
     effective: { provider: LlmProvider; model: string; context_tokens: number };
   };
   allowed_sensitive_paths: string[];
+  /** Saved values (null: not saved) and what is in effect (env vars and defaults applied). */
+  gap_analysis: {
+    enabled: boolean | null;
+    refresh_after_reports: number | null;
+    auto_at_reports: number | null;
+    effective: GapAnalysisConfig;
+  };
   secrets: Record<SecretName, SecretStatus>;
   /** Where secrets are written (null for an in-memory database). */
   env_file: string | null;
   /** Settings overridden by environment variables (env var names). */
   env_overrides: string[];
+}
+
+/** Gap analysis as in effect. `auto_at_reports` null: never automatic. */
+export interface GapAnalysisConfig {
+  enabled: boolean;
+  refresh_after_reports: number;
+  auto_at_reports: number | null;
 }

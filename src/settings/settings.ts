@@ -13,7 +13,11 @@ import type { FeedbackStore } from "../store/index.js";
 import { readSetting, writeSetting } from "../store/settings-store.js";
 import { readEnvFile, updateEnvFile } from "./env-file.js";
 import {
+  autoAtSchema,
   contextTokensSchema,
+  GAP_ANALYSIS_DEFAULTS,
+  refreshAfterSchema,
+  type GapAnalysisConfig,
   DEFAULT_MODELS,
   emptySettings,
   LLM_PROVIDERS,
@@ -138,6 +142,31 @@ export class DraftSettings {
     return { provider, model, contextTokens };
   }
 
+  /**
+   * Gap analysis as in effect: env var, then saved, then default (off). An env
+   * var that does not parse is ignored like the other numeric ones; "off",
+   * "0", "no" or "false" for the auto threshold means never automatic.
+   */
+  gapAnalysis(saved: StoredSettings = this.saved()): GapAnalysisConfig {
+    const flag = this.envValue(SETTINGS_ENV.gap_analysis)?.toLowerCase();
+    const envEnabled = flag === undefined ? undefined : ["1", "true", "yes", "on"].includes(flag);
+    const refresh = refreshAfterSchema.safeParse(Number(this.envValue(SETTINGS_ENV.refresh_after_reports)));
+    const autoText = this.envValue(SETTINGS_ENV.auto_at_reports)?.toLowerCase();
+    const autoOff = autoText !== undefined && ["0", "off", "no", "false", "none"].includes(autoText);
+    const auto = autoAtSchema.safeParse(Number(autoText));
+    return {
+      enabled: envEnabled ?? saved.gap_analysis.enabled ?? GAP_ANALYSIS_DEFAULTS.enabled,
+      refresh_after_reports: refresh.success
+        ? refresh.data
+        : (saved.gap_analysis.refresh_after_reports ?? GAP_ANALYSIS_DEFAULTS.refresh_after_reports),
+      auto_at_reports: autoOff
+        ? null
+        : auto.success
+          ? auto.data
+          : (saved.gap_analysis.auto_at_reports ?? GAP_ANALYSIS_DEFAULTS.auto_at_reports),
+    };
+  }
+
   publicView(): PublicSettings {
     const saved = this.saved();
     const file = this.envFile();
@@ -159,6 +188,7 @@ export class DraftSettings {
       default: saved.default,
       llm: { ...saved.llm, effective: { provider: llm.provider, model: llm.model, context_tokens: llm.contextTokens } },
       allowed_sensitive_paths: saved.allowed_sensitive_paths,
+      gap_analysis: { ...saved.gap_analysis, effective: this.gapAnalysis(saved) },
       secrets,
       env_file: this.envPath,
       env_overrides: overrides,
@@ -195,7 +225,15 @@ export class DraftSettings {
       if (patch.llm.context_tokens !== undefined) next.llm.context_tokens = patch.llm.context_tokens;
     }
     if (patch.allowed_sensitive_paths !== undefined) next.allowed_sensitive_paths = patch.allowed_sensitive_paths ?? [];
+    if (patch.gap_analysis) {
+      for (const key of ["enabled", "refresh_after_reports", "auto_at_reports"] as const) {
+        const v = patch.gap_analysis[key];
+        if (v !== undefined) (next.gap_analysis as Record<string, unknown>)[key] = v;
+      }
+    }
     writeSetting(this.store, SETTINGS_KEY, next);
+    // Cached analyses judge staleness by the refresh setting in effect.
+    this.store.gaps.analyses.setRefreshAfter(this.gapAnalysis(next).refresh_after_reports);
     return this.publicView();
   }
 

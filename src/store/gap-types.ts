@@ -32,7 +32,35 @@ export interface Gap {
   updated_at: string;
   score: number;
   score_explain: string;
+  /** The cached LLM analysis (null: never analysed, or analysis is off). */
+  analysis: GapAnalysis | null;
 }
+
+/** What the analysis proposes to build. */
+export interface ProposedChange {
+  kind: "new_tool" | "new_parameter" | "change_behavior" | "other";
+  /** A tool signature or a parameter, e.g. `get_costs(date_range: {from: string, to: string})`. */
+  signature: string;
+  /** Why, and what it changes, in a few sentences. */
+  detail: string;
+}
+
+/** A gap's analysis as every surface shows it. Model text: render it inert. */
+export interface GapAnalysis {
+  title: string;
+  summary: string;
+  proposed_change: ProposedChange;
+  provider: string;
+  model: string;
+  generated_at: string;
+  /** The gap's report count when the analysis was made. */
+  report_count: number;
+  /** Stale once the report count has moved by this many since. */
+  refresh_after: number;
+  stale: boolean;
+}
+
+export type NewGapAnalysis = Omit<GapAnalysis, "generated_at" | "stale">;
 
 export interface GapHistoryEntry {
   id: number;

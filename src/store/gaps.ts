@@ -33,6 +33,7 @@ import type {
   InsertResult,
   TitleSource,
 } from "./gap-types.js";
+import { GapAnalysisStore } from "./gap-analyses.js";
 import { StoreError } from "./store.js";
 import type { Draft, Note } from "./types.js";
 
@@ -152,6 +153,7 @@ function toGap(row: GapRow, now = Date.now()): Gap {
     updated_at: row.updated_at,
     score,
     score_explain,
+    analysis: null,
   };
 }
 
@@ -204,10 +206,15 @@ export class GapStore {
   /** Parsed profiles by gap id, valid while profile_version matches the row. */
   private readonly profiles = new Map<number, { version: number; profile: GapProfile | null }>();
 
+  /** The cached LLM analyses (src/store/gap-analyses.ts). */
+  readonly analyses: GapAnalysisStore;
+
   constructor(
     private readonly db: Database.Database,
     private readonly stmt: Stmt,
-  ) {}
+  ) {
+    this.analyses = new GapAnalysisStore(db, stmt, this);
+  }
 
   // ---- assignment (ingest and the grouping pass) -------------------------
 
@@ -362,7 +369,10 @@ export class GapStore {
 
   getGap(id: number): Gap | undefined {
     const row = this.gapRow(id);
-    return row ? toGap(row) : undefined;
+    if (!row) return undefined;
+    const gap = toGap(row);
+    gap.analysis = this.analyses.get(id, row.reports);
+    return gap;
   }
 
   listGaps(filter: GapFilter, page: GapPage = {}): { items: Gap[]; nextCursor: string | null } {
@@ -414,6 +424,8 @@ export class GapStore {
     ).all(...params, limit + 1) as GapRow[];
     const now = Date.now();
     const items = rows.slice(0, limit).map((r) => toGap(r, now));
+    const analyses = this.analyses.forGaps(items);
+    for (const g of items) g.analysis = analyses.get(g.id) ?? null;
     const lastRow = rows.length > limit ? rows[limit - 1]! : undefined;
     const nextCursor = lastRow
       ? encodeGapCursor((lastRow as unknown as Record<string, number | string>)[column]!, lastRow.id)
@@ -467,11 +479,12 @@ export class GapStore {
     ).all(gapId, limit) as Note[];
   }
 
-  /** The newest draft PRs made from the gap's reports. */
+  /** The newest draft PRs made from the gap, or from one of its reports. */
   draftsOf(gapId: number, limit = 50): Draft[] {
     const rows = this.stmt(
-      `SELECT d.* FROM drafts d JOIN reports r ON r.id = d.report_id WHERE r.gap_id = ? ORDER BY d.id DESC LIMIT ?`,
-    ).all(gapId, limit) as (Omit<Draft, "files"> & { files: string })[];
+      `SELECT d.* FROM drafts d WHERE d.gap_id = ? OR d.report_id IN (SELECT id FROM reports WHERE gap_id = ?)
+       ORDER BY d.id DESC LIMIT ?`,
+    ).all(gapId, gapId, limit) as (Omit<Draft, "files"> & { files: string })[];
     return rows.map((d) => ({ ...d, files: JSON.parse(d.files) as string[] }));
   }
 
@@ -777,6 +790,15 @@ export class GapStore {
     this.writeProfile(id, row.profile_version, profile);
     this.recount(id, profile);
     if (row.title_source === "medoid") this.refreshTitle(id);
+  }
+
+  /** @internal The analysis title becomes the gap's title, unless a human renamed the gap. */
+  retitleFromAnalysis(id: number, title: string, actor: string, model: string): void {
+    const t = titleOf(title);
+    const changed = this.stmt(
+      "UPDATE gaps SET title = ?, title_source = 'llm', title_report_id = NULL WHERE id = ? AND title_source <> 'human' AND (title <> ? OR title_source <> 'llm')",
+    ).run(t, id, t).changes;
+    if (changed === 1) this.history(id, actor, "retitled", { source: "llm", model });
   }
 
   /** @internal The title becomes the medoid of the newest members' what_i_needed. */

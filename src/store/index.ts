@@ -11,3 +11,4 @@ export { reportBytes, storedBytesSince } from "./ingest-bytes.js";
 export { GapStore } from "./gaps.js";
 export * from "./gap-filters.js";
 export type * from "./gap-types.js";
+export type { EvidenceRow } from "./gap-analyses.js";

@@ -280,6 +280,35 @@ export const MIGRATIONS: readonly Migration[] = [
       FROM reports;
     `,
   },
+  {
+    version: 5,
+    description:
+      "gap analysis (the LLM's title, summary and proposed change, cached per gap) and drafts made from a gap",
+    sql: `
+      -- One cached analysis per gap, replaced when re-run. Only zod-validated model output is written here.
+      CREATE TABLE gap_analyses (
+        gap_id          INTEGER PRIMARY KEY REFERENCES gaps (id),
+        title           TEXT    NOT NULL,
+        summary         TEXT    NOT NULL,
+        proposed_change TEXT    NOT NULL,
+        provider        TEXT    NOT NULL,
+        model           TEXT    NOT NULL,
+        -- The gap's report count the analysis was made from, and how many reports more (or fewer) make it stale.
+        report_count    INTEGER NOT NULL,
+        refresh_after   INTEGER NOT NULL,
+        generated_at    TEXT    NOT NULL
+      );
+      -- A draft made from a gap: report_id is its most representative report, gap_id the gap, and
+      -- draft_reports every report it used as evidence (so each report's page lists the draft).
+      ALTER TABLE drafts ADD COLUMN gap_id INTEGER REFERENCES gaps (id);
+      CREATE INDEX drafts_gap_id ON drafts (gap_id, id) WHERE gap_id IS NOT NULL;
+      CREATE TABLE draft_reports (
+        report_id INTEGER NOT NULL REFERENCES reports (id),
+        draft_id  INTEGER NOT NULL REFERENCES drafts (id),
+        PRIMARY KEY (report_id, draft_id)
+      ) WITHOUT ROWID;
+    `,
+  },
 ];
 
 /** Bring a database up to the newest migration. Safe to call on every open. */

@@ -18,6 +18,7 @@ import { decodeCursor, DEFAULT_LIMIT, encodeCursor, MAX_LIMIT, toFtsQuery } from
 import type { ReportFilter, ReportStatus } from "./filters.js";
 import { migrate } from "./migrations.js";
 import { AssignBatch, GapStore, groupedReport } from "./gaps.js";
+import type { EvidenceRow } from "./gap-analyses.js";
 import type { InsertResult } from "./gap-types.js";
 import { signatureOf } from "../gaps/index.js";
 import type {
@@ -26,6 +27,7 @@ import type {
   Draft,
   KeyScope,
   NewDraft,
+  DraftGapLink,
   Note,
   Page,
   Report,
@@ -451,7 +453,8 @@ export class FeedbackStore {
     return this.stmt("SELECT * FROM notes WHERE report_id = ? ORDER BY id").all(reportId) as Note[];
   }
 
-  addDraft(reportId: number, draft: NewDraft): Draft {
+  addDraft(reportId: number, draft: NewDraft, gap?: DraftGapLink): Draft {
+    if (gap) return this.db.transaction(() => this.addGapDraft(reportId, draft, gap))();
     const info = this.stmt(
       `INSERT INTO drafts (report_id, created_at, kind, url, number, repo, branch, base_branch, commit_sha, provider, model, files, title)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -473,8 +476,27 @@ export class FeedbackStore {
     return toDraft(this.stmt("SELECT * FROM drafts WHERE id = ?").get(info.lastInsertRowid) as DraftRow);
   }
 
+  private addGapDraft(reportId: number, draft: NewDraft, gap: DraftGapLink): Draft {
+    const made = this.addDraft(reportId, draft);
+    this.stmt("UPDATE drafts SET gap_id = ? WHERE id = ?").run(gap.gapId, made.id);
+    const link = this.stmt("INSERT OR IGNORE INTO draft_reports (report_id, draft_id) VALUES (?, ?)");
+    for (const id of new Set([reportId, ...gap.reportIds])) link.run(id, made.id);
+    return { ...made, gap_id: gap.gapId };
+  }
+
+  /** The gap's newest `limit` reports with their grouping signatures (evidence for analysis and drafts). */
+  gapEvidence(gapId: number, limit: number): EvidenceRow[] {
+    return this.gaps.analyses.evidence(gapId, limit, toReport as (row: never) => Report, REPORT_COLUMNS);
+  }
+
+  /** Drafts made for this report, and drafts made from a gap that used it as evidence. */
   listDrafts(reportId: number): Draft[] {
-    return (this.stmt("SELECT * FROM drafts WHERE report_id = ? ORDER BY id").all(reportId) as DraftRow[]).map(toDraft);
+    return (
+      this.stmt(
+        `SELECT * FROM drafts WHERE report_id = ? OR id IN (SELECT draft_id FROM draft_reports WHERE report_id = ?)
+         ORDER BY id`,
+      ).all(reportId, reportId) as DraftRow[]
+    ).map(toDraft);
   }
 
   // ---- stats ------------------------------------------------------------

@@ -50,9 +50,17 @@ export interface Draft {
   model: string;
   files: string[];
   title: string | null;
+  /** The gap the draft was made from (null: drafted from this one report). */
+  gap_id: number | null;
 }
 
-export type NewDraft = Omit<Draft, "id" | "report_id" | "created_at">;
+export type NewDraft = Omit<Draft, "id" | "report_id" | "created_at" | "gap_id">;
+
+/** A draft made from a gap: the gap, and every report it used as evidence (each report's page lists it). */
+export interface DraftGapLink {
+  gapId: number;
+  reportIds: number[];
+}
 
 export interface ReportDetail extends Report {
   notes: Note[];

@@ -3,3 +3,4 @@ export { startGitHubDouble, type GitHubDouble, type DoublePull, type DoubleReque
 export { startAnthropicDouble } from "./anthropic.js";
 export { startOpenAIDouble, type OpenAIDouble } from "./openai.js";
 export type { LlmReply, LlmDoubleBase, LlmRequestRecord } from "./llm-common.js";
+export { outputName, isAnalysisRequest, userText, systemText } from "./llm-common.js";

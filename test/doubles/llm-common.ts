@@ -98,3 +98,42 @@ export function replyQueue(): {
 }
 
 export const randomId = (prefix: string): string => `${prefix}${Math.random().toString(36).slice(2, 14)}`;
+
+/**
+ * Which structured output a request asked for, on either API: the forced
+ * Anthropic tool (`submit_change_set`, `submit_gap_analysis`), or the OpenAI
+ * json_schema format name (`change_set`, `gap_analysis`). Lets one double
+ * answer the draft pipeline and the gap analysis differently.
+ */
+export function outputName(record: LlmRequestRecord): string | undefined {
+  const b = record.body as {
+    tool_choice?: { name?: string };
+    text?: { format?: { name?: string } };
+    response_format?: { json_schema?: { name?: string } };
+  };
+  return b.tool_choice?.name ?? b.text?.format?.name ?? b.response_format?.json_schema?.name;
+}
+
+/** True for a gap-analysis request (either API). */
+export const isAnalysisRequest = (record: LlmRequestRecord): boolean => /gap_analysis$/.test(outputName(record) ?? "");
+
+/** The user message of a request on either API (Anthropic messages, Responses input, chat messages). */
+export function userText(record: LlmRequestRecord): string {
+  const b = record.body as { messages?: { role: string; content: unknown }[]; input?: unknown };
+  if (typeof b.input === "string") return b.input;
+  const user = b.messages?.find((m) => m.role === "user");
+  return typeof user?.content === "string" ? user.content : JSON.stringify(user?.content ?? "");
+}
+
+/** The system prompt of a request on either API. */
+export function systemText(record: LlmRequestRecord): string {
+  const b = record.body as {
+    system?: unknown;
+    instructions?: unknown;
+    messages?: { role: string; content: unknown }[];
+  };
+  if (typeof b.system === "string") return b.system;
+  if (typeof b.instructions === "string") return b.instructions;
+  const sys = b.messages?.find((m) => m.role === "system");
+  return typeof sys?.content === "string" ? sys.content : "";
+}

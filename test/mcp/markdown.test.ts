@@ -118,6 +118,7 @@ describe("renderReport", () => {
           {
             id: 1,
             report_id: 7,
+            gap_id: null,
             created_at: "2026-01-05T00:00:00.000Z",
             kind: "pull_request",
             url: "https://github.com/o/r/pull/3",

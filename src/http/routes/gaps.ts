@@ -29,7 +29,7 @@ const gapIdValue = z.coerce
   .positive({ error: ID_MESSAGE })
   .max(Number.MAX_SAFE_INTEGER, { error: ID_MESSAGE });
 
-function gapId(req: Request): number {
+export function gapId(req: Request): number {
   const parsed = gapIdValue.safeParse(req.params.id);
   if (!parsed.success)
     throw new ApiError(400, "invalid_id", `"${String(req.params.id)}" is not a gap id (a positive whole number).`);

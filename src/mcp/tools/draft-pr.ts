@@ -5,10 +5,11 @@
  */
 import { z } from "zod";
 import { type DraftEvent, resultPayload } from "../../draft/events.js";
-import { reportUrl } from "../../net/report-url.js";
+import { gapUrl, reportUrl } from "../../net/report-url.js";
 import { DraftSettings } from "../../settings/index.js";
 import { fencedBlock, inlineCode } from "../markdown.js";
 import { reportIdArg } from "./args.js";
+import { gapIdArg } from "./gap-args.js";
 import { defineTool, ToolError, type RequestExtra } from "./types.js";
 
 /** Maps pipeline events to strictly increasing progress values: the step index, plus a tenth per detail. */
@@ -39,20 +40,27 @@ function progressReporter(extra: RequestExtra): (event: DraftEvent) => void {
 
 export const draftPrTool = defineTool({
   name: "draft_pr",
-  title: "Draft a pull request for a report",
+  title: "Draft a pull request for a report or a gap",
   description:
-    "Turn a feedback report (and the developer notes on it) into a draft pull request against the MCP server's " +
+    "Turn a feedback report (id), or a whole gap (gap_id: all its reports as evidence, near-duplicates collapsed, " +
+    "plus the notes on the gap and its reports), and the developer notes into a draft pull request against the MCP server's " +
     "GitHub repository, using the LLM configured in the draft settings. Returns the PR URL. With dry_run: true, " +
     "stops after validating the change and returns the unified diff without touching GitHub. Re-running makes a new " +
     "draft and keeps the earlier ones in the report's history. Sends progress notifications when given a progressToken.",
   scope: "admin",
-  input: z.object({
-    id: reportIdArg,
-    dry_run: z
-      .boolean({ error: "dry_run must be true or false" })
-      .optional()
-      .describe("Return the diff instead of opening a PR."),
-  }),
+  input: z
+    .object({
+      id: reportIdArg.optional(),
+      gap_id: gapIdArg.optional().describe("Draft from this gap instead of one report (give id or gap_id, not both)."),
+      dry_run: z
+        .boolean({ error: "dry_run must be true or false" })
+        .optional()
+        .describe("Return the diff instead of opening a PR."),
+    })
+    .refine((a) => (a.id === undefined) !== (a.gap_id === undefined), {
+      error: "give exactly one of id (a report) and gap_id (a gap)",
+      path: ["id"],
+    }),
   output: z.object({
     url: z.string().nullable(),
     dry_run: z.boolean(),
@@ -65,7 +73,7 @@ export const draftPrTool = defineTool({
     diff: z.string().nullable(),
   }),
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
-  async run({ id, dry_run }, { store, extra }) {
+  async run({ id, gap_id, dry_run }, { store, extra }) {
     // Loaded on first use so starting the MCP server does not pay for the LLM and GitHub SDKs.
     const { runDraft } = await import("../../draft/pipeline.js");
     const publicUrl = process.env.FEEDBACK_PUBLIC_URL?.trim();
@@ -73,25 +81,27 @@ export const draftPrTool = defineTool({
       store,
       settings: new DraftSettings(store),
       reportId: id,
+      gapId: gap_id,
       dryRun: dry_run ?? false,
       signal: extra.signal,
-      reportUrl: publicUrl ? reportUrl(publicUrl, id) : undefined,
+      reportUrl: publicUrl ? (gap_id !== undefined ? gapUrl(publicUrl, gap_id) : reportUrl(publicUrl, id!)) : undefined,
       onEvent: progressReporter(extra),
     });
     if (!outcome.ok) throw new ToolError(`Drafting failed (${outcome.error.code}): ${outcome.error.message}`);
     const r = outcome.result;
+    const subject = gap_id !== undefined ? `gap ${gap_id}` : `report ${id}`;
     // The title and paths were written by a model that read untrusted report text: keep them inert.
     const files = r.files.map((f) => `${f.action} ${inlineCode(f.path)}`).join(", ");
     let text: string;
     switch (r.kind) {
       case "dry_run":
-        text = `Dry run for report ${id}: ${inlineCode(r.title)} would change ${files}.\n\n${fencedBlock(r.diff, "diff")}`;
+        text = `Dry run for ${subject}: ${inlineCode(r.title)} would change ${files}.\n\n${fencedBlock(r.diff, "diff")}`;
         break;
       case "local_commit":
-        text = `Committed a draft for report ${id}: ${inlineCode(r.title)} (${files}) on local branch ${inlineCode(r.branch)} in ${inlineCode(r.repo)}.`;
+        text = `Committed a draft for ${subject}: ${inlineCode(r.title)} (${files}) on local branch ${inlineCode(r.branch)} in ${inlineCode(r.repo)}.`;
         break;
       case "pull_request":
-        text = `Opened draft PR ${r.url} for report ${id}: ${inlineCode(r.title)} (${files}) on branch ${inlineCode(r.branch)}.`;
+        text = `Opened draft PR ${r.url} for ${subject}: ${inlineCode(r.title)} (${files}) on branch ${inlineCode(r.branch)}.`;
         break;
     }
     const wire = resultPayload(r);

@@ -13,6 +13,7 @@
  */
 import { type KeyScope, scopeAllows } from "../../auth/index.js";
 import { addNoteTool } from "./add-note.js";
+import { analyzeGapTool } from "./analyze-gap.js";
 import { draftPrTool } from "./draft-pr.js";
 import { feedbackTool } from "./feedback.js";
 import { getGapTool } from "./get-gap.js";
@@ -39,6 +40,7 @@ export const REPORT_TOOLS: readonly ReportTool[] = [
   updateGapTool, // admin
   mergeGapsTool, // admin
   splitGapTool, // admin
+  analyzeGapTool, // admin
 ];
 
 /** The tools a session with `scope` may see and call, in registry order. */
