@@ -9,11 +9,13 @@ Copy this ONE file into your server. It needs the `mcp` SDK and `httpx`.
     register_feedback_tool(server, "billing-server")
 
 Low-level `mcp.server.Server`: list `feedback_tool()` in your tools/list handler and
-answer calls named TOOL_NAME with `await call_feedback_tool(arguments, "billing-server")`.
+answer calls named TOOL_NAME with `await call_feedback_tool_result(arguments, "billing-server")`
+(a CallToolResult; an invalid report comes back with isError, the fields to fix named).
 Django and other synchronous code: `send_feedback_sync(payload)`.
 
 Configuration: FEEDBACK_SIDECAR_URL (default http://localhost:8099) and FEEDBACK_API_KEY,
-or a FeedbackOptions in code. Reports that cannot be delivered after 2 retries are written
+or a FeedbackOptions in code. Reports that cannot be delivered after 2 retries (or that the
+sidecar asks to send again only after more than 30 s, e.g. a 429 past its daily cap) are written
 to stderr as ONE line `PATCHWORKMCP_UNSENT_FEEDBACK {json}` for `patchworkmcp replay`.
 Nothing is ever written to stdout (it would corrupt a stdio transport) and nothing raises
 into the host server.
@@ -181,7 +183,8 @@ class FeedbackOptions:
     retries: int = 2
     #: First backoff delay in seconds; doubles per retry, plus jitter.
     backoff: float = 0.25
-    #: Longest Retry-After honoured, in seconds.
+    #: Longest Retry-After waited for, in seconds. A longer one (a daily cap answers "until
+    #: midnight") is not waited out: the report is kept for replay at once.
     max_retry_after: float = 30.0
     extra_headers: dict[str, str] = field(default_factory=dict)
 
@@ -208,6 +211,9 @@ class SendResult:
     #: True when the report was written to stderr for `patchworkmcp replay`.
     unsent: bool = False
     error: Optional[str] = None
+    #: True when the sidecar refused the report's content (400/422). It would fail again,
+    #: so it is not kept for replay; the agent is told which fields to fix (isError: true).
+    invalid: bool = False
 
 
 def build_payload(arguments: Any, options: Optional[FeedbackOptions] = None) -> dict[str, Any]:
@@ -222,7 +228,7 @@ def build_payload(arguments: Any, options: Optional[FeedbackOptions] = None) -> 
     return payload
 
 
-def _retry_after(value: Optional[str], cap: float) -> Optional[float]:
+def _retry_after(value: Optional[str]) -> Optional[float]:
     if not value:
         return None
     try:
@@ -232,7 +238,7 @@ def _retry_after(value: Optional[str], cap: float) -> Optional[float]:
             seconds = parsedate_to_datetime(value).timestamp() - time.time()
         except (TypeError, ValueError):
             return None
-    return min(max(seconds, 0.0), cap)
+    return max(seconds, 0.0)
 
 
 def _details(response: httpx.Response) -> str:
@@ -266,10 +272,14 @@ def _judge(
         return SendResult(True, REPLY_RECORDED.format(id=shown), report_id, status), 0.0, ""
     if status in (400, 422):
         details = _details(outcome)
-        return SendResult(False, REPLY_INVALID.format(details=details), None, status, error=details), 0.0, ""
+        reply = REPLY_INVALID.format(details=details)
+        return SendResult(False, reply, None, status, error=details, invalid=True), 0.0, ""
     if status == 429 or status >= 500:
-        honoured = _retry_after(outcome.headers.get("retry-after"), options.max_retry_after)
-        return None, delay if honoured is None else honoured, f"the feedback service answered {status}"
+        asked = _retry_after(outcome.headers.get("retry-after"))
+        if asked is not None and asked > options.max_retry_after:
+            # "Not before tomorrow" (a daily cap) is not worth holding the agent for: keep it for replay now.
+            return SendResult(False, REPLY_QUEUED, None, status, error=_details(outcome)), -1.0, ""
+        return None, delay if asked is None else asked, f"the feedback service answered {status}"
     # 401/403/404/413…: a setup problem, not the report's fault. Keep it for replay.
     return SendResult(False, REPLY_QUEUED, None, status, error=_details(outcome)), -1.0, ""
 
@@ -348,8 +358,25 @@ def _options_for(server_name: Optional[str], options: Optional[FeedbackOptions])
 async def call_feedback_tool(
     arguments: Any, server_name: Optional[str] = None, options: Optional[FeedbackOptions] = None
 ) -> str:
-    """Low-level servers: answer a tools/call for TOOL_NAME. Returns the text for the agent."""
+    """Low-level servers: answer a tools/call for TOOL_NAME. Returns the text for the agent.
+
+    Prefer call_feedback_tool_result, which also marks an invalid report with isError."""
     return (await send_feedback(arguments, _options_for(server_name, options))).reply
+
+
+def tool_result(result: SendResult) -> Any:
+    """The `mcp.types.CallToolResult` for one report: isError when its content was refused,
+    as the proxy answers (a report kept for replay is not an error: it will be delivered)."""
+    from mcp import types
+
+    return types.CallToolResult(content=[types.TextContent(type="text", text=result.reply)], isError=result.invalid)
+
+
+async def call_feedback_tool_result(
+    arguments: Any, server_name: Optional[str] = None, options: Optional[FeedbackOptions] = None
+) -> Any:
+    """Low-level servers: answer a tools/call for TOOL_NAME with a ready `CallToolResult`."""
+    return tool_result(await send_feedback(arguments, _options_for(server_name, options)))
 
 
 def feedback_tool() -> Any:
@@ -383,8 +410,9 @@ def register_feedback_tool(server: Any, server_name: Optional[str] = None, optio
         agent_model: Optional[str] = None,
         session_id: Optional[str] = None,
         client_type: Optional[str] = None,
-    ) -> str:
-        return (await send_feedback(dict(locals()), configured)).reply
+    ) -> Any:
+        # A CallToolResult passes through the SDK as it is, so an invalid report gets isError.
+        return tool_result(await send_feedback(dict(locals()), configured))
 
     server.add_tool(
         feedback,

@@ -69,8 +69,7 @@ def low_level_server() -> Any:
         return types.ListToolsResult(tools=[ft.feedback_tool()])
 
     async def call_tool(ctx: Any, params: types.CallToolRequestParams) -> types.CallToolResult:
-        text = await ft.call_feedback_tool(params.arguments or {}, SERVER, FAST)
-        return types.CallToolResult(content=[types.TextContent(type="text", text=text)])
+        return await ft.call_feedback_tool_result(params.arguments or {}, SERVER, FAST)
 
     if MAJOR >= 2:
         return Server(SERVER, instructions=ft.SERVER_INSTRUCTIONS, on_list_tools=list_tools, on_call_tool=call_tool)
@@ -83,8 +82,8 @@ def low_level_server() -> Any:
         return [ft.feedback_tool()]
 
     @server.call_tool()
-    async def call_tool_v1(name: str, arguments: dict[str, Any]) -> list[types.TextContent]:
-        return [types.TextContent(type="text", text=await ft.call_feedback_tool(arguments, SERVER, FAST))]
+    async def call_tool_v1(name: str, arguments: dict[str, Any]) -> types.CallToolResult:
+        return await ft.call_feedback_tool_result(arguments, SERVER, FAST)
 
     return server
 
@@ -134,12 +133,21 @@ def text_of(result: Any) -> str:
     return result.content[0].text
 
 
-async def list_and_call(server: Any, arguments: dict[str, Any]) -> tuple[dict[str, Any], str | None, str]:
+def is_error(result: Any) -> bool:
+    return bool(getattr(result, "isError", None) or getattr(result, "is_error", None))
+
+
+async def list_and_call_result(server: Any, arguments: dict[str, Any]) -> tuple[dict[str, Any], str | None, Any]:
     async with connect(server) as session:
         listed = [dumped(t) for t in (await session.list_tools()).tools]
         mine = next(t for t in listed if t["name"] == ft.TOOL_NAME)
-        reply = text_of(await session.call_tool(ft.TOOL_NAME, arguments))
-        return mine, session.instructions, reply
+        return mine, session.instructions, await session.call_tool(ft.TOOL_NAME, arguments)
+
+
+async def list_and_call(server: Any, arguments: dict[str, Any]) -> tuple[dict[str, Any], str | None, str]:
+    mine, instructions, result = await list_and_call_result(server, arguments)
+    assert not is_error(result), text_of(result)
+    return mine, instructions, text_of(result)
 
 
 def assert_spec_tool(listed: dict[str, Any]) -> None:
@@ -168,9 +176,12 @@ def test_up_high_level_server_lists_the_spec_tool_and_delivers() -> None:
 def test_up_low_level_server_lists_the_spec_tool() -> None:
     # A report with an invalid gap_type proves the handler path without storing anything.
     bad = {**FULL, "gap_type": "feature_request"}
-    listed, instructions, reply = asyncio.run(list_and_call(low_level_server(), bad))
+    listed, instructions, result = asyncio.run(list_and_call_result(low_level_server(), bad))
+    reply = text_of(result)
     assert_spec_tool(listed)
     assert instructions == SPEC_INSTRUCTIONS
+    # Refused, as the proxy answers: isError with the fields to fix.
+    assert is_error(result), reply
     if MAJOR < 2:
         # mcp 1.x validates arguments against the listed inputSchema itself: its refusal
         # names the enum, which proves the full schema reached the SDK.
@@ -178,6 +189,70 @@ def test_up_low_level_server_lists_the_spec_tool() -> None:
         return
     issue = next(v for v in VECTORS["invalid"] if v["name"] == "bad_gap_type")["issues"][0]
     assert reply == SPEC_REPLIES["invalid"].replace("{details}", f"{issue['field']}: {issue['message']}")
+
+
+def test_up_high_level_server_marks_an_invalid_report_as_an_error() -> None:
+    # The SDK accepts any string for gap_type (the signature says str); the sidecar refuses it with a 422.
+    bad = {**FULL, "gap_type": "feature_request", "session_id": "invalid-through-the-sdk"}
+    _, _, result = asyncio.run(list_and_call_result(high_level_server(), bad))
+    issue = next(v for v in VECTORS["invalid"] if v["name"] == "bad_gap_type")["issues"][0]
+    assert is_error(result), text_of(result)
+    if MAJOR >= 2:
+        assert text_of(result) == SPEC_REPLIES["invalid"].replace("{details}", f"{issue['field']}: {issue['message']}")
+    else:
+        assert text_of(result).startswith("Input validation error") or issue["message"] in text_of(result)
+
+
+class _Always429:
+    """A loopback endpoint that answers every POST 429 with a long Retry-After, as a daily cap does."""
+
+    def __init__(self, retry_after: str) -> None:
+        import http.server
+        import threading
+
+        self.attempts = 0
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - the stdlib's name
+                outer.attempts += 1
+                self.rfile.read(int(self.headers.get("content-length") or 0))
+                body = b'{"error":{"code":"daily_byte_limit","message":"over today\'s cap"}}'
+                self.send_response(429)
+                self.send_header("retry-after", retry_after)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_up_keeps_a_429d_report_for_replay_without_waiting_out_a_long_retry_after(capfd: Any) -> None:
+    endpoint = _Always429("3600")
+    try:
+        options = ft.FeedbackOptions(sidecar_url=endpoint.url, backoff=0.01, max_retry_after=5)
+        result = ft.send_feedback_sync({**FULL, "session_id": "rate-limited"}, options)
+    finally:
+        endpoint.close()
+    assert result.unsent and not result.delivered and not result.invalid, result
+    assert result.status == 429
+    assert result.reply == SPEC_REPLIES["queued"]
+    assert endpoint.attempts == 1  # an hour is not waited for; the report is kept at once
+    out, err = capfd.readouterr()  # captured, not forwarded: this line is not the harness's to replay
+    assert out == ""
+    [line] = err.splitlines()
+    kept = json.loads(line.removeprefix(ft.UNSENT_MARKER + " "))
+    assert kept["session_id"] == "rate-limited" and kept["what_i_needed"] == FULL["what_i_needed"]
 
 
 def test_up_retries_a_lost_ack_with_one_idempotency_key() -> None:
@@ -202,7 +277,7 @@ def test_up_invalid_vectors_get_the_spec_reply_and_are_not_kept() -> None:
         result = ft.send_feedback_sync(vector["input"], FAST)
         details = "; ".join(f"{i['field']}: {i['message']}" for i in vector["issues"])
         assert result.reply == SPEC_REPLIES["invalid"].replace("{details}", details), vector["name"]
-        assert not result.delivered and not result.unsent
+        assert not result.delivered and not result.unsent and result.invalid
 
 
 def forward_unsent_line(capfd: Any) -> None:
