@@ -229,6 +229,9 @@ type FeedbackResult struct {
 	Status    int
 	Reply     string
 	Error     string
+	// Invalid: the sidecar refused the report's content (400/422). It would fail again, so it
+	// is not kept for replay; the tool answers isError with the fields to fix, as the proxy does.
+	Invalid bool
 }
 
 // FeedbackTool is the tool definition for AddTool (or for a hand-written tools/list).
@@ -258,6 +261,9 @@ func RegisterFeedbackTool(s *server.MCPServer, serverName string, opts FeedbackO
 func FeedbackToolHandler(opts FeedbackOptions) server.ToolHandlerFunc {
 	return func(ctx context.Context, request mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		result := SendFeedback(ctx, request.GetArguments(), opts)
+		if result.Invalid {
+			return mcp.NewToolResultError(result.Reply), nil
+		}
 		return mcp.NewToolResultText(result.Reply), nil
 	}
 }
@@ -410,7 +416,7 @@ func SendFeedback(ctx context.Context, arguments map[string]any, opts FeedbackOp
 					Reply: strings.Replace(FeedbackReplyRecorded, "{id}", strconv.FormatInt(ok.ID, 10), 1)}
 			case status == 400 || status == 422:
 				details := issuesText(answer, status)
-				return FeedbackResult{Status: status, Error: details,
+				return FeedbackResult{Status: status, Error: details, Invalid: true,
 					Reply: strings.Replace(FeedbackReplyInvalid, "{details}", details, 1)}
 			case status == 429 || status >= 500:
 				lastError = fmt.Sprintf("the feedback service answered %d", status)

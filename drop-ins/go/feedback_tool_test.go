@@ -20,8 +20,9 @@ import (
 )
 
 type specVector struct {
-	Name   string `json:"name"`
-	Input  any    `json:"input"`
+	Name   string         `json:"name"`
+	Input  any            `json:"input"`
+	Stored map[string]any `json:"stored"`
 	Issues []struct {
 		Field   string `json:"field"`
 		Message string `json:"message"`
@@ -107,6 +108,15 @@ func connect(t *testing.T, opts FeedbackOptions) (*client.Client, *mcp.Initializ
 
 func callFeedback(t *testing.T, c *client.Client, args map[string]any) string {
 	t.Helper()
+	res := callFeedbackResult(t, c, args)
+	if res.IsError {
+		t.Fatalf("unexpected isError: %+v", res.Content)
+	}
+	return textOf(t, res)
+}
+
+func callFeedbackResult(t *testing.T, c *client.Client, args map[string]any) *mcp.CallToolResult {
+	t.Helper()
 	req := mcp.CallToolRequest{}
 	req.Params.Name = FeedbackToolName
 	req.Params.Arguments = args
@@ -114,6 +124,11 @@ func callFeedback(t *testing.T, c *client.Client, args map[string]any) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return res
+}
+
+func textOf(t *testing.T, res *mcp.CallToolResult) string {
+	t.Helper()
 	if len(res.Content) != 1 {
 		t.Fatalf("want one content block, got %d", len(res.Content))
 	}
@@ -204,7 +219,7 @@ func TestUpInvalidVectorsGetTheSpecReply(t *testing.T) {
 		}
 		want := strings.Replace(replies(t)["invalid"], "{details}", strings.Join(parts, "; "), 1)
 		result := SendFeedback(context.Background(), input, fast(""))
-		if result.Reply != want || result.Delivered || result.Unsent {
+		if result.Reply != want || result.Delivered || result.Unsent || !result.Invalid {
 			t.Fatalf("%s: got %+v, want reply %q", v.Name, result, want)
 		}
 		checked++
@@ -214,14 +229,89 @@ func TestUpInvalidVectorsGetTheSpecReply(t *testing.T) {
 	}
 }
 
-func TestUpToolsAvailableIsAlwaysAnArray(t *testing.T) {
-	for _, in := range []any{nil, "a, b", `["a","b"]`, []any{"a", "b"}} {
-		payload := BuildFeedbackPayload(map[string]any{"tools_available": in}, FeedbackOptions{})
-		encoded, _ := json.Marshal(payload["tools_available"])
-		if encoded[0] != '[' {
-			t.Fatalf("tools_available %v encoded as %s", in, encoded)
+// asJSON decodes v's JSON encoding into plain maps, slices and strings, to compare with the spec files.
+func asJSON(t *testing.T, v any) any {
+	t.Helper()
+	encoded, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out any
+	if err := json.Unmarshal(encoded, &out); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestUpExportsMatchTheSpec(t *testing.T) {
+	var tool map[string]any
+	readSpec(t, "tool.json", &tool)
+	if got := asJSON(t, FeedbackTool()); !reflect.DeepEqual(got, any(tool)) {
+		t.Fatalf("FeedbackTool() differs from drop-ins/spec/tool.json:\n got %v\nwant %v", got, tool)
+	}
+	var schema any
+	if err := json.Unmarshal([]byte(FeedbackInputSchema), &schema); err != nil {
+		t.Fatalf("FeedbackInputSchema is not JSON: %v", err)
+	}
+	checks := map[string][2]any{
+		"name":        {FeedbackToolName, tool["name"]},
+		"title":       {FeedbackToolTitle, tool["title"]},
+		"description": {FeedbackToolDescription, tool["description"]},
+		"inputSchema": {schema, tool["inputSchema"]},
+		"recorded":    {FeedbackReplyRecorded, replies(t)["recorded"]},
+		"queued":      {FeedbackReplyQueued, replies(t)["queued"]},
+		"invalid":     {FeedbackReplyInvalid, replies(t)["invalid"]},
+	}
+	for name, pair := range checks {
+		if !reflect.DeepEqual(pair[0], pair[1]) {
+			t.Errorf("%s differs from the spec:\n got %v\nwant %v", name, pair[0], pair[1])
 		}
 	}
+}
+
+func TestUpToolsAvailableIsAlwaysAnArray(t *testing.T) {
+	cases := []struct {
+		in   any
+		want []any
+	}{
+		{nil, []any{}},
+		{"a, b", []any{"a", "b"}},
+		{` ["a","b"] `, []any{"a", "b"}},
+		{"", []any{}},
+		{[]any{"a", "b"}, []any{"a", "b"}},
+		{[]string{"a"}, []any{"a"}},
+	}
+	for _, c := range cases {
+		payload := BuildFeedbackPayload(map[string]any{"tools_available": c.in}, FeedbackOptions{})
+		if got := asJSON(t, payload["tools_available"]); !reflect.DeepEqual(got, any(c.want)) {
+			t.Errorf("tools_available %#v became %v, want %v", c.in, got, c.want)
+		}
+	}
+	// Every valid spec vector: what the drop-in sends is what the sidecar stores.
+	valid, _ := vectors(t)
+	for _, v := range valid {
+		payload := BuildFeedbackPayload(v.Input.(map[string]any), FeedbackOptions{})
+		if got := asJSON(t, payload["tools_available"]); !reflect.DeepEqual(got, v.Stored["tools_available"]) {
+			t.Errorf("%s: tools_available sent as %v, the spec stores %v", v.Name, got, v.Stored["tools_available"])
+		}
+	}
+}
+
+func TestUpAnInvalidReportIsAnErrorThroughTheClient(t *testing.T) {
+	c, _ := connect(t, fast(""))
+	_, invalid := vectors(t)
+	for _, v := range invalid {
+		if v.Name != "bad_gap_type" {
+			continue
+		}
+		res := callFeedbackResult(t, c, v.Input.(map[string]any))
+		want := strings.Replace(replies(t)["invalid"], "{details}", v.Issues[0].Field+": "+v.Issues[0].Message, 1)
+		if !res.IsError || textOf(t, res) != want {
+			t.Fatalf("want isError with %q, got isError=%v %q", want, res.IsError, textOf(t, res))
+		}
+		return
+	}
+	t.Fatal("no bad_gap_type vector")
 }
 
 // silentStdout fails the test if anything is written to stdout while fn runs
