@@ -7,6 +7,8 @@
  */
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
@@ -52,14 +54,40 @@ async function connect(): Promise<{ client: Client; close: () => Promise<void> }
   return { client, close: () => client.close() };
 }
 
-async function callFeedback(args: Record<string, unknown>): Promise<string> {
+async function callFeedbackResult(args: Record<string, unknown>): Promise<{ text: string; isError: boolean }> {
   const { client, close } = await connect();
   const result = (await client.callTool({ name: FEEDBACK_TOOL_NAME, arguments: args })) as {
     content: Array<{ type: string; text: string }>;
+    isError?: boolean;
   };
   await close();
   assert.equal(result.content.length, 1);
-  return result.content[0]!.text;
+  return { text: result.content[0]!.text, isError: result.isError === true };
+}
+
+async function callFeedback(args: Record<string, unknown>): Promise<string> {
+  const { text, isError } = await callFeedbackResult(args);
+  assert.equal(isError, false, text);
+  return text;
+}
+
+/** A loopback endpoint that answers every POST 429 with a long Retry-After, as the daily byte cap does. */
+async function always429(retryAfter: string): Promise<{ url: string; attempts: () => number; close: () => void }> {
+  let attempts = 0;
+  const server = createServer((req, res) => {
+    attempts++;
+    req.resume().on("end", () => {
+      res
+        .writeHead(429, { "retry-after": retryAfter, "content-type": "application/json" })
+        .end('{"error":{"code":"daily_byte_limit","message":"over today\'s cap"}}');
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    attempts: () => attempts,
+    close: () => server.close(),
+  };
 }
 
 async function up(): Promise<void> {
@@ -103,10 +131,41 @@ async function up(): Promise<void> {
     const result = await sendFeedback(v.input, fast());
     const details = v.issues.map((i) => `${i.field}: ${i.message}`).join("; ");
     assert.equal(result.reply, replies.invalid!.replace("{details}", details), v.name);
-    assert.ok(!result.delivered && !result.unsent);
+    assert.ok(!result.delivered && !result.unsent && result.invalid === true);
     checked++;
   }
   assert.ok(checked >= 8);
+
+  // Through the SDK, an invalid report is an error the agent can fix, as the proxy answers it.
+  // (An empty-after-trim field passes the SDK's own zod check and is refused by the sidecar.)
+  const empty = vectors.invalid.find((v) => v.name === "empty_required")!;
+  const refused = await callFeedbackResult(empty.input as Record<string, unknown>);
+  const emptyDetails = empty.issues.map((i) => `${i.field}: ${i.message}`).join("; ");
+  assert.deepEqual(refused, { text: replies.invalid!.replace("{details}", emptyDetails), isError: true });
+
+  // A 429 asking for an hour is not waited out: the report is kept (one stderr line) at once.
+  const limited = await always429("3600");
+  const kept: string[] = [];
+  const stderrWrite = process.stderr.write;
+  process.stderr.write = ((chunk: unknown) => {
+    kept.push(String(chunk));
+    return true;
+  }) as typeof process.stderr.write;
+  try {
+    const result = await sendFeedback(
+      { ...full, session_id: "rate-limited" },
+      { ...fast(limited.url), maxRetryAfterMs: 5000 },
+    );
+    assert.ok(result.unsent && !result.delivered && !result.invalid && result.status === 429, JSON.stringify(result));
+    assert.equal(result.reply, replies.queued);
+  } finally {
+    process.stderr.write = stderrWrite;
+    limited.close();
+  }
+  assert.equal(limited.attempts(), 1);
+  assert.equal(kept.length, 1);
+  const line = JSON.parse(kept[0]!.slice(kept[0]!.indexOf(" ") + 1)) as Record<string, unknown>;
+  assert.ok(kept[0]!.startsWith("PATCHWORKMCP_UNSENT_FEEDBACK ") && line.session_id === "rate-limited");
 }
 
 async function down(): Promise<void> {

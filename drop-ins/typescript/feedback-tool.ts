@@ -193,7 +193,8 @@ export interface FeedbackOptions {
   retries?: number;
   /** First backoff delay, ms; doubled per retry, plus jitter (default 250). */
   backoffMs?: number;
-  /** Longest Retry-After honoured, ms (default 30000). */
+  /** Longest Retry-After waited for, ms (default 30000). A longer one (a daily cap says "after
+   * midnight") is not waited out: the report is kept for replay at once. */
   maxRetryAfterMs?: number;
 }
 
@@ -206,6 +207,9 @@ export interface FeedbackResult {
   /** The text for the agent. */
   reply: string;
   error?: string;
+  /** The sidecar refused the report's content (400/422): it would fail again, so it is not kept;
+   * the tool answers isError with the fields to fix, as the proxy does. */
+  invalid?: boolean;
 }
 
 const FIELDS = Object.keys(FEEDBACK_INPUT_SCHEMA.properties);
@@ -223,11 +227,11 @@ export function buildFeedbackPayload(args: unknown, options: FeedbackOptions = {
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-function retryAfterMs(header: string | null, capMs: number): number | undefined {
+function retryAfterMs(header: string | null): number | undefined {
   if (!header) return undefined;
   const seconds = Number(header);
   const ms = Number.isFinite(seconds) ? seconds * 1000 : Date.parse(header) - Date.now();
-  return Number.isNaN(ms) ? undefined : Math.min(Math.max(ms, 0), capMs);
+  return Number.isNaN(ms) ? undefined : Math.max(ms, 0);
 }
 
 function issuesText(body: string, status: number): string {
@@ -333,6 +337,7 @@ export async function sendFeedback(args: unknown, options: FeedbackOptions = {})
             status,
             reply: FEEDBACK_REPLY_INVALID.replace("{details}", details),
             error: details,
+            invalid: true,
           };
         }
         if (res.status !== 429 && res.status < 500) {
@@ -340,7 +345,12 @@ export async function sendFeedback(args: unknown, options: FeedbackOptions = {})
           return writeUnsent(payload, key, status, issuesText(answer, res.status));
         }
         lastError = `the feedback service answered ${res.status}`;
-        waitMs = retryAfterMs(res.headers.get("retry-after"), options.maxRetryAfterMs ?? 30_000) ?? waitMs;
+        const askedMs = retryAfterMs(res.headers.get("retry-after"));
+        // "Not before tomorrow" (a daily cap) is not worth holding the agent for: keep it for replay now.
+        if (askedMs !== undefined && askedMs > (options.maxRetryAfterMs ?? 30_000)) {
+          return writeUnsent(payload, key, status, issuesText(answer, res.status));
+        }
+        waitMs = askedMs ?? waitMs;
       } catch (err) {
         lastError = `could not reach the feedback service: ${err instanceof Error ? err.message : String(err)}`;
       }
@@ -368,7 +378,9 @@ export function registerFeedbackTool(server: McpServer, serverName: string, opti
       inputSchema: Record<string, z.ZodTypeAny>;
       annotations: typeof FEEDBACK_TOOL_ANNOTATIONS;
     },
-    callback: (args: Record<string, unknown>) => Promise<{ content: Array<{ type: "text"; text: string }> }>,
+    callback: (
+      args: Record<string, unknown>,
+    ) => Promise<{ content: Array<{ type: "text"; text: string }>; isError?: boolean }>,
   ) => unknown;
   register(
     FEEDBACK_TOOL_NAME,
@@ -378,6 +390,10 @@ export function registerFeedbackTool(server: McpServer, serverName: string, opti
       inputSchema: feedbackInputShape(),
       annotations: FEEDBACK_TOOL_ANNOTATIONS,
     },
-    async (args) => ({ content: [{ type: "text", text: (await sendFeedback(args, configured)).reply }] }),
+    async (args) => {
+      const result = await sendFeedback(args, configured);
+      // An invalid report is an error the agent can fix; a kept one is not an error (it will be delivered).
+      return { content: [{ type: "text", text: result.reply }], ...(result.invalid ? { isError: true } : {}) };
+    },
   );
 }
