@@ -1,3 +1,4 @@
 /** Public surface of the feedback contract. */
 export * from "./schema.js";
 export * from "./tool.js";
+export * from "./echo.js";
