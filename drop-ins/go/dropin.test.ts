@@ -11,7 +11,7 @@ const cache = join(here, ".gocache");
 // `go test` relays the test binary's stderr on its own stdout, so the drop-in's
 // stderr lines are looked for in both.
 describeDropin("Go (mark3labs/mcp-go)", async (phase, env) => {
-  const result = await run("go", ["test", "-v", "-count=1", "-run", `^Test${phase === "up" ? "Up" : "Down"}`, "."], {
+  const result = await run("go", ["test", "-v", "-count=1", "-run", `^Test${phase[0]!.toUpperCase()}${phase.slice(1)}`, "."], {
     cwd: here,
     env: {
       ...env,
