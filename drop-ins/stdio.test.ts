@@ -6,7 +6,7 @@
  * a real pipe shows: nothing but protocol reaches stdout while a report is sent,
  * and the server goes on answering afterwards.
  */
-import { readFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
@@ -24,12 +24,24 @@ interface ExampleServer {
   cwd: string;
 }
 
+// The SDK 2.x example runs from a copy beside compat-v2's node_modules, as a user's server would.
+const v2Dir = join(here, "typescript", "compat-v2", "dropin");
+mkdirSync(v2Dir, { recursive: true });
+for (const file of ["feedback-tool.ts", "example-server-v2.ts"])
+  copyFileSync(join(here, "typescript", file), join(v2Dir, file));
+
 const servers: ExampleServer[] = [
   {
     label: "TypeScript",
     command: process.execPath,
     args: ["--import", "tsx", "example-server.ts"],
     cwd: join(here, "typescript"),
+  },
+  {
+    label: "TypeScript, SDK 2.x",
+    command: process.execPath,
+    args: ["--import", "tsx", "example-server-v2.ts"],
+    cwd: v2Dir,
   },
   {
     label: "Python, mcp 2.x",

@@ -16,7 +16,10 @@ import {
   LIMITS,
   REPORT_FIELD_NAMES,
   feedbackToolDefinition,
+  knownGapSentence,
   parseFeedback,
+  recordedReply,
+  type KnownGap,
   type FeedbackPayload,
   type FieldIssue,
 } from "../src/feedback/index.js";
@@ -174,6 +177,30 @@ export function buildVectors(): { valid: ValidVector[]; invalid: InvalidVector[]
   return { valid, invalid };
 }
 
+/** Gap echoes every drop-in must word exactly as src/feedback/echo.ts does (report id 12 in each reply). */
+const echoGaps: Array<{ name: string; gap: KnownGap }> = [
+  {
+    name: "planned_with_note",
+    gap: { id: 3, status: "planned", reports: 14, agent_note: "Use list_invoices with from/to until 2.4 ships." },
+  },
+  { name: "fixed_without_note", gap: { id: 4, status: "fixed", reports: 2, agent_note: null } },
+  { name: "wontfix_one_report", gap: { id: 5, status: "wontfix", reports: 1, agent_note: null } },
+  {
+    name: "open_with_note",
+    gap: { id: 6, status: "open", reports: 3, agent_note: "Ask the user for the customer id first." },
+  },
+  {
+    name: "note_padded",
+    gap: { id: 7, status: "planned", reports: 9, agent_note: "  Café «Q3» export ☕ lands in 2.5.\n" },
+  },
+  { name: "note_blank", gap: { id: 8, status: "wontfix", reports: 40, agent_note: "   " } },
+  { name: "note_absent", gap: { id: 9, status: "fixed", reports: 0 } },
+];
+
+function echoVectors() {
+  return echoGaps.map((v) => ({ ...v, sentence: knownGapSentence(v.gap), reply: recordedReply(12, v.gap) }));
+}
+
 const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
 
 /** File name → exact content of every generated file. */
@@ -183,6 +210,7 @@ export function buildSpec(): Record<string, string> {
     "instructions.json": json({ instructions: FEEDBACK_SERVER_INSTRUCTIONS }),
     "instructions.txt": `${FEEDBACK_SERVER_INSTRUCTIONS}\n`,
     "replies.json": json(replies()),
+    "echo.json": json({ report_id: 12, vectors: echoVectors() }),
     "vectors.json": json({
       stored_fields: STORED_FIELDS,
       unsent_marker: "PATCHWORKMCP_UNSENT_FEEDBACK",

@@ -4,14 +4,19 @@
 // match) and register the tool in one line:
 //
 //	s := server.NewMCPServer("billing-server", "1.0.0", server.WithInstructions(FeedbackServerInstructions))
-//	RegisterFeedbackTool(s, "billing-server", FeedbackOptions{})
+//	RegisterFeedbackTool(s, "billing-server")            // or (s, "billing-server", &FeedbackOptions{…})
 //
-// Configuration: FEEDBACK_SIDECAR_URL (default http://localhost:8099) and
-// FEEDBACK_API_KEY, or FeedbackOptions in code. Only the standard library and
-// mcp-go are used. Delivery never panics into the host and never writes to
-// stdout (that would corrupt a stdio transport); a report that cannot be
-// delivered after 2 retries is written to stderr as ONE line
-// "PATCHWORKMCP_UNSENT_FEEDBACK {json}" that `patchworkmcp replay` re-sends.
+// The original PatchworkMCP API works unchanged: NewFeedbackTool, NewFeedbackHandler,
+// SendFeedback(ctx, args, serverName, opts) (the text for the agent), Options and
+// RegisterFeedbackTool(s, name) or (s, name, nil). DeliverFeedback is the richer call.
+//
+// Configuration: FEEDBACK_SIDECAR_URL (default http://localhost:8099),
+// FEEDBACK_API_KEY and FEEDBACK_OUTBOX (default ~/.patchworkmcp/outbox.log), or
+// FeedbackOptions in code. Only the standard library and mcp-go are used. Delivery
+// never panics into the host and never writes to stdout (that would corrupt a stdio
+// transport). A report that cannot be delivered after 2 retries goes to the outbox
+// the proxy uses (same format, same lock), is re-sent from a goroutine with backoff,
+// and can be re-sent by hand with `patchworkmcp replay <outbox>`.
 //
 // The definition and texts below come from PatchworkMCP's contract
 // (drop-ins/spec); the tests fail if they drift.
@@ -22,14 +27,20 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	mathrand "math/rand/v2"
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
+	"reflect"
+	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
@@ -161,13 +172,14 @@ const FeedbackInputSchema = `{
 }`
 
 // The answers the agent gets.
+// The answers the agent gets.
 const (
 	FeedbackReplyRecorded = "Thank you. Your feedback was recorded (report {id}) and the server's developers will see it. Carry on with the task."
 	FeedbackReplyQueued   = "Thank you. The feedback service could not be reached, so your report was kept locally and will be delivered later. Carry on with the task."
 	FeedbackReplyInvalid  = "Feedback was not recorded: {details}. Fix these fields and call the tool again."
 )
 
-// UnsentFeedbackMarker starts the stderr line of a report that could not be delivered.
+// UnsentFeedbackMarker starts each outbox line (and the stderr line of a report even the outbox could not keep).
 const UnsentFeedbackMarker = "PATCHWORKMCP_UNSENT_FEEDBACK"
 
 const defaultSidecarURL = "http://localhost:8099"
@@ -189,7 +201,16 @@ type FeedbackOptions struct {
 	Retries        int           // default 2; negative means none
 	Backoff        time.Duration // first backoff delay, doubled per retry, plus jitter; default 250ms
 	MaxRetryAfter  time.Duration // longest Retry-After honoured; default 30s
+	// OutboxPath is where undeliverable reports wait: default $FEEDBACK_OUTBOX, then
+	// ~/.patchworkmcp/outbox.log (the proxy's).
+	OutboxPath string
+	// OutboxRetry is the first delay before the outbox is re-sent, doubled while the
+	// sidecar stays away, up to 5 minutes; default 2s.
+	OutboxRetry time.Duration
 }
+
+// Options is the original PatchworkMCP drop-in's name for FeedbackOptions.
+type Options = FeedbackOptions
 
 func (o FeedbackOptions) withDefaults() FeedbackOptions {
 	if o.SidecarURL == "" {
@@ -218,13 +239,34 @@ func (o FeedbackOptions) withDefaults() FeedbackOptions {
 	if o.MaxRetryAfter <= 0 {
 		o.MaxRetryAfter = 30 * time.Second
 	}
+	if o.OutboxPath == "" {
+		o.OutboxPath = os.Getenv("FEEDBACK_OUTBOX")
+	}
+	if o.OutboxPath == "" {
+		if home, err := os.UserHomeDir(); err == nil {
+			o.OutboxPath = filepath.Join(home, ".patchworkmcp", "outbox.log")
+		} else {
+			o.OutboxPath = filepath.Join(os.TempDir(), "patchworkmcp-outbox.log")
+		}
+	}
+	if o.OutboxRetry <= 0 {
+		o.OutboxRetry = 2 * time.Second
+	}
 	return o
+}
+
+// KnownGap is what the sidecar answers as `gap` when the report joined a gap the developers acted on.
+type KnownGap struct {
+	ID        int64   `json:"id"`
+	Status    string  `json:"status"`
+	Reports   int64   `json:"reports"`
+	AgentNote *string `json:"agent_note"`
 }
 
 // FeedbackResult is what happened to one report; Reply is the text for the agent.
 type FeedbackResult struct {
 	Delivered bool
-	Unsent    bool // written to stderr for `patchworkmcp replay`
+	Unsent    bool // kept for later delivery: in the outbox (Outbox), or on stderr if even that failed
 	ReportID  int64
 	Status    int
 	Reply     string
@@ -232,7 +274,48 @@ type FeedbackResult struct {
 	// Invalid: the sidecar refused the report's content (400/422). It would fail again, so it
 	// is not kept for replay; the tool answers isError with the fields to fix, as the proxy does.
 	Invalid bool
+	// Gap is the known gap the report joined, when the sidecar said so.
+	Gap *KnownGap
+	// Outbox is the file the report was kept in.
+	Outbox string
 }
+
+// ---- the known-gap echo (wording from src/feedback/echo.ts, vectors in drop-ins/spec/echo.json) ----
+
+var knownGapAdvice = map[string]string{
+	"planned": "the developers plan to build it, so work around it for now",
+	"fixed":   "the developers marked it fixed, so a newer version of this server should do it; work around it for now",
+	"wontfix": "the developers decided not to build it, so find another way",
+}
+
+// KnownGapSentence is the one sentence that tells the agent the gap is known and what to do now.
+func KnownGapSentence(gap KnownGap) string {
+	count := fmt.Sprintf("%d reports", gap.Reports)
+	if gap.Reports == 1 {
+		count = "1 report"
+	}
+	advice := ""
+	if a, ok := knownGapAdvice[gap.Status]; ok {
+		advice = ": " + a
+	}
+	out := fmt.Sprintf("This is a known gap (%s, %s)%s.", gap.Status, count, advice)
+	if gap.AgentNote != nil {
+		if note := strings.TrimSpace(*gap.AgentNote); note != "" {
+			out += " Note from the developers: " + note
+		}
+	}
+	return out
+}
+
+func recordedReply(id int64, gap *KnownGap) string {
+	reply := strings.Replace(FeedbackReplyRecorded, "{id}", strconv.FormatInt(id, 10), 1)
+	if gap != nil {
+		reply += " " + KnownGapSentence(*gap)
+	}
+	return reply
+}
+
+// ---- the tool and its registration ------------------------------------------------------
 
 // FeedbackTool is the tool definition for AddTool (or for a hand-written tools/list).
 func FeedbackTool() mcp.Tool {
@@ -249,23 +332,142 @@ func FeedbackTool() mcp.Tool {
 	return tool
 }
 
-// RegisterFeedbackTool adds the feedback tool to an mcp-go server.
-func RegisterFeedbackTool(s *server.MCPServer, serverName string, opts FeedbackOptions) {
-	if serverName != "" {
-		opts.ServerName = serverName
+// NewFeedbackTool is the original drop-in's name for FeedbackTool.
+func NewFeedbackTool() mcp.Tool { return FeedbackTool() }
+
+// RegisterFeedbackTool adds the feedback tool to an mcp-go server:
+// RegisterFeedbackTool(s, "my-server"), or with options (nil allowed).
+func RegisterFeedbackTool(s *server.MCPServer, serverName string, opts ...*FeedbackOptions) {
+	s.AddTool(FeedbackTool(), NewFeedbackHandler(serverName, firstOptions(opts)))
+	resumeOutbox(firstOptions(opts).withDefaults())
+}
+
+func firstOptions(opts []*FeedbackOptions) *FeedbackOptions {
+	for _, o := range opts {
+		if o != nil {
+			return o
+		}
 	}
-	s.AddTool(FeedbackTool(), FeedbackToolHandler(opts))
+	return &FeedbackOptions{}
+}
+
+// NewFeedbackHandler answers tools/call for the feedback tool, stamping serverName (opts may be nil).
+func NewFeedbackHandler(serverName string, opts *Options) server.ToolHandlerFunc {
+	o := *firstOptions([]*FeedbackOptions{opts})
+	if serverName != "" {
+		o.ServerName = serverName
+	}
+	return FeedbackToolHandler(o)
 }
 
 // FeedbackToolHandler answers tools/call for the feedback tool. It never returns an error.
+// Every report gets the server's version, the tools it registered, the client's name and
+// the session, as the proxy fills them in.
 func FeedbackToolHandler(opts FeedbackOptions) server.ToolHandlerFunc {
 	return func(ctx context.Context, request mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-		result := SendFeedback(ctx, request.GetArguments(), opts)
+		payload := WithFeedbackContext(BuildFeedbackPayload(request.GetArguments(), opts), contextOf(ctx, request), opts)
+		result := deliverPayload(ctx, payload, opts.withDefaults())
 		if result.Invalid {
 			return mcp.NewToolResultError(result.Reply), nil
 		}
 		return mcp.NewToolResultText(result.Reply), nil
 	}
+}
+
+// FeedbackContext is what the server knows better than the agent.
+type FeedbackContext struct {
+	ToolsAvailable []string // the tools registered; used when the agent sent none
+	ServerVersion  string   // from the server's info; wins over the agent's guess
+	ClientType     string   // the client's info, "name/version"; used when the agent sent none
+	SessionID      string   // the transport's session, else this process's; used when the agent sent none
+}
+
+// processSessionID: on stdio one process serves one client, so it groups that conversation's reports.
+var processSessionID = "process-" + newIdempotencyKey()
+
+func contextOf(ctx context.Context, request mcp.CallToolRequest) (c FeedbackContext) {
+	defer func() { _ = recover() }() // context is a courtesy: never fail a report over it
+	c.SessionID = processSessionID
+	if s := server.ServerFromContext(ctx); s != nil {
+		for name := range s.ListTools() {
+			c.ToolsAvailable = append(c.ToolsAvailable, name)
+		}
+		sort.Strings(c.ToolsAvailable)
+		// mcp-go keeps the server's version unexported; read it, and go without if a release renames it.
+		if v := reflect.ValueOf(s).Elem().FieldByName("version"); v.IsValid() && v.Kind() == reflect.String {
+			c.ServerVersion = v.String()
+		}
+	}
+	var info *mcp.Implementation
+	if request.Params.Meta != nil {
+		info = request.Params.Meta.ClientInfo() // 2026-07-28: the request's own envelope
+	}
+	session := server.ClientSessionFromContext(ctx)
+	if info == nil {
+		if withInfo, ok := session.(server.SessionWithClientInfo); ok {
+			got := withInfo.GetClientInfo()
+			info = &got
+		}
+	}
+	if info != nil && info.Name != "" {
+		c.ClientType = info.Name
+		if info.Version != "" {
+			c.ClientType += "/" + info.Version
+		}
+	}
+	if session != nil && session.SessionID() != "" {
+		c.SessionID = session.SessionID()
+	}
+	return c
+}
+
+func blank(v any) bool {
+	switch t := v.(type) {
+	case nil:
+		return true
+	case string:
+		return strings.TrimSpace(t) == ""
+	case []string:
+		return len(t) == 0
+	case []any:
+		return len(t) == 0
+	}
+	return false
+}
+
+func clip(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:n])
+	}
+	return s
+}
+
+// WithFeedbackContext fills the payload's gaps from the context; a configured ServerVersion still wins.
+func WithFeedbackContext(payload map[string]any, c FeedbackContext, opts FeedbackOptions) map[string]any {
+	out := map[string]any{}
+	for k, v := range payload {
+		out[k] = v
+	}
+	if blank(out["tools_available"]) && len(c.ToolsAvailable) > 0 {
+		tools := []string{}
+		for i, name := range c.ToolsAvailable {
+			if i == 500 {
+				break
+			}
+			tools = append(tools, clip(name, 200))
+		}
+		out["tools_available"] = tools
+	}
+	if opts.ServerVersion == "" && c.ServerVersion != "" {
+		out["server_version"] = clip(c.ServerVersion, 100)
+	}
+	if blank(out["client_type"]) && c.ClientType != "" {
+		out["client_type"] = clip(c.ClientType, 200)
+	}
+	if blank(out["session_id"]) && c.SessionID != "" {
+		out["session_id"] = clip(c.SessionID, 200)
+	}
+	return out
 }
 
 // BuildFeedbackPayload keeps the known fields of the tool arguments. tools_available
@@ -361,21 +563,34 @@ func issuesText(body []byte, status int) string {
 	return fmt.Sprintf("the feedback service answered %d", status)
 }
 
-// SendFeedback delivers one report to the sidecar. It never panics into the host
-// and never writes to stdout.
-func SendFeedback(ctx context.Context, arguments map[string]any, opts FeedbackOptions) (result FeedbackResult) {
-	opts = opts.withDefaults()
-	payload := BuildFeedbackPayload(arguments, opts)
-	key := newIdempotencyKey()
-	defer func() {
-		if r := recover(); r != nil {
-			result = writeUnsent(payload, key, result.Status, fmt.Sprint(r))
-		}
-	}()
-	body, err := json.Marshal(payload)
-	if err != nil {
-		return writeUnsent(payload, key, 0, err.Error())
+// ---- delivery -----------------------------------------------------------------------------
+
+// SendFeedback is the original API: deliver one report and return the text for the agent
+// (opts may be nil). It never panics into the host and never writes to stdout.
+func SendFeedback(ctx context.Context, args map[string]any, serverName string, opts *Options) string {
+	o := *firstOptions([]*FeedbackOptions{opts})
+	if serverName != "" {
+		o.ServerName = serverName
 	}
+	return DeliverFeedback(ctx, args, o).Reply
+}
+
+// DeliverFeedback delivers one report to the sidecar, or keeps it in the outbox. It never
+// panics into the host and never writes to stdout.
+func DeliverFeedback(ctx context.Context, arguments map[string]any, opts FeedbackOptions) FeedbackResult {
+	return deliverPayload(ctx, BuildFeedbackPayload(arguments, opts), opts.withDefaults())
+}
+
+type attemptsOutcome int
+
+const (
+	outcomeDelivered attemptsOutcome = iota
+	outcomeInvalid
+	outcomeFailed
+)
+
+// postReport sends one report with its key: retries on network errors, 429 and 5xx.
+func postReport(ctx context.Context, body []byte, key string, opts FeedbackOptions, retries int) (outcome attemptsOutcome, result FeedbackResult) {
 	client := &http.Client{
 		Timeout: opts.Timeout,
 		Transport: &http.Transport{
@@ -385,14 +600,15 @@ func SendFeedback(ctx context.Context, arguments map[string]any, opts FeedbackOp
 			ResponseHeaderTimeout: opts.Timeout,
 		},
 	}
+	defer client.CloseIdleConnections()
 	url := strings.TrimRight(opts.SidecarURL, "/") + "/api/feedback"
 	lastError, status := "not attempted", 0
-	for attempt := 0; attempt <= opts.Retries; attempt++ {
+	for attempt := 0; attempt <= retries; attempt++ {
 		backoff := opts.Backoff << attempt
 		wait := backoff + time.Duration(mathrand.Int64N(int64(backoff)+1))
 		req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 		if err != nil {
-			return writeUnsent(payload, key, 0, err.Error())
+			return outcomeFailed, FeedbackResult{Error: err.Error()}
 		}
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("Idempotency-Key", key)
@@ -409,14 +625,24 @@ func SendFeedback(ctx context.Context, arguments map[string]any, opts FeedbackOp
 			switch {
 			case status >= 200 && status < 300:
 				var ok struct {
-					ID int64 `json:"id"`
+					ID  int64           `json:"id"`
+					Gap json.RawMessage `json:"gap"`
 				}
 				_ = json.Unmarshal(answer, &ok)
-				return FeedbackResult{Delivered: true, ReportID: ok.ID, Status: status,
-					Reply: strings.Replace(FeedbackReplyRecorded, "{id}", strconv.FormatInt(ok.ID, 10), 1)}
+				var gap *KnownGap
+				if len(ok.Gap) > 0 {
+					var g KnownGap
+					var shape map[string]any
+					if json.Unmarshal(ok.Gap, &g) == nil && json.Unmarshal(ok.Gap, &shape) == nil &&
+						shape["id"] != nil && shape["reports"] != nil && g.Status != "" {
+						gap = &g
+					}
+				}
+				return outcomeDelivered, FeedbackResult{Delivered: true, ReportID: ok.ID, Status: status, Gap: gap,
+					Reply: recordedReply(ok.ID, gap)}
 			case status == 400 || status == 422:
 				details := issuesText(answer, status)
-				return FeedbackResult{Status: status, Error: details, Invalid: true,
+				return outcomeInvalid, FeedbackResult{Status: status, Error: details, Invalid: true,
 					Reply: strings.Replace(FeedbackReplyInvalid, "{details}", details, 1)}
 			case status == 429 || status >= 500:
 				lastError = fmt.Sprintf("the feedback service answered %d", status)
@@ -424,28 +650,345 @@ func SendFeedback(ctx context.Context, arguments map[string]any, opts FeedbackOp
 					wait = honoured
 				}
 			default:
-				// 401/403/404/413…: a setup problem, not the report's fault: keep it for replay.
-				return writeUnsent(payload, key, status, issuesText(answer, status))
+				// 401/403/404/413…: a setup problem, not the report's fault: keep it for later.
+				return outcomeFailed, FeedbackResult{Status: status, Error: issuesText(answer, status)}
 			}
 		}
-		if attempt < opts.Retries {
+		if attempt < retries {
 			select {
 			case <-ctx.Done():
-				return writeUnsent(payload, key, status, ctx.Err().Error())
+				return outcomeFailed, FeedbackResult{Status: status, Error: ctx.Err().Error()}
 			case <-time.After(wait):
 			}
 		}
 	}
-	return writeUnsent(payload, key, status, lastError)
+	return outcomeFailed, FeedbackResult{Status: status, Error: lastError}
 }
 
-func writeUnsent(payload map[string]any, key string, status int, reason string) FeedbackResult {
+func deliverPayload(ctx context.Context, payload map[string]any, opts FeedbackOptions) (result FeedbackResult) {
+	key := newIdempotencyKey()
+	defer func() {
+		if r := recover(); r != nil {
+			result = keep(payload, key, result.Status, fmt.Sprint(r), opts)
+		}
+	}()
+	body, err := json.Marshal(payload)
+	if err != nil {
+		return keep(payload, key, 0, err.Error(), opts)
+	}
+	outcome, result := postReport(ctx, body, key, opts, opts.Retries)
+	switch outcome {
+	case outcomeDelivered:
+		// A report delivered now is a sign the sidecar is back: send what waits, too.
+		if f := existingFlusher(opts.OutboxPath); f != nil {
+			f.soon()
+		}
+		return result
+	case outcomeInvalid:
+		return result
+	}
+	return keep(payload, key, result.Status, result.Error, opts)
+}
+
+func keep(payload map[string]any, key string, status int, reason string, opts FeedbackOptions) FeedbackResult {
+	result := FeedbackResult{Unsent: true, Status: status, Error: reason, Reply: FeedbackReplyQueued}
 	line := map[string]any{"idempotency_key": key}
 	for k, v := range payload {
 		line[k] = v
 	}
-	if encoded, err := json.Marshal(line); err == nil {
-		_, _ = fmt.Fprintf(os.Stderr, "%s %s\n", UnsentFeedbackMarker, encoded)
+	encoded, err := json.Marshal(line)
+	if err == nil {
+		err = outboxAppend(opts.OutboxPath, encoded)
 	}
-	return FeedbackResult{Unsent: true, Status: status, Error: reason, Reply: FeedbackReplyQueued}
+	if err == nil {
+		result.Outbox = opts.OutboxPath
+		fmt.Fprintf(os.Stderr, "patchworkmcp: feedback not delivered (%s); kept in the outbox %s\n", reason, opts.OutboxPath)
+		flusherFor(opts).later()
+		return result
+	}
+	// Even the outbox failed: stderr is the last place `patchworkmcp replay` can read it from.
+	fmt.Fprintf(os.Stderr, "patchworkmcp: the outbox %s could not be written (%v)\n%s %s\n", opts.OutboxPath, err, UnsentFeedbackMarker, encoded)
+	return result
+}
+
+// ---- the outbox (the proxy's format and lock: proxy/outbox.ts) -----------------------------
+
+const (
+	lockStale = 30 * time.Second
+	lockWait  = 5 * time.Second
+)
+
+type outboxEntry struct {
+	payload map[string]any
+	key     string
+}
+
+// readOutbox returns the entries waiting that carry their own idempotency key.
+func readOutbox(path string) ([]outboxEntry, error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	} else if err != nil {
+		return nil, err
+	}
+	var entries []outboxEntry
+	for _, line := range strings.Split(string(data), "\n") {
+		at := strings.Index(line, UnsentFeedbackMarker)
+		if at < 0 {
+			continue
+		}
+		var value map[string]any
+		if json.Unmarshal([]byte(strings.TrimSpace(line[at+len(UnsentFeedbackMarker):])), &value) != nil {
+			continue
+		}
+		key, _ := value["idempotency_key"].(string)
+		if key == "" {
+			continue // left for a human and `patchworkmcp replay`
+		}
+		delete(value, "idempotency_key")
+		entries = append(entries, outboxEntry{value, key})
+	}
+	return entries, nil
+}
+
+// withLock runs work under <outbox>.lock (exclusive create); a lock older than 30 s is taken over.
+func withLock(path string, work func() error) error {
+	lock := path + ".lock"
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return err
+	}
+	deadline := time.Now().Add(lockWait)
+	var mine os.FileInfo
+	for {
+		f, err := os.OpenFile(lock, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+		if err == nil {
+			f.Close()
+			if mine, err = os.Stat(lock); err != nil {
+				return err
+			}
+			break
+		}
+		if !errors.Is(err, fs.ErrExist) {
+			return err
+		}
+		removeLockIf(lock, func(held os.FileInfo) bool { return time.Since(held.ModTime()) > lockStale })
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the outbox %s stayed locked (remove %s if no process runs)", path, lock)
+		}
+		time.Sleep(20*time.Millisecond + time.Duration(mathrand.Int64N(int64(30*time.Millisecond))))
+	}
+	defer removeLockIf(lock, func(held os.FileInfo) bool { return os.SameFile(held, mine) })
+	return work()
+}
+
+// removeLockIf renames the lock aside (only one process gets it), checks it is the one meant, else links it back.
+func removeLockIf(lock string, isTheOne func(os.FileInfo) bool) {
+	held, err := os.Stat(lock)
+	if err != nil || !isTheOne(held) {
+		return
+	}
+	aside := fmt.Sprintf("%s.%d.%s", lock, os.Getpid(), newIdempotencyKey()[:8])
+	if os.Rename(lock, aside) != nil {
+		return
+	}
+	if moved, err := os.Stat(aside); err == nil && !isTheOne(moved) {
+		_ = os.Link(aside, lock) // a newer lock taken meanwhile stands
+	}
+	_ = os.Remove(aside)
+}
+
+func fsyncDir(dir string) {
+	if d, err := os.Open(dir); err == nil {
+		_ = d.Sync()
+		d.Close()
+	}
+}
+
+func outboxAppend(path string, encoded []byte) error {
+	return withLock(path, func() error {
+		_, statErr := os.Stat(path)
+		f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
+		if err != nil {
+			return err
+		}
+		_, err = f.Write([]byte(UnsentFeedbackMarker + " " + string(encoded) + "\n"))
+		if err == nil {
+			err = f.Sync()
+		}
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err == nil && errors.Is(statErr, fs.ErrNotExist) {
+			fsyncDir(filepath.Dir(path))
+		}
+		return err
+	})
+}
+
+// outboxRemove drops the lines of these keys: rewrite to a temp file, rename it over (atomic).
+func outboxRemove(path string, keys map[string]bool) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	return withLock(path, func() error {
+		data, err := os.ReadFile(path)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		var kept []string
+		for _, line := range strings.Split(string(data), "\n") {
+			if strings.TrimSpace(line) == "" {
+				continue
+			}
+			if at := strings.Index(line, UnsentFeedbackMarker); at >= 0 {
+				var value struct {
+					Key string `json:"idempotency_key"`
+				}
+				if json.Unmarshal([]byte(strings.TrimSpace(line[at+len(UnsentFeedbackMarker):])), &value) == nil && keys[value.Key] {
+					continue
+				}
+			}
+			kept = append(kept, line)
+		}
+		text := ""
+		if len(kept) > 0 {
+			text = strings.Join(kept, "\n") + "\n"
+		}
+		tmp := fmt.Sprintf("%s.%d.tmp", path, os.Getpid())
+		f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+		if err != nil {
+			return err
+		}
+		_, err = f.WriteString(text)
+		if err == nil {
+			err = f.Sync()
+		}
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return err
+		}
+		if err := os.Rename(tmp, path); err != nil {
+			return err
+		}
+		fsyncDir(filepath.Dir(path))
+		return nil
+	})
+}
+
+// outboxFlusher re-sends one outbox from a goroutine, backing off while the sidecar stays away.
+type outboxFlusher struct {
+	opts    FeedbackOptions
+	mu      sync.Mutex
+	running bool
+	wake    chan struct{}
+	refused map[string]bool // refused for their content: left for a human and `replay`
+}
+
+var (
+	flushersMu sync.Mutex
+	flushers   = map[string]*outboxFlusher{}
+)
+
+func existingFlusher(path string) *outboxFlusher {
+	flushersMu.Lock()
+	defer flushersMu.Unlock()
+	return flushers[path]
+}
+
+func flusherFor(opts FeedbackOptions) *outboxFlusher {
+	flushersMu.Lock()
+	defer flushersMu.Unlock()
+	f := flushers[opts.OutboxPath]
+	if f == nil {
+		f = &outboxFlusher{opts: opts, wake: make(chan struct{}, 1), refused: map[string]bool{}}
+		flushers[opts.OutboxPath] = f
+	}
+	return f
+}
+
+func resumeOutbox(opts FeedbackOptions) {
+	if entries, err := readOutbox(opts.OutboxPath); err == nil && len(entries) > 0 {
+		flusherFor(opts).soon()
+	}
+}
+
+func (f *outboxFlusher) soon() {
+	f.start(0)
+	select {
+	case f.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (f *outboxFlusher) later() { f.start(f.opts.OutboxRetry) }
+
+func (f *outboxFlusher) start(first time.Duration) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.running {
+		f.running = true
+		go f.run(first)
+	}
+}
+
+func (f *outboxFlusher) run(delay time.Duration) {
+	defer func() { _ = recover() }()
+	for {
+		select {
+		case <-f.wake:
+			delay = f.opts.OutboxRetry
+		case <-time.After(delay):
+		}
+		if f.flushOnce() {
+			f.mu.Lock()
+			if len(f.wake) == 0 {
+				f.running = false
+				f.mu.Unlock()
+				return
+			}
+			f.mu.Unlock()
+			delay = f.opts.OutboxRetry
+		} else {
+			delay = min(max(delay, f.opts.OutboxRetry)*2, 5*time.Minute)
+		}
+	}
+}
+
+// flushOnce sends every waiting entry once; false while the sidecar cannot be reached.
+func (f *outboxFlusher) flushOnce() bool {
+	entries, err := readOutbox(f.opts.OutboxPath)
+	if err != nil {
+		return false
+	}
+	delivered := map[string]bool{}
+	reachable := true
+	for _, e := range entries {
+		if f.refused[e.key] {
+			continue
+		}
+		body, err := json.Marshal(e.payload)
+		if err != nil {
+			continue
+		}
+		outcome, _ := postReport(context.Background(), body, e.key, f.opts, 0)
+		if outcome == outcomeDelivered {
+			delivered[e.key] = true
+		} else if outcome == outcomeInvalid {
+			f.refused[e.key] = true
+		} else {
+			reachable = false
+			break
+		}
+	}
+	if err := outboxRemove(f.opts.OutboxPath, delivered); err != nil {
+		return false
+	}
+	if len(delivered) > 0 {
+		fmt.Fprintf(os.Stderr, "patchworkmcp: delivered %d report(s) from the outbox %s\n", len(delivered), f.opts.OutboxPath)
+	}
+	return reachable
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/mark3labs/mcp-go/server"
 )
 
 type specVector struct {
@@ -81,13 +82,23 @@ func replies(t *testing.T) map[string]string {
 }
 
 func fast(url string) FeedbackOptions {
-	return FeedbackOptions{SidecarURL: url, Backoff: 5 * time.Millisecond, MaxRetryAfter: 50 * time.Millisecond}
+	return FeedbackOptions{SidecarURL: url, Backoff: 5 * time.Millisecond, MaxRetryAfter: 50 * time.Millisecond,
+		OutboxRetry: 50 * time.Millisecond}
 }
+
+// clientInfo is the name every native test gives its MCP client (see drop-ins/harness.ts).
+var clientInfo = mcp.Implementation{Name: "pwm-dropin-client", Version: "1.2.3"}
 
 // connect starts the example server in-process and initializes an mcp-go client.
 func connect(t *testing.T, opts FeedbackOptions) (*client.Client, *mcp.InitializeResult) {
 	t.Helper()
-	c, err := client.NewInProcessClient(newBillingServer(opts))
+	return connectTo(t, newBillingServer(opts))
+}
+
+// connectTo initializes an mcp-go client against s, in-process, at the latest protocol (2026-07-28).
+func connectTo(t *testing.T, s *server.MCPServer) (*client.Client, *mcp.InitializeResult) {
+	t.Helper()
+	c, err := client.NewInProcessClient(s)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +108,7 @@ func connect(t *testing.T, opts FeedbackOptions) (*client.Client, *mcp.Initializ
 	}
 	init := mcp.InitializeRequest{}
 	init.Params.ProtocolVersion = mcp.LATEST_PROTOCOL_VERSION
-	init.Params.ClientInfo = mcp.Implementation{Name: "dropin-test", Version: "1"}
+	init.Params.ClientInfo = clientInfo
 	result, err := c.Initialize(ctx, init)
 	if err != nil {
 		t.Fatal(err)
@@ -182,7 +193,7 @@ func TestUpDeliversThroughTheClient(t *testing.T) {
 }
 
 func TestUpRetriesALostAckWithOneKey(t *testing.T) {
-	result := SendFeedback(context.Background(), fullReport(t, "retry-after-lost-ack"), fast(os.Getenv("PWM_FLAKY_URL")))
+	result := DeliverFeedback(context.Background(), fullReport(t, "retry-after-lost-ack"), fast(os.Getenv("PWM_FLAKY_URL")))
 	if !result.Delivered || result.Status != 200 || !recordedPattern(t).MatchString(result.Reply) {
 		t.Fatalf("want delivered with 200 (the retry found the stored report), got %+v", result)
 	}
@@ -198,7 +209,7 @@ func TestUpValidVectorsAreDelivered(t *testing.T) {
 		for k, val := range v.Input.(map[string]any) {
 			input[k] = val
 		}
-		result := SendFeedback(context.Background(), input, FeedbackOptions{})
+		result := DeliverFeedback(context.Background(), input, FeedbackOptions{})
 		if !result.Delivered || !recordedPattern(t).MatchString(result.Reply) {
 			t.Fatalf("%s: %+v", v.Name, result)
 		}
@@ -218,7 +229,7 @@ func TestUpInvalidVectorsGetTheSpecReply(t *testing.T) {
 			parts = append(parts, issue.Field+": "+issue.Message)
 		}
 		want := strings.Replace(replies(t)["invalid"], "{details}", strings.Join(parts, "; "), 1)
-		result := SendFeedback(context.Background(), input, fast(""))
+		result := DeliverFeedback(context.Background(), input, fast(""))
 		if result.Reply != want || result.Delivered || result.Unsent || !result.Invalid {
 			t.Fatalf("%s: got %+v, want reply %q", v.Name, result, want)
 		}
@@ -333,6 +344,21 @@ func silentStdout(t *testing.T, fn func()) {
 	}
 }
 
+// keptInTheOutbox: the report with this session waits in FEEDBACK_OUTBOX (the harness replays it).
+func keptInTheOutbox(t *testing.T, session string) {
+	t.Helper()
+	entries, err := readOutbox(os.Getenv("FEEDBACK_OUTBOX"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if e.payload["session_id"] == session {
+			return
+		}
+	}
+	t.Fatalf("no outbox entry for %s in %+v", session, entries)
+}
+
 func TestDownToolCallKeepsTheReportForReplay(t *testing.T) {
 	c, _ := connect(t, fast(""))
 	var reply string
@@ -340,14 +366,107 @@ func TestDownToolCallKeepsTheReportForReplay(t *testing.T) {
 	if reply != replies(t)["queued"] {
 		t.Fatalf("unexpected reply %q", reply)
 	}
+	keptInTheOutbox(t, "sidecar-down")
 }
 
 func TestDownStopsAfterTwoRetriesOn503(t *testing.T) {
 	var result FeedbackResult
+	opts := fast(os.Getenv("PWM_DOWN_URL"))
+	opts.OutboxRetry = time.Hour
 	silentStdout(t, func() {
-		result = SendFeedback(context.Background(), fullReport(t, "always-503"), fast(os.Getenv("PWM_DOWN_URL")))
+		result = DeliverFeedback(context.Background(), fullReport(t, "always-503"), opts)
 	})
-	if result.Delivered || !result.Unsent || result.Status != 503 || result.Reply != replies(t)["queued"] {
+	if result.Delivered || !result.Unsent || result.Status != 503 || result.Reply != replies(t)["queued"] ||
+		result.Outbox != os.Getenv("FEEDBACK_OUTBOX") {
 		t.Fatalf("got %+v", result)
+	}
+	keptInTheOutbox(t, "always-503")
+}
+
+// TestOutbox: the sidecar is away until the report is in the outbox; stay up until the
+// background re-sender has emptied it.
+func TestOutboxIsReSentInTheBackground(t *testing.T) {
+	c, _ := connect(t, fast(""))
+	if reply := callFeedback(t, c, fullReport(t, "outbox-resend")); reply != replies(t)["queued"] {
+		t.Fatalf("unexpected reply %q", reply)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		entries, err := readOutbox(os.Getenv("FEEDBACK_OUTBOX"))
+		if err == nil && len(entries) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the outbox was not re-sent within 60 s")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestUpFillsInTheContextTheServerKnows(t *testing.T) {
+	c, init := connect(t, fast(""))
+	if init.ProtocolVersion != "2026-07-28" {
+		t.Fatalf("negotiated %s", init.ProtocolVersion)
+	}
+	full := fullReport(t, "")
+	args := map[string]any{"what_i_needed": full["what_i_needed"], "what_i_tried": full["what_i_tried"],
+		"gap_type": full["gap_type"], "user_goal": "context-check"}
+	if reply := callFeedback(t, c, args); !recordedPattern(t).MatchString(reply) {
+		t.Fatalf("unexpected reply %q", reply)
+	}
+}
+
+func TestUpEchoesAKnownGapInTheSpecWords(t *testing.T) {
+	var echo struct {
+		Vectors []struct {
+			Name     string   `json:"name"`
+			Gap      KnownGap `json:"gap"`
+			Sentence string   `json:"sentence"`
+			Reply    string   `json:"reply"`
+		} `json:"vectors"`
+	}
+	readSpec(t, "echo.json", &echo)
+	c, _ := connect(t, fast(os.Getenv("PWM_ECHO_URL")))
+	for _, v := range echo.Vectors {
+		if got := KnownGapSentence(v.Gap); got != v.Sentence {
+			t.Errorf("%s: sentence %q, want %q", v.Name, got, v.Sentence)
+		}
+		if got := callFeedback(t, c, fullReport(t, "echo:"+v.Name)); got != v.Reply {
+			t.Errorf("%s: reply %q, want %q", v.Name, got, v.Reply)
+		}
+	}
+}
+
+// The original README's Go snippet, as written there but for the package qualifier (the
+// drop-in lives in this test's package, not in a package named feedback), and every name
+// of the original API.
+func TestUpTheOriginalAPIWorksUnchanged(t *testing.T) {
+	s := server.NewMCPServer("my-server", "1.0.0")
+	RegisterFeedbackTool(s, "my-server")
+	c, _ := connectTo(t, s)
+	if reply := callFeedback(t, c, fullReport(t, "migration:readme")); !recordedPattern(t).MatchString(reply) {
+		t.Fatalf("unexpected reply %q", reply)
+	}
+
+	withNil := server.NewMCPServer("my-server", "1.0.0")
+	RegisterFeedbackTool(withNil, "my-server", nil)
+	c2, _ := connectTo(t, withNil)
+	if reply := callFeedback(t, c2, fullReport(t, "migration:nil-options")); !recordedPattern(t).MatchString(reply) {
+		t.Fatalf("unexpected reply %q", reply)
+	}
+
+	manual := server.NewMCPServer("my-server", "1.0.0")
+	manual.AddTool(NewFeedbackTool(), NewFeedbackHandler("my-server", &Options{SidecarURL: os.Getenv("FEEDBACK_SIDECAR_URL")}))
+	c3, _ := connectTo(t, manual)
+	if reply := callFeedback(t, c3, fullReport(t, "migration:handler")); !recordedPattern(t).MatchString(reply) {
+		t.Fatalf("unexpected reply %q", reply)
+	}
+
+	var text string = SendFeedback(context.Background(), fullReport(t, "migration:send"), "my-server", nil)
+	if !recordedPattern(t).MatchString(text) {
+		t.Fatalf("unexpected reply %q", text)
+	}
+	if got := asJSON(t, NewFeedbackTool()); !reflect.DeepEqual(got, asJSON(t, FeedbackTool())) {
+		t.Fatalf("NewFeedbackTool differs from FeedbackTool")
 	}
 }

@@ -18,7 +18,7 @@ func newBillingServer(opts FeedbackOptions) *server.MCPServer {
 		func(ctx context.Context, request mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 			return mcp.NewToolResultText("[]"), nil
 		})
-	RegisterFeedbackTool(s, "billing-server", opts)
+	RegisterFeedbackTool(s, "billing-server", &opts)
 	return s
 }
 

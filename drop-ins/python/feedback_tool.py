@@ -5,20 +5,26 @@ Copy this ONE file into your server. It needs the `mcp` SDK and `httpx`.
     from mcp.server.mcpserver import MCPServer          # mcp 2.x (1.x: mcp.server.fastmcp.FastMCP)
     from feedback_tool import SERVER_INSTRUCTIONS, register_feedback_tool
 
-    server = MCPServer("billing-server", instructions=SERVER_INSTRUCTIONS)
+    server = MCPServer("billing-server", version="2.4.1", instructions=SERVER_INSTRUCTIONS)
     register_feedback_tool(server, "billing-server")
 
 Low-level `mcp.server.Server`: list `feedback_tool()` in your tools/list handler and
 answer calls named TOOL_NAME with `await call_feedback_tool_result(arguments, "billing-server")`
 (a CallToolResult; an invalid report comes back with isError, the fields to fix named).
-Django and other synchronous code: `send_feedback_sync(payload)`.
+Django and other synchronous code: `send_feedback_sync(arguments, server_name="billing-server")`.
 
-Configuration: FEEDBACK_SIDECAR_URL (default http://localhost:8099) and FEEDBACK_API_KEY,
-or a FeedbackOptions in code. Reports that cannot be delivered after 2 retries (or that the
-sidecar asks to send again only after more than 30 s, e.g. a 429 past its daily cap) are written
-to stderr as ONE line `PATCHWORKMCP_UNSENT_FEEDBACK {json}` for `patchworkmcp replay`.
-Nothing is ever written to stdout (it would corrupt a stdio transport) and nothing raises
-into the host server.
+The original PatchworkMCP API works unchanged: TOOL_NAME, TOOL_DESCRIPTION, TOOL_INPUT_SCHEMA,
+FASTMCP_TOOL_KWARGS, SIDECAR_URL, API_KEY, register_feedback_tool(server, server_name),
+get_tool_definition(), `await send_feedback(arguments, server_name=…)` and
+send_feedback_sync(…), both returning the text for the agent.
+
+Configuration: FEEDBACK_SIDECAR_URL (default http://localhost:8099), FEEDBACK_API_KEY and
+FEEDBACK_OUTBOX (default ~/.patchworkmcp/outbox.log, the proxy's), or a FeedbackOptions in
+code. A report that cannot be delivered after 2 retries (or that the sidecar asks to send again
+only after more than 30 s, e.g. a 429 past its daily cap) goes to that outbox, in the proxy's
+format and under its lock, is re-sent by a background thread with backoff, and can be re-sent
+by hand with `patchworkmcp replay <outbox>`. Nothing is ever written to stdout (it would corrupt
+a stdio transport) and nothing raises into the host server.
 
 The tool definition and texts below are generated from PatchworkMCP's contract
 (drop-ins/spec); the tests fail if they drift.
@@ -32,6 +38,7 @@ import json
 import os
 import random
 import sys
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -39,7 +46,6 @@ from email.utils import parsedate_to_datetime
 from typing import Any, Optional, Union
 
 import httpx
-
 TOOL_NAME = "feedback"
 TOOL_TITLE = "Report a gap in this server"
 TOOL_DESCRIPTION = (
@@ -167,10 +173,20 @@ def tool_definition() -> dict[str, Any]:
         }
     )
 
+# ---- the original PatchworkMCP API's constants ----------------------------------------
+
+TOOL_INPUT_SCHEMA = INPUT_SCHEMA
+#: `@server.tool(**FASTMCP_TOOL_KWARGS)` on FastMCP / MCPServer.
+FASTMCP_TOOL_KWARGS: dict[str, Any] = {"name": TOOL_NAME, "title": TOOL_TITLE, "description": TOOL_DESCRIPTION}
+#: Read when this module is imported; FeedbackOptions reads the environment at each send.
+SIDECAR_URL = os.environ.get("FEEDBACK_SIDECAR_URL") or DEFAULT_SIDECAR_URL
+API_KEY = os.environ.get("FEEDBACK_API_KEY", "")
+DEFAULT_OUTBOX_PATH = os.path.join(os.path.expanduser("~"), ".patchworkmcp", "outbox.log")
+
 
 @dataclass
 class FeedbackOptions:
-    """Delivery settings. Unset URL/key fall back to FEEDBACK_SIDECAR_URL / FEEDBACK_API_KEY."""
+    """Delivery settings. Unset URL/key/outbox fall back to FEEDBACK_SIDECAR_URL / FEEDBACK_API_KEY / FEEDBACK_OUTBOX."""
 
     sidecar_url: Optional[str] = None
     api_key: Optional[str] = None
@@ -184,9 +200,13 @@ class FeedbackOptions:
     #: First backoff delay in seconds; doubles per retry, plus jitter.
     backoff: float = 0.25
     #: Longest Retry-After waited for, in seconds. A longer one (a daily cap answers "until
-    #: midnight") is not waited out: the report is kept for replay at once.
+    #: midnight") is not waited out: the report is kept for later at once.
     max_retry_after: float = 30.0
     extra_headers: dict[str, str] = field(default_factory=dict)
+    #: Where undeliverable reports wait (the proxy's outbox by default).
+    outbox_path: Optional[str] = None
+    #: First delay before the outbox is re-sent, in seconds; doubles while the sidecar stays away, up to 5 min.
+    outbox_retry: float = 2.0
 
     def url(self) -> str:
         base = self.sidecar_url or os.environ.get("FEEDBACK_SIDECAR_URL") or DEFAULT_SIDECAR_URL
@@ -199,6 +219,9 @@ class FeedbackOptions:
             headers["Authorization"] = f"Bearer {key}"
         return headers
 
+    def outbox(self) -> str:
+        return self.outbox_path or os.environ.get("FEEDBACK_OUTBOX") or DEFAULT_OUTBOX_PATH
+
 
 @dataclass
 class SendResult:
@@ -208,13 +231,54 @@ class SendResult:
     reply: str
     report_id: Optional[int] = None
     status: Optional[int] = None
-    #: True when the report was written to stderr for `patchworkmcp replay`.
+    #: True when the report was kept for later delivery (the outbox; stderr if even that failed).
     unsent: bool = False
     error: Optional[str] = None
     #: True when the sidecar refused the report's content (400/422). It would fail again,
-    #: so it is not kept for replay; the agent is told which fields to fix (isError: true).
+    #: so it is not kept; the agent is told which fields to fix (isError: true).
     invalid: bool = False
+    #: The known gap the report joined, when the sidecar said so: {id, status, reports, agent_note}.
+    gap: Optional[dict[str, Any]] = None
+    #: The outbox file the report was kept in.
+    outbox: Optional[str] = None
 
+
+# ---- the known-gap echo (wording from src/feedback/echo.ts, vectors in drop-ins/spec/echo.json) ----
+
+_KNOWN_GAP_ADVICE = {
+    "planned": "the developers plan to build it, so work around it for now",
+    "fixed": "the developers marked it fixed, so a newer version of this server should do it; work around it for now",
+    "wontfix": "the developers decided not to build it, so find another way",
+}
+
+
+def known_gap_sentence(gap: dict[str, Any]) -> str:
+    """The one sentence that tells the agent the gap is known and what to do now."""
+    reports = gap["reports"]
+    count = f"{reports} report{'' if reports == 1 else 's'}"
+    advice = f": {_KNOWN_GAP_ADVICE[gap['status']]}" if gap["status"] in _KNOWN_GAP_ADVICE else ""
+    note = gap.get("agent_note")
+    note = note.strip() if isinstance(note, str) else ""
+    return f"This is a known gap ({gap['status']}, {count}){advice}." + (f" Note from the developers: {note}" if note else "")
+
+
+def _gap_of(body: Any) -> Optional[dict[str, Any]]:
+    gap = body.get("gap") if isinstance(body, dict) else None
+    if not isinstance(gap, dict):
+        return None
+    ok = all(isinstance(gap.get(k), int) and not isinstance(gap.get(k), bool) for k in ("id", "reports"))
+    if not ok or not isinstance(gap.get("status"), str):
+        return None
+    note = gap.get("agent_note")
+    return {"id": gap["id"], "status": gap["status"], "reports": gap["reports"], "agent_note": note if isinstance(note, str) else None}
+
+
+def _recorded_reply(report_id: Optional[int], gap: Optional[dict[str, Any]]) -> str:
+    recorded = REPLY_RECORDED.format(id="" if report_id is None else report_id)
+    return f"{recorded} {known_gap_sentence(gap)}" if gap else recorded
+
+
+# ---- payload and context -----------------------------------------------------------
 
 def build_payload(arguments: Any, options: Optional[FeedbackOptions] = None) -> dict[str, Any]:
     """Keep the known fields of the tool arguments; the configured server name/version win."""
@@ -227,6 +291,76 @@ def build_payload(arguments: Any, options: Optional[FeedbackOptions] = None) -> 
         payload["server_version"] = options.server_version
     return payload
 
+
+@dataclass
+class FeedbackContext:
+    """What the server knows better than the agent, filled in as the proxy does."""
+
+    #: The tools the server registered; used when the agent sent none.
+    tools_available: Optional[list[str]] = None
+    #: From the server's info; wins over what the agent guessed.
+    server_version: Optional[str] = None
+    #: The client's info (clientInfo): "name/version"; used when the agent sent none.
+    client_type: Optional[str] = None
+    #: The transport's session, else this process's; used when the agent sent none.
+    session_id: Optional[str] = None
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip()) or value == []
+
+
+def with_context(payload: dict[str, Any], context: FeedbackContext, options: Optional[FeedbackOptions] = None) -> dict[str, Any]:
+    """Fill the payload's gaps from the context; a configured server_version still wins."""
+    out = dict(payload)
+    if _blank(out.get("tools_available")) and context.tools_available:
+        out["tools_available"] = [n[:200] for n in context.tools_available[:500]]
+    if not (options and options.server_version) and context.server_version:
+        out["server_version"] = context.server_version[:100]
+    if _blank(out.get("client_type")) and context.client_type:
+        out["client_type"] = context.client_type[:200]
+    if _blank(out.get("session_id")) and context.session_id:
+        out["session_id"] = context.session_id[:200]
+    return out
+
+
+#: One id per process: on stdio one process serves one client, so it groups that conversation's reports.
+PROCESS_SESSION_ID = f"process-{uuid.uuid4()}"
+_CLIENT_INFO_META_KEY = "io.modelcontextprotocol/clientInfo"
+
+
+def _context_of(server: Any, ctx: Any) -> FeedbackContext:
+    """The context MCPServer (mcp 2.x) or FastMCP (1.x) exposes. Every read is guarded: a
+    future SDK without one of these only means less context, never an error."""
+    context = FeedbackContext(session_id=PROCESS_SESSION_ID)
+    try:
+        manager = getattr(server, "_tool_manager", None)
+        if manager is not None:
+            context.tools_available = [t.name for t in manager.list_tools()]
+        version = getattr(server, "version", None) or getattr(getattr(server, "_mcp_server", None), "version", None)
+        if isinstance(version, str) and version:
+            context.server_version = version
+        rc = getattr(ctx, "request_context", None)
+        # 2026-07-28 requests carry the client's identity in their own _meta; 2025-era ones had initialize.
+        meta = getattr(rc, "meta", None)
+        info: Any = meta.get(_CLIENT_INFO_META_KEY) if isinstance(meta, dict) else None
+        if info is None:
+            params = getattr(getattr(rc, "session", None), "client_params", None)
+            info = getattr(params, "client_info", None) or getattr(params, "clientInfo", None)  # mcp 2.x / 1.x
+        name = info.get("name") if isinstance(info, dict) else getattr(info, "name", None)
+        ver = info.get("version") if isinstance(info, dict) else getattr(info, "version", None)
+        if isinstance(name, str) and name:
+            context.client_type = f"{name}/{ver}" if isinstance(ver, str) and ver else name
+        request = getattr(rc, "request", None)
+        sid = getattr(request, "headers", {}).get("mcp-session-id") if request is not None else None
+        if isinstance(sid, str) and sid:
+            context.session_id = sid
+    except Exception:  # noqa: BLE001 - context is a courtesy: never fail a report over it
+        pass
+    return context
+
+
+# ---- delivery ------------------------------------------------------------------------
 
 def _retry_after(value: Optional[str]) -> Optional[float]:
     if not value:
@@ -252,7 +386,7 @@ def _details(response: httpx.Response) -> str:
         return f"the feedback service answered {response.status_code}"
 
 
-# One attempt's outcome: a final SendResult, or a retry after `delay` seconds.
+# One attempt's outcome: a final SendResult (delay < 0: keep it for later), or a retry after `delay` seconds.
 def _judge(
     outcome: Union[httpx.Response, Exception], attempt: int, options: FeedbackOptions
 ) -> tuple[Optional[SendResult], float, str]:
@@ -262,14 +396,14 @@ def _judge(
         return None, delay, f"could not reach the feedback service: {type(outcome).__name__}: {outcome}"
     status = outcome.status_code
     if 200 <= status < 300:
-        report_id = None
+        report_id, gap = None, None
         try:
             body = outcome.json()
             report_id = body.get("id") if isinstance(body, dict) else None
+            gap = _gap_of(body)
         except ValueError:
             pass
-        shown = "" if report_id is None else report_id
-        return SendResult(True, REPLY_RECORDED.format(id=shown), report_id, status), 0.0, ""
+        return SendResult(True, _recorded_reply(report_id, gap), report_id, status, gap=gap), 0.0, ""
     if status in (400, 422):
         details = _details(outcome)
         reply = REPLY_INVALID.format(details=details)
@@ -277,27 +411,69 @@ def _judge(
     if status == 429 or status >= 500:
         asked = _retry_after(outcome.headers.get("retry-after"))
         if asked is not None and asked > options.max_retry_after:
-            # "Not before tomorrow" (a daily cap) is not worth holding the agent for: keep it for replay now.
+            # "Not before tomorrow" (a daily cap) is not worth holding the agent for: keep it for later now.
             return SendResult(False, REPLY_QUEUED, None, status, error=_details(outcome)), -1.0, ""
         return None, delay if asked is None else asked, f"the feedback service answered {status}"
-    # 401/403/404/413…: a setup problem, not the report's fault. Keep it for replay.
+    # 401/403/404/413…: a setup problem, not the report's fault. Keep it for later.
     return SendResult(False, REPLY_QUEUED, None, status, error=_details(outcome)), -1.0, ""
 
 
-def _unsent(payload: dict[str, Any], key: str, status: Optional[int], error: str) -> SendResult:
+def _post_sync(payload: dict[str, Any], key: str, options: FeedbackOptions, retries: int) -> tuple[Optional[SendResult], Optional[int], str]:
+    """Send one report with its key (blocking). (result, status, error): result None = not delivered, keep it."""
+    error, status = "not attempted", None
+    timeout = httpx.Timeout(options.timeout, connect=options.connect_timeout)
+    with httpx.Client(timeout=timeout) as client:
+        for attempt in range(retries + 1):
+            try:
+                outcome: Union[httpx.Response, Exception] = client.post(options.url(), json=payload, headers=options.headers(key))
+                status = outcome.status_code
+            except (httpx.HTTPError, OSError) as exc:
+                outcome = exc
+            result, delay, error = _judge(outcome, attempt, options)
+            if result is not None:
+                return (None, status, result.error or "") if delay < 0 else (result, status, "")
+            if attempt < retries:
+                time.sleep(delay)
+    return None, status, error
+
+
+def _keep(payload: dict[str, Any], key: str, status: Optional[int], error: str, options: FeedbackOptions) -> SendResult:
+    path = options.outbox()
+    result = SendResult(False, REPLY_QUEUED, None, status, unsent=True, error=error)
     try:
+        _outbox_append(path, payload, key)
+        result.outbox = path
+        _log(f"feedback not delivered ({error}); kept in the outbox {path}")
+        _flusher(options).later()
+    except Exception as exc:  # noqa: BLE001 - even the outbox failed: stderr is the last place replay reads
         line = json.dumps({**payload, "idempotency_key": key}, separators=(",", ":"))
-        sys.stderr.write(f"{UNSENT_MARKER} {line}\n")
+        _log(f"the outbox {path} could not be written ({type(exc).__name__}: {exc})\n{UNSENT_MARKER} {line}")
+    return result
+
+
+def _log(text: str) -> None:
+    try:
+        sys.stderr.write(f"patchworkmcp: {text}\n" if not text.startswith(UNSENT_MARKER) else f"{text}\n")
         sys.stderr.flush()
     except Exception:  # noqa: BLE001 - stderr itself failing must not reach the host
         pass
-    return SendResult(False, REPLY_QUEUED, None, status, unsent=True, error=error)
 
 
-async def send_feedback(arguments: Any, options: Optional[FeedbackOptions] = None) -> SendResult:
-    """Deliver one report (async). Never raises; never writes to stdout."""
+def _delivered(result: SendResult, options: FeedbackOptions) -> SendResult:
+    # A report delivered now is a sign the sidecar is back: send what waits, too.
+    flusher = _FLUSHERS.get(options.outbox())
+    if flusher is not None:
+        flusher.soon()
+    return result
+
+
+async def deliver_feedback(arguments: Any, options: Optional[FeedbackOptions] = None) -> SendResult:
+    """Deliver one report (async), or keep it in the outbox. Never raises; never writes to stdout."""
     options = options or FeedbackOptions()
-    payload = build_payload(arguments, options)
+    return await _deliver_payload(build_payload(arguments, options), options)
+
+
+async def _deliver_payload(payload: dict[str, Any], options: FeedbackOptions) -> SendResult:
     key = str(uuid.uuid4())
     error, status = "not attempted", None
     try:
@@ -313,40 +489,289 @@ async def send_feedback(arguments: Any, options: Optional[FeedbackOptions] = Non
                     outcome = exc
                 result, delay, error = _judge(outcome, attempt, options)
                 if result is not None:
-                    return _unsent(payload, key, status, result.error or "") if delay < 0 else result
+                    if delay < 0:
+                        return _keep(payload, key, status, result.error or "", options)
+                    return _delivered(result, options) if result.delivered else result
                 if attempt < options.retries:
                     await asyncio.sleep(delay)
     except Exception as exc:  # noqa: BLE001 - never raise into the host server
         error = f"{type(exc).__name__}: {exc}"
-    return _unsent(payload, key, status, error)
+    return _keep(payload, key, status, error, options)
 
 
-def send_feedback_sync(arguments: Any, options: Optional[FeedbackOptions] = None) -> SendResult:
-    """Deliver one report from synchronous code (Django, Flask, scripts). Never raises."""
+def deliver_feedback_sync(arguments: Any, options: Optional[FeedbackOptions] = None) -> SendResult:
+    """Deliver one report from synchronous code (Django, Flask, scripts), or keep it. Never raises."""
     options = options or FeedbackOptions()
     payload = build_payload(arguments, options)
     key = str(uuid.uuid4())
-    error, status = "not attempted", None
     try:
-        timeout = httpx.Timeout(options.timeout, connect=options.connect_timeout)
-        with httpx.Client(timeout=timeout) as client:
-            for attempt in range(options.retries + 1):
-                try:
-                    outcome: Union[httpx.Response, Exception] = client.post(
-                        options.url(), json=payload, headers=options.headers(key)
-                    )
-                    status = outcome.status_code
-                except (httpx.HTTPError, OSError) as exc:
-                    outcome = exc
-                result, delay, error = _judge(outcome, attempt, options)
-                if result is not None:
-                    return _unsent(payload, key, status, result.error or "") if delay < 0 else result
-                if attempt < options.retries:
-                    time.sleep(delay)
+        result, status, error = _post_sync(payload, key, options, options.retries)
+        if result is not None:
+            return _delivered(result, options) if result.delivered else result
     except Exception as exc:  # noqa: BLE001 - never raise into the host server
-        error = f"{type(exc).__name__}: {exc}"
-    return _unsent(payload, key, status, error)
+        status, error = None, f"{type(exc).__name__}: {exc}"
+    return _keep(payload, key, status, error, options)
 
+
+def _original_options(server_name: Any, sidecar_url: Optional[str], api_key: Optional[str]) -> FeedbackOptions:
+    return FeedbackOptions(sidecar_url=sidecar_url, api_key=api_key, server_name=server_name or "unknown")
+
+
+async def send_feedback(
+    arguments: Any, server_name: Any = "unknown", sidecar_url: Optional[str] = None, api_key: Optional[str] = None
+) -> Any:
+    """The original API: deliver one report, return the text for the agent. Never raises.
+
+    `send_feedback(arguments, FeedbackOptions(...))` (the earlier form) returns the SendResult;
+    prefer deliver_feedback for that."""
+    if isinstance(server_name, FeedbackOptions):
+        return await deliver_feedback(arguments, server_name)
+    return (await deliver_feedback(arguments, _original_options(server_name, sidecar_url, api_key))).reply
+
+
+def send_feedback_sync(
+    arguments: Any, server_name: Any = "unknown", sidecar_url: Optional[str] = None, api_key: Optional[str] = None
+) -> Any:
+    """The original API for synchronous code: the text for the agent. Never raises.
+
+    `send_feedback_sync(arguments, FeedbackOptions(...))` returns the SendResult (see deliver_feedback_sync)."""
+    if isinstance(server_name, FeedbackOptions):
+        return deliver_feedback_sync(arguments, server_name)
+    return deliver_feedback_sync(arguments, _original_options(server_name, sidecar_url, api_key)).reply
+
+
+# ---- the outbox (the proxy's format and lock: proxy/outbox.ts) --------------------------
+
+_LOCK_STALE = 30.0
+_LOCK_WAIT = 5.0
+
+
+def read_outbox(path: str) -> list[tuple[dict[str, Any], str]]:
+    """(payload, idempotency key) of each entry waiting; a line without its own key is left to `replay`."""
+    entries: list[tuple[dict[str, Any], str]] = []
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except FileNotFoundError:
+        return entries
+    for line in text.splitlines():
+        at = line.find(UNSENT_MARKER)
+        if at < 0:
+            continue
+        try:
+            value = json.loads(line[at + len(UNSENT_MARKER):])
+        except ValueError:
+            continue
+        if isinstance(value, dict) and isinstance(value.get("idempotency_key"), str) and value["idempotency_key"]:
+            key = value.pop("idempotency_key")
+            entries.append((value, key))
+    return entries
+
+
+def _fsync_dir(path: str) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _remove_lock_if(lock: str, is_the_one: Any) -> None:
+    """Rename the lock aside (only one process gets it), check it is the one meant, else link it back."""
+    try:
+        if not is_the_one(os.stat(lock)):
+            return
+    except OSError:
+        return
+    aside = f"{lock}.{os.getpid()}.{uuid.uuid4().hex[:8]}"
+    try:
+        os.rename(lock, aside)
+    except OSError:
+        return
+    try:
+        if not is_the_one(os.stat(aside)):
+            os.link(aside, lock)
+    except OSError:
+        pass  # a newer lock was taken meanwhile; it stands
+    finally:
+        try:
+            os.unlink(aside)
+        except OSError:
+            pass
+
+
+class _Locked:
+    """`<outbox>.lock`, created exclusively; a lock older than 30 s was left by a dead process and is taken over."""
+
+    def __init__(self, path: str) -> None:
+        self.lock = path + ".lock"
+        self.mine: Optional[os.stat_result] = None
+
+    def __enter__(self) -> "_Locked":
+        deadline = time.monotonic() + _LOCK_WAIT
+        while True:
+            try:
+                os.close(os.open(self.lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+                self.mine = os.stat(self.lock)
+                return self
+            except FileExistsError:
+                _remove_lock_if(self.lock, lambda held: time.time() - held.st_mtime > _LOCK_STALE)
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"the outbox stayed locked (remove {self.lock} if no process runs)") from None
+                time.sleep(0.02 + random.random() * 0.03)
+
+    def __exit__(self, *exc: Any) -> None:
+        mine = self.mine
+        _remove_lock_if(self.lock, lambda held: mine is not None and (held.st_ino, held.st_dev) == (mine.st_ino, mine.st_dev))
+
+
+def _outbox_append(path: str, payload: dict[str, Any], key: str) -> None:
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    line = f"{UNSENT_MARKER} {json.dumps({**payload, 'idempotency_key': key}, separators=(',', ':'), ensure_ascii=False)}\n"
+    with _Locked(path):
+        created = not os.path.exists(path)
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            os.write(fd, line.encode("utf-8"))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        if created:
+            _fsync_dir(directory)
+
+
+def _outbox_remove(path: str, keys: set[str]) -> None:
+    """Drop the lines of these keys: rewrite to a temp file, rename it over (atomic)."""
+    if not keys:
+        return
+    directory = os.path.dirname(os.path.abspath(path))
+    with _Locked(path):
+        try:
+            with open(path, encoding="utf-8") as f:
+                lines = f.read().split("\n")
+        except FileNotFoundError:
+            return
+        kept = []
+        for line in lines:
+            if not line.strip():
+                continue
+            at = line.find(UNSENT_MARKER)
+            if at >= 0:
+                try:
+                    value = json.loads(line[at + len(UNSENT_MARKER):])
+                    if isinstance(value, dict) and value.get("idempotency_key") in keys:
+                        continue
+                except ValueError:
+                    pass
+            kept.append(line)
+        tmp = f"{path}.{os.getpid()}.tmp"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            os.write(fd, ("\n".join(kept) + "\n" if kept else "").encode("utf-8"))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+        _fsync_dir(directory)
+
+
+class _OutboxFlusher:
+    """A daemon thread that re-sends one outbox, backing off while the sidecar stays away."""
+
+    def __init__(self, options: FeedbackOptions) -> None:
+        self.options = options
+        self.path = options.outbox()
+        self._wake = threading.Event()
+        self._lock = threading.Lock()
+        self._thread: Optional[threading.Thread] = None
+        self._first_wait = options.outbox_retry
+        #: Keys the sidecar refused (their content): left for a human and `replay`.
+        self.refused: set[str] = set()
+
+    def soon(self) -> None:
+        self._start(0.0)
+        self._wake.set()
+
+    def later(self) -> None:
+        self._start(self.options.outbox_retry)
+
+    def _start(self, first_wait: float) -> None:
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._first_wait = first_wait
+                self._thread = threading.Thread(target=self._run, name="patchworkmcp-outbox", daemon=True)
+                self._thread.start()
+
+    def _run(self) -> None:
+        base = self.options.outbox_retry
+        delay = self._first_wait
+        while True:
+            if self._wake.wait(delay):
+                delay = base
+            self._wake.clear()
+            if self._flush_once():
+                delay = base
+                with self._lock:
+                    if not self._wake.is_set():
+                        self._thread = None
+                        return
+            else:
+                delay = min(max(delay, base) * 2, 300.0)
+
+    def _flush_once(self) -> bool:
+        """Send every entry once; False while the sidecar cannot be reached."""
+        delivered: set[str] = set()
+        reachable = True
+        try:
+            for payload, key in read_outbox(self.path):
+                if key in self.refused:
+                    continue
+                result, _status, _error = _post_sync(payload, key, self.options, 0)
+                if result is not None and result.delivered:
+                    delivered.add(key)
+                elif result is not None and result.invalid:
+                    self.refused.add(key)
+                else:
+                    reachable = False
+                    break
+            _outbox_remove(self.path, delivered)
+            if delivered:
+                _log(f"delivered {len(delivered)} report(s) from the outbox {self.path}")
+        except Exception as exc:  # noqa: BLE001 - the thread must live on
+            _log(f"the outbox {self.path} could not be re-sent yet ({type(exc).__name__}: {exc})")
+            return False
+        return reachable
+
+
+_FLUSHERS: dict[str, _OutboxFlusher] = {}
+_FLUSHERS_LOCK = threading.Lock()
+
+
+def _flusher(options: FeedbackOptions) -> _OutboxFlusher:
+    with _FLUSHERS_LOCK:
+        path = options.outbox()
+        if path not in _FLUSHERS:
+            _FLUSHERS[path] = _OutboxFlusher(options)
+        return _FLUSHERS[path]
+
+
+def resume_outbox(options: Optional[FeedbackOptions] = None) -> None:
+    """Start re-sending what an earlier run left in the outbox (register_feedback_tool does this)."""
+    options = options or FeedbackOptions()
+    try:
+        if read_outbox(options.outbox()):
+            _flusher(options).soon()
+    except Exception:  # noqa: BLE001 - unreadable now: the next kept report schedules a retry
+        pass
+
+
+# ---- registration ----------------------------------------------------------------------
 
 def _options_for(server_name: Optional[str], options: Optional[FeedbackOptions]) -> FeedbackOptions:
     options = copy.copy(options) if options else FeedbackOptions()
@@ -355,28 +780,36 @@ def _options_for(server_name: Optional[str], options: Optional[FeedbackOptions])
     return options
 
 
+def tool_result(result: SendResult) -> Any:
+    """The `mcp.types.CallToolResult` for one report: isError when its content was refused,
+    as the proxy answers (a report kept for later is not an error: it will be delivered)."""
+    from mcp import types
+
+    return types.CallToolResult(content=[types.TextContent(type="text", text=result.reply)], isError=result.invalid)
+
+
 async def call_feedback_tool(
     arguments: Any, server_name: Optional[str] = None, options: Optional[FeedbackOptions] = None
 ) -> str:
     """Low-level servers: answer a tools/call for TOOL_NAME. Returns the text for the agent.
 
     Prefer call_feedback_tool_result, which also marks an invalid report with isError."""
-    return (await send_feedback(arguments, _options_for(server_name, options))).reply
-
-
-def tool_result(result: SendResult) -> Any:
-    """The `mcp.types.CallToolResult` for one report: isError when its content was refused,
-    as the proxy answers (a report kept for replay is not an error: it will be delivered)."""
-    from mcp import types
-
-    return types.CallToolResult(content=[types.TextContent(type="text", text=result.reply)], isError=result.invalid)
+    return (await deliver_feedback(arguments, _options_for(server_name, options))).reply
 
 
 async def call_feedback_tool_result(
-    arguments: Any, server_name: Optional[str] = None, options: Optional[FeedbackOptions] = None
+    arguments: Any,
+    server_name: Optional[str] = None,
+    options: Optional[FeedbackOptions] = None,
+    context: Optional[FeedbackContext] = None,
 ) -> Any:
-    """Low-level servers: answer a tools/call for TOOL_NAME with a ready `CallToolResult`."""
-    return tool_result(await send_feedback(arguments, _options_for(server_name, options)))
+    """Low-level servers: answer a tools/call for TOOL_NAME with a ready `CallToolResult`.
+    Pass a FeedbackContext to fill in what the server knows (tools, version, client, session)."""
+    configured = _options_for(server_name, options)
+    payload = build_payload(arguments, configured)
+    if context is not None:
+        payload = with_context(payload, context, configured)
+    return tool_result(await _deliver_payload(payload, configured))
 
 
 def feedback_tool() -> Any:
@@ -386,15 +819,40 @@ def feedback_tool() -> Any:
     return types.Tool.model_validate(tool_definition())
 
 
-def register_feedback_tool(server: Any, server_name: Optional[str] = None, options: Optional[FeedbackOptions] = None) -> None:
+def get_tool_definition() -> Any:
+    """The original API: the tool for a low-level server's list_tools handler (an `mcp.types.Tool`)."""
+    return feedback_tool()
+
+
+def _context_class() -> Any:
+    try:
+        from mcp.server.mcpserver import Context  # mcp 2.x
+    except ImportError:
+        from mcp.server.fastmcp import Context  # mcp 1.x
+    return Context
+
+
+def register_feedback_tool(
+    server: Any,
+    server_name: Optional[str] = "unknown",
+    sidecar_url: Any = None,
+    api_key: Optional[str] = None,
+) -> None:
     """Add the feedback tool to an `MCPServer` (mcp 2.x) or `FastMCP` (mcp 1.x) in one line.
 
+    `register_feedback_tool(server, "my-server", sidecar_url=…, api_key=…)` as in the original,
+    or `register_feedback_tool(server, "my-server", FeedbackOptions(...))`. Every report gets the
+    server's name and version, the client's name, the tools registered and a session id.
     Pass SERVER_INSTRUCTIONS as the server's `instructions` too: without them agents rarely
     call the tool.
     """
     from mcp import types
 
-    configured = _options_for(server_name, options)
+    if isinstance(sidecar_url, FeedbackOptions):
+        options = copy.copy(sidecar_url)
+    else:
+        options = FeedbackOptions(sidecar_url=sidecar_url, api_key=api_key)
+    configured = _options_for(server_name or "unknown", options)
 
     async def feedback(
         what_i_needed: str,
@@ -410,10 +868,15 @@ def register_feedback_tool(server: Any, server_name: Optional[str] = None, optio
         agent_model: Optional[str] = None,
         session_id: Optional[str] = None,
         client_type: Optional[str] = None,
+        ctx: Any = None,
     ) -> Any:
+        arguments = {k: v for k, v in locals().items() if k in _FIELDS}
+        payload = with_context(build_payload(arguments, configured), _context_of(server, ctx), configured)
         # A CallToolResult passes through the SDK as it is, so an invalid report gets isError.
-        return tool_result(await send_feedback(dict(locals()), configured))
+        return tool_result(await _deliver_payload(payload, configured))
 
+    # The SDK hands the request context to the parameter annotated with its Context class.
+    feedback.__annotations__["ctx"] = _context_class()
     server.add_tool(
         feedback,
         name=TOOL_NAME,
@@ -428,3 +891,4 @@ def register_feedback_tool(server: Any, server_name: Optional[str] = None, optio
     tool = manager.get_tool(TOOL_NAME) if manager is not None else None
     if tool is not None:
         tool.parameters = copy.deepcopy(INPUT_SCHEMA)
+    resume_outbox(configured)

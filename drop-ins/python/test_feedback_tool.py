@@ -1,10 +1,11 @@
 """Native test of feedback_tool.py with the real `mcp` SDK (2.x MCPServer / low-level Server,
 or 1.x FastMCP when run from the mcp 1.x venv) and a real sidecar.
 
-Run by drop-ins/python/dropin.test.ts in two phases:
-  -k test_up    the sidecar is up:   FEEDBACK_SIDECAR_URL, PWM_FLAKY_URL, PWM_SPEC_DIR
-  -k test_down  the sidecar is down: FEEDBACK_SIDECAR_URL (stopped), PWM_DOWN_URL
-The TypeScript side reads the stored reports back and replays the stderr lines.
+Run by drop-ins/python/dropin.test.ts in three phases (see drop-ins/harness.ts):
+  -k test_up      the sidecar is up:   FEEDBACK_SIDECAR_URL, PWM_FLAKY_URL, PWM_ECHO_URL, PWM_SPEC_DIR
+  -k test_down    the sidecar is down: FEEDBACK_SIDECAR_URL (stopped), PWM_DOWN_URL, FEEDBACK_OUTBOX
+  -k test_outbox  the sidecar is away until the report is in FEEDBACK_OUTBOX, then back
+The TypeScript side reads the stored reports back and replays the outbox.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import json
 import os
 import re
 import sys
+import time
 from pathlib import Path
 from typing import Any, AsyncIterator
 
@@ -27,7 +29,10 @@ SPEC_REPLIES = json.loads((SPEC / "replies.json").read_text())
 VECTORS = json.loads((SPEC / "vectors.json").read_text())
 FULL = next(v for v in VECTORS["valid"] if v["name"] == "full")["input"]
 SERVER = FULL["server_name"]
-FAST = ft.FeedbackOptions(backoff=0.01, max_retry_after=0.05)
+SPEC_ECHO = json.loads((SPEC / "echo.json").read_text())
+FAST = ft.FeedbackOptions(backoff=0.01, max_retry_after=0.05, outbox_retry=0.05)
+CLIENT_INFO = {"name": "pwm-dropin-client", "version": "1.2.3"}
+REQUIRED = {k: FULL[k] for k in ("what_i_needed", "what_i_tried", "gap_type")}
 RECORDED = re.compile("^" + re.escape(SPEC_REPLIES["recorded"]).replace(re.escape("{id}"), r"(\d+)") + "$")
 
 
@@ -45,11 +50,12 @@ def high_level_server() -> Any:
     if MAJOR >= 2:
         from mcp.server.mcpserver import MCPServer
 
-        server = MCPServer(SERVER, instructions=ft.SERVER_INSTRUCTIONS)
+        server = MCPServer(SERVER, version="2.4.1", instructions=ft.SERVER_INSTRUCTIONS)
     else:
         from mcp.server.fastmcp import FastMCP
 
         server = FastMCP(SERVER, instructions=ft.SERVER_INSTRUCTIONS)
+        server._mcp_server.version = "2.4.1"  # FastMCP has no version argument; its low-level server does
 
     @server.tool()
     def list_invoices() -> str:
@@ -91,19 +97,21 @@ def low_level_server() -> Any:
 class Session:
     """The same three calls over mcp 2.x `Client` or a 1.x `ClientSession`."""
 
-    def __init__(self, instructions: str | None, list_tools: Any, call_tool: Any) -> None:
+    def __init__(self, instructions: str | None, list_tools: Any, call_tool: Any, protocol: str | None = None) -> None:
         self.instructions = instructions
+        self.protocol = protocol
         self.list_tools = list_tools
         self.call_tool = call_tool
 
 
 @contextlib.asynccontextmanager
-async def connect(server: Any) -> AsyncIterator[Session]:
+async def connect(server: Any, mode: str = "auto") -> AsyncIterator[Session]:
     if MAJOR >= 2:
-        from mcp import Client
+        from mcp import Client, types
 
-        async with Client(server) as client:
-            yield Session(client.instructions, client.list_tools, client.call_tool)
+        # mode "auto" negotiates 2026-07-28 with an mcp 2.x server; "legacy" is the 2025-era initialize.
+        async with Client(server, client_info=types.Implementation(**CLIENT_INFO), mode=mode) as client:
+            yield Session(client.instructions, client.list_tools, client.call_tool, getattr(client, "protocol_version", None))
     else:
         from mcp.client.session import ClientSession
         from mcp.shared.memory import create_client_server_memory_streams
@@ -118,7 +126,10 @@ async def connect(server: Any) -> AsyncIterator[Session]:
                         server_streams[0], server_streams[1], lowlevel.create_initialization_options(), raise_exceptions=True
                     )
                 )
-                async with ClientSession(client_streams[0], client_streams[1]) as session:
+                from mcp import types
+
+                info = types.Implementation(**CLIENT_INFO)
+                async with ClientSession(client_streams[0], client_streams[1], client_info=info) as session:
                     init = await session.initialize()
                     yield Session(init.instructions, session.list_tools, session.call_tool)
                 tg.cancel_scope.cancel()
@@ -137,15 +148,17 @@ def is_error(result: Any) -> bool:
     return bool(getattr(result, "isError", None) or getattr(result, "is_error", None))
 
 
-async def list_and_call_result(server: Any, arguments: dict[str, Any]) -> tuple[dict[str, Any], str | None, Any]:
-    async with connect(server) as session:
+async def list_and_call_result(
+    server: Any, arguments: dict[str, Any], mode: str = "auto"
+) -> tuple[dict[str, Any], str | None, Any]:
+    async with connect(server, mode) as session:
         listed = [dumped(t) for t in (await session.list_tools()).tools]
         mine = next(t for t in listed if t["name"] == ft.TOOL_NAME)
         return mine, session.instructions, await session.call_tool(ft.TOOL_NAME, arguments)
 
 
-async def list_and_call(server: Any, arguments: dict[str, Any]) -> tuple[dict[str, Any], str | None, str]:
-    mine, instructions, result = await list_and_call_result(server, arguments)
+async def list_and_call(server: Any, arguments: dict[str, Any], mode: str = "auto") -> tuple[dict[str, Any], str | None, str]:
+    mine, instructions, result = await list_and_call_result(server, arguments, mode)
     assert not is_error(result), text_of(result)
     return mine, instructions, text_of(result)
 
@@ -170,6 +183,67 @@ def test_up_high_level_server_lists_the_spec_tool_and_delivers() -> None:
     listed, instructions, reply = asyncio.run(list_and_call(high_level_server(), FULL))
     assert_spec_tool(listed)
     assert instructions == SPEC_INSTRUCTIONS
+    assert RECORDED.match(reply), reply
+
+
+def test_up_fills_in_the_context_the_server_knows() -> None:
+    # Only the required fields: the harness reads the stored report back (tools, version, client, session).
+    _, _, reply = asyncio.run(list_and_call(high_level_server(), {**REQUIRED, "user_goal": "context-check"}))
+    assert RECORDED.match(reply), reply
+
+
+def test_up_serves_2026_07_28_and_the_2025_era() -> None:
+    if MAJOR < 2:
+        return  # mcp 1.x speaks only the 2025-era protocol
+    async def protocols() -> list[str | None]:
+        seen = []
+        for mode in ("auto", "legacy"):
+            async with connect(high_level_server(), mode) as session:
+                seen.append(session.protocol)
+                listed = [dumped(t) for t in (await session.list_tools()).tools]
+                assert_spec_tool(next(t for t in listed if t["name"] == ft.TOOL_NAME))
+                arguments = {**REQUIRED, "user_goal": f"context-check-{mode}", "session_id": f"migration:{mode}"}
+                assert RECORDED.match(text_of(await session.call_tool(ft.TOOL_NAME, arguments)))
+        return seen
+
+    seen = asyncio.run(protocols())
+    assert seen[0] == "2026-07-28" and seen[1] != "2026-07-28", seen
+
+
+def test_up_echoes_a_known_gap_in_the_spec_words() -> None:
+    options = ft.FeedbackOptions(sidecar_url=os.environ["PWM_ECHO_URL"], backoff=0.01)
+    for vector in SPEC_ECHO["vectors"]:
+        assert ft.known_gap_sentence(vector["gap"]) == vector["sentence"], vector["name"]
+        result = ft.deliver_feedback_sync({**FULL, "session_id": "echo:" + vector["name"]}, options)
+        assert result.reply == vector["reply"], vector["name"]
+        assert result.gap == {**vector["gap"], "agent_note": vector["gap"].get("agent_note")}
+
+
+def test_up_the_original_api_works_unchanged() -> None:
+    import migration_snippets as m
+
+    assert ft.TOOL_INPUT_SCHEMA == SPEC_TOOL["inputSchema"]
+    assert ft.FASTMCP_TOOL_KWARGS["name"] == ft.TOOL_NAME and ft.FASTMCP_TOOL_KWARGS["description"] == ft.TOOL_DESCRIPTION
+    assert ft.SIDECAR_URL == os.environ["FEEDBACK_SIDECAR_URL"] and ft.API_KEY == os.environ["FEEDBACK_API_KEY"]
+    for name, make in (("option_a", m.option_a), ("option_b", m.option_b)):
+        _, _, reply = asyncio.run(list_and_call(make(), {**FULL, "session_id": f"migration:{name}"}))
+        assert RECORDED.match(reply), (name, reply)
+    registered, handler = m.django_handler()
+    assert registered == {"name": SPEC_TOOL["name"], "description": SPEC_TOOL["description"], "input_schema": SPEC_TOOL["inputSchema"]}
+    reply = handler(None, {**FULL, "session_id": "migration:django"})
+    assert isinstance(reply, str) and RECORDED.match(reply), reply
+    tools, reply = asyncio.run(m.raw_sdk("feedback", {**FULL, "session_id": "migration:raw_sdk"}))
+    assert dumped(tools[0]) == SPEC_TOOL
+    assert isinstance(reply, str) and RECORDED.match(reply), reply
+    # The original keyword arguments, and the default server name.
+    reply = ft.send_feedback_sync(
+        {**FULL, "session_id": "migration:keywords"}, "my-server", os.environ["FEEDBACK_SIDECAR_URL"], os.environ["FEEDBACK_API_KEY"]
+    )
+    assert RECORDED.match(reply), reply
+    assert RECORDED.match(asyncio.run(ft.send_feedback({**FULL, "session_id": "migration:default"})))
+    server = m.FastMCP("my-server")
+    ft.register_feedback_tool(server, "my-server", sidecar_url=os.environ["FEEDBACK_SIDECAR_URL"], api_key=os.environ["FEEDBACK_API_KEY"])
+    _, _, reply = asyncio.run(list_and_call(server, {**FULL, "session_id": "migration:register-keywords"}))
     assert RECORDED.match(reply), reply
 
 
@@ -237,27 +311,25 @@ class _Always429:
         self.server.server_close()
 
 
-def test_up_keeps_a_429d_report_for_replay_without_waiting_out_a_long_retry_after(capfd: Any) -> None:
+def test_up_keeps_a_429d_report_for_replay_without_waiting_out_a_long_retry_after(tmp_path: Path) -> None:
     endpoint = _Always429("3600")
+    outbox = str(tmp_path / "outbox.log")  # its own outbox: this report is not the harness's to replay
     try:
-        options = ft.FeedbackOptions(sidecar_url=endpoint.url, backoff=0.01, max_retry_after=5)
-        result = ft.send_feedback_sync({**FULL, "session_id": "rate-limited"}, options)
+        options = ft.FeedbackOptions(sidecar_url=endpoint.url, backoff=0.01, max_retry_after=5, outbox_path=outbox, outbox_retry=3600)
+        result = ft.deliver_feedback_sync({**FULL, "session_id": "rate-limited"}, options)
     finally:
         endpoint.close()
     assert result.unsent and not result.delivered and not result.invalid, result
     assert result.status == 429
     assert result.reply == SPEC_REPLIES["queued"]
     assert endpoint.attempts == 1  # an hour is not waited for; the report is kept at once
-    out, err = capfd.readouterr()  # captured, not forwarded: this line is not the harness's to replay
-    assert out == ""
-    [line] = err.splitlines()
-    kept = json.loads(line.removeprefix(ft.UNSENT_MARKER + " "))
+    [(kept, _key)] = ft.read_outbox(outbox)
     assert kept["session_id"] == "rate-limited" and kept["what_i_needed"] == FULL["what_i_needed"]
 
 
 def test_up_retries_a_lost_ack_with_one_idempotency_key() -> None:
     options = ft.FeedbackOptions(sidecar_url=os.environ["PWM_FLAKY_URL"], backoff=0.01, max_retry_after=0.05)
-    result = ft.send_feedback_sync({**FULL, "session_id": "retry-after-lost-ack"}, options)
+    result = ft.deliver_feedback_sync({**FULL, "session_id": "retry-after-lost-ack"}, options)
     assert result.delivered, result
     assert RECORDED.match(result.reply)
     assert result.status == 200  # the retry found the report the lost ack had stored
@@ -266,7 +338,7 @@ def test_up_retries_a_lost_ack_with_one_idempotency_key() -> None:
 def test_up_valid_vectors_are_delivered() -> None:
     for vector in VECTORS["valid"]:
         if vector["name"] != "full":
-            result = ft.send_feedback_sync({**vector["input"], "session_id": "vector:" + vector["name"]})
+            result = ft.deliver_feedback_sync({**vector["input"], "session_id": "vector:" + vector["name"]})
             assert result.delivered and RECORDED.match(result.reply), (vector["name"], result)
 
 
@@ -274,32 +346,40 @@ def test_up_invalid_vectors_get_the_spec_reply_and_are_not_kept() -> None:
     for vector in VECTORS["invalid"]:
         if not isinstance(vector["input"], dict):
             continue  # the drop-in only ever sends an object
-        result = ft.send_feedback_sync(vector["input"], FAST)
+        result = ft.deliver_feedback_sync(vector["input"], FAST)
         details = "; ".join(f"{i['field']}: {i['message']}" for i in vector["issues"])
         assert result.reply == SPEC_REPLIES["invalid"].replace("{details}", details), vector["name"]
         assert not result.delivered and not result.unsent and result.invalid
 
 
-def forward_unsent_line(capfd: Any) -> None:
-    """The drop-in wrote nothing to stdout and exactly one line to stderr; pass that line
-    on to the real stderr, where the harness collects it for `patchworkmcp replay`."""
+def assert_kept_in_the_outbox(capfd: Any, session: str) -> None:
+    """Nothing on stdout, no fallback line on stderr: the report is in the outbox (the harness replays it)."""
     out, err = capfd.readouterr()
     assert out == ""
-    lines = err.splitlines()
-    assert len(lines) == 1 and lines[0].startswith(ft.UNSENT_MARKER + " "), err
-    sys.__stderr__.write(err)
+    assert ft.UNSENT_MARKER + " {" not in err, err
+    assert session in [p["session_id"] for p, _ in ft.read_outbox(os.environ["FEEDBACK_OUTBOX"])]
 
 
 def test_down_tool_call_keeps_the_report_for_replay(capfd: Any) -> None:
     _, _, reply = asyncio.run(list_and_call(high_level_server(), {**FULL, "session_id": "sidecar-down"}))
     assert reply == SPEC_REPLIES["queued"]
-    forward_unsent_line(capfd)
+    assert_kept_in_the_outbox(capfd, "sidecar-down")
 
 
 def test_down_stops_after_two_retries_on_503(capfd: Any) -> None:
-    options = ft.FeedbackOptions(sidecar_url=os.environ["PWM_DOWN_URL"], backoff=0.01, max_retry_after=0.05)
+    options = ft.FeedbackOptions(sidecar_url=os.environ["PWM_DOWN_URL"], backoff=0.01, max_retry_after=0.05, outbox_retry=3600)
     result = asyncio.run(ft.send_feedback({**FULL, "session_id": "always-503"}, options))
     assert result.unsent and not result.delivered
     assert result.status == 503
     assert result.reply == SPEC_REPLIES["queued"]
-    forward_unsent_line(capfd)
+    assert result.outbox == os.environ["FEEDBACK_OUTBOX"]
+    assert_kept_in_the_outbox(capfd, "always-503")
+
+
+def test_outbox_is_re_sent_in_the_background() -> None:
+    _, _, reply = asyncio.run(list_and_call(high_level_server(), {**FULL, "session_id": "outbox-resend"}))
+    assert reply == SPEC_REPLIES["queued"]
+    deadline = time.monotonic() + 60
+    while ft.read_outbox(os.environ["FEEDBACK_OUTBOX"]):
+        assert time.monotonic() < deadline, "the outbox was not re-sent within 60 s"
+        time.sleep(0.02)

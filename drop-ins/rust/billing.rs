@@ -4,7 +4,7 @@
 
 use crate::feedback_tool::{feedback_tool_route, FeedbackOptions, FEEDBACK_SERVER_INSTRUCTIONS};
 use rmcp::handler::server::router::tool::ToolRouter;
-use rmcp::model::{ServerCapabilities, ServerConfig};
+use rmcp::model::{Implementation, ServerCapabilities, ServerConfig};
 use rmcp::{tool, tool_handler, tool_router, ServerHandler};
 
 #[derive(Clone)]
@@ -30,6 +30,7 @@ impl Billing {
 impl ServerHandler for Billing {
     fn get_info(&self) -> ServerConfig {
         ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+            .with_server_info(Implementation::new("billing-server", "2.4.1"))
             .with_instructions(FEEDBACK_SERVER_INSTRUCTIONS)
     }
 }

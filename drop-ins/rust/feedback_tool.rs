@@ -3,7 +3,7 @@
 //!
 //! Copy this ONE file into your crate (`mod feedback_tool;`), with rmcp (features
 //! `server`, `macros`), reqwest (`json` + a TLS feature), serde, serde_json and tokio
-//! (`time`) as dependencies. Then add the route to your tool router and the
+//! (`time`, `rt`) as dependencies. Then add the route to your tool router and the
 //! instructions to your server config:
 //!
 //! ```ignore
@@ -12,25 +12,38 @@
 //! let tool_router = Self::tool_router().with_route(feedback_tool_route("billing-server", FeedbackOptions::default()));
 //! // in ServerHandler::get_info (ServerConfig, ServerInfo before rmcp 3):
 //! ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+//!     .with_server_info(Implementation::new("billing-server", "2.4.1"))
 //!     .with_instructions(FEEDBACK_SERVER_INSTRUCTIONS)
 //! ```
 //!
-//! Configuration: `FEEDBACK_SIDECAR_URL` (default http://localhost:8099) and
-//! `FEEDBACK_API_KEY`, or [`FeedbackOptions`] in code. Delivery never panics into
-//! the host and never writes to stdout (that would corrupt a stdio transport);
-//! a report that cannot be delivered after 2 retries is written to stderr as ONE
-//! line `PATCHWORKMCP_UNSENT_FEEDBACK {json}` that `patchworkmcp replay` re-sends.
+//! The original PatchworkMCP API works unchanged: `TOOL_NAME`, `TOOL_DESCRIPTION`,
+//! [`FeedbackPayload`], [`Options`], [`payload_from_args`], [`tool_input_schema`] and
+//! `send_feedback(&payload, None).await` (the text for the agent); [`deliver_feedback`]
+//! is the richer call.
+//!
+//! Configuration: `FEEDBACK_SIDECAR_URL` (default http://localhost:8099),
+//! `FEEDBACK_API_KEY` and `FEEDBACK_OUTBOX` (default ~/.patchworkmcp/outbox.log), or
+//! [`FeedbackOptions`] in code. Delivery never panics into the host and never writes
+//! to stdout (that would corrupt a stdio transport). A report that cannot be delivered
+//! after 2 retries goes to the outbox the proxy uses (same format, same lock), is
+//! re-sent by a tokio task with backoff, and can be re-sent by hand with
+//! `patchworkmcp replay <outbox>`.
 //!
 //! The definition and texts below come from PatchworkMCP's contract
 //! (drop-ins/spec); the tests fail if they drift.
 
 use std::collections::hash_map::RandomState;
+use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasher, Hasher};
-use std::time::Duration;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, SystemTime};
 
 use rmcp::handler::server::router::tool::ToolRoute;
 use rmcp::handler::server::tool::ToolCallContext;
 use rmcp::model::{CallToolResult, ContentBlock, JsonObject, Tool};
+use rmcp::ServerHandler;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{json, Map, Value};
 
@@ -252,7 +265,7 @@ fn normalise_tool_list(value: Value) -> Value {
     }
 }
 
-/// Delivery settings. `None` URL/key fall back to FEEDBACK_SIDECAR_URL / FEEDBACK_API_KEY.
+/// Delivery settings. `None` URL/key/outbox fall back to FEEDBACK_SIDECAR_URL / FEEDBACK_API_KEY / FEEDBACK_OUTBOX.
 #[derive(Debug, Clone)]
 pub struct FeedbackOptions {
     pub sidecar_url: Option<String>,
@@ -268,7 +281,14 @@ pub struct FeedbackOptions {
     pub backoff: Duration,
     /// Longest Retry-After honoured.
     pub max_retry_after: Duration,
+    /// Where undeliverable reports wait (the proxy's outbox by default).
+    pub outbox_path: Option<PathBuf>,
+    /// First delay before the outbox is re-sent; doubled while the sidecar stays away, up to 5 min.
+    pub outbox_retry: Duration,
 }
+
+/// The original PatchworkMCP drop-in's name for [`FeedbackOptions`].
+pub type Options = FeedbackOptions;
 
 impl Default for FeedbackOptions {
     fn default() -> Self {
@@ -282,20 +302,155 @@ impl Default for FeedbackOptions {
             retries: 2,
             backoff: Duration::from_millis(250),
             max_retry_after: Duration::from_secs(30),
+            outbox_path: None,
+            outbox_retry: Duration::from_secs(2),
         }
     }
+}
+
+impl FeedbackOptions {
+    /// The outbox file these options name.
+    pub fn outbox(&self) -> PathBuf {
+        if let Some(path) = &self.outbox_path {
+            return path.clone();
+        }
+        if let Some(path) = std::env::var_os("FEEDBACK_OUTBOX").filter(|p| !p.is_empty()) {
+            return PathBuf::from(path);
+        }
+        let home = std::env::var_os("HOME")
+            .or_else(|| std::env::var_os("USERPROFILE"))
+            .map(PathBuf::from)
+            .unwrap_or_else(std::env::temp_dir);
+        home.join(".patchworkmcp").join("outbox.log")
+    }
+}
+
+/// What the sidecar answers as `gap` when the report joined a gap the developers acted on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KnownGap {
+    pub id: i64,
+    pub status: String,
+    pub reports: i64,
+    #[serde(default)]
+    pub agent_note: Option<String>,
 }
 
 /// What happened to one report. `reply` is the text for the agent.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FeedbackResult {
     pub delivered: bool,
-    /// Written to stderr for `patchworkmcp replay`.
+    /// Kept for later delivery: in the outbox, or on stderr if even that failed.
     pub unsent: bool,
     pub report_id: Option<i64>,
     pub status: Option<u16>,
     pub reply: String,
     pub error: Option<String>,
+    /// The sidecar refused the report's content (400/422): it would fail again, so it is
+    /// not kept; the tool answers isError with the fields to fix, as the proxy does.
+    pub invalid: bool,
+    /// The known gap the report joined, when the sidecar said so.
+    pub gap: Option<KnownGap>,
+    /// The outbox file the report was kept in.
+    pub outbox: Option<PathBuf>,
+}
+
+impl FeedbackResult {
+    fn new(reply: String) -> Self {
+        Self {
+            delivered: false,
+            unsent: false,
+            report_id: None,
+            status: None,
+            reply,
+            error: None,
+            invalid: false,
+            gap: None,
+            outbox: None,
+        }
+    }
+}
+
+// ---- the known-gap echo (wording from src/feedback/echo.ts, vectors in drop-ins/spec/echo.json) ----
+
+fn known_gap_advice(status: &str) -> Option<&'static str> {
+    match status {
+        "planned" => Some("the developers plan to build it, so work around it for now"),
+        "fixed" => Some("the developers marked it fixed, so a newer version of this server should do it; work around it for now"),
+        "wontfix" => Some("the developers decided not to build it, so find another way"),
+        _ => None,
+    }
+}
+
+/// The one sentence that tells the agent the gap is known and what to do now.
+pub fn known_gap_sentence(gap: &KnownGap) -> String {
+    let count = if gap.reports == 1 {
+        "1 report".to_owned()
+    } else {
+        format!("{} reports", gap.reports)
+    };
+    let advice = known_gap_advice(&gap.status)
+        .map(|a| format!(": {a}"))
+        .unwrap_or_default();
+    let mut out = format!("This is a known gap ({}, {count}){advice}.", gap.status);
+    if let Some(note) = gap
+        .agent_note
+        .as_deref()
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+    {
+        out.push_str(" Note from the developers: ");
+        out.push_str(note);
+    }
+    out
+}
+
+fn recorded_reply(id: Option<i64>, gap: Option<&KnownGap>) -> String {
+    let shown = id.map(|i| i.to_string()).unwrap_or_default();
+    let recorded = FEEDBACK_REPLY_RECORDED.replace("{id}", &shown);
+    match gap {
+        Some(gap) => format!("{recorded} {}", known_gap_sentence(gap)),
+        None => recorded,
+    }
+}
+
+// ---- the tool, the original API and the route ----------------------------------------
+
+/// The original drop-in's names.
+pub const TOOL_NAME: &str = FEEDBACK_TOOL_NAME;
+pub const TOOL_DESCRIPTION: &str = FEEDBACK_TOOL_DESCRIPTION;
+
+/// The tool's input JSON Schema as a value (the original API).
+pub fn tool_input_schema() -> Value {
+    serde_json::from_str(FEEDBACK_INPUT_SCHEMA).unwrap_or_else(|_| json!({"type": "object"}))
+}
+
+/// The original API: a typed report from a call_tool's arguments, stamped with `server_name`.
+/// Fields that do not read as their type are left empty for the sidecar to name.
+pub fn payload_from_args(args: &Value, server_name: &str) -> FeedbackPayload {
+    let mut args = args.as_object().cloned().unwrap_or_default();
+    if !server_name.is_empty() {
+        args.insert("server_name".into(), Value::String(server_name.to_owned()));
+    }
+    let text = |k: &str| args.get(k).and_then(Value::as_str).map(str::to_owned);
+    let mut payload: FeedbackPayload = serde_json::from_value(Value::Object(args.clone()))
+        .unwrap_or_else(|_| FeedbackPayload {
+            what_i_needed: text("what_i_needed").unwrap_or_default(),
+            what_i_tried: text("what_i_tried").unwrap_or_default(),
+            gap_type: text("gap_type").unwrap_or_default(),
+            ..Default::default()
+        });
+    if !server_name.is_empty() {
+        payload.server_name = Some(server_name.to_owned());
+    }
+    payload
+}
+
+/// The original API: deliver one report (or keep it in the outbox) and return the text for the agent.
+pub async fn send_feedback(payload: &FeedbackPayload, opts: Option<&Options>) -> String {
+    let defaults = FeedbackOptions::default();
+    deliver_feedback(payload, opts.unwrap_or(&defaults))
+        .await
+        .reply
 }
 
 /// The tool exactly as it appears in a tools/list result.
@@ -323,9 +478,110 @@ pub fn feedback_tool() -> Tool {
     })
 }
 
+/// What the server knows better than the agent, filled in as the proxy does.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FeedbackContext {
+    /// The tools the server lists; used when the agent sent none.
+    pub tools_available: Vec<String>,
+    /// From the server's info; wins over the agent's guess.
+    pub server_version: Option<String>,
+    /// The client's info (`clientInfo`): "name/version"; used when the agent sent none.
+    pub client_type: Option<String>,
+    /// This process's id (rmcp does not expose a transport session to tools); used when the agent sent none.
+    pub session_id: Option<String>,
+}
+
+/// One id per process: on stdio one process serves one client, so it groups that conversation's reports.
+fn process_session_id() -> &'static str {
+    static ID: OnceLock<String> = OnceLock::new();
+    ID.get_or_init(|| format!("process-{}", idempotency_key()))
+}
+
+const CLIENT_INFO_META_KEY: &str = "io.modelcontextprotocol/clientInfo";
+
+fn implementation_text(name: Option<&str>, version: Option<&str>) -> Option<String> {
+    let name = name.filter(|n| !n.is_empty())?;
+    Some(match version.filter(|v| !v.is_empty()) {
+        Some(version) => format!("{name}/{version}"),
+        None => name.to_owned(),
+    })
+}
+
+async fn context_of<S: ServerHandler>(context: &ToolCallContext<'_, S>) -> FeedbackContext {
+    let info = context.service.get_info();
+    let mut out = FeedbackContext {
+        server_version: Some(info.server_info.version.clone()).filter(|v| !v.is_empty()),
+        session_id: Some(process_session_id().to_owned()),
+        ..Default::default()
+    };
+    if let Ok(listed) = context
+        .service
+        .list_tools(None, context.request_context.clone())
+        .await
+    {
+        out.tools_available = listed.tools.iter().map(|t| t.name.to_string()).collect();
+    }
+    // 2026-07-28 requests carry the client's identity in their own _meta; 2025-era ones had initialize.
+    let meta = serde_json::to_value(&context.request_context.meta).unwrap_or(Value::Null);
+    let envelope = &meta[CLIENT_INFO_META_KEY];
+    out.client_type = implementation_text(envelope["name"].as_str(), envelope["version"].as_str())
+        .or_else(|| {
+            let peer = context.request_context.peer.peer_info()?;
+            implementation_text(
+                Some(peer.client_info.name.as_str()),
+                Some(peer.client_info.version.as_str()),
+            )
+        });
+    out
+}
+
+fn blank(value: Option<&Value>) -> bool {
+    match value {
+        None | Some(Value::Null) => true,
+        Some(Value::String(s)) => s.trim().is_empty(),
+        Some(Value::Array(a)) => a.is_empty(),
+        _ => false,
+    }
+}
+
+fn clip(text: &str, n: usize) -> String {
+    text.chars().take(n).collect()
+}
+
+/// Fill the payload's gaps from the context; a configured server_version still wins.
+pub fn with_context(payload: Value, context: &FeedbackContext, options: &FeedbackOptions) -> Value {
+    let mut map = match payload {
+        Value::Object(map) => map,
+        other => return other,
+    };
+    if blank(map.get("tools_available")) && !context.tools_available.is_empty() {
+        let tools = context
+            .tools_available
+            .iter()
+            .take(500)
+            .map(|n| Value::String(clip(n, 200)));
+        map.insert("tools_available".into(), Value::Array(tools.collect()));
+    }
+    if options.server_version.is_none() {
+        if let Some(version) = &context.server_version {
+            map.insert("server_version".into(), Value::String(clip(version, 100)));
+        }
+    }
+    for (field, value, limit) in [
+        ("client_type", &context.client_type, 200),
+        ("session_id", &context.session_id, 200),
+    ] {
+        if let (true, Some(value)) = (blank(map.get(field)), value) {
+            map.insert(field.into(), Value::String(clip(value, limit)));
+        }
+    }
+    Value::Object(map)
+}
+
 /// The feedback tool as a route for your rmcp `ToolRouter`:
 /// `Self::tool_router().with_route(feedback_tool_route("my-server", FeedbackOptions::default()))`.
-pub fn feedback_tool_route<S: Send + Sync + 'static>(
+/// Every report gets the server's version, the tools it lists, the client's name and a session id.
+pub fn feedback_tool_route<S: ServerHandler + Send + Sync + 'static>(
     server_name: impl Into<String>,
     options: FeedbackOptions,
 ) -> ToolRoute<S> {
@@ -334,12 +590,22 @@ pub fn feedback_tool_route<S: Send + Sync + 'static>(
     if !name.is_empty() {
         options.server_name = Some(name);
     }
+    resume_outbox(&options);
     ToolRoute::new_dyn(feedback_tool(), move |context: ToolCallContext<'_, S>| {
         let arguments = context.arguments.clone().unwrap_or_default();
         let options = options.clone();
         Box::pin(async move {
-            let result = send_feedback_value(build_payload(&arguments, &options), &options).await;
-            Ok(CallToolResult::success(vec![ContentBlock::text(result.reply)]).into())
+            let found = context_of(&context).await;
+            let payload = with_context(build_payload(&arguments, &options), &found, &options);
+            let result = send_feedback_value(payload, &options).await;
+            let content = vec![ContentBlock::text(result.reply)];
+            // An invalid report is an error the agent can fix; a kept one is not (it will be delivered).
+            Ok(if result.invalid {
+                CallToolResult::error(content)
+            } else {
+                CallToolResult::success(content)
+            }
+            .into())
         })
     })
 }
@@ -366,8 +632,11 @@ pub fn build_payload(arguments: &JsonObject, options: &FeedbackOptions) -> Value
     Value::Object(payload)
 }
 
-/// Deliver one typed report. Never panics, never writes to stdout.
-pub async fn send_feedback(payload: &FeedbackPayload, options: &FeedbackOptions) -> FeedbackResult {
+/// Deliver one typed report, or keep it in the outbox. Never panics, never writes to stdout.
+pub async fn deliver_feedback(
+    payload: &FeedbackPayload,
+    options: &FeedbackOptions,
+) -> FeedbackResult {
     let mut value = serde_json::to_value(payload).unwrap_or_else(|_| json!({}));
     if let (Some(map), Some(name)) = (value.as_object_mut(), &options.server_name) {
         map.insert("server_name".to_owned(), Value::String(name.clone()));
@@ -431,10 +700,19 @@ fn issues_text(body: &str, status: u16) -> String {
         .unwrap_or_else(|| format!("the feedback service answered {status}"))
 }
 
-/// Deliver one report given as JSON (what the tool handler sends). Never panics into
-/// the caller, never writes to stdout.
-pub async fn send_feedback_value(payload: Value, options: &FeedbackOptions) -> FeedbackResult {
-    let key = idempotency_key();
+enum Outcome {
+    Delivered(FeedbackResult),
+    Invalid(FeedbackResult),
+    Failed(Option<u16>, String),
+}
+
+/// Send one report with its key: retries on network errors, 429 and 5xx.
+async fn post_report(
+    payload: &Value,
+    key: &str,
+    options: &FeedbackOptions,
+    retries: u32,
+) -> Outcome {
     let base = options
         .sidecar_url
         .clone()
@@ -456,18 +734,18 @@ pub async fn send_feedback_value(payload: Value, options: &FeedbackOptions) -> F
         .build()
     {
         Ok(client) => client,
-        Err(err) => return write_unsent(&payload, &key, None, err.to_string()),
+        Err(err) => return Outcome::Failed(None, err.to_string()),
     };
     let mut status = None;
     let mut last_error = String::from("not attempted");
-    for attempt in 0..=options.retries {
+    for attempt in 0..=retries {
         let backoff = options.backoff.saturating_mul(1 << attempt.min(16));
         let jitter = Duration::from_nanos(random_u64() % (backoff.as_nanos() as u64 + 1));
         let mut wait = backoff + jitter;
         let mut request = client
             .post(&url)
-            .header("Idempotency-Key", &key)
-            .json(&payload);
+            .header("Idempotency-Key", key)
+            .json(payload);
         if let Some(api_key) = &api_key {
             request = request.bearer_auth(api_key);
         }
@@ -483,29 +761,28 @@ pub async fn send_feedback_value(payload: Value, options: &FeedbackOptions) -> F
                 let body = response.text().await.unwrap_or_default();
                 match code {
                     200..=299 => {
-                        let id = serde_json::from_str::<Value>(&body)
-                            .ok()
-                            .and_then(|v| v["id"].as_i64());
-                        let shown = id.map(|i| i.to_string()).unwrap_or_default();
-                        return FeedbackResult {
-                            delivered: true,
-                            unsent: false,
-                            report_id: id,
-                            status,
-                            reply: FEEDBACK_REPLY_RECORDED.replace("{id}", &shown),
-                            error: None,
-                        };
+                        let parsed = serde_json::from_str::<Value>(&body).unwrap_or(Value::Null);
+                        let id = parsed["id"].as_i64();
+                        let gap = parsed
+                            .get("gap")
+                            .filter(|g| g["id"].is_i64() && g["reports"].is_i64())
+                            .and_then(|g| serde_json::from_value::<KnownGap>(g.clone()).ok());
+                        let mut result = FeedbackResult::new(recorded_reply(id, gap.as_ref()));
+                        result.delivered = true;
+                        result.report_id = id;
+                        result.status = status;
+                        result.gap = gap;
+                        return Outcome::Delivered(result);
                     }
                     400 | 422 => {
                         let details = issues_text(&body, code);
-                        return FeedbackResult {
-                            delivered: false,
-                            unsent: false,
-                            report_id: None,
-                            status,
-                            reply: FEEDBACK_REPLY_INVALID.replace("{details}", &details),
-                            error: Some(details),
-                        };
+                        let mut result = FeedbackResult::new(
+                            FEEDBACK_REPLY_INVALID.replace("{details}", &details),
+                        );
+                        result.status = status;
+                        result.error = Some(details);
+                        result.invalid = true;
+                        return Outcome::Invalid(result);
                     }
                     429 | 500..=599 => {
                         last_error = format!("the feedback service answered {code}");
@@ -515,33 +792,354 @@ pub async fn send_feedback_value(payload: Value, options: &FeedbackOptions) -> F
                             wait = honoured;
                         }
                     }
-                    // 401/403/404/413…: a setup problem, not the report's fault: keep it for replay.
-                    _ => return write_unsent(&payload, &key, status, issues_text(&body, code)),
+                    // 401/403/404/413…: a setup problem, not the report's fault: keep it for later.
+                    _ => return Outcome::Failed(status, issues_text(&body, code)),
                 }
             }
         }
-        if attempt < options.retries {
+        if attempt < retries {
             tokio::time::sleep(wait).await;
         }
     }
-    write_unsent(&payload, &key, status, last_error)
+    Outcome::Failed(status, last_error)
 }
 
-fn write_unsent(payload: &Value, key: &str, status: Option<u16>, reason: String) -> FeedbackResult {
+/// Deliver one report given as JSON (what the tool handler sends), or keep it in the
+/// outbox. Never panics into the caller, never writes to stdout.
+pub async fn send_feedback_value(payload: Value, options: &FeedbackOptions) -> FeedbackResult {
+    let key = idempotency_key();
+    match post_report(&payload, &key, options, options.retries).await {
+        Outcome::Delivered(result) => {
+            // A report delivered now is a sign the sidecar is back: send what waits, too.
+            if let Some(flusher) = existing_flusher(&options.outbox()) {
+                flusher.soon();
+            }
+            result
+        }
+        Outcome::Invalid(result) => result,
+        Outcome::Failed(status, reason) => keep(&payload, &key, status, reason, options),
+    }
+}
+
+fn keep(
+    payload: &Value,
+    key: &str,
+    status: Option<u16>,
+    reason: String,
+    options: &FeedbackOptions,
+) -> FeedbackResult {
     let mut line = payload.as_object().cloned().unwrap_or_default();
     line.insert("idempotency_key".to_owned(), Value::String(key.to_owned()));
-    if let Ok(encoded) = serde_json::to_string(&Value::Object(line)) {
-        use std::io::Write;
-        // One write of one line; a failing stderr is ignored rather than panicking like eprintln!.
-        let _ =
-            std::io::stderr().write_all(format!("{UNSENT_FEEDBACK_MARKER} {encoded}\n").as_bytes());
+    let encoded = serde_json::to_string(&Value::Object(line)).unwrap_or_default();
+    let path = options.outbox();
+    let mut result = FeedbackResult::new(FEEDBACK_REPLY_QUEUED.to_owned());
+    result.unsent = true;
+    result.status = status;
+    // One write of one line each; a failing stderr is ignored rather than panicking like eprintln!.
+    let mut stderr = std::io::stderr();
+    match outbox_append(&path, &encoded) {
+        Ok(()) => {
+            let _ = stderr.write_all(
+                format!(
+                    "patchworkmcp: feedback not delivered ({reason}); kept in the outbox {}\n",
+                    path.display()
+                )
+                .as_bytes(),
+            );
+            result.outbox = Some(path);
+            flusher_for(options).later();
+        }
+        Err(err) => {
+            // Even the outbox failed: stderr is the last place `patchworkmcp replay` can read it from.
+            let _ = stderr.write_all(
+                format!(
+                    "patchworkmcp: the outbox {} could not be written ({err})\n{UNSENT_FEEDBACK_MARKER} {encoded}\n",
+                    path.display()
+                )
+                .as_bytes(),
+            );
+        }
     }
-    FeedbackResult {
-        delivered: false,
-        unsent: true,
-        report_id: None,
-        status,
-        reply: FEEDBACK_REPLY_QUEUED.to_owned(),
-        error: Some(reason),
+    result.error = Some(reason);
+    result
+}
+
+// ---- the outbox (the proxy's format and lock: proxy/outbox.ts) ------------------------------
+
+const LOCK_STALE: Duration = Duration::from_secs(30);
+const LOCK_WAIT: Duration = Duration::from_secs(5);
+
+/// (payload, idempotency key) of each entry waiting; a line without its own key is left to `replay`.
+pub fn read_outbox(path: &Path) -> std::io::Result<Vec<(Value, String)>> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(err) => return Err(err),
+    };
+    let mut entries = Vec::new();
+    for line in text.lines() {
+        let Some(at) = line.find(UNSENT_FEEDBACK_MARKER) else {
+            continue;
+        };
+        let Ok(Value::Object(mut map)) =
+            serde_json::from_str::<Value>(line[at + UNSENT_FEEDBACK_MARKER.len()..].trim())
+        else {
+            continue;
+        };
+        if let Some(Value::String(key)) = map
+            .remove("idempotency_key")
+            .filter(|k| k.as_str().is_some_and(|s| !s.is_empty()))
+        {
+            entries.push((Value::Object(map), key));
+        }
+    }
+    Ok(entries)
+}
+
+#[cfg(unix)]
+fn same_file(a: &std::fs::Metadata, b: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    a.ino() == b.ino() && a.dev() == b.dev()
+}
+
+#[cfg(not(unix))]
+fn same_file(a: &std::fs::Metadata, b: &std::fs::Metadata) -> bool {
+    a.modified().ok() == b.modified().ok() && a.len() == b.len()
+}
+
+/// Rename the lock aside (only one process gets it), check it is the one meant, else link it back.
+fn remove_lock_if(lock: &Path, is_the_one: &dyn Fn(&std::fs::Metadata) -> bool) {
+    match std::fs::metadata(lock) {
+        Ok(held) if is_the_one(&held) => {}
+        _ => return,
+    }
+    let aside = PathBuf::from(format!(
+        "{}.{}.{:08x}",
+        lock.display(),
+        std::process::id(),
+        random_u64() as u32
+    ));
+    if std::fs::rename(lock, &aside).is_err() {
+        return;
+    }
+    if let Ok(moved) = std::fs::metadata(&aside) {
+        if !is_the_one(&moved) {
+            let _ = std::fs::hard_link(&aside, lock); // a newer lock taken meanwhile stands
+        }
+    }
+    let _ = std::fs::remove_file(&aside);
+}
+
+/// Run `work` under `<outbox>.lock` (exclusive create); a lock older than 30 s is taken over.
+fn with_lock<T>(path: &Path, work: impl FnOnce() -> std::io::Result<T>) -> std::io::Result<T> {
+    let lock = PathBuf::from(format!("{}.lock", path.display()));
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    let deadline = std::time::Instant::now() + LOCK_WAIT;
+    let mine = loop {
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&lock)
+        {
+            Ok(_) => break std::fs::metadata(&lock)?,
+            Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => {
+                remove_lock_if(&lock, &|held| {
+                    held.modified()
+                        .ok()
+                        .and_then(|m| SystemTime::now().duration_since(m).ok())
+                        .is_some_and(|age| age > LOCK_STALE)
+                });
+                if std::time::Instant::now() > deadline {
+                    return Err(std::io::Error::other(format!(
+                        "the outbox {} stayed locked (remove {} if no process runs)",
+                        path.display(),
+                        lock.display()
+                    )));
+                }
+                std::thread::sleep(Duration::from_millis(20 + random_u64() % 30));
+            }
+            Err(err) => return Err(err),
+        }
+    };
+    let result = work();
+    remove_lock_if(&lock, &|held| same_file(held, &mine));
+    result
+}
+
+fn fsync_dir(path: &Path) {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        if let Ok(file) = std::fs::File::open(dir) {
+            let _ = file.sync_all();
+        }
+    }
+}
+
+fn outbox_append(path: &Path, encoded: &str) -> std::io::Result<()> {
+    with_lock(path, || {
+        let created = !path.exists();
+        let mut file = std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(path)?;
+        file.write_all(format!("{UNSENT_FEEDBACK_MARKER} {encoded}\n").as_bytes())?;
+        file.sync_all()?;
+        if created {
+            fsync_dir(path);
+        }
+        Ok(())
+    })
+}
+
+/// Drop the lines of these keys: rewrite to a temp file, rename it over (atomic).
+fn outbox_remove(path: &Path, keys: &HashSet<String>) -> std::io::Result<()> {
+    if keys.is_empty() {
+        return Ok(());
+    }
+    with_lock(path, || {
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(err) => return Err(err),
+        };
+        let kept: Vec<&str> = text
+            .split('\n')
+            .filter(|line| !line.trim().is_empty())
+            .filter(|line| {
+                let Some(at) = line.find(UNSENT_FEEDBACK_MARKER) else {
+                    return true;
+                };
+                let value =
+                    serde_json::from_str::<Value>(line[at + UNSENT_FEEDBACK_MARKER.len()..].trim())
+                        .unwrap_or(Value::Null);
+                !value["idempotency_key"]
+                    .as_str()
+                    .is_some_and(|k| keys.contains(k))
+            })
+            .collect();
+        let tmp = PathBuf::from(format!("{}.{}.tmp", path.display(), std::process::id()));
+        {
+            let mut file = std::fs::File::create(&tmp)?;
+            if !kept.is_empty() {
+                file.write_all(format!("{}\n", kept.join("\n")).as_bytes())?;
+            }
+            file.sync_all()?;
+        }
+        std::fs::rename(&tmp, path)?;
+        fsync_dir(path);
+        Ok(())
+    })
+}
+
+/// Re-sends one outbox from a tokio task, backing off while the sidecar stays away.
+struct OutboxFlusher {
+    options: FeedbackOptions,
+    path: PathBuf,
+    running: Mutex<bool>,
+    wake: tokio::sync::Notify,
+}
+
+fn flushers() -> &'static Mutex<HashMap<PathBuf, &'static OutboxFlusher>> {
+    static FLUSHERS: OnceLock<Mutex<HashMap<PathBuf, &'static OutboxFlusher>>> = OnceLock::new();
+    FLUSHERS.get_or_init(|| Mutex::new(HashMap::new()))
+}
+
+fn existing_flusher(path: &Path) -> Option<&'static OutboxFlusher> {
+    flushers().lock().ok()?.get(path).copied()
+}
+
+fn flusher_for(options: &FeedbackOptions) -> &'static OutboxFlusher {
+    let path = options.outbox();
+    let mut all = flushers().lock().unwrap_or_else(|e| e.into_inner());
+    all.entry(path.clone()).or_insert_with(|| {
+        // One per outbox file for the life of the process.
+        Box::leak(Box::new(OutboxFlusher {
+            options: options.clone(),
+            path,
+            running: Mutex::new(false),
+            wake: tokio::sync::Notify::new(),
+        }))
+    })
+}
+
+/// Start re-sending what an earlier run left in the outbox (feedback_tool_route does this).
+pub fn resume_outbox(options: &FeedbackOptions) {
+    if read_outbox(&options.outbox()).is_ok_and(|e| !e.is_empty()) {
+        flusher_for(options).soon();
+    }
+}
+
+impl OutboxFlusher {
+    fn soon(&'static self) {
+        self.start(Duration::ZERO);
+        self.wake.notify_one();
+    }
+
+    fn later(&'static self) {
+        self.start(self.options.outbox_retry);
+    }
+
+    fn start(&'static self, first: Duration) {
+        // Outside a tokio runtime there is nobody to re-send: the outbox waits for the next run or `replay`.
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
+        if !*running {
+            *running = true;
+            runtime.spawn(self.run(first));
+        }
+    }
+
+    async fn run(&'static self, first: Duration) {
+        let base = self.options.outbox_retry;
+        let mut delay = first;
+        loop {
+            tokio::select! {
+                _ = self.wake.notified() => delay = base,
+                _ = tokio::time::sleep(delay) => {}
+            }
+            if self.flush_once().await {
+                *self.running.lock().unwrap_or_else(|e| e.into_inner()) = false;
+                return;
+            }
+            delay = (delay.max(base) * 2).min(Duration::from_secs(300));
+        }
+    }
+
+    /// Send every waiting entry once; false while the sidecar cannot be reached.
+    async fn flush_once(&self) -> bool {
+        let Ok(entries) = read_outbox(&self.path) else {
+            return false;
+        };
+        let mut delivered = HashSet::new();
+        let mut reachable = true;
+        for (payload, key) in entries {
+            match post_report(&payload, &key, &self.options, 0).await {
+                Outcome::Delivered(_) => {
+                    delivered.insert(key);
+                }
+                Outcome::Invalid(_) => {} // refused for its content: left for a human and `replay`
+                Outcome::Failed(..) => {
+                    reachable = false;
+                    break;
+                }
+            }
+        }
+        let count = delivered.len();
+        if outbox_remove(&self.path, &delivered).is_err() {
+            return false;
+        }
+        if count > 0 {
+            let _ = std::io::stderr().write_all(
+                format!(
+                    "patchworkmcp: delivered {count} report(s) from the outbox {}\n",
+                    self.path.display()
+                )
+                .as_bytes(),
+            );
+        }
+        reachable
     }
 }

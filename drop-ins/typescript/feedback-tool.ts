@@ -1,6 +1,6 @@
 /**
- * PatchworkMCP feedback tool: a drop-in for TypeScript MCP servers built on
- * @modelcontextprotocol/sdk 1.x (`McpServer`).
+ * PatchworkMCP feedback tool: a drop-in for TypeScript MCP servers built on the
+ * official SDK, 1.x (`@modelcontextprotocol/sdk`) or 2.x (`@modelcontextprotocol/server`).
  *
  * Copy this ONE file into your server and register the tool in one line:
  *
@@ -8,18 +8,41 @@
  *   const server = new McpServer({ name: "billing-server", version: "1.0.0" }, { instructions: FEEDBACK_SERVER_INSTRUCTIONS });
  *   registerFeedbackTool(server, "billing-server");
  *
- * It needs only the SDK, the zod your SDK uses (3 or 4) and the built-in fetch
- * (Node 18+). Configuration: FEEDBACK_SIDECAR_URL (default http://localhost:8099)
- * and FEEDBACK_API_KEY, or options in code. Delivery never throws into the host
- * and never writes to stdout (that would corrupt a stdio transport); a report that
- * cannot be delivered after 2 retries is written to stderr as ONE line
- * `PATCHWORKMCP_UNSENT_FEEDBACK {json}` that `patchworkmcp replay` re-sends.
+ * It imports no SDK module (so one file serves both majors), only the zod your SDK
+ * uses (3 or 4; 1.x needs it for the tool's shape) and Node's fetch and fs.
+ * Configuration: FEEDBACK_SIDECAR_URL (default http://localhost:8099),
+ * FEEDBACK_API_KEY and FEEDBACK_OUTBOX (default ~/.patchworkmcp/outbox.log), or
+ * options in code. Delivery never throws into the host and never writes to stdout
+ * (that would corrupt a stdio transport). A report that cannot be delivered goes to
+ * the outbox the proxy uses (same format, same lock), is re-sent in the background
+ * with backoff, and can be re-sent by hand with `patchworkmcp replay <outbox>`.
+ *
+ * The original PatchworkMCP API works unchanged: TOOL_NAME, TOOL_DESCRIPTION,
+ * TOOL_INPUT_SCHEMA (`server.tool(TOOL_NAME, TOOL_DESCRIPTION, TOOL_INPUT_SCHEMA, handler)`
+ * on 1.x), `registerFeedbackTool(server, "my-server", { sidecarUrl, apiKey })` and
+ * `await sendFeedback(args, "my-server")` (the text for the agent).
  *
  * The definition and texts below come from PatchworkMCP's contract
  * (drop-ins/spec); the tests fail if they drift.
  */
-import { randomUUID } from "node:crypto";
-import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import { randomBytes, randomUUID } from "node:crypto";
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  linkSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+  writeSync,
+  type Stats,
+} from "node:fs";
+import { homedir } from "node:os";
+import { dirname, join } from "node:path";
 import { z } from "zod";
 
 export const FEEDBACK_TOOL_NAME = "feedback";
@@ -177,6 +200,32 @@ export function feedbackInputShape(): Record<string, z.ZodTypeAny> {
   return shape;
 }
 
+/**
+ * The input schema as a Standard Schema with JSON Schema (what SDK 2.x's registerTool
+ * takes): tools/list shows exactly the contract's schema, and the sidecar does the
+ * validation, so an invalid report gets the sidecar's field messages.
+ */
+function feedbackStandardSchema() {
+  const schema = () => structuredClone(FEEDBACK_INPUT_SCHEMA) as Record<string, unknown>;
+  return {
+    "~standard": {
+      version: 1 as const,
+      vendor: "patchworkmcp",
+      validate: (value: unknown) => ({ value }),
+      jsonSchema: { input: schema, output: schema },
+    },
+  };
+}
+
+// ---- the original PatchworkMCP API -------------------------------------------------
+
+export const TOOL_NAME = FEEDBACK_TOOL_NAME;
+export const TOOL_DESCRIPTION = FEEDBACK_TOOL_DESCRIPTION;
+/** The zod shape for 1.x `server.tool(TOOL_NAME, TOOL_DESCRIPTION, TOOL_INPUT_SCHEMA, handler)`. */
+export const TOOL_INPUT_SCHEMA: Record<string, z.ZodTypeAny> = feedbackInputShape();
+
+// ---- options and results ----------------------------------------------------------
+
 export interface FeedbackOptions {
   /** Default: FEEDBACK_SIDECAR_URL, then http://localhost:8099. */
   sidecarUrl?: string;
@@ -196,11 +245,23 @@ export interface FeedbackOptions {
   /** Longest Retry-After waited for, ms (default 30000). A longer one (a daily cap says "after
    * midnight") is not waited out: the report is kept for replay at once. */
   maxRetryAfterMs?: number;
+  /** Where undeliverable reports wait. Default: FEEDBACK_OUTBOX, then ~/.patchworkmcp/outbox.log (the proxy's). */
+  outboxPath?: string;
+  /** First delay before the outbox is re-sent, ms; doubled while the sidecar stays away, up to 5 min (default 2000). */
+  outboxRetryMs?: number;
+}
+
+/** What POST /api/feedback answers as `gap` when the report joined a gap the developers acted on. */
+export interface KnownGap {
+  id: number;
+  status: string;
+  reports: number;
+  agent_note?: string | null;
 }
 
 export interface FeedbackResult {
   delivered: boolean;
-  /** Written to stderr for `patchworkmcp replay`. */
+  /** Kept for later delivery (in the outbox, or as a stderr line if even that failed). */
   unsent: boolean;
   reportId?: number;
   status?: number;
@@ -210,7 +271,46 @@ export interface FeedbackResult {
   /** The sidecar refused the report's content (400/422): it would fail again, so it is not kept;
    * the tool answers isError with the fields to fix, as the proxy does. */
   invalid?: boolean;
+  /** The known gap the report joined, when the sidecar said so. */
+  gap?: KnownGap;
+  /** The outbox file the report was kept in. */
+  outbox?: string;
 }
+
+// ---- the known-gap echo (wording from src/feedback/echo.ts, vectors in drop-ins/spec/echo.json) ----
+
+const KNOWN_GAP_ADVICE: Record<string, string> = {
+  planned: "the developers plan to build it, so work around it for now",
+  fixed: "the developers marked it fixed, so a newer version of this server should do it; work around it for now",
+  wontfix: "the developers decided not to build it, so find another way",
+};
+
+/** The one sentence that tells the agent the gap is known and what to do now. */
+export function knownGapSentence(gap: KnownGap): string {
+  const count = `${gap.reports} report${gap.reports === 1 ? "" : "s"}`;
+  const advice = Object.hasOwn(KNOWN_GAP_ADVICE, gap.status) ? `: ${KNOWN_GAP_ADVICE[gap.status]}` : "";
+  const note = typeof gap.agent_note === "string" ? gap.agent_note.trim() : "";
+  return `This is a known gap (${gap.status}, ${count})${advice}.${note ? ` Note from the developers: ${note}` : ""}`;
+}
+
+function recordedReply(id: number | undefined, gap: KnownGap | undefined): string {
+  const recorded = FEEDBACK_REPLY_RECORDED.replace("{id}", String(id ?? ""));
+  return gap ? `${recorded} ${knownGapSentence(gap)}` : recorded;
+}
+
+function gapOf(body: unknown): KnownGap | undefined {
+  const gap = (body as { gap?: unknown } | null)?.gap as Record<string, unknown> | undefined;
+  if (typeof gap !== "object" || gap === null) return undefined;
+  if (typeof gap.id !== "number" || typeof gap.status !== "string" || typeof gap.reports !== "number") return undefined;
+  return {
+    id: gap.id,
+    status: gap.status,
+    reports: gap.reports,
+    agent_note: typeof gap.agent_note === "string" ? gap.agent_note : null,
+  };
+}
+
+// ---- payload and context ----------------------------------------------------------
 
 const FIELDS = Object.keys(FEEDBACK_INPUT_SCHEMA.properties);
 
@@ -224,6 +324,86 @@ export function buildFeedbackPayload(args: unknown, options: FeedbackOptions = {
   if (options.serverVersion) payload.server_version = options.serverVersion;
   return payload;
 }
+
+/** What the server knows better than the agent, filled in as the proxy does. */
+export interface FeedbackContext {
+  /** The tools the server registered. Used when the agent sent none. */
+  toolsAvailable?: string[];
+  /** From the server's info. Wins over what the agent guessed. */
+  serverVersion?: string;
+  /** The client's info (`clientInfo` from initialize): "name/version". Used when the agent sent none. */
+  clientType?: string;
+  /** The transport's session, else this process's. Used when the agent sent none. */
+  sessionId?: string;
+}
+
+const blank = (v: unknown) => v === undefined || v === null || (typeof v === "string" && v.trim() === "");
+
+/** Fill the payload's gaps from the context; a configured serverVersion still wins. */
+export function withFeedbackContext(
+  payload: Record<string, unknown>,
+  context: FeedbackContext,
+  options: FeedbackOptions = {},
+): Record<string, unknown> {
+  const out = { ...payload };
+  const tools = out.tools_available;
+  if ((blank(tools) || (Array.isArray(tools) && tools.length === 0)) && context.toolsAvailable?.length) {
+    out.tools_available = context.toolsAvailable.slice(0, 500).map((n) => n.slice(0, 200));
+  }
+  if (!options.serverVersion && context.serverVersion) out.server_version = context.serverVersion.slice(0, 100);
+  if (blank(out.client_type) && context.clientType) out.client_type = context.clientType.slice(0, 200);
+  if (blank(out.session_id) && context.sessionId) out.session_id = context.sessionId.slice(0, 200);
+  return out;
+}
+
+/** One id per process: on stdio one process serves one client, so it groups that conversation's reports. */
+const PROCESS_SESSION_ID = `process-${randomUUID()}`;
+
+interface Implementation {
+  name?: unknown;
+  version?: unknown;
+}
+const CLIENT_INFO_META_KEY = "io.modelcontextprotocol/clientInfo";
+
+/**
+ * The context an McpServer (1.x or 2.x) exposes to a tool handler. `_serverInfo` and
+ * `_registeredTools` are private fields both majors have; each read is guarded, so a
+ * future SDK without them only means less context, never an error.
+ */
+function contextOf(server: McpServerLike, extra: unknown): FeedbackContext {
+  const context: FeedbackContext = {};
+  try {
+    const inner = (server as { server?: { _serverInfo?: Implementation; getClientVersion?: () => unknown } }).server;
+    const registered = (server as { _registeredTools?: Record<string, { enabled?: boolean }> })._registeredTools;
+    if (registered && typeof registered === "object") {
+      context.toolsAvailable = Object.entries(registered)
+        .filter(([, tool]) => tool?.enabled !== false)
+        .map(([name]) => name);
+    }
+    const version = inner?._serverInfo?.version;
+    if (typeof version === "string" && version) context.serverVersion = version;
+    const ex = (extra ?? {}) as {
+      sessionId?: unknown;
+      _meta?: Record<string, unknown>;
+      mcpReq?: { _meta?: Record<string, unknown>; envelope?: Record<string, unknown> };
+    };
+    // 2026-07-28 requests carry the client's identity in their own _meta envelope; 2025-era ones had initialize.
+    const fromEnvelope = (ex.mcpReq?.envelope?.[CLIENT_INFO_META_KEY] ??
+      ex.mcpReq?._meta?.[CLIENT_INFO_META_KEY] ??
+      ex._meta?.[CLIENT_INFO_META_KEY]) as Implementation | undefined;
+    const client = (fromEnvelope ?? inner?.getClientVersion?.()) as Implementation | undefined;
+    if (client && typeof client.name === "string" && client.name) {
+      context.clientType =
+        typeof client.version === "string" && client.version ? `${client.name}/${client.version}` : client.name;
+    }
+    context.sessionId = typeof ex.sessionId === "string" && ex.sessionId ? ex.sessionId : PROCESS_SESSION_ID;
+  } catch {
+    // context is a courtesy: never fail a report over it
+  }
+  return context;
+}
+
+// ---- delivery ---------------------------------------------------------------------
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -247,20 +427,6 @@ function issuesText(body: string, status: number): string {
     // not JSON: fall back to the status
   }
   return `the feedback service answered ${status}`;
-}
-
-function writeUnsent(
-  payload: Record<string, unknown>,
-  key: string,
-  status: number | undefined,
-  error: string,
-): FeedbackResult {
-  try {
-    process.stderr.write(`${UNSENT_FEEDBACK_MARKER} ${JSON.stringify({ ...payload, idempotency_key: key })}\n`);
-  } catch {
-    // stderr itself failing must not reach the host
-  }
-  return { delivered: false, unsent: true, status, reply: FEEDBACK_REPLY_QUEUED, error };
 }
 
 /** POST with a connect deadline (until headers arrive) inside a total deadline. */
@@ -287,11 +453,18 @@ async function post(
   }
 }
 
-/** Deliver one report to the sidecar. Never throws, never writes to stdout. */
-export async function sendFeedback(args: unknown, options: FeedbackOptions = {}): Promise<FeedbackResult> {
-  const payload = buildFeedbackPayload(args, options);
-  const key = randomUUID();
-  const retries = Math.max(0, options.retries ?? 2);
+type Attempts =
+  | { kind: "delivered"; status: number; reportId?: number; gap?: KnownGap }
+  | { kind: "invalid"; status: number; details: string }
+  | { kind: "failed"; status?: number; error: string };
+
+/** Send one report with its key: retries on network errors, 429 and 5xx, never throws. */
+async function postReport(
+  payload: Record<string, unknown>,
+  key: string,
+  options: FeedbackOptions,
+  retries: number,
+): Promise<Attempts> {
   const backoffMs = options.backoffMs ?? 250;
   let status: number | undefined;
   let lastError = "not attempted";
@@ -314,41 +487,27 @@ export async function sendFeedback(args: unknown, options: FeedbackOptions = {})
         );
         status = res.status;
         if (res.ok) {
-          let reportId: number | undefined;
+          let parsed: unknown;
           try {
-            const id = (JSON.parse(answer) as { id?: unknown }).id;
-            if (typeof id === "number") reportId = id;
+            parsed = JSON.parse(answer);
           } catch {
             // any 2xx is success, whatever the body
           }
-          return {
-            delivered: true,
-            unsent: false,
-            reportId,
-            status,
-            reply: FEEDBACK_REPLY_RECORDED.replace("{id}", String(reportId ?? "")),
-          };
+          const id = (parsed as { id?: unknown } | undefined)?.id;
+          return { kind: "delivered", status, reportId: typeof id === "number" ? id : undefined, gap: gapOf(parsed) };
         }
         if (res.status === 400 || res.status === 422) {
-          const details = issuesText(answer, res.status);
-          return {
-            delivered: false,
-            unsent: false,
-            status,
-            reply: FEEDBACK_REPLY_INVALID.replace("{details}", details),
-            error: details,
-            invalid: true,
-          };
+          return { kind: "invalid", status, details: issuesText(answer, res.status) };
         }
         if (res.status !== 429 && res.status < 500) {
-          // 401/403/404/413…: a setup problem, not the report's fault: keep it for replay.
-          return writeUnsent(payload, key, status, issuesText(answer, res.status));
+          // 401/403/404/413…: a setup problem, not the report's fault: keep it for later.
+          return { kind: "failed", status, error: issuesText(answer, res.status) };
         }
         lastError = `the feedback service answered ${res.status}`;
         const askedMs = retryAfterMs(res.headers.get("retry-after"));
-        // "Not before tomorrow" (a daily cap) is not worth holding the agent for: keep it for replay now.
+        // "Not before tomorrow" (a daily cap) is not worth holding the agent for: keep it for later now.
         if (askedMs !== undefined && askedMs > (options.maxRetryAfterMs ?? 30_000)) {
-          return writeUnsent(payload, key, status, issuesText(answer, res.status));
+          return { kind: "failed", status, error: issuesText(answer, res.status) };
         }
         waitMs = askedMs ?? waitMs;
       } catch (err) {
@@ -359,41 +518,376 @@ export async function sendFeedback(args: unknown, options: FeedbackOptions = {})
   } catch (err) {
     lastError = err instanceof Error ? err.message : String(err);
   }
-  return writeUnsent(payload, key, status, lastError);
+  return { kind: "failed", status, error: lastError };
+}
+
+/** Deliver one report to the sidecar, or keep it in the outbox. Never throws, never writes to stdout. */
+export async function deliverFeedback(args: unknown, options: FeedbackOptions = {}): Promise<FeedbackResult> {
+  const payload = buildFeedbackPayload(args, options);
+  return deliverPayload(payload, options);
+}
+
+async function deliverPayload(payload: Record<string, unknown>, options: FeedbackOptions): Promise<FeedbackResult> {
+  const key = randomUUID();
+  const outcome = await postReport(payload, key, options, Math.max(0, options.retries ?? 2));
+  if (outcome.kind === "delivered") {
+    // A report delivered now is a sign the sidecar is back: send what waits, too.
+    if (outboxFlushers.has(outboxPathOf(options))) outboxFlusher(options).soon();
+    return {
+      delivered: true,
+      unsent: false,
+      reportId: outcome.reportId,
+      status: outcome.status,
+      reply: recordedReply(outcome.reportId, outcome.gap),
+      ...(outcome.gap ? { gap: outcome.gap } : {}),
+    };
+  }
+  if (outcome.kind === "invalid") {
+    return {
+      delivered: false,
+      unsent: false,
+      status: outcome.status,
+      reply: FEEDBACK_REPLY_INVALID.replace("{details}", outcome.details),
+      error: outcome.details,
+      invalid: true,
+    };
+  }
+  return keep(payload, key, outcome.status, outcome.error, options);
+}
+
+async function keep(
+  payload: Record<string, unknown>,
+  key: string,
+  status: number | undefined,
+  error: string,
+  options: FeedbackOptions,
+): Promise<FeedbackResult> {
+  const path = outboxPathOf(options);
+  const result: FeedbackResult = { delivered: false, unsent: true, status, reply: FEEDBACK_REPLY_QUEUED, error };
+  try {
+    await outboxAppend(path, payload, key);
+    result.outbox = path;
+    process.stderr.write(`patchworkmcp: feedback not delivered (${error}); kept in the outbox ${path}\n`);
+    outboxFlusher(options).later();
+  } catch (err) {
+    // Even the outbox failed: the stderr line is the last place `patchworkmcp replay` can read it from.
+    try {
+      process.stderr.write(
+        `patchworkmcp: the outbox ${path} could not be written (${err instanceof Error ? err.message : String(err)})\n` +
+          `${UNSENT_FEEDBACK_MARKER} ${JSON.stringify({ ...payload, idempotency_key: key })}\n`,
+      );
+    } catch {
+      // stderr itself failing must not reach the host
+    }
+  }
+  return result;
 }
 
 /**
- * Add the feedback tool to an McpServer in one line. Pass FEEDBACK_SERVER_INSTRUCTIONS
- * as the server's `instructions` too.
+ * The original API: deliver one report and return the text for the agent.
+ * `sendFeedback(args, "my-server", { sidecarUrl, apiKey })`.
  */
-export function registerFeedbackTool(server: McpServer, serverName: string, options: FeedbackOptions = {}): void {
-  const configured: FeedbackOptions = { ...options, serverName: serverName || options.serverName };
-  // The SDK's registerTool generics differ between zod 3 and zod 4 builds; the shape is
-  // valid for both, so it is passed through a narrow local signature.
+export function sendFeedback(args: unknown, serverName?: string, options?: FeedbackOptions): Promise<string>;
+/** @deprecated The result form: use deliverFeedback(args, options). */
+export function sendFeedback(args: unknown, options: FeedbackOptions): Promise<FeedbackResult>;
+export async function sendFeedback(
+  args: unknown,
+  serverNameOrOptions?: string | FeedbackOptions,
+  options: FeedbackOptions = {},
+): Promise<string | FeedbackResult> {
+  if (typeof serverNameOrOptions === "object" && serverNameOrOptions !== null) {
+    return deliverFeedback(args, serverNameOrOptions);
+  }
+  const result = await deliverFeedback(args, {
+    ...options,
+    serverName: serverNameOrOptions || options.serverName || "unknown",
+  });
+  return result.reply;
+}
+
+// ---- the outbox (the proxy's format and lock: proxy/outbox.ts) ----------------------
+
+export const DEFAULT_OUTBOX_PATH = join(homedir(), ".patchworkmcp", "outbox.log");
+const LOCK_STALE_MS = 30_000;
+const LOCK_WAIT_MS = 5_000;
+
+function outboxPathOf(options: FeedbackOptions): string {
+  return options.outboxPath ?? (process.env.FEEDBACK_OUTBOX || DEFAULT_OUTBOX_PATH);
+}
+
+interface OutboxEntry {
+  payload: Record<string, unknown>;
+  key: string;
+}
+
+/** The entries waiting that carry their own idempotency key (a line without one is left to `replay`). */
+export function readOutbox(path: string): OutboxEntry[] {
+  if (!existsSync(path)) return [];
+  const entries: OutboxEntry[] = [];
+  for (const line of readFileSync(path, "utf8").split(/\r?\n/)) {
+    const at = line.indexOf(UNSENT_FEEDBACK_MARKER);
+    if (at === -1) continue;
+    try {
+      const value = JSON.parse(line.slice(at + UNSENT_FEEDBACK_MARKER.length)) as Record<string, unknown>;
+      const { idempotency_key: key, ...payload } = value;
+      if (typeof value === "object" && value !== null && typeof key === "string" && key) entries.push({ payload, key });
+    } catch {
+      // not ours to judge: it stays for a human and `patchworkmcp replay`
+    }
+  }
+  return entries;
+}
+
+async function outboxAppend(path: string, payload: Record<string, unknown>, key: string): Promise<void> {
+  await locked(path, () => {
+    const created = !existsSync(path);
+    const fd = openSync(path, "a", 0o600);
+    try {
+      writeSync(fd, `${UNSENT_FEEDBACK_MARKER} ${JSON.stringify({ ...payload, idempotency_key: key })}\n`);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    if (created) fsyncDirectory(dirname(path));
+  });
+}
+
+/** Drop the lines of these keys by rewriting the file and renaming it over (atomic). */
+async function outboxRemove(path: string, keys: Set<string>): Promise<void> {
+  if (keys.size === 0) return;
+  await locked(path, () => {
+    if (!existsSync(path)) return;
+    const kept = readFileSync(path, "utf8")
+      .split("\n")
+      .filter((line) => {
+        if (line.trim() === "") return false;
+        const at = line.indexOf(UNSENT_FEEDBACK_MARKER);
+        if (at === -1) return true;
+        try {
+          const key = (JSON.parse(line.slice(at + UNSENT_FEEDBACK_MARKER.length)) as { idempotency_key?: unknown })
+            .idempotency_key;
+          return !(typeof key === "string" && keys.has(key));
+        } catch {
+          return true;
+        }
+      });
+    const tmp = `${path}.${process.pid}.tmp`;
+    writeFileSync(tmp, kept.length > 0 ? `${kept.join("\n")}\n` : "", { mode: 0o600 });
+    const fd = openSync(tmp, "r");
+    fsyncSync(fd);
+    closeSync(fd);
+    renameSync(tmp, path);
+    fsyncDirectory(dirname(path));
+  });
+}
+
+/** Every change happens under `<outbox>.lock` (exclusive create); a lock older than 30 s is taken over. */
+async function locked(path: string, work: () => void): Promise<void> {
+  const lock = `${path}.lock`;
+  mkdirSync(dirname(path), { recursive: true });
+  const deadline = Date.now() + LOCK_WAIT_MS;
+  let mine: Stats;
+  for (;;) {
+    try {
+      closeSync(openSync(lock, "wx"));
+      mine = statSync(lock);
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+      removeLockIf(lock, (held) => Date.now() - held.mtimeMs > LOCK_STALE_MS);
+      if (Date.now() > deadline)
+        throw new Error(`the outbox ${path} stayed locked (remove ${lock} if no process runs)`);
+      await sleep(20 + Math.random() * 30);
+    }
+  }
+  try {
+    work();
+  } finally {
+    removeLockIf(lock, (held) => held.ino === mine.ino && held.dev === mine.dev);
+  }
+}
+
+/** Rename the lock aside (only one process gets it), check it is the one meant, else link it back. */
+function removeLockIf(lock: string, isTheOne: (held: Stats) => boolean): void {
+  try {
+    if (!isTheOne(statSync(lock))) return;
+  } catch {
+    return;
+  }
+  const aside = `${lock}.${process.pid}.${randomBytes(4).toString("hex")}`;
+  try {
+    renameSync(lock, aside);
+  } catch {
+    return;
+  }
+  try {
+    if (!isTheOne(statSync(aside))) linkSync(aside, lock);
+  } catch {
+    // a newer lock was taken meanwhile; it stands
+  } finally {
+    try {
+      unlinkSync(aside);
+    } catch {
+      // nothing left to clean
+    }
+  }
+}
+
+function fsyncDirectory(dir: string): void {
+  let fd: number | undefined;
+  try {
+    fd = openSync(dir, "r");
+    fsyncSync(fd);
+  } catch {
+    // some platforms refuse; the data itself is fsynced
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/** Re-sends one outbox in the background, backing off while the sidecar stays away. */
+class OutboxFlusher {
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<void>;
+  private delay: number;
+  /** Keys the sidecar refused (their content): left for a human and `replay`, not re-sent by this process. */
+  private readonly refused = new Set<string>();
+
+  constructor(
+    readonly path: string,
+    private readonly options: FeedbackOptions,
+  ) {
+    this.delay = this.base();
+  }
+
+  private base(): number {
+    return this.options.outboxRetryMs ?? 2000;
+  }
+
+  soon(): void {
+    this.schedule(0);
+  }
+
+  later(): void {
+    if (!this.timer && !this.running) this.schedule(this.delay);
+  }
+
+  /** Send every waiting entry once. */
+  flush(): Promise<void> {
+    this.running ??= this.flushOnce().finally(() => {
+      this.running = undefined;
+    });
+    return this.running;
+  }
+
+  private schedule(ms: number): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.flush();
+    }, ms);
+    this.timer.unref();
+  }
+
+  private async flushOnce(): Promise<void> {
+    let unreachable = false;
+    try {
+      const delivered = new Set<string>();
+      for (const entry of readOutbox(this.path)) {
+        if (this.refused.has(entry.key)) continue;
+        const outcome = await postReport(entry.payload, entry.key, this.options, 0);
+        if (outcome.kind === "delivered") delivered.add(entry.key);
+        else if (outcome.kind === "invalid") this.refused.add(entry.key);
+        else {
+          unreachable = true;
+          break;
+        }
+      }
+      await outboxRemove(this.path, delivered);
+      if (delivered.size > 0) {
+        process.stderr.write(`patchworkmcp: delivered ${delivered.size} report(s) from the outbox ${this.path}\n`);
+      }
+    } catch (err) {
+      unreachable = true;
+      process.stderr.write(
+        `patchworkmcp: the outbox ${this.path} could not be re-sent yet (${err instanceof Error ? err.message : String(err)})\n`,
+      );
+    }
+    if (unreachable) {
+      this.schedule(this.delay);
+      this.delay = Math.min(this.delay * 2, 300_000);
+    } else {
+      this.delay = this.base();
+    }
+  }
+}
+
+const outboxFlushers = new Map<string, OutboxFlusher>();
+
+/** The background sender of this process for the outbox these options name (one per file). */
+export function outboxFlusher(options: FeedbackOptions = {}): OutboxFlusher {
+  const path = outboxPathOf(options);
+  let flusher = outboxFlushers.get(path);
+  if (!flusher) {
+    flusher = new OutboxFlusher(path, options);
+    outboxFlushers.set(path, flusher);
+  }
+  return flusher;
+}
+
+/** Start re-sending what an earlier run left in the outbox. */
+function resumeOutbox(options: FeedbackOptions): void {
+  try {
+    if (readOutbox(outboxPathOf(options)).length > 0) outboxFlusher(options).soon();
+  } catch {
+    // unreadable now: the next undelivered report schedules a retry
+  }
+}
+
+// ---- registration -----------------------------------------------------------------
+
+/** Structurally an McpServer of SDK 1.x or 2.x (the drop-in imports neither). */
+export interface McpServerLike {
+  registerTool: (...args: never[]) => unknown;
+}
+
+type ToolReply = { content: Array<{ type: "text"; text: string }>; isError?: boolean };
+
+/** The CallToolResult for one report: isError when its content was refused (a kept report is not an error). */
+export function feedbackToolResult(result: FeedbackResult): ToolReply {
+  return { content: [{ type: "text", text: result.reply }], ...(result.invalid ? { isError: true } : {}) };
+}
+
+/**
+ * Add the feedback tool to an McpServer (SDK 1.x or 2.x) in one line. Pass
+ * FEEDBACK_SERVER_INSTRUCTIONS as the server's `instructions` too. Every report gets the
+ * server's name and version, the client's name, the tools registered and a session id.
+ */
+export function registerFeedbackTool(
+  server: McpServerLike,
+  serverName: string = "unknown",
+  options: FeedbackOptions = {},
+): void {
+  const configured: FeedbackOptions = { ...options, serverName: serverName || options.serverName || "unknown" };
   const register = server.registerTool.bind(server) as unknown as (
     name: string,
-    config: {
-      title: string;
-      description: string;
-      inputSchema: Record<string, z.ZodTypeAny>;
-      annotations: typeof FEEDBACK_TOOL_ANNOTATIONS;
-    },
-    callback: (
-      args: Record<string, unknown>,
-    ) => Promise<{ content: Array<{ type: "text"; text: string }>; isError?: boolean }>,
+    config: { title: string; description: string; inputSchema: unknown; annotations: typeof FEEDBACK_TOOL_ANNOTATIONS },
+    callback: (args: Record<string, unknown>, extra: unknown) => Promise<ToolReply>,
   ) => unknown;
+  // 1.x (it still has `tool`) takes a zod shape; 2.x takes a Standard Schema, which shows the contract's schema as is.
+  const v1 = typeof (server as { tool?: unknown }).tool === "function";
   register(
     FEEDBACK_TOOL_NAME,
     {
       title: FEEDBACK_TOOL_TITLE,
       description: FEEDBACK_TOOL_DESCRIPTION,
-      inputSchema: feedbackInputShape(),
+      inputSchema: v1 ? feedbackInputShape() : feedbackStandardSchema(),
       annotations: FEEDBACK_TOOL_ANNOTATIONS,
     },
-    async (args) => {
-      const result = await sendFeedback(args, configured);
-      // An invalid report is an error the agent can fix; a kept one is not an error (it will be delivered).
-      return { content: [{ type: "text", text: result.reply }], ...(result.invalid ? { isError: true } : {}) };
+    async (args, extra) => {
+      const payload = withFeedbackContext(buildFeedbackPayload(args, configured), contextOf(server, extra), configured);
+      return feedbackToolResult(await deliverPayload(payload, configured));
     },
   );
+  resumeOutbox(configured);
 }

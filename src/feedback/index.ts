@@ -2,3 +2,4 @@
 export * from "./schema.js";
 export * from "./tool.js";
 export * from "./fields.js";
+export * from "./echo.js";

@@ -87,25 +87,4 @@ export const FEEDBACK_REPLIES = {
   queued: () =>
     "Thank you. The feedback service could not be reached, so your report was kept locally and will be delivered later. Carry on with the task.",
   invalid: (details: string) => `Feedback was not recorded: ${details}. Fix these fields and call the tool again.`,
-  /** The report joined a gap the developers acted on: say so, and what to do now. Only admin-written text appears. */
-  known: (id: number | string, gap: KnownGap) =>
-    `Thank you. Your feedback was recorded (report ${id}); this is a known gap (gap ${gap.id}, ${gap.reports} report${gap.reports === 1 ? "" : "s"}) ` +
-    `${KNOWN_GAP_ADVICE[gap.status] ?? KNOWN_GAP_ADVICE.open}${gap.agent_note ? ` Developer note: ${JSON.stringify(gap.agent_note)}` : ""}`,
 } as const;
-
-/** What `POST /api/feedback` returns as `gap` when the report joined a gap the developers acted on. */
-export interface KnownGap {
-  id: number;
-  status: string;
-  reports: number;
-  /** Written by an admin of this server, never by an agent. */
-  agent_note: string | null;
-}
-
-const KNOWN_GAP_ADVICE: Record<string, string> = {
-  open: "that the developers are looking at: follow their note below if it applies, and carry on with the task.",
-  planned: "that the developers plan to fix: work around it for now and carry on with the task.",
-  fixed:
-    "that the developers marked fixed: if the server you use is up to date this report reopens it; carry on with the task.",
-  wontfix: "that the developers decided not to build: find another way and carry on with the task.",
-};

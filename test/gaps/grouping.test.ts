@@ -40,7 +40,9 @@ function profileOf(id: number, inputs: GroupingInput[]): GapProfile {
 
 describe("signatureOf", () => {
   it("gives templated duplicates that differ only in ids, dates and numbers one fingerprint", () => {
-    const a = signatureOf(report({ what_i_needed: "costs between 2024-01-01 and 2024-02-01 for run_8f3a2c (42 rows)" }));
+    const a = signatureOf(
+      report({ what_i_needed: "costs between 2024-01-01 and 2024-02-01 for run_8f3a2c (42 rows)" }),
+    );
     const b = signatureOf(report({ what_i_needed: "Costs between 2025-06-30 and 2025-07-15 for run_99ab01 (7 rows)" }));
     const c = signatureOf(report({ what_i_needed: "costs per project for run_8f3a2c (42 rows)" }));
     expect(a.fingerprint).toBe(b.fingerprint);
@@ -48,8 +50,20 @@ describe("signatureOf", () => {
   });
 
   it("is stable and bounded", () => {
-    const s = signatureOf(report({ what_i_tried: "word ".repeat(10) + Array.from({ length: 300 }, (_, i) => `term${"abcdefghij"[i % 10]}x${i}`).join(" ") }));
-    expect(signatureOf(report({ what_i_tried: "word ".repeat(10) + Array.from({ length: 300 }, (_, i) => `term${"abcdefghij"[i % 10]}x${i}`).join(" ") }))).toEqual(s);
+    const s = signatureOf(
+      report({
+        what_i_tried:
+          "word ".repeat(10) + Array.from({ length: 300 }, (_, i) => `term${"abcdefghij"[i % 10]}x${i}`).join(" "),
+      }),
+    );
+    expect(
+      signatureOf(
+        report({
+          what_i_tried:
+            "word ".repeat(10) + Array.from({ length: 300 }, (_, i) => `term${"abcdefghij"[i % 10]}x${i}`).join(" "),
+        }),
+      ),
+    ).toEqual(s);
     expect(s.terms.length).toBeLessThanOrEqual(MAX_TERMS);
     expect(s.bands.length).toBeLessThanOrEqual(MAX_BANDS);
     const sorted = [...s.terms].map(([t]) => t).sort();
@@ -80,15 +94,28 @@ describe("chooseGap", () => {
   });
 
   it("joins a paraphrase of the same need on the same tool", () => {
-    const gap = profileOf(1, [report(), report({ what_i_needed: "need date filter on get_costs", suggestion: "get_costs(since, until)" })]);
-    const input = report({ what_i_needed: "costs for a specific time window, e.g. since 2024-03-01", suggestion: null });
+    const gap = profileOf(1, [
+      report(),
+      report({ what_i_needed: "need date filter on get_costs", suggestion: "get_costs(since, until)" }),
+    ]);
+    const input = report({
+      what_i_needed: "costs for a specific time window, e.g. since 2024-03-01",
+      suggestion: null,
+    });
     const choice = chooseGap(input, signatureOf(input), [gap]);
     expect(choice).toMatchObject({ kind: "join", gapId: 1 });
   });
 
   it("keeps the same words on different tools apart", () => {
-    const gap = profileOf(1, [report({ what_i_needed: "filter costs by a date range", suggestion: "add from and to parameters" })]);
-    const onOtherTool = report({ tool_name: "list_invoices", what_i_needed: "need a date range filter, e.g. since 2024-03-01", suggestion: null, what_i_tried: "nothing" });
+    const gap = profileOf(1, [
+      report({ what_i_needed: "filter costs by a date range", suggestion: "add from and to parameters" }),
+    ]);
+    const onOtherTool = report({
+      tool_name: "list_invoices",
+      what_i_needed: "need a date range filter, e.g. since 2024-03-01",
+      suggestion: null,
+      what_i_tried: "nothing",
+    });
     const onSameTool = { ...onOtherTool, tool_name: "get_costs" };
     const noTool = { ...onOtherTool, tool_name: null };
     expect(chooseGap(onSameTool, signatureOf(onSameTool), [gap]).kind).toBe("join");
@@ -102,7 +129,11 @@ describe("chooseGap", () => {
 
   it("keeps a different need on the same tool apart", () => {
     const gap = profileOf(1, [report()]);
-    const input = report({ what_i_needed: "Download the invoice as a PDF", what_i_tried: "get_costs has no pdf", suggestion: "return a pdf_url" });
+    const input = report({
+      what_i_needed: "Download the invoice as a PDF",
+      what_i_tried: "get_costs has no pdf",
+      suggestion: "return a pdf_url",
+    });
     expect(chooseGap(input, signatureOf(input), [gap]).kind).toBe("new");
   });
 });
@@ -123,7 +154,8 @@ describe("CandidateIndex", () => {
   it("caps the candidates at MAX_CANDIDATES, most shared bands first", () => {
     const index = new CandidateIndex();
     const sig = signatureOf(report());
-    for (let g = 1; g <= MAX_CANDIDATES + 20; g++) index.add(g, { ...sig, fingerprint: `f${g}`, bands: sig.bands.slice(0, 1 + (g % 5)) });
+    for (let g = 1; g <= MAX_CANDIDATES + 20; g++)
+      index.add(g, { ...sig, fingerprint: `f${g}`, bands: sig.bands.slice(0, 1 + (g % 5)) });
     const found = index.lookup(sig);
     expect(found).toHaveLength(MAX_CANDIDATES);
     expect(found[0]! % 5).toBe(4);
@@ -134,7 +166,15 @@ describe("groupAll", () => {
   const reports = [
     { id: 1, input: report() },
     { id: 2, input: report({ what_i_needed: "need date filter on get_costs", suggestion: null }) },
-    { id: 3, input: report({ tool_name: null, what_i_needed: "Refund a customer's charge", what_i_tried: "no refund tool", suggestion: "create_refund(charge_id)" }) },
+    {
+      id: 3,
+      input: report({
+        tool_name: null,
+        what_i_needed: "Refund a customer's charge",
+        what_i_tried: "no refund tool",
+        suggestion: "create_refund(charge_id)",
+      }),
+    },
     { id: 4, input: report({ server_name: "calendar" }) },
     { id: 5, input: report({ what_i_needed: "Filter costs by a date range (2024-01-01 to 2024-02-01)" }) },
   ];
@@ -153,7 +193,10 @@ describe("groupAll", () => {
 describe("profiles", () => {
   it("stay bounded when merged", () => {
     const many = Array.from({ length: 120 }, (_, i) =>
-      report({ what_i_needed: `need ${["alpha", "bravo", "charlie", "delta", "echo", "foxtrot"][i % 6]}${"abcdefghijklmnopqrstuvwxyz"[i % 26]}word ${"xyzw".repeat(1 + (i % 3))} thing number ${i}`, what_i_tried: `tried variant${"abcdefghij"[i % 10]}${"klmnopqrst"[Math.floor(i / 10) % 10]}` }),
+      report({
+        what_i_needed: `need ${["alpha", "bravo", "charlie", "delta", "echo", "foxtrot"][i % 6]}${"abcdefghijklmnopqrstuvwxyz"[i % 26]}word ${"xyzw".repeat(1 + (i % 3))} thing number ${i}`,
+        what_i_tried: `tried variant${"abcdefghij"[i % 10]}${"klmnopqrst"[Math.floor(i / 10) % 10]}`,
+      }),
     );
     const a = profileOf(1, many.slice(0, 60));
     const b = profileOf(2, many.slice(60));
@@ -173,7 +216,13 @@ describe("representatives", () => {
     const near = signatureOf(report()).terms;
     const alsoNear = signatureOf(report({ what_i_needed: "filter costs by date range please" })).terms;
     const far = signatureOf(report({ what_i_needed: "refund", what_i_tried: "x", suggestion: null })).terms;
-    expect(medoid([{ id: 1, terms: far }, { id: 2, terms: near }, { id: 3, terms: alsoNear }])).toBe(2);
+    expect(
+      medoid([
+        { id: 1, terms: far },
+        { id: 2, terms: near },
+        { id: 3, terms: alsoNear },
+      ]),
+    ).toBe(2);
     expect(medoid([])).toBeNull();
   });
 

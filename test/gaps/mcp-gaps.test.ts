@@ -8,7 +8,7 @@ import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import MarkdownIt from "markdown-it";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { FEEDBACK_REPLIES } from "../../src/feedback/index.js";
+import { FEEDBACK_REPLIES, recordedReply } from "../../src/feedback/index.js";
 import { FeedbackStore } from "../../src/store/index.js";
 import { httpClient, textOf } from "../mcp/helpers.js";
 import { startServe, tempDir, type ServeProcess } from "../helpers/serve.js";
@@ -102,7 +102,7 @@ describe("gap tools over MCP", () => {
     expect(update.structuredContent).toMatchObject({ status: "wontfix" });
     const known = textOf(await call("ingest", "feedback", report(4)));
     expect(known).toBe(
-      FEEDBACK_REPLIES.known(5, {
+      recordedReply(5, {
         id: gapId,
         status: "wontfix",
         reports: 4,

@@ -8,7 +8,8 @@ describe("normaliseText", () => {
       "See https://app.acme.io/x?y=1, mail ops@acme.io, id 550e8400-e29b-41d4-a716-446655440000, on 2024-03-01 " +
         "at 10:30, file /var/log/app.log, run run_8f3a2c, hash deadbeef42, inv-00123, 250 rows",
     );
-    for (const p of ["<url>", "<email>", "<uuid>", "<date>", "<time>", "<path>", "<id>", "<hex>", "<num>"]) expect(s).toContain(p);
+    for (const p of ["<url>", "<email>", "<uuid>", "<date>", "<time>", "<path>", "<id>", "<hex>", "<num>"])
+      expect(s).toContain(p);
     expect(s).not.toMatch(/acme|550e8400|2024|8f3a2c|deadbeef|00123|250/);
   });
 
@@ -18,11 +19,26 @@ describe("normaliseText", () => {
   });
 
   it("splits identifiers and keeps tool-like names readable", () => {
-    expect(tokens("getCosts and list_invoices and get_costs_v2")).toEqual(["get", "cost", "get", "invoic", "get", "cost", "v2"]);
+    expect(tokens("getCosts and list_invoices and get_costs_v2")).toEqual([
+      "get",
+      "cost",
+      "get",
+      "invoic",
+      "get",
+      "cost",
+      "v2",
+    ]);
   });
 
   it("maps general API phrasings of one idea to one token", () => {
-    for (const s of ["a date range", "a time window", "between two dates", "start_date and end_date", "since 2024-01-01", "last month"]) {
+    for (const s of [
+      "a date range",
+      "a time window",
+      "between two dates",
+      "start_date and end_date",
+      "since 2024-01-01",
+      "last month",
+    ]) {
       expect(tokens(s), s).toContain("daterange");
     }
     expect(tokens("fetch")).toEqual(tokens("retrieve"));

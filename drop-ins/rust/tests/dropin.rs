@@ -1,13 +1,16 @@
 //! Native test of feedback_tool.rs with rmcp's real server and client over an
-//! in-memory duplex pipe, against a real sidecar. Run by dropin.test.ts in two
-//! phases: `up_` (sidecar up) and `down_` (sidecar stopped); see drop-ins/harness.ts.
+//! in-memory duplex pipe, against a real sidecar. Run by dropin.test.ts in three
+//! phases: `up_` (sidecar up), `down_` (sidecar stopped) and `outbox_` (sidecar away
+//! until the report is in the outbox); see drop-ins/harness.ts.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use patchworkmcp_feedback_dropin::billing::Billing;
 use patchworkmcp_feedback_dropin::feedback_tool::*;
-use rmcp::model::{CallToolRequestParams, JsonObject};
+use rmcp::model::{
+    CallToolRequestParams, ClientCapabilities, ClientConfig, Implementation, JsonObject,
+};
 use rmcp::service::RunningService;
 use rmcp::{RoleClient, ServiceExt};
 use serde_json::Value;
@@ -44,8 +47,17 @@ fn fast(url: Option<String>) -> FeedbackOptions {
         sidecar_url: url,
         backoff: Duration::from_millis(5),
         max_retry_after: Duration::from_millis(50),
+        outbox_retry: Duration::from_millis(50),
         ..Default::default()
     }
+}
+
+/// The name every native test gives its MCP client (see drop-ins/harness.ts).
+fn client_config() -> ClientConfig {
+    ClientConfig::new(
+        ClientCapabilities::default(),
+        Implementation::new("pwm-dropin-client", "1.2.3"),
+    )
 }
 
 fn is_recorded(text: &str) -> bool {
@@ -56,17 +68,23 @@ fn is_recorded(text: &str) -> bool {
         .is_some_and(|id| !id.is_empty() && id.chars().all(|c| c.is_ascii_digit()))
 }
 
-async fn connect(options: FeedbackOptions) -> RunningService<RoleClient, ()> {
+async fn connect(options: FeedbackOptions) -> RunningService<RoleClient, ClientConfig> {
     let (server_io, client_io) = tokio::io::duplex(1 << 16);
     tokio::spawn(async move {
         if let Ok(running) = Billing::new(options).serve(server_io).await {
             let _ = running.waiting().await;
         }
     });
-    ().serve(client_io).await.expect("client initializes")
+    client_config()
+        .serve(client_io)
+        .await
+        .expect("client initializes")
 }
 
-async fn call_feedback(client: &RunningService<RoleClient, ()>, args: JsonObject) -> String {
+async fn call_feedback(
+    client: &RunningService<RoleClient, ClientConfig>,
+    args: JsonObject,
+) -> String {
     let result = client
         .call_tool(CallToolRequestParams::new(FEEDBACK_TOOL_NAME).with_arguments(args))
         .await
@@ -109,7 +127,7 @@ async fn up_delivers_through_the_client() {
 async fn up_retries_a_lost_ack_with_one_key() {
     let payload: FeedbackPayload =
         serde_json::from_value(Value::Object(full(Some("retry-after-lost-ack")))).unwrap();
-    let result = send_feedback(&payload, &fast(std::env::var("PWM_FLAKY_URL").ok())).await;
+    let result = deliver_feedback(&payload, &fast(std::env::var("PWM_FLAKY_URL").ok())).await;
     assert!(
         result.delivered && result.status == Some(200) && is_recorded(&result.reply),
         "{result:?}"
@@ -161,7 +179,7 @@ async fn up_invalid_vectors_get_the_spec_reply() {
         let want = reply("invalid").replace("{details}", &details.join("; "));
         let result = send_feedback_value(build_payload(input, &fast(None)), &fast(None)).await;
         assert_eq!(result.reply, want, "{}", vector["name"]);
-        assert!(!result.delivered && !result.unsent);
+        assert!(!result.delivered && !result.unsent && result.invalid);
         checked += 1;
     }
     assert!(checked >= 8);
@@ -184,24 +202,114 @@ fn up_payload_types_read_liberal_tool_lists() {
     }
 }
 
+fn kept_in_the_outbox(session: &str) {
+    let outbox = PathBuf::from(std::env::var("FEEDBACK_OUTBOX").expect("FEEDBACK_OUTBOX"));
+    let entries = read_outbox(&outbox).expect("outbox readable");
+    assert!(
+        entries.iter().any(|(p, _)| p["session_id"] == session),
+        "no outbox entry for {session}: {entries:?}"
+    );
+}
+
+#[tokio::test]
+async fn up_fills_in_the_context_the_server_knows() {
+    let client = connect(fast(None)).await;
+    let full = full(None);
+    let mut args = JsonObject::new();
+    for field in ["what_i_needed", "what_i_tried", "gap_type"] {
+        args.insert(field.into(), full[field].clone());
+    }
+    args.insert("user_goal".into(), Value::String("context-check".into()));
+    let text = call_feedback(&client, args).await;
+    assert!(is_recorded(&text), "{text}");
+    client.cancel().await.ok();
+}
+
+#[tokio::test]
+async fn up_echoes_a_known_gap_in_the_spec_words() {
+    let client = connect(fast(std::env::var("PWM_ECHO_URL").ok())).await;
+    for vector in spec("echo.json")["vectors"].as_array().unwrap() {
+        let name = vector["name"].as_str().unwrap();
+        let gap: KnownGap = serde_json::from_value(vector["gap"].clone()).unwrap();
+        assert_eq!(
+            known_gap_sentence(&gap),
+            vector["sentence"].as_str().unwrap(),
+            "{name}"
+        );
+        let text = call_feedback(&client, full(Some(&format!("echo:{name}")))).await;
+        assert_eq!(text, vector["reply"].as_str().unwrap(), "{name}");
+    }
+    client.cancel().await.ok();
+}
+
+/// The original README's Rust snippet and the original drop-in's names. The README calls
+/// `send_feedback(&payload)`, but the original's own signature (and its Rust README) take
+/// `opts: Option<&Options>` as well, so the snippet passes `None`.
+#[tokio::test]
+async fn up_the_original_api_works_unchanged() {
+    assert_eq!(TOOL_NAME, spec("tool.json")["name"]);
+    assert_eq!(TOOL_DESCRIPTION, spec("tool.json")["description"]);
+    assert_eq!(tool_input_schema(), spec("tool.json")["inputSchema"]);
+
+    // In your tool handler:
+    let args = Value::Object(full(Some("migration:readme")));
+    let payload = payload_from_args(&args, "my-server");
+    let message = send_feedback(&payload, None).await;
+    assert!(is_recorded(&message), "{message}");
+    assert_eq!(payload.server_name.as_deref(), Some("my-server"));
+
+    let opts = Options {
+        sidecar_url: std::env::var("FEEDBACK_SIDECAR_URL").ok(),
+        api_key: std::env::var("FEEDBACK_API_KEY").ok(),
+        ..Default::default()
+    };
+    let payload = payload_from_args(
+        &Value::Object(full(Some("migration:with-options"))),
+        "my-server",
+    );
+    let message: String = send_feedback(&payload, Some(&opts)).await;
+    assert!(is_recorded(&message), "{message}");
+}
+
 #[tokio::test]
 async fn down_tool_call_keeps_the_report_for_replay() {
     let client = connect(fast(None)).await;
     let text = call_feedback(&client, full(Some("sidecar-down"))).await;
     assert_eq!(text, reply("queued"));
     client.cancel().await.ok();
+    kept_in_the_outbox("sidecar-down");
 }
 
 #[tokio::test]
 async fn down_stops_after_two_retries_on_503() {
-    let result = send_feedback_value(
-        Value::Object(full(Some("always-503"))),
-        &fast(std::env::var("PWM_DOWN_URL").ok()),
-    )
-    .await;
+    let mut options = fast(std::env::var("PWM_DOWN_URL").ok());
+    options.outbox_retry = Duration::from_secs(3600);
+    let result = send_feedback_value(Value::Object(full(Some("always-503"))), &options).await;
     assert!(
         result.unsent && !result.delivered && result.status == Some(503),
         "{result:?}"
     );
     assert_eq!(result.reply, reply("queued"));
+    assert_eq!(
+        result.outbox,
+        std::env::var("FEEDBACK_OUTBOX").ok().map(PathBuf::from)
+    );
+    kept_in_the_outbox("always-503");
+}
+
+#[tokio::test]
+async fn outbox_is_re_sent_in_the_background() {
+    let client = connect(fast(None)).await;
+    let text = call_feedback(&client, full(Some("outbox-resend"))).await;
+    assert_eq!(text, reply("queued"));
+    let outbox = PathBuf::from(std::env::var("FEEDBACK_OUTBOX").unwrap());
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while !read_outbox(&outbox).unwrap().is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the outbox was not re-sent within 60 s"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    client.cancel().await.ok();
 }

@@ -4,7 +4,7 @@
  * reports and reads nothing.
  */
 import type { Tool } from "@modelcontextprotocol/sdk/types.js";
-import { FEEDBACK_REPLIES, feedbackToolDefinition, parseFeedback } from "../../feedback/index.js";
+import { FEEDBACK_REPLIES, feedbackToolDefinition, parseFeedback, recordedReply } from "../../feedback/index.js";
 import { errorResult, failure, type ReportTool } from "./types.js";
 
 export const feedbackTool: ReportTool = {
@@ -20,7 +20,7 @@ export const feedbackTool: ReportTool = {
       const { id, gap } = await ctx.ingest(parsed.payload, parsed.idempotencyKey);
       // A gap the developers acted on is echoed: its status and their agent note, never another agent's words.
       return {
-        content: [{ type: "text", text: gap ? FEEDBACK_REPLIES.known(id, gap) : FEEDBACK_REPLIES.recorded(id) }],
+        content: [{ type: "text", text: recordedReply(id, gap) }],
       };
     } catch (err) {
       return failure(err, "feedback");
