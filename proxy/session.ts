@@ -18,6 +18,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { FEEDBACK_REPLIES, LIMITS, parseFeedback, type FeedbackPayload } from "../src/feedback/index.js";
+import { type Caller, callerOf, envelopeForOwnRequests, isModernRequest, SUBSCRIPTION_ID_META } from "./era.js";
 import { InitializeGate, introductionOf, withInstructions } from "./initialize-gate.js";
 import {
   CONNECTION_CLOSED,
@@ -66,6 +67,8 @@ export interface SessionConfig {
 /** Where messages for the client go; `relatedRequestId` picks the HTTP stream. */
 export interface DownstreamSink {
   send(frame: Frame, relatedRequestId?: RpcId): void;
+  /** HTTP (2025-11-25): end a request's stream for the client to resume after `retryMs`, as upstream did. */
+  closeStream?(requestId: RpcId, retryMs: number | undefined): void;
   /** Line transports take an unparsed line (newline included) too (see `fastResponse`). */
   sendRaw?(line: Buffer): void;
 }
@@ -75,6 +78,8 @@ interface Pending {
   method: string;
   firstToolsPage: boolean;
   progressToken?: RpcId;
+  /** A 2026-07-28 request: what the proxy builds for it carries `resultType`. */
+  modern?: boolean;
 }
 
 export interface SessionOptions {
@@ -89,6 +94,9 @@ export interface SessionOptions {
   sessionId: () => string | undefined;
   onUpstreamClosed: (info: UpstreamClosed) => void;
 }
+
+/** Requests whose answers the proxy changes: never on the raw fast path. */
+const INTERCEPTED = new Set(["initialize", "server/discover", "tools/list"]);
 
 const clip = (s: string, max: number) => (s.length > max ? s.slice(0, max) : s);
 
@@ -107,6 +115,8 @@ export class ProxySession {
   private upstreamVersion?: string;
   private clientType?: string;
   private readonly reportedMissing = new Set<string>();
+  /** The envelope of the latest 2026-07-28 request: the proxy's own requests upstream need one too. */
+  private envelope?: Record<string, unknown> | undefined;
   private closedInfo?: UpstreamClosed;
 
   constructor(private readonly options: SessionOptions) {
@@ -131,6 +141,9 @@ export class ProxySession {
     upstream.onmessage = (frame) => this.fromUpstream(frame);
     if (options.downstream.sendRaw) upstream.onrawline = (line) => this.fastResponse(line);
     upstream.onclose = (info) => this.upstreamClosed(info);
+    upstream.onstreamclosed = (requestId, retryMs) => {
+      if (this.pending.has(requestId)) options.downstream.closeStream?.(requestId, retryMs);
+    };
     upstream.ontoolong = (line) => this.upstreamLineDropped(line);
   }
 
@@ -176,6 +189,8 @@ export class ProxySession {
 
   private clientRequest(frame: Frame, id: RpcId, method: string): void {
     const params = paramsOf(frame.msg);
+    const modern = isModernRequest(frame.msg);
+    if (modern) this.envelope = envelopeForOwnRequests(frame.msg);
     if (method === "tools/call") {
       const name = params.name;
       if (name === this.toolName) {
@@ -183,10 +198,10 @@ export class ProxySession {
         return;
       }
       if (typeof name === "string" && !this.catalogue.isUpstreamTool(name))
-        this.noticeUnknownTool(name, params.arguments);
+        this.noticeUnknownTool(name, params.arguments, callerOf(frame.msg));
     } else if (method === "tools/list" && this.catalogue.upstreamHasNoTools) {
       // Upstream has no tools at all: the list is ours alone.
-      const own = this.catalogue.ownList(params.cursor);
+      const own = this.catalogue.ownList(params.cursor, modern);
       this.toClient("result" in own ? resultFrame(id, own.result) : errorFrame(id, INVALID_PARAMS, own.error), id);
       return;
     } else if (method === "initialize") {
@@ -199,6 +214,7 @@ export class ProxySession {
       }
     }
     const entry: Pending = { id, method, firstToolsPage: method === "tools/list" && params.cursor === undefined };
+    if (modern) entry.modern = true;
     const token = progressTokenOf(frame.msg);
     if (token !== undefined) {
       entry.progressToken = token;
@@ -271,14 +287,16 @@ export class ProxySession {
       }
       if (this.own.claim(m)) return;
       const entry = this.release(id);
-      if (entry?.method === "initialize") this.initializeResult(frame, id);
-      else if (entry?.method === "tools/list") this.toClient(this.toolsListResult(frame, entry.firstToolsPage), id);
+      if (isObject(m.result)) this.learnServerInfo(m.result);
+      if (entry?.method === "initialize" || entry?.method === "server/discover") this.introductionResult(frame, id);
+      else if (entry?.method === "tools/list")
+        this.toClient(this.toolsListResult(frame, entry.firstToolsPage, entry.modern === true), id);
       else this.toClient(frame, id);
       return;
     }
     if (isRequest(m)) {
       // Sampling, elicitation, roots: they belong with the call that caused them.
-      const related = this.latestPending();
+      const related = frame.related ?? this.latestPending();
       this.serverRequests.set(m.id as RpcId, related);
       this.toClient(frame, related);
       return;
@@ -293,9 +311,13 @@ export class ProxySession {
       related = typeof rid === "string" || typeof rid === "number" ? this.serverRequests.get(rid) : undefined;
     } else {
       if (m.method === "notifications/tools/list_changed") this.catalogue.listChanged();
-      related = this.latestPending();
+      // 2026-07-28 subscriptions: every notification of a `subscriptions/listen` stream names its request.
+      const meta = params._meta;
+      const sub = isObject(meta) ? meta[SUBSCRIPTION_ID_META] : undefined;
+      related =
+        (typeof sub === "string" || typeof sub === "number") && this.pending.has(sub) ? sub : this.latestPending();
     }
-    this.toClient(frame, related);
+    this.toClient(frame, frame.related ?? related);
   }
 
   /** Everything for the client goes through here, so nothing overtakes a held initialize result. */
@@ -313,7 +335,7 @@ export class ProxySession {
     const id = resultId(line);
     if (id === undefined) return false;
     const entry = this.pending.get(id);
-    if (!entry || entry.method === "initialize" || entry.method === "tools/list") return false;
+    if (!entry || INTERCEPTED.has(entry.method)) return false;
     this.release(id);
     this.options.downstream.sendRaw!(line);
     return true;
@@ -351,9 +373,10 @@ export class ProxySession {
    * handshake is finished and the tools listed, so a name collision is known
    * before the instructions name the tool.
    */
-  private initializeResult(frame: Frame, id: RpcId): void {
+  private introductionResult(frame: Frame, id: RpcId): void {
     const result = frame.msg.result;
-    if (!isObject(result)) {
+    // An input_required discover result (or anything but a complete one) is not an introduction.
+    if (!isObject(result) || (result.resultType !== undefined && result.resultType !== "complete")) {
       this.toClient(frame, id);
       return;
     }
@@ -372,18 +395,26 @@ export class ProxySession {
       answer,
       id,
       async () => {
-        if (await this.gate.finishHandshake()) await this.refreshTools();
+        // `server/discover` has no handshake to finish: 2026-07-28 requests stand alone.
+        if (intro.protocolVersion === undefined || (await this.gate.finishHandshake())) await this.refreshTools();
       },
       () => `the instructions name "${this.toolName}"`,
     );
   }
 
-  private toolsListResult(frame: Frame, first: boolean): Frame {
+  /** serverInfo, wherever a result carries it (2026-07-28: in `_meta`, on any result). */
+  private learnServerInfo(result: Record<string, unknown>): void {
+    const intro = introductionOf(result);
+    if (intro.name !== undefined) this.upstreamName = intro.name;
+    if (intro.version !== undefined) this.upstreamVersion = intro.version;
+  }
+
+  private toolsListResult(frame: Frame, first: boolean, modern: boolean): Frame {
     const m = frame.msg;
     const id = m.id as RpcId;
     const changed = isObject(m.result)
       ? this.catalogue.clientPage(m.result, first)
-      : this.catalogue.failedPage(first, m.error?.message ?? "no result");
+      : this.catalogue.failedPage(first, m.error?.message ?? "no result", modern);
     if (!changed) return frame;
     return isObject(m.result) ? { msg: { ...m, result: changed } } : resultFrame(id, changed);
   }
@@ -391,7 +422,9 @@ export class ProxySession {
   /** Learn upstream's complete tool list with requests of the proxy's own (reserved ids). */
   private refreshTools(): Promise<void> {
     return this.catalogue.refresh(async (cursor) => {
-      const res = await this.own.request("tools/list", cursor === undefined ? undefined : { cursor });
+      const params: Record<string, unknown> = cursor === undefined ? {} : { cursor };
+      if (this.envelope) params._meta = this.envelope;
+      const res = await this.own.request("tools/list", Object.keys(params).length > 0 ? params : undefined);
       return res && isObject(res.result) ? res.result : undefined;
     });
   }
@@ -409,24 +442,26 @@ export class ProxySession {
         this.clientRequest(frame, id, "tools/call");
         return;
       }
-      reply = await this.recordFeedback(args);
+      reply = await this.recordFeedback(args, callerOf(frame.msg));
     } catch (err) {
       this.options.log(`feedback call failed: ${err instanceof Error ? err.message : String(err)}`);
       reply = { content: [{ type: "text", text: FEEDBACK_REPLIES.queued() }] };
     } finally {
       this.localCalls.delete(id);
     }
+    // A 2026-07-28 client rejects a result without `resultType`.
+    if (reply && isModernRequest(frame.msg)) reply = { ...reply, resultType: "complete" };
     if (!call.cancelled && reply) this.toClient(resultFrame(id, reply), id);
   }
 
-  private async recordFeedback(args: unknown): Promise<Record<string, unknown>> {
+  private async recordFeedback(args: unknown, caller: Caller | undefined): Promise<Record<string, unknown>> {
     const parsed = parseFeedback(args ?? {}, { server_name: this.serverName() });
     if (!parsed.ok) {
       const details = parsed.issues.map((i) => `${i.field}: ${i.message}`).join("; ");
       return { content: [{ type: "text", text: FEEDBACK_REPLIES.invalid(details) }], isError: true };
     }
     const result = await this.options.reporter.submit(
-      this.enrich(parsed.payload),
+      this.enrich(parsed.payload, caller),
       parsed.idempotencyKey ?? `proxy-${randomUUID()}`,
     );
     if (result.recorded) return { content: [{ type: "text", text: FEEDBACK_REPLIES.recorded(result.id) }] };
@@ -446,25 +481,29 @@ export class ProxySession {
   }
 
   /** Fill in what agents rarely know. The proxy knows the server better than the agent does. */
-  private enrich(payload: FeedbackPayload): FeedbackPayload {
+  private enrich(payload: FeedbackPayload, caller?: Caller): FeedbackPayload {
     const out: FeedbackPayload = { ...payload };
     const name = this.serverName();
     if (name !== undefined) out.server_name = name;
     if (this.upstreamVersion !== undefined) out.server_version = clip(this.upstreamVersion, LIMITS.server_version);
-    if (out.client_type === undefined && this.clientType !== undefined) out.client_type = this.clientType;
+    const clientType = caller?.clientType !== undefined ? clip(caller.clientType, LIMITS.client_type) : this.clientType;
+    if (out.client_type === undefined && clientType !== undefined) out.client_type = clientType;
     if (out.tools_available.length === 0) {
       out.tools_available = this.toolsAvailable
         .slice(0, LIMITS.tools_available_items)
         .map((n) => clip(n, LIMITS.tool_name_in_list));
     }
-    const sid = this.options.sessionId();
+    // Without a session (2026-07-28 over HTTP) the caller's own id stands in.
+    const sid = this.options.sessionId() ?? caller?.sessionId;
     if (out.session_id === undefined && sid !== undefined) out.session_id = clip(sid, LIMITS.session_id);
     return out;
   }
 
   /** A call to a tool upstream may not have: find out in the background and report it once. */
-  private noticeUnknownTool(name: string, args: unknown): void {
-    if (!this.options.config.missingToolReports || this.reportedMissing.has(name)) return;
+  private noticeUnknownTool(name: string, args: unknown, caller: Caller | undefined): void {
+    // Once per name per client: without sessions, one proxy session serves every modern client.
+    const key = `${caller?.sessionId ?? ""}\n${name}`;
+    if (!this.options.config.missingToolReports || this.reportedMissing.has(key)) return;
     void (async () => {
       const catalogue = this.catalogue;
       if (!catalogue.settled && catalogue.canRefresh) await this.refreshTools();
@@ -472,10 +511,10 @@ export class ProxySession {
         !catalogue.settled ||
         catalogue.isUpstreamTool(name) ||
         name === this.toolName ||
-        this.reportedMissing.has(name)
+        this.reportedMissing.has(key)
       )
         return;
-      this.reportedMissing.add(name);
+      this.reportedMissing.add(key);
       let shownArgs = "";
       if (args !== undefined) {
         const json = JSON.stringify(args) ?? "";
@@ -491,7 +530,10 @@ export class ProxySession {
         { server_name: this.serverName() },
       );
       if (!parsed.ok) return;
-      const result = await this.options.reporter.submit(this.enrich(parsed.payload), `proxy-missing-${randomUUID()}`);
+      const result = await this.options.reporter.submit(
+        this.enrich(parsed.payload, caller),
+        `proxy-missing-${randomUUID()}`,
+      );
       this.options.log(
         result.recorded
           ? `recorded a missing_tool report for "${clip(name, 200)}" (report ${result.id})`

@@ -43,14 +43,28 @@ export interface ToolsPage {
 export type PageFetcher = (cursor: string | undefined) => Promise<Record<string, unknown> | undefined>;
 
 const MAX_TOOL_PAGES = 100;
+/** Shortest time a complete listing is trusted for, whatever ttl it came with, in ms. */
+const MIN_TRUST_MS = 1_000;
 
 export function pageOf(result: Record<string, unknown>): ToolsPage & { tools: unknown[] } {
   const tools: unknown[] = Array.isArray(result.tools) ? result.tools : [];
+  const ttl = result.ttlMs;
   return {
     tools,
     names: tools.flatMap((t) => (isObject(t) && typeof t.name === "string" ? [t.name] : [])),
     last: typeof result.nextCursor !== "string",
+    // 2026-07-28 lists say how long they may be cached: the catalogue trusts them as long.
+    freshForMs: typeof ttl === "number" && Number.isFinite(ttl) && ttl >= 0 ? ttl : undefined,
   };
+}
+
+/**
+ * A tools/list page the proxy builds itself. A 2026-07-28 result needs
+ * `resultType` and the caching fields; `ttlMs: 0` (ask again every time) is
+ * always true of a list the proxy may have to change.
+ */
+function ownPage(tools: unknown[], modern: boolean): Record<string, unknown> {
+  return modern ? { resultType: "complete", tools, ttlMs: 0, cacheScope: "private" } : { tools };
 }
 
 export class ToolCatalogue {
@@ -115,9 +129,9 @@ export class ToolCatalogue {
   }
 
   /** The answer to a `tools/list` the proxy serves alone (upstream has no tools). */
-  ownList(cursor: unknown): { result: Record<string, unknown> } | { error: string } {
+  ownList(cursor: unknown, modern = false): { result: Record<string, unknown> } | { error: string } {
     return cursor === undefined
-      ? { result: { tools: [feedbackToolDefinition(this.offeredName)] } }
+      ? { result: ownPage([feedbackToolDefinition(this.offeredName)], modern) }
       : { error: "Invalid cursor: this tool list has one page." };
   }
 
@@ -135,12 +149,12 @@ export class ToolCatalogue {
   }
 
   /** Upstream's `tools/list` failed: a first page becomes the feedback tool alone. */
-  failedPage(first: boolean, why: string): Record<string, unknown> | undefined {
+  failedPage(first: boolean, why: string, modern = false): Record<string, unknown> | undefined {
     if (!first) return undefined;
     this.config.log(`upstream tools/list failed (${why}); offering the feedback tool alone`);
     this.names = new Set();
     this.listing = "partial";
-    return { tools: [feedbackToolDefinition(this.offeredName)] };
+    return ownPage([feedbackToolDefinition(this.offeredName)], modern);
   }
 
   /** Learn the complete list with the proxy's own requests; concurrent callers share one listing. */
@@ -169,7 +183,11 @@ export class ToolCatalogue {
     if (how.replace) this.names = new Set(page.names);
     else for (const n of page.names) this.names.add(n);
     this.listing = page.last ? "complete" : "partial";
-    this.freshUntil = page.freshForMs === undefined ? Number.POSITIVE_INFINITY : this.now() + page.freshForMs;
+    // A listing just made is judged by, however short its ttl (0 is common): "missing" must mean missing now.
+    this.freshUntil =
+      page.freshForMs === undefined
+        ? Number.POSITIVE_INFINITY
+        : this.now() + Math.max(page.freshForMs, MIN_TRUST_MS);
     if (this.names.has(this.offeredName)) this.avoidCollision();
   }
 
