@@ -65,7 +65,9 @@ const headerOf = (req: Request) => (name: string) => {
 
 const rpcError = (res: Response, status: number, id: unknown, code: number, message: string, data?: unknown) => {
   const idOut = typeof id === "string" || typeof id === "number" ? id : null;
-  res.status(status).json({ jsonrpc: "2.0", id: idOut, error: { code, message, ...(data === undefined ? {} : { data }) } });
+  res
+    .status(status)
+    .json({ jsonrpc: "2.0", id: idOut, error: { code, message, ...(data === undefined ? {} : { data }) } });
 };
 
 /** The message as the client must see it: its own id, in the id and in a subscription's `_meta`. */
@@ -84,7 +86,8 @@ function withClientIds(m: RpcMessage, internal: RpcId, client: RpcId): RpcMessag
 /** What a well-formed envelope must hold (basic/index.mdx): else -32602, HTTP 400. */
 function envelopeProblem(m: RpcMessage): string | undefined {
   const meta = (m.params as Record<string, unknown>)._meta as Record<string, unknown>;
-  if (typeof meta[PROTOCOL_VERSION_META] !== "string") return `${PROTOCOL_VERSION_META}: expected a protocol version string`;
+  if (typeof meta[PROTOCOL_VERSION_META] !== "string")
+    return `${PROTOCOL_VERSION_META}: expected a protocol version string`;
   if (m.id !== undefined && !isObject(meta[CLIENT_CAPABILITIES_META]))
     return `${CLIENT_CAPABILITIES_META}: missing or not an object`;
   return undefined;
@@ -100,20 +103,52 @@ export class ModernFront {
   /** Answer one 2026-07-28 POST (`body` is the parsed JSON). */
   async handle(req: Request, res: Response, body: unknown): Promise<void> {
     if (Array.isArray(body))
-      return rpcError(res, 400, null, INVALID_REQUEST, "Bad Request: JSON-RPC batches may not carry 2026-07-28 requests.");
+      return rpcError(
+        res,
+        400,
+        null,
+        INVALID_REQUEST,
+        "Bad Request: JSON-RPC batches may not carry 2026-07-28 requests.",
+      );
     const m = body as RpcMessage;
     if (!isObject(body) || typeof m.method !== "string")
-      return rpcError(res, 400, m?.id, INVALID_REQUEST, "Bad Request: the body is not a JSON-RPC request or notification.");
+      return rpcError(
+        res,
+        400,
+        m?.id,
+        INVALID_REQUEST,
+        "Bad Request: the body is not a JSON-RPC request or notification.",
+      );
     const header = headerOf(req);
     const version = header("mcp-protocol-version");
     const claims = isObject(m.params) && isObject(m.params._meta) && PROTOCOL_VERSION_META in m.params._meta;
     if (!claims) {
       if (m.method === "initialize")
-        return rpcError(res, 400, m.id, -32020, "Bad Request: an initialize request (the 2025-11-25 handshake) came with a 2026-07-28 MCP-Protocol-Version header.", { mismatch: { header: version, body: "initialize" } });
-      return rpcError(res, 400, m.id, INVALID_PARAMS, `Invalid params: the MCP-Protocol-Version header names ${version}, but the request has no ${PROTOCOL_VERSION_META} in params._meta.`);
+        return rpcError(
+          res,
+          400,
+          m.id,
+          -32020,
+          "Bad Request: an initialize request (the 2025-11-25 handshake) came with a 2026-07-28 MCP-Protocol-Version header.",
+          { mismatch: { header: version, body: "initialize" } },
+        );
+      return rpcError(
+        res,
+        400,
+        m.id,
+        INVALID_PARAMS,
+        `Invalid params: the MCP-Protocol-Version header names ${version}, but the request has no ${PROTOCOL_VERSION_META} in params._meta.`,
+      );
     }
     const bad = envelopeProblem(m);
-    if (bad) return rpcError(res, 400, m.id, INVALID_PARAMS, `Invalid _meta envelope for protocol revision 2026-07-28: ${bad}`);
+    if (bad)
+      return rpcError(
+        res,
+        400,
+        m.id,
+        INVALID_PARAMS,
+        `Invalid _meta envelope for protocol revision 2026-07-28: ${bad}`,
+      );
     const problem = headerProblem(m, header);
     if (problem) return rpcError(res, 400, m.id, problem.code, problem.message, problem.data);
 
@@ -121,7 +156,13 @@ export class ModernFront {
     try {
       shared = await this.open();
     } catch (err) {
-      return rpcError(res, 502, m.id, -32603, `The upstream MCP server could not be started: ${err instanceof Error ? err.message : String(err)}`);
+      return rpcError(
+        res,
+        502,
+        m.id,
+        -32603,
+        `The upstream MCP server could not be started: ${err instanceof Error ? err.message : String(err)}`,
+      );
     }
     // `Mcp-Param-*` (SEP-2243) belong to the tool's own schema: intermediaries pass them on as they came.
     const forwarded: Record<string, string> = {};

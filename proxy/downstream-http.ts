@@ -74,7 +74,13 @@ function isModernPost(req: Request): boolean {
   if (req.method !== "POST") return false;
   const body: unknown = req.body;
   if (Array.isArray(body))
-    return body.some((m) => isObject(m) && isObject(m.params) && isObject(m.params._meta) && "io.modelcontextprotocol/protocolVersion" in m.params._meta);
+    return body.some(
+      (m) =>
+        isObject(m) &&
+        isObject(m.params) &&
+        isObject(m.params._meta) &&
+        "io.modelcontextprotocol/protocolVersion" in m.params._meta,
+    );
   if (isObject(body) && isObject(body.params) && isObject(body.params._meta)) {
     const meta = body.params._meta;
     if ("io.modelcontextprotocol/protocolVersion" in meta) {

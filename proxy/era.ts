@@ -25,10 +25,15 @@ export const HEADER_MISMATCH = -32020;
 export const MISSING_CLIENT_CAPABILITY = -32021;
 export const UNSUPPORTED_PROTOCOL_VERSION = -32022;
 
-/** The last revision with a handshake; anything later is modern. */
+/** The last revision with a handshake. */
 const LAST_LEGACY_REVISION = "2025-11-25";
 
-export const isModernVersion = (v: string): boolean => /^\d{4}-\d{2}-\d{2}$/.test(v) && v > LAST_LEGACY_REVISION;
+/**
+ * Revisions compare as strings, as the SDKs do: anything after the last
+ * handshake revision is modern, an unknown one ("v999") included, so that
+ * it gets the modern answer (-32022, from upstream) rather than a session error.
+ */
+export const isModernVersion = (v: string): boolean => v > LAST_LEGACY_REVISION;
 
 const metaOf = (m: RpcMessage): Record<string, unknown> | undefined =>
   isObject(m.params) && isObject(m.params._meta) ? m.params._meta : undefined;
@@ -99,7 +104,12 @@ export function serverInfoOf(result: Record<string, unknown>): Record<string, un
 /** The body field `Mcp-Name` mirrors, for the methods that have one. */
 export function mcpNameOf(m: RpcMessage): string | undefined {
   const p = isObject(m.params) ? m.params : {};
-  const v = m.method === "resources/read" ? p.uri : m.method === "tools/call" || m.method === "prompts/get" ? p.name : undefined;
+  const v =
+    m.method === "resources/read"
+      ? p.uri
+      : m.method === "tools/call" || m.method === "prompts/get"
+        ? p.name
+        : undefined;
   return typeof v === "string" ? v : undefined;
 }
 
@@ -152,10 +162,14 @@ export function headerProblem(m: RpcMessage, header: (name: string) => string | 
   if (version === undefined)
     return mismatch("(missing)", "the body carries a modern envelope but the MCP-Protocol-Version header is absent");
   if (claimed !== undefined && version !== claimed)
-    return mismatch(version, `the body names protocol version ${claimed} but the MCP-Protocol-Version header names ${version}`);
+    return mismatch(
+      version,
+      `the body names protocol version ${claimed} but the MCP-Protocol-Version header names ${version}`,
+    );
   if (m.id === undefined) return undefined;
   const method = header("mcp-method");
-  if (method === undefined) return mismatch("(missing)", `the body names method ${m.method} but the Mcp-Method header is absent`);
+  if (method === undefined)
+    return mismatch("(missing)", `the body names method ${m.method} but the Mcp-Method header is absent`);
   if (method !== m.method)
     return mismatch(method, `the body names method ${m.method} but the Mcp-Method header names ${method}`);
   const bodyName = mcpNameOf(m);

@@ -185,9 +185,7 @@ export class ToolCatalogue {
     this.listing = page.last ? "complete" : "partial";
     // A listing just made is judged by, however short its ttl (0 is common): "missing" must mean missing now.
     this.freshUntil =
-      page.freshForMs === undefined
-        ? Number.POSITIVE_INFINITY
-        : this.now() + Math.max(page.freshForMs, MIN_TRUST_MS);
+      page.freshForMs === undefined ? Number.POSITIVE_INFINITY : this.now() + Math.max(page.freshForMs, MIN_TRUST_MS);
     if (this.names.has(this.offeredName)) this.avoidCollision();
   }
 

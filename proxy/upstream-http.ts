@@ -112,7 +112,11 @@ export class HttpUpstream implements UpstreamLink {
 
   private isModernCancel(m: RpcMessage): boolean {
     const rid = paramsOf(m).requestId;
-    return m.method === "notifications/cancelled" && (typeof rid === "string" || typeof rid === "number") && this.modern.has(rid);
+    return (
+      m.method === "notifications/cancelled" &&
+      (typeof rid === "string" || typeof rid === "number") &&
+      this.modern.has(rid)
+    );
   }
 
   /**
@@ -211,7 +215,11 @@ export class HttpUpstream implements UpstreamLink {
     }
     if (!answered && id !== undefined && !signal.aborted) {
       // 2026-07-28 streams cannot be resumed: the request is lost, and the client may send it again.
-      const frame = errorFrame(id, CONNECTION_CLOSED, "The upstream MCP server ended the response stream without answering.");
+      const frame = errorFrame(
+        id,
+        CONNECTION_CLOSED,
+        "The upstream MCP server ended the response stream without answering.",
+      );
       frame.related = id;
       this.onmessage?.(frame);
     }
