@@ -20,6 +20,7 @@ import {
   CLIENT_CAPABILITIES_META,
   PROTOCOL_VERSION_META,
   SUBSCRIPTION_ID_META,
+  UNSUPPORTED_PROTOCOL_VERSION,
   headerProblem,
   statusForError,
 } from "./era.js";
@@ -33,6 +34,7 @@ import {
   type RpcMessage,
 } from "./jsonrpc.js";
 import type { Log } from "./log.js";
+import { paramHeaderProblem } from "./param-headers.js";
 import type { Reporter } from "./reporter.js";
 import { ProxySession, type SessionConfig } from "./session.js";
 import type { UpstreamFactory, UpstreamLink } from "./upstream.js";
@@ -168,6 +170,22 @@ export class ModernFront {
     const forwarded: Record<string, string> = {};
     for (const [name, value] of Object.entries(req.headers))
       if (name.startsWith("mcp-param-") && typeof value === "string") forwarded[name] = value;
+    // A stdio server judges the revision once per connection, and this one connection is shared by
+    // every HTTP client: a revision its discover result did not offer is refused here, as it would be.
+    const offered = shared.session.upstreamVersions;
+    const asked = m.params && (m.params._meta as Record<string, unknown>)[PROTOCOL_VERSION_META];
+    if (!shared.upstream.forwardsHeaders && offered && typeof asked === "string" && !offered.includes(asked))
+      return rpcError(res, 400, m.id, UNSUPPORTED_PROTOCOL_VERSION, `Unsupported protocol version: ${asked}`, {
+        supported: offered,
+        requested: asked,
+      });
+    // In front of a server that never sees headers (stdio), the proxy checks `Mcp-Param-*` as it would.
+    const params = isObject(m.params) ? m.params : {};
+    if (m.method === "tools/call" && typeof params.name === "string" && !shared.upstream.forwardsHeaders) {
+      const marks = await shared.session.paramHeadersFor(params.name, { msg: m });
+      const bad = paramHeaderProblem(marks, params.arguments, header);
+      if (bad) return rpcError(res, 400, m.id, bad.code, bad.message, bad.data);
+    }
     const clientId = m.id;
     if (clientId === undefined || clientId === null) {
       shared.session.fromDownstream({ msg: m, headers: forwarded });

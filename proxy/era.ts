@@ -120,13 +120,16 @@ export function encodeHeaderValue(v: string): string {
     : `=?base64?${Buffer.from(v, "utf8").toString("base64")}?=`;
 }
 
-/** A header value as meant; `undefined` when its base64 form is broken. */
+/** A header value as meant; `undefined` when its base64 form is not canonical base64 of UTF-8. */
 export function decodeHeaderValue(v: string): string | undefined {
-  const m = /^=\?base64\?(.*)\?=$/i.exec(v);
-  if (!m) return v;
-  const b64 = m[1]!;
-  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(b64) || b64.length % 4 !== 0) return undefined;
-  return Buffer.from(b64, "base64").toString("utf8");
+  if (!(v.startsWith("=?base64?") && v.endsWith("?="))) return v;
+  const b64 = v.slice(9, -2);
+  if (!/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/.test(b64)) return undefined;
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(Buffer.from(b64, "base64"));
+  } catch {
+    return undefined;
+  }
 }
 
 /** What a modern request's headers must say (the proxy sends these upstream). */

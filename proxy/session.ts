@@ -39,6 +39,7 @@ import type { OversizedLine } from "./line-reader.js";
 import { idAtEnds, resultId, toolCallOf } from "./line-sniff.js";
 import type { Log } from "./log.js";
 import { OwnRequests } from "./own-requests.js";
+import { type ParamHeader, paramHeaderValues } from "./param-headers.js";
 import type { Reporter } from "./reporter.js";
 import { ToolCatalogue } from "./tool-catalogue.js";
 import type { UpstreamClosed, UpstreamLink } from "./upstream.js";
@@ -117,6 +118,8 @@ export class ProxySession {
   private readonly reportedMissing = new Set<string>();
   /** The envelope of the latest 2026-07-28 request: the proxy's own requests upstream need one too. */
   private envelope?: Record<string, unknown> | undefined;
+  /** The revisions upstream's `server/discover` result offers (2026-07-28). */
+  upstreamVersions?: string[] | undefined;
   private closedInfo?: UpstreamClosed;
 
   constructor(private readonly options: SessionOptions) {
@@ -154,6 +157,19 @@ export class ProxySession {
 
   get pendingCount(): number {
     return this.pending.size + this.localCalls.size;
+  }
+
+  /**
+   * The `Mcp-Param-*` marks of an upstream tool, for checking a call's
+   * headers in front of an upstream that never sees them; lists upstream's
+   * tools first when the catalogue does not know the name yet.
+   */
+  async paramHeadersFor(name: string, request: Frame): Promise<ParamHeader[]> {
+    if (!this.catalogue.isUpstreamTool(name) && name !== this.toolName && !this.catalogue.upstreamHasNoTools) {
+      if (isModernRequest(request.msg)) this.envelope = envelopeForOwnRequests(request.msg);
+      await this.refreshTools();
+    }
+    return this.catalogue.paramHeaders(name);
   }
 
   /** The tool names upstream last listed (without the injected tool). */
@@ -199,6 +215,11 @@ export class ProxySession {
       }
       if (typeof name === "string" && !this.catalogue.isUpstreamTool(name))
         this.noticeUnknownTool(name, params.arguments, callerOf(frame.msg));
+      // A client without headers (stdio) calling an HTTP upstream: the proxy states the marked arguments.
+      if (modern && frame.headers === undefined && typeof name === "string") {
+        const headers = paramHeaderValues(this.catalogue.paramHeaders(name), params.arguments);
+        if (Object.keys(headers).length > 0) frame = { ...frame, headers };
+      }
     } else if (method === "tools/list" && this.catalogue.upstreamHasNoTools) {
       // Upstream has no tools at all: the list is ours alone.
       const own = this.catalogue.ownList(params.cursor, modern);
@@ -384,6 +405,8 @@ export class ProxySession {
     if (intro.name !== undefined) this.upstreamName = intro.name;
     if (intro.version !== undefined) this.upstreamVersion = intro.version;
     if (intro.protocolVersion !== undefined) this.options.upstream.setProtocolVersion(intro.protocolVersion);
+    if (Array.isArray(result.supportedVersions))
+      this.upstreamVersions = result.supportedVersions.filter((v): v is string => typeof v === "string");
     this.catalogue.setCapability(intro.hasTools);
     const answer = () => withInstructions(frame, this.toolName);
     // Without tools there is nothing to learn.

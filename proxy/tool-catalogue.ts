@@ -12,6 +12,7 @@
  */
 import { feedbackToolDefinition } from "../src/feedback/index.js";
 import { isObject } from "./jsonrpc.js";
+import { type ParamHeader, paramHeadersOf } from "./param-headers.js";
 import type { Log } from "./log.js";
 
 export interface CatalogueConfig {
@@ -71,6 +72,8 @@ export class ToolCatalogue {
   private offeredName: string;
   private capability: ToolsCapability = "unknown";
   private names = new Set<string>();
+  /** Tools whose input schema marks arguments as `Mcp-Param-*` headers (2026-07-28), by name. */
+  private marks = new Map<string, ParamHeader[]>();
   /** How much of the list `names` holds: nothing seen yet, some pages (or a failed list), or all of it. */
   private listing: "none" | "partial" | "complete" = "none";
   private freshUntil = 0;
@@ -92,6 +95,21 @@ export class ToolCatalogue {
   /** The tool names upstream last listed (without the feedback tool). */
   get upstreamTools(): string[] {
     return [...this.names];
+  }
+
+  /** The `Mcp-Param-*` marks of an upstream tool (none when it has none or was never listed). */
+  paramHeaders(name: string): ParamHeader[] {
+    return this.marks.get(name) ?? [];
+  }
+
+  private learnMarks(tools: unknown[], replace: boolean): void {
+    if (replace) this.marks = new Map();
+    for (const t of tools) {
+      if (!isObject(t) || typeof t.name !== "string") continue;
+      const marks = paramHeadersOf(t.inputSchema);
+      if (marks.length > 0) this.marks.set(t.name, marks);
+      else this.marks.delete(t.name);
+    }
   }
 
   /** Upstream listed a tool of this name (and it is not the one the proxy answers). */
@@ -143,6 +161,7 @@ export class ToolCatalogue {
   clientPage(result: Record<string, unknown>, first: boolean): Record<string, unknown> | undefined {
     const page = pageOf(result);
     this.adopt(page, { replace: first });
+    this.learnMarks(page.tools, first);
     if (!first) return undefined;
     this.offeredToClient = true;
     return { ...result, tools: [...page.tools, feedbackToolDefinition(this.offeredName)] };
@@ -161,15 +180,18 @@ export class ToolCatalogue {
   refresh(fetchPage: PageFetcher): Promise<void> {
     this.refreshing ??= (async () => {
       const names: string[] = [];
+      const tools: unknown[] = [];
       let cursor: string | undefined;
       for (let n = 0; n < MAX_TOOL_PAGES; n++) {
         const result = await fetchPage(cursor);
         if (!result) return;
         const page = pageOf(result);
         names.push(...page.names);
+        tools.push(...page.tools);
         cursor = typeof result.nextCursor === "string" ? result.nextCursor : undefined;
         if (cursor === undefined) {
           this.adopt({ names, last: true, freshForMs: page.freshForMs }, { replace: true });
+          this.learnMarks(tools, true);
           return;
         }
       }

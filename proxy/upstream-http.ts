@@ -52,6 +52,7 @@ export class HttpUpstream implements UpstreamLink {
   onclose?: (info: UpstreamClosed) => void;
   onstreamclosed?: (requestId: RpcId, retryMs: number | undefined) => void;
   onretry?: (ms: number) => void;
+  readonly forwardsHeaders = true;
   /** 2026-07-28 requests in flight: aborting one is how HTTP cancels it. */
   private readonly modern = new Map<RpcId, AbortController>();
   private readonly transport: StreamableHTTPClientTransport;

@@ -15,6 +15,8 @@ export interface UpstreamLink {
   send(frame: Frame): Promise<void> | void;
   /** Line transports: hand over a line as it is (newline included); throws like `send`. */
   sendRaw?(line: Buffer): void;
+  /** HTTP upstreams: request headers reach the server (it checks `Mcp-Param-*` itself). */
+  readonly forwardsHeaders?: boolean;
   /** Called once the negotiated protocol version is known (HTTP upstreams send it as a header). */
   setProtocolVersion(version: string): void;
   /** Stop the upstream (kill the child's process group, or end the HTTP session). */
