@@ -5,6 +5,9 @@
  * messages go out with `relatedRequestId` so they reach the stream of the call
  * they belong to. Streams are resumable (`Last-Event-ID`, see event-store.ts).
  * Idle sessions are reaped: clients rarely send DELETE.
+ *
+ * Those are 2025-11-25 sessions. 2026-07-28 requests have no session and are
+ * told apart per request (see era.ts); downstream-http-modern.ts serves them.
  */
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
@@ -12,6 +15,8 @@ import express, { type NextFunction, type Request, type Response } from "express
 import { randomUUID, timingSafeEqual } from "node:crypto";
 import type { Server } from "node:http";
 import { hostRejecter, isLoopbackHost } from "../src/net/host-policy.js";
+import { isModernVersion } from "./era.js";
+import { ModernFront } from "./downstream-http-modern.js";
 import { boundedEventStore } from "./event-store.js";
 import { isObject, type Frame, type RpcId, type RpcMessage } from "./jsonrpc.js";
 import type { Log } from "./log.js";
@@ -53,9 +58,39 @@ export interface RunningHttpProxy {
   close: () => Promise<void>;
 }
 
-const rpcError = (res: Response, status: number, code: number, message: string) => {
-  res.status(status).json({ jsonrpc: "2.0", error: { code, message }, id: null });
+const rpcError = (res: Response, status: number, code: number, message: string, id: unknown = null) => {
+  const idOut = typeof id === "string" || typeof id === "number" ? id : null;
+  res.status(status).json({ jsonrpc: "2.0", error: { code, message }, id: idOut });
 };
+
+/** SSE `retry` the proxy asks of clients until upstream has said what it wants (SEP-1699), in ms. */
+export const DEFAULT_SSE_RETRY_MS = 1000;
+
+/**
+ * A 2026-07-28 message: it claims the per-request envelope (unless that names a
+ * 2025 revision), or the MCP-Protocol-Version header names a later revision.
+ */
+function isModernPost(req: Request): boolean {
+  if (req.method !== "POST") return false;
+  const body: unknown = req.body;
+  if (Array.isArray(body))
+    return body.some(
+      (m) =>
+        isObject(m) &&
+        isObject(m.params) &&
+        isObject(m.params._meta) &&
+        "io.modelcontextprotocol/protocolVersion" in m.params._meta,
+    );
+  if (isObject(body) && isObject(body.params) && isObject(body.params._meta)) {
+    const meta = body.params._meta;
+    if ("io.modelcontextprotocol/protocolVersion" in meta) {
+      const v = meta["io.modelcontextprotocol/protocolVersion"];
+      return typeof v !== "string" || isModernVersion(v);
+    }
+  }
+  const header = req.headers["mcp-protocol-version"];
+  return typeof header === "string" && isModernVersion(header.trim());
+}
 
 /** DNS-rebinding and cross-site protection: a rebound page arrives with its own name in Host or Origin. */
 function guard(options: HttpProxyOptions) {
@@ -76,7 +111,7 @@ function guard(options: HttpProxyOptions) {
         res.setHeader("Vary", "Origin");
         res.setHeader(
           "Access-Control-Allow-Headers",
-          "Authorization, Content-Type, Mcp-Session-Id, Mcp-Protocol-Version, Last-Event-ID",
+          "Authorization, Content-Type, Mcp-Session-Id, Mcp-Protocol-Version, Mcp-Method, Mcp-Name, Last-Event-ID",
         );
         res.setHeader("Access-Control-Allow-Methods", "GET, POST, DELETE, OPTIONS");
         res.setHeader("Access-Control-Expose-Headers", "Mcp-Session-Id");
@@ -111,6 +146,15 @@ const isInitialize = (body: unknown): boolean =>
 export async function startHttpProxy(options: HttpProxyOptions): Promise<RunningHttpProxy> {
   const { log } = options;
   const sessions = new Map<string, HttpSession>();
+  const modern = new ModernFront({
+    makeUpstream: options.makeUpstream,
+    config: options.config,
+    reporter: options.reporter,
+    log,
+    debug: options.debug,
+  });
+  /** The SSE retry upstream last asked for (HTTP upstreams): later sessions pass it on. */
+  let retryMs = DEFAULT_SSE_RETRY_MS;
 
   async function openSession(): Promise<HttpSession> {
     const label = `upstream ${randomUUID().slice(0, 8)}`;
@@ -119,6 +163,7 @@ export async function startHttpProxy(options: HttpProxyOptions): Promise<Running
     const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
       eventStore: boundedEventStore(),
+      retryInterval: retryMs,
       onsessioninitialized: (id) => {
         sessions.set(id, entry);
       },
@@ -141,7 +186,11 @@ export async function startHttpProxy(options: HttpProxyOptions): Promise<Running
       log,
       ...(options.debug ? { debug: options.debug } : {}),
       sessionId: () => transport.sessionId,
-      downstream: { send },
+      downstream: {
+        send,
+        // Upstream ended this call's stream to be resumed later: so does the client's (it resumes here).
+        closeStream: (requestId) => transport.closeSSEStream(requestId),
+      },
       onUpstreamClosed: (info) => {
         if (!closed) log(`${label}: ${info.reason}; ending its session`);
         // Let the error responses just queued reach their streams first.
@@ -156,6 +205,9 @@ export async function startHttpProxy(options: HttpProxyOptions): Promise<Running
       await transport.close().catch(() => undefined);
     };
     const entry: HttpSession = { transport, session, close };
+    upstream.onretry = (ms) => {
+      retryMs = ms;
+    };
     transport.onmessage = (msg) => session.fromDownstream({ msg: msg as unknown as RpcMessage });
     transport.onclose = () => void close();
     transport.onerror = (err) => log(`client transport: ${err.message}`);
@@ -175,6 +227,10 @@ export async function startHttpProxy(options: HttpProxyOptions): Promise<Running
   app.use("/mcp", express.json({ limit: options.bodyLimitBytes ?? 64 * 1024 * 1024, type: () => true }));
   app.all("/mcp", async (req, res) => {
     try {
+      if (isModernPost(req)) {
+        await modern.handle(req, res, req.body);
+        return;
+      }
       const sid = req.headers["mcp-session-id"];
       if (typeof sid === "string") {
         const existing = sessions.get(sid);
@@ -184,12 +240,18 @@ export async function startHttpProxy(options: HttpProxyOptions): Promise<Running
         await existing.transport.handleRequest(req, res, req.body);
         return;
       }
+      if (req.method === "GET") {
+        // No session, so no stream to open: 2026-07-28 has none, and 2025-11-25 opens one per session.
+        res.setHeader("Allow", "POST");
+        return rpcError(res, 405, -32000, "Method not allowed: GET needs the Mcp-Session-Id of a session.");
+      }
       if (req.method !== "POST" || !isInitialize(req.body)) {
         return rpcError(
           res,
           400,
           -32000,
           "Bad Request: no Mcp-Session-Id header, and this is not an initialize request.",
+          isObject(req.body) ? req.body.id : null,
         );
       }
       let entry: HttpSession;
@@ -260,6 +322,7 @@ export async function startHttpProxy(options: HttpProxyOptions): Promise<Running
     async close() {
       clearInterval(reaper);
       await Promise.all([...sessions.values()].map((s) => s.close()));
+      await modern.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },

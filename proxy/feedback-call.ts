@@ -9,6 +9,7 @@
 import { randomUUID } from "node:crypto";
 import { FEEDBACK_REPLIES, LIMITS, parseFeedback, type FeedbackPayload } from "../src/feedback/index.js";
 import { isObject } from "./jsonrpc.js";
+import type { Caller } from "./era.js";
 import type { Log } from "./log.js";
 import type { Reporter } from "./reporter.js";
 
@@ -79,9 +80,9 @@ export class FeedbackCalls {
   constructor(private readonly options: FeedbackCallsOptions) {}
 
   /** The result of a feedback tool call. Never rejects: a failure is logged and the agent told it is kept. */
-  async answer(args: unknown): Promise<ToolResult> {
+  async answer(args: unknown, caller?: Caller): Promise<ToolResult> {
     try {
-      return await this.record(args);
+      return await this.record(args, caller);
     } catch (err) {
       return this.failed(err);
     }
@@ -93,14 +94,14 @@ export class FeedbackCalls {
     return toolResult(FEEDBACK_REPLIES.queued());
   }
 
-  private async record(args: unknown): Promise<ToolResult> {
+  private async record(args: unknown, caller: Caller | undefined): Promise<ToolResult> {
     const parsed = parseFeedback(args ?? {}, { server_name: this.serverName() });
     if (!parsed.ok) {
       const details = parsed.issues.map((i) => `${i.field}: ${i.message}`).join("; ");
       return toolResult(FEEDBACK_REPLIES.invalid(details), { isError: true });
     }
     const result = await this.options.reporter.submit(
-      this.enrich(parsed.payload),
+      this.enrich(parsed.payload, caller),
       parsed.idempotencyKey ?? `proxy-${randomUUID()}`,
     );
     if (result.recorded) return toolResult(FEEDBACK_REPLIES.recorded(result.id));
@@ -112,11 +113,13 @@ export class FeedbackCalls {
   }
 
   /** A call to a tool upstream may not have: find out in the background and report it once. */
-  noticeUnknownTool(name: string, args: unknown, tools: UpstreamTools): void {
-    if (!this.options.missingToolReports || this.reportedMissing.has(name)) return;
+  noticeUnknownTool(name: string, args: unknown, tools: UpstreamTools, caller?: Caller): void {
+    // Once per name per client: without sessions (2026-07-28 over HTTP) one proxy session serves every client.
+    const key = `${caller?.sessionId ?? ""}\n${name}`;
+    if (!this.options.missingToolReports || this.reportedMissing.has(key)) return;
     void (async () => {
-      if (!(await tools.settle()) || tools.known(name) || this.reportedMissing.has(name)) return;
-      this.reportedMissing.add(name);
+      if (!(await tools.settle()) || tools.known(name) || this.reportedMissing.has(key)) return;
+      this.reportedMissing.add(key);
       const shown = clip(name, 200);
       let shownArgs = "";
       if (args !== undefined) {
@@ -133,7 +136,10 @@ export class FeedbackCalls {
         { server_name: this.serverName() },
       );
       if (!parsed.ok) return;
-      const result = await this.options.reporter.submit(this.enrich(parsed.payload), `proxy-missing-${randomUUID()}`);
+      const result = await this.options.reporter.submit(
+        this.enrich(parsed.payload, caller),
+        `proxy-missing-${randomUUID()}`,
+      );
       this.options.log(
         result.recorded
           ? `recorded a missing_tool report for "${shown}" (report ${result.id})`
@@ -152,20 +158,23 @@ export class FeedbackCalls {
   }
 
   /** Fill in what agents rarely know. The proxy knows the server better than the agent does. */
-  private enrich(payload: FeedbackPayload): FeedbackPayload {
+  private enrich(payload: FeedbackPayload, caller?: Caller): FeedbackPayload {
     const facts = this.options.facts();
     const out: FeedbackPayload = { ...payload };
     const name = this.serverName();
     if (name !== undefined) out.server_name = name;
     if (facts.upstreamVersion !== undefined) out.server_version = clip(facts.upstreamVersion, LIMITS.server_version);
-    if (out.client_type === undefined && facts.clientType !== undefined) out.client_type = facts.clientType;
+    const clientType =
+      caller?.clientType !== undefined ? clip(caller.clientType, LIMITS.client_type) : facts.clientType;
+    if (out.client_type === undefined && clientType !== undefined) out.client_type = clientType;
     if (out.tools_available.length === 0) {
       out.tools_available = facts.toolsAvailable
         .slice(0, LIMITS.tools_available_items)
         .map((n) => clip(n, LIMITS.tool_name_in_list));
     }
-    if (out.session_id === undefined && facts.sessionId !== undefined)
-      out.session_id = clip(facts.sessionId, LIMITS.session_id);
+    // Without a session (2026-07-28 over HTTP) the caller's own id stands in.
+    const sessionId = facts.sessionId ?? caller?.sessionId;
+    if (out.session_id === undefined && sessionId !== undefined) out.session_id = clip(sessionId, LIMITS.session_id);
     return out;
   }
 }

@@ -11,6 +11,7 @@
  * built when the gate opens, so it sees what the handshake learned.
  */
 import { FEEDBACK_SERVER_INSTRUCTIONS, FEEDBACK_TOOL_NAME } from "../src/feedback/index.js";
+import { serverInfoOf } from "./era.js";
 import { isObject, type Frame, type RpcId } from "./jsonrpc.js";
 import type { Log } from "./log.js";
 import type { DownstreamSink } from "./session.js";
@@ -25,7 +26,12 @@ export function instructionsFor(toolName: string): string {
     : FEEDBACK_SERVER_INSTRUCTIONS.replaceAll(`\`${FEEDBACK_TOOL_NAME}\``, `\`${toolName}\``);
 }
 
-/** What the proxy learns from a result that introduces the server (today: the initialize result). */
+/**
+ * What the proxy learns from a result that introduces the server: the
+ * `initialize` result (2025-11-25: serverInfo a field of its own) or the
+ * `server/discover` result (2026-07-28: serverInfo in `_meta`, as on every
+ * result of that revision; no protocolVersion, no handshake).
+ */
 export interface ServerIntroduction {
   name?: string;
   version?: string;
@@ -35,8 +41,8 @@ export interface ServerIntroduction {
 
 export function introductionOf(result: Record<string, unknown>): ServerIntroduction {
   const out: ServerIntroduction = { hasTools: isObject(result.capabilities) && isObject(result.capabilities.tools) };
-  // Revision 2026-07-28 moves serverInfo into the result's `_meta`: read it here, beside this.
-  const info = result.serverInfo;
+  // Revision 2026-07-28 moves serverInfo into the result's `_meta`.
+  const info = isObject(result.serverInfo) ? result.serverInfo : serverInfoOf(result);
   if (isObject(info)) {
     if (typeof info.name === "string") out.name = info.name;
     if (typeof info.version === "string") out.version = info.version;

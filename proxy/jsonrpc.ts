@@ -24,6 +24,12 @@ export interface Frame {
   msg: RpcMessage;
   /** The exact line received, newline included; absent once the message was changed or when it came from an object transport. */
   raw?: Buffer;
+  /** HTTP upstreams: the HTTP status an error answer came with (a modern HTTP downstream answers with it). */
+  status?: number;
+  /** HTTP upstreams: the client request whose response stream carried this message. */
+  related?: RpcId;
+  /** HTTP downstreams: request headers to pass upstream as they came (`Mcp-Param-*`). */
+  headers?: Record<string, string>;
 }
 
 /** Ids of requests the proxy itself sends upstream start with this, so they never collide with a client's. */

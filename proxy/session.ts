@@ -25,6 +25,7 @@
  * version is known in `initializeResult` below.
  */
 import { clientTypeOf, FeedbackCalls, type ToolResult } from "./feedback-call.js";
+import { type Caller, callerOf, envelopeForOwnRequests, isModernRequest, SUBSCRIPTION_ID_META } from "./era.js";
 import { InitializeGate, introductionOf, withInstructions } from "./initialize-gate.js";
 import {
   CONNECTION_CLOSED,
@@ -45,6 +46,7 @@ import type { OversizedLine } from "./line-reader.js";
 import { idAtEnds, resultId, toolCallOf } from "./line-sniff.js";
 import type { Log } from "./log.js";
 import { OwnRequests } from "./own-requests.js";
+import { type ParamHeader, paramHeaderValues } from "./param-headers.js";
 import type { Reporter } from "./reporter.js";
 import { ToolCatalogue } from "./tool-catalogue.js";
 import type { UpstreamClosed, UpstreamLink } from "./upstream.js";
@@ -73,6 +75,8 @@ export interface SessionConfig {
 /** Where messages for the client go; `relatedRequestId` picks the HTTP stream. */
 export interface DownstreamSink {
   send(frame: Frame, relatedRequestId?: RpcId): void;
+  /** HTTP (2025-11-25): end a request's stream for the client to resume after `retryMs`, as upstream did. */
+  closeStream?(requestId: RpcId, retryMs: number | undefined): void;
   /** Line transports take an unparsed line (newline included) too (see `fastResponse`). */
   sendRaw?(line: Buffer): void;
 }
@@ -82,6 +86,8 @@ interface Pending {
   method: string;
   firstToolsPage: boolean;
   progressToken?: RpcId;
+  /** A 2026-07-28 request: what the proxy builds for it carries `resultType`. */
+  modern?: boolean;
 }
 
 export interface SessionOptions {
@@ -96,6 +102,9 @@ export interface SessionOptions {
   sessionId: () => string | undefined;
   onUpstreamClosed: (info: UpstreamClosed) => void;
 }
+
+/** Requests whose answers the proxy changes: never on the raw fast path. */
+const INTERCEPTED = new Set(["initialize", "server/discover", "tools/list"]);
 
 export class ProxySession {
   lastActivity = Date.now();
@@ -112,6 +121,10 @@ export class ProxySession {
   private upstreamName?: string;
   private upstreamVersion?: string;
   private clientType?: string;
+  /** The envelope of the latest 2026-07-28 request: the proxy's own requests upstream need one too. */
+  private envelope?: Record<string, unknown> | undefined;
+  /** The revisions upstream's `server/discover` result offers (2026-07-28). */
+  upstreamVersions?: string[] | undefined;
   private closedInfo?: UpstreamClosed;
 
   constructor(private readonly options: SessionOptions) {
@@ -149,6 +162,9 @@ export class ProxySession {
     upstream.onmessage = (frame) => this.fromUpstream(frame);
     if (options.downstream.sendRaw) upstream.onrawline = (line) => this.fastResponse(line);
     upstream.onclose = (info) => this.upstreamClosed(info);
+    upstream.onstreamclosed = (requestId, retryMs) => {
+      if (this.pending.has(requestId)) options.downstream.closeStream?.(requestId, retryMs);
+    };
     upstream.ontoolong = (line) => this.upstreamLineDropped(line);
   }
 
@@ -159,6 +175,19 @@ export class ProxySession {
 
   get pendingCount(): number {
     return this.pending.size + this.localCalls.size;
+  }
+
+  /**
+   * The `Mcp-Param-*` marks of an upstream tool, for checking a call's
+   * headers in front of an upstream that never sees them; lists upstream's
+   * tools first when the catalogue does not know the name yet.
+   */
+  async paramHeadersFor(name: string, request: Frame): Promise<ParamHeader[]> {
+    if (!this.catalogue.isUpstreamTool(name) && name !== this.toolName && !this.catalogue.upstreamHasNoTools) {
+      if (isModernRequest(request.msg)) this.envelope = envelopeForOwnRequests(request.msg);
+      await this.refreshTools();
+    }
+    return this.catalogue.paramHeaders(name);
   }
 
   /** The tool names upstream last listed (without the injected tool). */
@@ -194,6 +223,8 @@ export class ProxySession {
 
   private clientRequest(frame: Frame, id: RpcId, method: string): void {
     const params = paramsOf(frame.msg);
+    const modern = isModernRequest(frame.msg);
+    if (modern) this.envelope = envelopeForOwnRequests(frame.msg);
     if (method === "tools/call") {
       const name = params.name;
       if (name === this.toolName) {
@@ -201,22 +232,33 @@ export class ProxySession {
         return;
       }
       if (typeof name === "string" && !this.catalogue.isUpstreamTool(name))
-        this.feedback.noticeUnknownTool(name, params.arguments, {
-          settle: async () => {
-            if (!this.catalogue.settled && this.catalogue.canRefresh) await this.refreshTools();
-            return this.catalogue.settled;
+        this.feedback.noticeUnknownTool(
+          name,
+          params.arguments,
+          {
+            settle: async () => {
+              if (!this.catalogue.settled && this.catalogue.canRefresh) await this.refreshTools();
+              return this.catalogue.settled;
+            },
+            known: (tool) => this.catalogue.isUpstreamTool(tool) || tool === this.toolName,
           },
-          known: (tool) => this.catalogue.isUpstreamTool(tool) || tool === this.toolName,
-        });
+          callerOf(frame.msg),
+        );
+      // A client without headers (stdio) calling an HTTP upstream: the proxy states the marked arguments.
+      if (modern && frame.headers === undefined && typeof name === "string") {
+        const headers = paramHeaderValues(this.catalogue.paramHeaders(name), params.arguments);
+        if (Object.keys(headers).length > 0) frame = { ...frame, headers };
+      }
     } else if (method === "tools/list" && this.catalogue.upstreamHasNoTools) {
       // Upstream has no tools at all: the list is ours alone.
-      const own = this.catalogue.ownList(params.cursor);
+      const own = this.catalogue.ownList(params.cursor, modern);
       this.toClient("result" in own ? resultFrame(id, own.result) : errorFrame(id, INVALID_PARAMS, own.error), id);
       return;
     } else if (method === "initialize") {
       this.clientType = clientTypeOf(params.clientInfo) ?? this.clientType;
     }
     const entry: Pending = { id, method, firstToolsPage: method === "tools/list" && params.cursor === undefined };
+    if (modern) entry.modern = true;
     const token = progressTokenOf(frame.msg);
     if (token !== undefined) {
       entry.progressToken = token;
@@ -289,14 +331,16 @@ export class ProxySession {
       }
       if (this.own.claim(m)) return;
       const entry = this.release(id);
-      if (entry?.method === "initialize") this.initializeResult(frame, id);
-      else if (entry?.method === "tools/list") this.toClient(this.toolsListResult(frame, entry.firstToolsPage), id);
+      if (isObject(m.result)) this.learnServerInfo(m.result);
+      if (entry?.method === "initialize" || entry?.method === "server/discover") this.introductionResult(frame, id);
+      else if (entry?.method === "tools/list")
+        this.toClient(this.toolsListResult(frame, entry.firstToolsPage, entry.modern === true), id);
       else this.toClient(frame, id);
       return;
     }
     if (isRequest(m)) {
       // Sampling, elicitation, roots: they belong with the call that caused them.
-      const related = this.latestPending();
+      const related = frame.related ?? this.latestPending();
       this.serverRequests.set(m.id as RpcId, related);
       this.toClient(frame, related);
       return;
@@ -311,9 +355,13 @@ export class ProxySession {
       related = typeof rid === "string" || typeof rid === "number" ? this.serverRequests.get(rid) : undefined;
     } else {
       if (m.method === "notifications/tools/list_changed") this.catalogue.listChanged();
-      related = this.latestPending();
+      // 2026-07-28 subscriptions: every notification of a `subscriptions/listen` stream names its request.
+      const meta = params._meta;
+      const sub = isObject(meta) ? meta[SUBSCRIPTION_ID_META] : undefined;
+      related =
+        (typeof sub === "string" || typeof sub === "number") && this.pending.has(sub) ? sub : this.latestPending();
     }
-    this.toClient(frame, related);
+    this.toClient(frame, frame.related ?? related);
   }
 
   /** Everything for the client goes through here, so nothing overtakes a held initialize result. */
@@ -331,7 +379,7 @@ export class ProxySession {
     const id = resultId(line);
     if (id === undefined) return false;
     const entry = this.pending.get(id);
-    if (!entry || entry.method === "initialize" || entry.method === "tools/list") return false;
+    if (!entry || INTERCEPTED.has(entry.method)) return false;
     this.release(id);
     this.options.downstream.sendRaw!(line);
     return true;
@@ -369,9 +417,10 @@ export class ProxySession {
    * handshake is finished and the tools listed, so a name collision is known
    * before the instructions name the tool.
    */
-  private initializeResult(frame: Frame, id: RpcId): void {
+  private introductionResult(frame: Frame, id: RpcId): void {
     const result = frame.msg.result;
-    if (!isObject(result)) {
+    // An input_required discover result (or anything but a complete one) is not an introduction.
+    if (!isObject(result) || (result.resultType !== undefined && result.resultType !== "complete")) {
       this.toClient(frame, id);
       return;
     }
@@ -379,6 +428,8 @@ export class ProxySession {
     if (intro.name !== undefined) this.upstreamName = intro.name;
     if (intro.version !== undefined) this.upstreamVersion = intro.version;
     if (intro.protocolVersion !== undefined) this.options.upstream.setProtocolVersion(intro.protocolVersion);
+    if (Array.isArray(result.supportedVersions))
+      this.upstreamVersions = result.supportedVersions.filter((v): v is string => typeof v === "string");
     this.catalogue.setCapability(intro.hasTools);
     const answer = () => withInstructions(frame, this.toolName);
     // Without tools there is nothing to learn.
@@ -390,18 +441,26 @@ export class ProxySession {
       answer,
       id,
       async () => {
-        if (await this.gate.finishHandshake()) await this.refreshTools();
+        // `server/discover` has no handshake to finish: 2026-07-28 requests stand alone.
+        if (intro.protocolVersion === undefined || (await this.gate.finishHandshake())) await this.refreshTools();
       },
       () => `the instructions name "${this.toolName}"`,
     );
   }
 
-  private toolsListResult(frame: Frame, first: boolean): Frame {
+  /** serverInfo, wherever a result carries it (2026-07-28: in `_meta`, on any result). */
+  private learnServerInfo(result: Record<string, unknown>): void {
+    const intro = introductionOf(result);
+    if (intro.name !== undefined) this.upstreamName = intro.name;
+    if (intro.version !== undefined) this.upstreamVersion = intro.version;
+  }
+
+  private toolsListResult(frame: Frame, first: boolean, modern: boolean): Frame {
     const m = frame.msg;
     const id = m.id as RpcId;
     const changed = isObject(m.result)
       ? this.catalogue.clientPage(m.result, first)
-      : this.catalogue.failedPage(first, m.error?.message ?? "no result");
+      : this.catalogue.failedPage(first, m.error?.message ?? "no result", modern);
     if (!changed) return frame;
     return isObject(m.result) ? { msg: { ...m, result: changed } } : resultFrame(id, changed);
   }
@@ -409,7 +468,9 @@ export class ProxySession {
   /** Learn upstream's complete tool list with requests of the proxy's own (reserved ids). */
   private refreshTools(): Promise<void> {
     return this.catalogue.refresh(async (cursor) => {
-      const res = await this.own.request("tools/list", cursor === undefined ? undefined : { cursor });
+      const params: Record<string, unknown> = cursor === undefined ? {} : { cursor };
+      if (this.envelope) params._meta = this.envelope;
+      const res = await this.own.request("tools/list", Object.keys(params).length > 0 ? params : undefined);
       return res && isObject(res.result) ? res.result : undefined;
     });
   }
@@ -429,12 +490,14 @@ export class ProxySession {
         this.clientRequest(frame, id, "tools/call");
         return;
       }
-      reply = await this.feedback.answer(args);
+      reply = await this.feedback.answer(args, callerOf(frame.msg));
     } catch (err) {
       reply = this.feedback.failed(err);
     } finally {
       this.localCalls.delete(id);
     }
+    // A 2026-07-28 client rejects a result without `resultType`.
+    if (isModernRequest(frame.msg)) reply = { ...reply, resultType: "complete" };
     if (!call.cancelled) this.toClient(resultFrame(id, reply), id);
   }
 

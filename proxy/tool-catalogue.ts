@@ -12,6 +12,7 @@
  */
 import { feedbackToolDefinition } from "../src/feedback/index.js";
 import { isObject } from "./jsonrpc.js";
+import { type ParamHeader, paramHeadersOf } from "./param-headers.js";
 import type { Log } from "./log.js";
 
 export interface CatalogueConfig {
@@ -43,20 +44,36 @@ export interface ToolsPage {
 export type PageFetcher = (cursor: string | undefined) => Promise<Record<string, unknown> | undefined>;
 
 const MAX_TOOL_PAGES = 100;
+/** Shortest time a complete listing is trusted for, whatever ttl it came with, in ms. */
+const MIN_TRUST_MS = 1_000;
 
 export function pageOf(result: Record<string, unknown>): ToolsPage & { tools: unknown[] } {
   const tools: unknown[] = Array.isArray(result.tools) ? result.tools : [];
+  const ttl = result.ttlMs;
   return {
     tools,
     names: tools.flatMap((t) => (isObject(t) && typeof t.name === "string" ? [t.name] : [])),
     last: typeof result.nextCursor !== "string",
+    // 2026-07-28 lists say how long they may be cached: the catalogue trusts them as long.
+    freshForMs: typeof ttl === "number" && Number.isFinite(ttl) && ttl >= 0 ? ttl : undefined,
   };
+}
+
+/**
+ * A tools/list page the proxy builds itself. A 2026-07-28 result needs
+ * `resultType` and the caching fields; `ttlMs: 0` (ask again every time) is
+ * always true of a list the proxy may have to change.
+ */
+function ownPage(tools: unknown[], modern: boolean): Record<string, unknown> {
+  return modern ? { resultType: "complete", tools, ttlMs: 0, cacheScope: "private" } : { tools };
 }
 
 export class ToolCatalogue {
   private offeredName: string;
   private capability: ToolsCapability = "unknown";
   private names = new Set<string>();
+  /** Tools whose input schema marks arguments as `Mcp-Param-*` headers (2026-07-28), by name. */
+  private marks = new Map<string, ParamHeader[]>();
   /** How much of the list `names` holds: nothing seen yet, some pages (or a failed list), or all of it. */
   private listing: "none" | "partial" | "complete" = "none";
   private freshUntil = 0;
@@ -78,6 +95,21 @@ export class ToolCatalogue {
   /** The tool names upstream last listed (without the feedback tool). */
   get upstreamTools(): string[] {
     return [...this.names];
+  }
+
+  /** The `Mcp-Param-*` marks of an upstream tool (none when it has none or was never listed). */
+  paramHeaders(name: string): ParamHeader[] {
+    return this.marks.get(name) ?? [];
+  }
+
+  private learnMarks(tools: unknown[], replace: boolean): void {
+    if (replace) this.marks = new Map();
+    for (const t of tools) {
+      if (!isObject(t) || typeof t.name !== "string") continue;
+      const marks = paramHeadersOf(t.inputSchema);
+      if (marks.length > 0) this.marks.set(t.name, marks);
+      else this.marks.delete(t.name);
+    }
   }
 
   /** Upstream listed a tool of this name (and it is not the one the proxy answers). */
@@ -115,9 +147,9 @@ export class ToolCatalogue {
   }
 
   /** The answer to a `tools/list` the proxy serves alone (upstream has no tools). */
-  ownList(cursor: unknown): { result: Record<string, unknown> } | { error: string } {
+  ownList(cursor: unknown, modern = false): { result: Record<string, unknown> } | { error: string } {
     return cursor === undefined
-      ? { result: { tools: [feedbackToolDefinition(this.offeredName)] } }
+      ? { result: ownPage([feedbackToolDefinition(this.offeredName)], modern) }
       : { error: "Invalid cursor: this tool list has one page." };
   }
 
@@ -129,33 +161,37 @@ export class ToolCatalogue {
   clientPage(result: Record<string, unknown>, first: boolean): Record<string, unknown> | undefined {
     const page = pageOf(result);
     this.adopt(page, { replace: first });
+    this.learnMarks(page.tools, first);
     if (!first) return undefined;
     this.offeredToClient = true;
     return { ...result, tools: [...page.tools, feedbackToolDefinition(this.offeredName)] };
   }
 
   /** Upstream's `tools/list` failed: a first page becomes the feedback tool alone. */
-  failedPage(first: boolean, why: string): Record<string, unknown> | undefined {
+  failedPage(first: boolean, why: string, modern = false): Record<string, unknown> | undefined {
     if (!first) return undefined;
     this.config.log(`upstream tools/list failed (${why}); offering the feedback tool alone`);
     this.names = new Set();
     this.listing = "partial";
-    return { tools: [feedbackToolDefinition(this.offeredName)] };
+    return ownPage([feedbackToolDefinition(this.offeredName)], modern);
   }
 
   /** Learn the complete list with the proxy's own requests; concurrent callers share one listing. */
   refresh(fetchPage: PageFetcher): Promise<void> {
     this.refreshing ??= (async () => {
       const names: string[] = [];
+      const tools: unknown[] = [];
       let cursor: string | undefined;
       for (let n = 0; n < MAX_TOOL_PAGES; n++) {
         const result = await fetchPage(cursor);
         if (!result) return;
         const page = pageOf(result);
         names.push(...page.names);
+        tools.push(...page.tools);
         cursor = typeof result.nextCursor === "string" ? result.nextCursor : undefined;
         if (cursor === undefined) {
           this.adopt({ names, last: true, freshForMs: page.freshForMs }, { replace: true });
+          this.learnMarks(tools, true);
           return;
         }
       }
@@ -169,7 +205,9 @@ export class ToolCatalogue {
     if (how.replace) this.names = new Set(page.names);
     else for (const n of page.names) this.names.add(n);
     this.listing = page.last ? "complete" : "partial";
-    this.freshUntil = page.freshForMs === undefined ? Number.POSITIVE_INFINITY : this.now() + page.freshForMs;
+    // A listing just made is judged by, however short its ttl (0 is common): "missing" must mean missing now.
+    this.freshUntil =
+      page.freshForMs === undefined ? Number.POSITIVE_INFINITY : this.now() + Math.max(page.freshForMs, MIN_TRUST_MS);
     if (this.names.has(this.offeredName)) this.avoidCollision();
   }
 

@@ -1,13 +1,44 @@
 /**
- * A streamable-HTTP upstream, through the SDK's client transport used as a dumb
- * message pipe: it handles sessions, SSE streams and reconnection; the proxy
- * hands it messages and takes what comes back, unchanged.
+ * A streamable-HTTP upstream. 2025-11-25 traffic goes through the SDK's client
+ * transport used as a dumb message pipe: it handles sessions, SSE streams and
+ * reconnection; the proxy hands it messages and takes what comes back,
+ * unchanged. 2026-07-28 requests (see era.ts) have no session: each is one
+ * POST of its own, with the headers that revision requires, and whatever
+ * comes back — JSON or an SSE stream, an error with its HTTP status
+ * included — is handed on as it is (see `sendModern`).
  */
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
-import type { Frame, RpcMessage } from "./jsonrpc.js";
+import { hasEnvelopeClaim, headersFor } from "./era.js";
+import {
+  CONNECTION_CLOSED,
+  errorFrame,
+  isObject,
+  isRequest,
+  isResponse,
+  paramsOf,
+  type Frame,
+  type RpcId,
+  type RpcMessage,
+} from "./jsonrpc.js";
 import type { Log } from "./log.js";
+import { sseParser } from "./sse.js";
 import type { UpstreamClosed, UpstreamLink } from "./upstream.js";
+
+/** The ids of the requests in a POST body (one message or a batch). */
+function requestIdsOf(body: unknown): RpcId[] {
+  if (typeof body !== "string") return [];
+  try {
+    const value: unknown = JSON.parse(body);
+    return (Array.isArray(value) ? value : [value]).flatMap((m) =>
+      isObject(m) && typeof m.method === "string" && (typeof m.id === "string" || typeof m.id === "number")
+        ? [m.id]
+        : [],
+    );
+  } catch {
+    return [];
+  }
+}
 
 export interface HttpUpstreamOptions {
   url: URL;
@@ -19,6 +50,11 @@ export interface HttpUpstreamOptions {
 export class HttpUpstream implements UpstreamLink {
   onmessage?: (frame: Frame) => void;
   onclose?: (info: UpstreamClosed) => void;
+  onstreamclosed?: (requestId: RpcId, retryMs: number | undefined) => void;
+  onretry?: (ms: number) => void;
+  readonly forwardsHeaders = true;
+  /** 2026-07-28 requests in flight: aborting one is how HTTP cancels it. */
+  private readonly modern = new Map<RpcId, AbortController>();
   private readonly transport: StreamableHTTPClientTransport;
   private closed = false;
   private closing = false;
@@ -34,7 +70,7 @@ export class HttpUpstream implements UpstreamLink {
       } finally {
         if (init?.method === "GET") this.standaloneOpened?.();
       }
-      return this.watchStream(res);
+      return this.watchStream(res, init?.method === "POST" ? requestIdsOf(init.body) : []);
     };
     this.transport = new StreamableHTTPClientTransport(options.url, {
       requestInit: { headers: options.headers },
@@ -51,6 +87,7 @@ export class HttpUpstream implements UpstreamLink {
 
   async send(frame: Frame): Promise<void> {
     if (this.closed) throw new Error("the upstream MCP connection is closed");
+    if (hasEnvelopeClaim(frame.msg) || this.isModernCancel(frame.msg)) return this.sendModern(frame);
     if (frame.msg.method === "notifications/initialized") {
       // The SDK opens the standalone GET stream in the background after this
       // notification. A server message sent on it before it is open is lost
@@ -74,7 +111,123 @@ export class HttpUpstream implements UpstreamLink {
     this.transport.setProtocolVersion(version);
   }
 
+  private isModernCancel(m: RpcMessage): boolean {
+    const rid = paramsOf(m).requestId;
+    return (
+      m.method === "notifications/cancelled" &&
+      (typeof rid === "string" || typeof rid === "number") &&
+      this.modern.has(rid)
+    );
+  }
+
+  /**
+   * One 2026-07-28 message as one POST. Resolves once upstream took it (its
+   * answer arrives through `onmessage`); rejects when the POST could not be
+   * made. HTTP has no `notifications/cancelled` in that revision: closing
+   * the request's stream is the cancellation.
+   */
+  private async sendModern(frame: Frame): Promise<void> {
+    const m = frame.msg;
+    if (m.method === "notifications/cancelled") {
+      this.modern.get(paramsOf(m).requestId as RpcId)?.abort();
+      return;
+    }
+    const id = isRequest(m) ? (m.id as RpcId) : undefined;
+    const abort = new AbortController();
+    if (id !== undefined) this.modern.set(id, abort);
+    let res: Response;
+    try {
+      res = await fetch(this.options.url, {
+        method: "POST",
+        headers: {
+          ...this.options.headers,
+          ...frame.headers,
+          ...headersFor(m),
+          "content-type": "application/json",
+          accept: "application/json, text/event-stream",
+        },
+        body: JSON.stringify(m),
+        signal: abort.signal,
+      });
+    } catch (err) {
+      if (id !== undefined) this.modern.delete(id);
+      throw err;
+    }
+    void this.readModern(res, id, abort.signal).finally(() => {
+      if (id !== undefined) this.modern.delete(id);
+    });
+  }
+
+  private async readModern(res: Response, id: RpcId | undefined, signal: AbortSignal): Promise<void> {
+    const type = res.headers.get("content-type") ?? "";
+    let answered = id === undefined;
+    const deliver = (value: unknown) => {
+      for (const msg of Array.isArray(value) ? value : [value]) {
+        if (!isObject(msg)) continue;
+        const rpc = msg as unknown as RpcMessage;
+        const frame: Frame = { msg: rpc };
+        if (id !== undefined) frame.related = id;
+        if (isResponse(rpc)) {
+          // An upstream that could not tie its error to the request still answers it.
+          if ((rpc.id === null || rpc.id === undefined) && id !== undefined && !answered) rpc.id = id;
+          if (rpc.id === id) answered = true;
+          if (!res.ok) frame.status = res.status;
+        }
+        this.onmessage?.(frame);
+      }
+    };
+    try {
+      if (type.includes("text/event-stream") && res.body) {
+        const parser = sseParser((e) => {
+          if (e.data.trim() === "") return;
+          try {
+            deliver(JSON.parse(e.data));
+          } catch {
+            this.options.log(`${this.options.label}: upstream sent an SSE event that is not JSON; dropped it`);
+          }
+        });
+        const reader = res.body.getReader();
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done) break;
+          parser.push(value);
+        }
+      } else {
+        const text = await res.text();
+        if (text.trim() !== "") {
+          try {
+            deliver(JSON.parse(text));
+          } catch {
+            // Not JSON (a proxy's HTML page, a plain "Not Found"): the request still gets its answer below.
+          }
+        }
+        if (!answered && id !== undefined) {
+          const why = text.trim() === "" ? "" : `: ${text.trim().slice(0, 200)}`;
+          const frame = errorFrame(id, CONNECTION_CLOSED, `The upstream MCP server answered HTTP ${res.status}${why}`);
+          frame.status = res.ok ? 502 : res.status;
+          frame.related = id;
+          answered = true;
+          this.onmessage?.(frame);
+        }
+      }
+    } catch (err) {
+      if (signal.aborted) return;
+      this.options.log(`${this.options.label}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    if (!answered && id !== undefined && !signal.aborted) {
+      // 2026-07-28 streams cannot be resumed: the request is lost, and the client may send it again.
+      const frame = errorFrame(
+        id,
+        CONNECTION_CLOSED,
+        "The upstream MCP server ended the response stream without answering.",
+      );
+      frame.related = id;
+      this.onmessage?.(frame);
+    }
+  }
+
   async close(): Promise<void> {
+    for (const abort of this.modern.values()) abort.abort();
     if (this.closing) return;
     this.closing = true;
     if (!this.closed && this.transport.sessionId) {
@@ -100,15 +253,37 @@ export class HttpUpstream implements UpstreamLink {
    * carried, so on an abnormal end ask whether the server still answers at
    * all; if not, the upstream is gone and every pending request gets its error.
    */
-  private watchStream(res: Response): Response {
+  private watchStream(res: Response, requestIds: RpcId[]): Response {
     if (!res.body || !(res.headers.get("content-type") ?? "").includes("text/event-stream")) return res;
     const source = res.body.getReader();
+    // SEP-1699 polling (2025-11-25): a server may end a call's stream after an event id, saying when to
+    // come back (`retry`); the SDK resumes it upstream, and the client's stream is ended the same way.
+    const unanswered = new Set(requestIds);
+    let resumable = false;
+    const watch = sseParser(
+      (e) => {
+        if (e.id !== undefined) resumable = true;
+        if (unanswered.size === 0 || !e.data.includes('"id"')) return;
+        try {
+          const msg = JSON.parse(e.data) as RpcMessage;
+          if (isResponse(msg) && (typeof msg.id === "string" || typeof msg.id === "number")) unanswered.delete(msg.id);
+        } catch {
+          // The SDK reports what it cannot parse.
+        }
+      },
+      (ms) => this.onretry?.(ms),
+    );
     const body = new ReadableStream<Uint8Array>({
       pull: async (controller) => {
         try {
           const { done, value } = await source.read();
-          if (done) controller.close();
-          else controller.enqueue(value);
+          if (done) {
+            controller.close();
+            if (resumable && !this.closing) for (const id of unanswered) this.onstreamclosed?.(id, watch.retryMs);
+          } else {
+            watch.push(value);
+            controller.enqueue(value);
+          }
         } catch (err) {
           if (!this.closing) void this.probe();
           controller.error(err);

@@ -1,5 +1,5 @@
 /** What the proxy needs from an upstream server connection, whatever its transport. */
-import type { Frame } from "./jsonrpc.js";
+import type { Frame, RpcId } from "./jsonrpc.js";
 import type { OversizedLine } from "./line-reader.js";
 
 export interface UpstreamClosed {
@@ -15,6 +15,8 @@ export interface UpstreamLink {
   send(frame: Frame): Promise<void> | void;
   /** Line transports: hand over a line as it is (newline included); throws like `send`. */
   sendRaw?(line: Buffer): void;
+  /** HTTP upstreams: request headers reach the server (it checks `Mcp-Param-*` itself). */
+  readonly forwardsHeaders?: boolean;
   /** Called once the negotiated protocol version is known (HTTP upstreams send it as a header). */
   setProtocolVersion(version: string): void;
   /** Stop the upstream (kill the child's process group, or end the HTTP session). */
@@ -23,6 +25,10 @@ export interface UpstreamLink {
   /** Line transports offer each raw line here first; `true` means it was handled without parsing. */
   onrawline?: (line: Buffer) => boolean;
   onclose?: (info: UpstreamClosed) => void;
+  /** HTTP upstreams (2025-11-25 SSE polling): upstream ended a request's stream to be resumed after `retryMs`. */
+  onstreamclosed?: (requestId: RpcId, retryMs: number | undefined) => void;
+  /** HTTP upstreams: the SSE `retry` interval upstream asked for. */
+  onretry?: (ms: number) => void;
   /** Line transports: a line from the server was dropped for being longer than the limit. */
   ontoolong?: (line: OversizedLine) => void;
   /** Line transports: `true` when the server is not reading as fast as it is sent to, `false` once it caught up. */

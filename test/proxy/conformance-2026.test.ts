@@ -31,17 +31,21 @@ type Revision = (typeof REVISIONS)[number];
 const SHAPES = ["HTTP→HTTP", "HTTP→stdio", "stdio→HTTP", "stdio→stdio"] as const;
 type Shape = (typeof SHAPES)[number];
 
-/** Shapes that lose directly passing checks today (issue 15); each entry runs as `it.fails`. */
-const FAILING_TODAY = new Set<`${Revision} ${Shape}`>([
-  "2025-11-25 HTTP→HTTP",
-  "2025-11-25 HTTP→stdio",
-  "2025-11-25 stdio→HTTP",
-  "2025-11-25 stdio→stdio",
-  "2026-07-28 HTTP→HTTP",
-  "2026-07-28 HTTP→stdio",
-  "2026-07-28 stdio→HTTP",
-  "2026-07-28 stdio→stdio",
-]);
+/** Shapes that lose directly passing checks today; each entry runs as `it.fails`. */
+const FAILING_TODAY = new Set<`${Revision} ${Shape}`>([]);
+
+/**
+ * The one check a stdio hop cannot carry, by design: SEP-1699 (2025-11-25) has the server
+ * end a call's SSE stream mid-call so the client resumes it with `Last-Event-ID`; a stdio
+ * server owns no stream to end, so behind an HTTP→stdio hop (the stdio-downstream shapes are
+ * measured through one) the result arrives on the stream it was asked on, which the suite
+ * notes as INFO. The proxy still sends `retry` (server-sse-retry-field passes everywhere)
+ * and resumes broken streams (http.test.ts). Asserted exactly, so nothing else hides here.
+ */
+const STDIO_HOP_CANNOT_CARRY: Record<Revision, string[]> = {
+  "2025-11-25": ["server-sse-polling/server-sse-disconnect-resume"],
+  "2026-07-28": [],
+};
 
 /** The tasks extension (io.modelcontextprotocol/tasks): run by the 2026-07-28 set, never scored, not served by the SDK. */
 const UNSCORED_UNSERVED = /^tasks-/;
@@ -111,7 +115,10 @@ describe("official MCP conformance suite, both revisions, dual-era fixture", () 
       const results = await runSuite(upstream.url, revision);
       direct.set(revision, results);
       const passing = [...results.values()].filter((checks) => !checks.some((c) => c.status === "FAILURE")).length;
-      console.log(`conformance ${revision}, direct: ${passing} of ${results.size} scenarios pass`);
+      const checks = [...results.values()].flat().filter((c) => c.status === "SUCCESS").length;
+      console.log(
+        `conformance ${revision}, direct: ${passing} of ${results.size} scenarios pass, ${checks} checks pass`,
+      );
     }
   }, 300_000);
   afterAll(() => upstream?.stop());
@@ -148,9 +155,10 @@ describe("official MCP conformance suite, both revisions, dual-era fixture", () 
             const through = await runSuite(proxy.url, revision);
             const lost = lostThrough(direct.get(revision)!, through);
             console.log(
-              `conformance ${revision}, through the proxy ${shape}: ${[...through.values()].filter((c) => !c.some((x) => x.status === "FAILURE")).length} of ${through.size} scenarios pass, ${lost.length} directly passing checks lost${lost.length ? `:\n  ${lost.join("\n  ")}` : ""}`,
+              `conformance ${revision}, through the proxy ${shape}: ${[...through.values()].filter((c) => !c.some((x) => x.status === "FAILURE")).length} of ${through.size} scenarios pass, ${[...through.values()].flat().filter((c) => c.status === "SUCCESS").length} checks pass, ${lost.length} directly passing checks lost${lost.length ? `:\n  ${lost.join("\n  ")}` : ""}`,
             );
-            expect(lost).toEqual([]);
+            const expected = shape === "HTTP→HTTP" ? [] : STDIO_HOP_CANNOT_CARRY[revision];
+            expect(lost.map((l) => l.replace(/ \(.*$/s, ""))).toEqual(expected);
           } finally {
             await proxy.stop();
           }
