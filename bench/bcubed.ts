@@ -9,7 +9,10 @@ export interface BCubed {
   f1: number;
 }
 
-export function bcubed<Id>(truth: ReadonlyMap<Id, string | number>, predicted: ReadonlyMap<Id, string | number>): BCubed {
+export function bcubed<Id>(
+  truth: ReadonlyMap<Id, string | number>,
+  predicted: ReadonlyMap<Id, string | number>,
+): BCubed {
   const ids = [...truth.keys()];
   if (ids.length === 0) return { precision: 1, recall: 1, f1: 1 };
   const pair = (a: string | number, b: string | number) => `${String(a)}\u0000${String(b)}`;

@@ -25,7 +25,7 @@
  * version is known in `initializeResult` below.
  */
 import { clientTypeOf, FeedbackCalls, type ToolResult } from "./feedback-call.js";
-import { type Caller, callerOf, envelopeForOwnRequests, isModernRequest, SUBSCRIPTION_ID_META } from "./era.js";
+import { callerOf, envelopeForOwnRequests, isModernRequest, SUBSCRIPTION_ID_META } from "./era.js";
 import { InitializeGate, introductionOf, withInstructions } from "./initialize-gate.js";
 import {
   CONNECTION_CLOSED,

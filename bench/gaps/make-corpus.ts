@@ -55,7 +55,9 @@ const SERVERS: ServerSpec[] = [
     ],
     gaps: [
       {
-        key: "billing/costs-date-range", n: 14, tools: ["get_costs", "get_costs", "get_costs", null, "billing.get_costs"],
+        key: "billing/costs-date-range",
+        n: 14,
+        tools: ["get_costs", "get_costs", "get_costs", null, "billing.get_costs"],
         types: ["missing_parameter", "missing_parameter", "incomplete_results"],
         needs: [
           "need date filter on get_costs",
@@ -76,11 +78,13 @@ const SERVERS: ServerSpec[] = [
           "Add start_date and end_date (ISO 8601) parameters to get_costs.",
           "get_costs(since, until)",
           "Support a date range filter: get_costs(from: date, to: date).",
-          "accept period=\"YYYY-MM\" or a from/to pair",
+          'accept period="YYYY-MM" or a from/to pair',
         ],
       },
       {
-        key: "billing/costs-by-project-filter", n: 9, tools: ["get_costs", "get_costs", null],
+        key: "billing/costs-by-project-filter",
+        n: 9,
+        tools: ["get_costs", "get_costs", null],
         types: ["missing_parameter"],
         needs: [
           "filter costs by project",
@@ -90,7 +94,7 @@ const SERVERS: ServerSpec[] = [
           "get costs scoped to one project",
         ],
         tried: [
-          "get_costs(project=\"{id}\") -> unknown parameter",
+          'get_costs(project="{id}") -> unknown parameter',
           "Called get_costs and looked for a project field in the output, there is none.",
           "listed all costs ({num} rows) hoping to filter client-side but rows don't carry the project",
         ],
@@ -101,7 +105,9 @@ const SERVERS: ServerSpec[] = [
         ],
       },
       {
-        key: "billing/costs-breakdown-per-service", n: 8, tools: ["get_costs", null],
+        key: "billing/costs-breakdown-per-service",
+        n: 8,
+        tools: ["get_costs", null],
         types: ["incomplete_results", "missing_tool", "wrong_format"],
         needs: [
           "Break down the total cost per service (compute, storage, egress).",
@@ -111,7 +117,7 @@ const SERVERS: ServerSpec[] = [
           "Costs split by product line / SKU",
         ],
         tried: [
-          "get_costs -> {\"total\": {num}.42}",
+          'get_costs -> {"total": {num}.42}',
           "Checked get_invoice for line items; they are just one aggregated line.",
           "no other tool returns anything by service",
         ],
@@ -122,7 +128,9 @@ const SERVERS: ServerSpec[] = [
         ],
       },
       {
-        key: "billing/invoices-date-range", n: 10, tools: ["list_invoices", "list_invoices", null],
+        key: "billing/invoices-date-range",
+        n: 10,
+        tools: ["list_invoices", "list_invoices", null],
         types: ["missing_parameter", "incomplete_results"],
         needs: [
           "list invoices issued between two dates",
@@ -133,7 +141,7 @@ const SERVERS: ServerSpec[] = [
         ],
         tried: [
           "list_invoices() returned {num} invoices going back years",
-          "list_invoices(after=\"{date}\") ignored the argument",
+          'list_invoices(after="{date}") ignored the argument',
           "Fetched every invoice and filtered on the date field myself.",
         ],
         sugg: [
@@ -143,7 +151,9 @@ const SERVERS: ServerSpec[] = [
         ],
       },
       {
-        key: "billing/invoice-pdf", n: 8, tools: ["get_invoice", null, "get_invoice"],
+        key: "billing/invoice-pdf",
+        n: 8,
+        tools: ["get_invoice", null, "get_invoice"],
         types: ["missing_tool", "wrong_format"],
         needs: [
           "Download the invoice as a PDF",
@@ -153,7 +163,7 @@ const SERVERS: ServerSpec[] = [
           "invoice document link",
         ],
         tried: [
-          "get_invoice(\"{id}\") -> JSON with amounts, no pdf_url",
+          'get_invoice("{id}") -> JSON with amounts, no pdf_url',
           "looked for an export or download tool, none exists",
         ],
         sugg: [
@@ -163,7 +173,9 @@ const SERVERS: ServerSpec[] = [
         ],
       },
       {
-        key: "billing/refund", n: 7, tools: [null],
+        key: "billing/refund",
+        n: 7,
+        tools: [null],
         types: ["missing_tool"],
         needs: [
           "issue a refund",
@@ -174,16 +186,15 @@ const SERVERS: ServerSpec[] = [
         ],
         tried: [
           "Looked through the tool list: only read tools for charges.",
-          "get_charge(\"{id}\") works but nothing to reverse it",
+          'get_charge("{id}") works but nothing to reverse it',
           "Tried update_charge with status=refunded, rejected: read-only field",
         ],
-        sugg: [
-          "create_refund(charge_id, amount?, reason?)",
-          "Add a refund tool with an optional partial amount.",
-        ],
+        sugg: ["create_refund(charge_id, amount?, reason?)", "Add a refund tool with an optional partial amount."],
       },
       {
-        key: "billing/amount-currency-format", n: 7, tools: ["get_invoice", "list_invoices", "get_costs", null],
+        key: "billing/amount-currency-format",
+        n: 7,
+        tools: ["get_invoice", "list_invoices", "get_costs", null],
         types: ["wrong_format"],
         needs: [
           "amounts come back as integers in cents without the currency",
@@ -196,13 +207,15 @@ const SERVERS: ServerSpec[] = [
           "Divided by 100 guessing cents, but JPY invoices then came out wrong.",
         ],
         sugg: [
-          "Return amounts as {value: \"1299.00\", currency: \"EUR\"}.",
+          'Return amounts as {value: "1299.00", currency: "EUR"}.',
           "Include an ISO 4217 currency field next to every amount.",
           "",
         ],
       },
       {
-        key: "billing/invoices-pagination", n: 8, tools: ["list_invoices", "list_invoices", null],
+        key: "billing/invoices-pagination",
+        n: 8,
+        tools: ["list_invoices", "list_invoices", null],
         types: ["incomplete_results"],
         needs: [
           "list_invoices stops at 100 results, need pagination",
@@ -210,18 +223,13 @@ const SERVERS: ServerSpec[] = [
           "need to page through all invoices",
           "The customer has more than a hundred invoices; I can only ever see the latest 100 and there is no next-page token.",
         ],
-        tried: [
-          "list_invoices(limit=1000) still returns 100",
-          "list_invoices(page=2) -> unknown argument",
-        ],
-        sugg: [
-          "Add cursor-based pagination (next_cursor) to list_invoices.",
-          "support page/page_size",
-          "",
-        ],
+        tried: ["list_invoices(limit=1000) still returns 100", "list_invoices(page=2) -> unknown argument"],
+        sugg: ["Add cursor-based pagination (next_cursor) to list_invoices.", "support page/page_size", ""],
       },
       {
-        key: "billing/customer-by-email", n: 6, tools: ["get_customer", null, "search_customers"],
+        key: "billing/customer-by-email",
+        n: 6,
+        tools: ["get_customer", null, "search_customers"],
         types: ["missing_parameter", "missing_tool"],
         needs: [
           "find a customer by email address",
@@ -230,27 +238,39 @@ const SERVERS: ServerSpec[] = [
           "search customers by email",
         ],
         tried: [
-          "get_customer(email=\"{email}\") -> customer_id is required",
+          'get_customer(email="{email}") -> customer_id is required',
           "list_customers and scanned {num} pages manually",
         ],
-        sugg: [
-          "Let get_customer accept an email.",
-          "search_customers(query) matching email or name",
-        ],
+        sugg: ["Let get_customer accept an email.", "search_customers(query) matching email or name"],
       },
     ],
     singles: [
       [null, "missing_tool", "Change the billing contact email on the account", "no update_account tool"],
       ["get_costs", "wrong_format", "cost numbers are floats with rounding noise (12.299999999)", "get_costs"],
       [null, "missing_tool", "Apply a coupon code to a subscription", "looked for coupons/discounts tools"],
-      ["list_invoices", "missing_parameter", "filter invoices by status (paid / unpaid / overdue)", "list_invoices(status=\"overdue\") rejected"],
+      [
+        "list_invoices",
+        "missing_parameter",
+        "filter invoices by status (paid / unpaid / overdue)",
+        'list_invoices(status="overdue") rejected',
+      ],
       [null, "missing_tool", "get the tax ID / VAT number on file for the customer", "get_customer has no tax fields"],
-      ["get_subscription", "incomplete_results", "Subscription response lacks the next renewal date", "get_subscription(\"{id}\")"],
+      [
+        "get_subscription",
+        "incomplete_results",
+        "Subscription response lacks the next renewal date",
+        'get_subscription("{id}")',
+      ],
       [null, "missing_tool", "forecast next month's bill based on current usage", "nothing projects costs"],
       ["get_usage", "wrong_format", "usage is returned in bytes, want GB with the unit", "get_usage"],
       [null, "other", "The tool descriptions don't say whether amounts include VAT", "read the tool list"],
       [null, "missing_tool", "export all invoices as CSV for accounting", "list_invoices and build the CSV by hand"],
-      ["list_payment_methods", "incomplete_results", "card expiry date missing from payment methods", "list_payment_methods"],
+      [
+        "list_payment_methods",
+        "incomplete_results",
+        "card expiry date missing from payment methods",
+        "list_payment_methods",
+      ],
       [null, "missing_tool", "cancel a subscription at period end", "no cancel tool"],
     ],
   },
@@ -264,7 +284,9 @@ const SERVERS: ServerSpec[] = [
     ],
     gaps: [
       {
-        key: "codehost/pr-review-comments", n: 11, tools: ["get_pull_request", "get_pull_request", null],
+        key: "codehost/pr-review-comments",
+        n: 11,
+        tools: ["get_pull_request", "get_pull_request", null],
         types: ["incomplete_results", "missing_tool"],
         needs: [
           "get review comments on a PR",
@@ -274,7 +296,7 @@ const SERVERS: ServerSpec[] = [
           "fetch comments left by reviewers on a pull request, including the file and line they refer to",
         ],
         tried: [
-          "get_pull_request(repo=\"acme/api\", number={num}) -> no comments field",
+          'get_pull_request(repo="acme/api", number={num}) -> no comments field',
           "list_issue_comments on the PR number only returns the conversation comments, not the review ones",
           "tried get_pr_reviews, doesn't exist",
         ],
@@ -285,7 +307,9 @@ const SERVERS: ServerSpec[] = [
         ],
       },
       {
-        key: "codehost/code-search-regex", n: 8, tools: ["search_code", "search_code", null],
+        key: "codehost/code-search-regex",
+        n: 8,
+        tools: ["search_code", "search_code", null],
         types: ["missing_parameter", "incomplete_results"],
         needs: [
           "regex support in search_code",
@@ -293,18 +317,13 @@ const SERVERS: ServerSpec[] = [
           "search code by pattern, not just literal terms",
           "search_code treats my query as keywords; need regexp matching",
         ],
-        tried: [
-          "search_code(query=\"/foo.*bar/\") -> 0 results",
-          "escaped the pattern, still tokenised",
-        ],
-        sugg: [
-          "Add regex: boolean to search_code.",
-          "support regular expression queries",
-          "",
-        ],
+        tried: ['search_code(query="/foo.*bar/") -> 0 results', "escaped the pattern, still tokenised"],
+        sugg: ["Add regex: boolean to search_code.", "support regular expression queries", ""],
       },
       {
-        key: "codehost/file-at-ref", n: 9, tools: ["get_file_contents", "get_file_contents", null],
+        key: "codehost/file-at-ref",
+        n: 9,
+        tools: ["get_file_contents", "get_file_contents", null],
         types: ["missing_parameter"],
         needs: [
           "read a file at a specific branch or commit",
@@ -314,16 +333,15 @@ const SERVERS: ServerSpec[] = [
           "Fetch {path} as it was in tag v2.3.0",
         ],
         tried: [
-          "get_file_contents(path=\"{path}\", branch=\"feature/x\") ignored branch",
+          'get_file_contents(path="{path}", branch="feature/x") ignored branch',
           "got main's copy, which already has the fix",
         ],
-        sugg: [
-          "Add ref (branch, tag or SHA) to get_file_contents.",
-          "get_file_contents(path, ref?)",
-        ],
+        sugg: ["Add ref (branch, tag or SHA) to get_file_contents.", "get_file_contents(path, ref?)"],
       },
       {
-        key: "codehost/issues-by-label", n: 9, tools: ["list_issues", "list_issues", null],
+        key: "codehost/issues-by-label",
+        n: 9,
+        tools: ["list_issues", "list_issues", null],
         types: ["missing_parameter"],
         needs: [
           "filter issues by label",
@@ -331,18 +349,13 @@ const SERVERS: ServerSpec[] = [
           "I needed the open issues with the label release-blocker; list_issues has no label argument so I got all {num} issues.",
           "need labels filter on list_issues",
         ],
-        tried: [
-          "list_issues(labels=\"bug\") -> unknown argument",
-          "pulled all issues and filtered labels myself, slow",
-        ],
-        sugg: [
-          "Add labels: string[] to list_issues.",
-          "list_issues(label)",
-          "",
-        ],
+        tried: ['list_issues(labels="bug") -> unknown argument', "pulled all issues and filtered labels myself, slow"],
+        sugg: ["Add labels: string[] to list_issues.", "list_issues(label)", ""],
       },
       {
-        key: "codehost/issues-since-date", n: 7, tools: ["list_issues", null],
+        key: "codehost/issues-since-date",
+        n: 7,
+        tools: ["list_issues", null],
         types: ["missing_parameter", "incomplete_results"],
         needs: [
           "filter issues by creation date",
@@ -350,17 +363,13 @@ const SERVERS: ServerSpec[] = [
           "need list_issues to return only issues updated in the last 7 days",
           "The user wanted this week's new issues. list_issues has no since/until, so I paged through everything.",
         ],
-        tried: [
-          "list_issues(since=\"{date}\") ignored",
-          "sorted by created and stopped manually",
-        ],
-        sugg: [
-          "Add since / until timestamps to list_issues.",
-          "created_after param",
-        ],
+        tried: ['list_issues(since="{date}") ignored', "sorted by created and stopped manually"],
+        sugg: ["Add since / until timestamps to list_issues.", "created_after param"],
       },
       {
-        key: "codehost/ci-logs", n: 10, tools: [null, "get_workflow_run", null],
+        key: "codehost/ci-logs",
+        n: 10,
+        tools: [null, "get_workflow_run", null],
         types: ["missing_tool", "incomplete_results"],
         needs: [
           "get CI job logs",
@@ -369,10 +378,7 @@ const SERVERS: ServerSpec[] = [
           "get_workflow_run shows status=failure but not the log, so I cannot tell which test failed",
           "read build logs for a check run",
         ],
-        tried: [
-          "get_workflow_run(id={num}) -> conclusion: failure, no logs",
-          "looked for download_logs tool",
-        ],
+        tried: ["get_workflow_run(id={num}) -> conclusion: failure, no logs", "looked for download_logs tool"],
         sugg: [
           "get_job_logs(run_id, job?) returning the tail of the log",
           "Add a logs field (last {num} lines) to get_workflow_run.",
@@ -380,7 +386,9 @@ const SERVERS: ServerSpec[] = [
         ],
       },
       {
-        key: "codehost/merge-pr", n: 6, tools: [null, "update_pull_request"],
+        key: "codehost/merge-pr",
+        n: 6,
+        tools: [null, "update_pull_request"],
         types: ["missing_tool"],
         needs: [
           "merge a pull request",
@@ -388,24 +396,20 @@ const SERVERS: ServerSpec[] = [
           "need to squash-merge a PR",
           "The user approved and asked me to merge it; I can comment and update the title but not merge.",
         ],
-        tried: [
-          "update_pull_request(state=\"merged\") -> invalid state",
-          "searched tools for merge",
-        ],
-        sugg: [
-          "merge_pull_request(repo, number, method: merge|squash|rebase)",
-          "",
-        ],
+        tried: ['update_pull_request(state="merged") -> invalid state', "searched tools for merge"],
+        sugg: ["merge_pull_request(repo, number, method: merge|squash|rebase)", ""],
       },
       {
-        key: "codehost/pr-list-by-author", n: 5, tools: ["list_pull_requests", null],
+        key: "codehost/pr-list-by-author",
+        n: 5,
+        tools: ["list_pull_requests", null],
         types: ["missing_parameter"],
         needs: [
           "list PRs opened by a given user",
           "filter pull requests by author",
           "need author param on list_pull_requests to find {email}'s open PRs",
         ],
-        tried: ["list_pull_requests(author=\"dana\") -> unknown", "listed all PRs and matched the user field"],
+        tried: ['list_pull_requests(author="dana") -> unknown', "listed all PRs and matched the user field"],
         sugg: ["Add author to list_pull_requests.", ""],
       },
     ],
@@ -413,7 +417,7 @@ const SERVERS: ServerSpec[] = [
       [null, "missing_tool", "create a new branch from main", "no create_branch"],
       ["get_commit", "incomplete_results", "commit response omits the list of changed files", "get_commit(sha={run})"],
       [null, "missing_tool", "see who last changed a line (git blame)", "nothing like blame"],
-      ["search_code", "missing_parameter", "limit search_code to one directory", "search_code(path=\"src/\") ignored"],
+      ["search_code", "missing_parameter", "limit search_code to one directory", 'search_code(path="src/") ignored'],
       [null, "missing_tool", "list repository releases and their tags", "no releases tool"],
       ["list_issues", "wrong_format", "issue bodies come back as HTML instead of markdown", "list_issues"],
       [null, "missing_tool", "add a label to an issue", "update_issue has no labels"],
@@ -433,7 +437,9 @@ const SERVERS: ServerSpec[] = [
     ],
     gaps: [
       {
-        key: "calendar/recurring-events", n: 10, tools: ["create_event", "create_event", null],
+        key: "calendar/recurring-events",
+        n: 10,
+        tools: ["create_event", "create_event", null],
         types: ["missing_parameter", "missing_tool"],
         needs: [
           "create a recurring event",
@@ -442,10 +448,7 @@ const SERVERS: ServerSpec[] = [
           "repeat an event every 2 weeks",
           "I needed a meeting that repeats monthly on the first Tuesday; I had to create {num} separate events instead.",
         ],
-        tried: [
-          "create_event(recurrence=\"RRULE:FREQ=WEEKLY\") -> unknown field",
-          "created each occurrence by hand",
-        ],
+        tried: ['create_event(recurrence="RRULE:FREQ=WEEKLY") -> unknown field', "created each occurrence by hand"],
         sugg: [
           "Add recurrence (RFC 5545 RRULE) to create_event.",
           "create_event(..., repeat: {freq, interval, until})",
@@ -453,7 +456,9 @@ const SERVERS: ServerSpec[] = [
         ],
       },
       {
-        key: "calendar/timezone-format", n: 8, tools: ["list_events", "get_event", null],
+        key: "calendar/timezone-format",
+        n: 8,
+        tools: ["list_events", "get_event", null],
         types: ["wrong_format"],
         needs: [
           "event times come back without a time zone",
@@ -465,7 +470,9 @@ const SERVERS: ServerSpec[] = [
         sugg: ["Return ISO 8601 with offset plus the IANA time zone name.", "include timeZone field", ""],
       },
       {
-        key: "calendar/free-busy", n: 9, tools: [null, "list_events"],
+        key: "calendar/free-busy",
+        n: 9,
+        tools: [null, "list_events"],
         types: ["missing_tool"],
         needs: [
           "find a free slot for several attendees",
@@ -478,7 +485,9 @@ const SERVERS: ServerSpec[] = [
         sugg: ["freebusy(attendees[], time_min, time_max)", "find_meeting_times(attendees, duration)", ""],
       },
       {
-        key: "calendar/events-date-range", n: 9, tools: ["list_events", "list_events", null],
+        key: "calendar/events-date-range",
+        n: 9,
+        tools: ["list_events", "list_events", null],
         types: ["missing_parameter", "incomplete_results"],
         needs: [
           "list events between two dates",
@@ -487,11 +496,13 @@ const SERVERS: ServerSpec[] = [
           "I needed everything on the calendar from {date} to {date2} to summarise the user's month, but list_events has no start/end parameters.",
           "need time_min/time_max on list_events",
         ],
-        tried: ["list_events(start=\"{date}\") ignored", "list_events returns only the next 10 events"],
+        tried: ['list_events(start="{date}") ignored', "list_events returns only the next 10 events"],
         sugg: ["Add time_min and time_max to list_events.", "list_events(from, to)", ""],
       },
       {
-        key: "calendar/attendee-status", n: 7, tools: ["get_event", null],
+        key: "calendar/attendee-status",
+        n: 7,
+        tools: ["get_event", null],
         types: ["incomplete_results"],
         needs: [
           "see which attendees accepted the invite",
@@ -499,11 +510,13 @@ const SERVERS: ServerSpec[] = [
           "need response status (accepted/declined/tentative) for each guest",
           "who declined the meeting?",
         ],
-        tried: ["get_event(\"{id}\") -> attendees: [emails]", "no rsvp tool"],
+        tried: ['get_event("{id}") -> attendees: [emails]', "no rsvp tool"],
         sugg: ["Include responseStatus per attendee in get_event.", ""],
       },
       {
-        key: "calendar/move-event", n: 7, tools: [null, "update_event"],
+        key: "calendar/move-event",
+        n: 7,
+        tools: [null, "update_event"],
         types: ["missing_tool", "missing_parameter"],
         needs: [
           "reschedule an existing event",
@@ -518,13 +531,23 @@ const SERVERS: ServerSpec[] = [
     singles: [
       [null, "missing_tool", "add a video conference link to an event", "no conferencing option"],
       ["create_event", "missing_parameter", "set a reminder 10 minutes before", "create_event has no reminders"],
-      [null, "missing_tool", "list the user's calendars (work, personal, shared)", "only the primary calendar is visible"],
+      [
+        null,
+        "missing_tool",
+        "list the user's calendars (work, personal, shared)",
+        "only the primary calendar is visible",
+      ],
       ["list_events", "incomplete_results", "event descriptions are truncated to 200 chars", "list_events"],
       [null, "missing_tool", "set an out-of-office / vacation block", "no OOO tool"],
       ["get_event", "wrong_format", "all-day events have a midnight start instead of a date", "get_event"],
       [null, "missing_tool", "book a meeting room", "no rooms/resources"],
       [null, "other", "tool returns 500 when the title contains an emoji", "create_event with emoji"],
-      ["delete_event", "missing_parameter", "cancel only one occurrence of a series", "delete_event removes the whole series"],
+      [
+        "delete_event",
+        "missing_parameter",
+        "cancel only one occurrence of a series",
+        "delete_event removes the whole series",
+      ],
       [null, "missing_tool", "search events by keyword in title", "list_events then scan"],
     ],
   },
@@ -538,7 +561,9 @@ const SERVERS: ServerSpec[] = [
     ],
     gaps: [
       {
-        key: "wiki/search-in-space", n: 10, tools: ["search_docs", "search_docs", null],
+        key: "wiki/search-in-space",
+        n: 10,
+        tools: ["search_docs", "search_docs", null],
         types: ["missing_parameter"],
         needs: [
           "restrict search to one space",
@@ -547,11 +572,13 @@ const SERVERS: ServerSpec[] = [
           "limit doc search to a single space/section (HR)",
           "filter search results by space key",
         ],
-        tried: ["search_docs(query=\"runbook\", space=\"ENG\") -> unknown argument", "got {num} hits from every space"],
+        tried: ['search_docs(query="runbook", space="ENG") -> unknown argument', "got {num} hits from every space"],
         sugg: ["Add space_key to search_docs.", "search_docs(query, space?)", ""],
       },
       {
-        key: "wiki/page-history", n: 8, tools: [null, "get_page"],
+        key: "wiki/page-history",
+        n: 8,
+        tools: [null, "get_page"],
         types: ["missing_tool", "incomplete_results"],
         needs: [
           "see the version history of a page",
@@ -559,11 +586,13 @@ const SERVERS: ServerSpec[] = [
           "need previous revisions of page {id} to see what changed in the policy",
           "get an older version of a doc",
         ],
-        tried: ["get_page(\"{id}\") -> only current version", "no history tool"],
+        tried: ['get_page("{id}") -> only current version', "no history tool"],
         sugg: ["get_page_history(page_id) and get_page(page_id, version)", ""],
       },
       {
-        key: "wiki/search-snippets", n: 9, tools: ["search_docs", null],
+        key: "wiki/search-snippets",
+        n: 9,
+        tools: ["search_docs", null],
         types: ["incomplete_results"],
         needs: [
           "search results only contain titles",
@@ -571,11 +600,13 @@ const SERVERS: ServerSpec[] = [
           "need text snippets / highlights in search results",
           "search should return the matching passage",
         ],
-        tried: ["search_docs(\"expense policy\") then get_page for each hit"],
+        tried: ['search_docs("expense policy") then get_page for each hit'],
         sugg: ["Include a highlighted excerpt per hit.", "return snippet field", ""],
       },
       {
-        key: "wiki/page-markdown", n: 8, tools: ["get_page", null],
+        key: "wiki/page-markdown",
+        n: 8,
+        tools: ["get_page", null],
         types: ["wrong_format"],
         needs: [
           "page content comes back as raw HTML storage format",
@@ -583,11 +614,13 @@ const SERVERS: ServerSpec[] = [
           "get_page returns XHTML with macros (<ac:structured-macro>) that is hard to read",
           "The page body is full of storage-format markup; I wanted clean markdown to quote from.",
         ],
-        tried: ["get_page(\"{id}\")", "stripped tags myself, lost tables"],
+        tried: ['get_page("{id}")', "stripped tags myself, lost tables"],
         sugg: ["Add format=markdown|text to get_page.", ""],
       },
       {
-        key: "wiki/create-page", n: 8, tools: [null],
+        key: "wiki/create-page",
+        n: 8,
+        tools: [null],
         types: ["missing_tool"],
         needs: [
           "create a new page",
@@ -599,7 +632,9 @@ const SERVERS: ServerSpec[] = [
         sugg: ["create_page(space, parent_id, title, body_markdown)", "add write tools: create_page, update_page", ""],
       },
       {
-        key: "wiki/recently-updated", n: 7, tools: ["search_docs", null, "list_pages"],
+        key: "wiki/recently-updated",
+        n: 7,
+        tools: ["search_docs", null, "list_pages"],
         types: ["missing_parameter", "missing_tool"],
         needs: [
           "find pages updated since {date}",
@@ -607,11 +642,13 @@ const SERVERS: ServerSpec[] = [
           "need to filter search by last modified date",
           "what was edited in the last week",
         ],
-        tried: ["search_docs(query=\"*\") has no date sort", "list_pages has no modified field"],
+        tried: ['search_docs(query="*") has no date sort', "list_pages has no modified field"],
         sugg: ["updated_after param on search_docs", "recently_updated(space?, since)", ""],
       },
       {
-        key: "wiki/page-attachments", n: 6, tools: ["get_page", null],
+        key: "wiki/page-attachments",
+        n: 6,
+        tools: ["get_page", null],
         types: ["incomplete_results", "missing_tool"],
         needs: [
           "get attachments of a page",
@@ -645,7 +682,9 @@ const SERVERS: ServerSpec[] = [
     ],
     gaps: [
       {
-        key: "sqldb/describe-table", n: 10, tools: [null, "list_tables"],
+        key: "sqldb/describe-table",
+        n: 10,
+        tools: [null, "list_tables"],
         types: ["missing_tool", "incomplete_results"],
         needs: [
           "describe a table's columns and types",
@@ -654,11 +693,17 @@ const SERVERS: ServerSpec[] = [
           "get table schema (columns, types, nullability)",
           "I wrote a query against customers but guessed the column names wrong twice because I couldn't inspect the table definition.",
         ],
-        tried: ["list_tables -> [\"orders\", \"customers\", ...]", "run_query(\"SELECT * FROM orders LIMIT 1\") as a workaround", "DESCRIBE orders -> not allowed"],
+        tried: [
+          'list_tables -> ["orders", "customers", ...]',
+          'run_query("SELECT * FROM orders LIMIT 1") as a workaround',
+          "DESCRIBE orders -> not allowed",
+        ],
         sugg: ["describe_table(name) -> [{column, type, nullable, default}]", "include columns in list_tables", ""],
       },
       {
-        key: "sqldb/explain-plan", n: 7, tools: [null, "run_query"],
+        key: "sqldb/explain-plan",
+        n: 7,
+        tools: [null, "run_query"],
         types: ["missing_tool"],
         needs: [
           "get the query plan",
@@ -666,11 +711,13 @@ const SERVERS: ServerSpec[] = [
           "need to see why the report query takes {num} seconds - an execution plan",
           "explain a query",
         ],
-        tried: ["run_query(\"EXPLAIN ...\") -> only SELECT statements allowed"],
+        tried: ['run_query("EXPLAIN ...") -> only SELECT statements allowed'],
         sugg: ["explain_query(sql) returning the plan as text or JSON", ""],
       },
       {
-        key: "sqldb/query-timeout", n: 8, tools: ["run_query", "run_query", null],
+        key: "sqldb/query-timeout",
+        n: 8,
+        tools: ["run_query", "run_query", null],
         types: ["missing_parameter", "other"],
         needs: [
           "queries time out after 30 seconds",
@@ -682,7 +729,9 @@ const SERVERS: ServerSpec[] = [
         sugg: ["Add timeout_seconds to run_query (capped).", "allow a per-query timeout", ""],
       },
       {
-        key: "sqldb/row-limit", n: 9, tools: ["run_query", "run_query", null],
+        key: "sqldb/row-limit",
+        n: 9,
+        tools: ["run_query", "run_query", null],
         types: ["incomplete_results"],
         needs: [
           "results truncated at 1000 rows",
@@ -691,10 +740,16 @@ const SERVERS: ServerSpec[] = [
           "I exported the active customers but only got the first thousand, with no cursor or truncated flag to tell me.",
         ],
         tried: ["added LIMIT 5000 -> still 1000", "used OFFSET in a loop"],
-        sugg: ["Return truncated: true and a cursor to fetch the next page.", "raise the row cap or stream results", ""],
+        sugg: [
+          "Return truncated: true and a cursor to fetch the next page.",
+          "raise the row cap or stream results",
+          "",
+        ],
       },
       {
-        key: "sqldb/bind-parameters", n: 6, tools: ["run_query", null],
+        key: "sqldb/bind-parameters",
+        n: 6,
+        tools: ["run_query", null],
         types: ["missing_parameter"],
         needs: [
           "parameterised queries",
@@ -705,7 +760,9 @@ const SERVERS: ServerSpec[] = [
         sugg: ["run_query(sql, params: unknown[])", ""],
       },
       {
-        key: "sqldb/write-statements", n: 7, tools: ["run_query", null],
+        key: "sqldb/write-statements",
+        n: 7,
+        tools: ["run_query", null],
         types: ["missing_tool", "other"],
         needs: [
           "run an UPDATE / DELETE",
@@ -713,11 +770,13 @@ const SERVERS: ServerSpec[] = [
           "need write access to insert rows",
           "execute DML statements",
         ],
-        tried: ["run_query(\"DELETE FROM orders WHERE ...\") -> read-only transaction"],
+        tried: ['run_query("DELETE FROM orders WHERE ...") -> read-only transaction'],
         sugg: ["execute_statement(sql) behind a confirmation", ""],
       },
       {
-        key: "sqldb/json-columns-format", n: 6, tools: ["run_query", null],
+        key: "sqldb/json-columns-format",
+        n: 6,
+        tools: ["run_query", null],
         types: ["wrong_format"],
         needs: [
           "JSON columns come back as escaped strings",
@@ -730,7 +789,7 @@ const SERVERS: ServerSpec[] = [
     ],
     singles: [
       [null, "missing_tool", "list database views and functions", "list_tables only shows tables"],
-      ["run_query", "wrong_format", "numeric columns come back as strings (\"12.50\")", "run_query"],
+      ["run_query", "wrong_format", 'numeric columns come back as strings ("12.50")', "run_query"],
       [null, "missing_tool", "switch to another database/schema", "only public schema"],
       ["list_tables", "incomplete_results", "row counts per table", "list_tables"],
       [null, "missing_tool", "see foreign keys between tables", "no relationships tool"],
@@ -750,7 +809,9 @@ const SERVERS: ServerSpec[] = [
     ],
     gaps: [
       {
-        key: "storage/recursive-listing", n: 10, tools: ["list_files", "list_files", null],
+        key: "storage/recursive-listing",
+        n: 10,
+        tools: ["list_files", "list_files", null],
         types: ["missing_parameter", "incomplete_results"],
         needs: [
           "list files recursively",
@@ -759,11 +820,13 @@ const SERVERS: ServerSpec[] = [
           "walk a folder tree",
           "get all nested files under a prefix",
         ],
-        tried: ["list_files(\"{path}\") -> only direct children", "called list_files on each subfolder, {num} calls"],
+        tried: ['list_files("{path}") -> only direct children', "called list_files on each subfolder, {num} calls"],
         sugg: ["Add recursive: boolean (with max_depth) to list_files.", "a walk(path) tool", ""],
       },
       {
-        key: "storage/filter-by-extension", n: 8, tools: ["list_files", null],
+        key: "storage/filter-by-extension",
+        n: 8,
+        tools: ["list_files", null],
         types: ["missing_parameter"],
         needs: [
           "filter files by extension",
@@ -771,11 +834,13 @@ const SERVERS: ServerSpec[] = [
           "need glob pattern matching in list_files",
           "I needed just the .log files in the folder but list_files returns everything, {num} entries",
         ],
-        tried: ["list_files(pattern=\"*.csv\") -> unknown argument", "filtered names client-side"],
+        tried: ['list_files(pattern="*.csv") -> unknown argument', "filtered names client-side"],
         sugg: ["Add a glob pattern to list_files.", "list_files(path, pattern?)", ""],
       },
       {
-        key: "storage/move-rename", n: 8, tools: [null],
+        key: "storage/move-rename",
+        n: 8,
+        tools: [null],
         types: ["missing_tool"],
         needs: [
           "move or rename a file",
@@ -787,7 +852,9 @@ const SERVERS: ServerSpec[] = [
         sugg: ["move_file(src, dst)", "rename(path, new_name)", ""],
       },
       {
-        key: "storage/file-metadata", n: 7, tools: ["list_files", "get_file_info", null],
+        key: "storage/file-metadata",
+        n: 7,
+        tools: ["list_files", "get_file_info", null],
         types: ["incomplete_results"],
         needs: [
           "file size and modified time",
@@ -795,11 +862,13 @@ const SERVERS: ServerSpec[] = [
           "need last-modified timestamps of files",
           "get metadata (size, mtime, content type)",
         ],
-        tried: ["list_files -> [\"a.csv\", \"b.csv\"]", "read each file to measure it"],
+        tried: ['list_files -> ["a.csv", "b.csv"]', "read each file to measure it"],
         sugg: ["Include size and modified_at in list_files entries.", ""],
       },
       {
-        key: "storage/read-large-file", n: 8, tools: ["read_file", "read_file", null],
+        key: "storage/read-large-file",
+        n: 8,
+        tools: ["read_file", "read_file", null],
         types: ["incomplete_results", "missing_parameter"],
         needs: [
           "read_file truncates large files",
@@ -807,22 +876,26 @@ const SERVERS: ServerSpec[] = [
           "the file is 2 GB and read_file stops after 1 MB with no way to continue",
           "read the tail of a log file ({path})",
         ],
-        tried: ["read_file(\"{path}\") -> truncated at 1048576 bytes", "no offset param"],
+        tried: ['read_file("{path}") -> truncated at 1048576 bytes', "no offset param"],
         sugg: ["Add offset and length to read_file.", "read_file(path, start, end)", ""],
       },
       {
-        key: "storage/binary-files", n: 6, tools: ["read_file", null],
+        key: "storage/binary-files",
+        n: 6,
+        tools: ["read_file", null],
         types: ["wrong_format"],
         needs: [
           "binary files come back garbled",
           "need base64 content for images/zip files",
           "read_file decodes everything as UTF-8 and mangles a PNG",
         ],
-        tried: ["read_file(\"logo.png\") -> replacement characters"],
+        tried: ['read_file("logo.png") -> replacement characters'],
         sugg: ["encoding=base64 option on read_file", ""],
       },
       {
-        key: "storage/modified-since", n: 6, tools: ["list_files", null],
+        key: "storage/modified-since",
+        n: 6,
+        tools: ["list_files", null],
         types: ["missing_parameter"],
         needs: [
           "list files modified since {date}",
@@ -833,9 +906,15 @@ const SERVERS: ServerSpec[] = [
         sugg: ["modified_after / modified_before on list_files", ""],
       },
       {
-        key: "storage/share-link", n: 5, tools: [null],
+        key: "storage/share-link",
+        n: 5,
+        tools: [null],
         types: ["missing_tool"],
-        needs: ["create a shareable download link", "presigned URL for a file", "need a public link to send {path} to a customer"],
+        needs: [
+          "create a shareable download link",
+          "presigned URL for a file",
+          "need a public link to send {path} to a customer",
+        ],
         tried: ["no share tool"],
         sugg: ["create_share_link(path, expires_in)", ""],
       },
@@ -857,7 +936,11 @@ const SERVERS: ServerSpec[] = [
 
 const RESOLUTIONS: (Resolution | null)[] = ["blocked", "worked_around", "partial", null];
 const PREFACES = [
-  "", "", "", "", "",
+  "",
+  "",
+  "",
+  "",
+  "",
   "While working on the user's request, ",
   "The user asked for this. ",
   "Hi! ",
@@ -918,6 +1001,6 @@ export function makeCorpus(seed = 20240601): CorpusReport[] {
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const corpus = makeCorpus();
   const path = fileURLToPath(new URL("./corpus.jsonl", import.meta.url));
-  writeFileSync(path, corpus.map((r) => JSON.stringify(r)).join("\n") + "\n");
+  writeFileSync(path, `${corpus.map((r) => JSON.stringify(r)).join("\n")}\n`);
   console.log(`wrote ${corpus.length} reports, ${new Set(corpus.map((r) => r.gap)).size} gaps to ${path}`);
 }

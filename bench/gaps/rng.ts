@@ -41,7 +41,12 @@ export function fill(rng: Rng, text: string): string {
     switch (k) {
       case "date":
       case "date2":
-        return rng.pick([rng.date(), rng.date(), `${rng.pick(["Jan", "March", "Sept", "Oct"])} ${1 + rng.int(28)}, 2024`, `${1 + rng.int(12)}/${1 + rng.int(28)}/2024`]);
+        return rng.pick([
+          rng.date(),
+          rng.date(),
+          `${rng.pick(["Jan", "March", "Sept", "Oct"])} ${1 + rng.int(28)}, 2024`,
+          `${1 + rng.int(12)}/${1 + rng.int(28)}/2024`,
+        ]);
       case "uuid":
         return rng.uuid();
       case "run":
@@ -53,7 +58,10 @@ export function fill(rng: Rng, text: string): string {
       case "email":
         return `${rng.pick(["ana", "li.wei", "j.smith", "ops", "m.okafor"])}@${rng.pick(["acme.io", "example.com", "corp.net"])}`;
       case "path":
-        return rng.pick(["/data/exports/", "/srv/app/logs/", "reports/2024/", "src/lib/"]) + rng.pick(["q3.csv", "app.log", "summary.json", "index.ts", "backup.tar.gz"]);
+        return (
+          rng.pick(["/data/exports/", "/srv/app/logs/", "reports/2024/", "src/lib/"]) +
+          rng.pick(["q3.csv", "app.log", "summary.json", "index.ts", "backup.tar.gz"])
+        );
       case "url":
         return `https://${rng.pick(["app.acme.io", "wiki.corp.net", "git.example.com"])}/${rng.hex(6)}`;
       case "name":
@@ -73,6 +81,11 @@ export function typo(rng: Rng, text: string): string {
   const w = words[i]!;
   const p = 1 + rng.int(w.length - 2);
   const kind = rng.int(3);
-  words[i] = kind === 0 ? w.slice(0, p) + w[p + 1] + w[p] + w.slice(p + 2) : kind === 1 ? w.slice(0, p) + w.slice(p + 1) : w.slice(0, p) + w[p] + w.slice(p);
+  words[i] =
+    kind === 0
+      ? w.slice(0, p) + w[p + 1] + w[p] + w.slice(p + 2)
+      : kind === 1
+        ? w.slice(0, p) + w.slice(p + 1)
+        : w.slice(0, p) + w[p] + w.slice(p);
   return words.join(" ");
 }

@@ -6,8 +6,45 @@ import type { GapType } from "../../src/feedback/index.js";
 import type { GroupingInput } from "../../src/gaps/index.js";
 import { fill, Rng } from "./rng.js";
 
-const OBJECTS = ["invoice", "customer", "event", "page", "file", "table", "issue", "commit", "order", "user", "project", "report", "ticket", "alert", "metric", "job", "webhook", "device", "contact", "message"];
-const ASPECTS = ["date range", "status", "owner", "tag", "region", "currency", "priority", "size", "author", "type", "name", "parent", "category", "language", "version"];
+const OBJECTS = [
+  "invoice",
+  "customer",
+  "event",
+  "page",
+  "file",
+  "table",
+  "issue",
+  "commit",
+  "order",
+  "user",
+  "project",
+  "report",
+  "ticket",
+  "alert",
+  "metric",
+  "job",
+  "webhook",
+  "device",
+  "contact",
+  "message",
+];
+const ASPECTS = [
+  "date range",
+  "status",
+  "owner",
+  "tag",
+  "region",
+  "currency",
+  "priority",
+  "size",
+  "author",
+  "type",
+  "name",
+  "parent",
+  "category",
+  "language",
+  "version",
+];
 const VERBS = ["filter", "sort", "group", "export", "search", "paginate", "count", "bulk update", "archive", "restore"];
 const GAP_TYPES: GapType[] = ["missing_parameter", "missing_tool", "incomplete_results", "wrong_format", "other"];
 
@@ -23,8 +60,8 @@ export function syntheticStream(seed: number): { next(): SyntheticReport } {
   const GAPS_PER_SERVER = 60;
   return {
     next(): SyntheticReport {
-      const server = Math.floor(Math.pow(rng.next(), 2) * SERVERS);
-      const local = Math.floor(Math.pow(rng.next(), 3) * GAPS_PER_SERVER);
+      const server = Math.floor(rng.next() ** 2 * SERVERS);
+      const local = Math.floor(rng.next() ** 3 * GAPS_PER_SERVER);
       const gap = server * GAPS_PER_SERVER + local + 1;
       const obj = OBJECTS[local % OBJECTS.length]!;
       const aspect = ASPECTS[Math.floor(local / OBJECTS.length) % ASPECTS.length]!;

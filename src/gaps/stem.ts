@@ -23,7 +23,7 @@ function undouble(s: string): string {
 
 function plural(w: string): string {
   if (w.length <= 3) return w;
-  if (w.endsWith("ies") && w.length > 4) return w.slice(0, -3) + "y";
+  if (w.endsWith("ies") && w.length > 4) return `${w.slice(0, -3)}y`;
   if (w.endsWith("sses")) return w.slice(0, -2);
   if (/(?:x|ch|sh|zz)es$/.test(w)) return w.slice(0, -2);
   if (w.endsWith("s") && !/(?:ss|us|is|ys)$/.test(w)) return w.slice(0, -1);
@@ -35,7 +35,7 @@ function verbal(w: string): string {
     const base = w.slice(0, -3);
     if (hasVowel(base)) return undouble(base);
   }
-  if (w.endsWith("ied") && w.length >= 5) return w.slice(0, -3) + "y";
+  if (w.endsWith("ied") && w.length >= 5) return `${w.slice(0, -3)}y`;
   if (w.endsWith("ed") && w.length >= 5 && !w.endsWith("eed")) {
     const base = w.slice(0, -2);
     if (hasVowel(base)) return undouble(base);
@@ -44,16 +44,16 @@ function verbal(w: string): string {
 }
 
 function adverb(w: string): string {
-  if (w.endsWith("ily") && w.length >= 5) return w.slice(0, -3) + "y";
+  if (w.endsWith("ily") && w.length >= 5) return `${w.slice(0, -3)}y`;
   if (w.endsWith("ly") && w.length >= 6) return w.slice(0, -2);
   return w;
 }
 
 function derivational(w: string): string {
-  if (w.endsWith("izations") && w.length >= 10) return w.slice(0, -8) + "ize";
-  if (w.endsWith("ization") && w.length >= 9) return w.slice(0, -7) + "ize";
-  if (w.endsWith("ations") && w.length >= 8) return w.slice(0, -6) + "ate";
-  if (w.endsWith("ation") && w.length >= 7) return w.slice(0, -5) + "ate";
+  if (w.endsWith("izations") && w.length >= 10) return `${w.slice(0, -8)}ize`;
+  if (w.endsWith("ization") && w.length >= 9) return `${w.slice(0, -7)}ize`;
+  if (w.endsWith("ations") && w.length >= 8) return `${w.slice(0, -6)}ate`;
+  if (w.endsWith("ation") && w.length >= 7) return `${w.slice(0, -5)}ate`;
   return w;
 }
 
