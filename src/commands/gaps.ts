@@ -2,9 +2,11 @@
 import { Option, type Command } from "commander";
 import type { FeedbackStore, Gap } from "../store/index.js";
 import { LLM_PROVIDERS, SETTINGS_ENV, type LlmProvider } from "../settings/schema.js";
-import { dbOption, parseYesNo } from "./options.js";
+import { dbOption, parseYesNo, requireDbFile } from "./options.js";
 
+/** Open an existing database: a missing file is a mistyped --db (an empty one has no gaps), refused like `mcp`. */
 async function openStore(path: string): Promise<FeedbackStore> {
+  requireDbFile(path, false, { offerCreate: false });
   const { FeedbackStore } = await import("../store/index.js");
   return FeedbackStore.open(path);
 }
