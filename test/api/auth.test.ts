@@ -70,7 +70,19 @@ describe("scoped keys from `patchworkmcp keys`", () => {
   beforeAll(async () => {
     dbPath = join(tempDir(), "feedback.db");
     for (const scope of ["ingest", "read", "admin"]) {
-      keys[scope] = cli(["keys", "create", "--scope", scope, "--name", `${scope} key`, "--db", dbPath]).trim();
+      // The keys come before the first serve: the first one starts the database (--create), the others find it.
+      const create = scope === "ingest" ? ["--create"] : [];
+      keys[scope] = cli([
+        "keys",
+        "create",
+        "--scope",
+        scope,
+        "--name",
+        `${scope} key`,
+        "--db",
+        dbPath,
+        ...create,
+      ]).trim();
       expect(keys[scope]).toMatch(/^pwm_[0-9a-f]{12}_/);
     }
     // No master key: the existence of scoped keys alone turns auth on.
@@ -156,7 +168,7 @@ describe("the auth mode outlives the last key", () => {
     const settings = (url: string, key?: string) =>
       request(`${url}/api/settings`, { method: "PUT", body: { allowed_sensitive_paths: ["docs/**"] }, key });
 
-    const created = cliRun(["keys", "create", "--scope", "admin", "--db", dbPath]);
+    const created = cliRun(["keys", "create", "--scope", "admin", "--db", dbPath, "--create"]);
     expect(created.status).toBe(0);
     expect(created.stderr).toMatch(/authentication on for .*feedback\.db: admin key [0-9a-f]{12} created/);
     const key = created.stdout.trim();

@@ -58,9 +58,13 @@ describe("rate limit", () => {
   it("gives each API key its own bucket", async () => {
     const master = "rate-limit-master-key-000001";
     const dbPath = join(tempDir(), "feedback.db");
-    const created = spawnSync(process.execPath, [CLI, "keys", "create", "--scope", "ingest", "--db", dbPath], {
-      encoding: "utf8",
-    });
+    const created = spawnSync(
+      process.execPath,
+      [CLI, "keys", "create", "--scope", "ingest", "--db", dbPath, "--create"],
+      {
+        encoding: "utf8",
+      },
+    );
     expect(created.status, created.stderr).toBe(0);
     const ingestKey = created.stdout
       .trim()
@@ -133,8 +137,8 @@ describe("clients keep a 429'd report for later", () => {
   it("the proxy puts it in its outbox and delivers it once the sidecar takes it", async () => {
     const port = await freePort();
     const outbox = join(tempDir(), "outbox.log");
-    // One report, then nothing for 100 s.
-    let sidecar = await serve({ args: ["--port", String(port), "--rate-limit", "0.01", "--rate-limit-burst", "1"] });
+    // One report, then nothing for 10 s: the 429's Retry-After, which the proxy keeps to before it retries.
+    let sidecar = await serve({ args: ["--port", String(port), "--rate-limit", "0.1", "--rate-limit-burst", "1"] });
     const p = await connectStdioProxy({
       proxyArgs: ["--sidecar-url", sidecar.url, "--outbox", outbox, "--delivery-timeout", "2000"],
       upstream: fixtureCommand(),

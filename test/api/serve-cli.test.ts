@@ -18,9 +18,9 @@ it("shuts down gracefully on SIGTERM and SIGINT", async () => {
 
 it("takes its settings from env vars as well as flags", async () => {
   const dbPath = join(tempDir(), "nested", "dir", "from-env.db");
-  // FEEDBACK_DB_PATH applies when --db is not given.
+  // FEEDBACK_DB_PATH applies when --db is not given, FEEDBACK_DB_CREATE when --create is not.
   const res = spawnSync(process.execPath, [CLI, "keys", "create", "--scope", "read"], {
-    env: { ...process.env, FEEDBACK_DB_PATH: dbPath },
+    env: { ...process.env, FEEDBACK_DB_PATH: dbPath, FEEDBACK_DB_CREATE: "1" },
     encoding: "utf8",
   });
   expect(res.status).toBe(0);
