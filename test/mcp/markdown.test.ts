@@ -219,6 +219,7 @@ describe("renderReport from the field table", () => {
         "- **Session:** `s-1`",
         "- **Client:** `cursor`",
         "- **Status:** `open`",
+        "- **Gap:** 3",
         "- **Created:** `2026-01-02T03:04:05.000Z`",
         "- **Updated:** `2026-01-03T00:00:00.000Z`",
         "",
@@ -289,13 +290,16 @@ describe("renderReport from the field table", () => {
         const overrides = Object.fromEntries(lineFields.map((f, i) => [f, `v${values[i]}`]));
         const tokens = md.parse(renderReport(report(overrides)), {});
         const items = tokens.filter((t, i) => t.type === "inline" && tokens[i - 2]?.type === "list_item_open");
-        // Each table field, then status and created (updated_at is null here).
+        // Each table field, then status, the gap and created (updated_at is null here).
         expect(items.map((t) => /^\*\*([^*]+):\*\*/.exec(t.content)?.[1])).toEqual([
           ...lineFields.map((f) => REPORT_FIELDS[f].label),
           "Status",
+          "Gap",
           "Created",
         ]);
-        for (const item of items) {
+        // The gap id is the store's number, not agent text: plain, no code span.
+        expect(items.find((t) => t.content.startsWith("**Gap:**"))?.content).toBe("**Gap:** 3");
+        for (const item of items.filter((t) => !t.content.startsWith("**Gap:**"))) {
           const kinds = item.children!.map((c) => c.type);
           expect(kinds.filter((k) => k === "code_inline")).toHaveLength(1);
           expect(kinds.filter((k) => !["code_inline", "text", "strong_open", "strong_close"].includes(k))).toEqual([]);

@@ -157,8 +157,9 @@ describe("closing the server", () => {
     });
     expect(stream.status).toBe(200);
     expect(running.context.mcp.sessionCount).toBe(2);
-    // The full-text indexer, the session reaper and the SDK's keep-alive on the open stream.
-    expect(vi.getTimerCount()).toBe(3);
+    // The full-text indexer, the automatic gap analysis ticker, the session reaper and the SDK's keep-alive on
+    // the open stream.
+    expect(vi.getTimerCount()).toBe(4);
 
     await running.close();
     expect(running.context.mcp.sessionCount).toBe(0);
