@@ -7,7 +7,7 @@
  * build the tool result. The session only decides when to call in here.
  */
 import { randomUUID } from "node:crypto";
-import { FEEDBACK_REPLIES, LIMITS, parseFeedback, type FeedbackPayload } from "../src/feedback/index.js";
+import { FEEDBACK_REPLIES, LIMITS, parseFeedback, recordedReply, type FeedbackPayload } from "../src/feedback/index.js";
 import { isObject } from "./jsonrpc.js";
 import type { Caller } from "./era.js";
 import type { Log } from "./log.js";
@@ -104,7 +104,8 @@ export class FeedbackCalls {
       this.enrich(parsed.payload, caller),
       parsed.idempotencyKey ?? `proxy-${randomUUID()}`,
     );
-    if (result.recorded) return toolResult(FEEDBACK_REPLIES.recorded(result.id));
+    // A gap the developers acted on is echoed in the one wording every surface uses (src/feedback/echo.ts).
+    if (result.recorded) return toolResult(recordedReply(result.id, result.gap));
     if (result.kept) return toolResult(FEEDBACK_REPLIES.queued());
     // The sidecar will never take this report as it is: say so, so the agent can fix it.
     return toolResult(FEEDBACK_REPLIES.invalid(`the feedback service refused it (${result.refused})`), {

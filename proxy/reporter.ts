@@ -5,7 +5,7 @@
  * written, the unsent line goes to stderr, where `patchworkmcp replay` can
  * still pick it up. Nothing here ever holds up protocol traffic.
  */
-import { parseFeedback, type FeedbackPayload } from "../src/feedback/index.js";
+import { parseFeedback, type FeedbackPayload, type KnownGap } from "../src/feedback/index.js";
 import { formatUnsentLine } from "../src/delivery/unsent.js";
 import { sendToSidecar } from "../src/delivery/sidecar-client.js";
 import type { FeedbackStore } from "../src/store/index.js";
@@ -16,9 +16,10 @@ import type { Outbox } from "./outbox.js";
  * `retryable: false` means this report will never be accepted as it is (the
  * sidecar rejected its content, e.g. 422): it is final, never queued.
  * `retryAfterMs`: the sidecar asked not to be tried again sooner (Retry-After).
+ * `gap`: the report joined a gap the developers acted on (the known-gap echo).
  */
 export type DeliveryResult =
-  | { ok: true; id: number }
+  | { ok: true; id: number; gap?: KnownGap | undefined }
   | { ok: false; message: string; retryable: boolean; retryAfterMs?: number | undefined };
 
 export interface Deliverer {
@@ -36,7 +37,7 @@ export function sidecarDeliverer(baseUrl: string, apiKey: string | undefined): D
         timeoutMs,
         retries: 0,
       });
-      if (result.ok) return { ok: true, id: result.id };
+      if (result.ok) return { ok: true, id: result.id, gap: result.gap };
       // Auth failures are a configuration problem shared by every report: keep retrying those.
       const permanent =
         result.status !== undefined &&
@@ -57,7 +58,8 @@ export function databaseDeliverer(path: string): Deliverer & { close(): void } {
         // report that meets a busy database goes to the outbox and is retried.
         // Loaded on first use: a proxy that delivers to a sidecar never needs SQLite.
         store ??= (await import("../src/store/index.js")).FeedbackStore.open(path, { busyTimeoutMs: 100 });
-        return { ok: true, id: store.insertReport(payload, idempotencyKey).id };
+        const { id, gap } = store.insertReport(payload, idempotencyKey);
+        return { ok: true, id, gap };
       } catch (err) {
         return {
           ok: false,
@@ -73,9 +75,9 @@ export function databaseDeliverer(path: string): Deliverer & { close(): void } {
   };
 }
 
-/** Recorded; kept in the outbox for a later retry; or refused for good (`refused` says why). */
+/** Recorded (with the known gap it joined, if any); kept in the outbox for a later retry; or refused for good (`refused` says why). */
 export type SubmitResult =
-  | { recorded: true; id: number }
+  | { recorded: true; id: number; gap?: KnownGap | undefined }
   | { recorded: false; kept: true }
   | { recorded: false; kept: false; refused: string };
 
@@ -125,7 +127,7 @@ export class Reporter {
     const result = await this.options.deliverer.deliver(payload, idempotencyKey, this.options.timeoutMs);
     if (result.ok) {
       if (this.timer) this.schedule(0);
-      return { recorded: true, id: result.id };
+      return { recorded: true, id: result.id, gap: result.gap };
     }
     if (!result.retryable) {
       // Sending it again would get the same answer: the caller tells the agent, nothing is queued.

@@ -3,6 +3,8 @@
  * Idempotency-Key and bounded retries (network errors, 429, 5xx) with
  * exponential backoff, jitter and Retry-After. Never throws.
  */
+import { knownGapOf, type KnownGap } from "../feedback/echo.js";
+
 export interface SendOptions {
   baseUrl: string;
   apiKey?: string | undefined;
@@ -15,7 +17,8 @@ export interface SendOptions {
 }
 
 export type SendResult =
-  | { ok: true; id: number; status: number }
+  /** `gap`: the known gap the report joined, when the sidecar echoed one (see src/feedback/echo.ts). */
+  | { ok: true; id: number; status: number; gap?: KnownGap }
   | { ok: false; retryable: boolean; status?: number; message: string; retryAfterMs?: number };
 
 export const DEFAULT_SIDECAR_URL = "http://localhost:8099";
@@ -50,13 +53,15 @@ export async function sendToSidecar(options: SendOptions): Promise<SendResult> {
       const text = await res.text();
       if (res.ok) {
         let id = -1;
+        let gap: KnownGap | undefined;
         try {
-          const body = JSON.parse(text) as { id?: unknown };
-          if (typeof body.id === "number") id = body.id;
+          const body = JSON.parse(text) as unknown;
+          if (typeof body === "object" && body !== null && "id" in body && typeof body.id === "number") id = body.id;
+          gap = knownGapOf(body);
         } catch {
           // Any 2xx is success even without the expected body.
         }
-        return { ok: true, id, status: res.status };
+        return gap ? { ok: true, id, status: res.status, gap } : { ok: true, id, status: res.status };
       }
       const retryable = res.status === 429 || res.status >= 500;
       let message = `sidecar answered ${res.status}`;

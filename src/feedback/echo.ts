@@ -7,15 +7,27 @@
  * so each drop-in reproduces it byte for byte. Only admin-written text (the
  * note) is echoed, never another agent's words.
  */
+import { z } from "zod";
 import { FEEDBACK_REPLIES } from "./tool.js";
 
-/** What `POST /api/feedback` returns as `gap`. */
-export interface KnownGap {
-  id: number;
-  status: string;
-  reports: number;
-  /** Written by an admin of this server; null or absent when there is none. */
-  agent_note?: string | null | undefined;
+/**
+ * What `POST /api/feedback` returns as `gap`. Parsed with this schema where a
+ * client reads a sidecar's answer (a trust edge); `agent_note` is written by
+ * an admin of this server, null or absent when there is none.
+ */
+export const knownGapSchema = z.object({
+  id: z.number().int().positive(),
+  status: z.string().min(1).max(40),
+  reports: z.number().int().nonnegative(),
+  agent_note: z.string().nullish(),
+});
+export type KnownGap = z.infer<typeof knownGapSchema>;
+
+/** The `gap` of a sidecar's answer, when there is one and it has the shape above; otherwise undefined (no echo). */
+export function knownGapOf(body: unknown): KnownGap | undefined {
+  if (typeof body !== "object" || body === null || !("gap" in body)) return undefined;
+  const parsed = knownGapSchema.safeParse(body.gap);
+  return parsed.success ? parsed.data : undefined;
 }
 
 /** What to do now, per gap status. A status not listed here gets no advice, only the facts. */

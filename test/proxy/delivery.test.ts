@@ -8,9 +8,10 @@ import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, readdirSync, unlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { describe, expect, it, vi } from "vitest";
-import { FEEDBACK_REPLIES } from "../../src/feedback/index.js";
+import { FEEDBACK_REPLIES, recordedReply } from "../../src/feedback/index.js";
 import { parseUnsentLines } from "../../src/delivery/unsent.js";
 import { Outbox } from "../../proxy/outbox.js";
+import { request } from "../helpers/http.js";
 import { startServe } from "../helpers/serve.js";
 import {
   CLI,
@@ -46,6 +47,48 @@ describe("feedback delivery", () => {
         .prepare("SELECT server_name, client_type FROM reports")
         .get();
       expect(row).toEqual({ server_name: "fixture-server", client_type: "test-client/1.0.0" });
+    } finally {
+      await p.close();
+      await sidecar.stop();
+    }
+  });
+
+  it("echoes a gap the developers planned, with their note, in the one wording every surface uses", async () => {
+    const sidecar = await startServe();
+    const p = await connectStdioProxy({
+      proxyArgs: ["--outbox", join(tempDir(), "o.log")],
+      upstream: fixtureCommand(),
+      env: { FEEDBACK_SIDECAR_URL: sidecar.url },
+    });
+    const gapReport = (session_id: string) => ({
+      what_i_needed: "Filter invoices by a date range",
+      what_i_tried: "Called list_invoices; it has no from/to parameters",
+      gap_type: "missing_parameter",
+      tool_name: "list_invoices",
+      session_id,
+    });
+    try {
+      const first = await p.client.callTool({ name: "feedback", arguments: gapReport("s-1") });
+      // Nobody has acted on its gap yet: no echo.
+      expect(textOf(first)).toBe(FEEDBACK_REPLIES.recorded(1));
+      // Grouping may run behind ingestion: wait for report 1's gap.
+      const gapId = await waitFor(
+        async () => ((await request(`${sidecar.url}/api/feedback/1`)).body.gap_id as number | null) ?? undefined,
+        15_000,
+        "report 1 to join a gap",
+      );
+      const note = "Use list_invoices with from/to until 2.4 ships.";
+      const planned = await request(`${sidecar.url}/api/gaps/${gapId}`, {
+        method: "PATCH",
+        body: { status: "planned", agent_note: note },
+      });
+      expect(planned.status, planned.text).toBe(200);
+
+      const second = await p.client.callTool({ name: "feedback", arguments: gapReport("s-2") });
+      expect(second.isError).toBeFalsy();
+      expect((await request(`${sidecar.url}/api/feedback/2`)).body.gap_id).toBe(gapId);
+      expect(textOf(second)).toBe(recordedReply(2, { id: gapId, status: "planned", reports: 2, agent_note: note }));
+      expect(textOf(second)).not.toContain("Filter invoices"); // the note, never an agent's words
     } finally {
       await p.close();
       await sidecar.stop();
