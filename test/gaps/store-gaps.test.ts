@@ -312,16 +312,30 @@ describe("history and bad input", () => {
 describe("listing", () => {
   it("sorts by score by default and pages with a cursor without repeats", () => {
     const s = open();
+    // Seven unrelated needs on seven tools (k + 1 reports each): seven gaps for any reasonable engine.
+    const needs = [
+      "Export invoices as a PDF document",
+      "Refund a payment to the customer card",
+      "Send a payment reminder email",
+      "Change the currency of an account",
+      "Attach a receipt image to an expense",
+      "Split a bill between several payers",
+      "Schedule recurring subscription charges",
+    ];
     for (let k = 0; k < 7; k++)
       insert(
         s,
         Array.from({ length: k + 1 }, (_, i) =>
           dateRange(i, {
             tool_name: `tool_${k}`,
-            what_i_needed: `Capability number ${"abcdefg"[k]} ${"xyzwvut"[k]} needed for run ${i}`,
+            gap_type: "missing_tool",
+            what_i_needed: `${needs[k]} for run ${i}`,
+            what_i_tried: `Looked through tool_${k} and the tool list for run ${i}`,
+            suggestion: undefined,
           }),
         ),
       );
+    expect(s.gaps.listGaps({}, { limit: 200 }).items).toHaveLength(7);
     const all = s.gaps.listGaps({}, { limit: 200 }).items;
     expect(all.map((g) => g.score)).toEqual([...all.map((g) => g.score)].sort((x, y) => y - x));
     const seen: number[] = [];
