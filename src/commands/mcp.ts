@@ -13,7 +13,8 @@ export function registerMcp(program: Command): void {
   program
     .command("mcp")
     .description(
-      "serve the report tools (list_reports, get_report, get_stats, add_note, set_status, draft_pr) and feedback over stdio",
+      "serve the report tools (list_reports, get_report, get_stats, add_note, set_status, draft_pr), the gap tools " +
+        "(list_gaps, get_gap, update_gap, merge_gaps, split_gap, analyze_gap) and feedback over stdio",
     )
     .addOption(dbOption())
     .addOption(dbCreateOption())
