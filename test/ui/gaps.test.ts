@@ -9,6 +9,8 @@ import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { parseFeedback } from "../../src/feedback/index.js";
 import { FeedbackStore } from "../../src/store/index.js";
+import { startAnthropicDouble, startGitHubDouble, userText } from "../doubles/index.js";
+import { HAPPY_CHANGE_SET, REPO, REPO_FILES } from "../draft/fixtures.js";
 import { startServe, tempDir, type ServeProcess } from "../helpers/serve.js";
 import {
   api,
@@ -133,7 +135,20 @@ beforeAll(async () => {
     store.close();
     vi.useRealTimers();
   }
-  serve = await startServe({ dbPath });
+  // No draft configuration from the environment: the draft tests configure it through the API.
+  const noDraftEnv = [
+    "GITHUB_TOKEN",
+    "GITHUB_API_URL",
+    "ANTHROPIC_API_KEY",
+    "ANTHROPIC_BASE_URL",
+    "OPENAI_API_KEY",
+    "OPENAI_BASE_URL",
+    "PATCHWORKMCP_LLM_PROVIDER",
+    "PATCHWORKMCP_LLM_MODEL",
+    "PATCHWORKMCP_GITHUB_REPO",
+    "PATCHWORKMCP_BASE_BRANCH",
+  ];
+  serve = await startServe({ dbPath, env: Object.fromEntries(noDraftEnv.map((k) => [k, ""])) });
   // This week: invoices ×7, CSV ×3, forecast ×1, alerts ×2, refund ×1 (in that order).
   invoiceReports = await seed(
     serve.url,
@@ -357,21 +372,78 @@ describe("gaps in the dashboard", () => {
     await poll(() => page.locator('#gap-history-list li[data-action="report_moved_out"]').count()).toBe(1);
   });
 
-  it("hides Draft PR when the server cannot draft from a gap", async () => {
-    // This build has no POST /api/gaps/:id/draft: the route's 404 turns the button into a sentence.
-    const res = await fetch(`${serve.url}/api/gaps/${gap.invoices}/draft`, { method: "POST" });
-    expect(res.status).toBe(404);
+  it("drafts from a gap: with no repository configured, Draft PR says which settings to fill in", async () => {
     await page.goto(`${serve.url}/#/g/${gap.invoices}`);
-    await page.locator("#draft-button").waitFor();
+    await page.locator(`#gap-page[data-id="${gap.invoices}"]`).waitFor();
+    expect(await page.locator("#draft-button").textContent()).toBe("Draft PR");
     await page.click("#draft-button");
-    await page.locator("#draft-unavailable").waitFor();
-    expect(await page.locator("#draft-button").isVisible()).toBe(false);
-    // Remembered for the next gap page.
-    await page.goto(`${serve.url}/#/g/${gap.csv}`);
-    await page.locator(`#gap-page[data-id="${gap.csv}"]`).waitFor();
-    expect(await page.locator("#draft-unavailable").isVisible()).toBe(true);
-    expect(await page.locator("#draft-button").isVisible()).toBe(false);
-    expectFailedLoad(404);
+    const failure = page.locator("#draft-outcome .state-error");
+    await failure.waitFor();
+    expect(await failure.textContent()).toContain('No GitHub repository is configured for server "billing"');
+    expect(await failure.locator('a[href="#/settings"]').count()).toBe(1);
+    expect(await page.locator("#draft-status").textContent()).toBe("Failed.");
+    // The server drafts from gaps: the button stays, and there is no "cannot draft from a gap" note.
+    expect(await page.locator("#draft-button").isVisible()).toBe(true);
+    expect(await page.locator("#draft-unavailable").isVisible()).toBe(false);
+    expect(problems).toEqual([]);
+  });
+
+  it("drafts from a gap as a dry run: live progress, then the diff, nothing pushed", async () => {
+    const ghToken = "ghp_gapPageSecretToken4321";
+    const [gh, anthropic] = await Promise.all([
+      startGitHubDouble({ tokens: [ghToken] }),
+      startAnthropicDouble({ apiKey: "sk-ant-gap-page-key-7777" }),
+    ]);
+    const putSettings = async (body: unknown) => {
+      const res = await fetch(`${serve.url}/api/settings`, {
+        method: "PUT",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
+      expect(res.status, await res.text()).toBe(200);
+    };
+    try {
+      gh.addRepo(REPO, REPO_FILES);
+      await putSettings({
+        servers: { weather: { repo: REPO, base_branch: "main" } },
+        llm: { provider: "anthropic" },
+        secrets: {
+          github_token: ghToken,
+          github_api_url: gh.url,
+          anthropic_api_key: anthropic.apiKey,
+          anthropic_base_url: anthropic.url,
+        },
+      });
+      // The model "thinks" long enough for the progress view to be seen mid-run.
+      anthropic.latencyMs = 1500;
+      anthropic.enqueue({ json: HAPPY_CHANGE_SET });
+      await page.goto(`${serve.url}/#/g/${gap.forecast}`);
+      await page.locator(`#gap-page[data-id="${gap.forecast}"]`).waitFor();
+      await page.check("#draft-dry-run");
+      await page.click("#draft-button");
+      await poll(() => page.locator("#draft-status").textContent()).toContain("Ask the model");
+      expect(await page.locator("#draft-button").isDisabled()).toBe(true);
+
+      const diff = page.locator("#draft-diff");
+      await diff.waitFor();
+      expect(await diff.textContent()).toContain("+# Hourly forecasts");
+      expect(await page.locator("#draft-status").textContent()).toBe("Dry run done.");
+      const log = await page.locator("#draft-progress li").allTextContents();
+      expect(log.length).toBeGreaterThanOrEqual(5);
+      expect(log.at(-1)).toBe("Dry run complete.");
+      // The model was given the gap's reports as evidence; a dry run pushes nothing and records no draft.
+      expect(anthropic.requests).toHaveLength(1);
+      expect(userText(anthropic.requests[0]!)).toContain("Hourly forecast for the next");
+      expect(gh.pulls(REPO)).toHaveLength(0);
+      expect(await page.locator("#draft-history .draft").count()).toBe(0);
+      expect(problems).toEqual([]);
+    } finally {
+      await putSettings({
+        servers: {},
+        secrets: { github_token: null, github_api_url: null, anthropic_api_key: null, anthropic_base_url: null },
+      });
+      await Promise.all([gh.close(), anthropic.close()]);
+    }
   });
 
   it("links a report card to its gap", async () => {
