@@ -28,7 +28,8 @@ beforeAll(async () => {
   const dbPath = join(tempDir(), "feedback.db");
   readKey = execFileSync(
     process.execPath,
-    [CLI, "keys", "create", "--scope", "read", "--name", "viewer", "--db", dbPath],
+    // The key comes before the first serve: --create starts the database.
+    [CLI, "keys", "create", "--scope", "read", "--name", "viewer", "--db", dbPath, "--create"],
     {
       encoding: "utf8",
       stdio: ["ignore", "pipe", "pipe"],

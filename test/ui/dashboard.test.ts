@@ -6,6 +6,7 @@ import { readFileSync } from "node:fs";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startServe, type ServeProcess } from "../helpers/serve.js";
+import { CSV_COLUMNS } from "../../src/http/routes/export.js";
 import { api, launchBrowser, poll, screenshot, seed, type SeedReport, watchForProblems } from "./browser.js";
 
 const GAPS = ["missing_tool", "incomplete_results", "missing_parameter", "wrong_format", "other"];
@@ -222,7 +223,9 @@ describe("dashboard", () => {
     const lines = readFileSync((await csv.path())!, "utf8")
       .trim()
       .split("\r\n");
-    expect(lines[0]).toMatch(/^id,created_at,server_name/);
+    // The columns derive from the field table (src/http/routes/export.ts), gap_id included.
+    expect(lines[0]).toBe(CSV_COLUMNS.join(","));
+    expect(lines[0]).toMatch(/^id,created_at,status,server_name,.*,gap_id$/);
     expect(lines).toHaveLength(21);
     expect(lines.slice(1).every((l) => l.includes('"linear"'))).toBe(true);
 
