@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { parseFeedback } from "../../src/feedback/index.js";
 import { FeedbackStore } from "../../src/store/index.js";
 import { startServe, tempDir, type ServeProcess } from "../helpers/serve.js";
+import { gapIdOf } from "../helpers/gaps.js";
 import {
   api,
   launchBrowser,
@@ -106,7 +107,8 @@ let forecastReport = 0;
 let invoiceReports: number[] = [];
 
 const getGap = (id: number) => api<GapJson>(serve.url, `/api/gaps/${id}`);
-const gapOf = async (reportId: number) => (await api<ReportJson>(serve.url, `/api/feedback/${reportId}`)).gap_id;
+// serve groups reports on its worker thread, moments after storing them.
+const gapOf = (reportId: number) => gapIdOf(serve.url, reportId);
 const rowIds = () =>
   page.locator("#gap-list li.gap-row").evaluateAll((els) => els.map((el) => Number(el.getAttribute("data-id"))));
 /** A request the test made fail on purpose logs one console error; take exactly that one off the problem list. */
