@@ -880,6 +880,17 @@ export class GapStore {
     return Number(info.lastInsertRowid);
   }
 
+  /**
+   * @internal The most common tool_name among the gap's reports, as agents wrote it (the
+   * profile counts normalised names, `listinvoices` for `list_invoices`); null when most named none.
+   */
+  topTool(id: number): string | null {
+    const row = this.stmt(
+      "SELECT value FROM gap_facets WHERE gap_id = ? AND kind = 't' ORDER BY n DESC, value LIMIT 1",
+    ).get(id) as { value: string } | undefined;
+    return row === undefined || row.value === "" ? null : row.value;
+  }
+
   /** @internal */
   writeProfile(id: number, version: number, profile: GapProfile | null): void {
     this.stmt("UPDATE gaps SET profile = ?, profile_version = ? WHERE id = ?").run(
@@ -934,7 +945,7 @@ export class GapStore {
       first_seen: c.first_seen ?? row.first_seen,
       last_seen,
       rank_key: rankKey(counts, last_seen),
-      top_tool: dominant(p?.tools),
+      top_tool: this.topTool(id),
       top_gap_type: dominant(p?.gap_types),
       updated_at: nowIso(),
       id,
@@ -1252,7 +1263,7 @@ export class AssignBatch {
         first_seen: r.first_seen,
         last_seen: r.last_seen,
         rank_key: rankKey(r, r.last_seen),
-        top_tool: dominant(w.profile?.tools),
+        top_tool: this.gaps.topTool(id),
         top_gap_type: dominant(w.profile?.gap_types),
         updated_at: at,
         profile: w.profile ? JSON.stringify(w.profile) : null,
