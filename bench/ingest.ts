@@ -2,7 +2,9 @@
  * npm run bench:ingest — ingestion and list throughput against a real `serve`
  * child process with a real SQLite file (WAL, synchronous=FULL).
  *
- * 1. POST /api/feedback at 10 connections: req/s, p50, p99.
+ * 1. POST /api/feedback at 10 connections: req/s, p50, p99; then how long the grouping worker
+ *    (deferred grouping, src/gaps/deferred.ts) took to assign the reports still pending when
+ *    the burst ended, and at what rate.
  * 2. GET /api/feedback?limit=50&server_name=… at 100k and at 1M stored rows.
  *
  * Env: BENCH_SECONDS (default 10), BENCH_ROWS (default "100000,1000000"; "" skips the
@@ -41,6 +43,30 @@ async function run(title: string, opts: autocannon.Options): Promise<autocannon.
   return result;
 }
 
+interface Grouping {
+  pending: number;
+  assigned_upto: number;
+  latest_id: number;
+}
+
+/** Poll /healthz until the grouping worker has assigned every stored report; print the lag it had and the rate. */
+async function catchUp(url: string): Promise<void> {
+  const read = async (): Promise<Grouping> =>
+    ((await (await fetch(`${url}/healthz`)).json()) as { grouping: Grouping }).grouping;
+  const t0 = performance.now();
+  const first = await read();
+  let g = first;
+  while (g.pending > 0) {
+    await new Promise((r) => setTimeout(r, 20));
+    g = await read();
+  }
+  const s = (performance.now() - t0) / 1000;
+  console.log(
+    `grouping caught up ${s.toFixed(2)} s after the burst: ${first.pending} of ${first.latest_id} reports were pending` +
+      (first.pending > 0 ? `, assigned at ${Math.round(first.pending / s)} reports/s` : ""),
+  );
+}
+
 async function main(): Promise<void> {
   const dir = tempDir("pwm-bench-");
   const dbPath = join(dir, "feedback.db");
@@ -54,6 +80,7 @@ async function main(): Promise<void> {
     headers: { "content-type": "application/json" },
     body,
   });
+  await catchUp(server.url);
   await server.stop();
 
   for (const target of rowTargets) {

@@ -7,7 +7,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { FeedbackStore } from "../store/index.js";
 import { Authenticator, type AuthResult } from "./auth.js";
 import { errorHandler, notFound } from "./errors.js";
-import { IngestQueue } from "../ingest/index.js";
+import { type DeferredAssignment, IngestQueue } from "../ingest/index.js";
 import { JSON_TYPES } from "./json-body.js";
 import { draftApi } from "./routes/draft.js";
 import { exportRoutes } from "./routes/export.js";
@@ -32,6 +32,8 @@ export interface AppOptions {
   limits?: IngestLimits | undefined;
   /** Called for each request a fast path answers (tests use it to prove the fast path ran). */
   onFastPath?: ((route: FastPathRoute) => void) | undefined;
+  /** Deferred grouping (the store opened with `grouping: "deferred"`): the worker that assigns gaps. */
+  deferred?: DeferredAssignment | undefined;
 }
 
 export interface AppContext {
@@ -51,7 +53,7 @@ export const DEFAULT_BODY_LIMIT_BYTES = 1024 * 1024;
 export function createApp(options: AppOptions): AppContext {
   const { store } = options;
   const auth = new Authenticator({ store, masterKey: options.apiKey });
-  const queue = new IngestQueue(store);
+  const queue = new IngestQueue(store, options.deferred);
   const limiter = new IngestLimiter({ limits: options.limits ?? DEFAULT_INGEST_LIMITS, store });
   const ingestQueue = limiter.budgeted(queue);
   const policy: HostPolicy = options.host ?? { bindHost: "127.0.0.1", allowedHosts: [], allowedOrigins: [] };
@@ -68,7 +70,7 @@ export function createApp(options: AppOptions): AppContext {
   });
 
   app.get("/healthz", (_req, res) => {
-    res.json({ status: "ok", db: store.db.open ? "open" : "closed" });
+    res.json({ status: "ok", db: store.db.open ? "open" : "closed", grouping: store.gaps.progress() });
   });
 
   const api = express.Router();

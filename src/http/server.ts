@@ -9,6 +9,7 @@ import { createApp, finishApp, type AppContext } from "./app.js";
 import type { IngestLimits } from "./rate-limit.js";
 import { isLoopbackHost } from "./security.js";
 import { groupInBackground } from "../gaps/backfill.js";
+import { GroupingWorker } from "../gaps/deferred.js";
 
 const FTS_INDEX_INTERVAL_MS = 250;
 
@@ -25,6 +26,11 @@ export interface ServeOptions {
   gapAnalysisIntervalMs?: number | undefined;
   /** Where warnings go (stderr by default). */
   log?: ((line: string) => void) | undefined;
+  /**
+   * `deferred` (default): reports are stored without a gap and a worker thread assigns them
+   * (src/gaps/deferred.ts), so grouping costs ingestion nothing. `inline`: in the ingest transaction.
+   */
+  grouping?: "inline" | "deferred" | undefined;
 }
 
 export interface RunningServer {
@@ -37,9 +43,13 @@ export interface RunningServer {
 
 export async function startServer(options: ServeOptions): Promise<RunningServer> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
-  const store = FeedbackStore.open(options.dbPath);
+  const grouping = options.grouping ?? "deferred";
+  const store = FeedbackStore.open(options.dbPath, { grouping });
+  // The worker also runs any backfill or regroup, off the event loop.
+  const worker = grouping === "deferred" ? GroupingWorker.start(store, { log }) : undefined;
   const context = createApp({
     store,
+    deferred: worker,
     apiKey: options.apiKey,
     limits: options.limits,
     host: {
@@ -76,7 +86,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   indexer.unref();
 
   // An existing database (or an interrupted regroup) is grouped in the background, from its watermark.
-  const grouping = groupInBackground(store, { log });
+  const backfill = worker ? undefined : groupInBackground(store, { log });
 
   // Cached analyses judge staleness by the refresh setting in effect (an env var may have changed it).
   const { DraftSettings } = await import("../settings/index.js");
@@ -96,11 +106,13 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
         clearInterval(indexer);
         // Ending the MCP sessions also ends their open streams, so close() need not wait for them.
         void context.mcp.close();
-        grouping.stop();
+        backfill?.stop();
         analysis.stop();
         server.close(() => {
-          store.close();
-          resolve();
+          void (worker?.stop() ?? Promise.resolve()).then(() => {
+            store.close();
+            resolve();
+          });
         });
         server.closeIdleConnections();
         // Open streams (SSE, exports) get a moment, then are cut.

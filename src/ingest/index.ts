@@ -1,3 +1,3 @@
 /** Public surface of ingestion: the group-commit queue and `ingestReport`, usable by every front end. */
 export { type Ingested, IngestError, type IngestErrorCode, ingestReport } from "./ingest.js";
-export { IngestQueue } from "./queue.js";
+export { type DeferredAssignment, IngestQueue } from "./queue.js";

@@ -107,6 +107,15 @@ export interface GroupingProgress {
   total: number;
   /** Reports the backfill has not reached yet (0 outside a backfill). */
   unassigned: number;
+  /**
+   * Live assignment (deferred grouping in `serve`): every report with an id at or below
+   * `assigned_upto` has its gap; `pending` = `latest_id` − `assigned_upto`, the reports the
+   * grouping worker has still to pass (0 when every writer groups inline).
+   */
+  pending: number;
+  assigned_upto: number;
+  /** The newest report id stored. */
+  latest_id: number;
   started_at: string | null;
   updated_at: string | null;
 }

@@ -8,9 +8,17 @@
  */
 import type Database from "better-sqlite3";
 import type { FeedbackPayload } from "../feedback/index.js";
-import type { GapProfile, GroupingInput, ReportSignature } from "../gaps/grouping-contract.js";
+import type { GapProfile, GroupingInput, ReportSignature, ServerTermStats } from "../gaps/grouping-contract.js";
 import { MAX_CANDIDATES } from "../gaps/grouping-contract.js";
-import { addToProfile, chooseGap, medoid, mergeProfiles, signatureOf, topSuggestions } from "../gaps/index.js";
+import {
+  addToProfile,
+  chooseGap,
+  medoid,
+  mergeCandidates,
+  mergeProfiles,
+  signatureOf,
+  topSuggestions,
+} from "../gaps/index.js";
 import { rankKey, scoreOf } from "../gaps/score.js";
 import { isAtOrAbove, parseVersion } from "../gaps/version-order.js";
 import {
@@ -202,9 +210,30 @@ const BAND_FANOUT = 200;
 
 const SORT_COLUMN = { score: "rank_key", reports: "reports", last_seen: "last_seen" } as const;
 
+/** Parsed profiles kept in memory (an LRU by gap id; each entry valid while its profile_version matches the row). */
+const PROFILE_CACHE_MAX = 20_000;
+/** How long "does this server have a gap worth echoing" is trusted (changes in this process clear it at once). */
+const ECHOABLE_TTL_MS = 1000;
+/** The term under which gap_term_df keeps a server's count of grouped reports. */
+const REPORTS_TERM = "";
+
+/** What one step of the live assignment did. */
+export interface AssignStep {
+  /** Reports the watermark passed (assigned, or found already assigned by another writer). */
+  processed: number;
+  /** Reports this step put in a gap. */
+  assigned: number;
+  /** The watermark after the step: every report with an id at or below it has its gap. */
+  assignedUpTo: number;
+  /** The newest report id stored when the step began. */
+  latestId: number;
+}
+
 export class GapStore {
-  /** Parsed profiles by gap id, valid while profile_version matches the row. */
+  /** Parsed profiles by gap id, valid while profile_version matches the row (Map order = recency). */
   private readonly profiles = new Map<number, { version: number; profile: GapProfile | null }>();
+  /** Per server: whether it has a planned, fixed or wontfix gap or one with an agent note, and when that was read. */
+  private readonly echoable = new Map<string, { has: boolean; at: number }>();
 
   /** The cached LLM analyses (src/store/gap-analyses.ts). */
   readonly analyses: GapAnalysisStore;
@@ -226,7 +255,11 @@ export class GapStore {
   /** @internal */
   loadProfile(id: number, version: number): GapProfile | null {
     const cached = this.profiles.get(id);
-    if (cached && cached.version === version) return cached.profile;
+    if (cached && cached.version === version) {
+      this.profiles.delete(id);
+      this.profiles.set(id, cached);
+      return cached.profile;
+    }
     const row = this.stmt("SELECT profile FROM gaps WHERE id = ?").get(id) as { profile: string | null } | undefined;
     const profile = row?.profile ? (JSON.parse(row.profile) as GapProfile) : null;
     this.rememberProfile(id, version, profile);
@@ -235,7 +268,8 @@ export class GapStore {
 
   /** @internal */
   rememberProfile(id: number, version: number, profile: GapProfile | null): void {
-    if (this.profiles.size >= 20_000) this.profiles.clear();
+    this.profiles.delete(id);
+    if (this.profiles.size >= PROFILE_CACHE_MAX) this.profiles.delete(this.profiles.keys().next().value!);
     this.profiles.set(id, { version, profile });
   }
 
@@ -254,6 +288,98 @@ export class GapStore {
     return gap ? { gap_id: row.id, gap } : { gap_id: row.id };
   }
 
+  /**
+   * Whether a report on this server could get a known-gap echo: the server has a gap that is
+   * planned, fixed or wontfix or has an agent note (an indexed lookup, cached briefly; human
+   * decisions in this process clear the cache).
+   */
+  serverHasEchoableGap(serverName: string, now = Date.now()): boolean {
+    const cached = this.echoable.get(serverName);
+    if (cached && now - cached.at < ECHOABLE_TTL_MS) return cached.has;
+    const has =
+      this.stmt(
+        `SELECT 1 FROM gaps WHERE server_name = ? AND (status IN (${ECHOED_GAP_STATUSES.map((st) => `'${st}'`).join(", ")}) OR agent_note IS NOT NULL) LIMIT 1`,
+      ).get(serverName) !== undefined;
+    if (this.echoable.size >= 10_000) this.echoable.clear();
+    this.echoable.set(serverName, { has, at: now });
+    return has;
+  }
+
+  /** @internal A human decision may have changed which gaps are echoed. */
+  forgetEchoable(): void {
+    this.echoable.clear();
+  }
+
+  /** @internal An inline writer grouped reports first..last: the watermark moves when nothing before them waits. */
+  assignedThrough(first: number, last: number): void {
+    this.stmt("UPDATE grouping_state SET assigned_upto = ? WHERE assigned_upto >= ? AND assigned_upto < ?").run(
+      last,
+      first - 1,
+      last,
+    );
+  }
+
+  /**
+   * One step of the live assignment (deferred grouping): the reports stored after the
+   * `assigned_upto` watermark, in id order, join their gaps in one short transaction (at most
+   * `maxReports`, and no more reports once `maxMs` have passed inside it), and the watermark
+   * moves in the same transaction, so a kill loses nothing. Signatures are computed before the
+   * write lock is taken (reports never change and signatures are pure), so the lock is held for
+   * the lookups and writes only.
+   */
+  assignPending(limits: { maxReports?: number; maxMs?: number } = {}): AssignStep {
+    const maxReports = limits.maxReports ?? 200;
+    const maxMs = limits.maxMs ?? 25;
+    const head = this.stmt(
+      "SELECT assigned_upto AS upto, coalesce((SELECT max(id) FROM reports), 0) AS latest FROM grouping_state",
+    );
+    const before = head.get() as { upto: number; latest: number };
+    if (before.latest <= before.upto)
+      return { processed: 0, assigned: 0, assignedUpTo: before.upto, latestId: before.latest };
+    const rows = this.stmt(
+      `SELECT r.id, r.gap_id, ${REPORT_FIELDS} FROM reports r WHERE r.id > ? ORDER BY r.id LIMIT ?`,
+    ).all(before.upto, maxReports) as (GroupedReport & { id: number; gap_id: number | null })[];
+    const signatures = rows.map((r) => (r.gap_id === null ? signatureOf(r) : null));
+    return this.db
+      .transaction((): AssignStep => {
+        const now = head.get() as { upto: number; latest: number };
+        // Another grouping writer moved the watermark meanwhile: nothing done, the caller reads again.
+        if (now.upto !== before.upto)
+          return { processed: 0, assigned: 0, assignedUpTo: now.upto, latestId: now.latest };
+        const last = rows[rows.length - 1]!.id;
+        const open = new Set(
+          (
+            this.stmt("SELECT id FROM reports WHERE gap_id IS NULL AND id > ? AND id <= ?").all(before.upto, last) as {
+              id: number;
+            }[]
+          ).map((r) => r.id),
+        );
+        const batch = this.batch();
+        const place = this.stmt("UPDATE reports SET gap_id = ? WHERE id = ?");
+        const started = performance.now();
+        let upto = before.upto;
+        let processed = 0;
+        let assigned = 0;
+        for (let i = 0; i < rows.length; i++) {
+          if (processed > 0 && performance.now() - started > maxMs) break;
+          const row = rows[i]!;
+          if (open.has(row.id)) {
+            const signature = signatures[i] ?? signatureOf(row);
+            const gapId = batch.choose(row, signature, { reportId: row.id });
+            place.run(gapId, row.id);
+            batch.attach(row.id, gapId, row, signature);
+            assigned++;
+          }
+          upto = row.id;
+          processed++;
+        }
+        batch.flush();
+        this.stmt("UPDATE grouping_state SET assigned_upto = ?").run(upto);
+        return { processed, assigned, assignedUpTo: upto, latestId: Math.max(now.latest, upto) };
+      })
+      .immediate();
+  }
+
   history(gapId: number, actor: string, action: string, details: Record<string, unknown>): void {
     this.stmt("INSERT INTO gap_history (gap_id, at, actor, action, details) VALUES (?, ?, ?, ?, ?)").run(
       gapId,
@@ -267,12 +393,16 @@ export class GapStore {
   // ---- the grouping pass --------------------------------------------------
 
   progress(): GroupingProgress {
-    const s = this.stmt("SELECT mode, done, total, started_at, updated_at FROM grouping_state").get() as Omit<
-      GroupingProgress,
-      "unassigned"
-    >;
-    // Counted from the watermark, not by scanning for reports without a gap: this runs on every list.
-    return { ...s, unassigned: s.mode === "backfill" ? Math.max(0, s.total - s.done) : 0 };
+    const s = this.stmt(
+      `SELECT mode, done, total, started_at, updated_at, assigned_upto,
+         coalesce((SELECT max(id) FROM reports), 0) AS latest_id FROM grouping_state`,
+    ).get() as Omit<GroupingProgress, "unassigned" | "pending">;
+    // Counted from the watermarks, not by scanning for reports without a gap: this runs on every list.
+    return {
+      ...s,
+      unassigned: s.mode === "backfill" ? Math.max(0, s.total - s.done) : 0,
+      pending: Math.max(0, s.latest_id - s.assigned_upto),
+    };
   }
 
   /**
@@ -291,6 +421,8 @@ export class GapStore {
         this.stmt(`DELETE FROM gap_bands WHERE gap_id IN (${auto})`).run();
         this.stmt(`DELETE FROM gap_fingerprints WHERE gap_id IN (${auto})`).run();
         this.stmt(`DELETE FROM gap_facets WHERE gap_id IN (${auto})`).run();
+        // Every report is counted again as the pass reaches it.
+        this.stmt("DELETE FROM gap_term_df").run();
         this.stmt(
           `UPDATE gaps SET profile = NULL, profile_version = profile_version + 1, reports = 0, sessions = 0, clients = 0,
              models = 0, blocked = 0, partial = 0, worked_around = 0, rank_key = NULL WHERE human = 0`,
@@ -330,8 +462,11 @@ export class GapStore {
         for (const row of rows) {
           if (state.mode === "backfill" && row.gap_id !== null) continue;
           const stays = row.gap_id !== null && (row.gap_pinned === 1 || row.gap_human === 1);
-          if (stays && row.gap_reset !== 1) continue;
           const signature = signatureOf(row);
+          if (stays && row.gap_reset !== 1) {
+            batch.countTerms(row.server_name, signature); // the regroup emptied the df counts
+            continue;
+          }
           const gapId = stays
             ? row.gap_id!
             : batch.choose(row, signature, { reuse: row.gap_id ?? undefined, reportId: row.id });
@@ -345,6 +480,7 @@ export class GapStore {
         batch.flush();
         const last = rows.length > 0 ? rows[rows.length - 1]!.id : state.upto;
         const finished = rows.length < batchSize || last >= state.upto;
+        if (finished) this.mergePass();
         this.stmt(
           "UPDATE grouping_state SET watermark = ?, done = done + ?, mode = ?, updated_at = ? WHERE id = 1",
         ).run(last, rows.length, finished ? "idle" : state.mode, nowIso());
@@ -363,6 +499,86 @@ export class GapStore {
       options.onProgress?.(p);
     }
     return p;
+  }
+
+  /**
+   * The gap-gap merge pass (mergeCandidates), run when a backfill or regroup finishes: gaps on
+   * one server whose average linkage clears the merge bar are merged, each merge a history
+   * entry. Never for a gap a human decided on, nor for a pair a human split. Returns the
+   * number of merges.
+   */
+  mergePass(): number {
+    const kept = new Set(
+      (
+        this.stmt(
+          "SELECT id FROM gaps WHERE human = 1 UNION SELECT gap_id FROM gap_history WHERE actor <> 'auto'",
+        ).all() as { id: number }[]
+      ).map((r) => r.id),
+    );
+    const apart = new Set(
+      (this.stmt("SELECT gap_a, gap_b FROM gap_never_merge").all() as { gap_a: number; gap_b: number }[]).map(
+        (r) => `${r.gap_a},${r.gap_b}`,
+      ),
+    );
+    const mayMerge = (a: number, b: number): boolean => !kept.has(a) && !kept.has(b) && !apart.has(`${a},${b}`);
+    const servers = this.stmt(
+      "SELECT DISTINCT server_name FROM gaps WHERE reports > 0 AND status <> 'duplicate' AND human = 0",
+    ).all() as { server_name: string }[];
+    let merges = 0;
+    for (const { server_name } of servers) {
+      const rows = this.stmt(
+        "SELECT id, profile_version FROM gaps WHERE server_name = ? AND reports > 0 AND status <> 'duplicate' AND human = 0",
+      ).all(server_name) as { id: number; profile_version: number }[];
+      const profiles: GapProfile[] = [];
+      for (const r of rows) {
+        const p = this.loadProfile(r.id, r.profile_version);
+        if (p) profiles.push(p);
+      }
+      for (const [keep, absorb, similarity] of mergeCandidates(profiles, { mayMerge })) {
+        this.absorb(absorb, keep, "auto", { similarity, by: "merge_pass" });
+        merges++;
+      }
+    }
+    return merges;
+  }
+
+  /**
+   * @internal Move every report, band key, fingerprint and facet of gap `sourceId` into
+   * `intoId`, merge their profiles, and leave the source an empty `duplicate` of the target.
+   * A human merge marks the target decided; the merge pass leaves it automatic.
+   */
+  private absorb(sourceId: number, intoId: number, actor: string, details: Record<string, unknown> = {}): void {
+    const source = this.requireLive(sourceId);
+    const into = this.requireLive(intoId, "target gap");
+    const human = actor === "auto" ? 0 : 1;
+    const moved = this.stmt("UPDATE reports SET gap_id = ? WHERE gap_id = ?").run(intoId, sourceId).changes;
+    this.stmt("INSERT OR IGNORE INTO gap_bands (band, gap_id) SELECT band, ? FROM gap_bands WHERE gap_id = ?").run(
+      intoId,
+      sourceId,
+    );
+    this.stmt("DELETE FROM gap_bands WHERE gap_id = ?").run(sourceId);
+    this.stmt("UPDATE gap_fingerprints SET gap_id = ? WHERE gap_id = ?").run(intoId, sourceId);
+    this.stmt(
+      `INSERT INTO gap_facets (gap_id, kind, value, n) SELECT ?, kind, value, n FROM gap_facets WHERE gap_id = ? AND true
+       ON CONFLICT (gap_id, kind, value) DO UPDATE SET n = n + excluded.n`,
+    ).run(intoId, sourceId);
+    this.stmt("DELETE FROM gap_facets WHERE gap_id = ?").run(sourceId);
+    const a = this.loadProfile(intoId, into.profile_version);
+    const b = this.loadProfile(sourceId, source.profile_version);
+    const profile = a && b ? { ...mergeProfiles(a, b), id: intoId } : (a ?? (b ? { ...b, id: intoId } : null));
+    this.writeProfile(intoId, into.profile_version, profile);
+    // The emptied source is marked decided either way, so a regroup never refills a duplicate.
+    this.stmt(
+      `UPDATE gaps SET status = 'duplicate', duplicate_of = ?, human = 1, reports = 0, sessions = 0, clients = 0,
+         models = 0, blocked = 0, partial = 0, worked_around = 0, rank_key = NULL, profile = NULL,
+         profile_version = profile_version + 1, updated_at = ? WHERE id = ?`,
+    ).run(intoId, nowIso(), sourceId);
+    this.stmt("UPDATE gaps SET duplicate_of = ? WHERE duplicate_of = ?").run(intoId, sourceId);
+    if (human === 1) this.stmt("UPDATE gaps SET human = 1 WHERE id = ?").run(intoId);
+    this.recount(intoId);
+    if (human === 0 && into.title_source === "medoid") this.refreshTitle(intoId);
+    this.history(sourceId, actor, "merged_into", { into: intoId, reports: moved, ...details });
+    this.history(intoId, actor, "merged_from", { from: sourceId, reports: moved, ...details });
   }
 
   // ---- reading ------------------------------------------------------------
@@ -555,6 +771,7 @@ export class GapStore {
         this.history(id, actor, "updated", { from, to: set });
       })
       .immediate();
+    this.forgetEchoable();
     return this.getGap(id)!;
   }
 
@@ -570,34 +787,10 @@ export class GapStore {
             "merge_across_servers",
             `Gap ${sourceId} is on server "${source.server_name}" and gap ${intoId} on "${into.server_name}": gaps on different servers cannot be merged.`,
           );
-        const moved = this.stmt("UPDATE reports SET gap_id = ? WHERE gap_id = ?").run(intoId, sourceId).changes;
-        this.stmt("INSERT OR IGNORE INTO gap_bands (band, gap_id) SELECT band, ? FROM gap_bands WHERE gap_id = ?").run(
-          intoId,
-          sourceId,
-        );
-        this.stmt("DELETE FROM gap_bands WHERE gap_id = ?").run(sourceId);
-        this.stmt("UPDATE gap_fingerprints SET gap_id = ? WHERE gap_id = ?").run(intoId, sourceId);
-        this.stmt(
-          `INSERT INTO gap_facets (gap_id, kind, value, n) SELECT ?, kind, value, n FROM gap_facets WHERE gap_id = ? AND true
-           ON CONFLICT (gap_id, kind, value) DO UPDATE SET n = n + excluded.n`,
-        ).run(intoId, sourceId);
-        this.stmt("DELETE FROM gap_facets WHERE gap_id = ?").run(sourceId);
-        const a = this.loadProfile(intoId, into.profile_version);
-        const b = this.loadProfile(sourceId, source.profile_version);
-        const profile = a && b ? { ...mergeProfiles(a, b), id: intoId } : (a ?? (b ? { ...b, id: intoId } : null));
-        this.writeProfile(intoId, into.profile_version, profile);
-        this.stmt(
-          `UPDATE gaps SET status = 'duplicate', duplicate_of = ?, human = 1, reports = 0, sessions = 0, clients = 0,
-             models = 0, blocked = 0, partial = 0, worked_around = 0, rank_key = NULL, profile = NULL,
-             profile_version = profile_version + 1, updated_at = ? WHERE id = ?`,
-        ).run(intoId, nowIso(), sourceId);
-        this.stmt("UPDATE gaps SET duplicate_of = ? WHERE duplicate_of = ?").run(intoId, sourceId);
-        this.stmt("UPDATE gaps SET human = 1 WHERE id = ?").run(intoId);
-        this.recount(intoId);
-        this.history(sourceId, actor, "merged_into", { into: intoId, reports: moved });
-        this.history(intoId, actor, "merged_from", { from: sourceId, reports: moved });
+        this.absorb(sourceId, intoId, actor);
       })
       .immediate();
+    this.forgetEchoable();
     return this.getGap(intoId)!;
   }
 
@@ -642,6 +835,7 @@ export class GapStore {
         this.history(newId, actor, "split_from", { from: gapId, report_ids: ids });
       })
       .immediate();
+    this.forgetEchoable();
     return { from: this.getGap(gapId)!, to: this.getGap(newId)! };
   }
 
@@ -670,6 +864,7 @@ export class GapStore {
         this.history(gapId, actor, "report_moved_in", { report_id: reportId, from_gap: report.gap_id });
       })
       .immediate();
+    this.forgetEchoable();
     return this.getGap(gapId)!;
   }
 
@@ -683,6 +878,17 @@ export class GapStore {
        VALUES (?, ?, ?, ?, ?, ?, ?)`,
     ).run(serverName, titleOf(need), human, createdAt, createdAt, at, at);
     return Number(info.lastInsertRowid);
+  }
+
+  /**
+   * @internal The most common tool_name among the gap's reports, as agents wrote it (the
+   * profile counts normalised names, `listinvoices` for `list_invoices`); null when most named none.
+   */
+  topTool(id: number): string | null {
+    const row = this.stmt(
+      "SELECT value FROM gap_facets WHERE gap_id = ? AND kind = 't' ORDER BY n DESC, value LIMIT 1",
+    ).get(id) as { value: string } | undefined;
+    return row === undefined || row.value === "" ? null : row.value;
   }
 
   /** @internal */
@@ -739,7 +945,7 @@ export class GapStore {
       first_seen: c.first_seen ?? row.first_seen,
       last_seen,
       rank_key: rankKey(counts, last_seen),
-      top_tool: dominant(p?.tools),
+      top_tool: this.topTool(id),
       top_gap_type: dominant(p?.gap_types),
       updated_at: nowIso(),
       id,
@@ -830,6 +1036,10 @@ export class AssignBatch {
   /** Band and fingerprint rows already written in this batch. */
   private readonly bands = new Set<string>();
   private readonly fingerprints = new Map<string, number>();
+  /** Term document frequencies read in this batch (server \0 term -> df, this batch's counts included). */
+  private readonly df = new Map<string, number>();
+  /** df increments to write at flush. */
+  private readonly dfDelta = new Map<string, { server: string; term: string; n: number }>();
 
   constructor(
     private readonly gaps: GapStore,
@@ -880,7 +1090,7 @@ export class AssignBatch {
           candidates.push(w.profile);
       }
     }
-    const choice = chooseGap(report, signature, candidates);
+    const choice = chooseGap(report, signature, candidates, { stats: this.termStats(report.server_name, signature) });
     if (choice.kind === "join" && candidates.some((c) => c.id === choice.gapId)) return choice.gapId;
     // A regroup reopens the report's previous gap when nothing took it yet, so gap ids survive a regroup.
     if (options.reuse !== undefined) {
@@ -892,6 +1102,40 @@ export class AssignBatch {
       ...(options.reportId !== undefined ? { report_id: options.reportId } : {}),
     });
     return id;
+  }
+
+  /**
+   * The server's df of the report's terms (query-side IDF): one indexed IN read of the terms
+   * this batch has not read yet (at most MAX_TERMS + 1 keys), counts made in this batch included.
+   */
+  private termStats(server: string, signature: ReportSignature): ServerTermStats {
+    const keyOf = (term: string) => `${server}\u0000${term}`;
+    const missing = [REPORTS_TERM, ...signature.terms.map(([t]) => t)].filter((t) => !this.df.has(keyOf(t)));
+    if (missing.length > 0) {
+      const rows = this.stmt(
+        `SELECT term, df FROM gap_term_df WHERE server_name = ? AND term IN (${missing.map(() => "?").join(", ")})`,
+      ).all(server, ...missing) as { term: string; df: number }[];
+      for (const t of missing) this.df.set(keyOf(t), 0);
+      for (const r of rows) this.df.set(keyOf(r.term), r.df);
+    }
+    const df = new Map<string, number>();
+    for (const [t] of signature.terms) {
+      const n = this.df.get(keyOf(t))!;
+      if (n > 0) df.set(t, n);
+    }
+    return { reports: this.df.get(keyOf(REPORTS_TERM))!, df };
+  }
+
+  /** Count a grouped report in its server's df (after choosing, so a report never counts towards its own IDF). */
+  countTerms(server: string, signature: ReportSignature): void {
+    for (const term of [REPORTS_TERM, ...signature.terms.map(([t]) => t)]) {
+      const key = `${server}\u0000${term}`;
+      const known = this.df.get(key);
+      if (known !== undefined) this.df.set(key, known + 1);
+      const d = this.dfDelta.get(key);
+      if (d) d.n++;
+      else this.dfDelta.set(key, { server, term, n: 1 });
+    }
   }
 
   private isOpenTo(gapId: number, serverName: string): boolean {
@@ -917,6 +1161,7 @@ export class AssignBatch {
     );
     w.profile = addToProfile(w.profile, gapId, report, signature);
     w.dirty = true;
+    this.countTerms(report.server_name, signature);
     // Bands are written at once (a later report in this batch must find this gap), each pair once per batch.
     const addBand = this.stmt("INSERT OR IGNORE INTO gap_bands (band, gap_id) VALUES (?, ?)");
     for (const band of signature.bands) {
@@ -993,6 +1238,11 @@ export class AssignBatch {
       else if (f.kind === "m") row.models++;
     }
     this.facetDeltas.clear();
+    const addDf = this.stmt(
+      "INSERT INTO gap_term_df (server_name, term, df) VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET df = df + excluded.df",
+    );
+    for (const d of this.dfDelta.values()) addDf.run(d.server, d.term, d.n);
+    this.dfDelta.clear();
     const at = nowIso();
     for (const [id, w] of this.working) {
       if (!w.dirty) continue;
@@ -1013,7 +1263,7 @@ export class AssignBatch {
         first_seen: r.first_seen,
         last_seen: r.last_seen,
         rank_key: rankKey(r, r.last_seen),
-        top_tool: dominant(w.profile?.tools),
+        top_tool: this.gaps.topTool(id),
         top_gap_type: dominant(w.profile?.gap_types),
         updated_at: at,
         profile: w.profile ? JSON.stringify(w.profile) : null,

@@ -309,6 +309,37 @@ export const MIGRATIONS: readonly Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    version: 6,
+    description:
+      "deferred grouping (the live assignment watermark), per-server term document frequencies, acted-on gap lookup",
+    sql: `
+      -- Reports with id <= assigned_upto have their gap (or are the backfill's, below its upto). 'serve'
+      -- stores reports without a gap and a worker assigns them in id order behind this watermark.
+      ALTER TABLE grouping_state ADD COLUMN assigned_upto INTEGER NOT NULL DEFAULT 0;
+      UPDATE grouping_state SET assigned_upto = coalesce((SELECT max(id) FROM reports), 0);
+
+      -- How many of a server's grouped reports contain each term (query-side IDF in chooseGap).
+      -- The empty term holds the server's count of reports. Counted from the signatures already stored.
+      CREATE TABLE gap_term_df (
+        server_name TEXT    NOT NULL,
+        term        TEXT    NOT NULL,
+        df          INTEGER NOT NULL,
+        PRIMARY KEY (server_name, term)
+      ) WITHOUT ROWID;
+      INSERT INTO gap_term_df (server_name, term, df)
+      SELECT r.server_name, json_extract(t.value, '$[0]'), count(*)
+      FROM report_signatures s JOIN reports r ON r.id = s.report_id, json_each(s.signature, '$.terms') t
+      GROUP BY r.server_name, json_extract(t.value, '$[0]');
+      INSERT INTO gap_term_df (server_name, term, df)
+      SELECT r.server_name, '', count(*) FROM report_signatures s JOIN reports r ON r.id = s.report_id
+      GROUP BY r.server_name;
+
+      -- Whether a server has a gap worth echoing to an agent (planned, fixed, wontfix, or an agent note).
+      CREATE INDEX gaps_echoed ON gaps (server_name)
+        WHERE status IN ('planned', 'fixed', 'wontfix') OR agent_note IS NOT NULL;
+    `,
+  },
 ];
 
 /** Bring a database up to the newest migration. Safe to call on every open. */

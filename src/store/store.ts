@@ -50,6 +50,18 @@ export interface OpenOptions {
   readonly?: boolean;
   /** How long a writer waits on a lock held by another process, in ms. */
   busyTimeoutMs?: number;
+  /**
+   * `inline` (default): each report joins its gap inside the ingest transaction. `deferred`
+   * (`serve`): reports are stored without a gap and a grouping worker assigns them in id
+   * order behind the `assigned_upto` watermark (src/gaps/deferred.ts).
+   */
+  grouping?: "inline" | "deferred";
+  /**
+   * `full` (default): a commit is fsynced before it returns. `normal` is for connections whose
+   * writes can be redone (the grouping worker): WAL keeps the file consistent, and the next
+   * FULL commit of any connection makes it durable.
+   */
+  synchronous?: "full" | "normal";
 }
 
 /** A reports row as SQLite returns it: json_list fields are still JSON text. */
@@ -172,6 +184,9 @@ export class FeedbackStore {
     db: Database.Database,
     path: string,
     private readonly readonly: boolean,
+    /** See OpenOptions.grouping. */
+    readonly grouping: "inline" | "deferred",
+    private readonly busyTimeoutMs: number,
   ) {
     this.db = db;
     this.path = path;
@@ -181,16 +196,17 @@ export class FeedbackStore {
   static open(path: string, options: OpenOptions = {}): FeedbackStore {
     if (path !== ":memory:" && !options.readonly) mkdirSync(dirname(path), { recursive: true });
     const db = new Database(path, { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false });
-    db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
+    const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
+    db.pragma(`busy_timeout = ${busyTimeoutMs}`);
     if (!options.readonly) {
       db.pragma("journal_mode = WAL");
       // FULL: a commit is fsynced before we answer, so a 2xx survives power loss, not only a crash.
-      db.pragma("synchronous = FULL");
+      db.pragma(options.synchronous === "normal" ? "synchronous = NORMAL" : "synchronous = FULL");
       db.pragma("foreign_keys = ON");
       migrate(db);
     }
     checkSchema(db);
-    return new FeedbackStore(db, path, options.readonly ?? false);
+    return new FeedbackStore(db, path, options.readonly ?? false, options.grouping ?? "inline", busyTimeoutMs);
   }
 
   close(): void {
@@ -219,11 +235,31 @@ export class FeedbackStore {
 
   /**
    * Store several reports in one transaction (one fsync): the ingestion path batches concurrent POSTs.
-   * Each report joins its gap in the same transaction, so it is never stored without one.
+   * Inline grouping: each report joins its gap in the same transaction, so it is never stored
+   * without one. Deferred grouping: reports are stored with gap_id null (`gap_id: null` in the
+   * result) and the grouping worker assigns them behind the watermark.
    */
   insertMany(items: { payload: FeedbackPayload; idempotencyKey?: string | undefined }[]): InsertResult[] {
     const insert = this.stmt(INSERT_REPORT);
     const byKey = this.stmt("SELECT id FROM reports WHERE idempotency_key = ?");
+    if (this.grouping === "deferred") {
+      const store = this.db.transaction((batch: typeof items) =>
+        batch.map(({ payload: p, idempotencyKey }): InsertResult => {
+          if (idempotencyKey !== undefined) {
+            const existing = byKey.get(idempotencyKey) as { id: number } | undefined;
+            if (existing) return { id: existing.id, created: false, ...this.gaps.echoForReport(existing.id) };
+          }
+          const info = insert.run({
+            ...insertParams(p),
+            created_at: now(),
+            idempotency_key: idempotencyKey ?? null,
+            gap_id: null,
+          });
+          return { id: Number(info.lastInsertRowid), created: true, gap_id: null };
+        }),
+      );
+      return store.immediate(items);
+    }
     const run = this.db.transaction((batch: typeof items) => {
       const grouping = this.gaps.batch();
       const stored = batch.map(({ payload: p, idempotencyKey }) => {
@@ -246,6 +282,8 @@ export class FeedbackStore {
         return { id, gapId };
       });
       const echoes = grouping.flush();
+      const ids = stored.filter((s) => s.gapId !== undefined).map((s) => s.id);
+      if (ids.length > 0) this.gaps.assignedThrough(ids[0]!, ids[ids.length - 1]!);
       return stored.map(
         ({ id, gapId }): InsertResult =>
           gapId === undefined
@@ -255,6 +293,25 @@ export class FeedbackStore {
     });
     // IMMEDIATE: grouping reads before it writes, and a deferred transaction could not wait for the lock.
     return run.immediate(items);
+  }
+
+  /**
+   * `insertMany` without waiting for a write lock another connection holds (the grouping
+   * worker's short transactions): undefined when the lock is taken, so the caller can try again
+   * on a later turn of the event loop instead of blocking it.
+   */
+  tryInsertMany(
+    items: { payload: FeedbackPayload; idempotencyKey?: string | undefined }[],
+  ): InsertResult[] | undefined {
+    this.db.pragma("busy_timeout = 0");
+    try {
+      return this.insertMany(items);
+    } catch (err) {
+      if ((err as { code?: unknown }).code === "SQLITE_BUSY") return undefined;
+      throw err;
+    } finally {
+      this.db.pragma(`busy_timeout = ${this.busyTimeoutMs}`);
+    }
   }
 
   getReport(id: number): Report | undefined {

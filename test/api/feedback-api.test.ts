@@ -380,7 +380,14 @@ describe("stats, export, health", () => {
 
   it("reports health", async () => {
     const res = await request(`${server.url}/healthz`);
-    expect(res.body).toEqual({ status: "ok", db: "open" });
+    expect(res.body).toMatchObject({ status: "ok", db: "open" });
+    // The grouping worker's progress: every report at or below assigned_upto has its gap.
+    expect(res.body.grouping).toMatchObject({
+      mode: expect.any(String),
+      pending: expect.any(Number),
+      assigned_upto: expect.any(Number),
+      latest_id: expect.any(Number),
+    });
   });
 });
 

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FeedbackStore } from "../../src/store/index.js";
 import { request } from "../helpers/http.js";
+import { gapIdOf as waitGapId } from "../helpers/gaps.js";
 import { startServe, tempDir, type ServeProcess } from "../helpers/serve.js";
 
 let server: ServeProcess;
@@ -51,7 +52,7 @@ afterAll(async () => {
 describe("gaps over REST", () => {
   it("groups posted reports; lists, shows, filters and pages gaps", async () => {
     const gapOf = async (res: { body: { id: number } }) => ({
-      body: { ...res.body, gap_id: (await get(`/api/feedback/${res.body.id}`, keys.read)).body.gap_id as number },
+      body: { ...res.body, gap_id: await waitGapId(server.url, res.body.id, keys.read) },
     });
     const posted = await post("/api/feedback", need(1), keys.ingest);
     expect(posted.status).toBe(201);
@@ -110,7 +111,7 @@ describe("gaps over REST", () => {
 
   it("echoes a gap the developers acted on, on the fast path and through express alike, with admin text only", async () => {
     const first = await post("/api/feedback", need(10, { user_goal: "AGENT-PRIVATE goal text" }), keys.ingest);
-    const gapId = (await get(`/api/feedback/${first.body.id}`, keys.read)).body.gap_id;
+    const gapId = await waitGapId(server.url, first.body.id, keys.read);
     const edited = await patch(`/api/gaps/${gapId}`, {
       status: "planned",
       agent_note: "Until then, call list_payments with since/until.",
@@ -169,7 +170,7 @@ describe("gaps over REST", () => {
     );
     const b = await post("/api/feedback", other(20, { server_name: "ledger" }), keys.ingest);
     const c = await post("/api/feedback", need(23, { server_name: "elsewhere" }), keys.ingest);
-    const gapIdOf = async (id: number) => (await get(`/api/feedback/${id}`)).body.gap_id as number;
+    const gapIdOf = (id: number) => waitGapId(server.url, id, keys.admin);
     const ga = await gapIdOf(a[0]!.body.id);
     const gb = await gapIdOf(b.body.id);
     const gc = await gapIdOf(c.body.id);
@@ -225,7 +226,7 @@ describe("gaps over REST", () => {
 
   it("checks the scope on every route: read reads, admin writes", async () => {
     const r = await post("/api/feedback", need(40), keys.ingest);
-    const gapId = (await get(`/api/feedback/${r.body.id}`)).body.gap_id;
+    const gapId = await waitGapId(server.url, r.body.id, keys.admin);
     const routes: { method: string; path: string; body?: unknown; need: "read" | "admin" }[] = [
       { method: "GET", path: "/api/gaps", need: "read" },
       { method: "GET", path: `/api/gaps/${gapId}`, need: "read" },

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FEEDBACK_REPLIES, recordedReply } from "../../src/feedback/index.js";
 import { FeedbackStore } from "../../src/store/index.js";
 import { httpClient, textOf } from "../mcp/helpers.js";
+import { groupingSettled } from "../helpers/gaps.js";
 import { startServe, tempDir, type ServeProcess } from "../helpers/serve.js";
 
 const md = new MarkdownIt();
@@ -63,6 +64,7 @@ describe("gap tools over MCP", () => {
     for (const i of [1, 2, 3]) replies.push(textOf(await call("ingest", "feedback", report(i))));
     expect(replies[0]).toBe(FEEDBACK_REPLIES.recorded(1));
     await call("ingest", "feedback", report(9, { tool_name: "export", what_i_needed: "CSV export of customers" }));
+    await groupingSettled(server.url);
 
     const listed = await call("read", "list_gaps", {});
     expect(listed.isError).toBeFalsy();

@@ -12,6 +12,7 @@ import { FeedbackStore } from "../../src/store/index.js";
 import { startAnthropicDouble, startGitHubDouble, userText } from "../doubles/index.js";
 import { HAPPY_CHANGE_SET, REPO, REPO_FILES } from "../draft/fixtures.js";
 import { startServe, tempDir, type ServeProcess } from "../helpers/serve.js";
+import { gapIdOf } from "../helpers/gaps.js";
 import {
   api,
   launchBrowser,
@@ -108,7 +109,8 @@ let forecastReport = 0;
 let invoiceReports: number[] = [];
 
 const getGap = (id: number) => api<GapJson>(serve.url, `/api/gaps/${id}`);
-const gapOf = async (reportId: number) => (await api<ReportJson>(serve.url, `/api/feedback/${reportId}`)).gap_id;
+// serve groups reports on its worker thread, moments after storing them.
+const gapOf = (reportId: number) => gapIdOf(serve.url, reportId);
 const rowIds = () =>
   page.locator("#gap-list li.gap-row").evaluateAll((els) => els.map((el) => Number(el.getAttribute("data-id"))));
 /** A request the test made fail on purpose logs one console error; take exactly that one off the problem list. */

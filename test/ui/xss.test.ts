@@ -6,6 +6,7 @@
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startServe, type ServeProcess } from "../helpers/serve.js";
+import { gapIdOf } from "../helpers/gaps.js";
 import { launchBrowser, poll, screenshot, seed, type SeedReport, watchForProblems } from "./browser.js";
 
 const PAYLOADS = [
@@ -164,7 +165,7 @@ describe("hostile report text", () => {
     await page.keyboard.press("Escape");
 
     for (const [i, payload] of PAYLOADS.entries()) {
-      const gapId = (await (await fetch(`${serve.url}/api/feedback/${ids[i]}`)).json()).gap_id as number;
+      const gapId = await gapIdOf(serve.url, ids[i]!);
       await page.goto(`${serve.url}/#/g/${gapId}`);
       await page.locator(`#gap-page[data-id="${gapId}"]`).waitFor();
       expect(await page.locator("#gap-title").textContent()).toBe(payload);

@@ -4,7 +4,8 @@
  * /api/gaps?sort=last_seen&limit=1, an indexed one-row read on the hot path)
  * and the grouping progress. Any report that is stored joins a gap and makes
  * it the most recently seen one (or bumps its count), and a backfill moves
- * `grouping.done`, so a change of that small signature means "refresh".
+ * `grouping.done` (and the grouping worker moves `grouping.assigned_upto`), so a change of that
+ * small signature means "refresh".
  * The server has no push channel for reports; a poll this cheap needs none.
  */
 import { getJson } from "./api.js";
@@ -19,7 +20,7 @@ interface Answer {
 
 const signatureOf = (a: Answer): string => {
   const g = a.items[0];
-  return [g?.id, g?.reports, g?.last_seen, a.grouping?.mode, a.grouping?.done].join("|");
+  return [g?.id, g?.reports, g?.last_seen, a.grouping?.mode, a.grouping?.done, a.grouping?.assigned_upto].join("|");
 };
 
 /** Calls `onChange` when the server's data changed since the previous check. Returns a stop function. */
