@@ -105,7 +105,7 @@ describe("installing from the packed tarball", () => {
     });
     const health = await fetch(`${serve.url}/healthz`);
     expect(health.status).toBe(200);
-    expect(await health.json()).toEqual({ status: "ok", db: "open" });
+    expect(await health.json()).toMatchObject({ status: "ok", db: "open", grouping: { pending: 0 } });
     const page = await fetch(`${serve.url}/`);
     expect(page.status).toBe(200);
     expect(await page.text()).toMatch(/<title>[^<]*PatchworkMCP/);

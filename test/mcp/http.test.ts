@@ -7,6 +7,7 @@ import { LATEST_PROTOCOL_VERSION } from "@modelcontextprotocol/sdk/types.js";
 import { request } from "node:http";
 import { networkInterfaces } from "node:os";
 import { join } from "node:path";
+import { groupingSettled } from "../helpers/gaps.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FeedbackStore } from "../../src/store/index.js";
 import { startServe, tempDir, type ServeProcess } from "../helpers/serve.js";
@@ -176,6 +177,8 @@ describe("scopes", () => {
       body: JSON.stringify(payload),
     });
     const viaRest = ((await post.json()) as { id: number }).id;
+    // Both join their gap once the grouping worker has passed them (the same gap: identical reports).
+    await groupingSettled(serve.url);
     const get = async (id: number) => {
       const res = await fetch(`${serve.url}/api/feedback/${id}`, { headers: { Authorization: `Bearer ${keys.read}` } });
       const { id: _id, created_at: _c, ...rest } = (await res.json()) as Record<string, unknown>;
