@@ -2,27 +2,34 @@
 import { z } from "zod";
 import { reportFilterShape, type ReportFilter } from "../../store/index.js";
 
-const ID_MESSAGE = "must be a report id (a positive whole number, e.g. 42)";
+/**
+ * An id as a number or a numeric string ("42", "#42"): agents send both.
+ * `noun` names the thing ("report"), `example` is a sample id and `listTool` the tool that shows ids.
+ */
+export function idArg(noun: string, example: number, listTool: string) {
+  const message = `must be a ${noun} id (a positive whole number, e.g. ${example})`;
+  return z
+    .union(
+      [
+        z
+          .number({ error: message })
+          .int({ error: message })
+          .positive({ error: message })
+          .max(Number.MAX_SAFE_INTEGER, { error: message }),
+        z
+          .string({ error: message })
+          .trim()
+          .regex(/^#?\d{1,15}$/, { error: message })
+          .transform((s) => Number(s.replace("#", "")))
+          .refine((n) => n > 0, { error: message }),
+      ],
+      { error: message },
+    )
+    .describe(`The ${noun} id, as shown by ${listTool}.`);
+}
 
-/** A report id as a number or a numeric string ("42", "#42"): agents send both. */
-export const reportIdArg = z
-  .union(
-    [
-      z
-        .number({ error: ID_MESSAGE })
-        .int({ error: ID_MESSAGE })
-        .positive({ error: ID_MESSAGE })
-        .max(Number.MAX_SAFE_INTEGER, { error: ID_MESSAGE }),
-      z
-        .string({ error: ID_MESSAGE })
-        .trim()
-        .regex(/^#?\d{1,15}$/, { error: ID_MESSAGE })
-        .transform((s) => Number(s.replace("#", "")))
-        .refine((n) => n > 0, { error: ID_MESSAGE }),
-    ],
-    { error: ID_MESSAGE },
-  )
-  .describe("The report id, as shown by list_reports.");
+/** A report id as a number or a numeric string ("42", "#42"). */
+export const reportIdArg = idArg("report", 42, "list_reports");
 
 const { q, ...equalityAndDates } = reportFilterShape;
 
