@@ -4,13 +4,13 @@
  * as Server-Sent Events. Problems found before the stream starts (bad id,
  * unknown report, bad body, scope) are ordinary JSON errors.
  */
-import { Router, type Response } from "express";
+import { Router, type Request, type Response } from "express";
 import { z } from "zod";
 import { eventPayload, type DraftEvent } from "../../draft/events.js";
 import type { FeedbackStore } from "../../store/index.js";
 import { DraftSettings } from "../../settings/index.js";
 import type { Authenticator } from "../auth.js";
-import { reportUrl } from "../../net/report-url.js";
+import { gapUrl, reportUrl } from "../../net/report-url.js";
 import { ApiError, parseOr400 } from "../errors.js";
 import { requireJsonBody } from "../json-body.js";
 import { reportId } from "./feedback.js";
@@ -18,7 +18,8 @@ import { settingsRoutes } from "./settings.js";
 
 export const SSE_HEARTBEAT_MS = 15_000;
 
-const draftBodySchema = z.strictObject(
+/** The body of a draft request (report or gap). */
+export const draftBodySchema = z.strictObject(
   { dry_run: z.boolean({ error: "dry_run must be true or false" }).optional() },
   { error: 'the body must be a JSON object like {"dry_run": true}' },
 );
@@ -68,6 +69,43 @@ export function openSse(res: Response, heartbeatMs = SSE_HEARTBEAT_MS): SseStrea
   };
 }
 
+/**
+ * Run the draft pipeline on one report or gap, streaming its progress as SSE on
+ * `res`; the PR links back to the subject's dashboard page at the request's host.
+ */
+export async function streamDraft(
+  req: Request,
+  res: Response,
+  options: {
+    store: FeedbackStore;
+    settings: DraftSettings;
+    heartbeatMs?: number | undefined;
+    subject: { reportId: number } | { gapId: number };
+    dryRun: boolean;
+  },
+): Promise<void> {
+  const { subject } = options;
+  const { runDraft } = await import("../../draft/pipeline.js");
+  const stream = openSse(res, options.heartbeatMs);
+  const host = req.get("host");
+  const origin = host ? `${req.protocol}://${host}` : undefined;
+  await runDraft({
+    store: options.store,
+    settings: options.settings,
+    ...subject,
+    dryRun: options.dryRun,
+    signal: stream.signal,
+    onEvent: (event) => stream.send(event),
+    reportUrl:
+      origin === undefined
+        ? undefined
+        : "reportId" in subject
+          ? reportUrl(origin, subject.reportId)
+          : gapUrl(origin, subject.gapId),
+  });
+  stream.end();
+}
+
 export function draftApi(deps: { store: FeedbackStore; auth: Authenticator; heartbeatMs?: number }): Router {
   const { store, auth } = deps;
   const settings = new DraftSettings(store);
@@ -81,19 +119,13 @@ export function draftApi(deps: { store: FeedbackStore; auth: Authenticator; hear
     const body = parseOr400(draftBodySchema, req.body ?? {}, 422);
     if (!store.getReport(id)) throw new ApiError(404, "report_not_found", `There is no report ${id}.`);
 
-    const { runDraft } = await import("../../draft/pipeline.js");
-    const stream = openSse(res, deps.heartbeatMs);
-    const host = req.get("host");
-    await runDraft({
+    await streamDraft(req, res, {
       store,
       settings,
-      reportId: id,
+      heartbeatMs: deps.heartbeatMs,
+      subject: { reportId: id },
       dryRun: body.dry_run ?? false,
-      signal: stream.signal,
-      onEvent: (event) => stream.send(event),
-      reportUrl: host ? reportUrl(`${req.protocol}://${host}`, id) : undefined,
     });
-    stream.end();
   });
 
   return router;

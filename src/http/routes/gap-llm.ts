@@ -11,17 +11,13 @@ import { DraftSettings } from "../../settings/index.js";
 import type { FeedbackStore } from "../../store/index.js";
 import type { Authenticator } from "../auth.js";
 import { ApiError, parseOr400 } from "../errors.js";
-import { openSse } from "./draft.js";
+import { requireJsonBody } from "../json-body.js";
+import { draftBodySchema, streamDraft } from "./draft.js";
 import { actorOf, gapId } from "./gaps.js";
 
 const analysisBodySchema = z.strictObject(
   { force: z.boolean({ error: "force must be true or false" }).optional() },
   { error: 'the body must be a JSON object like {"force": true}' },
-);
-
-const draftBodySchema = z.strictObject(
-  { dry_run: z.boolean({ error: "dry_run must be true or false" }).optional() },
-  { error: 'the body must be a JSON object like {"dry_run": true}' },
 );
 
 /** Analysis failure codes and the HTTP status each deserves (the model's failures are a bad gateway). */
@@ -45,9 +41,7 @@ export const ANALYSIS_STATUS: Record<string, number> = {
 
 /** An optional body, but one that is not JSON is refused rather than ignored. */
 function optionalJsonBody(req: Request): unknown {
-  const sentBody = Number(req.get("content-length") ?? 0) > 0 || req.get("transfer-encoding") !== undefined;
-  if (sentBody && !req.is(["application/json", "application/*+json"]))
-    throw new ApiError(415, "unsupported_media_type", "Send the body as JSON with Content-Type: application/json.");
+  requireJsonBody(req, { optional: true });
   return req.body ?? {};
 }
 
@@ -92,19 +86,13 @@ export function gapLlmRoutes(deps: { store: FeedbackStore; auth: Authenticator; 
         `Gap ${id} was merged into gap ${gap.duplicate_of}; draft from gap ${gap.duplicate_of} instead.`,
       );
 
-    const { runDraft } = await import("../../draft/pipeline.js");
-    const stream = openSse(res, deps.heartbeatMs);
-    const host = req.get("host");
-    await runDraft({
+    await streamDraft(req, res, {
       store,
       settings,
-      gapId: id,
+      heartbeatMs: deps.heartbeatMs,
+      subject: { gapId: id },
       dryRun: body.dry_run ?? false,
-      signal: stream.signal,
-      onEvent: (event) => stream.send(event),
-      reportUrl: host ? `${req.protocol}://${host}/#/g/${id}` : undefined,
     });
-    stream.end();
   });
 
   return router;
