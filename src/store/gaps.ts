@@ -30,49 +30,26 @@ import {
   SPLIT_MAX,
   type GapFilter,
   type GapPage,
-  type GapStatus,
 } from "./gap-filters.js";
-import type {
-  Gap,
-  GapChange,
-  GapEcho,
-  GapHistoryEntry,
-  GroupingProgress,
-  InsertResult,
-  TitleSource,
-} from "./gap-types.js";
+import type { Gap, GapChange, GapEcho, GapHistoryEntry, GroupingProgress, InsertResult } from "./gap-types.js";
 import { GapAnalysisStore } from "./gap-analyses.js";
 import { StoreError } from "./store.js";
 import type { Draft, Note } from "./types.js";
 
 type Stmt = (sql: string) => Database.Statement;
 
-interface GapRow {
-  id: number;
-  server_name: string;
-  title: string;
-  title_source: TitleSource;
-  status: GapStatus;
-  fixed_in: string | null;
+/** A gaps row: the gap's stored fields (flags as 0/1), without what is derived on the way out. */
+interface GapRow
+  extends Omit<
+    Gap,
+    "regressed" | "needs_review" | "tool_name" | "gap_type" | "blocked_share" | "score" | "score_explain" | "analysis"
+  > {
   regressed: number;
   needs_review: number;
-  agent_note: string | null;
-  duplicate_of: number | null;
   human: number;
-  reports: number;
-  sessions: number;
-  clients: number;
-  models: number;
-  blocked: number;
-  partial: number;
-  worked_around: number;
   top_tool: string | null;
   top_gap_type: string | null;
   rank_key: number | null;
-  first_seen: string;
-  last_seen: string;
-  created_at: string;
-  updated_at: string;
   title_report_id: number | null;
   profile_version: number;
 }
