@@ -97,3 +97,11 @@ export function byId<T extends HTMLElement>(id: string): T {
   if (!el) throw new Error(`The page is missing #${id}.`);
   return el as T;
 }
+
+/** Move focus `delta` steps among the elements matching `selector` (j/k in lists); from outside them, to the first. */
+export function moveFocus(selector: string, delta: 1 | -1): void {
+  const items = [...document.querySelectorAll<HTMLElement>(selector)];
+  if (items.length === 0) return;
+  const at = items.indexOf(document.activeElement as HTMLElement);
+  items[Math.min(items.length - 1, Math.max(0, at === -1 ? 0 : at + delta))]?.focus();
+}

@@ -4,7 +4,7 @@
  * route change so focus (e.g. in the search box) survives re-renders.
  */
 import { getJson } from "./api.js";
-import { h } from "./dom.js";
+import { h, type Props } from "./dom.js";
 import { navigate, type Route } from "./router.js";
 import { GAP_TYPES, label, REPORT_STATUSES, RESOLUTIONS, type FilterKey, type Filters, type Stats } from "./types.js";
 
@@ -34,6 +34,32 @@ export function filterOptions(): Promise<Options> {
   return optionsPromise;
 }
 
+/**
+ * A search box that hands its trimmed text to `onSearch` once typing pauses
+ * (300 ms), or at once on Enter. `attrs` are the input's own (id, placeholder, label).
+ */
+export function searchBox(attrs: Props, onSearch: (text: string) => void): HTMLInputElement {
+  const search = h("input", { type: "search", autocomplete: "off", ...attrs });
+  let debounce: ReturnType<typeof setTimeout> | undefined;
+  search.addEventListener("input", () => {
+    clearTimeout(debounce);
+    debounce = setTimeout(() => onSearch(search.value.trim()), 300);
+  });
+  search.addEventListener("keydown", (event) => {
+    if (event.key === "Enter") {
+      clearTimeout(debounce);
+      onSearch(search.value.trim());
+    }
+  });
+  return search;
+}
+
+/** Select `value`, adding it as an option first when the list lacks it (a value from the URL). */
+export function ensureOption(sel: HTMLSelectElement, value: string | undefined): void {
+  if (value && ![...sel.options].some((o) => o.value === value)) sel.appendChild(h("option", { value }, value));
+  sel.value = value ?? "";
+}
+
 export interface FilterBar {
   el: HTMLElement;
   sync(filters: Filters): void;
@@ -58,25 +84,10 @@ export function createFilterBar(view: "list" | "overview", extra: Node[] = []): 
     go(next, replace);
   };
 
-  const search = h("input", {
-    type: "search",
-    id: "filter-q",
-    name: "q",
-    placeholder: "Search reports…  ( / )",
-    autocomplete: "off",
-    "aria-label": "Search reports",
-  });
-  let debounce: ReturnType<typeof setTimeout> | undefined;
-  search.addEventListener("input", () => {
-    clearTimeout(debounce);
-    debounce = setTimeout(() => set("q", search.value.trim(), true), 300);
-  });
-  search.addEventListener("keydown", (event) => {
-    if (event.key === "Enter") {
-      clearTimeout(debounce);
-      set("q", search.value.trim(), true);
-    }
-  });
+  const search = searchBox(
+    { id: "filter-q", name: "q", placeholder: "Search reports…  ( / )", "aria-label": "Search reports" },
+    (text) => set("q", text, true),
+  );
 
   const selects = new Map<FilterKey, HTMLSelectElement>();
   const select = (key: FilterKey, title: string, values: readonly string[]) => {
@@ -141,10 +152,6 @@ export function createFilterBar(view: "list" | "overview", extra: Node[] = []): 
     const first = sel.options[0];
     sel.replaceChildren(...(first ? [first] : []), ...values.map((v) => h("option", { value: v }, v)));
     sel.value = keep;
-  };
-  const ensureOption = (sel: HTMLSelectElement, value: string | undefined) => {
-    if (value && ![...sel.options].some((o) => o.value === value)) sel.appendChild(h("option", { value }, value));
-    sel.value = value ?? "";
   };
 
   let filled = false;

@@ -6,8 +6,8 @@
  */
 import { getJson, withQuery } from "../api.js";
 import { sparkline } from "../charts.js";
-import { h, mount } from "../dom.js";
-import { filterOptions } from "../filterbar.js";
+import { h, mount, moveFocus } from "../dom.js";
+import { ensureOption, filterOptions, searchBox } from "../filterbar.js";
 import { count, fullTime, when } from "../format.js";
 import { apiFilters, href, navigate, type Route } from "../router.js";
 import {
@@ -24,7 +24,8 @@ import {
 } from "../types.js";
 import { badge } from "./badges.js";
 import { scoreButton } from "./score.js";
-import { empty, failure, isAbort, loading } from "./states.js";
+import { createCursorPager } from "./pager.js";
+import { empty, loading, showLoadFailure } from "./states.js";
 import type { View } from "./view.js";
 
 export const GAP_PAGE_SIZE = 50;
@@ -116,24 +117,10 @@ function gapFilterBar(): { el: HTMLElement; sync(filters: GapFilters): void } {
     else delete next[key];
     navigate({ view: "gaps", filters: next }, { replace });
   };
-  const search = h("input", {
-    type: "search",
-    id: "gap-filter-q",
-    placeholder: "Search gap titles…  ( / )",
-    autocomplete: "off",
-    "aria-label": "Search gap titles",
-  });
-  let debounce: ReturnType<typeof setTimeout> | undefined;
-  search.addEventListener("input", () => {
-    clearTimeout(debounce);
-    debounce = setTimeout(() => set("q", search.value.trim(), true), 300);
-  });
-  search.addEventListener("keydown", (event) => {
-    if (event.key === "Enter") {
-      clearTimeout(debounce);
-      set("q", search.value.trim(), true);
-    }
-  });
+  const search = searchBox(
+    { id: "gap-filter-q", placeholder: "Search gap titles…  ( / )", "aria-label": "Search gap titles" },
+    (text) => set("q", text, true),
+  );
   const selects = new Map<GapFilterKey, HTMLSelectElement>();
   const select = (key: GapFilterKey, title: string, values: readonly string[], all = `${title}: all`) => {
     const el = h(
@@ -196,10 +183,6 @@ function gapFilterBar(): { el: HTMLElement; sync(filters: GapFilters): void } {
       ),
     ),
   );
-  const ensure = (sel: HTMLSelectElement, value: string | undefined) => {
-    if (value && ![...sel.options].some((o) => o.value === value)) sel.appendChild(h("option", { value }, value));
-    sel.value = value ?? "";
-  };
   filterOptions().then(
     (o) => {
       for (const [sel, values, key] of [
@@ -207,7 +190,7 @@ function gapFilterBar(): { el: HTMLElement; sync(filters: GapFilters): void } {
         [tool, o.tools, "tool_name"],
       ] as const) {
         sel.replaceChildren(sel.options[0]!, ...values.map((v) => h("option", { value: v }, v)));
-        ensure(sel, current[key]);
+        ensureOption(sel, current[key]);
       }
     },
     () => undefined,
@@ -217,7 +200,7 @@ function gapFilterBar(): { el: HTMLElement; sync(filters: GapFilters): void } {
     sync(filters) {
       current = filters;
       if (document.activeElement !== search) search.value = filters.q ?? "";
-      for (const [key, sel] of selects) ensure(sel, filters[key]);
+      for (const [key, sel] of selects) ensureOption(sel, filters[key]);
       sort.value = filters.sort ?? "score";
       since.value = filters.since ?? "";
       until.value = filters.until ?? "";
@@ -229,10 +212,6 @@ function gapFilterBar(): { el: HTMLElement; sync(filters: GapFilters): void } {
 
 export function createGapsView(): View {
   let filters: GapFilters = {};
-  let filterKey: string | undefined;
-  let cursors: (string | undefined)[] = [];
-  let cursor: string | undefined;
-  let nextCursor: string | null = null;
   let controller: AbortController | undefined;
   /** Report counts of the rows on screen, and the gaps that changed in live refreshes since the last load. */
   let seen = new Map<number, number>();
@@ -242,14 +221,12 @@ export function createGapsView(): View {
   const note = h("div", { class: "grouping-slot" });
   const results = h("div", { id: "gap-results", class: "results" });
   const live = h("p", { class: "sr-only", id: "gaps-live", "aria-live": "polite" });
-  const newer = h(
-    "button",
-    { type: "button", class: "secondary", id: "gaps-newer", onclick: () => page(-1) },
-    "← Previous",
-  );
-  const older = h("button", { type: "button", class: "secondary", id: "gaps-older", onclick: () => page(1) }, "Next →");
-  const where = h("span", { id: "gaps-page-number", class: "muted", "aria-live": "polite" });
-  const pager = h("nav", { class: "pager", "aria-label": "Pages" }, newer, where, older);
+  const pager = createCursorPager({
+    ids: { back: "gaps-newer", forward: "gaps-older", where: "gaps-page-number" },
+    labels: { back: "← Previous", forward: "Next →" },
+    onPage: () => void load(false),
+    top: () => el,
+  });
   const el = h(
     "div",
     { class: "view view-gaps" },
@@ -258,14 +235,8 @@ export function createGapsView(): View {
     note,
     results,
     live,
-    pager,
+    pager.el,
   );
-
-  const setPager = () => {
-    newer.disabled = cursors.length === 0;
-    older.disabled = nextCursor === null;
-    where.textContent = `Page ${cursors.length + 1}`;
-  };
 
   const fillSparklines = (ids: number[], signal: AbortSignal) => {
     if (ids.length === 0) return;
@@ -289,22 +260,18 @@ export function createGapsView(): View {
     let data: GapPage;
     try {
       const { sort, ...rest } = filters;
-      data = await getJson<GapPage>(withQuery("/api/gaps", apiFilters(rest), { sort, limit: GAP_PAGE_SIZE, cursor }), {
-        signal,
-      });
+      data = await getJson<GapPage>(
+        withQuery("/api/gaps", apiFilters(rest), { sort, limit: GAP_PAGE_SIZE, cursor: pager.cursor }),
+        {
+          signal,
+        },
+      );
     } catch (err) {
-      if (isAbort(err)) return;
-      results.setAttribute("aria-busy", "false");
-      if (!quiet)
-        mount(
-          results,
-          failure(err, () => void load(false)),
-        );
+      showLoadFailure(results, err, quiet, () => void load(false));
       return;
     }
-    nextCursor = data.nextCursor;
     results.setAttribute("aria-busy", "false");
-    setPager();
+    pager.loaded(data.nextCursor);
     mount(note, groupingNote(data.grouping));
     if (data.items.length === 0) {
       seen = new Map();
@@ -344,32 +311,13 @@ export function createGapsView(): View {
     );
   };
 
-  const page = (direction: 1 | -1) => {
-    if (direction === 1) {
-      if (nextCursor === null) return;
-      cursors.push(cursor);
-      cursor = nextCursor;
-    } else {
-      if (cursors.length === 0) return;
-      cursor = cursors.pop();
-    }
-    void load(false);
-    el.scrollIntoView({ block: "start" });
-  };
-
-  setPager();
   return {
     el,
     update(route: Route) {
       if (route.view !== "gaps") return;
       filters = route.filters;
       bar.sync(filters);
-      const key = JSON.stringify(filters);
-      if (key !== filterKey) {
-        filterKey = key;
-        cursors = [];
-        cursor = undefined;
-      }
+      pager.filter(filters);
       void load(false);
     },
     refresh() {
@@ -383,8 +331,5 @@ export function createGapsView(): View {
 
 /** Move focus between gap rows (j/k). */
 export function moveGapFocus(delta: 1 | -1): void {
-  const rows = [...document.querySelectorAll<HTMLAnchorElement>("#gap-list a.gap-title")];
-  if (rows.length === 0) return;
-  const at = rows.indexOf(document.activeElement as HTMLAnchorElement);
-  rows[Math.min(rows.length - 1, Math.max(0, at === -1 ? 0 : at + delta))]?.focus();
+  moveFocus("#gap-list a.gap-title", delta);
 }

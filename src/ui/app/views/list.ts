@@ -5,14 +5,15 @@
  */
 import { getJson, request, withQuery } from "../api.js";
 import { tiles } from "../charts.js";
-import { h, mount } from "../dom.js";
+import { h, mount, moveFocus } from "../dom.js";
 import { createFilterBar } from "../filterbar.js";
 import { errorMessage, fullTime, when } from "../format.js";
 import { apiFilters, href, type Route } from "../router.js";
 import { toast } from "../toast.js";
 import type { Filters, Page, Report, Stats } from "../types.js";
 import { badge } from "./badges.js";
-import { empty, failure, isAbort, loading } from "./states.js";
+import { createCursorPager } from "./pager.js";
+import { empty, isAbort, loading, showLoadFailure } from "./states.js";
 import type { View } from "./view.js";
 
 export const PAGE_SIZE = 50;
@@ -65,10 +66,6 @@ function row(report: Report): HTMLElement {
 
 export function createListView(): View {
   let filters: Filters = {};
-  let filterKey: string | undefined;
-  let cursors: (string | undefined)[] = [];
-  let cursor: string | undefined;
-  let nextCursor: string | null = null;
   let controller: AbortController | undefined;
 
   const exportButtons = [
@@ -92,18 +89,12 @@ export function createListView(): View {
   const bar = createFilterBar("list", exportButtons);
   const tileSlot = h("div", { class: "tile-slot" });
   const results = h("div", { id: "results", class: "results" });
-  const newer = h(
-    "button",
-    { type: "button", class: "secondary", id: "page-newer", onclick: () => page(-1) },
-    "← Newer",
-  );
-  const older = h(
-    "button",
-    { type: "button", class: "secondary", id: "page-older", onclick: () => page(1) },
-    "Older →",
-  );
-  const where = h("span", { id: "page-number", class: "muted", "aria-live": "polite" });
-  const pager = h("nav", { class: "pager", "aria-label": "Pages" }, newer, where, older);
+  const pager = createCursorPager({
+    ids: { back: "page-newer", forward: "page-older", where: "page-number" },
+    labels: { back: "← Newer", forward: "Older →" },
+    onPage: () => void load(false),
+    top: () => el,
+  });
   const el = h(
     "div",
     { class: "view view-list" },
@@ -111,14 +102,8 @@ export function createListView(): View {
     tileSlot,
     bar.el,
     results,
-    pager,
+    pager.el,
   );
-
-  const setPager = () => {
-    newer.disabled = cursors.length === 0;
-    older.disabled = nextCursor === null;
-    where.textContent = `Page ${cursors.length + 1}`;
-  };
 
   const loadTiles = (signal: AbortSignal) => {
     const unfiltered = Object.keys(filters).length === 0;
@@ -144,24 +129,17 @@ export function createListView(): View {
     let data: Page<Report>;
     try {
       data = await getJson<Page<Report>>(
-        withQuery("/api/feedback", apiFilters(filters), { limit: PAGE_SIZE, cursor }),
+        withQuery("/api/feedback", apiFilters(filters), { limit: PAGE_SIZE, cursor: pager.cursor }),
         { signal },
       );
     } catch (err) {
-      if (isAbort(err)) return;
-      results.setAttribute("aria-busy", "false");
-      if (!quiet)
-        mount(
-          results,
-          failure(err, () => void load(true)),
-        );
+      showLoadFailure(results, err, quiet, () => void load(true));
       return;
     }
     // The tiles' stats query (slower at scale) goes out only once the page is in.
     if (withTiles) loadTiles(signal);
-    nextCursor = data.nextCursor;
     results.setAttribute("aria-busy", "false");
-    setPager();
+    pager.loaded(data.nextCursor);
     if (data.items.length === 0) {
       const filtered = Object.keys(filters).length > 0;
       mount(
@@ -178,38 +156,18 @@ export function createListView(): View {
     mount(results, h("ul", { class: "rows", id: "report-list" }, data.items.map(row)));
   };
 
-  const page = (direction: 1 | -1) => {
-    if (direction === 1) {
-      if (nextCursor === null) return;
-      cursors.push(cursor);
-      cursor = nextCursor;
-    } else {
-      if (cursors.length === 0) return;
-      cursor = cursors.pop();
-    }
-    void load(false);
-    el.scrollIntoView({ block: "start" });
-  };
-
-  setPager();
   return {
     el,
     update(route: Route) {
       if (route.view !== "list") return;
       filters = route.filters;
       bar.sync(filters);
-      const key = JSON.stringify(filters);
-      // Same filters (e.g. back from a report): stay on the page we were on.
-      if (key !== filterKey) {
-        filterKey = key;
-        cursors = [];
-        cursor = undefined;
-      }
+      pager.filter(filters);
       void load(true);
     },
     refresh() {
       // Only the newest page changes when reports arrive; deeper pages stay put.
-      if (cursors.length === 0) void load(true, true);
+      if (pager.atFirst) void load(true, true);
     },
     dispose() {
       controller?.abort();
@@ -219,9 +177,5 @@ export function createListView(): View {
 
 /** Move focus between report rows (j/k). */
 export function moveRowFocus(delta: 1 | -1): void {
-  const rows = [...document.querySelectorAll<HTMLAnchorElement>("#report-list a.row")];
-  if (rows.length === 0) return;
-  const at = rows.indexOf(document.activeElement as HTMLAnchorElement);
-  const next = rows[Math.min(rows.length - 1, Math.max(0, at === -1 ? 0 : at + delta))];
-  next?.focus();
+  moveFocus("#report-list a.row", delta);
 }

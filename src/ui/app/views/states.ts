@@ -1,5 +1,5 @@
 /** Loading, empty and error states shared by every view. */
-import { h } from "../dom.js";
+import { h, mount } from "../dom.js";
 import { errorMessage } from "../format.js";
 
 export const loading = (what: string): HTMLElement =>
@@ -28,3 +28,14 @@ export const failure = (err: unknown, retry: () => void): HTMLElement =>
   );
 
 export const isAbort = (err: unknown): boolean => err instanceof DOMException && err.name === "AbortError";
+
+/**
+ * A list's page failed to load: an abort (a newer load took over) changes
+ * nothing; otherwise the results stop being busy and, unless the load was a
+ * quiet refresh (which keeps the rows on screen), show the error with a retry.
+ */
+export function showLoadFailure(results: HTMLElement, err: unknown, quiet: boolean, retry: () => void): void {
+  if (isAbort(err)) return;
+  results.setAttribute("aria-busy", "false");
+  if (!quiet) mount(results, failure(err, retry));
+}
