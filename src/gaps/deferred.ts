@@ -60,10 +60,17 @@ interface Waiter {
   timer: NodeJS.Timeout;
 }
 
-/** The worker's entry: the compiled .js next to this module, or the .ts source under tsx/vitest. */
+/**
+ * The worker's entry: the compiled .js next to this module (dist/); when this module runs
+ * from source (tsx, vitest), the build of the same file in dist/ (a loader passed to a
+ * worker's execArgv does not reach it in every host, vitest's forks among them); the .ts
+ * under tsx only when nothing is built.
+ */
 function workerEntry(): { url: URL; execArgv: string[] } {
-  const js = new URL("./grouping-worker.js", import.meta.url);
-  if (existsSync(fileURLToPath(js))) return { url: js, execArgv: [] };
+  const sibling = new URL("./grouping-worker.js", import.meta.url);
+  if (existsSync(fileURLToPath(sibling))) return { url: sibling, execArgv: [] };
+  const built = new URL("../../dist/src/gaps/grouping-worker.js", import.meta.url);
+  if (existsSync(fileURLToPath(built))) return { url: built, execArgv: [] };
   return { url: new URL("./grouping-worker.ts", import.meta.url), execArgv: ["--import", "tsx"] };
 }
 

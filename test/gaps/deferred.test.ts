@@ -9,6 +9,7 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 import Database from "better-sqlite3";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { startServer } from "../../src/http/server.js";
 import { FeedbackStore } from "../../src/store/index.js";
 import { gapIdOf, groupingSettled } from "../helpers/gaps.js";
 import { request } from "../helpers/http.js";
@@ -145,6 +146,17 @@ describe("deferred grouping in serve", () => {
     const after = consistency(dbPath);
     expect(after).toEqual({ reports: before.reports, unassigned: 0, inDeadGap: 0, mismatched: 0 });
     expect(after.reports).toBeGreaterThanOrEqual(400);
+  });
+
+  it("also groups when the sidecar runs from source in this process (the worker starts from the build)", async () => {
+    const server = await startServer({ port: 0, host: "127.0.0.1", dbPath: join(tempDir(), "feedback.db") });
+    try {
+      const posted = await request(`${server.url}/api/feedback`, { method: "POST", body: report(1) });
+      expect(posted.status).toBe(201);
+      expect(await gapIdOf(server.url, (posted.body as { id: number }).id)).toBeGreaterThan(0);
+    } finally {
+      await server.close();
+    }
   });
 
   it("inline writers (CLI, stdio MCP) still assign in the transaction and move the watermark", () => {
