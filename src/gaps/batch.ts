@@ -1,13 +1,11 @@
 /**
  * The candidate lookup the store performs, in memory, and the offline batch built on it.
  *
- * The store mirrors CandidateIndex with two tables and one query:
- *   gap_bands(band TEXT, gap_id INT, PRIMARY KEY (band, gap_id))
- *   gap_fingerprints(fingerprint TEXT, gap_id INT)     -- fingerprints embed the server
- *   SELECT gap_id, COUNT(*) AS shared FROM gap_bands WHERE band IN (...report's bands...)
- *     GROUP BY gap_id ORDER BY shared DESC, gap_id ASC LIMIT MAX_CANDIDATES
- * with fingerprint matches placed first. Band keys start with the server name, so the
- * lookup never leaves the report's server.
+ * The store (src/store/gaps.ts) mirrors CandidateIndex with a band-key index and a
+ * fingerprint index: a report's candidates are the gaps sharing its fingerprint, then the
+ * gaps sharing the most of its band keys (ties to the lowest gap id), at most
+ * MAX_CANDIDATES. Band keys start with the server name, so the lookup never leaves the
+ * report's server.
  */
 import type { GapProfile, GroupingInput, ReportSignature, ServerTermStats } from "./grouping-contract.js";
 import { MAX_CANDIDATES } from "./grouping-contract.js";

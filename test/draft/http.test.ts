@@ -15,21 +15,10 @@ import { startAnthropicDouble, startGitHubDouble, type GitHubDouble, type LlmDou
 import { startServe, type ServeProcess } from "../helpers/serve.js";
 import { addReport, HAPPY_CHANGE_SET, openTempStore, REPO, REPO_FILES } from "./fixtures.js";
 import { readSse, SseParser, type SseEvent } from "./sse.js";
+import { blankDraftEnv } from "../helpers/env.js";
 
 const ADMIN = "admin-key-for-draft-tests-0001";
-const CLEAN_ENV = {
-  FEEDBACK_API_KEY: ADMIN,
-  GITHUB_TOKEN: "",
-  GITHUB_API_URL: "",
-  ANTHROPIC_API_KEY: "",
-  ANTHROPIC_BASE_URL: "",
-  OPENAI_API_KEY: "",
-  OPENAI_BASE_URL: "",
-  PATCHWORKMCP_LLM_PROVIDER: "",
-  PATCHWORKMCP_LLM_MODEL: "",
-  PATCHWORKMCP_GITHUB_REPO: "",
-  PATCHWORKMCP_BASE_BRANCH: "",
-};
+const CLEAN_ENV = { FEEDBACK_API_KEY: ADMIN, ...blankDraftEnv() };
 
 let gh: GitHubDouble;
 let anthropic: LlmDoubleBase;

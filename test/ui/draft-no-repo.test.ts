@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WEATHER_REPORT } from "../draft/fixtures.js";
 import { type ServeProcess, startServe } from "../helpers/serve.js";
 import { launchBrowser, seed, watchForProblems } from "./browser.js";
+import { blankDraftEnv } from "../helpers/env.js";
 
 let serve: ServeProcess;
 let browser: Browser;
@@ -16,19 +17,7 @@ let problems: string[];
 let reportId: number;
 
 beforeAll(async () => {
-  const blank = [
-    "GITHUB_TOKEN",
-    "GITHUB_API_URL",
-    "ANTHROPIC_API_KEY",
-    "ANTHROPIC_BASE_URL",
-    "OPENAI_API_KEY",
-    "OPENAI_BASE_URL",
-    "PATCHWORKMCP_LLM_PROVIDER",
-    "PATCHWORKMCP_LLM_MODEL",
-    "PATCHWORKMCP_GITHUB_REPO",
-    "PATCHWORKMCP_BASE_BRANCH",
-  ];
-  serve = await startServe({ env: Object.fromEntries(blank.map((k) => [k, ""])) });
+  serve = await startServe({ env: blankDraftEnv() });
   [reportId] = (await seed(serve.url, [
     { ...WEATHER_REPORT, tools_available: [...WEATHER_REPORT.tools_available] },
   ])) as [number];

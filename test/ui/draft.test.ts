@@ -9,6 +9,7 @@ import { startAnthropicDouble, startGitHubDouble, type GitHubDouble, type LlmDou
 import { HAPPY_CHANGE_SET, REPO, REPO_FILES, WEATHER_REPORT } from "../draft/fixtures.js";
 import { startServe, type ServeProcess } from "../helpers/serve.js";
 import { api, launchBrowser, poll, screenshot, seed, watchForProblems } from "./browser.js";
+import { blankDraftEnv } from "../helpers/env.js";
 
 const GH_TOKEN = "ghp_dashboardSecretToken9876";
 let gh: GitHubDouble;
@@ -32,22 +33,7 @@ beforeAll(async () => {
   ]);
   gh.addRepo(REPO, REPO_FILES);
   // No draft configuration from the environment: everything comes from the Settings panel.
-  const blank = [
-    "GITHUB_TOKEN",
-    "GITHUB_API_URL",
-    "ANTHROPIC_API_KEY",
-    "ANTHROPIC_BASE_URL",
-    "OPENAI_API_KEY",
-    "OPENAI_BASE_URL",
-  ];
-  const blankSettings = [
-    "PATCHWORKMCP_LLM_PROVIDER",
-    "PATCHWORKMCP_LLM_MODEL",
-    "PATCHWORKMCP_LLM_CONTEXT_TOKENS",
-    "PATCHWORKMCP_GITHUB_REPO",
-    "PATCHWORKMCP_BASE_BRANCH",
-  ];
-  serve = await startServe({ env: Object.fromEntries([...blank, ...blankSettings].map((k) => [k, ""])) });
+  serve = await startServe({ env: blankDraftEnv() });
   [reportId] = (await seed(serve.url, [
     { ...WEATHER_REPORT, tools_available: [...WEATHER_REPORT.tools_available] },
   ])) as [number];

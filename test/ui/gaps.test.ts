@@ -23,6 +23,7 @@ import {
   type SeedReport,
   watchForProblems,
 } from "./browser.js";
+import { blankDraftEnv } from "../helpers/env.js";
 
 interface GapJson {
   id: number;
@@ -138,19 +139,7 @@ beforeAll(async () => {
     vi.useRealTimers();
   }
   // No draft configuration from the environment: the draft tests configure it through the API.
-  const noDraftEnv = [
-    "GITHUB_TOKEN",
-    "GITHUB_API_URL",
-    "ANTHROPIC_API_KEY",
-    "ANTHROPIC_BASE_URL",
-    "OPENAI_API_KEY",
-    "OPENAI_BASE_URL",
-    "PATCHWORKMCP_LLM_PROVIDER",
-    "PATCHWORKMCP_LLM_MODEL",
-    "PATCHWORKMCP_GITHUB_REPO",
-    "PATCHWORKMCP_BASE_BRANCH",
-  ];
-  serve = await startServe({ dbPath, env: Object.fromEntries(noDraftEnv.map((k) => [k, ""])) });
+  serve = await startServe({ dbPath, env: blankDraftEnv() });
   // This week: invoices ×7, CSV ×3, forecast ×1, alerts ×2, refund ×1 (in that order).
   invoiceReports = await seed(
     serve.url,
