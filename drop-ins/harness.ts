@@ -140,6 +140,15 @@ async function listen(server: Server): Promise<string> {
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
+/** What a double saw of one POST: the headers that matter and the raw body. */
+function attemptOf(req: IncomingMessage, body: string): Attempt {
+  return {
+    idempotencyKey: req.headers["idempotency-key"] as string | undefined,
+    authorization: req.headers.authorization,
+    body,
+  };
+}
+
 /**
  * A sidecar that loses acks: attempt 1 stores the report upstream and then
  * answers 503, attempt 2 answers 429, attempt 3 forwards and relays the answer.
@@ -148,11 +157,7 @@ async function flakyEndpoint(upstream: () => string): Promise<FakeEndpoint> {
   const attempts: Attempt[] = [];
   const server = createServer(async (req, res) => {
     const body = await readBody(req);
-    attempts.push({
-      idempotencyKey: req.headers["idempotency-key"] as string | undefined,
-      authorization: req.headers.authorization,
-      body,
-    });
+    attempts.push(attemptOf(req, body));
     const n = attempts.length;
     const forward = () =>
       fetch(`${upstream()}/api/feedback`, {
@@ -186,11 +191,7 @@ async function downEndpoint(): Promise<FakeEndpoint> {
   const attempts: Attempt[] = [];
   const server = createServer(async (req, res) => {
     const body = await readBody(req);
-    attempts.push({
-      idempotencyKey: req.headers["idempotency-key"] as string | undefined,
-      authorization: req.headers.authorization,
-      body,
-    });
+    attempts.push(attemptOf(req, body));
     res.writeHead(503, { "retry-after": "0" }).end("unavailable");
   });
   return { url: await listen(server), attempts, server };
@@ -210,19 +211,17 @@ export function loadEcho(): { report_id: number; vectors: EchoVector[] } {
 /**
  * Answers POST /api/feedback as the sidecar does when a report joins a known gap:
  * 201 {"id", "status": "recorded", "gap"}, the gap being the echo.json vector named
- * by the report's session_id ("echo:<name>"). A loopback double of the wire format,
- * since the real sidecar's gaps live on another branch.
+ * by the report's session_id ("echo:<name>"). A loopback double of the wire format, so
+ * each language meets every vector (every status, padded, blank and absent notes) without
+ * an admin preparing a real gap per vector; the real sidecar's echo is checked end to end
+ * by test/proxy/delivery.test.ts and test/gaps/deferred.test.ts.
  */
 async function echoEndpoint(): Promise<FakeEndpoint> {
   const { report_id, vectors } = loadEcho();
   const attempts: Attempt[] = [];
   const server = createServer(async (req, res) => {
     const body = await readBody(req);
-    attempts.push({
-      idempotencyKey: req.headers["idempotency-key"] as string | undefined,
-      authorization: req.headers.authorization,
-      body,
-    });
+    attempts.push(attemptOf(req, body));
     let session = "";
     try {
       session = String((JSON.parse(body) as { session_id?: unknown }).session_id ?? "");
@@ -254,11 +253,7 @@ async function relayEndpoint(upstream: () => string, open: () => boolean): Promi
   const attempts: Attempt[] = [];
   const server = createServer(async (req, res) => {
     const body = await readBody(req);
-    attempts.push({
-      idempotencyKey: req.headers["idempotency-key"] as string | undefined,
-      authorization: req.headers.authorization,
-      body,
-    });
+    attempts.push(attemptOf(req, body));
     if (!open()) {
       req.socket.destroy();
       return;
