@@ -3,7 +3,7 @@
  * recorded auth mode (a JSON document in the settings table, key "auth",
  * owned by src/auth/mode.ts). Read on every request, so one cached statement.
  */
-import type Database from "better-sqlite3";
+import type { Statement } from "./sql/db.js";
 import type { FeedbackStore } from "./store.js";
 
 export const AUTH_SETTING_KEY = "auth";
@@ -18,11 +18,22 @@ export interface KeyPresence {
 }
 
 const PRESENCE_SQL = `SELECT
-    (SELECT json_extract(value, '$.mode') FROM settings WHERE key = '${AUTH_SETTING_KEY}') AS recorded_mode,
-    EXISTS (SELECT 1 FROM api_keys) AS had_keys,
-    EXISTS (SELECT 1 FROM api_keys WHERE revoked_at IS NULL) AS has_active_keys`;
+    (SELECT value FROM settings WHERE key = '${AUTH_SETTING_KEY}') AS recorded,
+    CASE WHEN EXISTS (SELECT 1 FROM api_keys) THEN 1 ELSE 0 END AS had_keys,
+    CASE WHEN EXISTS (SELECT 1 FROM api_keys WHERE revoked_at IS NULL) THEN 1 ELSE 0 END AS has_active_keys`;
 
-const statements = new WeakMap<Database.Database, Database.Statement>();
+/** The recorded mode from the setting's JSON text (read here, so the SQL is the same on both backends). */
+function recordedMode(value: unknown): string | null {
+  if (typeof value !== "string") return null;
+  try {
+    const mode = (JSON.parse(value) as { mode?: unknown }).mode;
+    return typeof mode === "string" ? mode : null;
+  } catch {
+    return null;
+  }
+}
+
+const statements = new WeakMap<object, Statement>();
 
 export function keyPresence(store: FeedbackStore): KeyPresence {
   let stmt = statements.get(store.db);
@@ -30,9 +41,9 @@ export function keyPresence(store: FeedbackStore): KeyPresence {
     stmt = store.db.prepare(PRESENCE_SQL);
     statements.set(store.db, stmt);
   }
-  const row = stmt.get() as { recorded_mode: unknown; had_keys: number; has_active_keys: number };
+  const row = stmt.get() as { recorded: unknown; had_keys: number; has_active_keys: number };
   return {
-    recordedMode: typeof row.recorded_mode === "string" ? row.recorded_mode : null,
+    recordedMode: recordedMode(row.recorded),
     hadKeys: row.had_keys === 1,
     hasActiveKeys: row.has_active_keys === 1,
   };

@@ -185,6 +185,25 @@ export function decodeCursor(cursor: string): number | undefined {
  * Turn free text into an FTS5 query that cannot be a syntax error: every word
  * becomes a quoted phrase (all must match), the last one also matches as a prefix.
  */
+/**
+ * The same search for PostgreSQL's to_tsquery('simple', …): every word (its parts around
+ * underscores adjacent, as FTS5 reads "get_costs"), lower-cased, the last one as a prefix.
+ */
+export function toTsQuery(q: string): string | undefined {
+  const words = q.match(/[\p{L}\p{N}_]+/gu);
+  if (!words || words.length === 0) return undefined;
+  const terms = words
+    .map((w) => w.toLowerCase().split("_").filter((p) => p !== ""))
+    .filter((parts) => parts.length > 0);
+  if (terms.length === 0) return undefined;
+  return terms
+    .map((parts, i) => {
+      const last = i === terms.length - 1;
+      return parts.map((p, j) => (last && j === parts.length - 1 ? `${p}:*` : p)).join(" <-> ");
+    })
+    .join(" & ");
+}
+
 export function toFtsQuery(q: string): string | undefined {
   const words = q.match(/[\p{L}\p{N}_]+/gu);
   if (!words || words.length === 0) return undefined;

@@ -4,13 +4,13 @@
  * it gets here; this module only stores and reads it. An analysis is stale
  * once the gap's report count has moved by `refresh_after` since it was made.
  */
-import type Database from "better-sqlite3";
+import type { SqlDb, Statement } from "./sql/db.js";
 import type { GapAnalysis, NewGapAnalysis, ProposedChange } from "./gap-types.js";
 import type { GapStore } from "./gaps.js";
 import { StoreError } from "./store.js";
 import type { Report } from "./types.js";
 
-type Stmt = (sql: string) => Database.Statement;
+type Stmt = (sql: string) => Statement;
 
 interface AnalysisRow {
   gap_id: number;
@@ -49,7 +49,7 @@ export interface EvidenceRow {
 
 export class GapAnalysisStore {
   constructor(
-    private readonly db: Database.Database,
+    private readonly db: SqlDb,
     private readonly stmt: Stmt,
     private readonly gaps: GapStore,
   ) {}

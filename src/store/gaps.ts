@@ -6,7 +6,7 @@
  * engine, the score and the version order are pure functions, imported here
  * because the store runs them inside its transactions.
  */
-import type Database from "better-sqlite3";
+import type { SqlDb, Statement } from "./sql/db.js";
 import type { FeedbackPayload } from "../feedback/index.js";
 import type { GapProfile, GroupingInput, ReportSignature, ServerTermStats } from "../gaps/grouping-contract.js";
 import { MAX_CANDIDATES } from "../gaps/grouping-contract.js";
@@ -36,7 +36,7 @@ import { GapAnalysisStore } from "./gap-analyses.js";
 import { StoreError } from "./store.js";
 import type { Draft, Note } from "./types.js";
 
-type Stmt = (sql: string) => Database.Statement;
+type Stmt = (sql: string) => Statement;
 
 /** A gaps row: the gap's stored fields (flags as 0/1), without what is derived on the way out. */
 interface GapRow
@@ -177,7 +177,11 @@ function decodeGapCursor(cursor: string): [number | string, number] | undefined 
 }
 
 /** Band keys are stored per server, so a lookup never reads another server's gaps. */
-const bandKey = (server: string, band: string): string => `${server}\u0000${band}`;
+/**
+ * A band key as stored: server, separator, band. SQLite databases have always used NUL;
+ * PostgreSQL text cannot hold NUL, so it uses the unit separator (patchworkmcp migrate converts).
+ */
+export const BAND_SEPARATOR = { sqlite: "\u0000", postgres: "\u001f" } as const;
 /**
  * Gaps read per band key, newest first. A key that many gaps share (a common
  * phrase) would otherwise make one lookup read thousands of rows; with the cap a
@@ -216,7 +220,7 @@ export class GapStore {
   readonly analyses: GapAnalysisStore;
 
   constructor(
-    private readonly db: Database.Database,
+    private readonly db: SqlDb,
     private readonly stmt: Stmt,
   ) {
     this.analyses = new GapAnalysisStore(db, stmt, this);
@@ -225,6 +229,11 @@ export class GapStore {
   // ---- assignment (ingest and the grouping pass) -------------------------
 
   /** A unit of assignment work inside one transaction: gap rows are loaded once and written once. */
+  /** The stored key of LSH band `band` of server `server`. */
+  bandKey(server: string, band: string): string {
+    return `${server}${BAND_SEPARATOR[this.db.dialect]}${band}`;
+  }
+
   batch(actor = "auto"): AssignBatch {
     return new AssignBatch(this, this.stmt, actor);
   }
@@ -537,7 +546,7 @@ export class GapStore {
     this.stmt("UPDATE gap_fingerprints SET gap_id = ? WHERE gap_id = ?").run(intoId, sourceId);
     this.stmt(
       `INSERT INTO gap_facets (gap_id, kind, value, n) SELECT ?, kind, value, n FROM gap_facets WHERE gap_id = ? AND true
-       ON CONFLICT (gap_id, kind, value) DO UPDATE SET n = n + excluded.n`,
+       ON CONFLICT (gap_id, kind, value) DO UPDATE SET n = gap_facets.n + excluded.n`,
     ).run(intoId, sourceId);
     this.stmt("DELETE FROM gap_facets WHERE gap_id = ?").run(sourceId);
     const a = this.loadProfile(intoId, into.profile_version);
@@ -936,7 +945,7 @@ export class GapStore {
     this.stmt("DELETE FROM gap_facets WHERE gap_id = ?").run(id);
     const addBand = this.stmt("INSERT OR IGNORE INTO gap_bands (band, gap_id) VALUES (?, ?)");
     const addFp = this.stmt(
-      "INSERT INTO gap_fingerprints (server_name, fingerprint, gap_id) VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET gap_id = excluded.gap_id",
+      "INSERT INTO gap_fingerprints (server_name, fingerprint, gap_id) VALUES (?, ?, ?) ON CONFLICT (server_name, fingerprint) DO UPDATE SET gap_id = excluded.gap_id",
     );
     const members = this.stmt(
       `SELECT r.id, s.signature, ${REPORT_FIELDS} FROM reports r LEFT JOIN report_signatures s ON s.report_id = r.id
@@ -949,7 +958,7 @@ export class GapStore {
       for (const r of rows) {
         const signature = r.signature ? (JSON.parse(r.signature) as ReportSignature) : signatureOf(r);
         profile = addToProfile(profile, id, r, signature);
-        for (const band of signature.bands) addBand.run(bandKey(r.server_name, band), id);
+        for (const band of signature.bands) addBand.run(this.bandKey(r.server_name, band), id);
         addFp.run(r.server_name, signature.fingerprint, id);
       }
       if (rows.length < 5000) break;
@@ -1056,11 +1065,11 @@ export class AssignBatch {
     }
     const candidates: GapProfile[] = [];
     if (signature.bands.length > 0) {
-      const perBand = `SELECT gap_id FROM (SELECT gap_id FROM gap_bands WHERE band = ? ORDER BY gap_id DESC LIMIT ${BAND_FANOUT})`;
+      const perBand = `SELECT gap_id FROM (SELECT gap_id FROM gap_bands WHERE band = ? ORDER BY gap_id DESC LIMIT ${BAND_FANOUT}) AS per_band`;
       const ids = this.stmt(
-        `SELECT gap_id FROM (${signature.bands.map(() => perBand).join(" UNION ALL ")})
+        `SELECT gap_id FROM (${signature.bands.map(() => perBand).join(" UNION ALL ")}) AS bands
          GROUP BY gap_id ORDER BY count(*) DESC, gap_id LIMIT ${MAX_CANDIDATES}`,
-      ).all(...signature.bands.map((b) => bandKey(report.server_name, b))) as { gap_id: number }[];
+      ).all(...signature.bands.map((b) => this.gaps.bandKey(report.server_name, b))) as { gap_id: number }[];
       for (const { gap_id } of ids) {
         const w = this.work(gap_id);
         if (w.profile && w.row.status !== "duplicate" && w.row.server_name === report.server_name)
@@ -1132,7 +1141,7 @@ export class AssignBatch {
   attach(reportId: number, gapId: number, report: GroupedReport, signature: ReportSignature): void {
     const w = this.work(gapId);
     const row = w.row;
-    this.stmt("INSERT OR REPLACE INTO report_signatures (report_id, signature) VALUES (?, ?)").run(
+    this.stmt("INSERT INTO report_signatures (report_id, signature) VALUES (?, ?) ON CONFLICT (report_id) DO UPDATE SET signature = excluded.signature").run(
       reportId,
       JSON.stringify(signature),
     );
@@ -1145,12 +1154,12 @@ export class AssignBatch {
       const key = `${gapId}\u0000${band}`;
       if (this.bands.has(key)) continue;
       this.bands.add(key);
-      addBand.run(bandKey(report.server_name, band), gapId);
+      addBand.run(this.gaps.bandKey(report.server_name, band), gapId);
     }
     const fpKey = `${report.server_name}\u0000${signature.fingerprint}`;
     if (this.fingerprints.get(fpKey) !== gapId) {
       this.stmt(
-        "INSERT INTO gap_fingerprints (server_name, fingerprint, gap_id) VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET gap_id = excluded.gap_id",
+        "INSERT INTO gap_fingerprints (server_name, fingerprint, gap_id) VALUES (?, ?, ?) ON CONFLICT (server_name, fingerprint) DO UPDATE SET gap_id = excluded.gap_id",
       ).run(report.server_name, signature.fingerprint, gapId);
       this.fingerprints.set(fpKey, gapId);
     }
@@ -1204,7 +1213,7 @@ export class AssignBatch {
          profile_version = @profile_version WHERE id = @id`,
     );
     const upsertFacet = this.stmt(
-      "INSERT INTO gap_facets (gap_id, kind, value, n) VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET n = n + excluded.n RETURNING n",
+      "INSERT INTO gap_facets (gap_id, kind, value, n) VALUES (?, ?, ?, ?) ON CONFLICT (gap_id, kind, value) DO UPDATE SET n = gap_facets.n + excluded.n RETURNING n",
     );
     for (const f of this.facetDeltas.values()) {
       const total = (upsertFacet.get(f.gapId, f.kind, f.value, f.n) as { n: number }).n;
@@ -1216,7 +1225,7 @@ export class AssignBatch {
     }
     this.facetDeltas.clear();
     const addDf = this.stmt(
-      "INSERT INTO gap_term_df (server_name, term, df) VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET df = df + excluded.df",
+      "INSERT INTO gap_term_df (server_name, term, df) VALUES (?, ?, ?) ON CONFLICT (server_name, term) DO UPDATE SET df = gap_term_df.df + excluded.df",
     );
     for (const d of this.dfDelta.values()) addDf.run(d.server, d.term, d.n);
     this.dfDelta.clear();

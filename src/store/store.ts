@@ -1,7 +1,7 @@
 /**
- * The durable store: one better-sqlite3 connection per process, WAL mode,
- * prepared statements, versioned migrations. All methods are synchronous
- * (better-sqlite3 is), which is what makes one connection per process safe.
+ * The durable store: one connection per process, on SQLite (better-sqlite3, WAL mode, the
+ * embedded default) or PostgreSQL (node-postgres; `--db postgres://…`), with versioned
+ * migrations per dialect. All methods are synchronous (src/store/sql/db.ts says why).
  */
 import Database from "better-sqlite3";
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
@@ -14,9 +14,12 @@ import {
   SEARCHABLE_FIELDS,
   type FeedbackPayload,
 } from "../feedback/index.js";
-import { decodeCursor, DEFAULT_LIMIT, encodeCursor, MAX_LIMIT, toFtsQuery } from "./filters.js";
+import { decodeCursor, DEFAULT_LIMIT, encodeCursor, MAX_LIMIT, toFtsQuery, toTsQuery } from "./filters.js";
 import type { ReportFilter, ReportStatus } from "./filters.js";
 import { migrate } from "./migrations.js";
+import { migratePg } from "./migrations-pg.js";
+import { isPostgresUrl, type SqlDb, type Statement, sqliteDb } from "./sql/db.js";
+import { PgDb } from "./sql/pg-db.js";
 import { AssignBatch, GapStore, groupedReport } from "./gaps.js";
 import type { EvidenceRow } from "./gap-analyses.js";
 import type { InsertResult } from "./gap-types.js";
@@ -98,10 +101,16 @@ const REPORT_COLUMNS = ALL_COLUMNS.map((c) => `r.${c}`).join(", ");
  * list endpoint splices these strings into its response, skipping a JS object
  * per row and a JSON.stringify per page (the hot path at high request rates).
  */
-const REPORT_JSON = `json_object(${[
-  ...ALL_COLUMNS.map((c) => `'${c}', ${(JSON_LIST_FIELDS as string[]).includes(c) ? `json(r.${c})` : `r.${c}`}`),
-  "'reviewed', json(CASE r.status WHEN 'open' THEN 'false' ELSE 'true' END)",
-].join(", ")})`;
+const REPORT_JSON = {
+  sqlite: `json_object(${[
+    ...ALL_COLUMNS.map((c) => `'${c}', ${(JSON_LIST_FIELDS as string[]).includes(c) ? `json(r.${c})` : `r.${c}`}`),
+    "'reviewed', json(CASE r.status WHEN 'open' THEN 'false' ELSE 'true' END)",
+  ].join(", ")})`,
+  postgres: `json_build_object(${[
+    ...ALL_COLUMNS.map((c) => `'${c}', ${(JSON_LIST_FIELDS as string[]).includes(c) ? `r.${c}::json` : `r.${c}`}`),
+    "'reviewed', r.status <> 'open'",
+  ].join(", ")})::text`,
+} as const;
 
 /** The INSERT of one report: every payload field, its creation time, idempotency key and gap (a retry is caught before it, in the same transaction). */
 const INSERT_COLUMNS = ["created_at", ...REPORT_FIELD_NAMES, "idempotency_key", "gap_id"];
@@ -131,8 +140,15 @@ const FTS_INDEX = `INSERT INTO reports_fts (rowid, ${SEARCHABLE_FIELDS.join(", "
 const EQUALITY_FILTERS = [...FILTERABLE_FIELDS, "status", "gap_id"] as const;
 
 /** Column names of a table (or virtual table), in declaration order. */
-export function tableColumns(db: Database.Database, table: string): string[] {
-  return (db.pragma(`table_info(${table})`) as { name: string }[]).map((c) => c.name);
+export function tableColumns(db: SqlDb, table: string): string[] {
+  if (db.sqlite) return (db.sqlite.pragma(`table_info(${table})`) as { name: string }[]).map((c) => c.name);
+  return (
+    db
+      .prepare(
+        "SELECT column_name AS name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = ? ORDER BY ordinal_position",
+      )
+      .all(table) as { name: string }[]
+  ).map((c) => c.name);
 }
 
 /**
@@ -141,7 +157,7 @@ export function tableColumns(db: Database.Database, table: string): string[] {
  * without rebuilding reports_fts, fails here with a sentence instead of
  * dropping data later.
  */
-export function checkSchema(db: Database.Database): void {
+export function checkSchema(db: SqlDb): void {
   const reports = new Set(tableColumns(db, "reports"));
   const missing = [...ALL_COLUMNS, "idempotency_key"].filter((c) => !reports.has(c));
   if (missing.length > 0)
@@ -149,6 +165,8 @@ export function checkSchema(db: Database.Database): void {
       "schema_mismatch",
       `the reports table has no column ${missing.join(", ")}: add a migration for each new field in REPORT_FIELDS`,
     );
+  // PostgreSQL's search column is generated from the searchable fields by its migration.
+  if (db.dialect === "postgres") return;
   const fts = tableColumns(db, "reports_fts");
   const want = [...SEARCHABLE_FIELDS];
   if (fts.length !== want.length || want.some((c) => !fts.includes(c)))
@@ -174,14 +192,15 @@ function toDraft(row: DraftRow): Draft {
 const now = (): string => new Date().toISOString();
 
 export class FeedbackStore {
-  readonly db: Database.Database;
+  readonly db: SqlDb;
+  /** The SQLite file, or the PostgreSQL URL, the store was opened on. */
   readonly path: string;
-  private readonly statements = new Map<string, Database.Statement>();
+  private readonly statements = new Map<string, Statement>();
   /** Gaps: grouping, human decisions, history (src/store/gaps.ts). */
   readonly gaps: GapStore;
 
   private constructor(
-    db: Database.Database,
+    db: SqlDb,
     path: string,
     private readonly readonly: boolean,
     /** See OpenOptions.grouping. */
@@ -194,6 +213,17 @@ export class FeedbackStore {
   }
 
   static open(path: string, options: OpenOptions = {}): FeedbackStore {
+    if (isPostgresUrl(path)) {
+      const pg = new PgDb(path);
+      try {
+        migratePg(pg);
+        checkSchema(pg);
+      } catch (err) {
+        pg.close();
+        throw err;
+      }
+      return new FeedbackStore(pg, path, options.readonly ?? false, options.grouping ?? "inline", 0);
+    }
     if (path !== ":memory:" && !options.readonly) mkdirSync(dirname(path), { recursive: true });
     const db = new Database(path, { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false });
     const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
@@ -205,8 +235,9 @@ export class FeedbackStore {
       db.pragma("foreign_keys = ON");
       migrate(db);
     }
-    checkSchema(db);
-    return new FeedbackStore(db, path, options.readonly ?? false, options.grouping ?? "inline", busyTimeoutMs);
+    const sql = sqliteDb(db);
+    checkSchema(sql);
+    return new FeedbackStore(sql, path, options.readonly ?? false, options.grouping ?? "inline", busyTimeoutMs);
   }
 
   close(): void {
@@ -214,7 +245,7 @@ export class FeedbackStore {
   }
 
   /** Cache prepared statements by SQL text: filter combinations are few and reused. */
-  private stmt(sql: string): Database.Statement {
+  private stmt(sql: string): Statement {
     let s = this.statements.get(sql);
     if (!s) {
       s = this.db.prepare(sql);
@@ -242,6 +273,7 @@ export class FeedbackStore {
   insertMany(items: { payload: FeedbackPayload; idempotencyKey?: string | undefined }[]): InsertResult[] {
     const insert = this.stmt(INSERT_REPORT);
     const byKey = this.stmt("SELECT id FROM reports WHERE idempotency_key = ?");
+    if (this.grouping === "deferred" && this.db.dialect === "postgres") return this.insertManyPg(items);
     if (this.grouping === "deferred") {
       const store = this.db.transaction((batch: typeof items) =>
         batch.map(({ payload: p, idempotencyKey }): InsertResult => {
@@ -296,6 +328,29 @@ export class FeedbackStore {
   }
 
   /**
+   * Deferred ingestion on PostgreSQL: no write lock, so sidecars on one database ingest side by
+   * side. A key another process is inserting at this moment makes this INSERT wait for it, then
+   * do nothing, and the retry's answer is the first insert's id (exactly as with one process).
+   */
+  private insertManyPg(items: { payload: FeedbackPayload; idempotencyKey?: string | undefined }[]): InsertResult[] {
+    const insert = this.stmt(`${INSERT_REPORT} ON CONFLICT (idempotency_key) DO NOTHING`);
+    const byKey = this.stmt("SELECT id FROM reports WHERE idempotency_key = ?");
+    return this.db.transaction((batch: typeof items) =>
+      batch.map(({ payload: p, idempotencyKey }): InsertResult => {
+        const info = insert.run({
+          ...insertParams(p),
+          created_at: now(),
+          idempotency_key: idempotencyKey ?? null,
+          gap_id: null,
+        });
+        if (info.changes === 1) return { id: Number(info.lastInsertRowid), created: true, gap_id: null };
+        const existing = byKey.get(idempotencyKey) as { id: number };
+        return { id: existing.id, created: false, ...this.gaps.echoForReport(existing.id) };
+      }),
+    )(items);
+  }
+
+  /**
    * `insertMany` without waiting for a write lock another connection holds (the grouping
    * worker's short transactions): undefined when the lock is taken, so the caller can try again
    * on a later turn of the event loop instead of blocking it.
@@ -303,14 +358,17 @@ export class FeedbackStore {
   tryInsertMany(
     items: { payload: FeedbackPayload; idempotencyKey?: string | undefined }[],
   ): InsertResult[] | undefined {
-    this.db.pragma("busy_timeout = 0");
+    const sqlite = this.db.sqlite;
+    // PostgreSQL: deferred ingestion takes no write lock; inline grouping waits for it (server-side).
+    if (!sqlite) return this.insertMany(items);
+    sqlite.pragma("busy_timeout = 0");
     try {
       return this.insertMany(items);
     } catch (err) {
       if ((err as { code?: unknown }).code === "SQLITE_BUSY") return undefined;
       throw err;
     } finally {
-      this.db.pragma(`busy_timeout = ${this.busyTimeoutMs}`);
+      sqlite.pragma(`busy_timeout = ${this.busyTimeoutMs}`);
     }
   }
 
@@ -334,7 +392,8 @@ export class FeedbackStore {
    * Returns how many reports were indexed.
    */
   indexPending(batchSize = 5000): number {
-    if (this.readonly) return 0;
+    // PostgreSQL's search column is generated with the row: nothing is ever behind.
+    if (this.readonly || this.db.dialect === "postgres") return 0;
     const pending = this.stmt("SELECT (SELECT max(id) FROM reports) > indexed_upto AS behind FROM fts_state").get() as {
       behind: number | null;
     };
@@ -342,7 +401,7 @@ export class FeedbackStore {
     const step = this.db.transaction(() => {
       const { indexed_upto: from } = this.stmt("SELECT indexed_upto FROM fts_state").get() as { indexed_upto: number };
       const to = (
-        this.stmt("SELECT max(id) AS m FROM (SELECT id FROM reports WHERE id > ? ORDER BY id LIMIT ?)").get(
+        this.stmt("SELECT max(id) AS m FROM (SELECT id FROM reports WHERE id > ? ORDER BY id LIMIT ?) AS batch").get(
           from,
           batchSize,
         ) as { m: number | null }
@@ -368,14 +427,16 @@ export class FeedbackStore {
    * matches instead of collecting every match first.
    */
   private where(filter: ReportFilter, beforeId?: number): ReportQuery {
-    const fts = filter.q === undefined ? undefined : toFtsQuery(filter.q);
+    const pg = this.db.dialect === "postgres";
+    const fts = filter.q === undefined ? undefined : pg ? toTsQuery(filter.q) : toFtsQuery(filter.q);
     if (fts !== undefined) this.indexPending();
-    const from = fts === undefined ? "reports r" : "reports_fts f JOIN reports r ON r.id = f.rowid";
-    const id = fts === undefined ? "r.id" : "f.rowid";
+    const viaFts = fts !== undefined && !pg;
+    const from = viaFts ? "reports_fts f JOIN reports r ON r.id = f.rowid" : "reports r";
+    const id = viaFts ? "f.rowid" : "r.id";
     const clauses: string[] = [];
     const params: unknown[] = [];
     if (fts !== undefined) {
-      clauses.push("reports_fts MATCH ?");
+      clauses.push(pg ? "r.search @@ to_tsquery('simple', ?)" : "reports_fts MATCH ?");
       params.push(fts);
     }
     if (beforeId !== undefined) {
@@ -438,7 +499,7 @@ export class FeedbackStore {
     filter: ReportFilter,
     page: { limit?: number | undefined; cursor?: string | undefined } = {},
   ): { itemsJson: string; nextCursor: string | null } {
-    const q = this.pageQuery(`r.id, ${REPORT_JSON}`, filter, page);
+    const q = this.pageQuery(`r.id, ${REPORT_JSON[this.db.dialect]}`, filter, page);
     const rows = this.stmt(q.sql)
       .raw(true)
       .all(...q.params) as [number, string][];
@@ -570,7 +631,7 @@ export class FeedbackStore {
     const by_resolution = group("resolution");
     const countOf = (rows: CountRow[], key: string) => rows.find((r) => r.key === key)?.count ?? 0;
     const servers = (
-      this.stmt(`SELECT count(*) AS n FROM (SELECT DISTINCT r.server_name FROM ${q.from} ${q.where})`).get(
+      this.stmt(`SELECT count(*) AS n FROM (SELECT DISTINCT r.server_name FROM ${q.from} ${q.where}) AS servers`).get(
         ...q.params,
       ) as { n: number }
     ).n;

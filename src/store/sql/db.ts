@@ -1,0 +1,68 @@
+/**
+ * The SQL connection the store talks to: the part of better-sqlite3's API the store uses,
+ * implemented by better-sqlite3 itself (SQLite) and by PgDb (PostgreSQL, src/store/sql/pg-db.ts).
+ *
+ * It stays synchronous on both backends. The store's transactions interleave the grouping
+ * engine's logic with reads and writes (a report's candidates are read, scored in memory, then
+ * written, inside one transaction), and a synchronous contract keeps one implementation of that
+ * logic for both databases. better-sqlite3 is synchronous by design; on PostgreSQL, node-postgres
+ * runs in a worker thread and the store waits on it (see pg-sync.ts).
+ */
+import type Database from "better-sqlite3";
+
+export type Dialect = "sqlite" | "postgres";
+
+export interface RunResult {
+  changes: number;
+  lastInsertRowid: number | bigint;
+}
+
+export interface Statement {
+  run(...params: unknown[]): RunResult;
+  get(...params: unknown[]): unknown;
+  all(...params: unknown[]): unknown[];
+  /** Rows as arrays of column values instead of objects. */
+  raw(toggle?: boolean): Statement;
+}
+
+export interface Transaction<A extends unknown[], R> {
+  (...args: A): R;
+  /** Takes the write lock up front (SQLite BEGIN IMMEDIATE; on PostgreSQL the store's write lock). */
+  immediate(...args: A): R;
+  deferred(...args: A): R;
+}
+
+export interface SqlDb {
+  readonly dialect: Dialect;
+  readonly open: boolean;
+  prepare(sql: string): Statement;
+  transaction<A extends unknown[], R>(fn: (...args: A) => R): Transaction<A, R>;
+  /** Run one or more statements without parameters (migrations). */
+  exec(sql: string): void;
+  close(): void;
+  /** The better-sqlite3 handle (SQLite only): pragmas and backups. */
+  readonly sqlite?: Database.Database;
+}
+
+/** better-sqlite3 as a SqlDb (its own API is a superset). */
+export function sqliteDb(db: Database.Database): SqlDb {
+  return {
+    dialect: "sqlite",
+    get open() {
+      return db.open;
+    },
+    prepare: (sql) => db.prepare(sql) as unknown as Statement,
+    transaction: <A extends unknown[], R>(fn: (...args: A) => R) =>
+      db.transaction(fn) as unknown as Transaction<A, R>,
+    exec: (sql) => {
+      db.exec(sql);
+    },
+    close: () => db.close(),
+    sqlite: db,
+  };
+}
+
+/** True for a `--db` value that names a PostgreSQL database rather than a SQLite file. */
+export function isPostgresUrl(value: string): boolean {
+  return /^postgres(?:ql)?:\/\//i.test(value);
+}

@@ -1,0 +1,91 @@
+/**
+ * A synchronous PostgreSQL connection: node-postgres in a worker thread, and a caller that
+ * blocks until each query's answer is there, the way better-sqlite3 blocks on the disk.
+ *
+ * Protocol: the caller lowers a shared flag, posts {text, values} on a MessagePort and waits
+ * on the flag (Atomics.wait); the worker runs the query, posts the reply on the port and raises
+ * the flag; the caller wakes and takes the reply synchronously (receiveMessageOnPort).
+ */
+import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from "node:worker_threads";
+import { createRequire } from "node:module";
+import { PG_WORKER_SOURCE } from "./pg-worker.js";
+
+const PG_PATH = createRequire(import.meta.url).resolve("pg");
+
+export type PgRequest = { op: "query"; text: string; values: unknown[]; array: boolean } | { op: "close" };
+export type PgReply =
+  | { ok: true; rows: unknown[]; rowCount: number }
+  | { ok: false; message: string; code?: string | undefined; detail?: string | undefined; constraint?: string | undefined };
+
+/** A PostgreSQL error as the store sees it: the server's SQLSTATE in `code` ("23505" unique violation, …). */
+export class PgError extends Error {
+  constructor(
+    message: string,
+    readonly code: string | undefined,
+    readonly detail?: string,
+  ) {
+    super(message);
+    this.name = "PgError";
+  }
+}
+
+/** How long one query may take before the caller gives up on the connection (ms). */
+const QUERY_TIMEOUT_MS = Number(process.env.PWM_PG_TIMEOUT ?? 120_000);
+
+export class PgSyncConnection {
+  private readonly worker: Worker;
+  private readonly port: MessagePort;
+  private readonly signal: Int32Array;
+  private closed = false;
+
+  constructor(url: string, applicationName = "patchworkmcp") {
+    const { port1, port2 } = new MessageChannel();
+    const flag = new SharedArrayBuffer(4);
+    this.signal = new Int32Array(flag);
+    this.port = port1;
+    this.worker = new Worker(PG_WORKER_SOURCE, {
+      eval: true,
+      workerData: { url, port: port2, flag, applicationName, pgPath: PG_PATH },
+      transferList: [port2],
+    });
+    this.worker.unref();
+    this.port.unref();
+  }
+
+  query(text: string, values: unknown[] = [], array = false): { rows: unknown[]; rowCount: number } {
+    const r = this.call({ op: "query", text, values, array });
+    if (!r.ok) throw new PgError(r.message, r.code, r.detail);
+    return r;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      this.call({ op: "close" });
+    } finally {
+      void this.worker.terminate();
+    }
+  }
+
+  get isOpen(): boolean {
+    return !this.closed;
+  }
+
+  private call(req: PgRequest): PgReply {
+    if (this.closed && req.op !== "close") throw new PgError("the database connection is closed", "closed");
+    Atomics.store(this.signal, 0, 0);
+    this.port.postMessage(req);
+    const waited = Atomics.wait(this.signal, 0, 0, QUERY_TIMEOUT_MS);
+    const msg = receiveMessageOnPort(this.port);
+    if (msg === undefined) {
+      throw new PgError(
+        waited === "timed-out"
+          ? `PostgreSQL did not answer within ${QUERY_TIMEOUT_MS / 1000} s`
+          : "the PostgreSQL connection thread stopped",
+        "unavailable",
+      );
+    }
+    return msg.message as PgReply;
+  }
+}
