@@ -8,6 +8,8 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: "forks",
+    // One PostgreSQL server for the run when PATCHWORK_TEST_BACKEND=postgres (else a no-op).
+    globalSetup: ["./test/helpers/postgres-global.ts"],
     maxWorkers: 2,
     fileParallelism: true,
     // The default summary for people, plus one plain "N passed, N failed" line for CI.
