@@ -95,7 +95,7 @@ async function main(): Promise<void> {
   );
   // A steady-state server, not one catching up the search index of a million raw inserts.
   store.indexPending();
-  store.db.pragma("wal_checkpoint(TRUNCATE)");
+  store.db.sqlite!.pragma("wal_checkpoint(TRUNCATE)");
   store.close();
 
   const server = await startServe({ dbPath });

@@ -88,7 +88,7 @@ async function main(): Promise<void> {
     const t0 = Date.now();
     const added = seedTo(store, target);
     store.indexPending(); // a steady-state server, not one catching up its search index
-    store.db.pragma("wal_checkpoint(TRUNCATE)");
+    store.db.sqlite!.pragma("wal_checkpoint(TRUNCATE)");
     store.close();
     console.log(`seeded ${added} rows to reach ${target} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     server = await startServe({ dbPath });

@@ -107,7 +107,7 @@ async function main(): Promise<void> {
   const store = FeedbackStore.open(dbPath);
   const t0 = Date.now();
   seedTo(store, rows);
-  store.db.pragma("wal_checkpoint(TRUNCATE)");
+  store.db.sqlite!.pragma("wal_checkpoint(TRUNCATE)");
   store.close();
   console.log(
     `bench:mcp — ${rows} reports seeded in ${((Date.now() - t0) / 1000).toFixed(1)} s; ${concurrency} sessions, ${seconds} s per run`,

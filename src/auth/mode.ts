@@ -85,7 +85,7 @@ export function recordAuthMode(store: FeedbackStore, mode: AuthMode, reason: str
   const at = new Date().toISOString();
   const history = [...(record(store)?.history ?? []), { mode, at, reason }].slice(-AUTH_HISTORY_MAX);
   writeSetting(store, AUTH_SETTING_KEY, { mode, changed_at: at, reason, history } satisfies AuthRecord);
-  log(`patchworkmcp: authentication ${mode} for ${store.path}: ${reason}`);
+  log(`patchworkmcp: authentication ${mode} for ${store.label}: ${reason}`);
 }
 
 /** `keys auth on|off`: the explicit switch. Off is refused while active keys exist (they would keep it on). */

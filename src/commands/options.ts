@@ -5,6 +5,7 @@
 import { Option } from "commander";
 import { statSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { isPostgresUrl } from "../store/sql/db.js";
 
 export const DEFAULT_DB_PATH = "./feedback.db";
 export const DEFAULT_PORT = 8099;
@@ -21,16 +22,32 @@ export class CliError extends Error {
 }
 
 /**
- * Read a `--db` value as a SQLite file path. This build opens SQLite files
- * only: a database URL (postgres://, mysql://, anything scheme://) or a SQLite
- * URI (file:…?mode=…) would otherwise become a file of that name, so it is
- * refused. A plain file:///absolute/path URL is taken as that path. The
- * message names the scheme only, never the value: URLs carry passwords.
+ * Read a `--db` value: a SQLite file path, or a postgres:// (postgresql://) URL. Any other
+ * database URL (mysql://, anything scheme://) or a SQLite URI (file:…?mode=…) would otherwise
+ * become a file of that name, so it is refused. A plain file:///absolute/path URL is taken as
+ * that path. Messages name the scheme only, never the value: URLs carry passwords.
  */
 export function parseDbPath(value: string): string {
   if (value.trim() === "")
-    throw new CliError("db_path_empty", "--db (FEEDBACK_DB_PATH) is empty: give the path of a SQLite file.");
+    throw new CliError(
+      "db_path_empty",
+      "--db (FEEDBACK_DB_PATH or FEEDBACK_DB_URL) is empty: give the path of a SQLite file or a postgres:// URL.",
+    );
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(value)?.[1]?.toLowerCase();
+  if (scheme === "postgres" || scheme === "postgresql") {
+    let url: URL;
+    try {
+      url = new URL(value);
+    } catch {
+      throw new CliError("db_url_invalid", `--db is not a valid ${scheme}:// URL.`);
+    }
+    if (url.hostname === "" || url.pathname.replace(/^\//, "") === "")
+      throw new CliError(
+        "db_url_invalid",
+        `--db is a ${scheme}:// URL without a host or a database name: use postgres://user:password@host:5432/database.`,
+      );
+    return value;
+  }
   if (scheme === "file") {
     let url: URL | undefined;
     try {
@@ -49,7 +66,7 @@ export function parseDbPath(value: string): string {
   if (scheme !== undefined)
     throw new CliError(
       "db_url_unsupported",
-      `--db is a ${scheme}:// URL, but this build opens SQLite files only: give the path of a SQLite file.`,
+      `--db is a ${scheme}:// URL, but only SQLite files and postgres:// URLs are supported.`,
     );
   if (/^file:/i.test(value))
     throw new CliError(
@@ -59,11 +76,22 @@ export function parseDbPath(value: string): string {
   return value;
 }
 
-export const dbOption = () =>
-  new Option("--db <path>", "SQLite database file")
+/**
+ * `--db`: a SQLite file or a postgres:// URL. FEEDBACK_DB_PATH and FEEDBACK_DB_URL both set it
+ * (the flag wins, then FEEDBACK_DB_PATH); the default is shown without the URL, which may hold a password.
+ */
+export const dbOption = () => {
+  const fromUrl = process.env.FEEDBACK_DB_URL;
+  const option = new Option(
+    "--db <path-or-url>",
+    "SQLite database file, or postgres://user:pass@host/db (FEEDBACK_DB_URL)",
+  )
     .env("FEEDBACK_DB_PATH")
-    .default(DEFAULT_DB_PATH)
     .argParser(parseDbPath);
+  return fromUrl !== undefined && fromUrl !== ""
+    ? option.default(parseDbPath(fromUrl), "$FEEDBACK_DB_URL")
+    : option.default(DEFAULT_DB_PATH);
+};
 
 /** For verbs that only read a database another process writes: an absent file is a mistake, unless asked for. */
 export const dbCreateOption = () =>
@@ -78,6 +106,8 @@ export const dbCreateOption = () =>
  * (nothing to do on an empty database), so the message offers only what works.
  */
 export function requireDbFile(path: string, create: boolean, options: { offerCreate?: boolean } = {}): void {
+  // A PostgreSQL database is checked by connecting to it (FeedbackStore.open says what is wrong).
+  if (isPostgresUrl(path)) return;
   let isFile: boolean;
   try {
     isFile = statSync(path).isFile();

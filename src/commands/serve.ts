@@ -1,6 +1,7 @@
 /** `patchworkmcp serve`: the sidecar (REST API, MCP endpoint, dashboard). */
 import { Option, type Command } from "commander";
 import { existsSync } from "node:fs";
+import { isPostgresUrl } from "../store/sql/db.js";
 import {
   apiKeyOption,
   dbOption,
@@ -91,7 +92,7 @@ export function registerServe(program: Command): void {
       // Loaded on use: every verb shares one CLI, and only `serve` needs the web stack.
       const { startServer } = await import("../http/server.js");
       // serve may start a database; say so, so a mistyped --db is visible rather than an empty dashboard.
-      const created = !existsSync(flags.db);
+      const created = !isPostgresUrl(flags.db) && !existsSync(flags.db);
       const running = await startServer({
         port: flags.port,
         host: flags.host,
@@ -107,6 +108,7 @@ export function registerServe(program: Command): void {
         gapAnalysisIntervalMs: flags.gapAnalysisInterval,
       });
       if (created) process.stderr.write(`patchworkmcp: created a new, empty database at ${flags.db}\n`);
+      const where = running.context.store.label;
       const { authStatus } = await import("../auth/index.js");
       const status = authStatus(running.context.store);
       if (!flags.apiKey && status.mode === "on" && !status.activeKeys) {
@@ -116,7 +118,7 @@ export function registerServe(program: Command): void {
         );
       }
       process.stderr.write(
-        `patchworkmcp: listening on ${running.url} (db ${flags.db}, auth ${running.context.auth.required ? "on" : "off"})\n`,
+        `patchworkmcp: listening on ${running.url} (db ${where}, auth ${running.context.auth.required ? "on" : "off"})\n`,
       );
       const stop = (signal: string) => {
         process.stderr.write(`patchworkmcp: ${signal} received, shutting down\n`);

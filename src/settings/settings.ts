@@ -90,8 +90,13 @@ export class DraftSettings {
     private readonly store: FeedbackStore,
     private readonly env: NodeJS.ProcessEnv = process.env,
   ) {
+    // Secrets live in a .env beside the SQLite file; with PostgreSQL, in the sidecar's working directory.
     this.envPath =
-      store.path === ":memory:" || store.path === "" ? null : join(dirname(resolvePath(store.path)), ".env");
+      store.path === ":memory:" || store.path === ""
+        ? null
+        : store.db.dialect === "postgres"
+          ? resolvePath(".env")
+          : join(dirname(resolvePath(store.path)), ".env");
   }
 
   saved(): StoredSettings {

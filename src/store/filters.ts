@@ -193,7 +193,12 @@ export function toTsQuery(q: string): string | undefined {
   const words = q.match(/[\p{L}\p{N}_]+/gu);
   if (!words || words.length === 0) return undefined;
   const terms = words
-    .map((w) => w.toLowerCase().split("_").filter((p) => p !== ""))
+    .map((w) =>
+      w
+        .toLowerCase()
+        .split("_")
+        .filter((p) => p !== ""),
+    )
     .filter((parts) => parts.length > 0);
   if (terms.length === 0) return undefined;
   return terms

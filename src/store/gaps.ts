@@ -1141,10 +1141,9 @@ export class AssignBatch {
   attach(reportId: number, gapId: number, report: GroupedReport, signature: ReportSignature): void {
     const w = this.work(gapId);
     const row = w.row;
-    this.stmt("INSERT INTO report_signatures (report_id, signature) VALUES (?, ?) ON CONFLICT (report_id) DO UPDATE SET signature = excluded.signature").run(
-      reportId,
-      JSON.stringify(signature),
-    );
+    this.stmt(
+      "INSERT INTO report_signatures (report_id, signature) VALUES (?, ?) ON CONFLICT (report_id) DO UPDATE SET signature = excluded.signature",
+    ).run(reportId, JSON.stringify(signature));
     w.profile = addToProfile(w.profile, gapId, report, signature);
     w.dirty = true;
     this.countTerms(report.server_name, signature);

@@ -9,6 +9,7 @@ export { NOTE_AUTHOR_MAX, NOTE_MAX, noteInputShape } from "./note-input.js";
 export { STATS_DAYS_MAX, statsDaysArg } from "./stats-input.js";
 export { reportBytes, storedBytesSince } from "./ingest-bytes.js";
 export { GapStore } from "./gaps.js";
+export { displayLocation, isPostgresUrl } from "./sql/db.js";
 export * from "./gap-filters.js";
 export type * from "./gap-types.js";
 export type { EvidenceRow } from "./gap-analyses.js";

@@ -18,7 +18,7 @@ import { decodeCursor, DEFAULT_LIMIT, encodeCursor, MAX_LIMIT, toFtsQuery, toTsQ
 import type { ReportFilter, ReportStatus } from "./filters.js";
 import { migrate } from "./migrations.js";
 import { migratePg } from "./migrations-pg.js";
-import { isPostgresUrl, type SqlDb, type Statement, sqliteDb } from "./sql/db.js";
+import { displayLocation, isPostgresUrl, type SqlDb, type Statement, sqliteDb } from "./sql/db.js";
 import { PgDb } from "./sql/pg-db.js";
 import { AssignBatch, GapStore, groupedReport } from "./gaps.js";
 import type { EvidenceRow } from "./gap-analyses.js";
@@ -195,6 +195,8 @@ export class FeedbackStore {
   readonly db: SqlDb;
   /** The SQLite file, or the PostgreSQL URL, the store was opened on. */
   readonly path: string;
+  /** `path` safe to print (a URL's password masked). */
+  readonly label: string;
   private readonly statements = new Map<string, Statement>();
   /** Gaps: grouping, human decisions, history (src/store/gaps.ts). */
   readonly gaps: GapStore;
@@ -209,6 +211,7 @@ export class FeedbackStore {
   ) {
     this.db = db;
     this.path = path;
+    this.label = displayLocation(path);
     this.gaps = new GapStore(db, (sql) => this.stmt(sql));
   }
 

@@ -2,7 +2,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { request, validReport } from "../helpers/http.js";
-import { CLI, startServe, tempDir, type ServeProcess } from "../helpers/serve.js";
+import { CLI, startServe, tempDir, type ServeProcess, testDbPath } from "../helpers/serve.js";
 
 const MASTER = "master-key-for-tests-0123456789";
 
@@ -68,7 +68,7 @@ describe("scoped keys from `patchworkmcp keys`", () => {
   let dbPath: string;
 
   beforeAll(async () => {
-    dbPath = join(tempDir(), "feedback.db");
+    dbPath = testDbPath();
     for (const scope of ["ingest", "read", "admin"]) {
       // The keys come before the first serve: the first one starts the database (--create), the others find it.
       const create = scope === "ingest" ? ["--create"] : [];
@@ -164,7 +164,7 @@ function cliRun(args: string[]): { status: number | null; stdout: string; stderr
 
 describe("the auth mode outlives the last key", () => {
   it("stays on after the last key is revoked until `keys auth off`, and logs every change", async () => {
-    const dbPath = join(tempDir(), "feedback.db");
+    const dbPath = testDbPath();
     const settings = (url: string, key?: string) =>
       request(`${url}/api/settings`, { method: "PUT", body: { allowed_sensitive_paths: ["docs/**"] }, key });
 

@@ -9,7 +9,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { request, validReport } from "../helpers/http.js";
-import { CLI, startServe, tempDir, type ServeProcess } from "../helpers/serve.js";
+import { CLI, startServe, tempDir, type ServeProcess, testDbPath } from "../helpers/serve.js";
 import { connectStdioProxy, fixtureCommand, freePort, textOf, waitFor } from "../proxy/helpers.js";
 import { parseUnsentLines } from "../../src/delivery/unsent.js";
 import { FEEDBACK_REPLIES } from "../../src/feedback/index.js";
@@ -57,7 +57,7 @@ describe("rate limit", () => {
 
   it("gives each API key its own bucket", async () => {
     const master = "rate-limit-master-key-000001";
-    const dbPath = join(tempDir(), "feedback.db");
+    const dbPath = testDbPath();
     const created = spawnSync(
       process.execPath,
       [CLI, "keys", "create", "--scope", "ingest", "--db", dbPath, "--create"],
@@ -95,7 +95,7 @@ describe("rate limit", () => {
 
 describe("daily byte cap per server", () => {
   it("refuses a server's reports past the cap until the next UTC day, also after a restart", async () => {
-    const dbPath = join(tempDir(), "feedback.db");
+    const dbPath = testDbPath();
     const args = ["--max-bytes-per-server-day", "3kb"];
     let s = await serve({ dbPath, args });
     const big = (server_name: string) => validReport({ server_name, what_i_tried: "x".repeat(1000) });

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FeedbackStore } from "../../src/store/index.js";
 import { request } from "../helpers/http.js";
 import { gapIdOf as waitGapId } from "../helpers/gaps.js";
-import { startServe, tempDir, type ServeProcess } from "../helpers/serve.js";
+import { startServe, tempDir, type ServeProcess, testDbPath } from "../helpers/serve.js";
 
 let server: ServeProcess;
 const keys: Record<"ingest" | "read" | "admin", string> = { ingest: "", read: "", admin: "" };
@@ -39,7 +39,7 @@ const patch = (path: string, body: unknown, key = keys.admin) => request(url(pat
 const get = (path: string, key = keys.admin) => request(url(path), { key });
 
 beforeAll(async () => {
-  const dbPath = join(tempDir("pwm-gaps-api-"), "feedback.db");
+  const dbPath = testDbPath("pwm-gaps-api-");
   const store = FeedbackStore.open(dbPath);
   for (const scope of ["ingest", "read", "admin"] as const) keys[scope] = store.createKey(scope, `${scope}-key`).key;
   store.close();

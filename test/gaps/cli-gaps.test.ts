@@ -3,7 +3,7 @@ import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { FeedbackStore } from "../../src/store/index.js";
-import { CLI, tempDir } from "../helpers/serve.js";
+import { CLI, tempDir, testDbPath } from "../helpers/serve.js";
 
 function run(
   args: string[],
@@ -26,7 +26,7 @@ function run(
 
 describe("gaps CLI", () => {
   it("lists by score, shows one gap, regroups, and escapes agent text on the terminal", async () => {
-    const db = join(tempDir("pwm-gaps-cli-"), "feedback.db");
+    const db = testDbPath("pwm-gaps-cli-");
     const store = FeedbackStore.open(db);
     const base = {
       server_name: "billing",

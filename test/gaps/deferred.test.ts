@@ -13,7 +13,7 @@ import { startServer } from "../../src/http/server.js";
 import { FeedbackStore } from "../../src/store/index.js";
 import { gapIdOf, groupingSettled } from "../helpers/gaps.js";
 import { request } from "../helpers/http.js";
-import { startServe, tempDir, type ServeProcess } from "../helpers/serve.js";
+import { startServe, tempDir, type ServeProcess, testDbPath } from "../helpers/serve.js";
 
 const running: ServeProcess[] = [];
 afterEach(async () => {
@@ -61,7 +61,7 @@ const post = (url: string, body: unknown) => request(`${url}/api/feedback`, { bo
 
 describe("deferred grouping in serve", () => {
   it("stores first, then the worker puts every report in exactly one gap, with its lag visible", async () => {
-    const dbPath = join(tempDir("pwm-deferred-"), "feedback.db");
+    const dbPath = testDbPath("pwm-deferred-");
     const s = await serve(dbPath);
     const answers = await Promise.all(Array.from({ length: 120 }, (_, i) => post(s.url, report(i))));
     for (const a of answers) {
@@ -82,7 +82,7 @@ describe("deferred grouping in serve", () => {
   });
 
   it("echoes a planned gap on the POST answer, on the fast path, through express and over MCP", async () => {
-    const dbPath = join(tempDir("pwm-deferred-echo-"), "feedback.db");
+    const dbPath = testDbPath("pwm-deferred-echo-");
     const s = await serve(dbPath);
     const seed = await post(s.url, report(1));
     const gapId = await gapIdOf(s.url, seed.body.id);
@@ -120,7 +120,7 @@ describe("deferred grouping in serve", () => {
   });
 
   it("loses nothing when serve is SIGKILLed during a burst: after a restart every report is in one gap", async () => {
-    const dbPath = join(tempDir("pwm-deferred-kill-"), "feedback.db");
+    const dbPath = testDbPath("pwm-deferred-kill-");
     const s = await serve(dbPath);
     const sent: Promise<unknown>[] = [];
     let stored = 0;
@@ -149,7 +149,7 @@ describe("deferred grouping in serve", () => {
   });
 
   it("also groups when the sidecar runs from source in this process (the worker starts from the build)", async () => {
-    const server = await startServer({ port: 0, host: "127.0.0.1", dbPath: join(tempDir(), "feedback.db") });
+    const server = await startServer({ port: 0, host: "127.0.0.1", dbPath: testDbPath() });
     try {
       const posted = await request(`${server.url}/api/feedback`, { method: "POST", body: report(1) });
       expect(posted.status).toBe(201);
@@ -160,7 +160,7 @@ describe("deferred grouping in serve", () => {
   });
 
   it("inline writers (CLI, stdio MCP) still assign in the transaction and move the watermark", () => {
-    const dbPath = join(tempDir("pwm-inline-"), "feedback.db");
+    const dbPath = testDbPath("pwm-inline-");
     const store = FeedbackStore.open(dbPath);
     try {
       const [a] = store.insertMany([{ payload: report(1) as never }]);

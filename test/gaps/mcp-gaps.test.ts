@@ -12,7 +12,7 @@ import { FEEDBACK_REPLIES, recordedReply } from "../../src/feedback/index.js";
 import { FeedbackStore } from "../../src/store/index.js";
 import { httpClient, textOf } from "../mcp/helpers.js";
 import { groupingSettled } from "../helpers/gaps.js";
-import { startServe, tempDir, type ServeProcess } from "../helpers/serve.js";
+import { startServe, tempDir, type ServeProcess, testDbPath } from "../helpers/serve.js";
 
 const md = new MarkdownIt();
 let server: ServeProcess;
@@ -30,7 +30,7 @@ const report = (i: number, over: Record<string, unknown> = {}) => ({
 });
 
 beforeAll(async () => {
-  const dbPath = join(tempDir("pwm-gaps-mcp-"), "feedback.db");
+  const dbPath = testDbPath("pwm-gaps-mcp-");
   const store = FeedbackStore.open(dbPath);
   const keys = Object.fromEntries((["ingest", "read", "admin"] as const).map((s) => [s, store.createKey(s).key]));
   store.close();

@@ -11,11 +11,11 @@ import { describe, expect, it } from "vitest";
 import { FeedbackStore } from "../../src/store/index.js";
 import { MIGRATIONS } from "../../src/store/migrations.js";
 import { request } from "../helpers/http.js";
-import { CLI, startServe, tempDir } from "../helpers/serve.js";
+import { CLI, startServe, tempDir, testDbPath } from "../helpers/serve.js";
 
 /** A database as version 3 left it, holding `count` reports about a handful of needs. */
 function v3Database(count: number): string {
-  const path = join(tempDir("pwm-backfill-"), "feedback.db");
+  const path = testDbPath("pwm-backfill-");
   const db = new Database(path);
   db.pragma("journal_mode = WAL");
   for (const m of MIGRATIONS.filter((m) => m.version <= 3)) db.exec(m.sql);

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import type { FeedbackPayload } from "../../src/feedback/index.js";
 import { FeedbackStore, StoreError } from "../../src/store/index.js";
-import { tempDir } from "../helpers/serve.js";
+import { tempDir, testDbPath } from "../helpers/serve.js";
 
 const stores: FeedbackStore[] = [];
 afterEach(() => {
@@ -16,7 +16,7 @@ afterEach(() => {
 });
 
 function open(): FeedbackStore {
-  const s = FeedbackStore.open(join(tempDir("pwm-gaps-"), "feedback.db"));
+  const s = FeedbackStore.open(testDbPath("pwm-gaps-"));
   stores.push(s);
   return s;
 }

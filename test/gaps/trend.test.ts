@@ -9,7 +9,7 @@ import { parseFeedback } from "../../src/feedback/index.js";
 import { gapSparklines, gapTrend, SPARKLINE_MAX_IDS } from "../../src/gaps/trend.js";
 import { FeedbackStore } from "../../src/store/index.js";
 import { request } from "../helpers/http.js";
-import { startServe, tempDir, type ServeProcess } from "../helpers/serve.js";
+import { startServe, tempDir, type ServeProcess, testDbPath } from "../helpers/serve.js";
 
 const DAY = 86_400_000;
 const REAL_NOW = Date.now();
@@ -41,7 +41,7 @@ let dbPath: string;
 const gaps = { rising: 0, falling: 0, steady: 0, old: 0 };
 
 beforeAll(() => {
-  dbPath = join(tempDir("pwm-gap-trend-"), "feedback.db");
+  dbPath = testDbPath("pwm-gap-trend-");
   const store = FeedbackStore.open(dbPath);
   vi.useFakeTimers({ toFake: ["Date"] });
   try {

@@ -343,3 +343,26 @@ export async function testDatabase(): Promise<string> {
   }
   return createDatabaseAt(base);
 }
+
+/**
+ * testDatabase() without awaiting, for the many tests that name their database where they build
+ * the rest of their fixture (`testDbPath()` in serve.ts): psql run synchronously.
+ */
+export function testDatabaseSync(): string {
+  const base = sharedPgUrl();
+  if (!base) {
+    throw new PgHarnessError(
+      "PG_NOT_ENABLED",
+      `no shared PostgreSQL server in this run: set ${BACKEND_ENV}=postgres so test/helpers/postgres-global.ts starts one`,
+    );
+  }
+  const name = `t_${randomBytes(8).toString("hex")}`;
+  const r = spawnSync(
+    join(findPgBin(), "psql"),
+    ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", `${base}/postgres`, "-c", `CREATE DATABASE ${name}`],
+    { cwd: tmpdir(), encoding: "utf8" },
+  );
+  if (r.status !== 0)
+    throw new PgHarnessError("PG_CREATE_DATABASE_FAILED", `CREATE DATABASE ${name} on ${base} failed:\n${r.stderr}`);
+  return `${base}/${name}`;
+}

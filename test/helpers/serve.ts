@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { testBackend, testDatabaseSync } from "./postgres.js";
 
 export const REPO_ROOT = resolve(import.meta.dirname, "../..");
 export const CLI = join(REPO_ROOT, "dist/src/cli.js");
@@ -13,6 +14,17 @@ export const CLI = join(REPO_ROOT, "dist/src/cli.js");
 export function tempDir(prefix = "pwm-test-"): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
+
+/**
+ * A fresh database for a test, on the backend this run exercises (PATCHWORK_TEST_BACKEND):
+ * a SQLite file in a new temporary directory, or a new database on the run's PostgreSQL server.
+ */
+export function testDbPath(prefix = "pwm-test-"): string {
+  return testBackend() === "postgres" ? testDatabaseSync() : join(tempDir(prefix), "feedback.db");
+}
+
+/** True when this run exercises PostgreSQL (tests of SQLite's own file use it to skip). */
+export const onPostgres = (): boolean => testBackend() === "postgres";
 
 /** A child process that announced its URL on stderr. */
 export interface ListeningProcess {
@@ -81,7 +93,7 @@ export interface ServeProcess extends ListeningProcess {
 export async function startServe(
   options: { dbPath?: string; args?: string[]; env?: Record<string, string> } = {},
 ): Promise<ServeProcess> {
-  const dbPath = options.dbPath ?? join(tempDir(), "feedback.db");
+  const dbPath = options.dbPath ?? testDbPath();
   const child = await startListening(
     [process.execPath, CLI, "serve", "--port", "0", "--db", dbPath, ...(options.args ?? [])],
     {

@@ -13,7 +13,7 @@ import { execFile } from "node:child_process";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fixture } from "../fixtures/build.js";
-import { CLI, REPO_ROOT, startServe, tempDir, type ServeProcess } from "../helpers/serve.js";
+import { CLI, REPO_ROOT, startServe, tempDir, type ServeProcess, testDbPath } from "../helpers/serve.js";
 
 const PYTHON = join(REPO_ROOT, "drop-ins/python/.venv/bin/python");
 const PY_PROBE = join(REPO_ROOT, "test/fixtures/python/client_probe.py");
@@ -51,7 +51,7 @@ function probe(client: ClientName, args: string[]): Promise<Seen> {
 let serve: ServeProcess;
 let dbPath: string;
 beforeAll(async () => {
-  dbPath = join(tempDir(), "feedback.db");
+  dbPath = testDbPath();
   serve = await startServe({ dbPath });
 }, 60_000);
 afterAll(() => serve?.stop());

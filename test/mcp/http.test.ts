@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { groupingSettled } from "../helpers/gaps.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FeedbackStore } from "../../src/store/index.js";
-import { startServe, tempDir, type ServeProcess } from "../helpers/serve.js";
+import { startServe, tempDir, type ServeProcess, testDbPath } from "../helpers/serve.js";
 import { httpClient, INIT, rawMcp, openRawSession, seed, textOf, walk, type RawOptions } from "./helpers.js";
 
 const TOTAL = 500;
@@ -29,7 +29,7 @@ const callTool = (id: number, name: string, args: Record<string, unknown> = {}) 
 });
 
 beforeAll(async () => {
-  const dbPath = join(tempDir("pwm-mcp-http-"), "feedback.db");
+  const dbPath = testDbPath("pwm-mcp-http-");
   seed(dbPath, TOTAL);
   const store = FeedbackStore.open(dbPath);
   keys.ingest = store.createKey("ingest", "agents").key;

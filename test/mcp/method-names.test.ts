@@ -6,14 +6,14 @@
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FeedbackStore } from "../../src/store/index.js";
-import { startServe, tempDir, type ServeProcess } from "../helpers/serve.js";
+import { startServe, tempDir, type ServeProcess, testDbPath } from "../helpers/serve.js";
 import { openRawSession, rawMcp } from "./helpers.js";
 
 let serve: ServeProcess;
 let ingestKey = "";
 
 beforeAll(async () => {
-  const dbPath = join(tempDir("pwm-mcp-methods-"), "feedback.db");
+  const dbPath = testDbPath("pwm-mcp-methods-");
   const store = FeedbackStore.open(dbPath);
   ingestKey = store.createKey("ingest", "agents").key;
   store.close();

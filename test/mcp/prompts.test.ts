@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createReportServer } from "../../src/mcp/server.js";
 import { FeedbackStore } from "../../src/store/index.js";
-import { tempDir } from "../helpers/serve.js";
+import { tempDir, testDbPath } from "../helpers/serve.js";
 import { seed, stdioClient, type StdioSession, walk } from "./helpers.js";
 
 const TOTAL = 300;
@@ -23,7 +23,7 @@ const promptText = (result: { messages: { content: { type: string; text?: string
   result.messages.map((m) => (m.content.type === "text" ? m.content.text : "")).join("\n");
 
 beforeAll(async () => {
-  dbPath = join(tempDir("pwm-mcp-prompts-"), "feedback.db");
+  dbPath = testDbPath("pwm-mcp-prompts-");
   seed(dbPath, TOTAL);
   const store = FeedbackStore.open(dbPath);
   try {

@@ -14,7 +14,7 @@ import { startServer } from "../../src/http/server.js";
 import { IngestQueue } from "../../src/ingest/index.js";
 import { type McpHttpEndpoint, type McpHttpOptions, mcpEndpoint } from "../../src/mcp/http.js";
 import { FeedbackStore } from "../../src/store/index.js";
-import { tempDir } from "../helpers/serve.js";
+import { tempDir, testDbPath } from "../helpers/serve.js";
 import { openRawSession, rawMcp } from "./helpers.js";
 
 const IDLE_MS = 300;
@@ -32,7 +32,7 @@ const mounted: Mounted[] = [];
 
 /** The endpoint on its own node:http server (no express: the MCP layer needs none). */
 async function mount(options: Partial<McpHttpOptions> = {}, store?: FeedbackStore): Promise<Mounted> {
-  const db = store ?? FeedbackStore.open(join(tempDir("pwm-mcp-sessions-"), "feedback.db"));
+  const db = store ?? FeedbackStore.open(testDbPath("pwm-mcp-sessions-"));
   const endpoint = mcpEndpoint({
     store: db,
     auth: new Authenticator({ store: db }),
@@ -131,7 +131,7 @@ describe("MCP sessions", () => {
 
 describe("MCP sessions per key", () => {
   it("caps each key's sessions so one shared key cannot crowd out another", async () => {
-    const keyed = FeedbackStore.open(join(tempDir("pwm-mcp-perkey-"), "feedback.db"));
+    const keyed = FeedbackStore.open(testDbPath("pwm-mcp-perkey-"));
     const agentKey = keyed.createKey("ingest").key;
     const devKey = keyed.createKey("admin").key;
     const { url } = await mount({ maxSessions: 4, maxSessionsPerKey: 2 }, keyed);
@@ -148,7 +148,7 @@ describe("MCP sessions per key", () => {
 describe("closing the server", () => {
   it("stops the reaper and closes every session, so no timer is left behind", async () => {
     vi.useFakeTimers({ toFake: ["setInterval", "clearInterval"] });
-    const running = await startServer({ port: 0, host: "127.0.0.1", dbPath: join(tempDir(), "feedback.db") });
+    const running = await startServer({ port: 0, host: "127.0.0.1", dbPath: testDbPath() });
     const url = `${running.url}/mcp`;
     const sessions = [await openRawSession(url), await openRawSession(url)];
     const stream = await fetch(url, {

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FEEDBACK_REPLIES, feedbackToolDefinition } from "../../src/feedback/index.js";
 import { FeedbackStore } from "../../src/store/index.js";
-import { CLI, startServe, tempDir, type ServeProcess } from "../helpers/serve.js";
+import { CLI, startServe, tempDir, type ServeProcess, testDbPath } from "../helpers/serve.js";
 import {
   seed,
   seededDay,
@@ -32,7 +32,7 @@ let dbPath: string;
 let mcp: StdioSession;
 
 beforeAll(async () => {
-  dbPath = join(tempDir("pwm-mcp-stdio-"), "feedback.db");
+  dbPath = testDbPath("pwm-mcp-stdio-");
   seed(dbPath, TOTAL);
   mcp = await stdioClient({ dbPath });
 });

@@ -19,8 +19,8 @@ describe("FeedbackStore", () => {
     const path = join(tempDir(), "f.db");
     FeedbackStore.open(path).close();
     const store = FeedbackStore.open(path);
-    expect(store.db.pragma("user_version", { simple: true })).toBe(MIGRATIONS.at(-1)!.version);
-    expect(store.db.pragma("journal_mode", { simple: true })).toBe("wal");
+    expect(store.db.sqlite!.pragma("user_version", { simple: true })).toBe(MIGRATIONS.at(-1)!.version);
+    expect(store.db.sqlite!.pragma("journal_mode", { simple: true })).toBe("wal");
     store.close();
   });
 

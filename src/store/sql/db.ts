@@ -52,8 +52,7 @@ export function sqliteDb(db: Database.Database): SqlDb {
       return db.open;
     },
     prepare: (sql) => db.prepare(sql) as unknown as Statement,
-    transaction: <A extends unknown[], R>(fn: (...args: A) => R) =>
-      db.transaction(fn) as unknown as Transaction<A, R>,
+    transaction: <A extends unknown[], R>(fn: (...args: A) => R) => db.transaction(fn) as unknown as Transaction<A, R>,
     exec: (sql) => {
       db.exec(sql);
     },
@@ -65,4 +64,17 @@ export function sqliteDb(db: Database.Database): SqlDb {
 /** True for a `--db` value that names a PostgreSQL database rather than a SQLite file. */
 export function isPostgresUrl(value: string): boolean {
   return /^postgres(?:ql)?:\/\//i.test(value);
+}
+
+/** A database location safe to print: a PostgreSQL URL without its password (and query, which may hold one). */
+export function displayLocation(location: string): string {
+  if (!isPostgresUrl(location)) return location;
+  try {
+    const u = new URL(location);
+    if (u.password !== "") u.password = "***";
+    u.search = "";
+    return u.toString();
+  } catch {
+    return "postgres://…";
+  }
 }

@@ -62,7 +62,8 @@ export function translate(sql: string): Translated {
     } else text += c;
   }
   const ignore = /^\s*INSERT\s+OR\s+IGNORE\s+INTO\s/i;
-  if (ignore.test(text)) text = `${text.replace(/^\s*INSERT\s+OR\s+IGNORE\s+INTO\s/i, "INSERT INTO ")} ON CONFLICT DO NOTHING`;
+  if (ignore.test(text))
+    text = `${text.replace(/^\s*INSERT\s+OR\s+IGNORE\s+INTO\s/i, "INSERT INTO ")} ON CONFLICT DO NOTHING`;
   const table = /^\s*INSERT\s+INTO\s+(\w+)/i.exec(text)?.[1];
   const returnsId = table !== undefined && ID_TABLES.has(table) && !/\bRETURNING\b/i.test(text);
   if (returnsId) text += " RETURNING id";

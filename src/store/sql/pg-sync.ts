@@ -15,7 +15,13 @@ const PG_PATH = createRequire(import.meta.url).resolve("pg");
 export type PgRequest = { op: "query"; text: string; values: unknown[]; array: boolean } | { op: "close" };
 export type PgReply =
   | { ok: true; rows: unknown[]; rowCount: number }
-  | { ok: false; message: string; code?: string | undefined; detail?: string | undefined; constraint?: string | undefined };
+  | {
+      ok: false;
+      message: string;
+      code?: string | undefined;
+      detail?: string | undefined;
+      constraint?: string | undefined;
+    };
 
 /** A PostgreSQL error as the store sees it: the server's SQLSTATE in `code` ("23505" unique violation, …). */
 export class PgError extends Error {
