@@ -28,6 +28,8 @@ registerGaps(program);
 registerProxy(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
-  process.stderr.write(`patchworkmcp: ${err instanceof Error ? err.message : String(err)}\n`);
+  // A store error carries its code separately (CliError's message already starts with its own).
+  const code = err instanceof Error && err.name === "StoreError" ? `${(err as { code?: unknown }).code}: ` : "";
+  process.stderr.write(`patchworkmcp: ${code}${err instanceof Error ? err.message : String(err)}\n`);
   process.exit(1);
 });

@@ -223,6 +223,13 @@ export class FeedbackStore {
         checkSchema(pg);
       } catch (err) {
         pg.close();
+        // Not reached (a socket error, no SQLSTATE), refused the login (28…) or no such database (3D000).
+        const code = String((err as { code?: unknown }).code ?? "");
+        if (err instanceof Error && (!/^[0-9A-Z]{5}$/.test(code) || code.startsWith("28") || code === "3D000"))
+          throw new StoreError(
+            "db_unreachable",
+            `cannot open the PostgreSQL database ${displayLocation(path)}: ${err.message}`,
+          );
         throw err;
       }
       return new FeedbackStore(pg, path, options.readonly ?? false, options.grouping ?? "inline", 0);

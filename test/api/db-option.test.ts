@@ -61,9 +61,8 @@ async function verbsTakingDb(cwd: string, path: string[] = []): Promise<string[]
 }
 
 const UNOPENABLE = [
-  "postgres://pwm:hunter2@db.example:5432/feedback",
-  "postgresql://db.example/feedback",
-  "mysql://db.example/feedback",
+  "mysql://pwm:hunter2@db.example/feedback",
+  "sqlserver://db.example/feedback",
   "sqlite://feedback.db",
   "redis://cache.example",
   "file:feedback.db?mode=ro",
@@ -229,4 +228,35 @@ describe("--db values this build cannot open", () => {
     }
     expect(readdirSync(cwd)).toEqual([]);
   }, 120_000);
+});
+
+describe("--db postgres://", () => {
+  it("says the server cannot be reached, without the password, and creates no file", async () => {
+    const cwd = tempDir("pwm-db-");
+    for (const verb of [
+      ["keys", "list"],
+      ["gaps", "list"],
+      ["serve", "--port", "0"],
+    ]) {
+      const result = await cli([...verb, "--db", "postgres://pwm:hunter2@127.0.0.1:1/feedback"], { cwd });
+      expect(result.code, verb.join(" ")).not.toBe(0);
+      expect(result.stderr, verb.join(" ")).toContain("db_unreachable: cannot open the PostgreSQL database");
+      expect(result.stderr, verb.join(" ")).toContain("postgres://pwm:***@127.0.0.1:1/feedback");
+      expect(result.stderr, verb.join(" ")).not.toContain("hunter2");
+    }
+    // FEEDBACK_DB_URL names the same database.
+    const viaEnv = await cli(["keys", "list"], {
+      cwd,
+      env: { FEEDBACK_DB_URL: "postgres://pwm:hunter2@127.0.0.1:1/x" },
+    });
+    expect(viaEnv.stderr).toContain("db_unreachable");
+    expect(viaEnv.stderr).not.toContain("hunter2");
+    expect(readdirSync(cwd)).toEqual([]);
+  });
+
+  it("refuses a URL without a database name", async () => {
+    const result = await cli(["keys", "list", "--db", "postgres://pwm:hunter2@127.0.0.1:5432/"], { cwd: tempDir() });
+    expect(result.stderr).toContain("db_url_invalid");
+    expect(result.stderr).not.toContain("hunter2");
+  });
 });
