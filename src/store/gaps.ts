@@ -890,9 +890,10 @@ export class GapStore {
   /** @internal Recompute cached counts, rank, top tool and type from the reports and facets. */
   recount(id: number, profile?: GapProfile | null): void {
     const c = this.stmt(
-      `SELECT count(*) AS reports, coalesce(sum(resolution = 'blocked'), 0) AS blocked,
-         coalesce(sum(resolution = 'partial'), 0) AS partial, coalesce(sum(resolution = 'worked_around'), 0) AS worked_around,
-         coalesce(sum(session_id IS NULL), 0) AS anonymous, min(created_at) AS first_seen, max(created_at) AS last_seen
+      `SELECT count(*) AS reports, count(*) FILTER (WHERE resolution = 'blocked') AS blocked,
+         count(*) FILTER (WHERE resolution = 'partial') AS partial,
+         count(*) FILTER (WHERE resolution = 'worked_around') AS worked_around,
+         count(*) FILTER (WHERE session_id IS NULL) AS anonymous, min(created_at) AS first_seen, max(created_at) AS last_seen
        FROM reports WHERE gap_id = ?`,
     ).get(id) as {
       reports: number;

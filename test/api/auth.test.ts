@@ -170,7 +170,9 @@ describe("the auth mode outlives the last key", () => {
 
     const created = cliRun(["keys", "create", "--scope", "admin", "--db", dbPath, "--create"]);
     expect(created.status).toBe(0);
-    expect(created.stderr).toMatch(/authentication on for .*feedback\.db: admin key [0-9a-f]{12} created/);
+    expect(created.stderr).toMatch(
+      /authentication on for (?:.*feedback\.db|postgres:\/\/\S+): admin key [0-9a-f]{12} created/,
+    );
     const key = created.stdout.trim();
     const keyId = key.slice(4, 16);
 

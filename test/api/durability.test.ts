@@ -5,8 +5,9 @@
  */
 import Database from "better-sqlite3";
 import { expect, it } from "vitest";
+import { WRITE_LOCK_KEY } from "../../src/store/sql/pg-db.js";
 import { request, validReport } from "../helpers/http.js";
-import { startServe } from "../helpers/serve.js";
+import { onPostgres, openRawDb, startServe } from "../helpers/serve.js";
 
 it("keeps every acknowledged report across SIGKILL", async () => {
   // 300 concurrent reports from one address: more than the default burst (rate-limit.test.ts).
@@ -56,10 +57,23 @@ it("keeps every acknowledged report across SIGKILL", async () => {
       cursor = page.body.nextCursor;
     } while (cursor);
     for (const id of acknowledged) expect(stored.has(id), `acknowledged report ${id} is missing`).toBe(true);
-    // And the database is healthy after the crash.
-    const db = new Database(first.dbPath, { readonly: true });
-    expect(db.pragma("integrity_check", { simple: true })).toBe("ok");
-    db.close();
+    // And the database is healthy after the crash: SQLite's file checks out; PostgreSQL holds no
+    // lock and no open transaction of the killed process.
+    const db = openRawDb(first.dbPath, { readonly: true });
+    try {
+      if (db.sqlite) expect(db.sqlite.pragma("integrity_check", { simple: true })).toBe("ok");
+      else {
+        const mine = "datname = current_database() AND pid <> pg_backend_pid()";
+        expect(
+          db
+            .prepare(`SELECT count(*) AS n FROM pg_stat_activity WHERE ${mine} AND state LIKE 'idle in transaction%'`)
+            .get(),
+        ).toEqual({ n: 0 });
+        expect(db.prepare("SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory'").get()).toEqual({ n: 0 });
+      }
+    } finally {
+      db.close();
+    }
   } finally {
     await second.stop();
   }
@@ -71,29 +85,47 @@ it("refuses UPDATE and DELETE on notes even with raw SQL", async () => {
   await request(`${server.url}/api/feedback/${body.id}/notes`, { body: { body: "keep me" } });
   await server.stop();
 
-  const db = new Database(server.dbPath);
+  const db = openRawDb(server.dbPath);
   expect(() => db.prepare("UPDATE notes SET body = 'changed'").run()).toThrow(/append-only/);
   expect(() => db.prepare("DELETE FROM notes").run()).toThrow(/append-only/);
-  db.pragma("foreign_keys = ON");
-  expect(() => db.prepare("DELETE FROM reports WHERE id = ?").run(body.id)).toThrow(/FOREIGN KEY/);
+  db.sqlite?.pragma("foreign_keys = ON");
+  expect(() => db.prepare("DELETE FROM reports WHERE id = ?").run(body.id)).toThrow(/FOREIGN KEY/i);
   expect(db.prepare("SELECT body FROM notes").all()).toEqual([{ body: "keep me" }]);
   db.close();
 });
 
-it("answers 503 with Retry-After, not 500, while another process holds the write lock", async () => {
+it.runIf(onPostgres())("ingests while another process holds the store's write lock (PostgreSQL)", async () => {
   const server = await startServe();
+  const locker = openRawDb(server.dbPath);
   try {
-    const locker = new Database(server.dbPath);
-    locker.prepare("BEGIN IMMEDIATE").run();
-    const res = await request(`${server.url}/api/feedback`, { body: validReport() });
-    locker.prepare("ROLLBACK").run();
-    locker.close();
-    expect(res.status).toBe(503);
-    expect(res.body.error.code).toBe("storage_unavailable");
-    expect(res.headers.get("retry-after")).toBe("1");
-    // Once the lock is gone, writes succeed again.
+    locker.prepare(`SELECT pg_advisory_lock(${WRITE_LOCK_KEY})`).get();
+    // Deferred ingestion takes no write lock on PostgreSQL: sidecars on one database never queue behind each other.
     expect((await request(`${server.url}/api/feedback`, { body: validReport() })).status).toBe(201);
+    locker.prepare(`SELECT pg_advisory_unlock(${WRITE_LOCK_KEY})`).get();
   } finally {
+    locker.close();
     await server.stop();
   }
 });
+
+// SQLite's single writer: a lock held by another process on the file.
+it.skipIf(onPostgres())(
+  "answers 503 with Retry-After, not 500, while another process holds the write lock",
+  async () => {
+    const server = await startServe();
+    try {
+      const locker = new Database(server.dbPath);
+      locker.prepare("BEGIN IMMEDIATE").run();
+      const res = await request(`${server.url}/api/feedback`, { body: validReport() });
+      locker.prepare("ROLLBACK").run();
+      locker.close();
+      expect(res.status).toBe(503);
+      expect(res.body.error.code).toBe("storage_unavailable");
+      expect(res.headers.get("retry-after")).toBe("1");
+      // Once the lock is gone, writes succeed again.
+      expect((await request(`${server.url}/api/feedback`, { body: validReport() })).status).toBe(201);
+    } finally {
+      await server.stop();
+    }
+  },
+);

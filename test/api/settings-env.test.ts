@@ -30,7 +30,7 @@ it("refuses a secret with a line or paragraph separator with a 422 naming the fi
 });
 
 it("saves a value with $(…) in single quotes and removes its line when cleared", async () => {
-  const envPath = join(dirname(serve.dbPath), ".env");
+  const envPath = join(serve.envDir, ".env");
   expect((await put({ openai_api_key: "sk-$(id)-`id`" })).status).toBe(200);
   expect(readFileSync(envPath, "utf8")).toBe("OPENAI_API_KEY='sk-$(id)-`id`'\n");
   expect((await put({ openai_api_key: null })).status).toBe(200);

@@ -6,14 +6,13 @@
  */
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import Database from "better-sqlite3";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { startServer } from "../../src/http/server.js";
 import { FeedbackStore } from "../../src/store/index.js";
 import { gapIdOf, groupingSettled } from "../helpers/gaps.js";
 import { request } from "../helpers/http.js";
-import { startServe, tempDir, type ServeProcess, testDbPath } from "../helpers/serve.js";
+import { openRawDb, startServe, tempDir, testDbPath, type ServeProcess } from "../helpers/serve.js";
 
 const running: ServeProcess[] = [];
 afterEach(async () => {
@@ -39,7 +38,7 @@ const report = (i: number, over: Record<string, unknown> = {}) => ({
 
 /** Every report in exactly one live gap, and every gap's cached count equal to its reports. */
 function consistency(path: string): { reports: number; unassigned: number; inDeadGap: number; mismatched: number } {
-  const db = new Database(path, { readonly: true });
+  const db = openRawDb(path, { readonly: true });
   try {
     const one = (sql: string) => (db.prepare(sql).get() as { n: number }).n;
     return {

@@ -5,7 +5,10 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import Database from "better-sqlite3";
+import { dirname, join, resolve } from "node:path";
+import { isPostgresUrl, type SqlDb, sqliteDb } from "../../src/store/sql/db.js";
+import { PgDb } from "../../src/store/sql/pg-db.js";
 import { testBackend, testDatabaseSync } from "./postgres.js";
 
 export const REPO_ROOT = resolve(import.meta.dirname, "../..");
@@ -41,10 +44,14 @@ export interface ListeningProcess {
 /** Start a process and wait until it prints `listening on <url>` (or the pattern given) on stderr. */
 export async function startListening(
   command: string[],
-  options: { env?: NodeJS.ProcessEnv; pattern?: RegExp } = {},
+  options: { env?: NodeJS.ProcessEnv; pattern?: RegExp; cwd?: string } = {},
 ): Promise<ListeningProcess> {
   const [cmd, ...args] = command as [string, ...string[]];
-  const proc = spawn(cmd, args, { env: options.env ?? process.env, stdio: ["ignore", "pipe", "pipe"] });
+  const proc = spawn(cmd, args, {
+    env: options.env ?? process.env,
+    stdio: ["ignore", "pipe", "pipe"],
+    ...(options.cwd ? { cwd: options.cwd } : {}),
+  });
   let err = "";
   proc.stderr!.setEncoding("utf8");
   proc.stderr!.on("data", (d: string) => {
@@ -88,17 +95,28 @@ export async function startListening(
 export interface ServeProcess extends ListeningProcess {
   port: number;
   dbPath: string;
+  /** Where serve keeps its .env: beside a SQLite file, or (PostgreSQL) its working directory. */
+  envDir: string;
 }
 
 export async function startServe(
   options: { dbPath?: string; args?: string[]; env?: Record<string, string> } = {},
 ): Promise<ServeProcess> {
   const dbPath = options.dbPath ?? testDbPath();
+  // With PostgreSQL the .env is in serve's working directory: a fresh one, never the repository.
+  const envDir = isPostgresUrl(dbPath) ? tempDir("pwm-serve-cwd-") : dirname(dbPath);
   const child = await startListening(
     [process.execPath, CLI, "serve", "--port", "0", "--db", dbPath, ...(options.args ?? [])],
     {
       env: { ...process.env, FEEDBACK_API_KEY: "", ...options.env },
+      cwd: envDir,
     },
   );
-  return { ...child, port: Number(new URL(child.url).port), dbPath };
+  return { ...child, port: Number(new URL(child.url).port), dbPath, envDir };
+}
+
+/** A raw connection to a test database on either backend, for checks below the store's API. */
+export function openRawDb(location: string, options: { readonly?: boolean } = {}): SqlDb {
+  if (isPostgresUrl(location)) return new PgDb(location);
+  return sqliteDb(new Database(location, { readonly: options.readonly ?? false }));
 }

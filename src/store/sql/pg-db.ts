@@ -97,17 +97,17 @@ class PgStatement implements Statement {
   ) {}
 
   run(...params: unknown[]): RunResult {
-    const r = this.conn.query(this.t.text, valuesOf(this.t, params));
+    const r = this.conn.query(this.t.text, valuesOf(this.t, params), false, true);
     const first = r.rows[0] as { id?: number } | undefined;
     return { changes: r.rowCount, lastInsertRowid: this.t.returnsId ? (first?.id ?? 0) : 0 };
   }
 
   get(...params: unknown[]): unknown {
-    return this.conn.query(this.t.text, valuesOf(this.t, params), this.array).rows[0];
+    return this.conn.query(this.t.text, valuesOf(this.t, params), this.array, true).rows[0];
   }
 
   all(...params: unknown[]): unknown[] {
-    return this.conn.query(this.t.text, valuesOf(this.t, params), this.array).rows;
+    return this.conn.query(this.t.text, valuesOf(this.t, params), this.array, true).rows;
   }
 
   raw(toggle = true): Statement {

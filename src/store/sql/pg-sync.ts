@@ -12,7 +12,10 @@ import { PG_WORKER_SOURCE } from "./pg-worker.js";
 
 const PG_PATH = createRequire(import.meta.url).resolve("pg");
 
-export type PgRequest = { op: "query"; text: string; values: unknown[]; array: boolean } | { op: "close" };
+export type PgRequest =
+  | { op: "query"; text: string; values: unknown[]; array: boolean; prepare: boolean }
+  | { op: "close" };
+/** Each reply carries its request's id (added on the way in). */
 export type PgReply =
   | { ok: true; rows: unknown[]; rowCount: number }
   | {
@@ -42,6 +45,10 @@ export class PgSyncConnection {
   private readonly worker: Worker;
   private readonly port: MessagePort;
   private readonly signal: Int32Array;
+  /** Never notified: Atomics.wait on it is a 1 ms sleep. */
+  private readonly nap = new Int32Array(new SharedArrayBuffer(4));
+  private seq = 0;
+  private workerAlive = true;
   private closed = false;
 
   constructor(url: string, applicationName = "patchworkmcp") {
@@ -55,11 +62,15 @@ export class PgSyncConnection {
       transferList: [port2],
     });
     this.worker.unref();
+    this.worker.once("exit", () => {
+      this.workerAlive = false;
+    });
     this.port.unref();
   }
 
-  query(text: string, values: unknown[] = [], array = false): { rows: unknown[]; rowCount: number } {
-    const r = this.call({ op: "query", text, values, array });
+  /** One query; `prepare`: a statement the caller runs again and again (kept prepared on the connection). */
+  query(text: string, values: unknown[] = [], array = false, prepare = false): { rows: unknown[]; rowCount: number } {
+    const r = this.call({ op: "query", text, values, array, prepare });
     if (!r.ok) throw new PgError(r.message, r.code, r.detail);
     return r;
   }
@@ -80,18 +91,25 @@ export class PgSyncConnection {
 
   private call(req: PgRequest): PgReply {
     if (this.closed && req.op !== "close") throw new PgError("the database connection is closed", "closed");
+    const id = ++this.seq;
     Atomics.store(this.signal, 0, 0);
-    this.port.postMessage(req);
-    const waited = Atomics.wait(this.signal, 0, 0, QUERY_TIMEOUT_MS);
-    const msg = receiveMessageOnPort(this.port);
-    if (msg === undefined) {
-      throw new PgError(
-        waited === "timed-out"
-          ? `PostgreSQL did not answer within ${QUERY_TIMEOUT_MS / 1000} s`
-          : "the PostgreSQL connection thread stopped",
-        "unavailable",
-      );
+    this.port.postMessage({ ...req, id });
+    const deadline = Date.now() + QUERY_TIMEOUT_MS;
+    Atomics.wait(this.signal, 0, 0, QUERY_TIMEOUT_MS);
+    // The flag can rise a moment before the reply is visible on this side of the port: wait for
+    // the reply with this request's id (1 ms at a time), never taking another request's answer.
+    for (;;) {
+      const msg = receiveMessageOnPort(this.port);
+      if (msg !== undefined) {
+        const reply = msg.message as PgReply & { id: number };
+        if (reply.id === id) return reply;
+        continue; // a reply to a request that had already timed out
+      }
+      if (Date.now() > deadline) {
+        throw new PgError(`PostgreSQL did not answer within ${QUERY_TIMEOUT_MS / 1000} s`, "unavailable");
+      }
+      if (!this.workerAlive) throw new PgError("the PostgreSQL connection thread stopped", "unavailable");
+      Atomics.wait(this.nap, 0, 0, 1);
     }
-    return msg.message as PgReply;
   }
 }

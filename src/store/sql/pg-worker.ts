@@ -18,10 +18,12 @@ pg.types.setTypeParser(1700, (v) => Number(v));
 
 const client = new pg.Client({ connectionString: url, application_name: applicationName });
 let connected;
+const names = new Map();
 let broken;
 client.on("error", (err) => { broken = err; });
 
-function reply(r) {
+function reply(id, r) {
+  r.id = id;
   port.postMessage(r);
   Atomics.store(signal, 0, 1);
   Atomics.notify(signal, 0);
@@ -31,19 +33,25 @@ port.on("message", async (req) => {
   try {
     if (req.op === "close") {
       await client.end().catch(() => undefined);
-      reply({ ok: true, rows: [], rowCount: 0 });
+      reply(req.id, { ok: true, rows: [], rowCount: 0 });
       port.close();
       return;
     }
     if (broken) throw broken;
     connected = connected || client.connect();
     await connected;
-    const res = await client.query({ text: req.text, values: req.values, rowMode: req.array ? "array" : undefined });
+    // A store statement is prepared once per connection (parse and plan skipped after that).
+    let name;
+    if (req.prepare) {
+      name = names.get(req.text);
+      if (name === undefined) names.set(req.text, (name = "s" + names.size));
+    }
+    const res = await client.query({ name, text: req.text, values: req.values, rowMode: req.array ? "array" : undefined });
     // A multi-statement text (migrations) answers with one result per statement.
     const last = Array.isArray(res) ? res[res.length - 1] : res;
-    reply({ ok: true, rows: (last && last.rows) || [], rowCount: (last && last.rowCount) || 0 });
+    reply(req.id, { ok: true, rows: (last && last.rows) || [], rowCount: (last && last.rowCount) || 0 });
   } catch (err) {
-    reply({ ok: false, message: String(err && err.message), code: err && err.code, detail: err && err.detail });
+    reply(req.id, { ok: false, message: String(err && err.message), code: err && err.code, detail: err && err.detail });
   }
 });
 `;
