@@ -133,13 +133,10 @@ export function createReportServer(options: ReportServerOptions): Server {
     server.setRequestHandler("resources/read", (request) => {
       const { uri } = request.params;
       const match = REPORT_URI.exec(uri);
+      // Not found, either way: -32602 with data {uri} on every revision (2026-07-28 requires it; the v1 SDK sent the same).
       if (!match)
-        throw new ProtocolError(
-          ProtocolErrorCode.InvalidParams,
-          `${JSON.stringify(uri)} is not a report URI; use ${REPORT_URI_TEMPLATE}.`,
-        );
+        throw new ResourceNotFoundError(uri, `${JSON.stringify(uri)} is not a report URI; use ${REPORT_URI_TEMPLATE}.`);
       const detail = store.getReportDetail(Number(match[1]));
-      // The SDK answers -32602 with data {uri} on every revision (2026-07-28 requires it; 2025 clients accept it).
       if (!detail) throw new ResourceNotFoundError(uri, `There is no report ${match[1]}.`);
       return { contents: [{ uri, mimeType: "text/markdown", text: renderReport(detail) }] };
     });
