@@ -54,10 +54,75 @@ interface GapRow
   profile_version: number;
 }
 
-const GAP_COLUMNS =
-  "id, server_name, title, title_source, status, fixed_in, regressed, needs_review, agent_note, duplicate_of, human, " +
-  "reports, sessions, clients, models, blocked, partial, worked_around, top_tool, top_gap_type, rank_key, first_seen, " +
-  "last_seen, created_at, updated_at, title_report_id, profile_version";
+const GAP_COLUMN_LIST = [
+  "id",
+  "server_name",
+  "title",
+  "title_source",
+  "status",
+  "fixed_in",
+  "regressed",
+  "needs_review",
+  "agent_note",
+  "duplicate_of",
+  "human",
+  "reports",
+  "sessions",
+  "clients",
+  "models",
+  "blocked",
+  "partial",
+  "worked_around",
+  "top_tool",
+  "top_gap_type",
+  "rank_key",
+  "first_seen",
+  "last_seen",
+  "created_at",
+  "updated_at",
+  "title_report_id",
+  "profile_version",
+] as const satisfies readonly (keyof GapRow)[];
+const GAP_COLUMNS = GAP_COLUMN_LIST.join(", ");
+const AT = Object.fromEntries(GAP_COLUMN_LIST.map((c, i) => [c, i])) as Record<keyof GapRow, number>;
+
+/**
+ * A gaps row from a raw (array) result of `SELECT ${GAP_COLUMNS}`. better-sqlite3
+ * builds a row object through the V8 API at several times the cost of this
+ * literal (it dominated GET /api/gaps), so gap rows are read raw and shaped here.
+ */
+function gapRowOf(t: readonly unknown[]): GapRow {
+  const v = <K extends keyof GapRow>(k: K) => t[AT[k]] as GapRow[K];
+  return {
+    id: v("id"),
+    server_name: v("server_name"),
+    title: v("title"),
+    title_source: v("title_source"),
+    status: v("status"),
+    fixed_in: v("fixed_in"),
+    regressed: v("regressed"),
+    needs_review: v("needs_review"),
+    agent_note: v("agent_note"),
+    duplicate_of: v("duplicate_of"),
+    human: v("human"),
+    reports: v("reports"),
+    sessions: v("sessions"),
+    clients: v("clients"),
+    models: v("models"),
+    blocked: v("blocked"),
+    partial: v("partial"),
+    worked_around: v("worked_around"),
+    top_tool: v("top_tool"),
+    top_gap_type: v("top_gap_type"),
+    rank_key: v("rank_key"),
+    first_seen: v("first_seen"),
+    last_seen: v("last_seen"),
+    created_at: v("created_at"),
+    updated_at: v("updated_at"),
+    title_report_id: v("title_report_id"),
+    profile_version: v("profile_version"),
+  };
+}
 
 /** The report fields grouping and gap counts read. */
 export interface GroupedReport extends GroupingInput {
@@ -252,7 +317,8 @@ export class GapStore {
 
   /** @internal */
   gapRow(id: number): GapRow | undefined {
-    return this.stmt(`SELECT ${GAP_COLUMNS} FROM gaps WHERE id = ?`).get(id) as GapRow | undefined;
+    const t = this.stmt(`SELECT ${GAP_COLUMNS} FROM gaps WHERE id = ?`).raw(true).get(id) as unknown[] | undefined;
+    return t && gapRowOf(t);
   }
 
   /** The echo for a report already stored (an idempotent replay). */
@@ -612,9 +678,13 @@ export class GapStore {
       clauses.push(`(${column} < ? OR (${column} = ? AND id < ?))`);
       params.push(c[0], c[0], c[1]);
     }
-    const rows = this.stmt(
-      `SELECT ${GAP_COLUMNS} FROM gaps WHERE ${clauses.join(" AND ")} ORDER BY ${column} DESC, id DESC LIMIT ?`,
-    ).all(...params, limit + 1) as GapRow[];
+    const rows = (
+      this.stmt(
+        `SELECT ${GAP_COLUMNS} FROM gaps WHERE ${clauses.join(" AND ")} ORDER BY ${column} DESC, id DESC LIMIT ?`,
+      )
+        .raw(true)
+        .all(...params, limit + 1) as unknown[][]
+    ).map(gapRowOf);
     const now = Date.now();
     const items = rows.slice(0, limit).map((r) => toGap(r, now));
     const analyses = this.analyses.forGaps(items);
