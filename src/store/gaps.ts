@@ -696,6 +696,18 @@ export class GapStore {
     return { items, nextCursor };
   }
 
+  /**
+   * A stamp that moves whenever anything is committed to the database: rows this
+   * connection changed (total_changes) and commits by any other connection, such
+   * as the grouping worker's or another process's (data_version). Read caches key
+   * on it; a change that is rolled back may move it too, which only costs a miss.
+   */
+  changeStamp(): string {
+    const others = this.stmt("PRAGMA data_version").pluck(true).get() as number;
+    const own = this.stmt("SELECT total_changes()").pluck(true).get() as number;
+    return `${others}:${own}`;
+  }
+
   /** Gaps that hold at least one report. */
   countGaps(): number {
     return (this.stmt("SELECT count(*) AS n FROM gaps WHERE reports > 0").get() as { n: number }).n;
