@@ -42,6 +42,7 @@ const report = (need: number, i: number, over: Partial<FeedbackPayload> = {}): F
   what_i_needed: `${NEEDS[need]![1]} for run ${1000 + i}`,
   what_i_tried: `Called ${NEEDS[need]![0]} with limit=${i}; it cannot do that`,
   suggestion: NEEDS[need]![2],
+  tools_available: [NEEDS[need]![0]],
   session_id: `s-${need}-${i}`,
   resolution: i % 2 ? "blocked" : "worked_around",
   ...over,
