@@ -466,6 +466,7 @@ export class GapStore {
         this.stmt(`DELETE FROM gap_facets WHERE gap_id IN (${auto})`).run();
         // Every report is counted again as the pass reaches it.
         this.stmt("DELETE FROM gap_term_df").run();
+        this.stmt("DELETE FROM gap_term_df_fill").run();
         this.stmt(
           `UPDATE gaps SET profile = NULL, profile_version = profile_version + 1, reports = 0, sessions = 0, clients = 0,
              models = 0, blocked = 0, partial = 0, worked_around = 0, rank_key = NULL WHERE human = 0`,
@@ -530,6 +531,56 @@ export class GapStore {
       })
       .immediate();
     return this.progress();
+  }
+
+  /** Whether migration 7 left term counts to fill (see fillTermCounts). */
+  termCountsPending(): boolean {
+    return this.stmt("SELECT 1 FROM gap_term_df_fill").get() !== undefined;
+  }
+
+  /**
+   * One batch of the term counts migration 7 left to do (signatures stored before gap_term_df
+   * existed), in its own transaction, resumable from its watermark. Counts exactly what the
+   * old migration 6 counted in one statement: each server's reports, and each term entry of
+   * their signatures. Returns whether any remain.
+   */
+  fillTermCounts(batchSize = 5000): boolean {
+    return this.db
+      .transaction(() => {
+        const fill = this.stmt("SELECT watermark, upto FROM gap_term_df_fill").get() as
+          | { watermark: number; upto: number }
+          | undefined;
+        if (!fill) return false;
+        const rows = this.stmt(
+          `SELECT s.report_id, r.server_name, s.signature FROM report_signatures s JOIN reports r ON r.id = s.report_id
+           WHERE s.report_id > ? AND s.report_id <= ? ORDER BY s.report_id LIMIT ?`,
+        ).all(fill.watermark, fill.upto, batchSize) as { report_id: number; server_name: string; signature: string }[];
+        const counts = new Map<string, { server: string; term: string; n: number }>();
+        const count = (server: string, term: string): void => {
+          const key = `${server}\u0000${term}`;
+          const c = counts.get(key);
+          if (c) c.n++;
+          else counts.set(key, { server, term, n: 1 });
+        };
+        for (const r of rows) {
+          count(r.server_name, REPORTS_TERM);
+          const terms = (JSON.parse(r.signature) as { terms?: unknown }).terms;
+          if (Array.isArray(terms))
+            for (const t of terms) if (Array.isArray(t) && typeof t[0] === "string") count(r.server_name, t[0]);
+        }
+        const add = this.stmt(
+          "INSERT INTO gap_term_df (server_name, term, df) VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET df = df + excluded.df",
+        );
+        for (const c of counts.values()) add.run(c.server, c.term, c.n);
+        const last = rows.length > 0 ? rows[rows.length - 1]!.report_id : fill.upto;
+        if (rows.length < batchSize || last >= fill.upto) {
+          this.stmt("DELETE FROM gap_term_df_fill").run();
+          return false;
+        }
+        this.stmt("UPDATE gap_term_df_fill SET watermark = ?").run(last);
+        return true;
+      })
+      .immediate();
   }
 
   /** Run the pending pass to the end (or until `shouldStop`), reporting progress after each batch. */
