@@ -9,10 +9,16 @@
  *    database, 10 connections, BENCH_SECONDS (default 10).
  *
  * The grouping engine in use decides how many gaps form; the figures are printed.
+ *
+ * BENCH_GAPS_STORE_DB=path keeps the filled database: when the file does not exist it is
+ * seeded and backfilled there and left in place; when it exists it is reused as it is
+ * (step 1 is skipped) and only step 2 runs, so the HTTP figures can be re-measured
+ * without the minutes-long fill. The reused file must come from a run with the same
+ * BENCH_GAP_ROWS/BENCH_GAP_NEEDS for the figures to mean the same thing.
  */
 import autocannon from "autocannon";
 import Database from "better-sqlite3";
-import { rmSync } from "node:fs";
+import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { FeedbackStore } from "../src/store/index.js";
 import { MIGRATIONS } from "../src/store/migrations.js";
@@ -63,9 +69,23 @@ function seedV3(path: string): void {
 }
 
 async function main(): Promise<void> {
-  const dir = tempDir("pwm-bench-gaps-");
-  const dbPath = join(dir, "feedback.db");
-  console.log(`bench:gaps-store — ${rows} reports about ${needs} needs, db ${dbPath}`);
+  const kept = process.env.BENCH_GAPS_STORE_DB;
+  const dir = kept ? undefined : tempDir("pwm-bench-gaps-");
+  const dbPath = kept ?? join(dir!, "feedback.db");
+  if (kept && existsSync(kept)) {
+    console.log(`bench:gaps-store — reusing the filled database ${dbPath} (BENCH_GAPS_STORE_DB)`);
+    const store = FeedbackStore.open(dbPath);
+    console.log(`${store.gaps.countGaps()} gaps`);
+    store.close();
+  } else {
+    console.log(`bench:gaps-store — ${rows} reports about ${needs} needs, db ${dbPath}`);
+    fill(dbPath);
+  }
+  await measure(dbPath);
+  if (dir) rmSync(dir, { recursive: true, force: true });
+}
+
+function fill(dbPath: string): void {
   let t = Date.now();
   seedV3(dbPath);
   console.log(`seeded a version-3 database in ${((Date.now() - t) / 1000).toFixed(1)} s`);
@@ -97,7 +117,9 @@ async function main(): Promise<void> {
   store.indexPending();
   store.db.sqlite!.pragma("wal_checkpoint(TRUNCATE)");
   store.close();
+}
 
+async function measure(dbPath: string): Promise<void> {
   const server = await startServe({ dbPath });
   for (const path of [
     "/api/gaps?limit=50",
@@ -110,7 +132,6 @@ async function main(): Promise<void> {
     );
   }
   await server.stop();
-  rmSync(dir, { recursive: true, force: true });
 }
 
 main().catch((err: unknown) => {

@@ -15,6 +15,7 @@ import {
   DEFAULT_IDLE_TIMEOUT_S,
   DEFAULT_NICE,
   DEFAULT_PROBE_TIMEOUT_MS,
+  DEFAULT_SSE_POLL_AFTER_MS,
   parseProxySettings,
 } from "./options.js";
 import { DEFAULT_OUTBOX_PATH } from "./outbox.js";
@@ -108,6 +109,14 @@ export function registerProxy(program: Command): void {
       new Option("--probe-timeout <ms>", "how long to wait for upstream to answer the proxy's own tools/list")
         .env("FEEDBACK_PROXY_PROBE_TIMEOUT_MS")
         .default(String(DEFAULT_PROBE_TIMEOUT_MS)),
+    )
+    .addOption(
+      new Option(
+        "--sse-poll-after <ms>",
+        "HTTP mode: end a call's SSE stream open this long without its answer, for the client to resume with Last-Event-ID (SEP-1699); 0 = never",
+      )
+        .env("FEEDBACK_PROXY_SSE_POLL_AFTER_MS")
+        .default(String(DEFAULT_SSE_POLL_AFTER_MS)),
     )
     .addOption(
       switchOption("--debug", "log details to stderr for troubleshooting", "FEEDBACK_PROXY_DEBUG").default(false),

@@ -18,10 +18,11 @@ import { hostRejecter, isLoopbackHost } from "../src/net/host-policy.js";
 import { isModernVersion } from "./era.js";
 import { ModernFront } from "./downstream-http-modern.js";
 import { boundedEventStore } from "./event-store.js";
-import { isObject, type Frame, type RpcId, type RpcMessage } from "./jsonrpc.js";
+import { isObject, isResponse, type Frame, type RpcId, type RpcMessage } from "./jsonrpc.js";
 import type { Log } from "./log.js";
 import type { Reporter } from "./reporter.js";
 import { ProxySession, type SessionConfig } from "./session.js";
+import { SsePoller, requestIds } from "./sse-poll.js";
 import type { UpstreamFactory } from "./upstream.js";
 
 export interface HttpProxyOptions {
@@ -43,11 +44,14 @@ export interface HttpProxyOptions {
   idleTimeoutMs: number;
   /** Largest request body accepted, in bytes. */
   bodyLimitBytes?: number;
+  /** End a call's POST stream open this long without its answer, for the client to resume (SEP-1699), in ms; 0 = never. */
+  ssePollAfterMs?: number;
 }
 
 interface HttpSession {
   transport: StreamableHTTPServerTransport;
   session: ProxySession;
+  poller: SsePoller;
   close: () => Promise<void>;
 }
 
@@ -168,8 +172,10 @@ export async function startHttpProxy(options: HttpProxyOptions): Promise<Running
         sessions.set(id, entry);
       },
     });
+    const poller = new SsePoller({ afterMs: options.ssePollAfterMs ?? 0, debug: options.debug });
     const send = (frame: Frame, related?: RpcId) => {
       const msg = frame.msg as unknown as JSONRPCMessage;
+      if (isResponse(frame.msg) && frame.msg.id !== undefined && frame.msg.id !== null) poller.answered(frame.msg.id);
       transport.send(msg, related === undefined ? undefined : { relatedRequestId: related }).catch((err: unknown) => {
         // The call's stream may have ended meanwhile: a notification or request still deserves the standalone stream.
         if (related !== undefined && (frame.msg as RpcMessage).method !== undefined) {
@@ -204,11 +210,16 @@ export async function startHttpProxy(options: HttpProxyOptions): Promise<Running
       await upstream.close().catch(() => undefined);
       await transport.close().catch(() => undefined);
     };
-    const entry: HttpSession = { transport, session, close };
+    const entry: HttpSession = { transport, session, poller, close };
     upstream.onretry = (ms) => {
       retryMs = ms;
     };
-    transport.onmessage = (msg) => session.fromDownstream({ msg: msg as unknown as RpcMessage });
+    transport.onmessage = (msg, extra) => {
+      const m = msg as unknown as RpcMessage;
+      if (m.method !== undefined && (typeof m.id === "string" || typeof m.id === "number"))
+        poller.received(m.id, extra?.closeSSEStream);
+      session.fromDownstream({ msg: m });
+    };
     transport.onclose = () => void close();
     transport.onerror = (err) => log(`client transport: ${err.message}`);
     await upstream.start();
@@ -237,6 +248,7 @@ export async function startHttpProxy(options: HttpProxyOptions): Promise<Running
         if (!existing)
           return rpcError(res, 404, -32001, "Session not found: it ended or expired. Initialize a new one.");
         existing.session.lastActivity = Date.now();
+        if (req.method === "POST") existing.poller.watch(res, requestIds(req.body));
         await existing.transport.handleRequest(req, res, req.body);
         return;
       }

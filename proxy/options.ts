@@ -12,6 +12,8 @@ export const DEFAULT_IDLE_TIMEOUT_S = 1800;
 export const DEFAULT_DELIVERY_TIMEOUT_MS = 3000;
 /** How long the proxy waits for upstream to answer a request of its own (its tools/list). */
 export const DEFAULT_PROBE_TIMEOUT_MS = 10_000;
+/** `--sse-poll-after`: off until asked for (see sse-poll.ts). */
+export const DEFAULT_SSE_POLL_AFTER_MS = 0;
 /** How far a stdio proxy lowers its own CPU priority (see `--nice`). */
 export const DEFAULT_NICE = 5;
 
@@ -72,6 +74,11 @@ export const rawProxyFlags = z.object({
     .int({ error: "--probe-timeout must be a whole number of milliseconds" })
     .positive({ error: "--probe-timeout must be a positive number of milliseconds" })
     .default(DEFAULT_PROBE_TIMEOUT_MS),
+  ssePollAfter: z.coerce
+    .number({ error: "--sse-poll-after must be a number of milliseconds" })
+    .int({ error: "--sse-poll-after must be a whole number of milliseconds" })
+    .min(0, { error: "--sse-poll-after must be 0 (off) or a positive number of milliseconds" })
+    .default(DEFAULT_SSE_POLL_AFTER_MS),
   debug: z.boolean().default(false),
   maxMessageBytes: z.coerce
     .number({ error: "--max-message-bytes must be a number of bytes" })

@@ -69,6 +69,7 @@ export async function runProxy(s: ProxySettings): Promise<number> {
     allowedHosts: s.allowedHosts,
     allowedOrigins: s.allowedOrigins,
     idleTimeoutMs: s.sessionIdleTimeout * 1000,
+    ssePollAfterMs: s.ssePollAfter,
   });
   stderrLog(`listening on ${running.url}`);
   await new Promise<void>((resolve) => {

@@ -28,6 +28,15 @@ export function groupInBackground(
       }
       let p: GroupingProgress;
       try {
+        // Term counts an upgrade left to fill (migration 7) come first: the pass's choices read them.
+        if (store.gaps.fillTermCounts(options.batchSize ?? DEFAULT_REGROUP_BATCH)) {
+          setImmediate(turn);
+          return;
+        }
+        if (store.gaps.progress().mode === "idle") {
+          resolve(undefined);
+          return;
+        }
         p = store.gaps.step(options.batchSize ?? DEFAULT_REGROUP_BATCH);
       } catch (err) {
         // Busy (another process holds the write lock): try again on a later turn.
@@ -50,7 +59,7 @@ export function groupInBackground(
       }
       setImmediate(turn);
     };
-    if (store.gaps.progress().mode === "idle") resolve(undefined);
+    if (store.gaps.progress().mode === "idle" && !store.gaps.termCountsPending()) resolve(undefined);
     else setImmediate(turn);
   });
   return {

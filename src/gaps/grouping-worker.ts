@@ -49,6 +49,8 @@ function tick(): void {
       post({ type: "progress", assignedUpTo: step.assignedUpTo, latestId: step.latestId });
     }
     more = step.assignedUpTo < step.latestId;
+    // Term counts an upgrade left to fill (migration 7), while the live assignment is caught up.
+    if (!more) more = store.gaps.fillTermCounts(config.backfillBatch);
     if (!more && store.gaps.progress().mode !== "idle") {
       // Backfill or regroup of what was stored before: only while the live assignment is caught up.
       const p = store.gaps.step(config.backfillBatch);

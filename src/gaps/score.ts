@@ -46,7 +46,16 @@ export function rankKey(g: Omit<ScoreInput, "last_seen">, lastSeen: string): num
   return Math.log2(base) + Date.parse(lastSeen) / DAY_MS / SCORE_HALF_LIFE_DAYS;
 }
 
-const fmt = (n: number, digits = 2): string => n.toFixed(digits).replace(/\.?0+$/, "") || "0";
+/** n to `digits` places without trailing zeros (and without a bare point): 1.50 → "1.5", 2.00 → "2". */
+function fmt(n: number, digits = 2): string {
+  // By hand rather than with a regular expression: this runs a few times per gap in every list page.
+  const s = n.toFixed(digits);
+  let end = s.length;
+  while (end > 0 && s.charCodeAt(end - 1) === 48) end--;
+  if (end === s.length) return s;
+  if (end > 0 && s.charCodeAt(end - 1) === 46) end--;
+  return end === 0 ? "0" : s.slice(0, end);
+}
 const plural = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`;
 
 export function scoreOf(g: ScoreInput, now: number = Date.now()): Score {

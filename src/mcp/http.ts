@@ -1,6 +1,11 @@
 /**
- * The report server over streamable HTTP at /mcp (stateful: one SDK server
- * per session, with GET for the server's stream and DELETE to end a session).
+ * The report server over streamable HTTP at /mcp, serving both protocol eras
+ * side by side (the v2 SDK's `classifyInboundRequest` decides per request):
+ * - 2025-11-25 and older: stateful, one SDK server per session opened by
+ *   `initialize`, with GET for the server's stream and DELETE to end it;
+ * - 2026-07-28: stateless, every POST carries its own `_meta` envelope and is
+ *   answered by a fresh server from the SDK's `createMcpHandler` (no session,
+ *   no GET stream); malformed modern claims get that revision's errors.
  *
  * Auth runs on every request, not only at initialize: a session is bound to
  * the credential that opened it and gets that key's scope (ingest sees only
@@ -16,9 +21,18 @@
  * This is a plain node:http handler, so the MCP layer needs no web framework:
  * the sidecar's express app mounts it at /mcp.
  */
-import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
-import type { Server } from "@modelcontextprotocol/sdk/server/index.js";
-import { isInitializeRequest } from "@modelcontextprotocol/sdk/types.js";
+import {
+  NodeStreamableHTTPServerTransport,
+  type NodeMcpRequestHandler,
+  toNodeHandler,
+} from "@modelcontextprotocol/node";
+import {
+  classifyInboundRequest,
+  createMcpHandler,
+  isInitializeRequest,
+  type McpHttpHandler,
+  type Server,
+} from "@modelcontextprotocol/server";
 import { createHash, randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { type Authenticator, bearerToken, type KeyScope, scopeAllows, WWW_AUTHENTICATE } from "../auth/index.js";
@@ -49,7 +63,7 @@ export interface McpHttpOptions {
 
 interface Session {
   server: Server;
-  transport: StreamableHTTPServerTransport;
+  transport: NodeStreamableHTTPServerTransport;
   scope: KeyScope;
   /** sha256 of the bearer token that opened it ("" when auth is off). */
   credential: string;
@@ -94,6 +108,12 @@ function isLoopbackAddress(address: string | undefined): boolean {
   return isLoopbackHost(a);
 }
 
+/** First value of a possibly repeated header. */
+function headerValue(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
 const credentialOf = (token: string | undefined): string =>
   token ? createHash("sha256").update(token).digest("hex") : "";
 
@@ -114,6 +134,18 @@ function firstForbidden(body: unknown, scope: KeyScope): { id: unknown; need: Ke
     if (need && !scopeAllows(scope, need)) return { id: id ?? null, need, what };
   }
   return undefined;
+}
+
+/** 403 for a message above the key's scope, naming the scope it needs. */
+function refuseScope(res: ServerResponse, forbidden: { id: unknown; need: KeyScope; what: string }, scope: KeyScope) {
+  sendRpcError(
+    res,
+    403,
+    HTTP_ERROR,
+    `This API key lacks the feedback:${forbidden.need} scope needed for ${forbidden.what}.`,
+    { code: "forbidden", required_scope: `feedback:${forbidden.need}`, key_scope: `feedback:${scope}` },
+    forbidden.id,
+  );
 }
 
 /** The /mcp endpoint: a request handler plus the session table's lifecycle. */
@@ -138,6 +170,27 @@ export function mcpEndpoint(options: McpHttpOptions): McpHttpEndpoint {
   const sessions = new Map<string, Session>();
   const ingest = queue.add.bind(queue);
   let closed = false;
+
+  /**
+   * The stateless 2026-07-28 leg, one handler per key scope (the scope decides
+   * which tools, prompts and instructions a server instance has). Legacy
+   * traffic never reaches it (`legacy: 'reject'`): 2025 sessions are ours, below.
+   */
+  const modern = new Map<KeyScope, { handler: McpHttpHandler; serve: NodeMcpRequestHandler }>();
+  const modernFor = (scope: KeyScope): NodeMcpRequestHandler => {
+    let leg = modern.get(scope);
+    if (!leg) {
+      const onerror = (err: Error) => process.stderr.write(`patchworkmcp: /mcp (2026-07-28): ${err.message}\n`);
+      const handler = createMcpHandler(() => createReportServer({ store, scope, ingest }), {
+        legacy: "reject",
+        maxRequestBodySize: bodyLimitBytes,
+        onerror,
+      });
+      leg = { handler, serve: toNodeHandler(handler, { maxRequestBodySize: bodyLimitBytes, onerror }) };
+      modern.set(scope, leg);
+    }
+    return leg.serve;
+  };
 
   const closeSession = (id: string, session: Session): Promise<void> => {
     sessions.delete(id);
@@ -248,7 +301,22 @@ export function mcpEndpoint(options: McpHttpOptions): McpHttpEndpoint {
     if (!parsed) return;
     const message = parsed.value;
 
-    // Which session.
+    // Which era: a 2026-07-28 envelope claim (malformed ones included: they get that revision's errors) is stateless.
+    const era = classifyInboundRequest({
+      httpMethod: req.method,
+      protocolVersionHeader: headerValue(req, "mcp-protocol-version"),
+      mcpMethodHeader: headerValue(req, "mcp-method"),
+      mcpNameHeader: headerValue(req, "mcp-name"),
+      body: message,
+    });
+    if (era.kind !== "legacy") {
+      const forbidden = firstForbidden(message, scope);
+      if (forbidden) return refuseScope(res, forbidden, scope);
+      await modernFor(scope)(req, res, message);
+      return;
+    }
+
+    // Which session (2025-11-25 and older).
     const sessionHeader = req.headers["mcp-session-id"];
     const sessionId = Array.isArray(sessionHeader) ? sessionHeader[0] : sessionHeader;
     if (sessionId !== undefined) {
@@ -267,16 +335,7 @@ export function mcpEndpoint(options: McpHttpOptions): McpHttpEndpoint {
       }
       if (req.method === "POST") {
         const forbidden = firstForbidden(message, session.scope);
-        if (forbidden) {
-          return sendRpcError(
-            res,
-            403,
-            HTTP_ERROR,
-            `This API key lacks the feedback:${forbidden.need} scope needed for ${forbidden.what}.`,
-            { code: "forbidden", required_scope: `feedback:${forbidden.need}`, key_scope: `feedback:${session.scope}` },
-            forbidden.id,
-          );
-        }
+        if (forbidden) return refuseScope(res, forbidden, session.scope);
       }
       track(session, res);
       await session.transport.handleRequest(req, res, message);
@@ -297,7 +356,7 @@ export function mcpEndpoint(options: McpHttpOptions): McpHttpEndpoint {
     makeRoom(credential);
 
     const server = createReportServer({ store, scope, ingest });
-    const transport = new StreamableHTTPServerTransport({
+    const transport = new NodeStreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
       // Registered only once initialize succeeded (runs inside handleRequest below).
       onsessioninitialized: (id) => {
@@ -322,7 +381,10 @@ export function mcpEndpoint(options: McpHttpOptions): McpHttpEndpoint {
     async close() {
       closed = true;
       clearInterval(reaper);
-      await Promise.all([...sessions].map(([id, s]) => closeSession(id, s)));
+      await Promise.all([
+        ...[...sessions].map(([id, s]) => closeSession(id, s)),
+        ...[...modern.values()].map((leg) => leg.handler.close().catch(() => {})),
+      ]);
     },
     get sessionCount() {
       return sessions.size;

@@ -9,7 +9,7 @@
  * To extend it, add a step to TRIAGE_STEPS (steps are numbered when rendered)
  * and, if it needs one, an argument to TRIAGE_PROMPT.arguments and triageArgs.
  */
-import type { GetPromptResult, Prompt } from "@modelcontextprotocol/sdk/types.js";
+import type { GetPromptResult, Prompt } from "@modelcontextprotocol/server";
 import { z } from "zod";
 import { MAX_LIMIT } from "../store/index.js";
 import { UNTRUSTED_DATA_RULE } from "./instructions.js";

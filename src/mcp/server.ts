@@ -1,22 +1,25 @@
 /**
- * `createReportServer`: the MCP report server, built once and used by both
- * transports (stdio in `patchworkmcp mcp`, streamable HTTP at /mcp). Tools come
- * from the registry in tools/index.ts, filtered by the session's scope.
- * Uses the SDK's low-level `Server` so the `feedback` tool is listed exactly as
- * src/feedback defines it and arguments are parsed by our own (liberal) schemas.
+ * `createReportServer`: the MCP report server, built by both transports (stdio
+ * in `patchworkmcp mcp`, streamable HTTP at /mcp) for each session or, for
+ * 2026-07-28 requests, each request. Tools come from the registry in
+ * tools/index.ts, filtered by the session's scope.
+ *
+ * It runs on the v2 SDK (`@modelcontextprotocol/server`), which serves both
+ * protocol eras from one instance definition: a 2025-11-25 (or older)
+ * `initialize` handshake, and 2026-07-28 per-request `_meta` envelopes with
+ * `server/discover` (answered with the same instructions), `resultType`,
+ * `ttlMs`/`cacheScope` and `_meta` serverInfo filled in by the SDK.
+ * It uses the SDK's low-level `Server` (not `McpServer`) so the `feedback` tool
+ * is listed exactly as src/feedback defines it and arguments are parsed by our
+ * own (liberal) schemas, with our own error texts.
  */
-import { Server } from "@modelcontextprotocol/sdk/server/index.js";
 import {
-  CallToolRequestSchema,
-  ErrorCode,
-  GetPromptRequestSchema,
-  ListPromptsRequestSchema,
-  ListResourcesRequestSchema,
-  ListResourceTemplatesRequestSchema,
-  ListToolsRequestSchema,
-  McpError,
-  ReadResourceRequestSchema,
-} from "@modelcontextprotocol/sdk/types.js";
+  ProtocolError,
+  ProtocolErrorCode,
+  ResourceNotFoundError,
+  Server,
+  type ServerContext,
+} from "@modelcontextprotocol/server";
 import type { FeedbackPayload } from "../feedback/index.js";
 import { type KeyScope, scopeAllows } from "../auth/index.js";
 import type { FeedbackStore, InsertResult } from "../store/index.js";
@@ -25,7 +28,7 @@ import { reportServerInstructions } from "./instructions.js";
 import { renderReport } from "./markdown.js";
 import { TRIAGE_PROMPT, triagePrompt } from "./prompts.js";
 import { REPORT_TOOLS, toolsForScope } from "./tools/index.js";
-import { errorResult } from "./tools/types.js";
+import { errorResult, type RequestExtra } from "./tools/types.js";
 
 export const SERVER_NAME = "patchworkmcp";
 export const SERVER_VERSION = VERSION;
@@ -65,9 +68,9 @@ export function createReportServer(options: ReportServerOptions): Server {
     },
   );
 
-  server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: tools.map((t) => t.definition) }));
+  server.setRequestHandler("tools/list", () => ({ tools: tools.map((t) => t.definition) }));
 
-  server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
+  server.setRequestHandler("tools/call", async (request, ctx) => {
     const { name, arguments: args } = request.params;
     const tool = tools.find((t) => t.definition.name === name);
     if (!tool) {
@@ -81,26 +84,26 @@ export function createReportServer(options: ReportServerOptions): Server {
         `There is no tool named ${JSON.stringify(name)} here. Available tools: ${tools.map((t) => t.definition.name).join(", ")}.`,
       );
     }
-    return tool.call(args, { store, ingest, defaultServerName: options.defaultServerName, extra });
+    return tool.call(args, { store, ingest, defaultServerName: options.defaultServerName, extra: requestExtra(ctx) });
   });
 
   if (canRead) {
-    server.setRequestHandler(ListPromptsRequestSchema, () => ({ prompts: [TRIAGE_PROMPT] }));
-    server.setRequestHandler(GetPromptRequestSchema, (request) => {
+    server.setRequestHandler("prompts/list", () => ({ prompts: [TRIAGE_PROMPT] }));
+    server.setRequestHandler("prompts/get", (request) => {
       if (request.params.name !== TRIAGE_PROMPT.name) {
-        throw new McpError(
-          ErrorCode.InvalidParams,
+        throw new ProtocolError(
+          ProtocolErrorCode.InvalidParams,
           `There is no prompt named ${JSON.stringify(request.params.name)}; try ${TRIAGE_PROMPT.name}.`,
         );
       }
       try {
         return triagePrompt(request.params.arguments, canWrite);
       } catch (err) {
-        throw new McpError(ErrorCode.InvalidParams, err instanceof Error ? err.message : String(err));
+        throw new ProtocolError(ProtocolErrorCode.InvalidParams, err instanceof Error ? err.message : String(err));
       }
     });
 
-    server.setRequestHandler(ListResourceTemplatesRequestSchema, () => ({
+    server.setRequestHandler("resources/templates/list", () => ({
       resourceTemplates: [
         {
           uriTemplate: REPORT_URI_TEMPLATE,
@@ -111,7 +114,7 @@ export function createReportServer(options: ReportServerOptions): Server {
         },
       ],
     }));
-    server.setRequestHandler(ListResourcesRequestSchema, (request) => {
+    server.setRequestHandler("resources/list", (request) => {
       try {
         const page = store.listReports({}, { cursor: request.params?.cursor });
         return {
@@ -124,23 +127,29 @@ export function createReportServer(options: ReportServerOptions): Server {
           ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}),
         };
       } catch (err) {
-        throw new McpError(ErrorCode.InvalidParams, err instanceof Error ? err.message : String(err));
+        throw new ProtocolError(ProtocolErrorCode.InvalidParams, err instanceof Error ? err.message : String(err));
       }
     });
-    server.setRequestHandler(ReadResourceRequestSchema, (request) => {
+    server.setRequestHandler("resources/read", (request) => {
       const { uri } = request.params;
       const match = REPORT_URI.exec(uri);
+      // Not found, either way: -32602 with data {uri} on every revision (2026-07-28 requires it; the v1 SDK sent the same).
       if (!match)
-        throw new McpError(
-          ErrorCode.InvalidParams,
-          `${JSON.stringify(uri)} is not a report URI; use ${REPORT_URI_TEMPLATE}.`,
-        );
+        throw new ResourceNotFoundError(uri, `${JSON.stringify(uri)} is not a report URI; use ${REPORT_URI_TEMPLATE}.`);
       const detail = store.getReportDetail(Number(match[1]));
-      // -32002 is the code the MCP spec gives for "resource not found".
-      if (!detail) throw new McpError(-32002, `There is no report ${match[1]}.`, { uri });
+      if (!detail) throw new ResourceNotFoundError(uri, `There is no report ${match[1]}.`);
       return { contents: [{ uri, mimeType: "text/markdown", text: renderReport(detail) }] };
     });
   }
 
   return server;
+}
+
+/** What a tool sees of the SDK's request context: cancellation and progress. */
+function requestExtra(ctx: ServerContext): RequestExtra {
+  return {
+    signal: ctx.mcpReq.signal,
+    progressToken: ctx.mcpReq._meta?.progressToken,
+    notify: (notification) => ctx.mcpReq.notify(notification),
+  };
 }

@@ -1,10 +1,13 @@
 /**
  * The report server over stdio (`patchworkmcp mcp`). stdout carries protocol
- * only; logs go to stderr. The SDK's stdio transport does not notice stdin
- * closing, so EOF ends the process here (a client that exits must not leave
- * us running).
+ * only; logs go to stderr. The SDK's `serveStdio` decides the era from the
+ * opening message: `initialize` pins a 2025-11-25 (or older) session,
+ * `server/discover` or any request with the 2026-07-28 `_meta` envelope a
+ * modern one; either way one server instance from the same factory serves the
+ * connection. stdin EOF ends the process here too (a client that exits must
+ * not leave us running, and the store must be closed).
  */
-import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
+import { serveStdio } from "@modelcontextprotocol/server/stdio";
 import { FeedbackStore } from "../store/index.js";
 import { createReportServer } from "./server.js";
 
@@ -20,15 +23,21 @@ export async function runStdioServer(options: StdioOptions): Promise<void> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   // Same file `serve` writes: WAL and a busy timeout (set by FeedbackStore.open) make that safe.
   const store = FeedbackStore.open(options.dbPath);
-  const server = createReportServer({
-    store,
-    scope: "admin",
-    defaultServerName: options.defaultServerName,
-    feedbackOnly: options.feedbackOnly,
-  });
-  const transport = new StdioServerTransport();
   // Unparseable input lines and the like: say so on stderr (stdout is protocol only).
-  server.onerror = (err) => log(`patchworkmcp mcp: ${err.message}`);
+  const onerror = (err: Error) => log(`patchworkmcp mcp: ${err.message}`);
+  const handle = serveStdio(
+    () => {
+      const server = createReportServer({
+        store,
+        scope: "admin",
+        defaultServerName: options.defaultServerName,
+        feedbackOnly: options.feedbackOnly,
+      });
+      server.onerror = onerror;
+      return server;
+    },
+    { onerror },
+  );
 
   let done: () => void = () => {};
   const finished = new Promise<void>((resolve) => (done = resolve));
@@ -37,7 +46,7 @@ export async function runStdioServer(options: StdioOptions): Promise<void> {
     if (closing) return;
     closing = true;
     log(`patchworkmcp mcp: ${why}, shutting down`);
-    server
+    handle
       .close()
       .catch(() => {})
       .finally(() => {
@@ -52,7 +61,6 @@ export async function runStdioServer(options: StdioOptions): Promise<void> {
   process.once("SIGINT", () => shutdown("SIGINT received"));
   process.once("SIGTERM", () => shutdown("SIGTERM received"));
 
-  await server.connect(transport);
   log(
     `patchworkmcp mcp: serving ${options.feedbackOnly ? "the feedback tool" : "report tools"} over stdio (db ${options.dbPath}, ` +
       `${store.countReports()} reports${options.defaultServerName ? `, server name ${options.defaultServerName}` : ""})`,

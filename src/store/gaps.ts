@@ -6,6 +6,7 @@
  * engine, the score and the version order are pure functions, imported here
  * because the store runs them inside its transactions.
  */
+import type Database from "better-sqlite3";
 import type { SqlDb, Statement } from "./sql/db.js";
 import type { FeedbackPayload } from "../feedback/index.js";
 import type { GapProfile, GroupingInput, ReportSignature, ServerTermStats } from "../gaps/grouping-contract.js";
@@ -54,10 +55,75 @@ interface GapRow
   profile_version: number;
 }
 
-const GAP_COLUMNS =
-  "id, server_name, title, title_source, status, fixed_in, regressed, needs_review, agent_note, duplicate_of, human, " +
-  "reports, sessions, clients, models, blocked, partial, worked_around, top_tool, top_gap_type, rank_key, first_seen, " +
-  "last_seen, created_at, updated_at, title_report_id, profile_version";
+const GAP_COLUMN_LIST = [
+  "id",
+  "server_name",
+  "title",
+  "title_source",
+  "status",
+  "fixed_in",
+  "regressed",
+  "needs_review",
+  "agent_note",
+  "duplicate_of",
+  "human",
+  "reports",
+  "sessions",
+  "clients",
+  "models",
+  "blocked",
+  "partial",
+  "worked_around",
+  "top_tool",
+  "top_gap_type",
+  "rank_key",
+  "first_seen",
+  "last_seen",
+  "created_at",
+  "updated_at",
+  "title_report_id",
+  "profile_version",
+] as const satisfies readonly (keyof GapRow)[];
+const GAP_COLUMNS = GAP_COLUMN_LIST.join(", ");
+const AT = Object.fromEntries(GAP_COLUMN_LIST.map((c, i) => [c, i])) as Record<keyof GapRow, number>;
+
+/**
+ * A gaps row from a raw (array) result of `SELECT ${GAP_COLUMNS}`. better-sqlite3
+ * builds a row object through the V8 API at several times the cost of this
+ * literal (it dominated GET /api/gaps), so gap rows are read raw and shaped here.
+ */
+function gapRowOf(t: readonly unknown[]): GapRow {
+  const v = <K extends keyof GapRow>(k: K) => t[AT[k]] as GapRow[K];
+  return {
+    id: v("id"),
+    server_name: v("server_name"),
+    title: v("title"),
+    title_source: v("title_source"),
+    status: v("status"),
+    fixed_in: v("fixed_in"),
+    regressed: v("regressed"),
+    needs_review: v("needs_review"),
+    agent_note: v("agent_note"),
+    duplicate_of: v("duplicate_of"),
+    human: v("human"),
+    reports: v("reports"),
+    sessions: v("sessions"),
+    clients: v("clients"),
+    models: v("models"),
+    blocked: v("blocked"),
+    partial: v("partial"),
+    worked_around: v("worked_around"),
+    top_tool: v("top_tool"),
+    top_gap_type: v("top_gap_type"),
+    rank_key: v("rank_key"),
+    first_seen: v("first_seen"),
+    last_seen: v("last_seen"),
+    created_at: v("created_at"),
+    updated_at: v("updated_at"),
+    title_report_id: v("title_report_id"),
+    profile_version: v("profile_version"),
+  };
+}
 
 /** The report fields grouping and gap counts read. */
 export interface GroupedReport extends GroupingInput {
@@ -261,7 +327,8 @@ export class GapStore {
 
   /** @internal */
   gapRow(id: number): GapRow | undefined {
-    return this.stmt(`SELECT ${GAP_COLUMNS} FROM gaps WHERE id = ?`).get(id) as GapRow | undefined;
+    const t = this.stmt(`SELECT ${GAP_COLUMNS} FROM gaps WHERE id = ?`).raw(true).get(id) as unknown[] | undefined;
+    return t && gapRowOf(t);
   }
 
   /** The echo for a report already stored (an idempotent replay). */
@@ -409,6 +476,7 @@ export class GapStore {
         this.stmt(`DELETE FROM gap_facets WHERE gap_id IN (${auto})`).run();
         // Every report is counted again as the pass reaches it.
         this.stmt("DELETE FROM gap_term_df").run();
+        this.stmt("DELETE FROM gap_term_df_fill").run();
         this.stmt(
           `UPDATE gaps SET profile = NULL, profile_version = profile_version + 1, reports = 0, sessions = 0, clients = 0,
              models = 0, blocked = 0, partial = 0, worked_around = 0, rank_key = NULL WHERE human = 0`,
@@ -473,6 +541,56 @@ export class GapStore {
       })
       .immediate();
     return this.progress();
+  }
+
+  /** Whether migration 7 left term counts to fill (see fillTermCounts). */
+  termCountsPending(): boolean {
+    return this.stmt("SELECT 1 FROM gap_term_df_fill").get() !== undefined;
+  }
+
+  /**
+   * One batch of the term counts migration 7 left to do (signatures stored before gap_term_df
+   * existed), in its own transaction, resumable from its watermark. Counts exactly what the
+   * old migration 6 counted in one statement: each server's reports, and each term entry of
+   * their signatures. Returns whether any remain.
+   */
+  fillTermCounts(batchSize = 5000): boolean {
+    return this.db
+      .transaction(() => {
+        const fill = this.stmt("SELECT watermark, upto FROM gap_term_df_fill").get() as
+          | { watermark: number; upto: number }
+          | undefined;
+        if (!fill) return false;
+        const rows = this.stmt(
+          `SELECT s.report_id, r.server_name, s.signature FROM report_signatures s JOIN reports r ON r.id = s.report_id
+           WHERE s.report_id > ? AND s.report_id <= ? ORDER BY s.report_id LIMIT ?`,
+        ).all(fill.watermark, fill.upto, batchSize) as { report_id: number; server_name: string; signature: string }[];
+        const counts = new Map<string, { server: string; term: string; n: number }>();
+        const count = (server: string, term: string): void => {
+          const key = `${server}\u0000${term}`;
+          const c = counts.get(key);
+          if (c) c.n++;
+          else counts.set(key, { server, term, n: 1 });
+        };
+        for (const r of rows) {
+          count(r.server_name, REPORTS_TERM);
+          const terms = (JSON.parse(r.signature) as { terms?: unknown }).terms;
+          if (Array.isArray(terms))
+            for (const t of terms) if (Array.isArray(t) && typeof t[0] === "string") count(r.server_name, t[0]);
+        }
+        const add = this.stmt(
+          "INSERT INTO gap_term_df (server_name, term, df) VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET df = df + excluded.df",
+        );
+        for (const c of counts.values()) add.run(c.server, c.term, c.n);
+        const last = rows.length > 0 ? rows[rows.length - 1]!.report_id : fill.upto;
+        if (rows.length < batchSize || last >= fill.upto) {
+          this.stmt("DELETE FROM gap_term_df_fill").run();
+          return false;
+        }
+        this.stmt("UPDATE gap_term_df_fill SET watermark = ?").run(last);
+        return true;
+      })
+      .immediate();
   }
 
   /** Run the pending pass to the end (or until `shouldStop`), reporting progress after each batch. */
@@ -621,9 +739,13 @@ export class GapStore {
       clauses.push(`(${column} < ? OR (${column} = ? AND id < ?))`);
       params.push(c[0], c[0], c[1]);
     }
-    const rows = this.stmt(
-      `SELECT ${GAP_COLUMNS} FROM gaps WHERE ${clauses.join(" AND ")} ORDER BY ${column} DESC, id DESC LIMIT ?`,
-    ).all(...params, limit + 1) as GapRow[];
+    const rows = (
+      this.stmt(
+        `SELECT ${GAP_COLUMNS} FROM gaps WHERE ${clauses.join(" AND ")} ORDER BY ${column} DESC, id DESC LIMIT ?`,
+      )
+        .raw(true)
+        .all(...params, limit + 1) as unknown[][]
+    ).map(gapRowOf);
     const now = Date.now();
     const items = rows.slice(0, limit).map((r) => toGap(r, now));
     const analyses = this.analyses.forGaps(items);
@@ -633,6 +755,28 @@ export class GapStore {
       ? encodeGapCursor((lastRow as unknown as Record<string, number | string>)[column]!, lastRow.id)
       : null;
     return { items, nextCursor };
+  }
+
+  /**
+   * A stamp that moves whenever anything is committed to the database: rows this
+   * connection changed (total_changes) and commits by any other connection, such
+   * as the grouping worker's or another process's (data_version). Read caches key
+   * on it; a change that is rolled back may move it too, which only costs a miss.
+   */
+  private stampStatements?: [Database.Statement, Database.Statement];
+
+  changeStamp(): string {
+    const sqlite = this.db.sqlite;
+    if (!sqlite) {
+      // PostgreSQL: the WAL insert position moves with every commit of every session (a commit in
+      // another database of the cluster moves it too, which only costs a miss).
+      return (this.stmt("SELECT pg_current_wal_lsn()::text AS lsn").get() as { lsn: string }).lsn;
+    }
+    this.stampStatements ??= [
+      sqlite.prepare("PRAGMA data_version").pluck(true),
+      sqlite.prepare("SELECT total_changes()").pluck(true),
+    ];
+    return `${this.stampStatements[0].get() as number}:${this.stampStatements[1].get() as number}`;
   }
 
   /** Gaps that hold at least one report. */

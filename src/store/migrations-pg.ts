@@ -1,6 +1,6 @@
 /**
  * PostgreSQL schema migrations, versioned on their own (SQLite's are in migrations.ts). Version 1
- * is the whole schema of SQLite version 6 in PostgreSQL's terms: the same tables and columns, so
+ * is the whole schema of SQLite version 7 in PostgreSQL's terms: the same tables and columns, so
  * the store's queries and `patchworkmcp migrate` copy rows one for one. Differences:
  * - full-text search is a generated tsvector column with a GIN index (always current: nothing
  *   to index later, so `fts_state` does not exist);
@@ -22,7 +22,7 @@ const APPEND_ONLY = (table: string, what: string) => `
 export const PG_MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
-    description: "the schema of SQLite version 6: reports, notes, drafts, keys, settings, gaps and their state",
+    description: "the schema of SQLite version 7: reports, notes, drafts, keys, settings, gaps and their state",
     sql: `
       CREATE FUNCTION pwm_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN
@@ -229,6 +229,13 @@ export const PG_MIGRATIONS: readonly Migration[] = [
         term        TEXT    NOT NULL,
         df          INTEGER NOT NULL,
         PRIMARY KEY (server_name, term)
+      );
+      -- Always empty here (SQLite's migration 7 fills it for databases counted before gap_term_df):
+      -- a PostgreSQL database counts every signature as it is stored. patchworkmcp migrate copies it.
+      CREATE TABLE gap_term_df_fill (
+        id        INTEGER PRIMARY KEY CHECK (id = 1),
+        watermark BIGINT  NOT NULL,
+        upto      BIGINT  NOT NULL
       );
     `,
   },

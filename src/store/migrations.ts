@@ -320,24 +320,38 @@ export const MIGRATIONS: readonly Migration[] = [
       UPDATE grouping_state SET assigned_upto = coalesce((SELECT max(id) FROM reports), 0);
 
       -- How many of a server's grouped reports contain each term (query-side IDF in chooseGap).
-      -- The empty term holds the server's count of reports. Counted from the signatures already stored.
+      -- The empty term holds the server's count of reports. The signatures already stored are
+      -- counted in the background (migration 7), not here: on a big database that took minutes.
       CREATE TABLE gap_term_df (
         server_name TEXT    NOT NULL,
         term        TEXT    NOT NULL,
         df          INTEGER NOT NULL,
         PRIMARY KEY (server_name, term)
       ) WITHOUT ROWID;
-      INSERT INTO gap_term_df (server_name, term, df)
-      SELECT r.server_name, json_extract(t.value, '$[0]'), count(*)
-      FROM report_signatures s JOIN reports r ON r.id = s.report_id, json_each(s.signature, '$.terms') t
-      GROUP BY r.server_name, json_extract(t.value, '$[0]');
-      INSERT INTO gap_term_df (server_name, term, df)
-      SELECT r.server_name, '', count(*) FROM report_signatures s JOIN reports r ON r.id = s.report_id
-      GROUP BY r.server_name;
 
       -- Whether a server has a gap worth echoing to an agent (planned, fixed, wontfix, or an agent note).
       CREATE INDEX gaps_echoed ON gaps (server_name)
         WHERE status IN ('planned', 'fixed', 'wontfix') OR agent_note IS NOT NULL;
+    `,
+  },
+  {
+    version: 7,
+    description: "count the signatures stored before gap_term_df existed in resumable background batches",
+    sql: `
+      -- Signatures with report_id in (watermark, upto] are still to be counted into gap_term_df
+      -- (GapStore.fillTermCounts, driven by serve's grouping); the row goes when they are. Only for a
+      -- database migration 6 left uncounted (an older migration 6 counted at start-up). A regroup
+      -- counts the reports it has not reached yet itself, so then only those it passed are filled.
+      CREATE TABLE gap_term_df_fill (
+        id        INTEGER PRIMARY KEY CHECK (id = 1),
+        watermark INTEGER NOT NULL,
+        upto      INTEGER NOT NULL
+      );
+      INSERT INTO gap_term_df_fill (id, watermark, upto)
+      SELECT 1, 0, CASE WHEN g.mode = 'regroup' THEN min(g.watermark, s.upto) ELSE s.upto END
+      FROM (SELECT coalesce(max(report_id), 0) AS upto FROM report_signatures) s, grouping_state g
+      WHERE NOT EXISTS (SELECT 1 FROM gap_term_df)
+        AND CASE WHEN g.mode = 'regroup' THEN min(g.watermark, s.upto) ELSE s.upto END > 0;
     `,
   },
 ];

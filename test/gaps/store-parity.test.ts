@@ -99,9 +99,9 @@ describe("store and engine agree", () => {
     expect(stored.size).toBe(corpus.length);
   });
 
-  // SQLite's own migration history (PostgreSQL databases start at its version-6 schema).
+  // SQLite's own upgrade path (PostgreSQL databases start at the current schema).
   it.skipIf(onPostgres())(
-    "migration 6 counts term df from the signatures already stored, exactly as ingestion counts them",
+    "the upgrade fill counts term df from the signatures already stored, exactly as ingestion counts them",
     () => {
       const path = join(tempDir("pwm-parity-df-"), "feedback.db");
       const s = open(path);
@@ -111,13 +111,15 @@ describe("store and engine agree", () => {
       const counted = dfOf(s.db);
       expect(counted.length).toBeGreaterThan(100);
       s.close();
-      // Back to a version-5 database (no df, no watermark column), then open: migration 6 runs.
+      // Back to a version-5 database (no df, no watermark column), then open: migrations 6 and 7
+      // run, and the background fill (test/gaps/term-df-fill.test.ts) counts what was stored.
       const db = new Database(path);
       db.exec(
-        "DROP TABLE gap_term_df; DROP INDEX gaps_echoed; ALTER TABLE grouping_state DROP COLUMN assigned_upto; PRAGMA user_version = 5",
+        "DROP TABLE gap_term_df; DROP TABLE gap_term_df_fill; DROP INDEX gaps_echoed; ALTER TABLE grouping_state DROP COLUMN assigned_upto; PRAGMA user_version = 5",
       );
       db.close();
       const again = open(path);
+      while (again.gaps.fillTermCounts(97));
       expect(dfOf(again.db)).toEqual(counted);
       expect(again.gaps.progress()).toMatchObject({ pending: 0, assigned_upto: corpus.length });
     },

@@ -3,9 +3,15 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import { Authenticator } from "../../src/auth/index.js";
 import { GAP_TYPES, RESOLUTIONS, type FeedbackPayload } from "../../src/feedback/index.js";
+import { IngestQueue } from "../../src/ingest/index.js";
+import { type McpHttpEndpoint, type McpHttpOptions, mcpEndpoint } from "../../src/mcp/http.js";
 import { FeedbackStore } from "../../src/store/index.js";
-import { CLI } from "../helpers/serve.js";
+import { CLI, tempDir, testDbPath } from "../helpers/serve.js";
 
 export const SERVERS = ["billing", "calendar", "search"] as const;
 export const CLIENTS = ["cursor", "claude-code"] as const;
@@ -177,4 +183,38 @@ export async function openRawSession(url: string, key?: string): Promise<string>
   const ack = await rawMcp(url, { key, session, body: { jsonrpc: "2.0", method: "notifications/initialized" } });
   if (ack.status !== 202) throw new Error(`notifications/initialized answered HTTP ${ack.status}`);
   return session;
+}
+
+export interface Mounted {
+  url: string;
+  store: FeedbackStore;
+  endpoint: McpHttpEndpoint;
+  close(): Promise<void>;
+}
+
+/** The /mcp endpoint in-process on its own node:http server (no express: the MCP layer needs none). */
+export async function mountEndpoint(options: Partial<McpHttpOptions> = {}, store?: FeedbackStore): Promise<Mounted> {
+  const db = store ?? FeedbackStore.open(testDbPath("pwm-mcp-endpoint-"));
+  const endpoint = mcpEndpoint({
+    store: db,
+    auth: new Authenticator({ store: db }),
+    queue: new IngestQueue(db),
+    ...options,
+  });
+  const server = await new Promise<Server>((resolve) => {
+    const s = createServer((req, res) => {
+      endpoint.handle(req, res).catch((err: unknown) => res.writeHead(500).end(String(err)));
+    }).listen(0, "127.0.0.1", () => resolve(s));
+  });
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/mcp`,
+    store: db,
+    endpoint,
+    async close() {
+      await endpoint.close();
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+      db.close();
+    },
+  };
 }

@@ -5,59 +5,25 @@
  * are not, a full table makes room, and closing the server stops the reaper
  * and closes every session.
  */
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { Authenticator } from "../../src/auth/index.js";
 import { startServer } from "../../src/http/server.js";
-import { IngestQueue } from "../../src/ingest/index.js";
-import { type McpHttpEndpoint, type McpHttpOptions, mcpEndpoint } from "../../src/mcp/http.js";
+import type { McpHttpOptions } from "../../src/mcp/http.js";
 import { FeedbackStore } from "../../src/store/index.js";
 import { tempDir, testDbPath } from "../helpers/serve.js";
-import { openRawSession, rawMcp } from "./helpers.js";
+import { type Mounted, mountEndpoint, openRawSession, rawMcp } from "./helpers.js";
 
 const IDLE_MS = 300;
 /** The reaper's period for IDLE_MS (half the idle limit, at least a second). */
 const REAPER_MS = 1000;
 
-interface Mounted {
-  url: string;
-  store: FeedbackStore;
-  endpoint: McpHttpEndpoint;
-  close(): Promise<void>;
-}
-
 const mounted: Mounted[] = [];
 
-/** The endpoint on its own node:http server (no express: the MCP layer needs none). */
-async function mount(options: Partial<McpHttpOptions> = {}, store?: FeedbackStore): Promise<Mounted> {
-  const db = store ?? FeedbackStore.open(testDbPath("pwm-mcp-sessions-"));
-  const endpoint = mcpEndpoint({
-    store: db,
-    auth: new Authenticator({ store: db }),
-    queue: new IngestQueue(db),
-    ...options,
-  });
-  const server = await new Promise<Server>((resolve) => {
-    const s = createServer((req, res) => {
-      endpoint.handle(req, res).catch((err: unknown) => res.writeHead(500).end(String(err)));
-    }).listen(0, "127.0.0.1", () => resolve(s));
-  });
-  const m: Mounted = {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/mcp`,
-    store: db,
-    endpoint,
-    async close() {
-      await endpoint.close();
-      server.closeAllConnections();
-      await new Promise((r) => server.close(r));
-      db.close();
-    },
-  };
+const mount = async (options: Partial<McpHttpOptions> = {}, store?: FeedbackStore): Promise<Mounted> => {
+  const m = await mountEndpoint(options, store);
   mounted.push(m);
   return m;
-}
+};
 
 afterEach(async () => {
   vi.useRealTimers();

@@ -3,7 +3,8 @@
  * child runs with a preload that records every module it loads (ES modules
  * through a loader hook, CommonJS through the require cache), is driven
  * through every report tool, the prompt and a resource by the SDK client, and
- * neither express nor anything from dist/src/http may appear in the record.
+ * neither express, the SDK's HTTP hosting (@modelcontextprotocol/node, hono)
+ * nor anything from dist/src/http may appear in the record.
  */
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
@@ -58,7 +59,13 @@ it("loads neither express nor the HTTP app", async () => {
   const loaded = readFileSync(logPath, "utf8").split("\n").filter(Boolean);
   // The record works: it saw our modules, the SDK (ESM) and better-sqlite3 (CommonJS, as express would be).
   expect(loaded.some((m) => m.endsWith("/dist/src/mcp/server.js"))).toBe(true);
-  expect(loaded.some((m) => m.includes("/node_modules/@modelcontextprotocol/sdk/"))).toBe(true);
+  expect(loaded.some((m) => m.includes("/node_modules/@modelcontextprotocol/server/"))).toBe(true);
   expect(loaded.some((m) => m.includes("/node_modules/better-sqlite3/"))).toBe(true);
-  expect(loaded.filter((m) => /\/node_modules\/express\/|\/dist\/src\/http\//.test(m))).toEqual([]);
+  expect(
+    loaded.filter((m) =>
+      /\/node_modules\/(express|hono|@hono\/node-server|@modelcontextprotocol\/node)\/|\/dist\/src\/(http|mcp\/http)/.test(
+        m,
+      ),
+    ),
+  ).toEqual([]);
 });

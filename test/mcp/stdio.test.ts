@@ -225,6 +225,19 @@ describe("get_report, notes and status", () => {
     const listed = await mcp.client.listResources();
     expect(listed.resources).toHaveLength(50);
   });
+
+  it("answers a report that does not exist, or a URI that is not a report's, as resource not found", async () => {
+    // -32602 with data {uri}: what 2026-07-28 requires and the SDK sends on every revision (2025 clients accept it too).
+    for (const uri of ["patchworkmcp://reports/999999", "file:///etc/passwd"]) {
+      const err = await mcp.client.readResource({ uri }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err, uri).toBeInstanceOf(McpError);
+      expect((err as McpError).code).toBe(ErrorCode.InvalidParams);
+      expect((err as McpError).data).toEqual({ uri });
+    }
+  });
 });
 
 describe("feedback over stdio", () => {
@@ -313,6 +326,57 @@ describe("process behaviour", () => {
     const messages = lines.map((l) => JSON.parse(l) as { id: number; result: unknown });
     expect(messages.map((m) => m.id).sort()).toEqual([1, 2]);
     expect(err).toContain("stdin closed");
+  });
+
+  it("answers 2026-07-28 requests natively: server/discover with the instructions, results with resultType", async () => {
+    const proc = spawn(process.execPath, [CLI, "mcp", "--db", dbPath], {
+      stdio: ["pipe", "pipe", "pipe"],
+      env: { ...process.env, FEEDBACK_ONLY: "" },
+    });
+    let out = "";
+    const lines = () => out.split("\n").filter(Boolean);
+    const answered = new Promise<void>((resolve) =>
+      proc.stdout.setEncoding("utf8").on("data", (d: string) => {
+        out += d;
+        if (lines().length >= 2) resolve();
+      }),
+    );
+    proc.stderr.resume();
+    const exited = new Promise<number | null>((r) => proc.once("exit", (code) => r(code)));
+    const _meta = {
+      "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+      "io.modelcontextprotocol/clientInfo": { name: "t", version: "1" },
+      "io.modelcontextprotocol/clientCapabilities": {},
+    };
+    proc.stdin.write(
+      `${JSON.stringify({ jsonrpc: "2.0", id: "d", method: "server/discover", params: { _meta } })}\n` +
+        `${JSON.stringify({ jsonrpc: "2.0", id: 2, method: "tools/call", params: { _meta, name: "get_report", arguments: { id: 1 } } })}\n`,
+    );
+    // Both answers, then EOF (requests still in flight at EOF are dropped by design).
+    await answered;
+    proc.stdin.end();
+    expect(await exited).toBe(0);
+    type Answer = { id: string | number; result: Record<string, unknown> & { _meta?: Record<string, unknown> } };
+    const byId = new Map(
+      lines()
+        .map((l) => JSON.parse(l) as Answer)
+        .map((m) => [m.id, m.result]),
+    );
+    expect(byId.size).toBe(2);
+    const discover = byId.get("d")!;
+    expect(discover).toMatchObject({
+      resultType: "complete",
+      supportedVersions: expect.arrayContaining(["2026-07-28"]),
+      capabilities: { tools: {} },
+      instructions: mcp.client.getInstructions(),
+      _meta: { "io.modelcontextprotocol/serverInfo": { name: "patchworkmcp" } },
+    });
+    expect(discover.ttlMs).toEqual(expect.any(Number));
+    expect(discover.cacheScope).toEqual(expect.any(String));
+    const call = byId.get(2)!;
+    expect(call.resultType).toBe("complete");
+    expect(call.isError ?? false).toBe(false);
+    expect(JSON.stringify(call.content)).toContain("Report 1");
   });
 
   it("reads and writes safely while serve writes the same file", async () => {

@@ -3,6 +3,8 @@
  * proxy in front of streamable-HTTP upstreams.
  */
 import Database from "better-sqlite3";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { writeFileSync } from "node:fs";
 import { request } from "node:http";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -32,9 +34,10 @@ const initializeBody = {
   method: "initialize",
   params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "raw", version: "0" } },
 };
-const post = (url: string, headers: Record<string, string>, body: unknown = initializeBody) =>
+const post = (url: string, headers: Record<string, string>, body: unknown = initializeBody, signal?: AbortSignal) =>
   fetch(url, {
     method: "POST",
+    ...(signal ? { signal } : {}),
     headers: { "Content-Type": "application/json", Accept: "application/json, text/event-stream", ...headers },
     body: JSON.stringify(body),
   });
@@ -249,6 +252,159 @@ describe("HTTP downstream: resumable streams", () => {
       await unknown.text();
     } finally {
       await proxy.stop();
+    }
+  });
+});
+
+/** Every event of an SSE body (priming events with empty data too), until the server ends it. */
+async function readToEnd(res: Response): Promise<{ id?: string; retry?: string; data: string }[]> {
+  const text = await res.text();
+  return text
+    .split("\n\n")
+    .filter((block) => block.trim() !== "")
+    .map((block) => {
+      const field = (name: string) => new RegExp(`^${name}: ?(.*)$`, "m").exec(block)?.[1];
+      const id = field("id");
+      const retry = field("retry");
+      return {
+        ...(id !== undefined ? { id } : {}),
+        ...(retry !== undefined ? { retry } : {}),
+        data: field("data") ?? "",
+      };
+    });
+}
+
+describe("HTTP downstream: the proxy ends quiet call streams itself (--sse-poll-after, SEP-1699)", () => {
+  const pollingProxy = (upstream: string[] = fixtureCommand(), flags: string[] = []) =>
+    startHttpProxy(
+      [
+        "--db",
+        join(tempDir(), "f.db"),
+        "--outbox",
+        join(tempDir(), "o.log"),
+        "--sse-poll-after",
+        "50",
+        "--debug",
+        ...flags,
+      ],
+      upstream,
+    );
+
+  /** A raw session at `version`; the call below stays pending until its gate file exists. */
+  async function rawSession(url: string, version: string) {
+    const init = await post(
+      url,
+      {},
+      { ...initializeBody, params: { ...initializeBody.params, protocolVersion: version } },
+    );
+    await init.text();
+    const headers = { "mcp-session-id": init.headers.get("mcp-session-id")!, "mcp-protocol-version": version };
+    await (await post(url, headers, { jsonrpc: "2.0", method: "notifications/initialized" })).text();
+    const gate = join(tempDir(), "gate");
+    const call = {
+      jsonrpc: "2.0",
+      id: 9,
+      method: "tools/call",
+      params: { name: "wait_for", arguments: { path: gate } },
+    };
+    return { headers, gate, call };
+  }
+
+  it("ends a call's POST stream before its answer, and the GET with Last-Event-ID carries the answer, once", async () => {
+    const proxy = await pollingProxy();
+    try {
+      const { headers, gate, call } = await rawSession(proxy.url, "2025-11-25");
+      const res = await post(proxy.url, headers, call, AbortSignal.timeout(15_000));
+      expect(res.headers.get("content-type")).toContain("text/event-stream");
+      // The call cannot end before the gate opens, so the stream ending at all is the proxy's doing.
+      const onPost = await readToEnd(res);
+      expect(onPost.filter((e) => e.data !== "")).toEqual([]);
+      const primed = onPost.at(-1);
+      expect(primed?.id).toBeDefined();
+      expect(primed?.retry).toBeDefined();
+      expect(proxy.stderr()).toContain("ended the stream of request 9 after 50 ms");
+
+      const resumed = await fetch(proxy.url, {
+        headers: { ...headers, Accept: "text/event-stream", "Last-Event-ID": primed!.id! },
+        signal: AbortSignal.timeout(15_000),
+      });
+      expect(resumed.status).toBe(200);
+      writeFileSync(gate, "");
+      // The resumed stream is not ended again: it carries the answer, and the answer ends it.
+      const answers = (await readToEnd(resumed))
+        .filter((e) => e.data !== "")
+        .map((e) => JSON.parse(e.data) as Record<string, unknown>);
+      expect(answers).toEqual([
+        { jsonrpc: "2.0", id: 9, result: { content: [{ type: "text", text: `${gate} exists` }] } },
+      ]);
+    } finally {
+      await proxy.stop();
+    }
+  });
+
+  it("keeps the stream of a client too old to resume it (2025-06-18 gets no priming event id)", async () => {
+    const proxy = await pollingProxy();
+    try {
+      const { headers, gate, call } = await rawSession(proxy.url, "2025-06-18");
+      const res = await post(proxy.url, headers, call, AbortSignal.timeout(15_000));
+      // Whatever the timer decided, it has run: from here the answer must still reach this stream.
+      await waitFor(
+        () => /stream of request 9 (is open )?after 50 ms/.test(proxy.stderr()),
+        10_000,
+        "the poll timer to fire",
+      );
+      writeFileSync(gate, "");
+      const events = (await readToEnd(res)).filter((e) => e.data !== "");
+      expect(events.map((e) => JSON.parse(e.data) as unknown)).toEqual([
+        { jsonrpc: "2.0", id: 9, result: { content: [{ type: "text", text: `${gate} exists` }] } },
+      ]);
+    } finally {
+      await proxy.stop();
+    }
+  });
+
+  it.each([
+    ["a stdio upstream", false],
+    ["an HTTP upstream", true],
+  ])("lets a real SDK client's call succeed across the ended stream, in front of %s", async (_name, overHttp) => {
+    const upstream = overHttp ? await startListening(fixtureCommand("--http", "0")) : undefined;
+    const proxy = upstream
+      ? await startHttpProxy([
+          "--upstream-url",
+          upstream.url,
+          "--db",
+          join(tempDir(), "f.db"),
+          "--outbox",
+          join(tempDir(), "o.log"),
+          "--sse-poll-after",
+          "50",
+          "--debug",
+        ])
+      : await pollingProxy();
+    const resumes: string[] = [];
+    const transport = new StreamableHTTPClientTransport(new URL(proxy.url), {
+      fetch: (input, init) => {
+        const lastEventId = new Headers(init?.headers).get("last-event-id");
+        if ((init?.method ?? "GET") === "GET" && lastEventId) resumes.push(lastEventId);
+        return fetch(input, init);
+      },
+    });
+    const client = newClient();
+    try {
+      await client.connect(transport);
+      const gate = join(tempDir(), "gate");
+      const result = client.callTool({ name: "wait_for", arguments: { path: gate } });
+      // The client noticed the ended stream and resumed it on its own; only then may the call end.
+      await waitFor(() => resumes.length > 0, 15_000, "the SDK client to resume the ended stream");
+      writeFileSync(gate, "");
+      expect(textOf(await result)).toBe(`${gate} exists`);
+      expect(proxy.stderr()).toMatch(/ended the stream of request \d+ after 50 ms/);
+      // The session goes on as before.
+      expect(textOf(await client.callTool({ name: "echo", arguments: { text: "after" } }))).toBe("after");
+    } finally {
+      await client.close();
+      await proxy.stop();
+      await upstream?.stop();
     }
   });
 });

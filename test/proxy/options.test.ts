@@ -38,6 +38,7 @@ describe("proxy settings", () => {
         sessionIdleTimeout: 1800,
         maxMessageBytes: 128 * 1024 * 1024,
         nice: 5,
+        ssePollAfter: 0,
         headers: {},
       },
     });
@@ -92,6 +93,16 @@ describe("proxy settings", () => {
       "--probe-timeout must be a positive number of milliseconds",
     ]);
     expect(errors({ ...base, probeTimeout: "soon" })).toEqual(["--probe-timeout must be a number of milliseconds"]);
+    expect(errors({ ...base, ssePollAfter: "-1" })).toEqual([
+      "--sse-poll-after must be 0 (off) or a positive number of milliseconds",
+    ]);
+    expect(errors({ ...base, ssePollAfter: "1.5" })).toEqual([
+      "--sse-poll-after must be a whole number of milliseconds",
+    ]);
+    expect(parseProxySettings({ ...base, ssePollAfter: "30000" })).toMatchObject({
+      ok: true,
+      settings: { ssePollAfter: 30000 },
+    });
   });
 
   it("takes every flag from its environment variable", async () => {
@@ -116,6 +127,7 @@ describe("proxy settings", () => {
       FEEDBACK_PROXY_MAX_MESSAGE_BYTES: "1048576",
       FEEDBACK_PROXY_NICE: "0",
       FEEDBACK_PROXY_PROBE_TIMEOUT_MS: "250",
+      FEEDBACK_PROXY_SSE_POLL_AFTER_MS: "45000",
       FEEDBACK_PROXY_DEBUG: "yes",
     });
     expect(flags).toEqual({
@@ -140,6 +152,7 @@ describe("proxy settings", () => {
       maxMessageBytes: "1048576",
       nice: "0",
       probeTimeout: "250",
+      ssePollAfter: "45000",
       debug: true,
     });
     const defaults = await flagsFor(["--upstream-header", "A: 1", "--upstream-header", "B: 2", "--", "x"], {});
@@ -149,6 +162,7 @@ describe("proxy settings", () => {
       toolName: "feedback",
       debug: false,
       probeTimeout: "10000",
+      ssePollAfter: "0",
     });
     expect(await flagsFor(["--no-missing-tool-reports", "--", "x"], {})).toMatchObject({ missingToolReports: false });
     expect(await flagsFor(["--missing-tool-reports", "no", "--", "x"], {})).toMatchObject({

@@ -111,7 +111,7 @@ describe("stdio proxy in front of the fixture server", () => {
     expect(cursors).toEqual(["4", "8", "12"].map((n) => Buffer.from(n).toString("base64url")));
     expect(tools.filter((t) => t.name === "feedback")).toHaveLength(1);
     expect(tools.map((t) => t.name)).toContain("tool_002");
-    expect(tools).toHaveLength(15);
+    expect(tools).toHaveLength(16);
   });
 
   it("passes _meta and arguments through unchanged", async () => {

@@ -19,6 +19,7 @@ import {
   type GapListQuery,
 } from "../../store/index.js";
 import { bearerToken, type Authenticator } from "../auth.js";
+import { cachedGapListJson } from "../gap-list-cache.js";
 import { ApiError, parseOr400 } from "../errors.js";
 import { reportId } from "./feedback.js";
 
@@ -149,11 +150,9 @@ function translate<T>(fn: () => T): T {
   }
 }
 
-/** One page of GET /api/gaps as response JSON: `{items, nextCursor, grouping}`. */
+/** One page of GET /api/gaps as response JSON: `{items, nextCursor, grouping}` (cached until the next write). */
 export function gapListJson(store: FeedbackStore, query: GapListQuery): string {
-  const { sort, limit, cursor, ...filter } = query;
-  const page = translate(() => store.gaps.listGaps(filter, { sort, limit, cursor }));
-  return JSON.stringify({ ...page, grouping: store.gaps.progress() });
+  return translate(() => cachedGapListJson(store, query));
 }
 
 /** Who is acting, for the gap history: the key id (never its secret), the all-scopes key, or the local user. */

@@ -14,7 +14,7 @@ import { defineTool, ToolError, type RequestExtra } from "./types.js";
 
 /** Maps pipeline events to strictly increasing progress values: the step index, plus a tenth per detail. */
 function progressReporter(extra: RequestExtra): (event: DraftEvent) => void {
-  const token = extra._meta?.progressToken;
+  const token = extra.progressToken;
   if (token === undefined) return () => undefined;
   let step = 0;
   let total: number | undefined;
@@ -30,7 +30,7 @@ function progressReporter(extra: RequestExtra): (event: DraftEvent) => void {
     const progress = Math.max(step + details / 10, last + 0.001);
     last = progress;
     void extra
-      .sendNotification({
+      .notify({
         method: "notifications/progress",
         params: { progressToken: token, progress, ...(total ? { total } : {}), message: event.message },
       })

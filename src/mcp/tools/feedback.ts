@@ -3,7 +3,7 @@
  * `POST /api/feedback`. Any key may call it, so a key handed to agents files
  * reports and reads nothing.
  */
-import type { Tool } from "@modelcontextprotocol/sdk/types.js";
+import type { Tool } from "@modelcontextprotocol/server";
 import { FEEDBACK_REPLIES, feedbackToolDefinition, parseFeedback, recordedReply } from "../../feedback/index.js";
 import { errorResult, failure, type ReportTool } from "./types.js";
 

@@ -8,7 +8,7 @@
  * list, sessions see only the tools their key's scope allows (ingest <
  * read < admin), and HTTP refuses calls above the key's scope with a 403.
  * A handler gets `ctx.extra` for progress notifications
- * (`ctx.extra._meta?.progressToken` + `ctx.extra.sendNotification`) and
+ * (`ctx.extra.progressToken` + `ctx.extra.notify`) and
  * cancellation (`ctx.extra.signal`).
  */
 import { type KeyScope, scopeAllows } from "../../auth/index.js";

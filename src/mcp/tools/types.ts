@@ -3,14 +3,20 @@
  * it needs, its `tools/list` entry, and `call`, which never throws — every
  * failure becomes an `isError: true` result the agent can read and act on.
  */
-import type { RequestHandlerExtra } from "@modelcontextprotocol/sdk/shared/protocol.js";
-import type { CallToolResult, ServerNotification, ServerRequest, Tool } from "@modelcontextprotocol/sdk/types.js";
+import type { CallToolResult, ProgressToken, ServerNotification, Tool } from "@modelcontextprotocol/server";
 import { z } from "zod";
 import { toFieldIssues, type FeedbackPayload } from "../../feedback/index.js";
 import { StoreError, type FeedbackStore, type InsertResult, type KeyScope } from "../../store/index.js";
 
-/** The SDK's per-request extras: `signal` (cancellation), `sendNotification` (progress), `_meta.progressToken`. */
-export type RequestExtra = RequestHandlerExtra<ServerRequest, ServerNotification>;
+/** What a tool sees of its request (built from the SDK's request context in server.ts). */
+export interface RequestExtra {
+  /** Aborted when the caller cancels (or, over HTTP, drops the connection). */
+  signal: AbortSignal;
+  /** The caller's progress token, when it sent one (progress may be sent only against it). */
+  progressToken?: ProgressToken | undefined;
+  /** Send a notification related to this request (progress). */
+  notify(notification: ServerNotification): Promise<void>;
+}
 
 /** What a tool handler gets besides its arguments. */
 export interface ToolContext {
