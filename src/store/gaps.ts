@@ -8,6 +8,7 @@
  */
 import type Database from "better-sqlite3";
 import type { SqlDb, Statement } from "./sql/db.js";
+import { INGEST_LOCK_KEY } from "./sql/pg-db.js";
 import type { FeedbackPayload } from "../feedback/index.js";
 import type { GapProfile, GroupingInput, ReportSignature, ServerTermStats } from "../gaps/grouping-contract.js";
 import { MAX_CANDIDATES } from "../gaps/grouping-contract.js";
@@ -386,12 +387,17 @@ export class GapStore {
     const head = this.stmt(
       "SELECT assigned_upto AS upto, coalesce((SELECT max(id) FROM reports), 0) AS latest FROM grouping_state",
     );
+    if (this.db.dialect === "postgres") {
+      // Wait out the ingestion transactions in flight (INGEST_LOCK_KEY): ids up to `latest` are final.
+      this.stmt(`SELECT pg_advisory_lock(${INGEST_LOCK_KEY})`).get();
+      this.stmt(`SELECT pg_advisory_unlock(${INGEST_LOCK_KEY})`).get();
+    }
     const before = head.get() as { upto: number; latest: number };
     if (before.latest <= before.upto)
       return { processed: 0, assigned: 0, assignedUpTo: before.upto, latestId: before.latest };
     const rows = this.stmt(
-      `SELECT r.id, r.gap_id, ${REPORT_FIELDS} FROM reports r WHERE r.id > ? ORDER BY r.id LIMIT ?`,
-    ).all(before.upto, maxReports) as (GroupedReport & { id: number; gap_id: number | null })[];
+      `SELECT r.id, r.gap_id, ${REPORT_FIELDS} FROM reports r WHERE r.id > ? AND r.id <= ? ORDER BY r.id LIMIT ?`,
+    ).all(before.upto, before.latest, maxReports) as (GroupedReport & { id: number; gap_id: number | null })[];
     const signatures = rows.map((r) => (r.gap_id === null ? signatureOf(r) : null));
     return this.db
       .transaction((): AssignStep => {

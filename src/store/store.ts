@@ -19,7 +19,7 @@ import type { ReportFilter, ReportStatus } from "./filters.js";
 import { migrate } from "./migrations.js";
 import { migratePg } from "./migrations-pg.js";
 import { displayLocation, isPostgresUrl, type SqlDb, type Statement, sqliteDb } from "./sql/db.js";
-import { PgDb } from "./sql/pg-db.js";
+import { INGEST_LOCK_KEY, PgDb } from "./sql/pg-db.js";
 import { AssignBatch, GapStore, groupedReport } from "./gaps.js";
 import type { EvidenceRow } from "./gap-analyses.js";
 import type { InsertResult } from "./gap-types.js";
@@ -345,8 +345,10 @@ export class FeedbackStore {
   private insertManyPg(items: { payload: FeedbackPayload; idempotencyKey?: string | undefined }[]): InsertResult[] {
     const insert = this.stmt(`${INSERT_REPORT} ON CONFLICT (idempotency_key) DO NOTHING`);
     const byKey = this.stmt("SELECT id FROM reports WHERE idempotency_key = ?");
-    return this.db.transaction((batch: typeof items) =>
-      batch.map(({ payload: p, idempotencyKey }): InsertResult => {
+    const inFlight = this.stmt(`SELECT pg_advisory_xact_lock_shared(${INGEST_LOCK_KEY})`);
+    return this.db.transaction((batch: typeof items) => {
+      inFlight.get();
+      return batch.map(({ payload: p, idempotencyKey }): InsertResult => {
         const info = insert.run({
           ...insertParams(p),
           created_at: now(),
@@ -356,8 +358,8 @@ export class FeedbackStore {
         if (info.changes === 1) return { id: Number(info.lastInsertRowid), created: true, gap_id: null };
         const existing = byKey.get(idempotencyKey) as { id: number };
         return { id: existing.id, created: false, ...this.gaps.echoForReport(existing.id) };
-      }),
-    )(items);
+      });
+    })(items);
   }
 
   /**

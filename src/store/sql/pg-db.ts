@@ -17,6 +17,15 @@ import { PgSyncConnection } from "./pg-sync.js";
 /** The advisory lock key of the store's write lock (any constant shared by every process). */
 export const WRITE_LOCK_KEY = 0x70776d31; // "pwm1"
 
+/**
+ * Held shared by every deferred-ingestion transaction, from before it takes a report id to its
+ * commit. Report ids come from a sequence, so with several writers a lower id can commit after a
+ * higher one is visible; the grouping worker takes this lock exclusively for a moment (waiting
+ * for the transactions in flight) before it reads the newest id, so every id up to that one is
+ * final — committed or never — and its watermark never passes a report still being stored.
+ */
+export const INGEST_LOCK_KEY = 0x70776d32; // "pwm2"
+
 /** Tables whose INSERTs report the new row's integer id. */
 const ID_TABLES = new Set(["reports", "notes", "drafts", "gaps", "gap_history"]);
 

@@ -1,0 +1,198 @@
+/**
+ * Several `serve` processes on one PostgreSQL database (issue 16): ingestion side by side with
+ * idempotency across processes, grouping done once (every report in exactly one gap, every count
+ * right), and a process SIGKILLed mid-burst losing no acknowledged report and leaving nothing
+ * locked or half-done. Runs in every test run on its own private PostgreSQL server.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { groupingSettled } from "../helpers/gaps.js";
+import { request } from "../helpers/http.js";
+import { type PostgresServer, startPostgres } from "../helpers/postgres.js";
+import { INGEST_LOCK_KEY } from "../../src/store/sql/pg-db.js";
+import { openRawDb, type ServeProcess, startServe } from "../helpers/serve.js";
+
+let pg: PostgresServer;
+beforeAll(async () => {
+  pg = await startPostgres();
+}, 120_000);
+afterAll(() => pg?.stop());
+
+const running: ServeProcess[] = [];
+afterAll(async () => {
+  for (const s of running.splice(0)) await s.stop();
+});
+async function sidecar(url: string): Promise<ServeProcess> {
+  const s = await startServe({
+    dbPath: url,
+    env: { FEEDBACK_RATE_LIMIT: "0", FEEDBACK_MAX_BYTES_PER_SERVER_DAY: "0" },
+  });
+  running.push(s);
+  return s;
+}
+
+const NEEDS = [
+  "Filter invoices by a date range",
+  "Export customers as CSV",
+  "Refund part of a payment",
+  "Cancel a subscription",
+];
+const report = (i: number) => ({
+  server_name: i % 5 === 0 ? "calendar" : "billing",
+  tool_name: `tool_${i % 4}`,
+  gap_type: "missing_parameter",
+  what_i_needed: `${NEEDS[i % 4]} for run ${1000 + i}`,
+  what_i_tried: `Called tool_${i % 4} with page=${i}`,
+  session_id: `s-${i}`,
+});
+const post = (s: ServeProcess, i: number, key?: string) =>
+  request(`${s.url}/api/feedback`, { body: report(i), ...(key ? { headers: { "idempotency-key": key } } : {}) });
+
+/** Every report in exactly one live gap, every gap's cached count equal to its reports. */
+function consistency(url: string) {
+  const db = openRawDb(url);
+  try {
+    const one = (sql: string) => (db.prepare(sql).get() as { n: number }).n;
+    return {
+      reports: one("SELECT count(*) AS n FROM reports"),
+      unassigned: one("SELECT count(*) AS n FROM reports WHERE gap_id IS NULL"),
+      inDeadGap: one(
+        "SELECT count(*) AS n FROM reports r JOIN gaps g ON g.id = r.gap_id WHERE g.status = 'duplicate' OR g.server_name <> r.server_name",
+      ),
+      mismatched: one(
+        "SELECT count(*) AS n FROM gaps g WHERE g.reports <> (SELECT count(*) FROM reports r WHERE r.gap_id = g.id)",
+      ),
+      counted: one("SELECT coalesce(sum(reports), 0) AS n FROM gaps"),
+      // Nothing left locked or open by a killed process.
+      advisoryLocks: one("SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory'"),
+      openTransactions: one(
+        "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND state LIKE 'idle in transaction%'",
+      ),
+    };
+  } finally {
+    db.close();
+  }
+}
+
+describe("two sidecars on one PostgreSQL database", () => {
+  it("ingest side by side: a key sent to both is stored once, and every report lands in exactly one gap", async () => {
+    const url = await pg.createDatabase();
+    const a = await sidecar(url);
+    const b = await sidecar(url);
+    const N = 200;
+    // Each keyed report goes to both sidecars at once; unkeyed ones alternate.
+    const keyed = await Promise.all(
+      Array.from({ length: N / 2 }, (_, i) => Promise.all([post(a, i, `k-${i}`), post(b, i, `k-${i}`)])),
+    );
+    const plain = await Promise.all(Array.from({ length: N / 2 }, (_, i) => post(i % 2 ? a : b, N + i)));
+    // One of the pair stored it (201), the other answered with the same id as a retry (200).
+    for (const [x, y] of keyed) {
+      expect([x.status, y.status].sort()).toEqual([200, 201]);
+      expect(x.body.id).toBe(y.body.id);
+    }
+    for (const p of plain) expect(p.status).toBe(201);
+    const ids = new Set([...keyed.map(([x]) => x.body.id as number), ...plain.map((p) => p.body.id as number)]);
+    expect(ids.size).toBe(N);
+    await groupingSettled(a.url);
+    await groupingSettled(b.url);
+    expect(consistency(url)).toEqual({
+      reports: N,
+      unassigned: 0,
+      inDeadGap: 0,
+      mismatched: 0,
+      counted: N,
+      advisoryLocks: 0,
+      openTransactions: 0,
+    });
+    // Both sidecars serve the same gaps.
+    const [ga, gb] = await Promise.all([
+      request(`${a.url}/api/gaps?limit=200`),
+      request(`${b.url}/api/gaps?limit=200`),
+    ]);
+    expect(ga.body.items.map((g: { id: number }) => g.id)).toEqual(gb.body.items.map((g: { id: number }) => g.id));
+  });
+
+  it("a sidecar SIGKILLed mid-burst loses no acknowledged report and leaves nothing locked", async () => {
+    const url = await pg.createDatabase();
+    const a = await sidecar(url);
+    const b = await sidecar(url);
+    const acknowledged: number[] = [];
+    let killed = false;
+    const burst = Array.from(
+      { length: 300 },
+      (_, i) =>
+        post(i % 2 ? a : b, i)
+          .then((res) => {
+            if (res.status === 201) acknowledged.push(res.body.id as number);
+          })
+          .catch(() => undefined), // requests to the killed sidecar fail
+    );
+    while (acknowledged.length < 100) await new Promise((r) => setTimeout(r, 5));
+    await a.kill();
+    killed = true;
+    await Promise.all(burst);
+    expect(killed).toBe(true);
+    // The survivor keeps ingesting and grouping, the restarted one joins in.
+    expect((await post(b, 9999)).status).toBe(201);
+    const again = await sidecar(url);
+    await groupingSettled(b.url);
+    await groupingSettled(again.url);
+    const stored = consistency(url);
+    expect(stored).toMatchObject({ unassigned: 0, inDeadGap: 0, mismatched: 0, advisoryLocks: 0, openTransactions: 0 });
+    expect(stored.counted).toBe(stored.reports);
+    const db = openRawDb(url);
+    try {
+      const have = new Set((db.prepare("SELECT id FROM reports").all() as { id: number }[]).map((r) => r.id));
+      for (const id of acknowledged) expect(have.has(id), `acknowledged report ${id} is missing`).toBe(true);
+    } finally {
+      db.close();
+    }
+  });
+
+  it("the grouping watermark never passes a report another sidecar is still storing", async () => {
+    const url = await pg.createDatabase();
+    const a = await sidecar(url);
+    const first = await post(a, 1);
+    await groupingSettled(a.url);
+    // Another sidecar's ingestion in flight, exactly as src/store ingests: the shared lock, then the row.
+    const other = openRawDb(url);
+    try {
+      other.exec("BEGIN");
+      other.prepare(`SELECT pg_advisory_xact_lock_shared(${INGEST_LOCK_KEY})`).get();
+      const held = other
+        .prepare(
+          "INSERT INTO reports (created_at, server_name, what_i_needed, what_i_tried, gap_type) VALUES (?, 'billing', ?, 'x', 'missing_tool') RETURNING id",
+        )
+        .get(new Date().toISOString(), report(2).what_i_needed) as { id: number };
+      // A later report commits first: its id is higher, and it is visible before the held one.
+      const later = await post(a, 3);
+      expect(later.body.id).toBeGreaterThan(held.id);
+      expect(held.id).toBeGreaterThan(first.body.id as number);
+      // The worker waits for the transaction in flight instead of moving past its id.
+      const watch = openRawDb(url);
+      try {
+        const waiting = () =>
+          (
+            watch
+              .prepare(
+                "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND wait_event = 'advisory'",
+              )
+              .get() as { n: number }
+          ).n;
+        const deadline = Date.now() + 15_000;
+        while (waiting() === 0) {
+          if (Date.now() > deadline) throw new Error("the grouping worker never waited for the ingestion in flight");
+          await new Promise((r) => setTimeout(r, 20));
+        }
+        const g = (await request(`${a.url}/healthz`)).body.grouping as { assigned_upto: number };
+        expect(g.assigned_upto).toBeLessThan(held.id);
+      } finally {
+        watch.close();
+      }
+      other.exec("COMMIT");
+    } finally {
+      other.close();
+    }
+    await groupingSettled(a.url);
+    expect(consistency(url)).toMatchObject({ reports: 3, unassigned: 0, mismatched: 0, counted: 3 });
+  });
+});
