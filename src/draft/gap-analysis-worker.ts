@@ -39,8 +39,12 @@ export function startAutoAnalysis(
       if (done >= PER_TICK || controller.signal.aborted || !store.db.open) break;
       const reports = store.gaps.getGap(id)?.reports;
       if (reports === undefined || failed.get(id) === reports) continue;
-      done++;
+      // Several sidecars on one database: one analysis per gap, by whoever claims it first.
+      const release = store.gaps.analyses.claimForAnalysis(id);
+      if (release === null) continue;
       try {
+        if (!store.gaps.analyses.stillNeeds(id, config.auto_at_reports)) continue;
+        done++;
         const { analysis } = await analyzeGap({ store, settings, gapId: id, actor: "auto", signal: controller.signal });
         failed.delete(id);
         options.log?.(`patchworkmcp: analysed gap ${id} (${analysis.report_count} reports, ${analysis.model})`);
@@ -52,6 +56,8 @@ export function startAutoAnalysis(
         );
         // Nothing will work until the configuration changes: stop this tick.
         if (code === "gap_analysis_off" || code === "llm_not_configured" || code === "llm_auth_failed") break;
+      } finally {
+        release();
       }
     }
   };

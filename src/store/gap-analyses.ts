@@ -12,6 +12,9 @@ import type { Report } from "./types.js";
 
 type Stmt = (sql: string) => Statement;
 
+/** Advisory lock class of the per-gap analysis claim (the gap id is the second key). */
+const ANALYSIS_LOCK_CLASS = 0x70776d33; // "pwm3"
+
 interface AnalysisRow {
   gap_id: number;
   title: string;
@@ -124,6 +127,34 @@ export class GapAnalysisStore {
        ORDER BY g.reports DESC, g.id DESC LIMIT ?`,
     ).all(Math.max(1, minReports), limit) as { id: number }[];
     return rows.map((r) => r.id);
+  }
+
+  /** True while the gap still needs an automatic analysis (another sidecar may have just made it). */
+  stillNeeds(gapId: number, minReports: number): boolean {
+    return (
+      this.stmt(
+        `SELECT 1 AS yes FROM gaps g LEFT JOIN gap_analyses a ON a.gap_id = g.id
+         WHERE g.id = ? AND g.reports > 0 AND g.reports >= ? AND g.status <> 'duplicate'
+           AND (a.gap_id IS NULL OR abs(g.reports - a.report_count) >= a.refresh_after)`,
+      ).get(gapId, Math.max(1, minReports)) !== undefined
+    );
+  }
+
+  /**
+   * Claim gap `gapId` for an automatic analysis, so two sidecars on one PostgreSQL database never
+   * pay for the same one: a session advisory lock, released by the returned function (or by the
+   * server if the process dies). Null when another sidecar holds it. On SQLite the process's own
+   * one-tick-at-a-time rule is the claim (one sidecar per file).
+   */
+  claimForAnalysis(gapId: number): (() => void) | null {
+    if (this.db.dialect !== "postgres") return () => undefined;
+    const got = this.stmt(`SELECT pg_try_advisory_lock(${ANALYSIS_LOCK_CLASS}, ?) AS ok`).get(gapId) as {
+      ok: boolean;
+    };
+    if (!got.ok) return null;
+    return () => {
+      if (this.db.open) this.stmt(`SELECT pg_advisory_unlock(${ANALYSIS_LOCK_CLASS}, ?) AS ok`).get(gapId);
+    };
   }
 
   /** The gap's newest `limit` reports with their grouping signatures (the evidence a prompt chooses from). */

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { groupingSettled } from "../helpers/gaps.js";
 import { request } from "../helpers/http.js";
 import { type PostgresServer, startPostgres } from "../helpers/postgres.js";
+import { FeedbackStore } from "../../src/store/index.js";
 import { INGEST_LOCK_KEY } from "../../src/store/sql/pg-db.js";
 import { openRawDb, type ServeProcess, startServe } from "../helpers/serve.js";
 
@@ -194,5 +195,25 @@ describe("two sidecars on one PostgreSQL database", () => {
     }
     await groupingSettled(a.url);
     expect(consistency(url)).toMatchObject({ reports: 3, unassigned: 0, mismatched: 0, counted: 3 });
+  });
+
+  it("claims a gap's automatic analysis for one sidecar at a time, and a dead sidecar's claim goes with it", async () => {
+    const url = await pg.createDatabase();
+    const a = FeedbackStore.open(url);
+    const b = FeedbackStore.open(url);
+    try {
+      const gap = a.insertReport(report(1)).gap_id!;
+      const release = a.gaps.analyses.claimForAnalysis(gap);
+      expect(release).not.toBeNull();
+      expect(b.gaps.analyses.claimForAnalysis(gap)).toBeNull();
+      release!();
+      const again = b.gaps.analyses.claimForAnalysis(gap);
+      expect(again).not.toBeNull();
+      b.close(); // the connection ends: the server drops its claim
+      expect(a.gaps.analyses.claimForAnalysis(gap)).not.toBeNull();
+    } finally {
+      a.close();
+      b.close();
+    }
   });
 });
