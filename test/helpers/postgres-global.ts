@@ -1,8 +1,8 @@
 /**
- * vitest globalSetup: when PATCHWORK_TEST_BACKEND=postgres, start ONE PostgreSQL server
- * for the whole run, hand its base URL to the test files (provide("patchworkPgUrl") and
- * PATCHWORK_TEST_PG_URL, both read by testDatabase()) and stop it at teardown. With any
- * other backend it does nothing.
+ * vitest globalSetup of the `postgres` project (vitest.config.ts), or of any run with
+ * PATCHWORK_TEST_BACKEND=postgres: start ONE PostgreSQL server for the run, hand its base URL
+ * to the test files (provide("patchworkPgUrl") and PATCHWORK_TEST_PG_URL, both read by
+ * testDatabase()) and stop it at teardown. For a project on another backend it does nothing.
  */
 import type { TestProject } from "vitest/node";
 import { PG_URL_ENV, type PostgresServer, startPostgres, testBackend } from "./postgres.js";
@@ -10,7 +10,7 @@ import { PG_URL_ENV, type PostgresServer, startPostgres, testBackend } from "./p
 let server: PostgresServer | undefined;
 
 export default async function setup(project: TestProject): Promise<(() => Promise<void>) | undefined> {
-  if (testBackend() !== "postgres") {
+  if (testBackend({ ...process.env, ...project.config.env }) !== "postgres") {
     project.provide("patchworkPgUrl", "");
     return undefined;
   }

@@ -2,21 +2,14 @@
  * Several `serve` processes on one PostgreSQL database (issue 16): ingestion side by side with
  * idempotency across processes, grouping done once (every report in exactly one gap, every count
  * right), and a process SIGKILLed mid-burst losing no acknowledged report and leaving nothing
- * locked or half-done. Runs in every test run on its own private PostgreSQL server.
+ * locked or half-done. In the `postgres` project only (vitest.config.ts): a database per test.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { groupingSettled } from "../helpers/gaps.js";
 import { request } from "../helpers/http.js";
-import { type PostgresServer, startPostgres } from "../helpers/postgres.js";
 import { FeedbackStore } from "../../src/store/index.js";
 import { INGEST_LOCK_KEY } from "../../src/store/sql/pg-db.js";
-import { openRawDb, type ServeProcess, startServe } from "../helpers/serve.js";
-
-let pg: PostgresServer;
-beforeAll(async () => {
-  pg = await startPostgres();
-}, 120_000);
-afterAll(() => pg?.stop());
+import { openRawDb, type ServeProcess, startServe, testDbPath } from "../helpers/serve.js";
 
 const running: ServeProcess[] = [];
 afterAll(async () => {
@@ -40,10 +33,11 @@ const NEEDS = [
 const report = (i: number) => ({
   server_name: i % 5 === 0 ? "calendar" : "billing",
   tool_name: `tool_${i % 4}`,
-  gap_type: "missing_parameter",
+  gap_type: "missing_parameter" as const,
   what_i_needed: `${NEEDS[i % 4]} for run ${1000 + i}`,
   what_i_tried: `Called tool_${i % 4} with page=${i}`,
   session_id: `s-${i}`,
+  tools_available: [] as string[],
 });
 const post = (s: ServeProcess, i: number, key?: string) =>
   request(`${s.url}/api/feedback`, { body: report(i), ...(key ? { headers: { "idempotency-key": key } } : {}) });
@@ -76,7 +70,7 @@ function consistency(url: string) {
 
 describe("two sidecars on one PostgreSQL database", () => {
   it("ingest side by side: a key sent to both is stored once, and every report lands in exactly one gap", async () => {
-    const url = await pg.createDatabase();
+    const url = testDbPath();
     const a = await sidecar(url);
     const b = await sidecar(url);
     const N = 200;
@@ -113,7 +107,7 @@ describe("two sidecars on one PostgreSQL database", () => {
   });
 
   it("a sidecar SIGKILLed mid-burst loses no acknowledged report and leaves nothing locked", async () => {
-    const url = await pg.createDatabase();
+    const url = testDbPath();
     const a = await sidecar(url);
     const b = await sidecar(url);
     const acknowledged: number[] = [];
@@ -150,7 +144,7 @@ describe("two sidecars on one PostgreSQL database", () => {
   });
 
   it("the grouping watermark never passes a report another sidecar is still storing", async () => {
-    const url = await pg.createDatabase();
+    const url = testDbPath();
     const a = await sidecar(url);
     const first = await post(a, 1);
     await groupingSettled(a.url);
@@ -198,7 +192,7 @@ describe("two sidecars on one PostgreSQL database", () => {
   });
 
   it("claims a gap's automatic analysis for one sidecar at a time, and a dead sidecar's claim goes with it", async () => {
-    const url = await pg.createDatabase();
+    const url = testDbPath();
     const a = FeedbackStore.open(url);
     const b = FeedbackStore.open(url);
     try {
