@@ -15,7 +15,7 @@ import { feedbackRoutes } from "./routes/feedback.js";
 import { gapLlmRoutes } from "./routes/gap-llm.js";
 import { gapRoutes, reportGapRoutes } from "./routes/gaps.js";
 import { statsRoutes } from "./routes/stats.js";
-import { fastPaths, type FastPathRoute } from "./fast-paths.js";
+import { answerError, fastPaths, type FastPathRoute } from "./fast-paths.js";
 import { DEFAULT_INGEST_LIMITS, IngestLimiter, type IngestLimits } from "./rate-limit.js";
 import { hostCheck, hostRejecter, originCheck, type HostPolicy } from "./security.js";
 import { dashboardRoutes } from "../ui/serve.js";
@@ -108,7 +108,15 @@ export function createApp(options: AppOptions): AppContext {
     onFastPath: options.onFastPath,
   });
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
-    if (!fast(req, res)) app(req, res);
+    let taken: boolean;
+    try {
+      taken = fast(req, res);
+    } catch (err) {
+      // A store failure before the fast path answered (its auth check reads keys): an error answer, never a crash.
+      if (!res.headersSent) answerError(res, err);
+      return;
+    }
+    if (!taken) app(req, res);
   };
   return { app, handler, store, auth, queue, mcp, limiter };
 }

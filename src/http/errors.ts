@@ -7,7 +7,7 @@ import type { ErrorRequestHandler, RequestHandler, Response } from "express";
 import { z } from "zod";
 import { toFieldIssues, type FieldIssue } from "../feedback/index.js";
 import { IngestError, type IngestErrorCode } from "../ingest/index.js";
-import { StoreError } from "../store/index.js";
+import { PgError, StoreError } from "../store/index.js";
 
 export class ApiError extends Error {
   constructor(
@@ -75,6 +75,15 @@ export function errorResponse(err: unknown): ErrorResponse {
   if (err instanceof StoreError) return { status: 400, code: err.code, message: err.message };
   if (err instanceof z.ZodError)
     return { status: 400, code: "validation_failed", message: "Invalid input.", details: toFieldIssues(err) };
+  if (err instanceof PgError && err.transient) {
+    // PostgreSQL is unreachable, restarting or overloaded: the connection is remade on the next request.
+    return {
+      status: 503,
+      code: "storage_unavailable",
+      message: `The database cannot be reached right now (${err.code ?? "no answer"}); retry shortly.`,
+      headers: { "Retry-After": "1" },
+    };
+  }
   const sqliteCode = err instanceof Error && err.name === "SqliteError" ? (err as { code?: unknown }).code : undefined;
   if (typeof sqliteCode === "string" && /^SQLITE_(BUSY|LOCKED|FULL|IOERR)/.test(sqliteCode)) {
     // The database is locked by another process or the disk is in trouble: a retry may succeed.

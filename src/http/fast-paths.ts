@@ -152,7 +152,7 @@ function answer(res: ServerResponse, status: number, json: string, headers: Reco
   res.writeHead(status, { ...COMMON_HEADERS, ...headers, "Content-Type": "application/json; charset=utf-8" }).end(json);
 }
 
-function answerError(res: ServerResponse, err: unknown): void {
+export function answerError(res: ServerResponse, err: unknown): void {
   const { status, code, message, details, headers } = errorResponse(err);
   answer(
     res,

@@ -210,4 +210,64 @@ describe("two sidecars on one PostgreSQL database", () => {
       b.close();
     }
   });
+
+  it("a sidecar outlives its database connections being cut: it answers 503 or reconnects, never crashes", async () => {
+    const url = testDbPath();
+    const a = await sidecar(url);
+    expect((await post(a, 1)).status).toBe(201);
+    await groupingSettled(a.url);
+    const admin = openRawDb(url);
+    try {
+      const cut = () =>
+        admin
+          .prepare(
+            "SELECT count(pg_terminate_backend(pid)) AS n FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()",
+          )
+          .get() as { n: number };
+      expect(cut().n).toBeGreaterThanOrEqual(2); // the request path's connection and the grouping worker's
+      // Every answer is a 201 or a 503 with Retry-After, and the connection is remade.
+      const statuses = new Set<number>();
+      for (let i = 2; i < 8; i++) {
+        const res = await post(a, i);
+        statuses.add(res.status);
+        if (res.status === 503) expect(res.headers.get("retry-after")).toBe("1");
+      }
+      expect([...statuses].every((s) => s === 201 || s === 503)).toBe(true);
+      expect(statuses.has(201)).toBe(true);
+      expect((await request(`${a.url}/healthz`)).status).toBe(200);
+      await groupingSettled(a.url);
+      expect(a.proc.exitCode).toBeNull();
+      expect(consistency(url)).toMatchObject({ unassigned: 0, mismatched: 0, openTransactions: 0 });
+    } finally {
+      admin.close();
+    }
+  });
+
+  it("a transaction whose connection is lost fails as a whole, never finishing on the new connection", () => {
+    const url = testDbPath();
+    const store = FeedbackStore.open(url);
+    const admin = openRawDb(url);
+    try {
+      store.db.exec("CREATE TABLE t (n integer)");
+      const insert = store.db.prepare("INSERT INTO t (n) VALUES (?)");
+      const run = store.db.transaction(() => {
+        insert.run(1);
+        admin
+          .prepare(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()",
+          )
+          .all();
+        insert.run(2); // meets the cut connection
+        insert.run(3); // would autocommit on a new one: must fail instead
+      });
+      expect(() => run()).toThrow();
+      expect(admin.prepare("SELECT count(*) AS n FROM t").get()).toEqual({ n: 0 });
+      // The next statement reconnects.
+      insert.run(4);
+      expect(admin.prepare("SELECT n FROM t").all()).toEqual([{ n: 4 }]);
+    } finally {
+      admin.close();
+      store.close();
+    }
+  });
 });

@@ -36,6 +36,16 @@ export class PgError extends Error {
     super(message);
     this.name = "PgError";
   }
+
+  /**
+   * A failure a retry may not meet: the connection was lost (08…, the server shutting down 57P0…,
+   * no SQLSTATE at all, or no answer), a serialization failure or deadlock (40001, 40P01), or the
+   * server out of resources (53…).
+   */
+  get transient(): boolean {
+    const c = this.code ?? "";
+    return !/^[0-9A-Z]{5}$/.test(c) || /^(08|57P0|53|40001|40P01)/.test(c);
+  }
 }
 
 /** How long one query may take before the caller gives up on the connection (ms). */

@@ -3,8 +3,13 @@
  * (pg-sync.ts): plain JavaScript needs no loader, so the thread starts the same way from dist/,
  * under tsx and under vitest. node-postgres is required by the absolute path the caller resolved.
  *
- * One client; each request is one query, answered on the port, after which the shared flag is
- * raised so the waiting thread wakes (pg-sync.ts explains the protocol).
+ * One client at a time; each request is one query, answered on the port, after which the shared
+ * flag is raised so the waiting thread wakes (pg-sync.ts explains the protocol).
+ *
+ * A lost connection (the server restarted, a failover, an idle cut) is replaced on the next
+ * query. If it was lost inside a transaction, every statement up to that transaction's ROLLBACK
+ * fails (SQLSTATE 08006) instead of running, autocommitted, on the new connection: a transaction
+ * is all or nothing on either side of a reconnect.
  */
 export const PG_WORKER_SOURCE = String.raw`
 const { workerData } = require("node:worker_threads");
@@ -16,11 +21,40 @@ const signal = new Int32Array(flag);
 pg.types.setTypeParser(20, (v) => Number(v));
 pg.types.setTypeParser(1700, (v) => Number(v));
 
-const client = new pg.Client({ connectionString: url, application_name: applicationName });
-let connected;
+let client = null;
+let connected = null;
+let inTransaction = false;
+let lostTransaction = false;
 const names = new Map();
-let broken;
-client.on("error", (err) => { broken = err; });
+
+/** A failure of the connection itself rather than of the statement. */
+function connectionFailed(err) {
+  const code = String((err && err.code) || "");
+  if (/^(08|57P0)/.test(code) || /^E(CONNREFUSED|CONNRESET|PIPE|TIMEDOUT|NOTFOUND|AI_AGAIN|HOSTUNREACH|NETUNREACH)$/.test(code)) return true;
+  return /Connection terminated|connection error|not queryable|socket/i.test(String(err && err.message));
+}
+
+function drop() {
+  const c = client;
+  client = null;
+  connected = null;
+  names.clear(); // prepared statements belong to the old connection
+  if (inTransaction) lostTransaction = true;
+  inTransaction = false;
+  if (c) c.end().catch(() => undefined);
+}
+
+function open() {
+  if (!client) {
+    client = new pg.Client({ connectionString: url, application_name: applicationName });
+    const mine = client;
+    mine.on("error", () => {
+      if (client === mine) drop();
+    });
+    connected = mine.connect();
+  }
+  return connected;
+}
 
 function reply(id, r) {
   r.id = id;
@@ -32,25 +66,42 @@ function reply(id, r) {
 port.on("message", async (req) => {
   try {
     if (req.op === "close") {
-      await client.end().catch(() => undefined);
+      if (client) await client.end().catch(() => undefined);
+      client = null;
       reply(req.id, { ok: true, rows: [], rowCount: 0 });
       port.close();
       return;
     }
-    if (broken) throw broken;
-    connected = connected || client.connect();
-    await connected;
+    const text = req.text;
+    if (lostTransaction) {
+      if (text === "ROLLBACK") {
+        lostTransaction = false;
+        reply(req.id, { ok: true, rows: [], rowCount: 0 });
+        return;
+      }
+      reply(req.id, { ok: false, code: "08006", message: "the connection to PostgreSQL was lost during this transaction; it was rolled back" });
+      return;
+    }
+    await open();
     // A store statement is prepared once per connection (parse and plan skipped after that).
     let name;
     if (req.prepare) {
-      name = names.get(req.text);
-      if (name === undefined) names.set(req.text, (name = "s" + names.size));
+      name = names.get(text);
+      if (name === undefined) names.set(text, (name = "s" + names.size));
     }
-    const res = await client.query({ name, text: req.text, values: req.values, rowMode: req.array ? "array" : undefined });
+    const res = await client.query({ name, text, values: req.values, rowMode: req.array ? "array" : undefined });
+    if (text === "BEGIN") inTransaction = true;
+    else if (text === "COMMIT" || text === "ROLLBACK") inTransaction = false;
     // A multi-statement text (migrations) answers with one result per statement.
     const last = Array.isArray(res) ? res[res.length - 1] : res;
     reply(req.id, { ok: true, rows: (last && last.rows) || [], rowCount: (last && last.rowCount) || 0 });
   } catch (err) {
+    if (connectionFailed(err)) {
+      drop();
+      // The statement that met the lost connection fails; so does the rest of its transaction.
+      reply(req.id, { ok: false, code: (err && err.code) || "08006", message: String(err && err.message) });
+      return;
+    }
     reply(req.id, { ok: false, message: String(err && err.message), code: err && err.code, detail: err && err.detail });
   }
 });
