@@ -35,16 +35,36 @@ function recordedMode(value: unknown): string | null {
 
 const statements = new WeakMap<object, Statement>();
 
+/**
+ * On PostgreSQL the answer is kept this long (a round trip per request was a tenth of ingestion's
+ * cost): this process's own key and auth-mode changes clear it at once, another sidecar's are
+ * seen within this time. SQLite reads it every time (a read there costs microseconds).
+ */
+export const KEY_PRESENCE_TTL_MS = 1000;
+const cached = new WeakMap<object, { at: number; presence: KeyPresence }>();
+
+/** Forget the cached presence (after creating or revoking a key, or recording the auth mode). */
+export function forgetKeyPresence(store: FeedbackStore): void {
+  cached.delete(store.db);
+}
+
 export function keyPresence(store: FeedbackStore): KeyPresence {
   let stmt = statements.get(store.db);
   if (!stmt) {
     stmt = store.db.prepare(PRESENCE_SQL);
     statements.set(store.db, stmt);
   }
+  const pg = store.db.dialect === "postgres";
+  if (pg) {
+    const hit = cached.get(store.db);
+    if (hit && Date.now() - hit.at < KEY_PRESENCE_TTL_MS) return hit.presence;
+  }
   const row = stmt.get() as { recorded: unknown; had_keys: number; has_active_keys: number };
-  return {
+  const presence = {
     recordedMode: recordedMode(row.recorded),
     hadKeys: row.had_keys === 1,
     hasActiveKeys: row.has_active_keys === 1,
   };
+  if (pg) cached.set(store.db, { at: Date.now(), presence });
+  return presence;
 }

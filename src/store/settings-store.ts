@@ -2,6 +2,7 @@
  * Key/value settings (migration 2). Values are JSON documents validated by
  * their owner (src/settings/); secrets never come here, they live in .env.
  */
+import { AUTH_SETTING_KEY, forgetKeyPresence } from "./auth-store.js";
 import type { FeedbackStore } from "./store.js";
 
 export function readSetting(store: FeedbackStore, key: string): unknown {
@@ -21,4 +22,5 @@ export function writeSetting(store: FeedbackStore, key: string, value: unknown):
        ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
     )
     .run(key, JSON.stringify(value), new Date().toISOString());
+  if (key === AUTH_SETTING_KEY) forgetKeyPresence(store);
 }

@@ -16,6 +16,7 @@ import {
 } from "../feedback/index.js";
 import { decodeCursor, DEFAULT_LIMIT, encodeCursor, MAX_LIMIT, toFtsQuery, toTsQuery } from "./filters.js";
 import type { ReportFilter, ReportStatus } from "./filters.js";
+import { forgetKeyPresence } from "./auth-store.js";
 import { migrate } from "./migrations.js";
 import { migratePg } from "./migrations-pg.js";
 import { displayLocation, isPostgresUrl, type SqlDb, type Statement, sqliteDb } from "./sql/db.js";
@@ -116,6 +117,21 @@ const REPORT_JSON = {
 const INSERT_COLUMNS = ["created_at", ...REPORT_FIELD_NAMES, "idempotency_key", "gap_id"];
 const INSERT_REPORT = `INSERT INTO reports (${INSERT_COLUMNS.join(", ")})
   VALUES (${INSERT_COLUMNS.map((c) => `@${c}`).join(", ")})`;
+
+/** PostgreSQL: `rows` reports in one INSERT, each id returned with its idempotency key (see insertManyPg). */
+const INSERT_PG = new Map<number, string>();
+/** Reports per INSERT (PostgreSQL takes at most 65,535 parameters in one statement). */
+const PG_INSERT_ROWS = 500;
+function insertReportsPg(rows: number): string {
+  let sql = INSERT_PG.get(rows);
+  if (sql === undefined) {
+    const one = `(${INSERT_COLUMNS.map(() => "?").join(", ")})`;
+    sql = `INSERT INTO reports (${INSERT_COLUMNS.join(", ")}) VALUES ${Array.from({ length: rows }, () => one).join(", ")}
+      ON CONFLICT (idempotency_key) DO NOTHING RETURNING id, idempotency_key AS key`;
+    INSERT_PG.set(rows, sql);
+  }
+  return sql;
+}
 
 /** The payload as INSERT parameters: absent optionals are NULL, lists JSON text. */
 function insertParams(p: FeedbackPayload): Record<string, unknown> {
@@ -339,25 +355,58 @@ export class FeedbackStore {
 
   /**
    * Deferred ingestion on PostgreSQL: no write lock, so sidecars on one database ingest side by
-   * side. A key another process is inserting at this moment makes this INSERT wait for it, then
-   * do nothing, and the retry's answer is the first insert's id (exactly as with one process).
+   * side, and the whole batch is one multi-row INSERT (a round trip per report would cap a
+   * sidecar near 600 reports/s). A key another process is inserting at this moment makes the
+   * INSERT wait for it, then skip the row; that report's answer is the first insert's id, exactly
+   * as with one process. Ids come from the sequence in VALUES order, so the returned rows sorted
+   * by id meet the unkeyed items in order.
    */
   private insertManyPg(items: { payload: FeedbackPayload; idempotencyKey?: string | undefined }[]): InsertResult[] {
-    const insert = this.stmt(`${INSERT_REPORT} ON CONFLICT (idempotency_key) DO NOTHING`);
     const byKey = this.stmt("SELECT id FROM reports WHERE idempotency_key = ?");
     const inFlight = this.stmt(`SELECT pg_advisory_xact_lock_shared(${INGEST_LOCK_KEY})`);
-    return this.db.transaction((batch: typeof items) => {
+    return this.db.transaction((batch: typeof items): InsertResult[] => {
       inFlight.get();
-      return batch.map(({ payload: p, idempotencyKey }): InsertResult => {
-        const info = insert.run({
-          ...insertParams(p),
-          created_at: now(),
+      const at = now();
+      const values: unknown[] = [];
+      for (const { payload, idempotencyKey } of batch) {
+        const row: Record<string, unknown> = {
+          ...insertParams(payload),
+          created_at: at,
           idempotency_key: idempotencyKey ?? null,
           gap_id: null,
-        });
-        if (info.changes === 1) return { id: Number(info.lastInsertRowid), created: true, gap_id: null };
-        const existing = byKey.get(idempotencyKey) as { id: number };
-        return { id: existing.id, created: false, ...this.gaps.echoForReport(existing.id) };
+        };
+        for (const c of INSERT_COLUMNS) values.push(row[c]);
+      }
+      const width = INSERT_COLUMNS.length;
+      const returned: { id: number; key: string | null }[] = [];
+      for (let from = 0; from < batch.length; from += PG_INSERT_ROWS) {
+        const rows = Math.min(PG_INSERT_ROWS, batch.length - from);
+        const chunk = values.slice(from * width, (from + rows) * width);
+        returned.push(...(this.stmt(insertReportsPg(rows)).all(...chunk) as { id: number; key: string | null }[]));
+      }
+      returned.sort((a, b) => a.id - b.id);
+      const stored = new Map<string, number>();
+      const unkeyed: number[] = [];
+      for (const r of returned) {
+        if (r.key === null) unkeyed.push(r.id);
+        else stored.set(r.key, r.id);
+      }
+      let next = 0;
+      const answered = new Set<string>();
+      return batch.map(({ idempotencyKey: key }): InsertResult => {
+        if (key === undefined) {
+          const id = unkeyed[next++];
+          if (id === undefined) throw new StoreError("insert_mismatch", "the database stored fewer reports than sent");
+          return { id, created: true, gap_id: null };
+        }
+        const mine = stored.get(key);
+        if (mine !== undefined && !answered.has(key)) {
+          answered.add(key);
+          return { id: mine, created: true, gap_id: null };
+        }
+        // Stored before (by this batch, an earlier request or another sidecar): answer as a retry.
+        const id = mine ?? (byKey.get(key) as { id: number }).id;
+        return { id, created: false, ...this.gaps.echoForReport(id) };
       });
     })(items);
   }
@@ -688,6 +737,7 @@ export class FeedbackStore {
       hashSecret(secret),
       created_at,
     );
+    forgetKeyPresence(this);
     return { key: `pwm_${id}_${secret}`, info: { id, name: name ?? null, scope, created_at, revoked_at: null } };
   }
 
@@ -711,9 +761,10 @@ export class FeedbackStore {
   }
 
   revokeKey(id: string): boolean {
-    return (
-      this.stmt("UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL").run(now(), id).changes === 1
-    );
+    const revoked =
+      this.stmt("UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL").run(now(), id).changes === 1;
+    forgetKeyPresence(this);
+    return revoked;
   }
 
   hasKeys(): boolean {
