@@ -9,6 +9,7 @@ import { registerDraft } from "./commands/draft.js";
 import { registerGaps } from "./commands/gaps.js";
 import { registerKeys } from "./commands/keys.js";
 import { registerMcp } from "./commands/mcp.js";
+import { registerMigrate } from "./commands/migrate.js";
 import { registerProxy } from "../proxy/command.js";
 import { registerReplay } from "./commands/replay.js";
 import { registerServe } from "./commands/serve.js";
@@ -25,6 +26,7 @@ registerMcp(program);
 registerReplay(program);
 registerDraft(program);
 registerGaps(program);
+registerMigrate(program);
 registerProxy(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {

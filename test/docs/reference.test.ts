@@ -37,6 +37,7 @@ describe("the README's tables match --help", () => {
     ["mcp", "### `mcp`"],
     ["proxy", "### `proxy`"],
     ["draft", "### `draft`"],
+    ["migrate", "### `migrate`"],
     ["replay", "### Clients (`replay`, drop-ins, proxy)"],
   ];
 
