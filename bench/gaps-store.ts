@@ -15,6 +15,15 @@
  * (step 1 is skipped) and only step 2 runs, so the HTTP figures can be re-measured
  * without the minutes-long fill. The reused file must come from a run with the same
  * BENCH_GAP_ROWS/BENCH_GAP_NEEDS for the figures to mean the same thing.
+ *
+ * BENCH_DB=postgres measures PostgreSQL instead: the SQLite database of step 1 (filled, or
+ * reused from BENCH_GAPS_STORE_DB) is copied with COPY … FROM STDIN into a PostgreSQL
+ * database (bench/pg-load.ts; grouping 1M reports again through the store would take hours),
+ * and step 2 runs against `serve --db postgres://…` with one more page, the filtered report
+ * list GET /api/feedback?limit=50&server_name=server-7. The database is on a private server
+ * started for the bench (initdb in a temporary directory, loopback only, removed at the end),
+ * or the one BENCH_PG_URL names, whose contents are REPLACED (its role must be a superuser:
+ * the copy sets session_replication_role). The copy's time is printed per table.
  */
 import autocannon from "autocannon";
 import Database from "better-sqlite3";
@@ -23,6 +32,7 @@ import { join } from "node:path";
 import { FeedbackStore } from "../src/store/index.js";
 import { MIGRATIONS } from "../src/store/migrations.js";
 import { startServe, tempDir } from "../test/helpers/serve.js";
+import { benchBackend, benchPostgres, loadSqliteIntoPg } from "./pg-load.js";
 
 const rows = Number(process.env.BENCH_GAP_ROWS ?? 1_000_000);
 const needs = Number(process.env.BENCH_GAP_NEEDS ?? 100_000);
@@ -81,8 +91,34 @@ async function main(): Promise<void> {
     console.log(`bench:gaps-store — ${rows} reports about ${needs} needs, db ${dbPath}`);
     fill(dbPath);
   }
-  await measure(dbPath);
+  if (benchBackend() === "postgres") await onPostgres(dbPath);
+  else await measure(dbPath, SQLITE_PAGES);
   if (dir) rmSync(dir, { recursive: true, force: true });
+}
+
+const SQLITE_PAGES = [
+  "/api/gaps?limit=50",
+  "/api/gaps?limit=50&server_name=server-7",
+  "/api/gaps?limit=50&sort=reports",
+];
+const PG_PAGES = [...SQLITE_PAGES, "/api/feedback?limit=50&server_name=server-7"];
+
+async function onPostgres(sqlitePath: string): Promise<void> {
+  const pg = await benchPostgres();
+  try {
+    const url = await pg.newDatabase();
+    console.log(`copying ${sqlitePath} into PostgreSQL on ${pg.where}`);
+    const load = await loadSqliteIntoPg(sqlitePath, url, console.log);
+    const copied = load.tables.reduce((n, t) => n + t.rows, 0);
+    console.log(
+      `loaded ${copied} rows in ${load.totalSeconds.toFixed(1)} s (copy ${load.tables.reduce((n, t) => n + t.seconds, 0).toFixed(1)} s, ` +
+        `indexes ${load.indexSeconds.toFixed(1)} s, VACUUM ANALYZE ${load.vacuumSeconds.toFixed(1)} s); ` +
+        `not copied (SQLite only): ${load.skipped.join(", ")}`,
+    );
+    await measure(url, PG_PAGES);
+  } finally {
+    await pg.stop();
+  }
 }
 
 function fill(dbPath: string): void {
@@ -119,13 +155,9 @@ function fill(dbPath: string): void {
   store.close();
 }
 
-async function measure(dbPath: string): Promise<void> {
+async function measure(dbPath: string, pages: readonly string[]): Promise<void> {
   const server = await startServe({ dbPath });
-  for (const path of [
-    "/api/gaps?limit=50",
-    "/api/gaps?limit=50&server_name=server-7",
-    "/api/gaps?limit=50&sort=reports",
-  ]) {
+  for (const path of pages) {
     const r = await autocannon({ url: `${server.url}${path}`, connections: 10, duration: seconds });
     console.log(
       `GET ${path}: ${Math.round(r.requests.average)} req/s, p50 ${r.latency.p50} ms, p99 ${r.latency.p99} ms (${r.non2xx + r.errors} errors/non-2xx)`,

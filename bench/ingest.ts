@@ -11,15 +11,31 @@
  * list runs), BENCH_LIMITS ("high" by default: the rate limit and the daily byte cap stay
  * on, set far above what the bench sends, so their cost is in the figures; "off" turns
  * them off to compare).
+ *
+ * BENCH_DB=postgres runs step 1 against PostgreSQL (`serve --db postgres://…`) instead: on a
+ * private server started for the bench (test/helpers/postgres.ts: initdb in a temporary
+ * directory, loopback only, removed at the end), or on the database BENCH_PG_URL names (used
+ * as it is: the bench adds its reports to it). Then the same POST load on two `serve`
+ * processes on one database (a fresh one on the private server), one autocannon instance of
+ * 10 connections per process, both at once: each process's figures, the combined POST/s and
+ * its ratio to the one-process figure. Step 2 is SQLite-only here (BENCH_ROWS must be
+ * empty or unset): the 1M-row list pages on PostgreSQL are in `BENCH_DB=postgres npm run
+ * bench:gaps-store`, which loads them with COPY instead of through the store.
  */
 import autocannon from "autocannon";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { FeedbackStore } from "../src/store/index.js";
 import { startServe, tempDir } from "../test/helpers/serve.js";
+import { benchBackend, benchPostgres } from "./pg-load.js";
 import { seedTo, syntheticReport } from "./seed.js";
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
+const backend = benchBackend();
+if (backend === "postgres" && process.env.BENCH_ROWS)
+  throw new Error(
+    "BENCH_ROWS is for SQLite only: with BENCH_DB=postgres the list pages are measured by bench:gaps-store",
+  );
 const rowTargets = (process.env.BENCH_ROWS ?? "100000,1000000").split(",").filter(Boolean).map(Number);
 const limits = process.env.BENCH_LIMITS ?? "high";
 if (limits !== "high" && limits !== "off") throw new Error(`BENCH_LIMITS must be "high" or "off", not "${limits}"`);
@@ -103,7 +119,45 @@ async function main(): Promise<void> {
   rmSync(dir, { recursive: true, force: true });
 }
 
-main().catch((err: unknown) => {
+/** The one-process run's POST load, aimed at a server's URL. */
+const postLoad = (serverUrl: string): autocannon.Options => ({
+  url: `${serverUrl}/api/feedback`,
+  method: "POST",
+  headers: { "content-type": "application/json" },
+  body: JSON.stringify(syntheticReport(1)),
+});
+
+/** Step 1 on PostgreSQL: one process, then two processes on one database. */
+async function mainPg(): Promise<void> {
+  const pg = await benchPostgres();
+  try {
+    console.log(
+      `bench:ingest — ${seconds}s per run, 10 connections, ingestion limits ${limits}, db PostgreSQL on ${pg.where}`,
+    );
+    const url = await pg.newDatabase();
+    const server = await startServe({ dbPath: url, env: limitEnv });
+    const one = await run("POST /api/feedback (1 process)", postLoad(server.url));
+    await catchUp(server.url);
+    await server.stop();
+
+    const shared = await pg.newDatabase();
+    const servers = await Promise.all([1, 2].map(() => startServe({ dbPath: shared, env: limitEnv })));
+    const results = await Promise.all(
+      servers.map((s, i) => run(`POST /api/feedback (process ${i + 1} of 2, port ${s.port})`, postLoad(s.url))),
+    );
+    const combined = results.reduce((sum, r) => sum + r.requests.average, 0);
+    console.log(
+      `POST /api/feedback on 2 processes, one database: ${Math.round(combined)} req/s combined, ` +
+        `${(combined / one.requests.average).toFixed(2)}× one process`,
+    );
+    await catchUp(servers[0]!.url);
+    await Promise.all(servers.map((s) => s.stop()));
+  } finally {
+    await pg.stop();
+  }
+}
+
+(backend === "postgres" ? mainPg() : main()).catch((err: unknown) => {
   console.error(err);
   process.exit(1);
 });
