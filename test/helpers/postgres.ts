@@ -329,7 +329,10 @@ export function sharedPgUrl(): string | undefined {
   } catch {
     // Not inside a vitest worker (a script importing this helper): the env var is all there is.
   }
-  return provided || process.env[PG_URL_ENV] || undefined;
+  // Inside a vitest worker the project says (inject); the env var is for spawned scripts, and only
+  // counts when this process runs on PostgreSQL (the sqlite project's workers inherit it too).
+  if (provided !== undefined) return provided || undefined;
+  return testBackend() === "postgres" ? process.env[PG_URL_ENV] || undefined : undefined;
 }
 
 /** A fresh, empty database on the run's shared server; resolves with its URL. */
