@@ -230,7 +230,7 @@ function flatness(): void {
 }
 
 console.log("bench:gaps — grouping quality (B-cubed) and cost");
-for (const name of ["corpus.jsonl", "heldout.jsonl", "unseen.jsonl"]) {
+for (const name of ["corpus.jsonl", "heldout.jsonl", "unseen.jsonl", "fresh.jsonl"]) {
   try {
     evaluate(name);
   } catch (e) {

@@ -7,7 +7,7 @@
  *
  * Similarity of two gaps A and B on one server:
  *   text  = (1 - w) cos(centroid A, centroid B) + w max cos(exemplar of A, exemplar of B)
- *   total = text + toolBonus overlap(tools) - toolPenalty disagreement(tools)
+ *   total = text + toolBonus overlap(tools) - toolPenalty disagreement(tools)   (sibling tools count siblingPenalty)
  *                - typePenalty (1 - overlap(gap_types)) - slotPenalty (1 - overlap(slots))
  * and two groups of gaps join when the size-weighted AVERAGE of their cross pairs (average
  * linkage, not the best pair: no chaining) clears mergeThreshold, stricter than the join bar.
@@ -15,7 +15,7 @@
  * seeds no pairs), so the pass is never quadratic in a server's gaps.
  */
 import type { GapProfile, TermVector } from "./grouping-contract.js";
-import { SLOT_PREFIX } from "./signature.js";
+import { SLOT_PREFIX, toolResource } from "./signature.js";
 import { DEFAULT_PARAMS, type GroupingParams } from "./similarity.js";
 import { dot, norm } from "./vector.js";
 
@@ -57,10 +57,22 @@ function slotShares(v: TermVector): Map<string, number> | null {
   return m;
 }
 
+function resourceShares(counts: Readonly<Record<string, number>>, size: number): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const [k, v] of Object.entries(counts)) {
+    if (k === "") continue;
+    const r = toolResource(k);
+    m.set(r, (m.get(r) ?? 0) + v / size);
+  }
+  return m;
+}
+
 interface Prepared {
   p: GapProfile;
   norm: number;
   tools: Map<string, number>;
+  /** Tool shares by resource (sibling tools pooled), "" excluded. */
+  resources: Map<string, number>;
   types: Map<string, number>;
   slots: Map<string, number> | null;
   slotMass: number;
@@ -73,6 +85,7 @@ function prepare(p: GapProfile): Prepared {
     p,
     norm: norm(p.centroid),
     tools: shares(p.tools, p.size),
+    resources: resourceShares(p.tools, p.size),
     types: shares(p.gap_types, p.size),
     slots: slotShares(p.centroid),
     slotMass,
@@ -95,7 +108,10 @@ function pairSimilarity(a: Prepared, b: Prepared, params: Readonly<GroupingParam
     for (const eb of b.p.exemplars ?? []) exemplar = Math.max(exemplar, dot(ea, eb));
   const text = (1 - params.exemplarWeight) * centroid + params.exemplarWeight * exemplar;
   const named = overlap(a.tools, b.tools, "");
-  const disagreement = Math.max(0, Math.min(1 - (a.tools.get("") ?? 0), 1 - (b.tools.get("") ?? 0)) - named);
+  const namedBoth = Math.min(1 - (a.tools.get("") ?? 0), 1 - (b.tools.get("") ?? 0));
+  // Members on sibling tools (same resource, another verb) disagree less than unrelated tools.
+  const siblings = Math.max(named, overlap(a.resources, b.resources));
+  const disagreement = Math.max(0, namedBoth - siblings) + params.siblingPenalty * (siblings - named);
   const tool = params.toolBonus * named - params.toolPenalty * disagreement;
   const type = -params.typePenalty * (1 - overlap(a.types, b.types));
   let slot = 0;

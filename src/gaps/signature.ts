@@ -36,7 +36,7 @@ export const SLOT_PREFIX = "@";
  * ("item"/"time", which a sorted letter set confused, are too short and start differently).
  */
 const TYPO_WEIGHT = 0.3;
-const TYPO_MIN_LENGTH = 6;
+const TYPO_MIN_LENGTH = 5;
 const TYPO_MIN_SKELETON = 4;
 
 export function skeletonOf(word: string): string | null {
@@ -123,6 +123,33 @@ export function normaliseToolName(tool: string | null | undefined): string {
       .filter((s) => s.length > 0)
       .pop() ?? "";
   return last.toLowerCase().replace(/[^a-z0-9]/g, "");
+}
+
+/** Verbs tool names start or carry ("list_builds", "getBuild"): what a tool does, not what it acts on. */
+const TOOL_VERBS =
+  /get|list|fetch|read|search|find|query|create|add|new|update|edit|set|patch|delete|remove|upsert|describe|show/g;
+const RESOURCE_MEMO = new Map<string, string>();
+
+/** A normalised tool name without its verbs and a plural "s": "cilistbuilds", "cigetbuild" -> "cibuild". */
+export function toolResource(normalised: string): string {
+  let r = RESOURCE_MEMO.get(normalised);
+  if (r === undefined) {
+    r = normalised.replace(TOOL_VERBS, "").replace(/(?:es|s)$/, "");
+    if (RESOURCE_MEMO.size > 10_000) RESOURCE_MEMO.clear();
+    RESOURCE_MEMO.set(normalised, r);
+  }
+  return r;
+}
+
+/**
+ * Two normalised tool names that act on one resource with different verbs ("list_builds" and
+ * "get_build"): a field's format or a missing piece of data shows up in both, so naming the other
+ * one says less against a match than naming an unrelated tool.
+ */
+export function areSiblingTools(a: string, b: string): boolean {
+  if (a === b) return true;
+  const ra = toolResource(a);
+  return ra.length >= 3 && ra === toolResource(b);
 }
 
 const FIELDS = ["what_i_needed", "suggestion", "what_i_tried", "user_goal"] as const;

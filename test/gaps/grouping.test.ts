@@ -127,6 +127,32 @@ describe("chooseGap", () => {
     expect(same.total - other.total).toBeGreaterThanOrEqual(0.4);
   });
 
+  it("penalises a sibling tool (same resource, another verb) less than an unrelated one", () => {
+    const gap = profileOf(1, [
+      report({
+        tool_name: "ci_list_builds",
+        gap_type: "wrong_format",
+        what_i_needed: "build durations come back as strings like '1h2m3s', I need seconds",
+        suggestion: "duration_seconds integer",
+      }),
+    ]);
+    const base = {
+      gap_type: "wrong_format" as const,
+      what_i_needed: "the build duration is a string, not a number of seconds",
+      what_i_tried: "parsed it by hand",
+      suggestion: null,
+    };
+    const sibling = report({ ...base, tool_name: "ci_get_build" });
+    const unrelated = report({ ...base, tool_name: "ci_list_runners" });
+    const s = scoreAgainst(sibling, signatureOf(sibling), gap)!;
+    const u = scoreAgainst(unrelated, signatureOf(unrelated), gap)!;
+    expect(s.text).toBeCloseTo(u.text, 10);
+    expect(s.tool).toBeLessThan(0);
+    expect(s.tool).toBeGreaterThan(u.tool);
+    expect(chooseGap(sibling, signatureOf(sibling), [gap]).kind).toBe("join");
+    expect(chooseGap(unrelated, signatureOf(unrelated), [gap]).kind).toBe("new");
+  });
+
   it("keeps a different need on the same tool apart", () => {
     const gap = profileOf(1, [report()]);
     const input = report({

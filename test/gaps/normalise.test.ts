@@ -30,6 +30,30 @@ describe("normaliseText", () => {
     ]);
   });
 
+  it("reads general synonyms, abbreviations and spellings of one word as one term", () => {
+    const same: [string, string][] = [
+      ["re-run the build", "retrigger the build"],
+      ["restart the job", "retry the job"],
+      ["the artefacts", "the artifacts"],
+      ["by state", "by status"],
+      ["qty", "quantity"],
+      ["vendor", "supplier"],
+      ["roll back the deploy", "revert the deploy"],
+      ["log in first", "login first"],
+      ["a PO", "a purchase order"],
+      ["custom attributes", "custom fields"],
+    ];
+    for (const [a, b] of same) expect(tokens(a), `${a} ~ ${b}`).toEqual(tokens(b));
+  });
+
+  it("keeps words apart that only look alike", () => {
+    // "page" alone is a page (views, a wiki page), not paging; "next page" and "page size" are paging.
+    expect(tokens("page views")).not.toContain("paginate");
+    expect(tokens("the next page")).toContain("paginate");
+    expect(tokens("duplicate contacts")).not.toEqual(tokens("copy contacts"));
+    expect(tokens("log output")).not.toEqual(tokens("login output"));
+  });
+
   it("maps general API phrasings of one idea to one token", () => {
     for (const s of [
       "a date range",
