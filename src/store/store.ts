@@ -756,7 +756,7 @@ export class FeedbackStore {
 
   listKeys(): ApiKeyInfo[] {
     return this.stmt(
-      "SELECT id, name, scope, created_at, revoked_at FROM api_keys ORDER BY created_at",
+      "SELECT id, name, scope, created_at, revoked_at FROM api_keys ORDER BY created_at, id",
     ).all() as ApiKeyInfo[];
   }
 
