@@ -561,6 +561,8 @@ export class GapStore {
    * their signatures. Returns whether any remain.
    */
   fillTermCounts(batchSize = 5000): boolean {
+    // Nothing to count (every database once it is done, every PostgreSQL one): no write transaction.
+    if (!this.termCountsPending()) return false;
     return this.db
       .transaction(() => {
         const fill = this.stmt("SELECT watermark, upto FROM gap_term_df_fill").get() as

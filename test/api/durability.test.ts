@@ -57,25 +57,29 @@ it("keeps every acknowledged report across SIGKILL", async () => {
       cursor = page.body.nextCursor;
     } while (cursor);
     for (const id of acknowledged) expect(stored.has(id), `acknowledged report ${id} is missing`).toBe(true);
-    // And the database is healthy after the crash: SQLite's file checks out; PostgreSQL holds no
-    // lock and no open transaction of the killed process.
-    const db = openRawDb(first.dbPath, { readonly: true });
-    try {
-      if (db.sqlite) expect(db.sqlite.pragma("integrity_check", { simple: true })).toBe("ok");
-      else {
-        const mine = "datname = current_database() AND pid <> pg_backend_pid()";
-        expect(
-          db
-            .prepare(`SELECT count(*) AS n FROM pg_stat_activity WHERE ${mine} AND state LIKE 'idle in transaction%'`)
-            .get(),
-        ).toEqual({ n: 0 });
-        expect(db.prepare("SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory'").get()).toEqual({ n: 0 });
-      }
-    } finally {
-      db.close();
-    }
   } finally {
     await second.stop();
+  }
+  // And the database is healthy after the crash: SQLite's file checks out; PostgreSQL holds no
+  // lock and no open transaction on this database once both sidecars are gone.
+  const db = openRawDb(first.dbPath, { readonly: true });
+  try {
+    if (db.sqlite) expect(db.sqlite.pragma("integrity_check", { simple: true })).toBe("ok");
+    else {
+      const here = "(SELECT oid FROM pg_database WHERE datname = current_database())";
+      expect(
+        db
+          .prepare(
+            "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND state LIKE 'idle in transaction%'",
+          )
+          .get(),
+      ).toEqual({ n: 0 });
+      expect(
+        db.prepare(`SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory' AND database = ${here}`).get(),
+      ).toEqual({ n: 0 });
+    }
+  } finally {
+    db.close();
   }
 });
 

@@ -1,11 +1,11 @@
 /**
  * vitest globalSetup of the `postgres` project (vitest.config.ts), or of any run with
  * PATCHWORK_TEST_BACKEND=postgres: start ONE PostgreSQL server for the run, hand its base URL
- * to the test files (provide("patchworkPgUrl") and PATCHWORK_TEST_PG_URL, both read by
- * testDatabase()) and stop it at teardown. For a project on another backend it does nothing.
+ * to the test files (provide("patchworkPgUrl"), read by testDatabase(); a script outside vitest
+ * can name one with PATCHWORK_TEST_PG_URL) and stop it at teardown. For a project on another backend it does nothing.
  */
 import type { TestProject } from "vitest/node";
-import { PG_URL_ENV, type PostgresServer, startPostgres, testBackend } from "./postgres.js";
+import { type PostgresServer, startPostgres, testBackend } from "./postgres.js";
 
 let server: PostgresServer | undefined;
 
@@ -16,10 +16,8 @@ export default async function setup(project: TestProject): Promise<(() => Promis
   }
   server = await startPostgres();
   project.provide("patchworkPgUrl", server.baseUrl);
-  // Also for processes that are not vitest workers (children the tests spawn, scripts).
-  process.env[PG_URL_ENV] = server.baseUrl;
+  // Not in process.env: the sqlite project's workers would inherit it. Workers read provide().
   return async () => {
-    delete process.env[PG_URL_ENV];
     await server?.stop();
     server = undefined;
   };

@@ -57,10 +57,12 @@ function consistency(url: string) {
         "SELECT count(*) AS n FROM gaps g WHERE g.reports <> (SELECT count(*) FROM reports r WHERE r.gap_id = g.id)",
       ),
       counted: one("SELECT coalesce(sum(reports), 0) AS n FROM gaps"),
-      // Nothing left locked or open by a killed process.
-      advisoryLocks: one("SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory'"),
+      // Nothing left locked or open on this database (read once its sidecars are stopped).
+      advisoryLocks: one(
+        "SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+      ),
       openTransactions: one(
-        "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND state LIKE 'idle in transaction%'",
+        "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND state LIKE 'idle in transaction%'",
       ),
     };
   } finally {
@@ -89,6 +91,14 @@ describe("two sidecars on one PostgreSQL database", () => {
     expect(ids.size).toBe(N);
     await groupingSettled(a.url);
     await groupingSettled(b.url);
+    // Both sidecars serve the same gaps.
+    const [ga, gb] = await Promise.all([
+      request(`${a.url}/api/gaps?limit=200`),
+      request(`${b.url}/api/gaps?limit=200`),
+    ]);
+    expect(ga.body.items.map((g: { id: number }) => g.id)).toEqual(gb.body.items.map((g: { id: number }) => g.id));
+    await a.stop();
+    await b.stop();
     expect(consistency(url)).toEqual({
       reports: N,
       unassigned: 0,
@@ -98,12 +108,6 @@ describe("two sidecars on one PostgreSQL database", () => {
       advisoryLocks: 0,
       openTransactions: 0,
     });
-    // Both sidecars serve the same gaps.
-    const [ga, gb] = await Promise.all([
-      request(`${a.url}/api/gaps?limit=200`),
-      request(`${b.url}/api/gaps?limit=200`),
-    ]);
-    expect(ga.body.items.map((g: { id: number }) => g.id)).toEqual(gb.body.items.map((g: { id: number }) => g.id));
   });
 
   it("a sidecar SIGKILLed mid-burst loses no acknowledged report and leaves nothing locked", async () => {
@@ -131,6 +135,8 @@ describe("two sidecars on one PostgreSQL database", () => {
     const again = await sidecar(url);
     await groupingSettled(b.url);
     await groupingSettled(again.url);
+    await b.stop();
+    await again.stop();
     const stored = consistency(url);
     expect(stored).toMatchObject({ unassigned: 0, inDeadGap: 0, mismatched: 0, advisoryLocks: 0, openTransactions: 0 });
     expect(stored.counted).toBe(stored.reports);
@@ -237,6 +243,7 @@ describe("two sidecars on one PostgreSQL database", () => {
       expect((await request(`${a.url}/healthz`)).status).toBe(200);
       await groupingSettled(a.url);
       expect(a.proc.exitCode).toBeNull();
+      await a.stop();
       expect(consistency(url)).toMatchObject({ unassigned: 0, mismatched: 0, openTransactions: 0 });
     } finally {
       admin.close();
