@@ -17,21 +17,19 @@ export interface KeyPresence {
   hasActiveKeys: boolean;
 }
 
-const PRESENCE_SQL = `SELECT
-    (SELECT value FROM settings WHERE key = '${AUTH_SETTING_KEY}') AS recorded,
+/**
+ * The mode is read inside the database, per dialect: the auth document carries a history of up
+ * to 100 changes, and parsing it on every request would cost more than the query.
+ */
+const MODE_OF = {
+  sqlite: "json_extract(value, '$.mode')",
+  postgres: "value::json ->> 'mode'",
+} as const;
+
+const presenceSql = (dialect: keyof typeof MODE_OF) => `SELECT
+    (SELECT ${MODE_OF[dialect]} FROM settings WHERE key = '${AUTH_SETTING_KEY}') AS recorded_mode,
     CASE WHEN EXISTS (SELECT 1 FROM api_keys) THEN 1 ELSE 0 END AS had_keys,
     CASE WHEN EXISTS (SELECT 1 FROM api_keys WHERE revoked_at IS NULL) THEN 1 ELSE 0 END AS has_active_keys`;
-
-/** The recorded mode from the setting's JSON text (read here, so the SQL is the same on both backends). */
-function recordedMode(value: unknown): string | null {
-  if (typeof value !== "string") return null;
-  try {
-    const mode = (JSON.parse(value) as { mode?: unknown }).mode;
-    return typeof mode === "string" ? mode : null;
-  } catch {
-    return null;
-  }
-}
 
 const statements = new WeakMap<object, Statement>();
 
@@ -51,7 +49,7 @@ export function forgetKeyPresence(store: FeedbackStore): void {
 export function keyPresence(store: FeedbackStore): KeyPresence {
   let stmt = statements.get(store.db);
   if (!stmt) {
-    stmt = store.db.prepare(PRESENCE_SQL);
+    stmt = store.db.prepare(presenceSql(store.db.dialect));
     statements.set(store.db, stmt);
   }
   const pg = store.db.dialect === "postgres";
@@ -59,9 +57,9 @@ export function keyPresence(store: FeedbackStore): KeyPresence {
     const hit = cached.get(store.db);
     if (hit && Date.now() - hit.at < KEY_PRESENCE_TTL_MS) return hit.presence;
   }
-  const row = stmt.get() as { recorded: unknown; had_keys: number; has_active_keys: number };
+  const row = stmt.get() as { recorded_mode: unknown; had_keys: number; has_active_keys: number };
   const presence = {
-    recordedMode: recordedMode(row.recorded),
+    recordedMode: typeof row.recorded_mode === "string" ? row.recorded_mode : null,
     hadKeys: row.had_keys === 1,
     hasActiveKeys: row.has_active_keys === 1,
   };
