@@ -244,6 +244,9 @@ function decodeGapCursor(cursor: string): [number | string, number] | undefined 
 }
 
 /** Band keys are stored per server, so a lookup never reads another server's gaps. */
+/** Rows per multi-row statement of a grouping batch (4 parameters a row at most: far below either cap). */
+const ROWS_PER_STATEMENT = 200;
+
 /**
  * A band key as stored: server, separator, band. SQLite databases have always used NUL;
  * PostgreSQL text cannot hold NUL, so it uses the unit separator (patchworkmcp migrate converts).
@@ -1197,6 +1200,24 @@ export class AssignBatch {
     return w;
   }
 
+  /**
+   * `head VALUES (…), (…) tail` for `rows`, in chunks of at most ROWS_PER_STATEMENT (both
+   * databases cap a statement's parameters); the rows any RETURNING gave back, in no set order.
+   */
+  private rows(head: string, rows: unknown[][], tail: string): unknown[] {
+    const out: unknown[] = [];
+    for (let from = 0; from < rows.length; from += ROWS_PER_STATEMENT) {
+      const chunk = rows.slice(from, from + ROWS_PER_STATEMENT);
+      const one = `(${chunk[0]!.map(() => "?").join(", ")})`;
+      const sql = `${head} ${chunk.map(() => one).join(", ")} ${tail}`;
+      const stmt = this.stmt(sql);
+      const params = chunk.flat();
+      if (/\bRETURNING\b/.test(tail)) out.push(...stmt.all(...params));
+      else stmt.run(...params);
+    }
+    return out;
+  }
+
   /** The gap a report joins: same fingerprint joins outright, otherwise the engine chooses among band candidates. */
   choose(
     report: GroupedReport,
@@ -1300,14 +1321,16 @@ export class AssignBatch {
     w.profile = addToProfile(w.profile, gapId, report, signature);
     w.dirty = true;
     this.countTerms(report.server_name, signature);
-    // Bands are written at once (a later report in this batch must find this gap), each pair once per batch.
-    const addBand = this.stmt("INSERT OR IGNORE INTO gap_bands (band, gap_id) VALUES (?, ?)");
+    // Bands are written at once (a later report in this batch must find this gap), each pair once
+    // per batch, in one statement (a round trip per band is most of the cost on PostgreSQL).
+    const newBands: unknown[][] = [];
     for (const band of signature.bands) {
       const key = `${gapId}\u0000${band}`;
       if (this.bands.has(key)) continue;
       this.bands.add(key);
-      addBand.run(this.gaps.bandKey(report.server_name, band), gapId);
+      newBands.push([this.gaps.bandKey(report.server_name, band), gapId]);
     }
+    this.rows("INSERT OR IGNORE INTO gap_bands (band, gap_id) VALUES", newBands, "");
     const fpKey = `${report.server_name}\u0000${signature.fingerprint}`;
     if (this.fingerprints.get(fpKey) !== gapId) {
       this.stmt(
@@ -1364,22 +1387,26 @@ export class AssignBatch {
          top_tool = @top_tool, top_gap_type = @top_gap_type, updated_at = @updated_at, profile = @profile,
          profile_version = @profile_version WHERE id = @id`,
     );
-    const upsertFacet = this.stmt(
-      "INSERT INTO gap_facets (gap_id, kind, value, n) VALUES (?, ?, ?, ?) ON CONFLICT (gap_id, kind, value) DO UPDATE SET n = gap_facets.n + excluded.n RETURNING n",
-    );
-    for (const f of this.facetDeltas.values()) {
-      const total = (upsertFacet.get(f.gapId, f.kind, f.value, f.n) as { n: number }).n;
-      if (total !== f.n) continue; // the value was already counted for this gap
+    // Facet and df deltas go in multi-row upserts (each key once per batch, so no row is hit twice).
+    const totals = this.rows(
+      "INSERT INTO gap_facets (gap_id, kind, value, n) VALUES",
+      [...this.facetDeltas.values()].map((f) => [f.gapId, f.kind, f.value, f.n]),
+      "ON CONFLICT (gap_id, kind, value) DO UPDATE SET n = gap_facets.n + excluded.n RETURNING gap_id, kind, value, n",
+    ) as { gap_id: number; kind: string; value: string; n: number }[];
+    for (const t of totals) {
+      const f = this.facetDeltas.get(`${t.gap_id}\u0000${t.kind}\u0000${t.value}`)!;
+      if (t.n !== f.n) continue; // the value was already counted for this gap
       const row = this.working.get(f.gapId)!.row;
       if (f.kind === "s") row.sessions++;
       else if (f.kind === "c") row.clients++;
       else if (f.kind === "m") row.models++;
     }
     this.facetDeltas.clear();
-    const addDf = this.stmt(
-      "INSERT INTO gap_term_df (server_name, term, df) VALUES (?, ?, ?) ON CONFLICT (server_name, term) DO UPDATE SET df = gap_term_df.df + excluded.df",
+    this.rows(
+      "INSERT INTO gap_term_df (server_name, term, df) VALUES",
+      [...this.dfDelta.values()].map((d) => [d.server, d.term, d.n]),
+      "ON CONFLICT (server_name, term) DO UPDATE SET df = gap_term_df.df + excluded.df",
     );
-    for (const d of this.dfDelta.values()) addDf.run(d.server, d.term, d.n);
     this.dfDelta.clear();
     const at = nowIso();
     for (const [id, w] of this.working) {

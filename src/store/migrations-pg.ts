@@ -13,7 +13,7 @@ import type { SqlDb } from "./sql/db.js";
 import type { Migration } from "./migrations.js";
 
 /** The advisory lock key migrations hold (distinct from the store's write lock). */
-const MIGRATION_LOCK_KEY = 0x70776d30; // "pwm0"
+export const MIGRATION_LOCK_KEY = 0x70776d30; // "pwm0"
 
 const APPEND_ONLY = (table: string, what: string) => `
   CREATE TRIGGER ${table}_append_only BEFORE UPDATE OR DELETE ON ${table}
@@ -243,13 +243,14 @@ export const PG_MIGRATIONS: readonly Migration[] = [
 
 /** Bring a PostgreSQL database up to the newest migration. Safe to call on every open, from many processes at once. */
 export function migratePg(db: SqlDb): number {
-  db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
-    version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at TEXT NOT NULL)`);
   const versionNow = () =>
     (db.prepare("SELECT coalesce(max(version), 0) AS v FROM schema_migrations").get() as { v: number }).v;
-  if (versionNow() >= PG_MIGRATIONS[PG_MIGRATIONS.length - 1]!.version) return versionNow();
-  db.transaction(() => {
+  // Everything under the lock, the bookkeeping table's creation too: two sidecars starting at once
+  // on an empty database would otherwise race to create it.
+  return db.transaction(() => {
     db.exec(`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK_KEY})`);
+    db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+      version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at TEXT NOT NULL)`);
     const current = versionNow();
     for (const m of PG_MIGRATIONS) {
       if (m.version <= current) continue;
@@ -260,6 +261,6 @@ export function migratePg(db: SqlDb): number {
         new Date().toISOString(),
       );
     }
+    return versionNow();
   })();
-  return versionNow();
 }

@@ -8,6 +8,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { groupingSettled } from "../helpers/gaps.js";
 import { request } from "../helpers/http.js";
 import { FeedbackStore } from "../../src/store/index.js";
+import { MIGRATION_LOCK_KEY } from "../../src/store/migrations-pg.js";
 import { INGEST_LOCK_KEY } from "../../src/store/sql/pg-db.js";
 import { openRawDb, type ServeProcess, startServe, testDbPath } from "../helpers/serve.js";
 
@@ -71,6 +72,39 @@ function consistency(url: string) {
 }
 
 describe("two sidecars on one PostgreSQL database", () => {
+  it("sidecars starting at once on an empty database wait for one migration, creating nothing before it", async () => {
+    const url = testDbPath();
+    const holder = openRawDb(url);
+    const watch = openRawDb(url);
+    try {
+      // Hold the migration lock: every sidecar must queue behind it before it touches the schema.
+      holder.exec("BEGIN");
+      holder.prepare(`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK_KEY})`).get();
+      const starting = Promise.all([sidecar(url), sidecar(url), sidecar(url)]);
+      const waiting = () =>
+        (
+          watch
+            .prepare(
+              "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND wait_event = 'advisory'",
+            )
+            .get() as { n: number }
+        ).n;
+      const deadline = Date.now() + 30_000;
+      while (waiting() < 3) {
+        if (Date.now() > deadline) throw new Error(`only ${waiting()} of 3 sidecars waited for the migration lock`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      const tables = watch.prepare("SELECT count(*) AS n FROM pg_tables WHERE schemaname = 'public'").get();
+      expect(tables).toEqual({ n: 0 });
+      holder.exec("COMMIT");
+      for (const s of await starting) expect((await request(`${s.url}/healthz`)).status).toBe(200);
+      expect(watch.prepare("SELECT count(*) AS n FROM schema_migrations").get()).toEqual({ n: 1 });
+    } finally {
+      holder.close();
+      watch.close();
+    }
+  });
+
   it("ingest side by side: a key sent to both is stored once, and every report lands in exactly one gap", async () => {
     const url = testDbPath();
     const a = await sidecar(url);
