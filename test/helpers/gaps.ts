@@ -3,6 +3,7 @@
  * assigns the gap moments later (src/gaps/deferred.ts).
  */
 import { request } from "./http.js";
+import { openRawDb } from "./serve.js";
 
 const WAIT_MS = 15_000;
 const tick = () => new Promise((r) => setTimeout(r, 20));
@@ -33,5 +34,32 @@ export async function groupingSettled(baseUrl: string): Promise<GroupingJson> {
     if (g.pending === 0 && g.mode === "idle") return g;
     if (Date.now() > deadline) throw new Error(`grouping still behind after ${WAIT_MS} ms: ${JSON.stringify(g)}`);
     await tick();
+  }
+}
+
+/** Every report in exactly one live gap, every gap's cached count equal to its reports (read from the database). */
+export function gapConsistency(location: string): {
+  reports: number;
+  unassigned: number;
+  inDeadGap: number;
+  mismatched: number;
+  counted: number;
+} {
+  const db = openRawDb(location, { readonly: true });
+  try {
+    const one = (sql: string) => (db.prepare(sql).get() as { n: number }).n;
+    return {
+      reports: one("SELECT count(*) AS n FROM reports"),
+      unassigned: one("SELECT count(*) AS n FROM reports WHERE gap_id IS NULL"),
+      inDeadGap: one(
+        "SELECT count(*) AS n FROM reports r JOIN gaps g ON g.id = r.gap_id WHERE g.status = 'duplicate' OR g.server_name <> r.server_name",
+      ),
+      mismatched: one(
+        "SELECT count(*) AS n FROM gaps g WHERE g.reports <> (SELECT count(*) FROM reports r WHERE r.gap_id = g.id)",
+      ),
+      counted: one("SELECT coalesce(sum(reports), 0) AS n FROM gaps"),
+    };
+  } finally {
+    db.close();
   }
 }

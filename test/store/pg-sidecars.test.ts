@@ -5,7 +5,7 @@
  * locked or half-done. In the `postgres` project only (vitest.config.ts): a database per test.
  */
 import { afterAll, describe, expect, it } from "vitest";
-import { groupingSettled } from "../helpers/gaps.js";
+import { gapConsistency, groupingSettled } from "../helpers/gaps.js";
 import { request } from "../helpers/http.js";
 import { FeedbackStore } from "../../src/store/index.js";
 import { MIGRATION_LOCK_KEY } from "../../src/store/migrations-pg.js";
@@ -43,22 +43,13 @@ const report = (i: number) => ({
 const post = (s: ServeProcess, i: number, key?: string) =>
   request(`${s.url}/api/feedback`, { body: report(i), ...(key ? { headers: { "idempotency-key": key } } : {}) });
 
-/** Every report in exactly one live gap, every gap's cached count equal to its reports. */
+/** gapConsistency, plus nothing left locked or open on this database (read once its sidecars are stopped). */
 function consistency(url: string) {
   const db = openRawDb(url);
   try {
     const one = (sql: string) => (db.prepare(sql).get() as { n: number }).n;
     return {
-      reports: one("SELECT count(*) AS n FROM reports"),
-      unassigned: one("SELECT count(*) AS n FROM reports WHERE gap_id IS NULL"),
-      inDeadGap: one(
-        "SELECT count(*) AS n FROM reports r JOIN gaps g ON g.id = r.gap_id WHERE g.status = 'duplicate' OR g.server_name <> r.server_name",
-      ),
-      mismatched: one(
-        "SELECT count(*) AS n FROM gaps g WHERE g.reports <> (SELECT count(*) FROM reports r WHERE r.gap_id = g.id)",
-      ),
-      counted: one("SELECT coalesce(sum(reports), 0) AS n FROM gaps"),
-      // Nothing left locked or open on this database (read once its sidecars are stopped).
+      ...gapConsistency(url),
       advisoryLocks: one(
         "SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
       ),
