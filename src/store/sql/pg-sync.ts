@@ -2,9 +2,10 @@
  * A synchronous PostgreSQL connection: node-postgres in a worker thread, and a caller that
  * blocks until each query's answer is there, the way better-sqlite3 blocks on the disk.
  *
- * Protocol: the caller lowers a shared flag, posts {text, values} on a MessagePort and waits
- * on the flag (Atomics.wait); the worker runs the query, posts the reply on the port and raises
- * the flag; the caller wakes and takes the reply synchronously (receiveMessageOnPort).
+ * Protocol: the caller lowers a shared flag, posts {id, text, values} on a MessagePort and
+ * waits on the flag (Atomics.wait); the worker runs the query, posts the reply (with the same id)
+ * on the port and raises the flag; the caller wakes and takes the reply synchronously
+ * (receiveMessageOnPort), waiting a few microseconds more if it is not visible yet.
  */
 import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from "node:worker_threads";
 import { createRequire } from "node:module";
@@ -49,13 +50,13 @@ export class PgError extends Error {
 }
 
 /** How long one query may take before the caller gives up on the connection (ms). */
-const QUERY_TIMEOUT_MS = Number(process.env.PWM_PG_TIMEOUT ?? 120_000);
+const QUERY_TIMEOUT_MS = 120_000;
 
 export class PgSyncConnection {
   private readonly worker: Worker;
   private readonly port: MessagePort;
   private readonly signal: Int32Array;
-  /** Never notified: Atomics.wait on it is a 1 ms sleep. */
+  /** Never notified: Atomics.wait on it is a short sleep. */
   private readonly nap = new Int32Array(new SharedArrayBuffer(4));
   private seq = 0;
   private workerAlive = true;
