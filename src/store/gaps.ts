@@ -7,7 +7,7 @@
  * because the store runs them inside its transactions.
  */
 import type Database from "better-sqlite3";
-import type { SqlDb, Statement } from "./sql/db.js";
+import { type SqlDb, type Statement, valuesList } from "./sql/db.js";
 import { INGEST_LOCK_KEY } from "./sql/pg-db.js";
 import type { FeedbackPayload } from "../feedback/index.js";
 import type { GapProfile, GroupingInput, ReportSignature, ServerTermStats } from "../gaps/grouping-contract.js";
@@ -390,12 +390,14 @@ export class GapStore {
     const head = this.stmt(
       "SELECT assigned_upto AS upto, coalesce((SELECT max(id) FROM reports), 0) AS latest FROM grouping_state",
     );
-    if (this.db.dialect === "postgres") {
-      // Wait out the ingestion transactions in flight (INGEST_LOCK_KEY): ids up to `latest` are final.
+    let before = head.get() as { upto: number; latest: number };
+    if (before.latest > before.upto && this.db.dialect === "postgres") {
+      // Wait out the ingestion transactions in flight (INGEST_LOCK_KEY), then read again: ids up to
+      // `latest` are final. Only when there is work: an idle worker's tick costs one read.
       this.stmt(`SELECT pg_advisory_lock(${INGEST_LOCK_KEY})`).get();
       this.stmt(`SELECT pg_advisory_unlock(${INGEST_LOCK_KEY})`).get();
+      before = head.get() as { upto: number; latest: number };
     }
-    const before = head.get() as { upto: number; latest: number };
     if (before.latest <= before.upto)
       return { processed: 0, assigned: 0, assignedUpTo: before.upto, latestId: before.latest };
     const rows = this.stmt(
@@ -1208,8 +1210,7 @@ export class AssignBatch {
     const out: unknown[] = [];
     for (let from = 0; from < rows.length; from += ROWS_PER_STATEMENT) {
       const chunk = rows.slice(from, from + ROWS_PER_STATEMENT);
-      const one = `(${chunk[0]!.map(() => "?").join(", ")})`;
-      const sql = `${head} ${chunk.map(() => one).join(", ")} ${tail}`;
+      const sql = `${head} ${valuesList(chunk[0]!.length, chunk.length)} ${tail}`;
       const stmt = this.stmt(sql);
       const params = chunk.flat();
       if (/\bRETURNING\b/.test(tail)) out.push(...stmt.all(...params));

@@ -19,7 +19,7 @@ import type { ReportFilter, ReportStatus } from "./filters.js";
 import { forgetKeyPresence } from "./auth-store.js";
 import { migrate } from "./migrations.js";
 import { migratePg } from "./migrations-pg.js";
-import { displayLocation, isPostgresUrl, type SqlDb, type Statement, sqliteDb } from "./sql/db.js";
+import { displayLocation, isPostgresUrl, type SqlDb, type Statement, sqliteDb, valuesList } from "./sql/db.js";
 import { INGEST_LOCK_KEY, PgDb } from "./sql/pg-db.js";
 import { AssignBatch, GapStore, groupedReport } from "./gaps.js";
 import type { EvidenceRow } from "./gap-analyses.js";
@@ -125,8 +125,7 @@ const PG_INSERT_ROWS = 500;
 function insertReportsPg(rows: number): string {
   let sql = INSERT_PG.get(rows);
   if (sql === undefined) {
-    const one = `(${INSERT_COLUMNS.map(() => "?").join(", ")})`;
-    sql = `INSERT INTO reports (${INSERT_COLUMNS.join(", ")}) VALUES ${Array.from({ length: rows }, () => one).join(", ")}
+    sql = `INSERT INTO reports (${INSERT_COLUMNS.join(", ")}) VALUES ${valuesList(INSERT_COLUMNS.length, rows)}
       ON CONFLICT (idempotency_key) DO NOTHING RETURNING id, idempotency_key AS key`;
     INSERT_PG.set(rows, sql);
   }

@@ -61,6 +61,12 @@ export function sqliteDb(db: Database.Database): SqlDb {
   };
 }
 
+/** `(?, ?), (?, ?)`: the VALUES list of a multi-row INSERT of `rows` rows of `width` columns. */
+export function valuesList(width: number, rows: number): string {
+  const one = `(${Array.from({ length: width }, () => "?").join(", ")})`;
+  return Array.from({ length: rows }, () => one).join(", ");
+}
+
 /** True for a `--db` value that names a PostgreSQL database rather than a SQLite file. */
 export function isPostgresUrl(value: string): boolean {
   return /^postgres(?:ql)?:\/\//i.test(value);
