@@ -67,6 +67,9 @@ export class HttpUpstream implements UpstreamLink {
       let res: Response;
       try {
         res = await fetch(url, init);
+      } catch (err) {
+        await this.tookThenDied(err, init);
+        throw err;
       } finally {
         if (init?.method === "GET") this.standaloneOpened?.();
       }
@@ -151,6 +154,7 @@ export class HttpUpstream implements UpstreamLink {
       });
     } catch (err) {
       if (id !== undefined) this.modern.delete(id);
+      await this.tookThenDied(err);
       throw err;
     }
     void this.readModern(res, id, abort.signal).finally(() => {
@@ -292,6 +296,20 @@ export class HttpUpstream implements UpstreamLink {
       cancel: (reason) => source.cancel(reason),
     });
     return new Response(body, { status: res.status, statusText: res.statusText, headers: res.headers });
+  }
+
+  /**
+   * A POST that failed after its connection was made (reset, "other side closed") may have been
+   * taken by a server that then died. Ask whether it still answers before the request is called
+   * "not taken": if it is gone, the close is reported first, and every pending request (this one
+   * included) gets the one "went away before answering" error. A refused connection was not taken.
+   */
+  private async tookThenDied(err: unknown, init?: RequestInit): Promise<void> {
+    if (this.closing || (init !== undefined && init.method !== "POST")) return;
+    if (err instanceof Error && err.name === "AbortError") return;
+    const code = err instanceof Error && isObject(err.cause) ? err.cause.code : undefined;
+    if (code === "ECONNREFUSED") return;
+    await this.probe();
   }
 
   private async probe(): Promise<void> {
