@@ -11,7 +11,9 @@ import { dbOption, parseYesNo, requireDbFile } from "./options.js";
 export function registerSync(program: Command): void {
   program
     .command("sync")
-    .description("pull the state of the gaps' GitHub issues back into their status (closed → fixed/wontfix, reopened → open)")
+    .description(
+      "pull the state of the gaps' GitHub issues back into their status (closed → fixed/wontfix, reopened → open)",
+    )
     .addOption(dbOption())
     .addOption(
       new Option("--json [yes|no]", "print JSON instead of text")

@@ -100,7 +100,8 @@ export async function syncIssues(options: SyncOptions): Promise<SyncResult> {
       }
       auths.set(link.server_name, auth);
     }
-    if (auth instanceof IssueError) return { ...base, outcome: "error", error: { code: auth.code, message: auth.message } };
+    if (auth instanceof IssueError)
+      return { ...base, outcome: "error", error: { code: auth.code, message: auth.message } };
     const clientKey = `${auth.baseUrl ?? ""}\u0000${auth.token}`;
     let octokit = clients.get(clientKey);
     if (!octokit) {
@@ -127,7 +128,11 @@ export async function syncIssues(options: SyncOptions): Promise<SyncResult> {
     const human = store.gaps.issues.lastHumanStatusAt(link.gap_id);
     const humanLater = human !== null && Date.parse(human) >= Date.parse(seen.changed_at);
     const apply =
-      stateChanged && target !== undefined && !humanLater && link.gap_status !== "duplicate" && link.gap_status !== target;
+      stateChanged &&
+      target !== undefined &&
+      !humanLater &&
+      link.gap_status !== "duplicate" &&
+      link.gap_status !== target;
     const wrote = store.gaps.issues.recordSync({
       gapId: link.gap_id,
       expected,
@@ -176,9 +181,13 @@ export function startIssueSync(
       .then((result) => {
         for (const item of result.items) {
           if (item.outcome === "changed")
-            options.log?.(`patchworkmcp: gap ${item.gap_id} is now ${item.to} (${item.repo}#${item.number} ${item.state})`);
+            options.log?.(
+              `patchworkmcp: gap ${item.gap_id} is now ${item.to} (${item.repo}#${item.number} ${item.state})`,
+            );
           else if (item.outcome === "error")
-            options.log?.(`patchworkmcp: issue sync of gap ${item.gap_id} failed (${item.error?.code}): ${item.error?.message}`);
+            options.log?.(
+              `patchworkmcp: issue sync of gap ${item.gap_id} failed (${item.error?.code}): ${item.error?.message}`,
+            );
         }
         return result;
       })

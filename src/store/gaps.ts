@@ -45,7 +45,15 @@ type Stmt = (sql: string) => Statement;
 interface GapRow
   extends Omit<
     Gap,
-    "regressed" | "needs_review" | "tool_name" | "gap_type" | "blocked_share" | "score" | "score_explain" | "analysis" | "issue"
+    | "regressed"
+    | "needs_review"
+    | "tool_name"
+    | "gap_type"
+    | "blocked_share"
+    | "score"
+    | "score_explain"
+    | "analysis"
+    | "issue"
   > {
   regressed: number;
   needs_review: number;

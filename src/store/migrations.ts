@@ -362,7 +362,8 @@ export const MIGRATIONS: readonly Migration[] = [
       -- whoever holds claim_token (until claimed_at + the lease) is creating the issue; a claim left
       -- by a process that died is taken over, and the issues GitHub holds since first_claimed_at are
       -- searched for the gap's marker before another is created (src/draft/issues.ts).
-      CREATE TABLE gap_issues (
+      -- IF NOT EXISTS: tests that wind user_version back to replay older migrations re-run this one.
+      CREATE TABLE IF NOT EXISTS gap_issues (
         gap_id           INTEGER PRIMARY KEY REFERENCES gaps (id),
         repo             TEXT    NOT NULL,
         number           INTEGER,

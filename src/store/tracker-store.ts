@@ -228,7 +228,16 @@ export class TrackerStore {
         const moved = this.stmt(
           `UPDATE gap_issues SET state = ?, state_reason = ?, url = ?, issue_changed_at = ?, synced_at = ?
            WHERE gap_id = ? AND number IS NOT NULL AND state IS NOT DISTINCT FROM ? AND state_reason IS NOT DISTINCT FROM ?`,
-        ).run(seen.state, seen.state_reason, seen.url, seen.changed_at, at, gapId, expected.state, expected.state_reason);
+        ).run(
+          seen.state,
+          seen.state_reason,
+          seen.url,
+          seen.changed_at,
+          at,
+          gapId,
+          expected.state,
+          expected.state_reason,
+        );
         if (moved.changes !== 1) return false;
         if (input.status !== undefined) {
           // A decision settles the flags the automatic pass raised, as a human edit does.

@@ -57,7 +57,13 @@ const getGap = async (id: number) => json(await api(`/api/gaps/${id}`));
 const putSettings = (body: unknown) => api("/api/settings", { method: "PUT", body: JSON.stringify(body) });
 const octokit = () => new Octokit({ auth: gh.token, baseUrl: gh.url });
 const setState = (issue_number: number, state: "open" | "closed", state_reason?: "completed" | "not_planned") =>
-  octokit().rest.issues.update({ owner: OWNER, repo: NAME, issue_number, state, ...(state_reason ? { state_reason } : {}) });
+  octokit().rest.issues.update({
+    owner: OWNER,
+    repo: NAME,
+    issue_number,
+    state,
+    ...(state_reason ? { state_reason } : {}),
+  });
 const issuesFor = (id: number) =>
   gh.issues.list(REPO).filter((i) => i.body.includes(issueMarker({ id, server_name: "weather" })));
 
@@ -143,9 +149,7 @@ describe("creating an issue from a gap", () => {
     expect(extra.status).toBe(422);
     expect(gh.issues.list(REPO)).toHaveLength(0);
 
-    expect(
-      (await putSettings({ secrets: { github_token: gh.token, github_api_url: gh.url } })).status,
-    ).toBe(200);
+    expect((await putSettings({ secrets: { github_token: gh.token, github_api_url: gh.url } })).status).toBe(200);
   });
 
   it("creates the issue: title, counts, reports fenced as data, the link back; the URL is kept on the gap", async () => {
@@ -330,7 +334,10 @@ describe("patchworkmcp sync", () => {
   it("a human status set after the issue closed is kept", async () => {
     const number = (await getGap(gaps.crashed)).issue.number as number;
     await setState(number, "closed", "completed");
-    const patched = await api(`/api/gaps/${gaps.crashed}`, { method: "PATCH", body: JSON.stringify({ status: "planned" }) });
+    const patched = await api(`/api/gaps/${gaps.crashed}`, {
+      method: "PATCH",
+      body: JSON.stringify({ status: "planned" }),
+    });
     expect(patched.status).toBe(200);
     const run = await sync();
     expect(run.out).toContain(`gap ${gaps.crashed} (${REPO}#${number} closed/completed): kept planned`);
@@ -341,7 +348,10 @@ describe("patchworkmcp sync", () => {
   });
 
   it("a human status set before the issue closed gives way to the issue", async () => {
-    const patched = await api(`/api/gaps/${gaps.early}`, { method: "PATCH", body: JSON.stringify({ status: "planned" }) });
+    const patched = await api(`/api/gaps/${gaps.early}`, {
+      method: "PATCH",
+      body: JSON.stringify({ status: "planned" }),
+    });
     expect(patched.status).toBe(200);
     const made = await makeIssue(gaps.early);
     const { issue } = await json(made);
@@ -369,7 +379,8 @@ describe("serve's periodic issue sync", () => {
   it("with --issue-sync-interval pulls a reopen back by itself, with actor autonomy", async () => {
     const number = (await getGap(gaps.race)).issue.number as number;
     await setState(number, "open");
-    const reads = () => gh.requests.filter((r) => r.method === "GET" && r.path === `/repos/${REPO}/issues/${number}`).length;
+    const reads = () =>
+      gh.requests.filter((r) => r.method === "GET" && r.path === `/repos/${REPO}/issues/${number}`).length;
     const seen = reads();
     expect((await getGap(gaps.race)).status).toBe("wontfix");
     await serve.stop();
@@ -379,12 +390,12 @@ describe("serve's periodic issue sync", () => {
       env: { ...CLEAN_ENV, GITHUB_TOKEN: gh.token, GITHUB_API_URL: gh.url },
       args: ["--issue-sync-interval", "1"],
     });
-    await expect
-      .poll(async () => (await getGap(gaps.race)).status, { timeout: 20_000, interval: 200 })
-      .toBe("open");
+    await expect.poll(async () => (await getGap(gaps.race)).status, { timeout: 20_000, interval: 200 }).toBe("open");
     expect(reads()).toBeGreaterThan(seen);
     const rows = ((await getGap(gaps.race)).history as any[]).filter((h) => h.action === "issue_synced_reopened");
-    expect(rows).toEqual([expect.objectContaining({ actor: "autonomy", details: expect.objectContaining({ to: "open" }) })]);
+    expect(rows).toEqual([
+      expect.objectContaining({ actor: "autonomy", details: expect.objectContaining({ to: "open" }) }),
+    ]);
   });
 
   it("refuses a bad interval", async () => {

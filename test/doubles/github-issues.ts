@@ -5,7 +5,6 @@
  * header, pull requests included as GitHub does) and GET /user. JSON shapes,
  * status codes and second-precision timestamps as GitHub sends them.
  */
-import type { ServerResponse } from "node:http";
 
 const DOCS = "https://docs.github.com/rest";
 /** GitHub refuses issue bodies longer than this. */
@@ -159,29 +158,38 @@ export class IssueTracker {
     send: (status: number, body?: unknown, headers?: Record<string, string>) => void;
   }): boolean {
     const { method, rest, query, body: b, repo, apiUrl, send } = input;
-    const invalid = (message: string, errors?: unknown[]) =>
+    const invalid = (message: string, errors?: unknown[]): true => {
       send(422, { message, ...(errors ? { errors } : {}), documentation_url: DOCS, status: "422" });
-    const notFound = () => send(404, { message: "Not Found", documentation_url: DOCS, status: "404" });
+      return true;
+    };
+    const notFound = (): true => {
+      send(404, { message: "Not Found", documentation_url: DOCS, status: "404" });
+      return true;
+    };
     const items = this.items(repo);
 
     if (method === "POST" && rest === "/issues") {
       if (typeof b.title !== "string" || b.title.trim() === "")
-        return (invalid("Validation Failed", [{ resource: "Issue", field: "title", code: "missing_field" }]), true);
+        return invalid("Validation Failed", [{ resource: "Issue", field: "title", code: "missing_field" }]);
       if (b.title.length > TITLE_MAX)
-        return (
-          invalid("Validation Failed", [
-            { resource: "Issue", field: "title", code: "custom", message: "title is too long (maximum is 256 characters)" },
-          ]),
-          true
-        );
+        return invalid("Validation Failed", [
+          {
+            resource: "Issue",
+            field: "title",
+            code: "custom",
+            message: "title is too long (maximum is 256 characters)",
+          },
+        ]);
       const body = typeof b.body === "string" ? b.body : "";
       if (body.length > BODY_MAX)
-        return (
-          invalid("Validation Failed", [
-            { resource: "Issue", field: "body", code: "custom", message: "body is too long (maximum is 65536 characters)" },
-          ]),
-          true
-        );
+        return invalid("Validation Failed", [
+          {
+            resource: "Issue",
+            field: "body",
+            code: "custom",
+            message: "body is too long (maximum is 65536 characters)",
+          },
+        ]);
       const issue = this.add(repo, { title: b.title, body });
       send(201, this.json(apiUrl, repo, issue));
       return true;
@@ -189,11 +197,11 @@ export class IssueTracker {
     if (method === "GET" && rest === "/issues") {
       const state = query.get("state") ?? "open";
       if (!["open", "closed", "all"].includes(state))
-        return (invalid("Validation Failed", [{ resource: "Issue", field: "state", code: "invalid" }]), true);
+        return invalid("Validation Failed", [{ resource: "Issue", field: "state", code: "invalid" }]);
       const since = query.get("since");
       const sinceMs = since === null ? undefined : Date.parse(since);
       if (sinceMs !== undefined && !Number.isFinite(sinceMs))
-        return (invalid("Validation Failed", [{ resource: "Issue", field: "since", code: "invalid" }]), true);
+        return invalid("Validation Failed", [{ resource: "Issue", field: "since", code: "invalid" }]);
       const perPage = Math.min(100, Math.max(1, Number(query.get("per_page") ?? 30) || 30));
       const page = Math.max(1, Number(query.get("page") ?? 1) || 1);
       const direction = query.get("direction") ?? "desc";
@@ -227,20 +235,20 @@ export class IssueTracker {
     if (!one) return false;
     const issue = items.find((i) => i.number === Number(one[1]));
     if (method === "GET") {
-      if (!issue) return (notFound(), true);
+      if (!issue) return notFound();
       send(200, this.json(apiUrl, repo, issue));
       return true;
     }
     if (method === "PATCH") {
-      if (!issue) return (notFound(), true);
+      if (!issue) return notFound();
       if (b.state !== undefined && b.state !== "open" && b.state !== "closed")
-        return (invalid("Validation Failed", [{ resource: "Issue", field: "state", code: "invalid" }]), true);
+        return invalid("Validation Failed", [{ resource: "Issue", field: "state", code: "invalid" }]);
       if (
         b.state_reason !== undefined &&
         b.state_reason !== null &&
         !(STATE_REASONS as readonly unknown[]).includes(b.state_reason)
       )
-        return (invalid("Validation Failed", [{ resource: "Issue", field: "state_reason", code: "invalid" }]), true);
+        return invalid("Validation Failed", [{ resource: "Issue", field: "state_reason", code: "invalid" }]);
       const at = githubTime(this.now());
       if (typeof b.title === "string") issue.title = b.title;
       if (typeof b.body === "string") issue.body = b.body;
