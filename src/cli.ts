@@ -13,6 +13,7 @@ import { registerMigrate } from "./commands/migrate.js";
 import { registerProxy } from "../proxy/command.js";
 import { registerReplay } from "./commands/replay.js";
 import { registerServe } from "./commands/serve.js";
+import { registerSync } from "./commands/sync.js";
 import { VERSION } from "./version.js";
 
 const program = new Command("patchworkmcp")
@@ -26,6 +27,7 @@ registerMcp(program);
 registerReplay(program);
 registerDraft(program);
 registerGaps(program);
+registerSync(program);
 registerMigrate(program);
 registerProxy(program);
 

@@ -28,6 +28,7 @@ interface ServeFlags {
   rateLimitBurst: number;
   maxBytesPerServerDay: number;
   gapAnalysisInterval: number;
+  issueSyncInterval: number;
 }
 
 export function registerServe(program: Command): void {
@@ -88,6 +89,20 @@ export function registerServe(program: Command): void {
           return n;
         }),
     )
+    .addOption(
+      new Option(
+        "--issue-sync-interval <seconds>",
+        "how often the gaps' GitHub issues are read back into their status; 0 = never (run `patchworkmcp sync`)",
+      )
+        .env("FEEDBACK_ISSUE_SYNC_INTERVAL")
+        .default(0)
+        .argParser((v) => {
+          const n = Number(v);
+          if (!Number.isInteger(n) || n < 0 || n > 86_400)
+            throw new Error("--issue-sync-interval must be a whole number of seconds from 0 (off) to 86400");
+          return n;
+        }),
+    )
     .action(async (flags: ServeFlags) => {
       // Loaded on use: every verb shares one CLI, and only `serve` needs the web stack.
       const { startServer } = await import("../http/server.js");
@@ -106,6 +121,7 @@ export function registerServe(program: Command): void {
           maxBytesPerServerDay: flags.maxBytesPerServerDay,
         },
         gapAnalysisIntervalMs: flags.gapAnalysisInterval,
+        issueSyncIntervalMs: flags.issueSyncInterval * 1000,
       });
       if (created) process.stderr.write(`patchworkmcp: created a new, empty database at ${flags.db}\n`);
       const where = running.context.store.label;

@@ -43,8 +43,32 @@ function isLoopback(url: string | undefined): boolean {
   }
 }
 
+/** Octokit as PatchworkMCP uses it: quiet, and without throttling or retries against a loopback endpoint. */
+export function createOctokit(options: { token: string; baseUrl?: string | undefined; userAgent: string }): Octokit {
+  const local = isLoopback(options.baseUrl);
+  return new Octokit({
+    auth: options.token,
+    ...(options.baseUrl ? { baseUrl: options.baseUrl.replace(/\/+$/, "") } : {}),
+    userAgent: options.userAgent,
+    // GitHub asks for pauses between writes; a loopback endpoint (a test double or a local proxy) does not need them.
+    throttle: {
+      enabled: !local,
+      onRateLimit: (_after: number, _opts: object, _o: Octokit, retryCount: number) => retryCount < 1,
+      onSecondaryRateLimit: (_after: number, _opts: object, _o: Octokit, retryCount: number) => retryCount < 1,
+    },
+    retry: { enabled: !local },
+    log: { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined },
+  });
+}
+
 /** Turn an octokit failure into a sentence; never includes request headers (the token). */
-export function githubError(err: unknown, step: DraftStep, what: string, repo: string): DraftError {
+export function githubError(
+  err: unknown,
+  step: DraftStep,
+  what: string,
+  repo: string,
+  permission = "contents/pull-requests write",
+): DraftError {
   if (err instanceof DraftError) return err;
   if (err instanceof Error && err.name === "AbortError")
     return new DraftError("cancelled", "The draft was cancelled.", step);
@@ -60,7 +84,7 @@ export function githubError(err: unknown, step: DraftStep, what: string, repo: s
     if (err.status === 403)
       return new DraftError(
         "github_forbidden",
-        `GitHub refused to ${what} in ${repo} (403 ${detail}). The token may lack the contents/pull-requests write permission.`,
+        `GitHub refused to ${what} in ${repo} (403 ${detail}). The token may lack the ${permission} permission.`,
         step,
       );
     if (err.status === 404)
@@ -99,20 +123,7 @@ export class GitHubRepo implements RepoSource {
     this.name = options.repo;
     this.label = `${options.owner}/${options.repo}`;
     this.recordName = this.label;
-    const local = isLoopback(options.baseUrl);
-    this.octokit = new Octokit({
-      auth: options.token,
-      ...(options.baseUrl ? { baseUrl: options.baseUrl.replace(/\/+$/, "") } : {}),
-      userAgent: "patchworkmcp-draft",
-      // GitHub asks for pauses between writes; a loopback endpoint (a test double or a local proxy) does not need them.
-      throttle: {
-        enabled: !local,
-        onRateLimit: (_after: number, _opts: object, _o: Octokit, retryCount: number) => retryCount < 1,
-        onSecondaryRateLimit: (_after: number, _opts: object, _o: Octokit, retryCount: number) => retryCount < 1,
-      },
-      retry: { enabled: !local },
-      log: { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined },
-    });
+    this.octokit = createOctokit({ token: options.token, baseUrl: options.baseUrl, userAgent: "patchworkmcp-draft" });
   }
 
   private get req() {

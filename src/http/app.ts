@@ -12,6 +12,7 @@ import { JSON_TYPES } from "./json-body.js";
 import { draftApi } from "./routes/draft.js";
 import { exportRoutes } from "./routes/export.js";
 import { feedbackRoutes } from "./routes/feedback.js";
+import { gapIssueRoutes } from "./routes/gap-issue.js";
 import { gapLlmRoutes } from "./routes/gap-llm.js";
 import { gapRoutes, reportGapRoutes } from "./routes/gaps.js";
 import { statsRoutes } from "./routes/stats.js";
@@ -88,6 +89,7 @@ export function createApp(options: AppOptions): AppContext {
   api.use("/feedback", reportGapRoutes({ store, auth }));
   api.use("/gaps", gapRoutes({ store, auth }));
   api.use("/gaps", gapLlmRoutes({ store, auth }));
+  api.use("/gaps", gapIssueRoutes({ store, auth }));
   api.use("/stats", statsRoutes({ store, auth }));
   api.use("/export", exportRoutes({ store, auth }));
   api.use(draftApi({ store, auth }));

@@ -17,9 +17,9 @@ import type { FeedbackStore, Gap, GapListQuery } from "../store/index.js";
 const MAX_ENTRIES = 64;
 
 interface CachedItem {
-  /** The gap's JSON up to (without) its score, score_explain and analysis, and without the closing brace. */
+  /** The gap's JSON up to (without) its score, score_explain, analysis and issue, and without the closing brace. */
   head: string;
-  /** `,"analysis":…}` */
+  /** `,"analysis":…,"issue":…}` */
   tail: string;
   gap: Gap;
 }
@@ -66,8 +66,12 @@ class GapListCache {
     const { items, nextCursor } = this.store.gaps.listGaps(filter, { sort, limit, cursor });
     return {
       items: items.map((gap) => {
-        const { score: _score, score_explain: _explain, analysis, ...rest } = gap;
-        return { head: JSON.stringify(rest).slice(0, -1), tail: `,"analysis":${JSON.stringify(analysis)}}`, gap };
+        const { score: _score, score_explain: _explain, analysis, issue, ...rest } = gap;
+        return {
+          head: JSON.stringify(rest).slice(0, -1),
+          tail: `,"analysis":${JSON.stringify(analysis)},"issue":${JSON.stringify(issue)}}`,
+          gap,
+        };
       }),
       end: `],"nextCursor":${JSON.stringify(nextCursor)},"grouping":${JSON.stringify(this.store.gaps.progress())}}`,
     };

@@ -24,6 +24,8 @@ export interface ServeOptions {
   limits?: IngestLimits | undefined;
   /** How often automatic gap analysis looks for gaps to analyse (it runs only when the settings turn it on). */
   gapAnalysisIntervalMs?: number | undefined;
+  /** How often linked GitHub issues are read back into their gaps' status (0 or absent: never). */
+  issueSyncIntervalMs?: number | undefined;
   /** Where warnings go (stderr by default). */
   log?: ((line: string) => void) | undefined;
   /**
@@ -94,6 +96,13 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   // Automatic analysis spends LLM tokens: its ticks do nothing unless the settings turn it on.
   const { startAutoAnalysis } = await import("../draft/gap-analysis-worker.js");
   const analysis = startAutoAnalysis(store, { intervalMs: options.gapAnalysisIntervalMs, log });
+  // Reading issues back is opt-in: it calls GitHub once per linked issue on every pass.
+  const issueSync = options.issueSyncIntervalMs
+    ? (await import("../draft/issue-sync.js")).startIssueSync(store, new DraftSettings(store), {
+        intervalMs: options.issueSyncIntervalMs,
+        log,
+      })
+    : undefined;
 
   let closing: Promise<void> | undefined;
   return {
@@ -108,6 +117,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
         void context.mcp.close();
         backfill?.stop();
         analysis.stop();
+        issueSync?.stop();
         server.close(() => {
           void (worker?.stop() ?? Promise.resolve()).then(() => {
             store.close();

@@ -1,5 +1,6 @@
 /** Types of what the gap store hands out. */
 import type { GapStatus } from "./gap-filters.js";
+import type { GapIssue } from "./tracker-store.js";
 import type { Draft, Note, Page, Report } from "./types.js";
 
 export type TitleSource = "medoid" | "human" | "llm";
@@ -34,6 +35,8 @@ export interface Gap {
   score_explain: string;
   /** The cached LLM analysis (null: never analysed, or analysis is off). */
   analysis: GapAnalysis | null;
+  /** The GitHub issue made from the gap (null: none). */
+  issue: GapIssue | null;
 }
 
 /** What the analysis proposes to build. */

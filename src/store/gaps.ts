@@ -35,6 +35,7 @@ import {
 } from "./gap-filters.js";
 import type { Gap, GapChange, GapEcho, GapHistoryEntry, GroupingProgress, InsertResult } from "./gap-types.js";
 import { GapAnalysisStore } from "./gap-analyses.js";
+import { TrackerStore } from "./tracker-store.js";
 import { StoreError } from "./store.js";
 import type { Draft, Note } from "./types.js";
 
@@ -44,7 +45,15 @@ type Stmt = (sql: string) => Statement;
 interface GapRow
   extends Omit<
     Gap,
-    "regressed" | "needs_review" | "tool_name" | "gap_type" | "blocked_share" | "score" | "score_explain" | "analysis"
+    | "regressed"
+    | "needs_review"
+    | "tool_name"
+    | "gap_type"
+    | "blocked_share"
+    | "score"
+    | "score_explain"
+    | "analysis"
+    | "issue"
   > {
   regressed: number;
   needs_review: number;
@@ -206,6 +215,7 @@ function toGap(row: GapRow, now = Date.now()): Gap {
     score,
     score_explain,
     analysis: null,
+    issue: null,
   };
 }
 
@@ -288,12 +298,15 @@ export class GapStore {
 
   /** The cached LLM analyses (src/store/gap-analyses.ts). */
   readonly analyses: GapAnalysisStore;
+  /** The GitHub issues made from gaps (src/store/tracker-store.ts). */
+  readonly issues: TrackerStore;
 
   constructor(
     private readonly db: SqlDb,
     private readonly stmt: Stmt,
   ) {
     this.analyses = new GapAnalysisStore(db, stmt, this);
+    this.issues = new TrackerStore(db, stmt, this);
   }
 
   // ---- assignment (ingest and the grouping pass) -------------------------
@@ -705,6 +718,7 @@ export class GapStore {
     if (!row) return undefined;
     const gap = toGap(row);
     gap.analysis = this.analyses.get(id, row.reports);
+    gap.issue = this.issues.get(id);
     return gap;
   }
 
@@ -762,7 +776,11 @@ export class GapStore {
     const now = Date.now();
     const items = rows.slice(0, limit).map((r) => toGap(r, now));
     const analyses = this.analyses.forGaps(items);
-    for (const g of items) g.analysis = analyses.get(g.id) ?? null;
+    const issues = this.issues.forGaps(items.map((g) => g.id));
+    for (const g of items) {
+      g.analysis = analyses.get(g.id) ?? null;
+      g.issue = issues.get(g.id) ?? null;
+    }
     const lastRow = rows.length > limit ? rows[limit - 1]! : undefined;
     const nextCursor = lastRow
       ? encodeGapCursor((lastRow as unknown as Record<string, number | string>)[column]!, lastRow.id)

@@ -239,6 +239,30 @@ export const PG_MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 3,
+    description: "issue-tracker links: the GitHub issue made from a gap, and the claim that keeps it to one",
+    sql: `
+      -- One row per gap that has (or is getting) a GitHub issue. A row with number NULL is a claim:
+      -- whoever holds claim_token (until claimed_at + the lease) is creating the issue; a claim left
+      -- by a process that died is taken over, and the issues GitHub holds since first_claimed_at are
+      -- searched for the gap's marker before another is created (src/draft/issues.ts).
+      CREATE TABLE gap_issues (
+        gap_id           BIGINT PRIMARY KEY REFERENCES gaps (id),
+        repo             TEXT    NOT NULL,
+        number           BIGINT,
+        url              TEXT,
+        state            TEXT,
+        state_reason     TEXT,
+        issue_changed_at TEXT,
+        claim_token      TEXT,
+        claimed_at       TEXT,
+        first_claimed_at TEXT    NOT NULL,
+        linked_at        TEXT,
+        synced_at        TEXT
+      );
+    `,
+  },
 ];
 
 /** Bring a PostgreSQL database up to the newest migration. Safe to call on every open, from many processes at once. */

@@ -354,6 +354,31 @@ export const MIGRATIONS: readonly Migration[] = [
         AND CASE WHEN g.mode = 'regroup' THEN min(g.watermark, s.upto) ELSE s.upto END > 0;
     `,
   },
+  {
+    version: 9,
+    description: "issue-tracker links: the GitHub issue made from a gap, and the claim that keeps it to one",
+    sql: `
+      -- One row per gap that has (or is getting) a GitHub issue. A row with number NULL is a claim:
+      -- whoever holds claim_token (until claimed_at + the lease) is creating the issue; a claim left
+      -- by a process that died is taken over, and the issues GitHub holds since first_claimed_at are
+      -- searched for the gap's marker before another is created (src/draft/issues.ts).
+      -- IF NOT EXISTS: tests that wind user_version back to replay older migrations re-run this one.
+      CREATE TABLE IF NOT EXISTS gap_issues (
+        gap_id           INTEGER PRIMARY KEY REFERENCES gaps (id),
+        repo             TEXT    NOT NULL,
+        number           INTEGER,
+        url              TEXT,
+        state            TEXT,
+        state_reason     TEXT,
+        issue_changed_at TEXT,
+        claim_token      TEXT,
+        claimed_at       TEXT,
+        first_claimed_at TEXT    NOT NULL,
+        linked_at        TEXT,
+        synced_at        TEXT
+      );
+    `,
+  },
 ];
 
 /** Bring a database up to the newest migration. Safe to call on every open. */

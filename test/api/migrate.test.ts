@@ -108,6 +108,23 @@ describe.skipIf(unavailable)("patchworkmcp migrate", () => {
       };
       s.addDraft(gapDraftReports[0]!, draft, { gapId: big[0]!.id, reportIds: gapDraftReports });
       s.addDraft(2, { ...draft, kind: "local_commit", url: null, number: null, title: null });
+      // A gap's GitHub issue (linked) and an unfinished claim on another (tracker-store.ts).
+      const at = new Date();
+      const linked = s.gaps.issues.claim(big[0]!.id, "o/r", "tok-linked", at, 60_000);
+      if (linked.kind !== "claimed") throw new Error("could not claim");
+      s.gaps.issues.link(
+        big[0]!.id,
+        "tok-linked",
+        {
+          number: 9,
+          url: "https://github.example/o/r/issues/9",
+          state: "open",
+          state_reason: null,
+          changed_at: at.toISOString(),
+        },
+        { actor: "admin:ana", action: "issue_created", details: { number: 9 } },
+      );
+      s.gaps.issues.claim(big[3]!.id, "o/r", "tok-pending", at, 60_000);
       key = s.createKey("read", "dashboard").key;
       revokedKey = s.createKey("ingest", "old agent").key;
       s.revokeKey(/^pwm_([0-9a-f]{12})_/.exec(revokedKey)![1]!);

@@ -13,6 +13,7 @@
 import { createHash } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { type DoubleIssue, IssueTracker } from "./github-issues.js";
 
 const DOCS = "https://docs.github.com/rest";
 
@@ -79,6 +80,10 @@ export interface GitHubDouble {
   pulls(fullName: string): DoublePull[];
   /** The commit at a branch tip: message and parent count. */
   commitAt(fullName: string, branch: string): { sha: string; message: string; parents: string[] } | undefined;
+  /** Issues per repository (github-issues.ts): list, add directly, move the double's clock. */
+  issues: IssueTracker;
+  /** Put an issue in a repository directly (another author, or a run that died before storing it). */
+  addIssue(fullName: string, input: { title: string; body: string; user?: string }): DoubleIssue;
   failNext(rule: FailRule, status: number, body?: unknown): void;
   /** Hold the next matching request for `ms` before answering (to test cancellation mid-flight). */
   slowNext(rule: FailRule, ms: number): void;
@@ -220,10 +225,17 @@ export async function startGitHubDouble(options: GitHubDoubleOptions = {}): Prom
     return Object.fromEntries([...flatten(c.tree)].map(([p, v]) => [p, blobText(v.sha)]));
   };
 
+  const issues = new IssueTracker();
   const double: GitHubDouble = {
     url: "",
     token: tokens[0]!,
     requests,
+    issues,
+    addIssue(fullName, input) {
+      const r = repos.get(fullName.toLowerCase());
+      if (!r) throw new Error(`the double has no repository ${fullName}`);
+      return issues.add(r, input);
+    },
     truncateTreesAfter: undefined,
     addRepo(fullName, files, opts = {}) {
       const [owner, name] = fullName.split("/") as [string, string];
@@ -282,8 +294,9 @@ export async function startGitHubDouble(options: GitHubDoubleOptions = {}): Prom
     },
   };
 
-  const send = (res: ServerResponse, status: number, body?: unknown) => {
+  const send = (res: ServerResponse, status: number, body?: unknown, headers: Record<string, string> = {}) => {
     res.statusCode = status;
+    for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
     res.setHeader("x-github-api-version-selected", "2022-11-28");
     res.setHeader("x-ratelimit-limit", "5000");
     res.setHeader("x-ratelimit-remaining", "4999");
@@ -320,6 +333,9 @@ export async function startGitHubDouble(options: GitHubDoubleOptions = {}): Prom
       return send(res, fault!.status, fault!.body);
     }
 
+    if (method === "GET" && path === "/user")
+      return send(res, 200, { login: issues.login, id: 1, node_id: "U_1", type: "User", site_admin: false });
+
     const m = /^\/repos\/([^/]+)\/([^/]+)(\/.*)?$/.exec(path);
     if (!m) return notFound(res);
     const repo = repos.get(`${decodeURIComponent(m[1]!)}/${decodeURIComponent(m[2]!)}`.toLowerCase());
@@ -328,6 +344,16 @@ export async function startGitHubDouble(options: GitHubDoubleOptions = {}): Prom
     const b = (body ?? {}) as Record<string, unknown>;
 
     if (method === "GET" && rest === "") return send(res, 200, repoJson(repo));
+    const issueCall = {
+      method,
+      rest,
+      query: parsedUrl.searchParams,
+      body: b,
+      repo,
+      apiUrl: url,
+      send: (status: number, out?: unknown, headers?: Record<string, string>) => send(res, status, out, headers),
+    };
+    if (issues.handle(issueCall)) return;
 
     let g: RegExpExecArray | null;
     if (method === "GET" && (g = /^\/git\/ref\/(.+)$/.exec(rest))) {
@@ -464,7 +490,7 @@ export async function startGitHubDouble(options: GitHubDoubleOptions = {}): Prom
         ]);
       if (typeof b.title !== "string" || !b.title)
         return invalid(res, "Validation Failed", [{ resource: "PullRequest", field: "title", code: "missing_field" }]);
-      const number = repo.pulls.length + 1;
+      const number = issues.nextNumber(`${repo.owner}/${repo.name}`);
       const pull: DoublePull = {
         number,
         title: b.title,
@@ -475,6 +501,7 @@ export async function startGitHubDouble(options: GitHubDoubleOptions = {}): Prom
         html_url: `https://github.com/${repo.owner}/${repo.name}/pull/${number}`,
       };
       repo.pulls.push(pull);
+      issues.notePull(repo, number, pull.title, pull.body);
       const side = (ref: string) => ({
         label: `${repo.owner}:${ref}`,
         ref,

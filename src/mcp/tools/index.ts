@@ -14,6 +14,7 @@
 import { type KeyScope, scopeAllows } from "../../auth/index.js";
 import { addNoteTool } from "./add-note.js";
 import { analyzeGapTool } from "./analyze-gap.js";
+import { createIssueTool } from "./create-issue.js";
 import { draftPrTool } from "./draft-pr.js";
 import { feedbackTool } from "./feedback.js";
 import { getGapTool } from "./get-gap.js";
@@ -41,6 +42,7 @@ export const REPORT_TOOLS: readonly ReportTool[] = [
   mergeGapsTool, // admin
   splitGapTool, // admin
   analyzeGapTool, // admin
+  createIssueTool, // admin
 ];
 
 /** The tools a session with `scope` may see and call, in registry order. */

@@ -455,6 +455,52 @@ function renderGap(detail: Detail, reload: () => void, backHref: string): HTMLEl
     },
   });
 
+  // ---- the gap's GitHub issue: a link when it has one, else a button that makes it (one per gap).
+  const issue = gap.issue;
+  const issueButton = h(
+    "button",
+    { type: "button", class: "secondary", id: "gap-issue-create" },
+    "Create GitHub issue",
+  );
+  issueButton.addEventListener("click", () => {
+    void act(
+      [issueButton],
+      () => send<{ url: string; created: boolean }>(`/api/gaps/${gap.id}/issue`, "POST", {}),
+      (r) => {
+        toast(r.created ? `Issue created: ${r.url}` : `This gap already has an issue: ${r.url}`);
+        reload();
+      },
+    );
+  });
+  const issuePanel = h(
+    "section",
+    { class: "panel", id: "gap-issue" },
+    h("h2", null, "Issue tracker"),
+    issue
+      ? h(
+          "p",
+          null,
+          // The URL came from GitHub; only web links are followed.
+          /^https?:\/\//.test(issue.url)
+            ? h(
+                "a",
+                { href: issue.url, id: "gap-issue-link", target: "_blank", rel: "noopener noreferrer" },
+                `${issue.repo}#${issue.number}`,
+              )
+            : h("span", { id: "gap-issue-link" }, `${issue.repo}#${issue.number}`),
+          ` · ${issue.state}${issue.state_reason && issue.state_reason !== "reopened" ? ` (${issue.state_reason.replace(/_/g, " ")})` : ""}`,
+          issue.synced_at ? ` · synced ${when(issue.synced_at)}` : "",
+        )
+      : gap.status === "duplicate"
+        ? h("p", { class: "muted" }, "A merged gap gets no issue: open the gap it was merged into.")
+        : h(
+            "p",
+            null,
+            issueButton,
+            h("span", { class: "muted" }, " in the repository the draft settings map this server to."),
+          ),
+  );
+
   const merged = gap.status === "duplicate" && gap.duplicate_of !== null;
   return h(
     "article",
@@ -626,6 +672,7 @@ function renderGap(detail: Detail, reload: () => void, backHref: string): HTMLEl
         "No notes yet.",
       ),
     ),
+    issuePanel,
     drafts,
   );
 }
