@@ -31,6 +31,10 @@ export interface ServeOptions {
    * (src/gaps/deferred.ts), so grouping costs ingestion nothing. `inline`: in the ingest transaction.
    */
   grouping?: "inline" | "deferred" | undefined;
+  /** The dashboard's address for links in alerts (default: this server's own URL). */
+  publicUrl?: string | undefined;
+  /** Alert evaluation and delivery (src/alerts/runner.ts). */
+  alerts?: { intervalMs?: number; maxAttempts?: number; baseDelayMs?: number } | undefined;
 }
 
 export interface RunningServer {
@@ -47,8 +51,11 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const store = FeedbackStore.open(options.dbPath, { grouping });
   // The worker also runs any backfill or regroup, off the event loop.
   const worker = grouping === "deferred" ? GroupingWorker.start(store, { log }) : undefined;
+  let ownUrl = "http://localhost:8099";
+  const publicUrl = (): string => options.publicUrl ?? ownUrl;
   const context = createApp({
     store,
+    publicUrl,
     deferred: worker,
     apiKey: options.apiKey,
     limits: options.limits,
@@ -74,6 +81,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   server.keepAliveTimeout = 65_000;
   const port = (server.address() as AddressInfo).port;
   const displayHost = options.host.includes(":") ? `[${options.host}]` : options.host;
+  ownUrl = `http://${displayHost}:${port}`;
 
   // Keep the full-text index close behind ingestion (searches also catch it up first).
   const indexer = setInterval(() => {
@@ -95,6 +103,10 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const { startAutoAnalysis } = await import("../draft/gap-analysis-worker.js");
   const analysis = startAutoAnalysis(store, { intervalMs: options.gapAnalysisIntervalMs, log });
 
+  // Alerts: rules evaluated behind watermarks and deliveries sent from the queue, off the request path.
+  const { startAlerts } = await import("../alerts/index.js");
+  const alerts = startAlerts(store, { publicUrl, log, ...options.alerts });
+
   let closing: Promise<void> | undefined;
   return {
     url: `http://${displayHost}:${port}`,
@@ -108,8 +120,9 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
         void context.mcp.close();
         backfill?.stop();
         analysis.stop();
+        const alertsStopped = alerts.stop();
         server.close(() => {
-          void (worker?.stop() ?? Promise.resolve()).then(() => {
+          void Promise.all([worker?.stop(), alertsStopped]).then(() => {
             store.close();
             resolve();
           });
