@@ -88,7 +88,8 @@ export class AlertDeliverer {
       const message =
         err instanceof AlertSendError ? `${err.code}: ${err.message}` : `internal_error: ${(err as Error).message}`;
       const dead = !destination || d.attempts >= this.o.maxAttempts;
-      const at = this.o.now() + (dead ? 0 : backoffMs(d.attempts, this.o.baseDelayMs, this.o.maxDelayMs, this.o.random));
+      const at =
+        this.o.now() + (dead ? 0 : backoffMs(d.attempts, this.o.baseDelayMs, this.o.maxDelayMs, this.o.random));
       this.alerts.failed(d.id, d.lease_token, message, { dead, at });
       if (dead)
         this.o.log?.(

@@ -65,16 +65,19 @@ export const ruleInputSchema = z
         .max(1_000_000, { error: "min_reports must be at most 1000000" })
         .nullish(),
     },
-    { error: "the body must be a JSON object like {\"kind\": \"new_gap\", \"destination_id\": 1}" },
+    { error: 'the body must be a JSON object like {"kind": "new_gap", "destination_id": 1}' },
   )
   .superRefine((r, ctx) => {
     const bad = (path: string, message: string) => ctx.addIssue({ code: "custom", path: [path], message });
     const t = r.threshold;
     if (r.kind === "sessions") {
-      if (t === undefined || t === null) bad("threshold", "threshold (the number of distinct sessions) is required for a sessions rule");
-      else if (!Number.isInteger(t) || t < 2 || t > 100_000) bad("threshold", "threshold must be a whole number of sessions from 2 to 100000");
+      if (t === undefined || t === null)
+        bad("threshold", "threshold (the number of distinct sessions) is required for a sessions rule");
+      else if (!Number.isInteger(t) || t < 2 || t > 100_000)
+        bad("threshold", "threshold must be a whole number of sessions from 2 to 100000");
     } else if (r.kind === "blocked_share") {
-      if (t === undefined || t === null) bad("threshold", "threshold (a percentage) is required for a blocked_share rule");
+      if (t === undefined || t === null)
+        bad("threshold", "threshold (a percentage) is required for a blocked_share rule");
       else if (t <= 0 || t > 100) bad("threshold", "threshold must be a percentage above 0 and at most 100");
     } else if (r.kind === "digest") {
       if (t !== undefined && t !== null && (!Number.isInteger(t) || t < 1 || t > 50))
@@ -90,7 +93,12 @@ export type RuleInput = z.output<typeof ruleInputSchema>;
 const urlField = z.string({ error: "url must be a string" }).trim().min(1, { error: "url is required" }).max(2048, {
   error: "url must be at most 2048 characters",
 });
-const name = z.string({ error: "name must be a string" }).trim().min(1).max(100, { error: "name must be at most 100 characters" }).nullish();
+const name = z
+  .string({ error: "name must be a string" })
+  .trim()
+  .min(1)
+  .max(100, { error: "name must be at most 100 characters" })
+  .nullish();
 const email = z.email({ error: "each address must be an email address" });
 
 export const destinationInputSchema = z.discriminatedUnion(
@@ -103,7 +111,10 @@ export const destinationInputSchema = z.discriminatedUnion(
       url: urlField,
       name,
       from: email,
-      to: z.array(email).min(1, { error: "to must list at least one address" }).max(20, { error: "to must list at most 20 addresses" }),
+      to: z
+        .array(email)
+        .min(1, { error: "to must list at least one address" })
+        .max(20, { error: "to must list at most 20 addresses" }),
       username: z.string({ error: "username must be a string" }).max(200).nullish(),
       password: z.string({ error: "password must be a string" }).max(1000).nullish(),
     }),

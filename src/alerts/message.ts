@@ -6,7 +6,14 @@
  */
 export const TITLE_MAX = 120;
 
-export type AlertKind = "new_gap" | "sessions" | "regression" | "blocked_share" | "digest" | "automatic_action" | "test";
+export type AlertKind =
+  | "new_gap"
+  | "sessions"
+  | "regression"
+  | "blocked_share"
+  | "digest"
+  | "automatic_action"
+  | "test";
 
 export interface AlertGap {
   id: number;

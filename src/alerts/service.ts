@@ -150,7 +150,12 @@ export class AlertService {
     const u = checkDestinationUrl(input.kind, input.url);
     const config: Record<string, unknown> =
       input.kind === "email" ? { from: input.from, to: input.to, username: input.username ?? null } : {};
-    const d = this.alerts.addDestination({ kind: input.kind, name: input.name ?? null, target: targetOf(input, u), config });
+    const d = this.alerts.addDestination({
+      kind: input.kind,
+      name: input.name ?? null,
+      target: targetOf(input, u),
+      config,
+    });
     const secret = input.kind === "webhook" ? newSigningSecret() : undefined;
     try {
       this.secrets.set(d.id, {
@@ -175,7 +180,10 @@ export class AlertService {
   rotateSecret(id: number, now = Date.now()): { secret: string; previous_valid_until: string } {
     const d = this.requireDestination(id);
     if (d.kind !== "webhook")
-      throw new AlertConfigError("not_a_webhook", `Destination ${id} is a ${d.kind} destination; only webhooks are signed.`);
+      throw new AlertConfigError(
+        "not_a_webhook",
+        `Destination ${id} is a ${d.kind} destination; only webhooks are signed.`,
+      );
     const secret = newSigningSecret();
     const until = new Date(now + ROTATION_OVERLAP_MS).toISOString();
     this.secrets.set(id, { SECRET: secret, SECRET_PREVIOUS: this.secrets.get(id, "SECRET") ?? null });

@@ -36,7 +36,8 @@ interface ServeFlags {
 
 const wholeIn = (flag: string, min: number, max: number) => (v: string) => {
   const n = Number(v);
-  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`${flag} must be a whole number from ${min} to ${max}`);
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw new Error(`${flag} must be a whole number from ${min} to ${max}`);
   return n;
 };
 
@@ -119,7 +120,10 @@ export function registerServe(program: Command): void {
         .argParser(wholeIn("--alert-max-attempts", 1, 100)),
     )
     .addOption(
-      new Option("--alert-retry-base <ms>", "the first retry's delay; each further one doubles (with jitter), up to 1 h")
+      new Option(
+        "--alert-retry-base <ms>",
+        "the first retry's delay; each further one doubles (with jitter), up to 1 h",
+      )
         .env("PATCHWORKMCP_ALERT_RETRY_BASE_MS")
         .default(5000)
         .argParser(wholeIn("--alert-retry-base", 10, 3_600_000)),

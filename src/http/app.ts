@@ -95,7 +95,13 @@ export function createApp(options: AppOptions): AppContext {
   api.use("/stats", statsRoutes({ store, auth }));
   api.use("/export", exportRoutes({ store, auth }));
   api.use(draftApi({ store, auth }));
-  api.use("/alerts", alertRoutes({ service: new AlertService(store, { publicUrl: options.publicUrl ?? (() => "http://localhost:8099") }), auth }));
+  api.use(
+    "/alerts",
+    alertRoutes({
+      service: new AlertService(store, { publicUrl: options.publicUrl ?? (() => "http://localhost:8099") }),
+      auth,
+    }),
+  );
   app.use("/api", api);
   const mcp = mcpEndpoint({ store, auth, queue });
   app.all("/mcp", (req, res, next) => {

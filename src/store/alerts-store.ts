@@ -170,9 +170,9 @@ export class AlertStore {
   /** Delete a destination, its rules, and give up its pending deliveries (kept as dead letters). */
   deleteDestination(id: number): boolean {
     return this.db.transaction(() => {
-      this.stmt("DELETE FROM alert_cooldowns WHERE rule_id IN (SELECT id FROM alert_rules WHERE destination_id = ?)").run(
-        id,
-      );
+      this.stmt(
+        "DELETE FROM alert_cooldowns WHERE rule_id IN (SELECT id FROM alert_rules WHERE destination_id = ?)",
+      ).run(id);
       this.stmt("DELETE FROM alert_rules WHERE destination_id = ?").run(id);
       this.stmt(
         "UPDATE alert_deliveries SET state = 'dead', last_error = ?, lease_until = NULL, lease_token = NULL WHERE destination_id = ? AND state = 'pending'",
@@ -284,9 +284,9 @@ export class AlertStore {
   }
 
   gapFacts(id: number): GapFacts | undefined {
-    return this.stmt(
-      "SELECT id, server_name, title, status, reports, sessions, blocked FROM gaps WHERE id = ?",
-    ).get(id) as GapFacts | undefined;
+    return this.stmt("SELECT id, server_name, title, status, reports, sessions, blocked FROM gaps WHERE id = ?").get(
+      id,
+    ) as GapFacts | undefined;
   }
 
   /**
@@ -394,7 +394,11 @@ export class AlertStore {
     return row && toDelivery(row);
   }
 
-  deliveries(filter: { state?: DeliveryState | undefined; limit: number; before?: number | undefined }): AlertDelivery[] {
+  deliveries(filter: {
+    state?: DeliveryState | undefined;
+    limit: number;
+    before?: number | undefined;
+  }): AlertDelivery[] {
     const where: string[] = [];
     const params: unknown[] = [];
     if (filter.state) {

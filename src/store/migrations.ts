@@ -356,7 +356,8 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 8,
-    description: "alerts: destinations, rules, a durable delivery queue, per-rule-and-gap cooldowns, the engine's watermarks",
+    description:
+      "alerts: destinations, rules, a durable delivery queue, per-rule-and-gap cooldowns, the engine's watermarks",
     sql: `
       -- Where alerts go. Secrets (the URL, a signing secret, an SMTP password) live in .env; target is
       -- what may be shown (a masked URL or the recipients), config the non-secret settings as JSON.

@@ -43,7 +43,8 @@ afterAll(async () => {
   process.chdir(cwd);
 });
 
-const api = (path: string, init: Parameters<typeof request>[1] = {}) => request(`${server.url}/api/alerts${path}`, init);
+const api = (path: string, init: Parameters<typeof request>[1] = {}) =>
+  request(`${server.url}/api/alerts${path}`, init);
 const store = () => server.context.store;
 let created: number[] = [];
 afterEach(async () => {
@@ -95,13 +96,26 @@ describe("destinations and rules over REST", () => {
       expect(res.body.error.message).toMatch(message);
     };
     await bad({ kind: "webhook", url: "not a url" }, 422, "invalid_url", /not a valid URL/);
-    await bad({ kind: "slack", url: "ftp://hooks.example/x" }, 422, "unsupported_url_scheme", /http:\/\/ or https:\/\//);
+    await bad(
+      { kind: "slack", url: "ftp://hooks.example/x" },
+      422,
+      "unsupported_url_scheme",
+      /http:\/\/ or https:\/\//,
+    );
     await bad({ kind: "webhook", url: "https://u:p@hooks.example/x" }, 422, "url_has_credentials", /credentials/);
-    await bad({ kind: "email", url: "https://mail.example", from: "a@b.example", to: ["c@d.example"] }, 422, "unsupported_url_scheme", /smtp:\/\//);
+    await bad(
+      { kind: "email", url: "https://mail.example", from: "a@b.example", to: ["c@d.example"] },
+      422,
+      "unsupported_url_scheme",
+      /smtp:\/\//,
+    );
     await bad({ kind: "pager", url: "https://x.example" }, 422, "validation_failed", /kind must be/);
     const r1 = await api("/rules", { body: { kind: "new_gap", destination_id: 999_999 } });
     expect(r1.status).toBe(422);
-    expect(r1.body.error).toMatchObject({ code: "unknown_destination", message: "There is no alert destination 999999." });
+    expect(r1.body.error).toMatchObject({
+      code: "unknown_destination",
+      message: "There is no alert destination 999999.",
+    });
     const { id } = await webhook();
     const r2 = await api("/rules", { body: { kind: "blocked_share", destination_id: id, threshold: 140 } });
     expect(r2.status).toBe(422);
@@ -181,8 +195,19 @@ describe("rules", () => {
     await rule({ kind: "blocked_share", destination_id: id, server_name: srv, threshold: 50, min_reports: 3 });
     for (let i = 0; i < 100; i++)
       expect((await report(srv, { session_id: "s-1", resolution: "partial" })).status).toBe(201);
-    await until(() => (alertStore(store()).state().reports_upto >= store().gaps.progress().latest_id ? true : undefined), "the engine");
-    await until(() => (alertStore(store()).deliveries({ limit: 500 }).every((d) => d.state !== "pending") ? true : undefined), "deliveries");
+    await until(
+      () => (alertStore(store()).state().reports_upto >= store().gaps.progress().latest_id ? true : undefined),
+      "the engine",
+    );
+    await until(
+      () =>
+        alertStore(store())
+          .deliveries({ limit: 500 })
+          .every((d) => d.state !== "pending")
+          ? true
+          : undefined,
+      "deliveries",
+    );
     const types = () => receiver.received.map((r) => r.json.type).sort();
     expect(types()).toEqual(["new_gap"]);
     await report(srv, { session_id: "s-2", resolution: "partial" });
@@ -198,7 +223,10 @@ describe("rules", () => {
     for (let i = 0; i < 3; i++) await report(srv, { session_id: `b-${i}`, resolution: "blocked" });
     await receiver.waitFor(1);
     for (let i = 3; i < 10; i++) await report(srv, { session_id: `b-${i}`, resolution: "blocked" });
-    await until(() => (alertStore(store()).state().reports_upto >= store().gaps.progress().latest_id ? true : undefined), "the engine");
+    await until(
+      () => (alertStore(store()).state().reports_upto >= store().gaps.progress().latest_id ? true : undefined),
+      "the engine",
+    );
     expect(receiver.received.map((r) => r.json.type)).toEqual(["blocked_share"]);
     expect(receiver.received[0]!.json.facts).toMatchObject({ blocked_percent: 100, threshold: 50, reports: 3 });
   });
@@ -216,8 +244,27 @@ describe("rules", () => {
     expect(receiver.received[0]!.json).toMatchObject({ type: "regression", gap: { id: gapId, status: "open" } });
     fix();
     await report(srv, { server_version: "1.3.0" });
-    await until(() => (store().gaps.listHistory(gapId).filter((h) => h.action === "regressed").length === 2 ? true : undefined), "the second regression");
-    await until(() => (alertStore(store()).state().history_upto >= Math.max(...store().gaps.listHistory(gapId).map((h) => h.id)) ? true : undefined), "the engine");
+    await until(
+      () =>
+        store()
+          .gaps.listHistory(gapId)
+          .filter((h) => h.action === "regressed").length === 2
+          ? true
+          : undefined,
+      "the second regression",
+    );
+    await until(
+      () =>
+        alertStore(store()).state().history_upto >=
+        Math.max(
+          ...store()
+            .gaps.listHistory(gapId)
+            .map((h) => h.id),
+        )
+          ? true
+          : undefined,
+      "the engine",
+    );
     expect(receiver.received).toHaveLength(1);
   });
 
@@ -250,7 +297,9 @@ describe("rules", () => {
     const [got] = await receiver.waitFor(1);
     expect(got!.json.type).toBe("digest");
     expect(got!.json.gaps.length).toBe(2);
-    const next = alertStore(store()).rules().find((r) => r.id === ruleId)!.next_run_at!;
+    const next = alertStore(store())
+      .rules()
+      .find((r) => r.id === ruleId)!.next_run_at!;
     expect(Date.parse(next)).toBeGreaterThan(Date.now() + 23 * 3600 * 1000);
   });
 });
@@ -276,7 +325,9 @@ describe("destinations", () => {
     expect(text).toContain("&lt;!channel&gt;");
     expect(text).toContain("&amp;");
     // Our own link is the only one.
-    expect(text.match(/<https?:[^>]*>/g)).toEqual([expect.stringMatching(/^<https:\/\/feedback\.example\.test\/#\/g\/\d+\|Open gap \d+>$/)]);
+    expect(text.match(/<https?:[^>]*>/g)).toEqual([
+      expect.stringMatching(/^<https:\/\/feedback\.example\.test\/#\/g\/\d+\|Open gap \d+>$/),
+    ]);
     const title = got!.json.blocks[1].text.text.split("\n")[0] as string;
     expect(Array.from(title.replace(/[\u2060]/g, "")).length).toBeLessThan(200);
     expect(title).toContain("…");
@@ -322,9 +373,21 @@ describe("destinations", () => {
     await receiver.waitFor(1);
     // The delivery is in flight and unanswered; ingestion goes on regardless.
     for (let i = 0; i < 20; i++) expect((await report(srv, { session_id: `h${i}` })).status).toBe(201);
-    expect(alertStore(store()).deliveries({ limit: 5 }).find((d) => d.destination_id === id)!.state).toBe("pending");
+    expect(
+      alertStore(store())
+        .deliveries({ limit: 5 })
+        .find((d) => d.destination_id === id)!.state,
+    ).toBe("pending");
     receiver.release();
-    await until(() => (alertStore(store()).deliveries({ limit: 5 }).find((d) => d.destination_id === id)!.state === "delivered" ? true : undefined), "delivered");
+    await until(
+      () =>
+        alertStore(store())
+          .deliveries({ limit: 5 })
+          .find((d) => d.destination_id === id)!.state === "delivered"
+          ? true
+          : undefined,
+      "delivered",
+    );
   });
 });
 

@@ -128,7 +128,10 @@ export async function startSmtpReceiver(): Promise<{
     auths,
     waitFor(n) {
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`SMTP got ${messages.length} messages, expected ${n}`)), 30_000);
+        const timer = setTimeout(
+          () => reject(new Error(`SMTP got ${messages.length} messages, expected ${n}`)),
+          30_000,
+        );
         const check = () => {
           if (messages.length >= n) {
             clearTimeout(timer);
@@ -152,7 +155,11 @@ export async function closedPort(): Promise<number> {
 }
 
 /** Poll `check` until it returns a value (a condition wait, not a sleep of a guessed length). */
-export async function until<T>(check: () => T | undefined | Promise<T | undefined>, what: string, timeoutMs = 30_000): Promise<T> {
+export async function until<T>(
+  check: () => T | undefined | Promise<T | undefined>,
+  what: string,
+  timeoutMs = 30_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await check();
