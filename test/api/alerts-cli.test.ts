@@ -3,7 +3,7 @@ import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { expect, it } from "vitest";
 import { startHttpReceiver } from "../helpers/alert-receivers.js";
-import { CLI, onPostgres, tempDir, testDbPath } from "../helpers/serve.js";
+import { CLI, tempDir, testDbPath } from "../helpers/serve.js";
 
 const run = promisify(execFile);
 
