@@ -5,6 +5,7 @@
  * protocol; everything else a command says goes to stderr.
  */
 import { Command } from "commander";
+import { registerAlerts } from "./commands/alerts.js";
 import { registerDraft } from "./commands/draft.js";
 import { registerGaps } from "./commands/gaps.js";
 import { registerKeys } from "./commands/keys.js";
@@ -30,6 +31,7 @@ registerGaps(program);
 registerSync(program);
 registerMigrate(program);
 registerProxy(program);
+registerAlerts(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   // A store error carries its code separately (CliError's message already starts with its own).

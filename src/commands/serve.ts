@@ -29,7 +29,18 @@ interface ServeFlags {
   maxBytesPerServerDay: number;
   gapAnalysisInterval: number;
   issueSyncInterval: number;
+  publicUrl?: string;
+  alertInterval: number;
+  alertMaxAttempts: number;
+  alertRetryBase: number;
 }
+
+const wholeIn = (flag: string, min: number, max: number) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw new Error(`${flag} must be a whole number from ${min} to ${max}`);
+  return n;
+};
 
 export function registerServe(program: Command): void {
   program
@@ -96,12 +107,36 @@ export function registerServe(program: Command): void {
       )
         .env("FEEDBACK_ISSUE_SYNC_INTERVAL")
         .default(0)
+        .argParser(wholeIn("--issue-sync-interval", 0, 86_400)),
+    )
+    .addOption(
+      new Option("--public-url <url>", "the dashboard's address, for the links in alerts (default: this server's URL)")
+        .env("FEEDBACK_PUBLIC_URL")
         .argParser((v) => {
-          const n = Number(v);
-          if (!Number.isInteger(n) || n < 0 || n > 86_400)
-            throw new Error("--issue-sync-interval must be a whole number of seconds from 0 (off) to 86400");
-          return n;
+          if (!/^https?:\/\/[^\s/]+/i.test(v)) throw new Error("--public-url must be an http:// or https:// URL");
+          return v;
         }),
+    )
+    .addOption(
+      new Option("--alert-interval <ms>", "how often alert rules are evaluated and due deliveries sent")
+        .env("PATCHWORKMCP_ALERT_INTERVAL_MS")
+        .default(1000)
+        .argParser(wholeIn("--alert-interval", 50, 3_600_000)),
+    )
+    .addOption(
+      new Option("--alert-max-attempts <n>", "attempts before an alert delivery becomes a dead letter")
+        .env("PATCHWORKMCP_ALERT_MAX_ATTEMPTS")
+        .default(8)
+        .argParser(wholeIn("--alert-max-attempts", 1, 100)),
+    )
+    .addOption(
+      new Option(
+        "--alert-retry-base <ms>",
+        "the first retry's delay; each further one doubles (with jitter), up to 1 h",
+      )
+        .env("PATCHWORKMCP_ALERT_RETRY_BASE_MS")
+        .default(5000)
+        .argParser(wholeIn("--alert-retry-base", 10, 3_600_000)),
     )
     .action(async (flags: ServeFlags) => {
       // Loaded on use: every verb shares one CLI, and only `serve` needs the web stack.
@@ -122,6 +157,12 @@ export function registerServe(program: Command): void {
         },
         gapAnalysisIntervalMs: flags.gapAnalysisInterval,
         issueSyncIntervalMs: flags.issueSyncInterval * 1000,
+        publicUrl: flags.publicUrl,
+        alerts: {
+          intervalMs: flags.alertInterval,
+          maxAttempts: flags.alertMaxAttempts,
+          baseDelayMs: flags.alertRetryBase,
+        },
       });
       if (created) process.stderr.write(`patchworkmcp: created a new, empty database at ${flags.db}\n`);
       const where = running.context.store.label;

@@ -16,6 +16,8 @@ import { gapIssueRoutes } from "./routes/gap-issue.js";
 import { gapLlmRoutes } from "./routes/gap-llm.js";
 import { gapRoutes, reportGapRoutes } from "./routes/gaps.js";
 import { statsRoutes } from "./routes/stats.js";
+import { alertRoutes } from "./routes/alerts.js";
+import { AlertService } from "../alerts/index.js";
 import { answerError, fastPaths, type FastPathRoute } from "./fast-paths.js";
 import { DEFAULT_INGEST_LIMITS, IngestLimiter, type IngestLimits } from "./rate-limit.js";
 import { hostCheck, hostRejecter, originCheck, type HostPolicy } from "./security.js";
@@ -35,6 +37,8 @@ export interface AppOptions {
   onFastPath?: ((route: FastPathRoute) => void) | undefined;
   /** Deferred grouping (the store opened with `grouping: "deferred"`): the worker that assigns gaps. */
   deferred?: DeferredAssignment | undefined;
+  /** The dashboard's public address, for the links in alerts (FEEDBACK_PUBLIC_URL). */
+  publicUrl?: (() => string) | undefined;
 }
 
 export interface AppContext {
@@ -93,6 +97,13 @@ export function createApp(options: AppOptions): AppContext {
   api.use("/stats", statsRoutes({ store, auth }));
   api.use("/export", exportRoutes({ store, auth }));
   api.use(draftApi({ store, auth }));
+  api.use(
+    "/alerts",
+    alertRoutes({
+      service: new AlertService(store, { publicUrl: options.publicUrl ?? (() => "http://localhost:8099") }),
+      auth,
+    }),
+  );
   app.use("/api", api);
   const mcp = mcpEndpoint({ store, auth, queue });
   app.all("/mcp", (req, res, next) => {

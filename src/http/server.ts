@@ -33,6 +33,10 @@ export interface ServeOptions {
    * (src/gaps/deferred.ts), so grouping costs ingestion nothing. `inline`: in the ingest transaction.
    */
   grouping?: "inline" | "deferred" | undefined;
+  /** The dashboard's address for links in alerts (default: this server's own URL). */
+  publicUrl?: string | undefined;
+  /** Alert evaluation and delivery (src/alerts/runner.ts). */
+  alerts?: { intervalMs?: number; maxAttempts?: number; baseDelayMs?: number } | undefined;
 }
 
 export interface RunningServer {
@@ -49,8 +53,11 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const store = FeedbackStore.open(options.dbPath, { grouping });
   // The worker also runs any backfill or regroup, off the event loop.
   const worker = grouping === "deferred" ? GroupingWorker.start(store, { log }) : undefined;
+  let ownUrl = "http://localhost:8099";
+  const publicUrl = (): string => options.publicUrl ?? ownUrl;
   const context = createApp({
     store,
+    publicUrl,
     deferred: worker,
     apiKey: options.apiKey,
     limits: options.limits,
@@ -76,6 +83,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   server.keepAliveTimeout = 65_000;
   const port = (server.address() as AddressInfo).port;
   const displayHost = options.host.includes(":") ? `[${options.host}]` : options.host;
+  ownUrl = `http://${displayHost}:${port}`;
 
   // Keep the full-text index close behind ingestion (searches also catch it up first).
   const indexer = setInterval(() => {
@@ -104,6 +112,10 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       })
     : undefined;
 
+  // Alerts: rules evaluated behind watermarks and deliveries sent from the queue, off the request path.
+  const { startAlerts } = await import("../alerts/index.js");
+  const alerts = startAlerts(store, { publicUrl, log, ...options.alerts });
+
   let closing: Promise<void> | undefined;
   return {
     url: `http://${displayHost}:${port}`,
@@ -118,8 +130,9 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
         backfill?.stop();
         analysis.stop();
         issueSync?.stop();
+        const alertsStopped = alerts.stop();
         server.close(() => {
-          void (worker?.stop() ?? Promise.resolve()).then(() => {
+          void Promise.all([worker?.stop(), alertsStopped]).then(() => {
             store.close();
             resolve();
           });

@@ -355,6 +355,77 @@ export const MIGRATIONS: readonly Migration[] = [
     `,
   },
   {
+    version: 8,
+    description:
+      "alerts: destinations, rules, a durable delivery queue, per-rule-and-gap cooldowns, the engine's watermarks",
+    sql: `
+      -- Where alerts go. Secrets (the URL, a signing secret, an SMTP password) live in .env; target is
+      -- what may be shown (a masked URL or the recipients), config the non-secret settings as JSON.
+      CREATE TABLE alert_destinations (
+        id                   INTEGER PRIMARY KEY AUTOINCREMENT,
+        kind                 TEXT    NOT NULL CHECK (kind IN ('webhook', 'slack', 'email')),
+        name                 TEXT,
+        target               TEXT    NOT NULL,
+        config               TEXT    NOT NULL DEFAULT '{}',
+        -- After a secret rotation, the previous secret also signs until then.
+        previous_secret_until TEXT,
+        created_at           TEXT    NOT NULL
+      );
+      CREATE TABLE alert_rules (
+        id             INTEGER PRIMARY KEY AUTOINCREMENT,
+        kind           TEXT    NOT NULL CHECK (kind IN ('new_gap', 'sessions', 'regression', 'blocked_share', 'digest')),
+        destination_id INTEGER NOT NULL REFERENCES alert_destinations (id),
+        server_name    TEXT,
+        threshold      REAL,
+        window_s       INTEGER,
+        min_reports    INTEGER,
+        cooldown_s     INTEGER NOT NULL,
+        -- digest: when the next one is due.
+        next_run_at    TEXT,
+        created_at     TEXT    NOT NULL
+      );
+      CREATE INDEX alert_rules_destination ON alert_rules (destination_id);
+      -- The queue: one row per alert and destination. event_id is the stable webhook-id (unique per
+      -- destination, so an event enqueued twice is one delivery). A claim sets lease_until/lease_token.
+      CREATE TABLE alert_deliveries (
+        id              INTEGER PRIMARY KEY AUTOINCREMENT,
+        event_id        TEXT    NOT NULL,
+        destination_id  INTEGER NOT NULL,
+        rule_id         INTEGER,
+        kind            TEXT    NOT NULL,
+        gap_id          INTEGER,
+        payload         TEXT    NOT NULL,
+        state           TEXT    NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'delivered', 'dead')),
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at TEXT    NOT NULL,
+        lease_until     TEXT,
+        lease_token     TEXT,
+        last_error      TEXT,
+        created_at      TEXT    NOT NULL,
+        delivered_at    TEXT,
+        UNIQUE (destination_id, event_id)
+      );
+      CREATE INDEX alert_deliveries_due ON alert_deliveries (next_attempt_at) WHERE state = 'pending';
+      CREATE INDEX alert_deliveries_state ON alert_deliveries (state, id);
+      CREATE TABLE alert_cooldowns (
+        rule_id INTEGER NOT NULL,
+        gap_id  INTEGER NOT NULL,
+        until   TEXT    NOT NULL,
+        PRIMARY KEY (rule_id, gap_id)
+      ) WITHOUT ROWID;
+      -- The engine has evaluated reports up to reports_upto and gap history up to history_upto; it
+      -- starts at the present, so turning alerts on never alerts about the past.
+      CREATE TABLE alert_state (
+        id           INTEGER PRIMARY KEY CHECK (id = 1),
+        reports_upto INTEGER NOT NULL,
+        history_upto INTEGER NOT NULL,
+        updated_at   TEXT
+      );
+      INSERT INTO alert_state (id, reports_upto, history_upto)
+      VALUES (1, coalesce((SELECT max(id) FROM reports), 0), coalesce((SELECT max(id) FROM gap_history), 0));
+    `,
+  },
+  {
     version: 9,
     description: "issue-tracker links: the GitHub issue made from a gap, and the claim that keeps it to one",
     sql: `

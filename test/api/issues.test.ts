@@ -401,6 +401,6 @@ describe("serve's periodic issue sync", () => {
   it("refuses a bad interval", async () => {
     const run = await runCli(["serve", "--port", "0", "--db", dbPath, "--issue-sync-interval", "soon"], serve.envDir);
     expect(run.code).not.toBe(0);
-    expect(run.err).toContain("--issue-sync-interval must be a whole number of seconds");
+    expect(run.err).toContain("--issue-sync-interval must be a whole number from 0 to 86400");
   });
 });

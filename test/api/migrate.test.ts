@@ -14,7 +14,7 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { inputOf, loadCorpus } from "../../bench/gaps/evaluate.js";
 import { parseFeedback, type FeedbackPayload } from "../../src/feedback/index.js";
-import { FeedbackStore, readSetting, writeSetting } from "../../src/store/index.js";
+import { alertStore, FeedbackStore, readSetting, writeSetting } from "../../src/store/index.js";
 import { MIGRATIONS } from "../../src/store/migrations.js";
 import { aptAvailable, locatePgBin, type PostgresServer, startPostgres } from "../helpers/postgres.js";
 import { CLI, tempDir } from "../helpers/serve.js";
@@ -130,6 +130,35 @@ describe.skipIf(unavailable)("patchworkmcp migrate", () => {
       s.revokeKey(/^pwm_([0-9a-f]{12})_/.exec(revokedKey)![1]!);
       writeSetting(s, "draft.repos", { storage: "o/r" });
       writeSetting(s, "llm", { provider: "anthropic", model: "claude-sonnet-4-6" });
+      // Alerts (migration 8): a destination, a rule, a queued delivery, a cooldown.
+      const alerts = alertStore(s);
+      const dest = alerts.addDestination({
+        kind: "webhook",
+        name: "ops",
+        target: "https://hooks.example/…",
+        config: {},
+      });
+      alerts.addRule({
+        kind: "regression",
+        destination_id: dest.id,
+        server_name: null,
+        threshold: null,
+        window_s: null,
+        min_reports: null,
+        cooldown_s: 60,
+        next_run_at: null,
+      });
+      alerts.enqueue([
+        {
+          event_id: "msg_m",
+          destination_id: dest.id,
+          rule_id: null,
+          kind: "test",
+          gap_id: null,
+          payload: { type: "test" },
+        },
+      ]);
+      alerts.takeCooldown(alerts.rules()[0]!.id, 1, Date.now(), 60);
       maxGap = (s.db.prepare("SELECT max(id) AS m FROM gaps").get() as { m: number }).m;
     } finally {
       s.close();
@@ -187,6 +216,10 @@ describe.skipIf(unavailable)("patchworkmcp migrate", () => {
       expect(b.listKeys()).toEqual(a.listKeys());
       expect(readSetting(b, "draft.repos")).toEqual({ storage: "o/r" });
       expect(readSetting(b, "llm")).toEqual(readSetting(a, "llm"));
+      expect(alertStore(b).destinations()).toEqual(alertStore(a).destinations());
+      expect(alertStore(b).rules()).toEqual(alertStore(a).rules());
+      expect(alertStore(b).deliveries({ limit: 10 })).toEqual(alertStore(a).deliveries({ limit: 10 }));
+      expect(alertStore(b).state()).toEqual(alertStore(a).state());
       // Full-text search works on the copy (PostgreSQL's generated column).
       const found = b.listReports({ q: "recursive" }, { limit: 200 }).items.map((x) => x.id);
       expect(found.length).toBeGreaterThan(0);

@@ -117,6 +117,10 @@ describe("store and engine agree", () => {
       db.exec(
         "DROP TABLE gap_term_df; DROP TABLE gap_term_df_fill; DROP INDEX gaps_echoed; ALTER TABLE grouping_state DROP COLUMN assigned_upto; PRAGMA user_version = 5",
       );
+      // Migration 8's tables (alerts) go too, so it can run again.
+      db.exec(
+        "DROP TABLE alert_rules; DROP TABLE alert_destinations; DROP TABLE alert_deliveries; DROP TABLE alert_cooldowns; DROP TABLE alert_state",
+      );
       db.close();
       const again = open(path);
       while (again.gaps.fillTermCounts(97));

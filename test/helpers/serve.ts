@@ -100,11 +100,11 @@ export interface ServeProcess extends ListeningProcess {
 }
 
 export async function startServe(
-  options: { dbPath?: string; args?: string[]; env?: Record<string, string> } = {},
+  options: { dbPath?: string; args?: string[]; env?: Record<string, string>; envDir?: string } = {},
 ): Promise<ServeProcess> {
   const dbPath = options.dbPath ?? testDbPath();
-  // With PostgreSQL the .env is in serve's working directory: a fresh one, never the repository.
-  const envDir = isPostgresUrl(dbPath) ? tempDir("pwm-serve-cwd-") : dirname(dbPath);
+  // With PostgreSQL the .env is in serve's working directory: a fresh one (or the one given), never the repository.
+  const envDir = options.envDir ?? (isPostgresUrl(dbPath) ? tempDir("pwm-serve-cwd-") : dirname(dbPath));
   const child = await startListening(
     [process.execPath, CLI, "serve", "--port", "0", "--db", dbPath, ...(options.args ?? [])],
     {
