@@ -5,6 +5,7 @@
  * protocol; everything else a command says goes to stderr.
  */
 import { Command } from "commander";
+import { registerAutonomy } from "./commands/autonomy.js";
 import { registerDraft } from "./commands/draft.js";
 import { registerGaps } from "./commands/gaps.js";
 import { registerKeys } from "./commands/keys.js";
@@ -26,6 +27,7 @@ registerMcp(program);
 registerReplay(program);
 registerDraft(program);
 registerGaps(program);
+registerAutonomy(program);
 registerMigrate(program);
 registerProxy(program);
 

@@ -81,6 +81,24 @@ export function githubError(err: unknown, step: DraftStep, what: string, repo: s
   return new DraftError("github_unreachable", `Could not reach GitHub to ${what} (${message}).`, step);
 }
 
+/** The one way octokit is configured here (the draft pipeline, rollbacks, CI polling). */
+export function githubClient(options: { token: string; baseUrl?: string | undefined }): Octokit {
+  const local = isLoopback(options.baseUrl);
+  return new Octokit({
+    auth: options.token,
+    ...(options.baseUrl ? { baseUrl: options.baseUrl.replace(/\/+$/, "") } : {}),
+    userAgent: "patchworkmcp-draft",
+    // GitHub asks for pauses between writes; a loopback endpoint (a test double or a local proxy) does not need them.
+    throttle: {
+      enabled: !local,
+      onRateLimit: (_after: number, _opts: object, _o: Octokit, retryCount: number) => retryCount < 1,
+      onSecondaryRateLimit: (_after: number, _opts: object, _o: Octokit, retryCount: number) => retryCount < 1,
+    },
+    retry: { enabled: !local },
+    log: { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined },
+  });
+}
+
 export class GitHubRepo implements RepoSource {
   readonly label: string;
   readonly recordName: string;
@@ -99,20 +117,7 @@ export class GitHubRepo implements RepoSource {
     this.name = options.repo;
     this.label = `${options.owner}/${options.repo}`;
     this.recordName = this.label;
-    const local = isLoopback(options.baseUrl);
-    this.octokit = new Octokit({
-      auth: options.token,
-      ...(options.baseUrl ? { baseUrl: options.baseUrl.replace(/\/+$/, "") } : {}),
-      userAgent: "patchworkmcp-draft",
-      // GitHub asks for pauses between writes; a loopback endpoint (a test double or a local proxy) does not need them.
-      throttle: {
-        enabled: !local,
-        onRateLimit: (_after: number, _opts: object, _o: Octokit, retryCount: number) => retryCount < 1,
-        onSecondaryRateLimit: (_after: number, _opts: object, _o: Octokit, retryCount: number) => retryCount < 1,
-      },
-      retry: { enabled: !local },
-      log: { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined },
-    });
+    this.octokit = githubClient(options);
   }
 
   private get req() {

@@ -24,6 +24,10 @@ export interface ServeOptions {
   limits?: IngestLimits | undefined;
   /** How often automatic gap analysis looks for gaps to analyse (it runs only when the settings turn it on). */
   gapAnalysisIntervalMs?: number | undefined;
+  /** How often the autonomy worker looks for gaps to draft and CI to check (it acts only for servers at auto_draft). */
+  autonomyIntervalMs?: number | undefined;
+  /** Let the autonomy worker run the verification commands configured per server (off: such changes are held). */
+  autonomyVerify?: boolean | undefined;
   /** Where warnings go (stderr by default). */
   log?: ((line: string) => void) | undefined;
   /**
@@ -94,6 +98,13 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   // Automatic analysis spends LLM tokens: its ticks do nothing unless the settings turn it on.
   const { startAutoAnalysis } = await import("../draft/gap-analysis-worker.js");
   const analysis = startAutoAnalysis(store, { intervalMs: options.gapAnalysisIntervalMs, log });
+  // The autonomy ladder: nothing happens unless a server is set to auto_draft.
+  const { startAutonomy } = await import("../draft/autonomy-worker.js");
+  const autonomy = startAutonomy(store, {
+    intervalMs: options.autonomyIntervalMs,
+    allowVerify: options.autonomyVerify,
+    log,
+  });
 
   let closing: Promise<void> | undefined;
   return {
@@ -108,6 +119,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
         void context.mcp.close();
         backfill?.stop();
         analysis.stop();
+        autonomy.stop();
         server.close(() => {
           void (worker?.stop() ?? Promise.resolve()).then(() => {
             store.close();

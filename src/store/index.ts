@@ -14,3 +14,4 @@ export { PgError } from "./sql/pg-sync.js";
 export * from "./gap-filters.js";
 export type * from "./gap-types.js";
 export type { EvidenceRow } from "./gap-analyses.js";
+export * from "./autonomy-store.js";
