@@ -92,20 +92,27 @@ export function registerAutonomy(program: Command): void {
     .description("change a server's autonomy level or guardrails (what is not given stays as it is)")
     .argument("<server>", "the server name")
     .addOption(dbOption())
-    .addOption(new Option("--level <level>", "suggest, draft or auto_draft").choices(["suggest", "draft", "auto_draft"]))
+    .addOption(
+      new Option("--level <level>", "suggest, draft or auto_draft").choices(["suggest", "draft", "auto_draft"]),
+    )
     .addOption(new Option("--min-sessions <n>", "distinct sessions a gap needs for an automatic draft").argParser(num))
     .addOption(new Option("--min-blocked-share <x>", "share of blocked reports (0-1) it needs").argParser(num))
     .addOption(new Option("--min-score <x>", "score it needs").argParser(num))
     .addOption(new Option("--max-drafts-per-day <k>", "automatic draft PRs per UTC day at most").argParser(num))
     .addOption(
-      new Option("--confidence-threshold <x>", "model confidence (0-1) under which a change is only suggested").argParser(
-        num,
-      ),
+      new Option(
+        "--confidence-threshold <x>",
+        "model confidence (0-1) under which a change is only suggested",
+      ).argParser(num),
     )
     .addOption(new Option("--max-files <n>", "files an automatic draft may change").argParser(num))
     .addOption(new Option("--max-changed-lines <n>", "lines (added + removed) it may change").argParser(num))
-    .addOption(new Option("--allowed-paths <globs>", 'path globs it may touch, comma-separated ("" = any)').argParser(parseList))
-    .addOption(new Option("--verify-checkout <path>", 'local git checkout to verify in ("none" clears)').argParser(orNone))
+    .addOption(
+      new Option("--allowed-paths <globs>", 'path globs it may touch, comma-separated ("" = any)').argParser(parseList),
+    )
+    .addOption(
+      new Option("--verify-checkout <path>", 'local git checkout to verify in ("none" clears)').argParser(orNone),
+    )
     .addOption(new Option("--verify-command <command>", 'test command run there ("none" clears)').argParser(orNone))
     .addOption(new Option("--verify-timeout <ms>", "verification timeout in milliseconds").argParser(num))
     .addOption(
@@ -140,8 +147,7 @@ export function registerAutonomy(program: Command): void {
       );
       if (Object.keys(raw).length === 0) throw new CliError("nothing_to_set", "give at least one setting to change.");
       const parsed = autonomyPatchSchema.safeParse(raw);
-      if (!parsed.success)
-        throw new CliError("invalid_setting", parsed.error.issues.map((i) => i.message).join("; "));
+      if (!parsed.success) throw new CliError("invalid_setting", parsed.error.issues.map((i) => i.message).join("; "));
       const store = await openStore(flags.db);
       try {
         updateAutonomy(store, server, parsed.data);

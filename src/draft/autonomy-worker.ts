@@ -12,12 +12,7 @@
  * failing one back when the server's settings say so. Every automatic action
  * goes into gap history with actor "autonomy". Settings are read on every tick.
  */
-import {
-  autonomyFor,
-  type AutonomyConfig,
-  DraftSettings,
-  SettingsError,
-} from "../settings/index.js";
+import { autonomyFor, type AutonomyConfig, DraftSettings, SettingsError } from "../settings/index.js";
 import {
   AUTONOMY_ACTIONS,
   AUTONOMY_ACTOR,
@@ -102,7 +97,8 @@ export function startAutonomy(store: FeedbackStore, options: AutonomyWorkerOptio
     };
     const suggestion = store.db.transaction(() => {
       const s = auto.addSuggestion(gap.id, reason, details);
-      const action = reason === "verification_failed" ? AUTONOMY_ACTIONS.verificationFailed : AUTONOMY_ACTIONS.suggested;
+      const action =
+        reason === "verification_failed" ? AUTONOMY_ACTIONS.verificationFailed : AUTONOMY_ACTIONS.suggested;
       store.gaps.history(gap.id, AUTONOMY_ACTOR, action, {
         suggestion_id: s.id,
         reason,
@@ -249,7 +245,9 @@ export function startAutonomy(store: FeedbackStore, options: AutonomyWorkerOptio
           log(`patchworkmcp: autonomy rolled back ${row.draft.url} (CI failed)`);
         }
       } catch (err) {
-        log(`patchworkmcp: autonomy could not check CI of ${row.draft.url}: ${err instanceof Error ? err.message : err}`);
+        log(
+          `patchworkmcp: autonomy could not check CI of ${row.draft.url}: ${err instanceof Error ? err.message : err}`,
+        );
       }
     }
   };

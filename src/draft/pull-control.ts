@@ -20,7 +20,10 @@ function client(settings: DraftSettings, server: string, repo: string) {
   const config = settings.resolve(server);
   const token = config.secrets.githubToken;
   if (!token)
-    throw new DraftError("missing_github_token", "No GitHub token: set GITHUB_TOKEN or save one in the draft settings.");
+    throw new DraftError(
+      "missing_github_token",
+      "No GitHub token: set GITHUB_TOKEN or save one in the draft settings.",
+    );
   const [owner, name] = repo.split("/") as [string, string];
   if (!owner || !name) throw new DraftError("invalid_repo", `The draft's repository "${repo}" is not owner/name.`);
   return {
@@ -94,7 +97,11 @@ const FAILED_CONCLUSIONS = new Set(["failure", "timed_out", "cancelled", "action
  * or commit status failed; success when at least one exists and all finished
  * well; pending otherwise (nothing reported yet, or still running).
  */
-export async function ciVerdict(options: { settings: DraftSettings; server: string; draft: Draft }): Promise<CiVerdict> {
+export async function ciVerdict(options: {
+  settings: DraftSettings;
+  server: string;
+  draft: Draft;
+}): Promise<CiVerdict> {
   const { draft } = options;
   if (!draft.repo || !draft.commit_sha) return "pending";
   const gh = client(options.settings, options.server, draft.repo);

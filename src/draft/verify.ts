@@ -90,7 +90,10 @@ function targetIn(root: string, path: string): string {
   if (!inside(target)) throw new VerifyError("verification_apply_failed", `${path} is outside the worktree.`);
   mkdirSync(dirname(target), { recursive: true });
   if (!inside(realpathSync(dirname(target))))
-    throw new VerifyError("verification_apply_failed", `${path} would be written through a symlink out of the worktree.`);
+    throw new VerifyError(
+      "verification_apply_failed",
+      `${path} would be written through a symlink out of the worktree.`,
+    );
   try {
     if (lstatSync(target).isSymbolicLink())
       throw new VerifyError("verification_apply_failed", `${path} is a symlink in the checkout; it was not followed.`);
@@ -195,7 +198,9 @@ export async function verifyChange(options: {
       exit_code: run.code,
       signal: run.signal,
       timed_out: run.timedOut,
-      output: run.timedOut ? `${output}\n(the command did not finish within ${options.timeoutMs} ms and was stopped)` : output,
+      output: run.timedOut
+        ? `${output}\n(the command did not finish within ${options.timeoutMs} ms and was stopped)`
+        : output,
       truncated,
       base_commit: base,
     };

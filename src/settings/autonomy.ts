@@ -92,7 +92,10 @@ export const autonomyPatchSchema = z.strictObject(
     confidence_threshold: share("confidence_threshold").optional(),
     max_files: int("max_files", 1, 20).optional(),
     max_changed_lines: int("max_changed_lines", 1, 100_000).optional(),
-    allowed_paths: z.array(pathPatternSchema, { error: "allowed_paths must be an array of path globs" }).max(50).optional(),
+    allowed_paths: z
+      .array(pathPatternSchema, { error: "allowed_paths must be an array of path globs" })
+      .max(50)
+      .optional(),
     verification: verificationPatchSchema.optional(),
     rollback_on_failure: z.boolean({ error: "rollback_on_failure must be true or false" }).optional(),
   },
@@ -130,7 +133,11 @@ export function defaultAutonomy(): AutonomyConfig {
 
 /** Apply a patch to a config (a stored document is read as a patch on the defaults, so a bad one cannot break reads). */
 export function applyAutonomyPatch(base: AutonomyConfig, patch: AutonomyPatch): AutonomyConfig {
-  const next: AutonomyConfig = { ...base, allowed_paths: [...base.allowed_paths], verification: { ...base.verification } };
+  const next: AutonomyConfig = {
+    ...base,
+    allowed_paths: [...base.allowed_paths],
+    verification: { ...base.verification },
+  };
   for (const [k, v] of Object.entries(patch)) {
     if (v === undefined || k === "verification") continue;
     (next as unknown as Record<string, unknown>)[k] = v;

@@ -79,7 +79,9 @@ function insert(store: FeedbackStore, over: Record<string, unknown>): number {
 
 /** Three sessions reporting the same gap on one server. */
 function gapOn(store: FeedbackStore, server: string, over: Record<string, unknown> = {}): number {
-  const ids = ["s1", "s2", "s3"].map((s) => insert(store, { server_name: server, session_id: `${server}-${s}`, ...over }));
+  const ids = ["s1", "s2", "s3"].map((s) =>
+    insert(store, { server_name: server, session_id: `${server}-${s}`, ...over }),
+  );
   expect(new Set(ids).size).toBe(1);
   return ids[0]!;
 }
@@ -171,7 +173,7 @@ describe("autonomy settings", () => {
       updated_at: null,
     });
     expect((await api("/api/servers/weather/autonomy", { key: readKey })).status).toBe(403);
-    expect((await putAutonomy("weather", { level: "draft" }).then((r) => r.status))).toBe(200);
+    expect(await putAutonomy("weather", { level: "draft" }).then((r) => r.status)).toBe(200);
     const asReader = await api("/api/servers/weather/autonomy", {
       method: "PUT",
       key: readKey,

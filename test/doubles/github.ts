@@ -547,7 +547,8 @@ export async function startGitHubDouble(options: GitHubDoubleOptions = {}): Prom
     if (method === "GET" && (g = /^\/commits\/([^/]+)\/(check-runs|status)$/.exec(rest))) {
       const ref = decodeURIComponent(g[1]!);
       const sha = repo.refs.get(ref) ?? ref;
-      if (!commitOf(sha)) return send(res, 422, { message: `No commit found for SHA: ${ref}`, documentation_url: DOCS });
+      if (!commitOf(sha))
+        return send(res, 422, { message: `No commit found for SHA: ${ref}`, documentation_url: DOCS });
       const state = ci.get(sha) ?? { checkRuns: [], statuses: [] };
       if (g[2] === "check-runs")
         return send(res, 200, {

@@ -112,7 +112,11 @@ export function autonomyRoutes(deps: { store: FeedbackStore; auth: Authenticator
       );
     const closed = auto.closureOf(draft.id);
     if (closed)
-      throw new ApiError(409, "already_rolled_back", `Draft ${draft.id} was already rolled back at ${closed.closed_at}.`);
+      throw new ApiError(
+        409,
+        "already_rolled_back",
+        `Draft ${draft.id} was already rolled back at ${closed.closed_at}.`,
+      );
     const { rollbackDraft } = await import("../../draft/pull-control.js");
     try {
       const result = await rollbackDraft({ store, settings, gapId: id, draft, actor: actorOf(req), reason: "manual" });

@@ -3,6 +3,7 @@ import { h, mount } from "../dom.js";
 import { forgetKey, getKey, keyIsRemembered } from "../keystore.js";
 import { setTheme, storedTheme, type Theme } from "../theme.js";
 import { toast } from "../toast.js";
+import { autonomySettingsPanel } from "./autonomy-settings.js";
 import { draftSettingsPanel } from "./draft-settings.js";
 import type { View } from "./view.js";
 
@@ -64,11 +65,21 @@ function themePanel(): HTMLElement {
 
 export function createSettingsView(): View {
   const draftSlot = h("div");
-  const el = h("div", { class: "view view-settings" }, h("h1", null, "Settings"), keyPanel(), themePanel(), draftSlot);
+  const autonomySlot = h("div");
+  const el = h(
+    "div",
+    { class: "view view-settings" },
+    h("h1", null, "Settings"),
+    keyPanel(),
+    themePanel(),
+    draftSlot,
+    autonomySlot,
+  );
   return {
     el,
     update() {
       mount(draftSlot, draftSettingsPanel());
+      mount(autonomySlot, autonomySettingsPanel());
     },
   };
 }
