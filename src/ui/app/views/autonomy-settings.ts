@@ -158,10 +158,24 @@ export function autonomySettingsPanel(): HTMLElement {
     type: "text",
     id: "autonomy-server",
     placeholder: "server name",
+    "aria-label": "Server name",
     autocomplete: "off",
   }) as HTMLInputElement;
+  const refreshKnown = () =>
+    getJson<{ servers: ServerAutonomy[] }>("/api/autonomy").then(
+      (r) => {
+        known.textContent = r.servers.length
+          ? `Configured: ${r.servers.map((s) => `${s.server_name} (${s.level})`).join(", ")}`
+          : "Every server is at suggest (the default).";
+      },
+      (err: unknown) => {
+        known.textContent =
+          err instanceof ApiError && err.status === 403 ? "Autonomy settings need an admin key." : errorMessage(err);
+      },
+    );
   const open = (server: string) => {
     if (!server) return;
+    refreshKnown();
     mount(slot, loading(`autonomy of ${server}`));
     getJson<ServerAutonomy>(`/api/servers/${encodeURIComponent(server)}/autonomy`).then(
       (a) => mount(slot, form(a, open)),
@@ -190,16 +204,6 @@ export function autonomySettingsPanel(): HTMLElement {
     ),
     slot,
   );
-  getJson<{ servers: ServerAutonomy[] }>("/api/autonomy").then(
-    (r) => {
-      known.textContent = r.servers.length
-        ? `Configured: ${r.servers.map((s) => `${s.server_name} (${s.level})`).join(", ")}`
-        : "Every server is at suggest (the default).";
-    },
-    (err: unknown) => {
-      known.textContent =
-        err instanceof ApiError && err.status === 403 ? "Autonomy settings need an admin key." : errorMessage(err);
-    },
-  );
+  refreshKnown();
   return panel;
 }

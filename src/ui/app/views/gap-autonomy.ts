@@ -76,7 +76,12 @@ export function gapAutonomySection(detail: GapDetail, reload: () => void): HTMLE
             id: "gap-rollback",
             onclick: async (ev: Event) => {
               const button = ev.currentTarget as HTMLButtonElement;
-              if (!confirm("Close the draft PR and delete its branch on GitHub?")) return;
+              // Two clicks, no dialog: the first says what the second will do.
+              if (button.dataset.armed !== "yes") {
+                button.dataset.armed = "yes";
+                button.textContent = "Click again to close the PR and delete its branch on GitHub";
+                return;
+              }
               button.disabled = true;
               try {
                 await request(`/api/gaps/${detail.id}/draft/rollback`, { method: "POST", body: {} });
