@@ -8,7 +8,7 @@
  * rollback closes the PR and deletes its branch; a failing CI rolls an automatic draft back.
  * Every automatic action is in gap history with actor "autonomy". Requires `npm run build`.
  */
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
@@ -101,11 +101,32 @@ function makeCheckout(): string {
 
 const gitIn = (dir: string, ...args: string[]) => execFileSync("git", args, { cwd: dir, stdio: "pipe" }).toString();
 
-function cli(args: string[]): { code: number | null; out: string; err: string } {
+function cliEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const k of Object.keys(blankDraftEnv())) delete env[k];
-  const r = spawnSync(process.execPath, [CLI, ...args], { env, encoding: "utf8" });
+  return Object.assign(env, extra);
+}
+
+function cli(args: string[]): { code: number | null; out: string; err: string } {
+  const r = spawnSync(process.execPath, [CLI, ...args], { env: cliEnv(), encoding: "utf8" });
   return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+/** The CLI without blocking this process (the GitHub double answers from here). */
+function cliAsync(
+  args: string[],
+  extra: Record<string, string>,
+): Promise<{ code: number | null; out: string; err: string }> {
+  const child = spawn(process.execPath, [CLI, ...args], { env: cliEnv(extra), stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  let err = "";
+  child.stdout.setEncoding("utf8").on("data", (d: string) => {
+    out += d;
+  });
+  child.stderr.setEncoding("utf8").on("data", (d: string) => {
+    err += d;
+  });
+  return new Promise((resolve) => child.once("close", (code) => resolve({ code, out, err })));
 }
 
 beforeAll(async () => {
@@ -428,6 +449,23 @@ describe("rollback", () => {
     });
     expect(twice.status).toBe(409);
     expect((await json(twice)).error.code).toBe("already_rolled_back");
+  });
+
+  it("the CLI rolls back a gap's open draft PR the same way", async () => {
+    const res = await api(`/api/gaps/${gaps.handmade}/draft`, { method: "POST" });
+    const done = (await readSse(res)).events.at(-1)!;
+    expect(done.event, done.data).toBe("done");
+    const made = JSON.parse(done.data);
+    const env = { GITHUB_TOKEN: gh.token, GITHUB_API_URL: gh.url };
+    const rolled = await cliAsync(["autonomy", "rollback", String(gaps.handmade), "--db", dbPath], env);
+    expect(rolled.code, rolled.err).toBe(0);
+    expect(rolled.out).toContain(`Rolled back draft ${made.draft.id}`);
+    expect(gh.pulls(REPO).find((p) => p.head === made.branch)!.state).toBe("closed");
+    expect(gh.branches(REPO)).not.toContain(made.branch);
+    expect((await getGap(gaps.handmade!)).open_draft_id).toBeNull();
+    const again = await cliAsync(["autonomy", "rollback", String(gaps.handmade), "--db", dbPath], env);
+    expect(again.code).not.toBe(0);
+    expect(again.err).toContain("no_open_draft");
   });
 
   it("answers bad rollback requests with a 4xx", async () => {
