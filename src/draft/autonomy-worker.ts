@@ -45,6 +45,8 @@ export interface AutonomyWorkerOptions {
   /** Run configured verification commands (serve --autonomy-verify); without it a configured verification holds the change. */
   allowVerify?: boolean | undefined;
   log?: ((line: string) => void) | undefined;
+  /** Where the draft settings read env vars (process.env by default). */
+  env?: NodeJS.ProcessEnv | undefined;
 }
 
 const startOfUtcDay = (now = new Date()) =>
@@ -65,7 +67,7 @@ function readiness(settings: DraftSettings, server: string): string | undefined 
 }
 
 export function startAutonomy(store: FeedbackStore, options: AutonomyWorkerOptions = {}): AutonomyWorker {
-  const settings = new DraftSettings(store);
+  const settings = new DraftSettings(store, options.env);
   const auto = autonomyOf(store);
   const controller = new AbortController();
   const log = options.log ?? (() => undefined);
