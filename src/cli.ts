@@ -6,6 +6,7 @@
  */
 import { Command } from "commander";
 import { registerAlerts } from "./commands/alerts.js";
+import { registerAutonomy } from "./commands/autonomy.js";
 import { registerDraft } from "./commands/draft.js";
 import { registerGaps } from "./commands/gaps.js";
 import { registerKeys } from "./commands/keys.js";
@@ -29,6 +30,7 @@ registerReplay(program);
 registerDraft(program);
 registerGaps(program);
 registerSync(program);
+registerAutonomy(program);
 registerMigrate(program);
 registerProxy(program);
 registerAlerts(program);

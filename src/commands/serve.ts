@@ -11,6 +11,7 @@ import {
   parseNonNegative,
   parsePort,
   parsePositiveInt,
+  switchOption,
 } from "./options.js";
 
 // The same numbers as DEFAULT_INGEST_LIMITS (src/http/rate-limit.ts), which a test holds them to:
@@ -33,6 +34,8 @@ interface ServeFlags {
   alertInterval: number;
   alertMaxAttempts: number;
   alertRetryBase: number;
+  autonomyInterval: number;
+  autonomyVerify: boolean;
 }
 
 const wholeIn = (flag: string, min: number, max: number) => (v: string) => {
@@ -138,6 +141,27 @@ export function registerServe(program: Command): void {
         .default(5000)
         .argParser(wholeIn("--alert-retry-base", 10, 3_600_000)),
     )
+    .addOption(
+      new Option(
+        "--autonomy-interval <ms>",
+        "how often the autonomy worker looks for gaps to draft and CI to check (it acts only for servers at auto_draft)",
+      )
+        .env("PATCHWORKMCP_AUTONOMY_INTERVAL_MS")
+        .default(60_000)
+        .argParser((v) => {
+          const n = Number(v);
+          if (!Number.isInteger(n) || n < 100 || n > 86_400_000)
+            throw new Error("--autonomy-interval must be a whole number of milliseconds from 100 to 86400000");
+          return n;
+        }),
+    )
+    .addOption(
+      switchOption(
+        "--autonomy-verify",
+        "run the verification commands set per server (autonomy settings) before an automatic draft opens",
+        "PATCHWORKMCP_AUTONOMY_VERIFY",
+      ),
+    )
     .action(async (flags: ServeFlags) => {
       // Loaded on use: every verb shares one CLI, and only `serve` needs the web stack.
       const { startServer } = await import("../http/server.js");
@@ -163,6 +187,8 @@ export function registerServe(program: Command): void {
           maxAttempts: flags.alertMaxAttempts,
           baseDelayMs: flags.alertRetryBase,
         },
+        autonomyIntervalMs: flags.autonomyInterval,
+        autonomyVerify: flags.autonomyVerify,
       });
       if (created) process.stderr.write(`patchworkmcp: created a new, empty database at ${flags.db}\n`);
       const where = running.context.store.label;

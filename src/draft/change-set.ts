@@ -18,6 +18,8 @@ export const CHANGE_SET_LIMITS = {
   body: 20_000,
 } as const;
 
+export const CHANGE_SET_RATIONALE_MAX = 2_000;
+
 export const searchReplaceSchema = z
   .object({
     search: z
@@ -49,6 +51,21 @@ export const changeSetSchema = z
       .describe(
         "Pull request description in Markdown: what the agent could not do, what changed and why, how to test.",
       ),
+    // Optional when parsing (answers from before these fields still validate; absent confidence counts as 0),
+    // required in the JSON Schema the model is given (strictJsonSchema lists every property).
+    confidence: z
+      .number()
+      .min(0)
+      .max(1)
+      .optional()
+      .describe(
+        "How sure you are, from 0 to 1, that this change is correct, complete and safe to open as a draft PR as it is.",
+      ),
+    rationale: z
+      .string()
+      .max(CHANGE_SET_RATIONALE_MAX)
+      .optional()
+      .describe("One or two sentences: why this change addresses the gap, and what makes you more or less confident."),
   })
   .strict();
 

@@ -1,5 +1,13 @@
 /** The draft-PR pipeline: one implementation behind the REST/SSE endpoint, the MCP tool and the CLI. */
-export { runDraft, branchName, prBody, type DraftOutcome, type RunDraftOptions } from "./pipeline.js";
+export {
+  runDraft,
+  branchName,
+  prBody,
+  type DraftOutcome,
+  type DraftProposal,
+  type GuardVerdict,
+  type RunDraftOptions,
+} from "./pipeline.js";
 export {
   DRAFT_STEPS,
   DraftError,

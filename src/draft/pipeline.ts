@@ -43,7 +43,29 @@ export interface RunDraftOptions {
   onEvent: (event: DraftEvent) => void;
   /** Where the report (or, for a gap, the gap) can be seen (for the PR body's link back). */
   reportUrl?: string | undefined;
+  /**
+   * Called with the validated change before anything is written (the autonomy ladder's guardrails).
+   * `publish: false` keeps the change off the repository: the run ends with `kept_as_suggestion`.
+   */
+  guard?: ((proposal: DraftProposal) => Promise<GuardVerdict>) | undefined;
 }
+
+/** What a guard sees: the validated change, its diff, and where it would go. */
+export interface DraftProposal {
+  change: ValidatedChangeSet;
+  diff: string;
+  files: { path: string; action: string }[];
+  reportId: number;
+  gapId: number | undefined;
+  repo: string;
+  baseBranch: string;
+  provider: string;
+  model: string;
+  /** The run's redactor (configured secrets out of anything the guard stores). */
+  redact: Redactor;
+}
+
+export type GuardVerdict = { publish: true } | { publish: false; message: string };
 
 /** Share of the prompt a gap's reports may take (the rest is for the repository's files). */
 const GAP_EVIDENCE_SHARE = 0.25;
@@ -107,6 +129,8 @@ export function prBody(input: {
   files: string[];
   /** Drafted from a gap: its id and the reports quoted as evidence. */
   gap?: { id: number; reportIds: number[]; total: number } | undefined;
+  /** The model's own confidence and rationale (shown so a reviewer can weigh them). */
+  judgement?: { confidence: number; rationale: string } | undefined;
 }): string {
   const subject = input.gap ? `gap #${input.gap.id}` : `feedback report #${input.report.id}`;
   const link = input.reportUrl ? `[${subject}](${input.reportUrl})` : subject;
@@ -125,6 +149,9 @@ export function prBody(input: {
     "---",
     `Drafted by PatchworkMCP from ${link}${evidence} about ${codeSpan(input.report.server_name)}${input.report.tool_name ? ` (tool ${codeSpan(input.report.tool_name)})` : ""}, with ${input.provider}/${input.model}. Review before merging: the report text came from ${input.gap ? "AI agents" : "an AI agent"}.`,
     notes,
+    ...(input.judgement?.rationale
+      ? [`Model confidence ${input.judgement.confidence.toFixed(2)}: ${input.judgement.rationale}`]
+      : []),
     `Files: ${input.files.map((f) => `\`${f}\``).join(", ")}`,
   ].join("\n\n");
   return body.length > 60_000 ? `${body.slice(0, 60_000)}\n\n…(truncated)` : body;
@@ -441,6 +468,22 @@ class Run {
       provider: config.provider,
       model: config.model,
     };
+    if (options.guard) {
+      const verdict = await options.guard({
+        change,
+        diff,
+        files,
+        reportId: report.id,
+        gapId: subject.gap?.gap.id,
+        repo: source.recordName,
+        baseBranch: source.baseBranch,
+        provider: config.provider,
+        model: config.model,
+        redact: this.redact,
+      });
+      if (!verdict.publish) throw new DraftError("kept_as_suggestion", verdict.message, "validate");
+      this.checkAbort("validate");
+    }
     if (options.dryRun) return { ...base, kind: "dry_run", repo: local ? null : source.recordName };
 
     // 7–8. branch + one commit (+ a draft PR where the source opens one)
@@ -470,6 +513,7 @@ class Run {
                 total: subject.gap.gap.reports,
                 reportIds: subject.gap.fitted.used.map((i) => i.report.id),
               },
+              judgement: { confidence: change.confidence, rationale: change.rationale },
             }),
           ),
         ),

@@ -38,6 +38,7 @@ Rules:
 - Paths are relative to the repository root, with forward slashes.
 - Keep the change focused; update tests or docs when the repository clearly expects it.
 - Write the commit message, the PR title and the PR body for the maintainers: say what the agent could not do, what the change does and how to verify it.
+- Give your confidence (0 to 1) that the change is correct, complete and safe to open as it is, and a short rationale. Be honest: a low confidence keeps the change as a suggestion for a human instead of opening a pull request, which is the right outcome when you are unsure.
 - Answer only through the structured change set.`;
 
 /** The system prompt when the subject is a gap (several reports of one missing capability). */

@@ -26,6 +26,9 @@ export interface ValidatedChangeSet {
   commitMessage: string;
   title: string;
   body: string;
+  /** The model's confidence, 0–1 (0 when it gave none). */
+  confidence: number;
+  rationale: string;
 }
 
 export interface RepoView {
@@ -191,6 +194,8 @@ export async function validateChangeSet(
       commitMessage: inertText(cs.commit_message.trim()),
       title: inertLine(cs.pr_title.trim()),
       body: inertText(cs.pr_body.trim()),
+      confidence: cs.confidence ?? 0,
+      rationale: inertText((cs.rationale ?? "").trim()),
     },
   };
 }

@@ -1,5 +1,5 @@
 /** One gap with everything its page shows: reports (paged), timeline, history, suggestions, tools, mix, notes, drafts. */
-import type { FeedbackStore, GapDetail } from "../store/index.js";
+import { autonomyOf, type FeedbackStore, type GapDetail } from "../store/index.js";
 
 export const GAP_TIMELINE_DAYS = 30;
 
@@ -23,5 +23,7 @@ export function gapDetail(
     resolution_mix: g.resolutionMix(id),
     notes: g.notesOf(id),
     drafts: g.draftsOf(id),
+    suggestions: autonomyOf(store).suggestionsOf(id),
+    open_draft_id: autonomyOf(store).openDraftOf(id)?.id ?? null,
   };
 }

@@ -9,6 +9,7 @@ import { Authenticator, type AuthResult } from "./auth.js";
 import { errorHandler, notFound } from "./errors.js";
 import { type DeferredAssignment, IngestQueue } from "../ingest/index.js";
 import { JSON_TYPES } from "./json-body.js";
+import { autonomyRoutes } from "./routes/autonomy.js";
 import { draftApi } from "./routes/draft.js";
 import { exportRoutes } from "./routes/export.js";
 import { feedbackRoutes } from "./routes/feedback.js";
@@ -104,6 +105,7 @@ export function createApp(options: AppOptions): AppContext {
       auth,
     }),
   );
+  api.use(autonomyRoutes({ store, auth }));
   app.use("/api", api);
   const mcp = mcpEndpoint({ store, auth, queue });
   app.all("/mcp", (req, res, next) => {

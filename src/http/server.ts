@@ -26,6 +26,10 @@ export interface ServeOptions {
   gapAnalysisIntervalMs?: number | undefined;
   /** How often linked GitHub issues are read back into their gaps' status (0 or absent: never). */
   issueSyncIntervalMs?: number | undefined;
+  /** How often the autonomy worker looks for gaps to draft and CI to check (it acts only for servers at auto_draft). */
+  autonomyIntervalMs?: number | undefined;
+  /** Let the autonomy worker run the verification commands configured per server (off: such changes are held). */
+  autonomyVerify?: boolean | undefined;
   /** Where warnings go (stderr by default). */
   log?: ((line: string) => void) | undefined;
   /**
@@ -115,6 +119,13 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   // Alerts: rules evaluated behind watermarks and deliveries sent from the queue, off the request path.
   const { startAlerts } = await import("../alerts/index.js");
   const alerts = startAlerts(store, { publicUrl, log, ...options.alerts });
+  // The autonomy ladder: nothing happens unless a server is set to auto_draft.
+  const { startAutonomy } = await import("../draft/autonomy-worker.js");
+  const autonomy = startAutonomy(store, {
+    intervalMs: options.autonomyIntervalMs,
+    allowVerify: options.autonomyVerify,
+    log,
+  });
 
   let closing: Promise<void> | undefined;
   return {
@@ -131,6 +142,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
         analysis.stop();
         issueSync?.stop();
         const alertsStopped = alerts.stop();
+        autonomy.stop();
         server.close(() => {
           void Promise.all([worker?.stop(), alertsStopped]).then(() => {
             store.close();

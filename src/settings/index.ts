@@ -8,3 +8,4 @@ export {
   type SettingsOverrides,
 } from "./settings.js";
 export { EnvFileError, parseEnv, readEnvFile, updateEnvFile, quoteEnvValue } from "./env-file.js";
+export * from "./autonomy.js";

@@ -1,6 +1,7 @@
 /** Types of what the gap store hands out. */
 import type { GapStatus } from "./gap-filters.js";
 import type { GapIssue } from "./tracker-store.js";
+import type { GapSuggestion } from "./autonomy-store.js";
 import type { Draft, Note, Page, Report } from "./types.js";
 
 export type TitleSource = "medoid" | "human" | "llm";
@@ -86,6 +87,10 @@ export interface GapDetail extends Gap {
   resolution_mix: { blocked: number; partial: number; worked_around: number; unspecified: number };
   notes: Note[];
   drafts: Draft[];
+  /** Changes the autonomy guardrails kept local (newest first): model and command text, render inert. */
+  suggestions: GapSuggestion[];
+  /** The gap's draft PR that is still open (not rolled back), if any. */
+  open_draft_id: number | null;
 }
 
 /** What POST /api/feedback echoes when a report joins a gap a developer has acted on. Admin text only. */

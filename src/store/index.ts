@@ -16,3 +16,4 @@ export type * from "./gap-types.js";
 export type { EvidenceRow } from "./gap-analyses.js";
 export { TrackerStore, type GapIssue, type IssueClaim, type IssueSnapshot, type LinkedIssue } from "./tracker-store.js";
 export * from "./alerts-store.js";
+export * from "./autonomy-store.js";

@@ -447,6 +447,51 @@ export const MIGRATIONS: readonly Migration[] = [
         first_claimed_at TEXT    NOT NULL,
         linked_at        TEXT,
         synced_at        TEXT
+    `,
+  },
+  {
+    version: 10,
+    description: "the autonomy ladder: per-server level and guardrails, suggestions kept on gaps, automatic drafts",
+    sql: `
+      -- One row per server that left the default level (suggest). config: the guardrails as JSON,
+      -- validated by src/settings/autonomy.ts on every read.
+      CREATE TABLE autonomy_servers (
+        server_name TEXT PRIMARY KEY,
+        level       TEXT NOT NULL CHECK (level IN ('suggest', 'draft', 'auto_draft')),
+        config      TEXT NOT NULL DEFAULT '{}',
+        updated_at  TEXT NOT NULL
+      );
+      -- A change the guardrails kept local (low confidence, over the scope limits, failed verification).
+      CREATE TABLE gap_suggestions (
+        id         INTEGER PRIMARY KEY AUTOINCREMENT,
+        gap_id     INTEGER NOT NULL REFERENCES gaps (id),
+        created_at TEXT    NOT NULL,
+        reason     TEXT    NOT NULL,
+        details    TEXT    NOT NULL DEFAULT '{}'
+      );
+      CREATE INDEX gap_suggestions_gap ON gap_suggestions (gap_id, id);
+      -- The report count at the last automatic attempt on a gap: it is not tried again until it moves.
+      CREATE TABLE autonomy_attempts (
+        gap_id  INTEGER PRIMARY KEY REFERENCES gaps (id),
+        reports INTEGER NOT NULL,
+        at      TEXT    NOT NULL,
+        outcome TEXT    NOT NULL
+      );
+      -- Draft PRs the autonomy worker opened (the daily cap counts them; their CI is polled).
+      CREATE TABLE autonomy_drafts (
+        draft_id    INTEGER PRIMARY KEY REFERENCES drafts (id),
+        gap_id      INTEGER NOT NULL REFERENCES gaps (id),
+        server_name TEXT    NOT NULL,
+        opened_at   TEXT    NOT NULL,
+        ci_state    TEXT    NOT NULL DEFAULT 'pending' CHECK (ci_state IN ('pending', 'success', 'failure', 'unknown'))
+      );
+      CREATE INDEX autonomy_drafts_server ON autonomy_drafts (server_name, opened_at);
+      -- A draft PR closed and its branch deleted (rollback): it no longer counts as the gap's open draft.
+      CREATE TABLE draft_closures (
+        draft_id  INTEGER PRIMARY KEY REFERENCES drafts (id),
+        closed_at TEXT    NOT NULL,
+        actor     TEXT    NOT NULL,
+        reason    TEXT    NOT NULL
       );
     `,
   },

@@ -14,7 +14,7 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { inputOf, loadCorpus } from "../../bench/gaps/evaluate.js";
 import { parseFeedback, type FeedbackPayload } from "../../src/feedback/index.js";
-import { alertStore, FeedbackStore, readSetting, writeSetting } from "../../src/store/index.js";
+import { alertStore, autonomyOf, FeedbackStore, readSetting, writeSetting } from "../../src/store/index.js";
 import { MIGRATIONS } from "../../src/store/migrations.js";
 import { aptAvailable, locatePgBin, type PostgresServer, startPostgres } from "../helpers/postgres.js";
 import { CLI, tempDir } from "../helpers/serve.js";
@@ -125,6 +125,14 @@ describe.skipIf(unavailable)("patchworkmcp migrate", () => {
         { actor: "admin:ana", action: "issue_created", details: { number: 9 } },
       );
       s.gaps.issues.claim(big[3]!.id, "o/r", "tok-pending", at, 60_000);
+      // The autonomy ladder's tables (SQLite migration 10): one row in each.
+      const auto = autonomyOf(s);
+      auto.putServer("storage", "auto_draft", { min_sessions: 2 });
+      auto.addSuggestion(big[0]!.id, "low_confidence", { confidence: 0.2, problems: ["under the threshold"] });
+      const gapDraft = s.gaps.draftsOf(big[0]!.id)[0]!;
+      auto.recordAutoDraft(gapDraft.id, big[0]!.id, "storage");
+      auto.closeDraft(gapDraft.id, "autonomy", "ci_failed");
+      auto.attempted(big[0]!.id, 3, "opened");
       key = s.createKey("read", "dashboard").key;
       revokedKey = s.createKey("ingest", "old agent").key;
       s.revokeKey(/^pwm_([0-9a-f]{12})_/.exec(revokedKey)![1]!);
@@ -183,6 +191,14 @@ describe.skipIf(unavailable)("patchworkmcp migrate", () => {
     expect(r.stdout).toMatch(new RegExp(`reports\\s+${maxReport}\\s+${maxReport}`));
     for (const table of ["gaps", "notes", "drafts", "draft_reports", "gap_history", "gap_bands", "api_keys"])
       expect(r.stdout).toMatch(new RegExp(`^${table}\\s+(\\d+)\\s+\\1$`, "m"));
+    for (const table of [
+      "autonomy_servers",
+      "gap_suggestions",
+      "autonomy_attempts",
+      "autonomy_drafts",
+      "draft_closures",
+    ])
+      expect(r.stdout).toMatch(new RegExp(`^${table}\\s+1\\s+1$`, "m"));
 
     const a = FeedbackStore.open(source, { readonly: true });
     const b = FeedbackStore.open(target);

@@ -43,6 +43,13 @@ export interface DoublePull {
   base: string;
   draft: boolean;
   html_url: string;
+  state: "open" | "closed";
+}
+
+/** CI on a commit as the double reports it: check runs (Checks API) and commit statuses. */
+export interface DoubleCi {
+  checkRuns: { name: string; status: "queued" | "in_progress" | "completed"; conclusion: string | null }[];
+  statuses: { context: string; state: "pending" | "success" | "failure" | "error" }[];
 }
 
 interface RepoState {
@@ -84,6 +91,8 @@ export interface GitHubDouble {
   issues: IssueTracker;
   /** Put an issue in a repository directly (another author, or a run that died before storing it). */
   addIssue(fullName: string, input: { title: string; body: string; user?: string }): DoubleIssue;
+  /** Set what CI reports for a commit (by sha): nothing reported until set. */
+  setCi(sha: string, ci: DoubleCi): void;
   failNext(rule: FailRule, status: number, body?: unknown): void;
   /** Hold the next matching request for `ms` before answering (to test cancellation mid-flight). */
   slowNext(rule: FailRule, ms: number): void;
@@ -108,6 +117,7 @@ export async function startGitHubDouble(options: GitHubDoubleOptions = {}): Prom
   const repos = new Map<string, RepoState>();
   const requests: DoubleRequest[] = [];
   const faults: { rule: FailRule; status: number; body: unknown }[] = [];
+  const ci = new Map<string, DoubleCi>();
   const delays: { rule: FailRule; ms: number }[] = [];
   const matches = (rule: FailRule, method: string, path: string) =>
     (!rule.method || rule.method === method) && path.includes(rule.path);
@@ -275,6 +285,9 @@ export async function startGitHubDouble(options: GitHubDoubleOptions = {}): Prom
       const sha = repos.get(fullName.toLowerCase())?.refs.get(branch);
       const c = sha ? commitOf(sha) : undefined;
       return sha && c ? { sha, message: c.message, parents: c.parents } : undefined;
+    },
+    setCi(sha, value) {
+      ci.set(sha, value);
     },
     failNext(rule, status, body) {
       faults.push({
@@ -499,6 +512,7 @@ export async function startGitHubDouble(options: GitHubDoubleOptions = {}): Prom
         base,
         draft: b.draft === true,
         html_url: `https://github.com/${repo.owner}/${repo.name}/pull/${number}`,
+        state: "open",
       };
       repo.pulls.push(pull);
       issues.notePull(repo, number, pull.title, pull.body);
@@ -532,6 +546,49 @@ export async function startGitHubDouble(options: GitHubDoubleOptions = {}): Prom
         mergeable: null,
         commits: 1,
       });
+    }
+    // Pull requests: read one, close or reopen it (the rollback), as GitHub answers them (shape trimmed).
+    if ((g = /^\/pulls\/(\d+)$/.exec(rest)) && (method === "GET" || method === "PATCH")) {
+      const pull = repo.pulls.find((p) => p.number === Number(g![1]));
+      if (!pull) return notFound(res);
+      if (method === "PATCH") {
+        if (b.state !== undefined && b.state !== "open" && b.state !== "closed")
+          return invalid(res, "Validation Failed", [{ resource: "PullRequest", field: "state", code: "invalid" }]);
+        if (b.state) pull.state = b.state as "open" | "closed";
+        if (typeof b.title === "string") pull.title = b.title;
+      }
+      return send(res, 200, {
+        url: `${url}/repos/${repo.owner}/${repo.name}/pulls/${pull.number}`,
+        number: pull.number,
+        html_url: pull.html_url,
+        state: pull.state,
+        title: pull.title,
+        body: pull.body,
+        draft: pull.draft,
+        head: { ref: pull.head, sha: repo.refs.get(pull.head) ?? null },
+        base: { ref: pull.base, sha: repo.refs.get(pull.base) ?? null },
+        merged: false,
+      });
+    }
+    // CI on a commit: the Checks API and the combined commit status.
+    if (method === "GET" && (g = /^\/commits\/([^/]+)\/(check-runs|status)$/.exec(rest))) {
+      const ref = decodeURIComponent(g[1]!);
+      const sha = repo.refs.get(ref) ?? ref;
+      if (!commitOf(sha))
+        return send(res, 422, { message: `No commit found for SHA: ${ref}`, documentation_url: DOCS });
+      const state = ci.get(sha) ?? { checkRuns: [], statuses: [] };
+      if (g[2] === "check-runs")
+        return send(res, 200, {
+          total_count: state.checkRuns.length,
+          check_runs: state.checkRuns.map((r, i) => ({ id: 7000 + i, head_sha: sha, ...r })),
+        });
+      const statuses = state.statuses.map((st, i) => ({ id: 8000 + i, ...st }));
+      const combined = statuses.some((st) => st.state === "failure" || st.state === "error")
+        ? "failure"
+        : statuses.length > 0 && statuses.every((st) => st.state === "success")
+          ? "success"
+          : "pending";
+      return send(res, 200, { state: combined, sha, total_count: statuses.length, statuses });
     }
     return notFound(res);
   };

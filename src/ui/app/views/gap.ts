@@ -27,6 +27,7 @@ import { draftSection } from "./draft.js";
 import { percent } from "./gaps.js";
 import { scoreButton } from "./score.js";
 import { failure, isAbort, loading } from "./states.js";
+import { gapAutonomySection } from "./gap-autonomy.js";
 import type { View } from "./view.js";
 
 const REPORTS_PAGE = 50;
@@ -96,6 +97,15 @@ function historyText(e: GapHistoryEntry): string {
       return `Reopened: a report came from a version at or above the fix (${JSON.stringify(d)})`;
     case "needs_review":
       return `Flagged for review (${JSON.stringify(d)})`;
+    case "auto_draft_opened":
+      return `Opened draft PR ${String(d.url)} by itself`;
+    case "auto_draft_suggested":
+      return `Kept a change as suggestion #${String(d.suggestion_id)} (${String(d.reason)})`;
+    case "auto_draft_verification_failed":
+      return `Verification failed (exit code ${String(d.exit_code)}): kept as suggestion #${String(d.suggestion_id)}`;
+    case "auto_draft_rolled_back":
+    case "draft_rolled_back":
+      return `Rolled back draft PR ${String(d.url)} (${String(d.reason)}): PR closed, branch deleted`;
     default:
       return `${e.action} ${JSON.stringify(d)}`;
   }
@@ -673,6 +683,7 @@ function renderGap(detail: Detail, reload: () => void, backHref: string): HTMLEl
       ),
     ),
     issuePanel,
+    gapAutonomySection(detail, reload),
     drafts,
   );
 }

@@ -4,6 +4,7 @@ import { forgetKey, getKey, keyIsRemembered } from "../keystore.js";
 import { setTheme, storedTheme, type Theme } from "../theme.js";
 import { toast } from "../toast.js";
 import { alertsSettingsPanel } from "./alerts-settings.js";
+import { autonomySettingsPanel } from "./autonomy-settings.js";
 import { draftSettingsPanel } from "./draft-settings.js";
 import type { View } from "./view.js";
 
@@ -66,6 +67,7 @@ function themePanel(): HTMLElement {
 export function createSettingsView(): View {
   const draftSlot = h("div");
   const alertsSlot = h("div");
+  const autonomySlot = h("div");
   const el = h(
     "div",
     { class: "view view-settings" },
@@ -74,12 +76,14 @@ export function createSettingsView(): View {
     themePanel(),
     draftSlot,
     alertsSlot,
+    autonomySlot,
   );
   return {
     el,
     update() {
       mount(draftSlot, draftSettingsPanel());
       mount(alertsSlot, alertsSettingsPanel());
+      mount(autonomySlot, autonomySettingsPanel());
     },
   };
 }
