@@ -323,6 +323,7 @@ export const PG_MIGRATIONS: readonly Migration[] = [
         first_claimed_at TEXT    NOT NULL,
         linked_at        TEXT,
         synced_at        TEXT
+      );
     `,
   },
   {

@@ -447,6 +447,7 @@ export const MIGRATIONS: readonly Migration[] = [
         first_claimed_at TEXT    NOT NULL,
         linked_at        TEXT,
         synced_at        TEXT
+      );
     `,
   },
   {
