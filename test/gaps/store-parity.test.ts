@@ -14,6 +14,7 @@ import type { GapProfile } from "../../src/gaps/index.js";
 import { groupAll } from "../../src/gaps/index.js";
 import { FeedbackStore } from "../../src/store/index.js";
 import type { SqlDb } from "../../src/store/sql/db.js";
+import { dropLaterSchema } from "../helpers/downgrade.js";
 import { onPostgres, tempDir, testDbPath } from "../helpers/serve.js";
 
 const stores: FeedbackStore[] = [];
@@ -114,13 +115,8 @@ describe("store and engine agree", () => {
       // Back to a version-5 database (no df, no watermark column), then open: migrations 6 and 7
       // run, and the background fill (test/gaps/term-df-fill.test.ts) counts what was stored.
       const db = new Database(path);
-      db.exec(
-        "DROP TABLE gap_term_df; DROP TABLE gap_term_df_fill; DROP INDEX gaps_echoed; ALTER TABLE grouping_state DROP COLUMN assigned_upto; PRAGMA user_version = 5",
-      );
-      // Migration 8's tables (alerts) go too, so it can run again.
-      db.exec(
-        "DROP TABLE alert_rules; DROP TABLE alert_destinations; DROP TABLE alert_deliveries; DROP TABLE alert_cooldowns; DROP TABLE alert_state",
-      );
+      db.exec("ALTER TABLE grouping_state DROP COLUMN assigned_upto");
+      dropLaterSchema(db, 5);
       db.close();
       const again = open(path);
       while (again.gaps.fillTermCounts(97));

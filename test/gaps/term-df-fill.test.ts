@@ -10,6 +10,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import type { FeedbackPayload } from "../../src/feedback/index.js";
 import { groupInBackground } from "../../src/gaps/backfill.js";
 import { FeedbackStore } from "../../src/store/index.js";
+import { dropLaterSchema } from "../helpers/downgrade.js";
 import { startServe, tempDir } from "../helpers/serve.js";
 
 const stores: FeedbackStore[] = [];
@@ -46,9 +47,8 @@ function upgradeFixture(): { path: string; expected: DfRow[] } {
   const expected = counts(s);
   s.close();
   const db = new Database(path);
-  db.exec(`DROP TABLE gap_term_df; DROP TABLE gap_term_df_fill; DROP INDEX gaps_echoed;
-    ALTER TABLE grouping_state DROP COLUMN assigned_upto;`);
-  db.pragma("user_version = 5");
+  db.exec("ALTER TABLE grouping_state DROP COLUMN assigned_upto");
+  dropLaterSchema(db, 5);
   db.close();
   return { path, expected };
 }
@@ -88,8 +88,7 @@ describe("term counts after an upgrade", () => {
     while (s.gaps.fillTermCounts());
     s.close();
     const db = new Database(path);
-    db.exec("DROP TABLE gap_term_df_fill");
-    db.pragma("user_version = 6");
+    dropLaterSchema(db, 6);
     db.close();
     s = open(path);
     expect(s.gaps.termCountsPending()).toBe(false);
