@@ -333,7 +333,12 @@ describe("auto_draft", () => {
     const gap = await vi.waitFor(
       async () => {
         const g = await getGap(gaps.checked!);
-        if (g.suggestions.length === 0) throw new Error("no suggestion yet");
+        // The detail reads history and suggestions one after the other: wait until it has both.
+        if (
+          g.suggestions.length === 0 ||
+          !g.history.some((e: { action: string }) => e.action.startsWith("auto_draft_"))
+        )
+          throw new Error("no suggestion yet");
         return g;
       },
       { timeout: 30_000, interval: 100 },

@@ -126,7 +126,11 @@ describe("mcp --db on a path that does not exist", () => {
 /** Verbs that create a database they are pointed at: they write reports, so a new file is a start, not a typo. */
 const WRITERS = ["serve", "proxy"];
 /** What a verb checks before it looks at --db: mandatory options, and draft's id (optional, since --gap can stand in). */
-const REQUIRED: Record<string, string[]> = { "keys create": ["--scope", "read"], draft: ["1"] };
+const REQUIRED: Record<string, string[]> = {
+  "keys create": ["--scope", "read"],
+  draft: ["1"],
+  "autonomy set": ["--level", "draft"],
+};
 
 describe("every verb that reads or administers a database, on a path that does not exist", () => {
   it("refuses with mcp's code and message, creating nothing, and offers --create only where it has it", async () => {

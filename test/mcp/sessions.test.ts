@@ -123,9 +123,9 @@ describe("closing the server", () => {
     });
     expect(stream.status).toBe(200);
     expect(running.context.mcp.sessionCount).toBe(2);
-    // The full-text indexer, the automatic gap analysis ticker, the session reaper and the SDK's keep-alive on
-    // the open stream.
-    expect(vi.getTimerCount()).toBe(4);
+    // The full-text indexer, the automatic gap analysis ticker, the alerts runner, the autonomy worker, the
+    // session reaper and the SDK's keep-alive on the open stream.
+    expect(vi.getTimerCount()).toBe(6);
 
     await running.close();
     expect(running.context.mcp.sessionCount).toBe(0);

@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { gapConsistency, groupingSettled } from "../helpers/gaps.js";
 import { request } from "../helpers/http.js";
 import { FeedbackStore } from "../../src/store/index.js";
-import { MIGRATION_LOCK_KEY } from "../../src/store/migrations-pg.js";
+import { MIGRATION_LOCK_KEY, PG_MIGRATIONS } from "../../src/store/migrations-pg.js";
 import { INGEST_LOCK_KEY } from "../../src/store/sql/pg-db.js";
 import { openRawDb, type ServeProcess, startServe, testDbPath } from "../helpers/serve.js";
 
@@ -89,7 +89,7 @@ describe("two sidecars on one PostgreSQL database", () => {
       expect(tables).toEqual({ n: 0 });
       holder.exec("COMMIT");
       for (const s of await starting) expect((await request(`${s.url}/healthz`)).status).toBe(200);
-      expect(watch.prepare("SELECT count(*) AS n FROM schema_migrations").get()).toEqual({ n: 1 });
+      expect(watch.prepare("SELECT count(*) AS n FROM schema_migrations").get()).toEqual({ n: PG_MIGRATIONS.length });
     } finally {
       holder.close();
       watch.close();
