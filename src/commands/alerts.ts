@@ -14,7 +14,7 @@ async function withService<T>(
   flags: { db: string; publicUrl?: string },
   fn: (s: import("../alerts/index.js").AlertService, store: FeedbackStore) => T | Promise<T>,
 ): Promise<T> {
-  requireDbFile(flags.db, false);
+  requireDbFile(flags.db, false, { offerCreate: false });
   const { FeedbackStore } = await import("../store/index.js");
   const { AlertService } = await import("../alerts/index.js");
   const store = FeedbackStore.open(flags.db);

@@ -130,6 +130,8 @@ const REQUIRED: Record<string, string[]> = {
   "keys create": ["--scope", "read"],
   draft: ["1"],
   "autonomy set": ["--level", "draft"],
+  "alerts destinations add": ["--kind", "webhook", "--url", "https://hooks.example/x"],
+  "alerts rules add": ["--kind", "new_gap", "--destination", "1"],
 };
 
 describe("every verb that reads or administers a database, on a path that does not exist", () => {
