@@ -23,6 +23,7 @@ import {
 } from "../store/index.js";
 import type { DraftProposal, GuardVerdict } from "./pipeline.js";
 import { scopeProblems, changedLines } from "./scope.js";
+import { startPeriodic } from "./periodic.js";
 
 export const DEFAULT_AUTONOMY_INTERVAL_MS = 60_000;
 /** Drafts attempted per server per tick at most (each is an LLM call). */
@@ -72,7 +73,6 @@ export function startAutonomy(store: FeedbackStore, options: AutonomyWorkerOptio
   const controller = new AbortController();
   const log = options.log ?? (() => undefined);
   const notReady = new Map<string, string>();
-  let running: Promise<void> | undefined;
 
   /** Keep a change on the gap instead of opening it, with the history row the alerts engine sends. */
   const keep = (
@@ -272,23 +272,9 @@ export function startAutonomy(store: FeedbackStore, options: AutonomyWorkerOptio
     }
   };
 
-  const tick = (): Promise<void> => {
-    running ??= once()
-      .catch((err: unknown) =>
-        log(`patchworkmcp: the autonomy worker stopped a tick: ${err instanceof Error ? err.message : err}`),
-      )
-      .finally(() => {
-        running = undefined;
-      });
-    return running;
-  };
-  const timer = setInterval(() => void tick(), options.intervalMs ?? DEFAULT_AUTONOMY_INTERVAL_MS);
-  timer.unref();
-  return {
-    tick,
-    stop() {
-      clearInterval(timer);
-      controller.abort();
-    },
-  };
+  return startPeriodic(once, {
+    controller,
+    intervalMs: options.intervalMs ?? DEFAULT_AUTONOMY_INTERVAL_MS,
+    onError: (message) => log(`patchworkmcp: the autonomy worker stopped a tick: ${message}`),
+  });
 }

@@ -8,6 +8,7 @@
  */
 import { DraftSettings } from "../settings/index.js";
 import type { FeedbackStore } from "../store/index.js";
+import { startPeriodic } from "./periodic.js";
 
 export const DEFAULT_AUTO_ANALYSIS_INTERVAL_MS = 60_000;
 /** Gaps analysed per tick at most (one after another). */
@@ -26,7 +27,6 @@ export function startAutoAnalysis(
   const settings = new DraftSettings(store);
   const failed = new Map<number, number>();
   const controller = new AbortController();
-  let running: Promise<void> | undefined;
 
   const once = async (): Promise<void> => {
     if (!store.db.open) return;
@@ -62,23 +62,9 @@ export function startAutoAnalysis(
     }
   };
 
-  const tick = (): Promise<void> => {
-    running ??= once()
-      .catch((err: unknown) =>
-        options.log?.(`patchworkmcp: automatic analysis stopped a tick: ${err instanceof Error ? err.message : err}`),
-      )
-      .finally(() => {
-        running = undefined;
-      });
-    return running;
-  };
-  const timer = setInterval(() => void tick(), options.intervalMs ?? DEFAULT_AUTO_ANALYSIS_INTERVAL_MS);
-  timer.unref();
-  return {
-    tick,
-    stop() {
-      clearInterval(timer);
-      controller.abort();
-    },
-  };
+  return startPeriodic(once, {
+    controller,
+    intervalMs: options.intervalMs ?? DEFAULT_AUTO_ANALYSIS_INTERVAL_MS,
+    onError: (message) => options.log?.(`patchworkmcp: automatic analysis stopped a tick: ${message}`),
+  });
 }
