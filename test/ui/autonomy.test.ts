@@ -143,7 +143,8 @@ describe("the autonomy ladder in the dashboard", () => {
     expect(gh.pulls(REPO)[0]!.state).toBe("open");
     await button.click();
     await poll(() => gh.pulls(REPO)[0]!.state).toBe("closed");
-    expect(gh.branches(REPO)).not.toContain(BRANCH);
+    // The rollback closes the PR, then deletes its branch: wait for the second call too.
+    await poll(() => gh.branches(REPO).includes(BRANCH)).toBe(false);
     await poll(() => page.locator("#gap-rollback").count()).toBe(0);
     const gap = await api<{ open_draft_id: number | null; history: { action: string }[] }>(
       serve.url,
