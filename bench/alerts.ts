@@ -8,7 +8,8 @@
  *    Nothing is sent (the engine only queues; the queue's sender is not started here).
  * 2. POST /api/feedback at 10 connections against a real `serve` with no rules, then against a
  *    fresh one with the same 20 rules (their destination a loopback receiver answering 200), in
- *    one run, BENCH_SECONDS each (default 10): req/s both ways.
+ *    one run, BENCH_SECONDS each (default 10), alternated, each run starting once both sidecars'
+ *    grouping has caught up: req/s both ways.
  * The machine's load average is printed before and after: the figures are only comparable on
  * an otherwise quiet machine.
  */
@@ -81,6 +82,18 @@ function engineCost(dir: string, withRules: boolean): { us: number; queued: numb
   }
 }
 
+/**
+ * Wait until a sidecar's grouping worker has assigned every stored report (GET /healthz), so a
+ * run never shares the CPU with the previous run's catch-up (one core does the grouping).
+ */
+async function settled(url: string): Promise<void> {
+  for (;;) {
+    const h = (await (await fetch(`${url}/healthz`)).json()) as { grouping: { pending: number } };
+    if (h.grouping.pending === 0) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 async function post(url: string, title: string): Promise<number> {
   const result = await autocannon({
     url: `${url}/api/feedback`,
@@ -127,7 +140,9 @@ async function main(): Promise<void> {
   const none: number[] = [];
   const twenty: number[] = [];
   for (let round = 1; round <= 2; round++) {
+    await Promise.all([settled(plain.url), settled(ruled.url)]);
     none.push(await post(plain.url, `POST /api/feedback, no rules (round ${round})`));
+    await Promise.all([settled(plain.url), settled(ruled.url)]);
     twenty.push(await post(ruled.url, `POST /api/feedback, 20 rules (round ${round})`));
   }
   await plain.stop();
