@@ -30,9 +30,10 @@ let serve: ServeProcess;
 let dbPath: string;
 let readKey: string;
 /** One gap per scenario, all on server "weather". */
-const gaps: Record<"main" | "race" | "crashed" | "stranger" | "refused" | "early" | "mcp", number> = {
+const gaps: Record<"main" | "race" | "twoProcs" | "crashed" | "stranger" | "refused" | "early" | "mcp", number> = {
   main: 0,
   race: 0,
+  twoProcs: 0,
   crashed: 0,
   stranger: 0,
   refused: 0,
@@ -100,6 +101,7 @@ beforeAll(async () => {
   if (injected !== gaps.main) store.gaps.mergeGaps(injected, gaps.main, "local");
   const topics = {
     race: ["get_tides", "Tide tables for Brest harbour with high and low water times"],
+    twoProcs: ["get_fog", "Fog density and visibility in metres along the Thames estuary"],
     crashed: ["get_pollen", "Pollen counts by species for allergy sufferers in Lyon"],
     stranger: ["get_uv", "Ultraviolet index forecast for beaches around Nice"],
     refused: ["get_snow", "Snow depth at ski resorts in the Alps this weekend"],
@@ -203,6 +205,26 @@ describe("creating an issue from a gap", () => {
     const urls = new Set(await Promise.all(answers.map(async (r) => (await json(r)).url as string)));
     expect(urls.size).toBe(1);
     expect(issuesFor(gaps.race)).toHaveLength(1);
+  });
+
+  it("two sidecars on one database asked at once make one issue", async () => {
+    // A second `serve` on the same database and .env (its own process, connection and claim attempt).
+    const other = await startServe({ dbPath, env: CLEAN_ENV, envDir: serve.envDir });
+    try {
+      gh.slowNext({ method: "POST", path: `/repos/${REPO}/issues` }, 400);
+      const ask = (url: string) =>
+        fetch(`${url}/api/gaps/${gaps.twoProcs}/issue`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${ADMIN}` },
+        });
+      const answers = await Promise.all([serve.url, other.url, serve.url, other.url].map(ask));
+      expect(answers.map((r) => r.status).sort()).toEqual([200, 200, 200, 201]);
+      const urls = new Set(await Promise.all(answers.map(async (r) => (await json(r)).url as string)));
+      expect(urls.size).toBe(1);
+      expect(issuesFor(gaps.twoProcs)).toHaveLength(1);
+    } finally {
+      await other.stop();
+    }
   });
 
   it("a run that died after GitHub made the issue: the next call finds it by its marker and stores it", async () => {
