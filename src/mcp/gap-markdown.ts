@@ -45,6 +45,7 @@ export function renderGap(d: GapDetail): string {
     ...(d.top_suggestions.length === 0 ? ["(none)"] : d.top_suggestions.map((s) => `- ${s.count}× ${snippet(s.text)}`)),
     "",
   );
+  lines.push(...renderKeptChanges(d));
   const active = d.timeline.filter((t) => t.count > 0);
   lines.push(
     `## Last ${d.timeline.length} days`,
@@ -64,6 +65,52 @@ export function renderGap(d: GapDetail): string {
           .map((h) => `- ${h.at} ${inlineCode(h.actor)} ${h.action} ${inlineCode(JSON.stringify(h.details))}`)),
   );
   return `${lines.join("\n").trimEnd()}\n`;
+}
+
+/** Longest diff excerpt a kept change shows here (the dashboard and REST have it whole). */
+const KEPT_DIFF_LINES = 40;
+
+/**
+ * Changes the autonomy ladder kept on the gap instead of opening them (low confidence, over the
+ * scope limits, a failing verification): model and command text, so each value is a code span
+ * or a fenced block.
+ */
+function renderKeptChanges(d: GapDetail): string[] {
+  const out = ["## Changes kept as suggestions", ""];
+  if (d.open_draft_id !== null) out.push(`Open draft PR: draft ${d.open_draft_id}.`, "");
+  if (d.suggestions.length === 0) return [...out, "(none)", ""];
+  for (const s of d.suggestions) {
+    const x = s.details;
+    const text = (k: string): string | undefined => (typeof x[k] === "string" ? (x[k] as string) : undefined);
+    const confidence = typeof x.confidence === "number" ? `, confidence ${x.confidence}` : "";
+    // The files the change touches: {path, action} as the pipeline lists them.
+    const files = Array.isArray(x.files)
+      ? x.files.flatMap((f: unknown) =>
+          f !== null && typeof f === "object" && typeof (f as { path?: unknown }).path === "string"
+            ? [`${(f as { path: string }).path} (${String((f as { action?: unknown }).action ?? "change")})`]
+            : [],
+        )
+      : [];
+    out.push(
+      `### Suggestion ${s.id} (${s.reason}${confidence}), ${s.created_at}`,
+      "",
+      ...(text("title") ? [`- **Title:** ${inlineCode(text("title")!)}`] : []),
+      ...(files.length > 0 ? [`- **Files:** ${files.map(inlineCode).join(", ")}`] : []),
+      ...(Array.isArray(x.problems) && x.problems.length > 0
+        ? [`- **Why it was kept:** ${x.problems.map((p) => inlineCode(String(p))).join("; ")}`]
+        : []),
+      "",
+    );
+    if (text("rationale")) out.push("Rationale:", "", fencedBlock(text("rationale")!), "");
+    const diff = text("diff");
+    if (diff) {
+      const diffLines = diff.split("\n");
+      const shown = diffLines.slice(0, KEPT_DIFF_LINES).join("\n");
+      const more = diffLines.length > KEPT_DIFF_LINES ? `\n… ${diffLines.length - KEPT_DIFF_LINES} more lines` : "";
+      out.push(fencedBlock(`${shown}${more}`, "diff"), "");
+    }
+  }
+  return out;
 }
 
 /** The cached analysis: model text (derived from agent text), so every value is a code span or a fenced block. */

@@ -25,6 +25,7 @@ import {
 } from "../doubles/index.js";
 import { HAPPY_CHANGE_SET, REPO, REPO_FILES, WEATHER_REPORT } from "../draft/fixtures.js";
 import { readSse } from "../draft/sse.js";
+import { httpClient, textOf } from "../mcp/helpers.js";
 import { blankDraftEnv } from "../helpers/env.js";
 import { CLI, onPostgres, startServe, tempDir, testDbPath, type ServeProcess } from "../helpers/serve.js";
 
@@ -309,6 +310,26 @@ describe("auto_draft", () => {
     });
     expect(gh.pulls(REPO).some((p) => p.head.startsWith(`patchworkmcp/gap-${gaps.wide}-`))).toBe(false);
     expect(gh.branches(REPO).some((b) => b.startsWith(`patchworkmcp/gap-${gaps.wide}-`))).toBe(false);
+  });
+
+  it("get_gap over MCP shows the kept change: its reason, files, problems and diff, as inert text", async () => {
+    await vi.waitFor(
+      async () => {
+        if ((await getGap(gaps.wide!)).suggestions.length === 0) throw new Error("no suggestion yet");
+      },
+      { timeout: 30_000, interval: 100 },
+    );
+    const { client } = await httpClient(`${serve.url}/mcp`, readKey);
+    try {
+      const text = textOf(await client.callTool({ name: "get_gap", arguments: { id: gaps.wide } }));
+      const section = text.slice(text.indexOf("## Changes kept as suggestions"));
+      expect(section).toMatch(/### Suggestion \d+ \(over_scope, confidence [\d.]+\)/);
+      expect(section).toMatch(/\*\*Files:\*\* .*`docs\/hourly\.md \(\w+\)`/);
+      expect(section).toContain("outside the allowed paths");
+      expect(section).toMatch(/```diff\n[^]*\+\+\+ b\/docs\/hourly\.md/);
+    } finally {
+      await client.close();
+    }
   });
 
   it("keeps a low-confidence answer as a suggestion, with the model's rationale", async () => {
