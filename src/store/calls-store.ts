@@ -19,6 +19,11 @@ import {
   type Histogram,
   quantileMs,
 } from "../analytics/index.js";
+export {
+  CALL_PURGE_INTERVAL_MS_DEFAULT,
+  CALL_RETENTION_DAYS_DEFAULT,
+  ROLLUP_RETENTION_DAYS_DEFAULT,
+} from "./calls-defaults.js";
 import { BUCKET_COLUMNS, CALL_COLUMNS, ROLLUP_COLUMNS, ROLLUP_KEY } from "./calls-columns.js";
 import { timestampArg } from "./filters.js";
 import { type SqlDb, type Statement, valuesList } from "./sql/db.js";
@@ -33,8 +38,6 @@ export const TOOL_STATS_DAYS_DEFAULT = 7;
 export const SILENT_SESSIONS_LIMIT = 50;
 /** Gaps listed in a tool's detail (highest score first). */
 export const TOOL_GAPS_LIMIT = 20;
-export const CALL_RETENTION_DAYS_DEFAULT = 30;
-export const ROLLUP_RETENTION_DAYS_DEFAULT = 400;
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;
