@@ -21,7 +21,10 @@ export const BUCKET_COLUMNS: readonly string[] = Array.from(
 /** The rollup's key: '' stands for an unknown client so the key stays unique (NULLs never conflict). */
 export const ROLLUP_KEY = ["server_name", "tool_name", "client_name", "hour"] as const;
 
-export const ROLLUP_COLUMNS = [...ROLLUP_KEY, "calls", "errors", "last_call_at", ...BUCKET_COLUMNS] as const;
+/** The rollup's columns before its buckets. */
+export const ROLLUP_SCALARS = [...ROLLUP_KEY, "calls", "errors", "last_call_at"] as const;
+
+export const ROLLUP_COLUMNS = [...ROLLUP_SCALARS, ...BUCKET_COLUMNS] as const;
 
 /** SQL type of each raw event column per dialect (the PostgreSQL id and the SQLite rowid are added by the migration). */
 const CALL_COLUMN_TYPES: Record<(typeof CALL_COLUMNS)[number], { sqlite: string; postgres: string }> = {

@@ -24,7 +24,14 @@ export {
   CALL_RETENTION_DAYS_DEFAULT,
   ROLLUP_RETENTION_DAYS_DEFAULT,
 } from "./calls-defaults.js";
-import { BUCKET_COLUMNS, CALL_COLUMNS, ROLLUP_COLUMNS, ROLLUP_KEY } from "./calls-columns.js";
+import {
+  BUCKET_COLUMNS,
+  CALL_COLUMNS,
+  CALL_EVENT_FIELDS,
+  ROLLUP_COLUMNS,
+  ROLLUP_KEY,
+  ROLLUP_SCALARS,
+} from "./calls-columns.js";
 import { timestampArg } from "./filters.js";
 import { type SqlDb, type Statement, valuesList } from "./sql/db.js";
 import { StoreError, type FeedbackStore } from "./store.js";
@@ -314,20 +321,9 @@ export class CallsStore {
     let p = 0;
     for (const e of batch.calls as CallEvent[]) {
       const started = canonicalIso(e.started_at);
-      raw[p++] = e.server_name;
-      raw[p++] = e.server_version;
-      raw[p++] = e.tool_name;
-      raw[p++] = started;
-      raw[p++] = e.duration_ms;
-      raw[p++] = e.outcome;
-      raw[p++] = e.error_code;
-      raw[p++] = e.client_name;
-      raw[p++] = e.client_version;
-      raw[p++] = e.protocol_version;
-      raw[p++] = e.session_id;
-      raw[p++] = e.request_bytes;
-      raw[p++] = e.response_bytes;
-      raw[p++] = argumentsText(e.arguments);
+      // Columns in CALL_COLUMNS order (derived from the contract): no second list to keep in step.
+      for (const field of CALL_EVENT_FIELDS)
+        raw[p++] = field === "started_at" ? started : field === "arguments" ? argumentsText(e.arguments) : e[field];
       raw[p++] = receivedAt;
       const a = add(e.server_name, e.tool_name, e.client_name, hourOf(started), started);
       a.calls++;
@@ -353,8 +349,10 @@ export class CallsStore {
       let r = 0;
       for (const n of chunkSizes(rollups.length, ROLLUP_CHUNK)) {
         const params: unknown[] = [];
-        for (const a of rollups.slice(r, r + n))
-          params.push(a.server_name, a.tool_name, a.client_name, a.hour, a.calls, a.errors, a.last_call_at, ...a.hist);
+        for (const a of rollups.slice(r, r + n)) {
+          for (const c of ROLLUP_SCALARS) params.push(a[c]);
+          for (const b of a.hist) params.push(b);
+        }
         this.stmt(UPSERT_ROLLUPS(n)).run(...params);
         r += n;
       }
