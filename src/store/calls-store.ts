@@ -28,6 +28,7 @@ import {
   BUCKET_COLUMNS,
   CALL_COLUMNS,
   CALL_EVENT_FIELDS,
+  CALL_COLUMN_PG_ARRAYS,
   ROLLUP_COLUMNS,
   ROLLUP_KEY,
   ROLLUP_SCALARS,
@@ -245,6 +246,10 @@ const INSERT_RAW = memo(
   (rows) => `INSERT INTO tool_calls (${CALL_COLUMNS.join(", ")}) VALUES ${valuesList(CALL_COLUMNS.length, rows)}`,
 );
 
+/** PostgreSQL: the whole batch's raw rows in one statement, one array parameter per column. */
+const INSERT_RAW_PG = `INSERT INTO tool_calls (${CALL_COLUMNS.join(", ")})
+  SELECT * FROM unnest(${CALL_COLUMN_PG_ARRAYS.map((t) => `?::${t}`).join(", ")})`;
+
 const UPSERT_ROLLUPS = memo(
   (rows) => `INSERT INTO tool_call_rollups (${ROLLUP_COLUMNS.join(", ")})
   VALUES ${valuesList(ROLLUP_COLUMNS.length, rows)}
@@ -341,10 +346,21 @@ export class CallsStore {
     const rollups = [...agg.entries()].sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0)).map((e) => e[1]);
 
     const write = () => {
-      let at = 0;
-      for (const n of chunkSizes(batch.calls.length, RAW_CHUNK)) {
-        this.stmt(INSERT_RAW(n)).run(...raw.slice(at * width, (at + n) * width));
-        at += n;
+      if (this.db.dialect === "postgres") {
+        if (batch.calls.length > 0) {
+          const columns = CALL_COLUMNS.map((_, c) => {
+            const col = new Array<unknown>(batch.calls.length);
+            for (let i = 0; i < col.length; i++) col[i] = raw[i * width + c];
+            return col;
+          });
+          this.stmt(INSERT_RAW_PG).run(...columns);
+        }
+      } else {
+        let at = 0;
+        for (const n of chunkSizes(batch.calls.length, RAW_CHUNK)) {
+          this.stmt(INSERT_RAW(n)).run(...raw.slice(at * width, (at + n) * width));
+          at += n;
+        }
       }
       let r = 0;
       for (const n of chunkSizes(rollups.length, ROLLUP_CHUNK)) {
