@@ -226,6 +226,44 @@ describe("POST /api/calls and GET /api/tools", () => {
     }
   });
 
+  it("stores every batch of many posted at once (they share transactions), each answered with its own counts", async () => {
+    const posts = Array.from({ length: 12 }, (_, k) =>
+      request(`${api}/calls`, {
+        body: {
+          calls: Array.from({ length: 40 + k }, (_, i) =>
+            event({ server_name: "concurrent", tool_name: `t${k % 3}`, duration_ms: i, session_id: null }),
+          ),
+          rollups:
+            k % 4 === 0
+              ? [
+                  {
+                    server_name: "concurrent",
+                    tool_name: "t0",
+                    hour: iso(H0),
+                    calls: 1,
+                    errors: 1,
+                    histogram: [1, ...emptyHistogram().slice(1)],
+                  },
+                ]
+              : [],
+        },
+      }),
+    );
+    const answers = await Promise.all(posts);
+    expect(answers.map((a) => a.status)).toEqual(Array.from({ length: 12 }, () => 202));
+    expect(answers.map((a) => a.body.accepted)).toEqual(
+      Array.from({ length: 12 }, (_, k) => ({ calls: 40 + k, rollups: k % 4 === 0 ? 1 : 0 })),
+    );
+    const items = (await request(`${api}/tools?server_name=concurrent&${WINDOW}`)).body.items as {
+      tool_name: string;
+      calls: number;
+      errors: number;
+    }[];
+    const raw = Array.from({ length: 12 }, (_, k) => 40 + k).reduce((a, b) => a + b, 0);
+    expect(items.reduce((n, i) => n + i.calls, 0)).toBe(raw + 3);
+    expect(items.find((i) => i.tool_name === "t0")).toMatchObject({ errors: 3 });
+  });
+
   it("filters by server, client and window (hour granularity)", async () => {
     const calls = [
       event({ server_name: "filters", client_name: "cursor", started_at: iso(H0 + 1000), session_id: null }),
