@@ -14,7 +14,8 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { inputOf, loadCorpus } from "../../bench/gaps/evaluate.js";
 import { parseFeedback, type FeedbackPayload } from "../../src/feedback/index.js";
-import { alertStore, autonomyOf, FeedbackStore, readSetting, writeSetting } from "../../src/store/index.js";
+import { callBatchSchema } from "../../src/analytics/index.js";
+import { alertStore, autonomyOf, callsStore, FeedbackStore, readSetting, writeSetting } from "../../src/store/index.js";
 import { MIGRATIONS } from "../../src/store/migrations.js";
 import { aptAvailable, locatePgBin, type PostgresServer, startPostgres } from "../helpers/postgres.js";
 import { CLI, tempDir } from "../helpers/serve.js";
@@ -167,6 +168,35 @@ describe.skipIf(unavailable)("patchworkmcp migrate", () => {
         },
       ]);
       alerts.takeCooldown(alerts.rules()[0]!.id, 1, Date.now(), 60);
+      // Tool-call analytics: raw events (one with recorded arguments) and a spill rollup.
+      callsStore(s).insertCalls(
+        callBatchSchema.parse({
+          calls: Array.from({ length: 30 }, (_, i) => ({
+            server_name: `srv-${i % 2}`,
+            tool_name: `tool_${i % 3}`,
+            started_at: new Date(Date.now() - i * 60_000).toISOString(),
+            duration_ms: i * 7.5,
+            outcome: i % 5 === 0 ? "error" : "ok",
+            error_code: i % 5 === 0 ? -32603 : null,
+            client_name: i % 4 === 0 ? null : "cursor",
+            session_id: `sess-${i % 6}`,
+            request_bytes: 100 + i,
+            response_bytes: 200 + i,
+            arguments: i === 1 ? { q: "x" } : null,
+          })),
+          rollups: [
+            {
+              server_name: "srv-0",
+              tool_name: "tool_9",
+              client_name: null,
+              hour: new Date(Math.floor(Date.now() / 3_600_000) * 3_600_000 - 3_600_000).toISOString(),
+              calls: 3,
+              errors: 1,
+              histogram: [1, 2, ...Array.from({ length: 15 }, () => 0)],
+            },
+          ],
+        }),
+      );
       maxGap = (s.db.prepare("SELECT max(id) AS m FROM gaps").get() as { m: number }).m;
     } finally {
       s.close();
@@ -200,9 +230,19 @@ describe.skipIf(unavailable)("patchworkmcp migrate", () => {
     ])
       expect(r.stdout).toMatch(new RegExp(`^${table}\\s+1\\s+1$`, "m"));
 
+    expect(r.stdout).toMatch(/^tool_calls\s+30\s+30$/m);
+    expect(r.stdout).toMatch(/^tool_call_rollups\s+(\d+)\s+\1$/m);
+
     const a = FeedbackStore.open(source, { readonly: true });
     const b = FeedbackStore.open(target);
     try {
+      const now = new Date();
+      expect(callsStore(b).toolStats({}, now)).toEqual(callsStore(a).toolStats({}, now));
+      expect(
+        callsStore(b)
+          .toolStats({}, now)
+          .items.map((i) => i.tool_name),
+      ).toContain("tool_9");
       for (let id = 1; id <= maxReport; id++)
         expect(b.getReportDetail(id), `report ${id}`).toEqual(a.getReportDetail(id));
       // Gap scores decay with time: read both sides at the same instant.
