@@ -3,6 +3,8 @@
  * the upstream factory and the stdio or HTTP downstream. The HTTP pieces
  * (express, the SDK's transports) are loaded only when the settings ask for them.
  */
+import type { CallAnalytics } from "./analytics.js";
+import { CallRecorder } from "./calls.js";
 import { runStdioProxy } from "./downstream-stdio.js";
 import { debugLog, stderrLog } from "./log.js";
 import type { ProxySettings } from "./options.js";
@@ -21,6 +23,28 @@ async function upstreamFactory(s: ProxySettings): Promise<UpstreamFactory> {
   const [cmd, ...args] = s.command as [string, ...string[]];
   return (label) =>
     new StdioUpstream({ command: cmd, args, cwd: s.cwd, label, log: stderrLog, maxLineBytes: s.maxMessageBytes });
+}
+
+/**
+ * The recorder every session hands its finished tool calls to, and the analytics
+ * buffer that sends them (when --analytics is on). Other sinks (OTLP export) join
+ * the recorder's list here.
+ */
+async function callRecording(s: ProxySettings): Promise<{ calls?: CallRecorder; analytics?: CallAnalytics }> {
+  if (!s.analytics) return {};
+  const [{ CallAnalytics, sidecarCallsDeliverer }, { CallSpill }] = await Promise.all([
+    import("./analytics.js"),
+    import("./analytics-spill.js"),
+  ]);
+  const analytics = new CallAnalytics({
+    deliverer: sidecarCallsDeliverer(s.analyticsUrl ?? s.sidecarUrl, s.apiKey),
+    spill: new CallSpill(s.analyticsSpill, stderrLog),
+    log: stderrLog,
+    capacity: s.analyticsBuffer,
+    timeoutMs: s.deliveryTimeout,
+  });
+  const calls = new CallRecorder({ sinks: [analytics.sink], recordArguments: s.recordArguments, log: stderrLog });
+  return { calls, analytics };
 }
 
 /** Run until done; resolves with the exit code (HTTP mode runs until a signal). */
@@ -42,6 +66,11 @@ export async function runProxy(s: ProxySettings): Promise<number> {
     ownRequestTimeoutMs: s.probeTimeout,
   };
   const makeUpstream = await upstreamFactory(s);
+  const { calls, analytics } = await callRecording(s);
+  analytics?.start();
+  const stopAnalytics = async () => {
+    await analytics?.stop();
+  };
   if (s.listen === undefined) {
     const code = await runStdioProxy({
       makeUpstream,
@@ -51,8 +80,9 @@ export async function runProxy(s: ProxySettings): Promise<number> {
       debug: debugLog(s.debug),
       maxLineBytes: s.maxMessageBytes,
       nice: s.nice,
+      calls,
     });
-    await reporter.drain(s.deliveryTimeout + 2000);
+    await Promise.all([reporter.drain(s.deliveryTimeout + 2000), stopAnalytics()]);
     reporter.stop();
     return code;
   }
@@ -70,6 +100,7 @@ export async function runProxy(s: ProxySettings): Promise<number> {
     allowedOrigins: s.allowedOrigins,
     idleTimeoutMs: s.sessionIdleTimeout * 1000,
     ssePollAfterMs: s.ssePollAfter,
+    calls,
   });
   stderrLog(`listening on ${running.url}`);
   await new Promise<void>((resolve) => {
@@ -77,7 +108,7 @@ export async function runProxy(s: ProxySettings): Promise<number> {
   });
   stderrLog("stopping: closing every session");
   await running.close();
-  await reporter.drain(s.deliveryTimeout + 2000);
+  await Promise.all([reporter.drain(s.deliveryTimeout + 2000), stopAnalytics()]);
   reporter.stop();
   return 0;
 }
