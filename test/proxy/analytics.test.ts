@@ -194,7 +194,9 @@ describe("call recorder pieces", () => {
   it("reads isError: true off a raw result line, and not a quoted mention", () => {
     expect(isErrorResult(Buffer.from('{"result":{"content":[],"isError":true},"jsonrpc":"2.0","id":1}\n'))).toBe(true);
     expect(isErrorResult(Buffer.from('{"jsonrpc":"2.0","id":1,"result":{"content":[],"isError": true}}\n'))).toBe(true);
-    expect(isErrorResult(Buffer.from('{"result":{"content":[],"isError":false},"jsonrpc":"2.0","id":1}\n'))).toBe(false);
+    expect(isErrorResult(Buffer.from('{"result":{"content":[],"isError":false},"jsonrpc":"2.0","id":1}\n'))).toBe(
+      false,
+    );
     const quoted = JSON.stringify({ result: { content: [{ type: "text", text: '{"isError":true}' }] }, id: 1 });
     expect(isErrorResult(Buffer.from(quoted))).toBe(false);
   });

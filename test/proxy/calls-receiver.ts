@@ -55,10 +55,7 @@ export class CallsReceiver {
 
   /** Calls counted, raw and rolled up. */
   countedCalls(filter: (item: { client_name: string | null; tool_name: string }) => boolean = () => true): number {
-    return (
-      this.calls.filter(filter).length +
-      this.rollups.filter(filter).reduce((n, r) => n + r.calls, 0)
-    );
+    return this.calls.filter(filter).length + this.rollups.filter(filter).reduce((n, r) => n + r.calls, 0);
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
