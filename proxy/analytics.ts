@@ -30,6 +30,7 @@ import {
 import { sendCallBatch, type CallBatchBody, type CallBatchResult } from "../src/delivery/calls-client.js";
 import { type CallSpill, mergeRollup } from "./analytics-spill.js";
 import type { CallSink } from "./calls.js";
+import type { CallsStore, FeedbackStore } from "../src/store/index.js";
 import type { Log } from "./log.js";
 import { DEFAULT_ANALYTICS_BUFFER } from "./options.js";
 
@@ -39,6 +40,40 @@ const RETRY_MAX_MS = 60_000;
 
 export interface CallsDeliverer {
   send(batch: CallBatchBody, timeoutMs: number): Promise<CallBatchResult>;
+}
+
+/**
+ * `--db`: straight into the store, like the proxy's reports. A busy database is a
+ * retryable failure (the batch spills), never a wait on the request path's thread
+ * longer than the short lock timeout.
+ */
+export function databaseCallsDeliverer(path: string): CallsDeliverer & { close(): void } {
+  let store: FeedbackStore | undefined;
+  let calls: CallsStore | undefined;
+  return {
+    async send(batch) {
+      try {
+        if (!calls) {
+          const mod = await import("../src/store/index.js");
+          store ??= mod.FeedbackStore.open(path, { busyTimeoutMs: 100 });
+          calls = mod.callsStore(store);
+        }
+        calls.insertCalls(batch);
+        return { ok: true, status: 202 };
+      } catch (err) {
+        return {
+          ok: false,
+          retryable: true,
+          message: `could not write call analytics to ${path}: ${err instanceof Error ? err.message : String(err)}`,
+        };
+      }
+    },
+    close() {
+      store?.close();
+      store = undefined;
+      calls = undefined;
+    },
+  };
 }
 
 /** The sidecar's POST /api/calls, with the proxy's API key. */
@@ -73,11 +108,15 @@ export interface CallAnalyticsOptions {
   deliverer: CallsDeliverer;
   spill: CallSpill;
   log: Log;
+  /** `--debug`: each batch that may be counted twice. */
+  debug?: Log;
   /** Events held in memory before calls fold into rollups. */
   capacity?: number;
   flushMs?: number;
   /** Time allowed for one POST, in ms. */
   timeoutMs: number;
+  /** Time allowed for the last POST when stopping (default `timeoutMs`): a proxy's exit waits for it. */
+  stopTimeoutMs?: number;
 }
 
 /** Counters, for tests and the curious (`--debug`). */
@@ -89,6 +128,8 @@ export interface AnalyticsCounts {
   spilledCalls: number;
   /** Calls refused for good (422). */
   refusedCalls: number;
+  /** Calls spilled from batches that got no answer after going out: the sidecar may have stored them too. */
+  uncertainCalls: number;
 }
 
 export class CallAnalytics {
@@ -102,7 +143,14 @@ export class CallAnalytics {
   private retryAt = 0;
   private retryDelay = RETRY_BASE_MS;
   private troubled = false;
-  readonly counts: AnalyticsCounts = { sentCalls: 0, sentRollups: 0, spilledCalls: 0, refusedCalls: 0 };
+  private stopping = false;
+  readonly counts: AnalyticsCounts = {
+    sentCalls: 0,
+    sentRollups: 0,
+    spilledCalls: 0,
+    refusedCalls: 0,
+    uncertainCalls: 0,
+  };
 
   /** Give this to the CallRecorder. */
   readonly sink: CallSink = (event) => {
@@ -125,6 +173,7 @@ export class CallAnalytics {
     this.timer = undefined;
     await this.flushing;
     this.retryAt = 0;
+    this.stopping = true;
     await this.flush(true);
   }
 
@@ -171,7 +220,8 @@ export class CallAnalytics {
     while (e < events.length || r < rollups.length) {
       const calls = events.slice(e, e + max);
       const rows = rollups.slice(r, r + max);
-      const result = await this.options.deliverer.send({ calls, rollups: rows }, this.options.timeoutMs);
+      const timeout = this.stopping ? (this.options.stopTimeoutMs ?? this.options.timeoutMs) : this.options.timeoutMs;
+      const result = await this.options.deliverer.send({ calls, rollups: rows }, timeout);
       if (result.ok) {
         this.counts.sentCalls += calls.length;
         this.counts.sentRollups += rows.length;
@@ -182,6 +232,7 @@ export class CallAnalytics {
           `tool-call analytics: the sidecar refused a batch of ${calls.length} calls and ${rows.length} rollups (${result.message}); it is dropped`,
         );
       } else {
+        if (result.maybeDelivered) this.uncertain(calls.length + rows.reduce((n, row) => n + row.calls, 0));
         this.backOff(result.retryAfterMs);
         this.trouble(
           `tool-call analytics: ${result.message}; calls are aggregated in ${this.options.spill.path} until it is back`,
@@ -204,6 +255,7 @@ export class CallAnalytics {
       const rows = claim.rollups.slice(i, i + max);
       const result = await this.options.deliverer.send({ calls: [], rollups: rows }, this.options.timeoutMs);
       if (!result.ok && result.retryable) {
+        if (result.maybeDelivered) this.uncertain(rows.reduce((n, row) => n + row.calls, 0));
         this.backOff(result.retryAfterMs);
         // What was sent stays sent; the rest goes back.
         await this.options.spill.add(claim.rollups.slice(i));
@@ -237,6 +289,14 @@ export class CallAnalytics {
         `tool-call analytics: the spill ${this.options.spill.path} could not be written (${err instanceof Error ? err.message : String(err)}); calls are held in memory as rollups`,
       );
     }
+  }
+
+  /** A batch that may have been stored is kept anyway: better counted twice than lost. */
+  private uncertain(calls: number): void {
+    this.counts.uncertainCalls += calls;
+    this.options.debug?.(
+      `tool-call analytics: no answer to a batch of ${calls} calls after it went out; kept, so they may be counted twice`,
+    );
   }
 
   private backOff(retryAfterMs: number | undefined): void {

@@ -130,14 +130,15 @@ export function registerProxy(program: Command): void {
     .addOption(
       switchOption(
         "--analytics",
-        "record every tools/call and send it to the sidecar's POST /api/calls (default: on, unless --db without --analytics-url)",
+        "record every tools/call: to --analytics-url, else into --db, else to the sidecar's POST /api/calls (default: yes)",
         "FEEDBACK_ANALYTICS",
       ),
     )
     .addOption(
-      new Option("--analytics-url <url>", "sidecar that takes call analytics (default: --sidecar-url)").env(
-        "FEEDBACK_ANALYTICS_URL",
-      ),
+      new Option(
+        "--analytics-url <url>",
+        "sidecar that takes call analytics (default: --db if given, else --sidecar-url)",
+      ).env("FEEDBACK_ANALYTICS_URL"),
     )
     .addOption(
       switchOption(

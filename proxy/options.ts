@@ -111,7 +111,7 @@ export type ProxySettings = Omit<
   "upstreamHeader" | "upstreamHeaders" | "analytics" | "analyticsSpill"
 > & {
   headers: Record<string, string>;
-  /** Tool-call analytics are sent (to `analyticsUrl`, else the sidecar); off with --db alone (no sidecar to send to). */
+  /** Tool-call analytics are recorded: sent to `analyticsUrl`, else into --db, else to the sidecar. */
   analytics: boolean;
   /** Where analytics wait while the sidecar is down: beside the outbox unless given. */
   analyticsSpill: string;
@@ -157,8 +157,6 @@ export function parseProxySettings(
   if (rest.command.length > 0 && rest.upstreamUrl !== undefined)
     errors.push("give either an upstream command or --upstream-url, not both");
   if (rest.toolName === rest.collisionToolName) errors.push("--tool-name and --collision-tool-name must differ");
-  if (analytics === true && rest.db !== undefined && rest.analyticsUrl === undefined)
-    errors.push("--analytics with --db needs --analytics-url: call analytics go to a sidecar's POST /api/calls");
   const fromEnv = envHeaders(upstreamHeaders);
   if (typeof fromEnv === "string") errors.push(fromEnv);
   if (errors.length > 0) return { ok: false, errors };
@@ -169,8 +167,7 @@ export function parseProxySettings(
     settings: {
       ...rest,
       headers,
-      // On whenever a sidecar is the destination; --db alone has none unless --analytics-url names one.
-      analytics: analytics ?? (rest.db === undefined || rest.analyticsUrl !== undefined),
+      analytics: analytics ?? true,
       analyticsSpill: analyticsSpill ?? defaultSpillPath(rest.outbox),
     },
   };

@@ -32,20 +32,29 @@ async function upstreamFactory(s: ProxySettings): Promise<UpstreamFactory> {
  */
 async function callRecording(s: ProxySettings): Promise<{ calls?: CallRecorder; analytics?: CallAnalytics }> {
   if (!s.analytics) return {};
-  const [{ CallAnalytics, sidecarCallsDeliverer }, { CallSpill }] = await Promise.all([
+  const [{ CallAnalytics, databaseCallsDeliverer, sidecarCallsDeliverer }, { CallSpill }] = await Promise.all([
     import("./analytics.js"),
     import("./analytics-spill.js"),
   ]);
   const analytics = new CallAnalytics({
-    deliverer: sidecarCallsDeliverer(s.analyticsUrl ?? s.sidecarUrl, s.apiKey),
+    deliverer:
+      s.analyticsUrl === undefined && s.db !== undefined
+        ? databaseCallsDeliverer(s.db)
+        : sidecarCallsDeliverer(s.analyticsUrl ?? s.sidecarUrl, s.apiKey),
     spill: new CallSpill(s.analyticsSpill, stderrLog),
     log: stderrLog,
+    debug: debugLog(s.debug),
     capacity: s.analyticsBuffer,
-    timeoutMs: s.deliveryTimeout,
+    // Off the request path, so a slow sidecar can take longer than a report may: a batch that times
+    // out after it was sent is kept and may be counted twice, so fewer timeouts mean fewer doubles.
+    timeoutMs: Math.max(s.deliveryTimeout, ANALYTICS_TIMEOUT_MS),
+    stopTimeoutMs: s.deliveryTimeout,
   });
   const calls = new CallRecorder({ sinks: [analytics.sink], recordArguments: s.recordArguments, log: stderrLog });
   return { calls, analytics };
 }
+
+const ANALYTICS_TIMEOUT_MS = 10_000;
 
 /** Run until done; resolves with the exit code (HTTP mode runs until a signal). */
 export async function runProxy(s: ProxySettings): Promise<number> {

@@ -13,8 +13,22 @@ export interface CallBatchBody {
 
 export type CallBatchResult =
   | { ok: true; status: number }
-  /** `retryable: false`: the sidecar refused this content (4xx other than auth and rate limits). */
-  | { ok: false; retryable: boolean; status?: number; message: string; retryAfterMs?: number };
+  /**
+   * `retryable: false`: the sidecar refused this content (4xx other than auth and rate limits).
+   * `maybeDelivered`: no answer came after the batch went out (a timeout, a reset): the sidecar may
+   * have stored it, so sending it again may count it twice.
+   */
+  | {
+      ok: false;
+      retryable: boolean;
+      status?: number;
+      message: string;
+      retryAfterMs?: number;
+      maybeDelivered?: boolean;
+    };
+
+/** Errors that mean the request never reached a server. */
+const NOT_SENT = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH"]);
 
 export async function sendCallBatch(options: {
   baseUrl: string;
@@ -49,10 +63,14 @@ export async function sendCallBatch(options: {
       ? { ok: false, retryable, status: res.status, message }
       : { ok: false, retryable, status: res.status, message, retryAfterMs: wait };
   } catch (err) {
+    const cause = err instanceof Error ? (err.cause as { code?: unknown } | undefined) : undefined;
+    const code = typeof cause?.code === "string" ? cause.code : undefined;
+    const why = code ?? (err instanceof Error ? err.message : String(err));
     return {
       ok: false,
       retryable: true,
-      message: `could not reach the sidecar at ${options.baseUrl}: ${err instanceof Error ? err.message : String(err)}`,
+      message: `could not reach the sidecar at ${options.baseUrl}: ${why}`,
+      maybeDelivered: code === undefined || !NOT_SENT.has(code),
     };
   }
 }
