@@ -30,9 +30,7 @@ export type CallSink = (event: CallEvent, context: CallContext) => void;
 /** Noted when the call goes upstream. */
 export interface CallStart {
   tool: string;
-  /** Date.now() when sent. */
-  at: number;
-  /** performance.now() when sent, for the duration. */
+  /** performance.now() when sent: the duration, and (with the wall-clock offset) the start time. */
   t0: number;
   requestBytes: number;
   arguments: Record<string, unknown> | null;
@@ -97,10 +95,29 @@ export class CallRecorder {
   readonly recordArguments: boolean;
   private readonly sinks: CallSink[];
   private readonly failed = new Set<number>();
+  private finished = 0;
+  private wallOffset = Date.now() - performance.now();
+  private isoSecond = Number.NaN;
+  private isoPrefix = "";
 
   constructor(private readonly options: CallRecorderOptions) {
     this.sinks = [...options.sinks];
     this.recordArguments = options.recordArguments;
+  }
+
+  /**
+   * ISO 8601 of a wall-clock time in ms. Date#toISOString costs about as much as the rest of
+   * recording a call put together, so the second is formatted once and the milliseconds appended.
+   */
+  private isoOf(ms: number): string {
+    const whole = Math.floor(ms);
+    const second = Math.floor(whole / 1000);
+    if (second !== this.isoSecond) {
+      this.isoSecond = second;
+      this.isoPrefix = new Date(second * 1000).toISOString().slice(0, 20);
+    }
+    const milli = whole - second * 1000;
+    return `${this.isoPrefix}${milli < 10 ? "00" : milli < 100 ? "0" : ""}${milli}Z`;
   }
 
   /** Add a sink (e.g. an OTLP exporter) after construction. */
@@ -115,7 +132,6 @@ export class CallRecorder {
   start(tool: string, requestBytes: number, args: unknown): CallStart {
     return {
       tool,
-      at: Date.now(),
       t0: performance.now(),
       requestBytes,
       arguments: this.recordArguments ? recordedArguments(args) : null,
@@ -124,12 +140,15 @@ export class CallRecorder {
 
   finish(start: CallStart, end: CallEnd, sessionFacts: CallFacts, context: CallContext): void {
     const facts = start.caller ? { ...sessionFacts, ...definedOnly(start.caller) } : sessionFacts;
+    const now = performance.now();
+    // One clock read per end of a call: the wall clock is derived, and re-read now and then.
+    if ((++this.finished & 1023) === 0) this.wallOffset = Date.now() - now;
     const event: CallEvent = {
       server_name: cut(facts.serverName, CALL_LIMITS.name) ?? UNKNOWN_SERVER,
       server_version: cut(facts.serverVersion, CALL_LIMITS.version),
       tool_name: start.tool.slice(0, CALL_LIMITS.name),
-      started_at: new Date(start.at).toISOString(),
-      duration_ms: Math.min(86_400_000, Math.max(0, Math.round((performance.now() - start.t0) * 1000) / 1000)),
+      started_at: this.isoOf(this.wallOffset + start.t0),
+      duration_ms: Math.min(86_400_000, Math.max(0, Math.round((now - start.t0) * 1000) / 1000)),
       outcome: end.outcome,
       error_code: end.outcome === "error" ? end.errorCode : null,
       client_name: cut(facts.clientName, CALL_LIMITS.name),
