@@ -141,6 +141,34 @@ describe("proxy tool-call analytics", () => {
     expect(r.invalid).toEqual([]);
   });
 
+  it("2026-07-28 requests: each names its own client and gets a session id of its caller", async () => {
+    const r = await receiver();
+    const client = new RawClient(fixtureCommand(), analyticsFlags(r));
+    cleanups.push(async () => {
+      client.proc.kill();
+      await client.exit;
+    });
+    const envelope = (name: string) => ({
+      "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+      "io.modelcontextprotocol/clientInfo": { name, version: "9.9" },
+      "io.modelcontextprotocol/clientCapabilities": {},
+    });
+    client.send({ id: 1, method: "tools/call", params: { name: "echo", arguments: {}, _meta: envelope("modern-a") } });
+    client.send({ id: 2, method: "tools/call", params: { name: "echo", arguments: {}, _meta: envelope("modern-b") } });
+    await client.response(1);
+    await client.response(2);
+    client.proc.stdin.end();
+    await client.exit;
+    const calls = await waitFor(() => r.calls.length >= 2 && r.calls, 20_000, "both calls");
+    const byClient = Object.fromEntries(calls.map((c) => [c.client_name, c]));
+    expect(Object.keys(byClient).sort()).toEqual(["modern-a", "modern-b"]);
+    for (const c of calls) {
+      expect(c).toMatchObject({ client_version: "9.9", protocol_version: "2026-07-28" });
+      expect(c.session_id).toMatch(/^modern-/);
+    }
+    expect(byClient["modern-a"]!.session_id).not.toBe(byClient["modern-b"]!.session_id);
+  });
+
   it("records no arguments by default, over a raw line", async () => {
     const r = await receiver();
     const client = new RawClient(fixtureCommand(), analyticsFlags(r));
