@@ -5,6 +5,12 @@
  *   HTTP→stdio   a raw fetch client → proxy --listen → the fixture over stdio,
  *                against the fixture served over HTTP directly
  *
+ * The proxy runs twice, with tool-call analytics off (`--analytics no`) and on
+ * (every call recorded and sent as POST /api/calls batches to a loopback
+ * receiver in this process, which counts what arrives), as two of the
+ * interleaved stdio paths and one after the other over HTTP; the on/off ratio
+ * is printed per slice like the others (the issue's target: on within 5% of off).
+ *
  * Each path is measured three ways: sequential calls (p50/p99 latency), then
  * throughput with 32 calls in flight, then with 256 in flight (enough to keep
  * the server busy however long a hop takes, so the figure is the path's
@@ -22,6 +28,8 @@
  * and its load: compare the rows of one run, not runs.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -316,10 +324,36 @@ async function measureHttp(command: string[]): Promise<Figures> {
   }
 }
 
+/** A stand-in sidecar for POST /api/calls: reads each batch, counts its calls, answers 202. */
+async function callsReceiver(): Promise<{ url: string; calls: () => number; close: () => Promise<void> }> {
+  let calls = 0;
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      const batch = JSON.parse(Buffer.concat(chunks).toString("utf8")) as {
+        calls: unknown[];
+        rollups: { calls: number }[];
+      };
+      calls += batch.calls.length + batch.rollups.reduce((n, r) => n + r.calls, 0);
+      res.writeHead(202, { "Content-Type": "application/json" }).end('{"accepted":{}}');
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    calls: () => calls,
+    close: () => new Promise((r) => server.close(() => r())),
+  };
+}
+
 async function main(): Promise<void> {
   const server = fixture("fixture-server");
   const dir = mkdtempSync(join(tmpdir(), "pwm-bench-proxy-"));
-  const proxy = [process.execPath, CLI, "proxy", "--db", join(dir, "f.db"), "--outbox", join(dir, "o.log")];
+  const receiver = await callsReceiver();
+  const base = [process.execPath, CLI, "proxy", "--db", join(dir, "f.db"), "--outbox", join(dir, "o.log")];
+  const proxy = [...base, "--analytics", "no"];
+  const proxyOn = [...base, "--analytics-url", receiver.url, "--analytics-spill", join(dir, "spill.json")];
   const relay = [process.execPath, "--input-type=module", "-e", BARE_RELAY];
   console.log(
     `tools/call "echo" round trips. stdio: ${SLICES} interleaved slices per path, each ${Math.ceil(SEQUENTIAL / SLICES)} sequential calls`,
@@ -332,15 +366,24 @@ async function main(): Promise<void> {
     [process.execPath, server],
     [...relay, process.execPath, server],
     [...proxy, "--", process.execPath, server],
+    [...proxyOn, "--", process.execPath, server],
   ]);
-  const [direct, relayed, proxied] = stdio.samples as [Samples, Samples, Samples];
+  const [direct, relayed, proxied, analysed] = stdio.samples as [Samples, Samples, Samples, Samples];
+  const stdioCallsOn =
+    analysed.sequentialCalls + analysed.perSlice.length * (SLICE_WARMUP + DEPTHS.length * SLICE_BURST);
   console.log(row("stdio, direct", figures(direct, stdio.failures[0]!)));
   console.log(row("stdio, bare relay (reference)", figures(relayed, stdio.failures[1]!)));
-  console.log(row("stdio→stdio, through proxy", figures(proxied, stdio.failures[2]!)));
+  console.log(row("stdio→stdio, proxy, analytics off", figures(proxied, stdio.failures[2]!)));
+  console.log(row("stdio→stdio, proxy, analytics on", figures(analysed, stdio.failures[3]!)));
+  const stdioRecorded = receiver.calls();
   const d2 = await measureHttp([process.execPath, server, "--http", "0"]);
   console.log(row("HTTP, direct (fixture on HTTP)", d2));
   const p2 = await measureHttp([...proxy, "--listen", "127.0.0.1:0", "--", process.execPath, server]);
-  console.log(row("HTTP→stdio, through proxy", p2));
+  console.log(row("HTTP→stdio, proxy, analytics off", p2));
+  const p2on = await measureHttp([...proxyOn, "--listen", "127.0.0.1:0", "--", process.execPath, server]);
+  console.log(row("HTTP→stdio, proxy, analytics on", p2on));
+  const httpRecorded = receiver.calls() - stdioRecorded;
+  await receiver.close();
 
   const p50 = (s: Samples) => figures(s, { count: 0 }).p50;
   console.log(
@@ -361,6 +404,24 @@ async function main(): Promise<void> {
   }
   console.log(
     `HTTP→stdio:  ${p2.p50.toFixed(3)} ms at p50 vs ${d2.p50.toFixed(3)} ms for the fixture served over HTTP directly`,
+  );
+
+  console.log(`\ntool-call analytics, on against off, in this run (target: on within 5% of off):`);
+  console.log(
+    `  stdio→stdio: ${(p50(analysed) - p50(proxied) >= 0 ? "+" : "") + (p50(analysed) - p50(proxied)).toFixed(3)} ms at p50`,
+  );
+  for (const [i, d] of DEPTHS.entries())
+    console.log(
+      `    ${String(d).padStart(3)} in flight: on runs at ${ratio(analysed, proxied, (x) => x.pipelinedPerSec[i]!)} of off`,
+    );
+  console.log(
+    `  HTTP→stdio (one run each, not interleaved): p50 ${p2on.p50.toFixed(3)} vs ${p2.p50.toFixed(3)} ms; ` +
+      DEPTHS.map(
+        (d, i) => `${((p2on.pipelinedPerSec[i]! / p2.pipelinedPerSec[i]!) * 100).toFixed(1)}% with ${d} in flight`,
+      ).join(", "),
+  );
+  console.log(
+    `  recorded by the receiver: ${stdioRecorded} of the ${stdioCallsOn + WARMUP + DEPTHS.length * SLICE_BURST} stdio calls made with analytics on, ${httpRecorded} over HTTP`,
   );
 }
 

@@ -129,6 +129,11 @@ describe("proxy settings", () => {
       FEEDBACK_PROXY_PROBE_TIMEOUT_MS: "250",
       FEEDBACK_PROXY_SSE_POLL_AFTER_MS: "45000",
       FEEDBACK_PROXY_DEBUG: "yes",
+      FEEDBACK_ANALYTICS: "no",
+      FEEDBACK_ANALYTICS_URL: "http://a:2",
+      FEEDBACK_RECORD_ARGUMENTS: "yes",
+      FEEDBACK_ANALYTICS_BUFFER: "50",
+      FEEDBACK_ANALYTICS_SPILL: "/tmp/spill.json",
     });
     expect(flags).toEqual({
       command: ["node", "server.js"],
@@ -154,6 +159,11 @@ describe("proxy settings", () => {
       probeTimeout: "250",
       ssePollAfter: "45000",
       debug: true,
+      analytics: false,
+      analyticsUrl: "http://a:2",
+      recordArguments: true,
+      analyticsBuffer: "50",
+      analyticsSpill: "/tmp/spill.json",
     });
     const defaults = await flagsFor(["--upstream-header", "A: 1", "--upstream-header", "B: 2", "--", "x"], {});
     expect(defaults).toMatchObject({
@@ -163,6 +173,8 @@ describe("proxy settings", () => {
       debug: false,
       probeTimeout: "10000",
       ssePollAfter: "0",
+      recordArguments: false,
+      analyticsBuffer: "10000",
     });
     expect(await flagsFor(["--no-missing-tool-reports", "--", "x"], {})).toMatchObject({ missingToolReports: false });
     expect(await flagsFor(["--missing-tool-reports", "no", "--", "x"], {})).toMatchObject({
@@ -170,6 +182,34 @@ describe("proxy settings", () => {
     });
     expect(await flagsFor(["--", "x"], { FEEDBACK_PROXY_MISSING_TOOL_REPORTS: "yes" })).toMatchObject({
       missingToolReports: true,
+    });
+  });
+
+  it("analytics: on by default, the spill beside the outbox, the buffer checked", () => {
+    const r = parseProxySettings({ ...base, outbox: "/var/pwm/outbox.log" });
+    expect(r.ok && r.settings).toMatchObject({
+      analytics: true,
+      recordArguments: false,
+      analyticsBuffer: 10_000,
+      analyticsSpill: "/var/pwm/calls-spill.json",
+    });
+    const off = parseProxySettings({ ...base, analytics: false, analyticsSpill: "/tmp/s.json", analyticsBuffer: "5" });
+    expect(off.ok && off.settings).toMatchObject({
+      analytics: false,
+      analyticsSpill: "/tmp/s.json",
+      analyticsBuffer: 5,
+    });
+    expect(parseProxySettings({ ...base, analyticsBuffer: "0" })).toEqual({
+      ok: false,
+      errors: ["--analytics-buffer must be at least 1 event"],
+    });
+    expect(parseProxySettings({ ...base, analyticsBuffer: "lots" })).toEqual({
+      ok: false,
+      errors: ["--analytics-buffer must be a number of events"],
+    });
+    expect(parseProxySettings({ ...base, analyticsUrl: "ftp://x" })).toEqual({
+      ok: false,
+      errors: ["--analytics-url must be an http(s) URL"],
     });
   });
 });

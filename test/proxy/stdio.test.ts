@@ -108,10 +108,10 @@ describe("stdio proxy in front of the fixture server", () => {
     expect(first.tools[4]).toEqual(feedbackToolDefinition());
     expect(first.nextCursor).toBe(Buffer.from("4").toString("base64url"));
     const { tools, cursors } = await allTools(p);
-    expect(cursors).toEqual(["4", "8", "12"].map((n) => Buffer.from(n).toString("base64url")));
+    expect(cursors).toEqual(["4", "8", "12", "16"].map((n) => Buffer.from(n).toString("base64url")));
     expect(tools.filter((t) => t.name === "feedback")).toHaveLength(1);
     expect(tools.map((t) => t.name)).toContain("tool_002");
-    expect(tools).toHaveLength(16);
+    expect(tools).toHaveLength(18);
   });
 
   it("passes _meta and arguments through unchanged", async () => {
