@@ -79,3 +79,61 @@ export function label(value: string | null | undefined): string {
   // Own keys only: an agent's server named "constructor" is a name, not Object's constructor.
   return Object.hasOwn(LABELS, value) ? LABELS[value]! : value;
 }
+
+/**
+ * The Tools view's filters (GET /api/tools query values; `days` becomes `since`). The tool
+ * view's server and tool are part of its route, not of these.
+ */
+export const TOOL_FILTER_KEYS = ["server_name", "client", "days"] as const;
+export type ToolFilterKey = (typeof TOOL_FILTER_KEYS)[number];
+export type ToolFilters = Partial<Record<ToolFilterKey, string>>;
+/** The ranges the Tools view offers, in days; the API's default is 7. */
+export const TOOL_RANGES_DAYS = [1, 7, 30] as const;
+
+/** GET /api/tools (pinned in the issue 18 interfaces; computed from hourly rollups). */
+export interface ToolRow {
+  server_name: string;
+  tool_name: string;
+  calls: number;
+  errors: number;
+  error_rate: number;
+  p50_ms: number | null;
+  p95_ms: number | null;
+  p99_ms: number | null;
+  last_call_at: string | null;
+}
+/** Sessions that had an error, those of them that filed a report, and the share (null: none had an error). */
+export interface FeedbackCoverage {
+  sessions_with_errors: number;
+  sessions_reported: number;
+  ratio: number | null;
+}
+export interface ToolsAnswer {
+  items: ToolRow[];
+  coverage: FeedbackCoverage;
+  since: string;
+  until: string;
+}
+/** GET /api/tools/detail. */
+export interface ToolDetail {
+  server_name: string;
+  tool_name: string;
+  calls: number;
+  errors: number;
+  error_rate: number;
+  p50_ms: number | null;
+  p95_ms: number | null;
+  p99_ms: number | null;
+  by_client: {
+    client_name: string | null;
+    calls: number;
+    errors: number;
+    p50_ms: number | null;
+    p95_ms: number | null;
+  }[];
+  trend: { hour: string; calls: number; errors: number; p95_ms: number | null }[];
+  gaps: { id: number; title: string; status: string; reports: number }[];
+  silent_failures: FeedbackCoverage & {
+    sessions: { session_id: string; client_name: string | null; errors: number; first_error_at: string }[];
+  };
+}
