@@ -14,7 +14,8 @@ export function registerMcp(program: Command): void {
     .command("mcp")
     .description(
       "serve the report tools (list_reports, get_report, get_stats, add_note, set_status, draft_pr), the gap tools " +
-        "(list_gaps, get_gap, update_gap, merge_gaps, split_gap, analyze_gap, create_issue) and feedback over stdio",
+        "(list_gaps, get_gap, update_gap, merge_gaps, split_gap, analyze_gap, create_issue), get_tool_stats and feedback " +
+        "over stdio",
     )
     .addOption(dbOption())
     .addOption(dbCreateOption())

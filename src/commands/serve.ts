@@ -3,6 +3,11 @@ import { Option, type Command } from "commander";
 import { existsSync } from "node:fs";
 import { isPostgresUrl } from "../store/sql/db.js";
 import {
+  CALL_PURGE_INTERVAL_MS_DEFAULT,
+  CALL_RETENTION_DAYS_DEFAULT,
+  ROLLUP_RETENTION_DAYS_DEFAULT,
+} from "../store/calls-defaults.js";
+import {
   apiKeyOption,
   dbOption,
   DEFAULT_PORT,
@@ -36,6 +41,9 @@ interface ServeFlags {
   alertRetryBase: number;
   autonomyInterval: number;
   autonomyVerify: boolean;
+  callRetentionDays: number;
+  rollupRetentionDays: number;
+  callPurgeInterval: number;
 }
 
 const wholeIn = (flag: string, min: number, max: number) => (v: string) => {
@@ -162,6 +170,24 @@ export function registerServe(program: Command): void {
         "PATCHWORKMCP_AUTONOMY_VERIFY",
       ),
     )
+    .addOption(
+      new Option("--call-retention-days <days>", "days raw tool-call events are kept (0 = forever)")
+        .env("PATCHWORKMCP_CALL_RETENTION_DAYS")
+        .default(CALL_RETENTION_DAYS_DEFAULT)
+        .argParser(wholeIn("--call-retention-days", 0, 36_500)),
+    )
+    .addOption(
+      new Option("--rollup-retention-days <days>", "days hourly tool-call rollups are kept (0 = forever)")
+        .env("PATCHWORKMCP_ROLLUP_RETENTION_DAYS")
+        .default(ROLLUP_RETENTION_DAYS_DEFAULT)
+        .argParser(wholeIn("--rollup-retention-days", 0, 36_500)),
+    )
+    .addOption(
+      new Option("--call-purge-interval <ms>", "how often expired tool-call events and rollups are deleted")
+        .env("PATCHWORKMCP_CALL_PURGE_INTERVAL_MS")
+        .default(CALL_PURGE_INTERVAL_MS_DEFAULT)
+        .argParser(wholeIn("--call-purge-interval", 100, 86_400_000)),
+    )
     .action(async (flags: ServeFlags) => {
       // Loaded on use: every verb shares one CLI, and only `serve` needs the web stack.
       const { startServer } = await import("../http/server.js");
@@ -189,6 +215,11 @@ export function registerServe(program: Command): void {
         },
         autonomyIntervalMs: flags.autonomyInterval,
         autonomyVerify: flags.autonomyVerify,
+        callRetention: {
+          callDays: flags.callRetentionDays,
+          rollupDays: flags.rollupRetentionDays,
+          intervalMs: flags.callPurgeInterval,
+        },
       });
       if (created) process.stderr.write(`patchworkmcp: created a new, empty database at ${flags.db}\n`);
       const where = running.context.store.label;

@@ -10,6 +10,7 @@ import { errorHandler, notFound } from "./errors.js";
 import { type DeferredAssignment, IngestQueue } from "../ingest/index.js";
 import { JSON_TYPES } from "./json-body.js";
 import { autonomyRoutes } from "./routes/autonomy.js";
+import { callsRoutes } from "./routes/calls.js";
 import { draftApi } from "./routes/draft.js";
 import { exportRoutes } from "./routes/export.js";
 import { feedbackRoutes } from "./routes/feedback.js";
@@ -106,6 +107,7 @@ export function createApp(options: AppOptions): AppContext {
     }),
   );
   api.use(autonomyRoutes({ store, auth }));
+  api.use(callsRoutes({ store, auth }));
   app.use("/api", api);
   const mcp = mcpEndpoint({ store, auth, queue });
   app.all("/mcp", (req, res, next) => {

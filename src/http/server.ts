@@ -4,7 +4,13 @@
  */
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { FeedbackStore } from "../store/index.js";
+import {
+  CALL_PURGE_INTERVAL_MS_DEFAULT,
+  CALL_RETENTION_DAYS_DEFAULT,
+  FeedbackStore,
+  ROLLUP_RETENTION_DAYS_DEFAULT,
+} from "../store/index.js";
+import { startCallRetention } from "./calls-retention.js";
 import { createApp, finishApp, type AppContext } from "./app.js";
 import type { IngestLimits } from "./rate-limit.js";
 import { isLoopbackHost } from "./security.js";
@@ -41,6 +47,8 @@ export interface ServeOptions {
   publicUrl?: string | undefined;
   /** Alert evaluation and delivery (src/alerts/runner.ts). */
   alerts?: { intervalMs?: number; maxAttempts?: number; baseDelayMs?: number } | undefined;
+  /** Tool-call analytics retention: raw events and rollups kept this many days (0 = forever), purged every intervalMs. */
+  callRetention?: { callDays?: number; rollupDays?: number; intervalMs?: number } | undefined;
 }
 
 export interface RunningServer {
@@ -127,6 +135,14 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     log,
   });
 
+  // Tool-call analytics: raw events expire long before their hourly rollups.
+  const retention = startCallRetention(store, {
+    callDays: options.callRetention?.callDays ?? CALL_RETENTION_DAYS_DEFAULT,
+    rollupDays: options.callRetention?.rollupDays ?? ROLLUP_RETENTION_DAYS_DEFAULT,
+    intervalMs: options.callRetention?.intervalMs ?? CALL_PURGE_INTERVAL_MS_DEFAULT,
+    log,
+  });
+
   let closing: Promise<void> | undefined;
   return {
     url: `http://${displayHost}:${port}`,
@@ -143,6 +159,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
         issueSync?.stop();
         const alertsStopped = alerts.stop();
         autonomy.stop();
+        retention.stop();
         server.close(() => {
           void Promise.all([worker?.stop(), alertsStopped]).then(() => {
             store.close();

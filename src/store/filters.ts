@@ -104,6 +104,9 @@ const timestamp = z.string({ error: `must be ${TIMESTAMP_HINT}` }).transform((s,
   return z.NEVER;
 });
 
+/** A date filter argument (checked by parseTimestamp), as an ISO instant: the tool-call filters take it too. */
+export const timestampArg = timestamp;
+
 const shortText = z
   .string()
   .trim()

@@ -17,3 +17,4 @@ export type { EvidenceRow } from "./gap-analyses.js";
 export { TrackerStore, type GapIssue, type IssueClaim, type IssueSnapshot, type LinkedIssue } from "./tracker-store.js";
 export * from "./alerts-store.js";
 export * from "./autonomy-store.js";
+export * from "./calls-store.js";

@@ -11,6 +11,7 @@
  */
 import type { SqlDb } from "./sql/db.js";
 import type { Migration } from "./migrations.js";
+import { toolCallsDdl } from "./calls-columns.js";
 
 /** The advisory lock key migrations hold (distinct from the store's write lock). */
 export const MIGRATION_LOCK_KEY = 0x70776d30; // "pwm0"
@@ -365,6 +366,11 @@ export const PG_MIGRATIONS: readonly Migration[] = [
         reason    TEXT   NOT NULL
       );
     `,
+  },
+  {
+    version: 5,
+    description: "tool-call analytics (SQLite version 11): raw call events and hourly rollups with a latency histogram",
+    sql: toolCallsDdl("postgres"),
   },
 ];
 

@@ -4,6 +4,7 @@
  * Append new migrations; never edit one that has shipped.
  */
 import type Database from "better-sqlite3";
+import { toolCallsDdl } from "./calls-columns.js";
 
 export interface Migration {
   version: number;
@@ -495,6 +496,12 @@ export const MIGRATIONS: readonly Migration[] = [
         reason    TEXT    NOT NULL
       );
     `,
+  },
+  {
+    version: 11,
+    description: "tool-call analytics: raw call events and hourly rollups with a latency histogram",
+    // Derived from the call-event contract and the histogram's buckets (src/store/calls-columns.ts).
+    sql: toolCallsDdl("sqlite"),
   },
 ];
 

@@ -110,7 +110,15 @@ describe("scopes", () => {
     const { client } = await httpClient(mcpUrl, keys.read);
     try {
       const names = (await client.listTools()).tools.map((t) => t.name);
-      expect(names).toEqual(["feedback", "list_reports", "get_report", "get_stats", "list_gaps", "get_gap"]);
+      expect(names).toEqual([
+        "feedback",
+        "list_reports",
+        "get_report",
+        "get_stats",
+        "list_gaps",
+        "get_gap",
+        "get_tool_stats",
+      ]);
       const err = await client.callTool({ name: "add_note", arguments: { id: 1, body: "x" } }).catch((e: unknown) => e);
       expect((err as StreamableHTTPError).code).toBe(403);
       expect((err as Error).message).toContain("feedback:admin");

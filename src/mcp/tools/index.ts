@@ -24,6 +24,7 @@ import { splitGapTool } from "./split-gap.js";
 import { updateGapTool } from "./update-gap.js";
 import { getReportTool } from "./get-report.js";
 import { getStatsTool } from "./get-stats.js";
+import { getToolStatsTool } from "./get-tool-stats.js";
 import { listReportsTool } from "./list-reports.js";
 import { setStatusTool } from "./set-status.js";
 import type { ReportTool } from "./types.js";
@@ -38,6 +39,7 @@ export const REPORT_TOOLS: readonly ReportTool[] = [
   draftPrTool, // admin
   listGapsTool, // read
   getGapTool, // read
+  getToolStatsTool, // read
   updateGapTool, // admin
   mergeGapsTool, // admin
   splitGapTool, // admin
