@@ -59,6 +59,9 @@ describe("denseHours", () => {
       ["11", 0, 0],
       ["12", 0, 0],
     ]);
+    // An exclusive until at a whole hour stops before it.
+    const upTo = denseHours([], "2026-11-30T09:00:00.000Z", Date.parse("2026-11-30T11:00:00Z"));
+    expect(upTo.map((r) => r.hour)).toEqual(["2026-11-30T09:00:00.000Z", "2026-11-30T10:00:00.000Z"]);
   });
 
   it("leaves a range longer than a month sparse", () => {
@@ -77,7 +80,7 @@ describe("byServer", () => {
     p50_ms: null,
     p95_ms: null,
     p99_ms: null,
-    last_call_at: null,
+    last_call_at: "2026-11-30T10:00:00.000Z",
   });
   it("groups tools by server, busiest server and tool first", () => {
     const groups = byServer([row("a", "x", 1), row("b", "y", 5), row("a", "z", 3), row("b", "w", 7)]);

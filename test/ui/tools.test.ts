@@ -124,7 +124,7 @@ it("shows calls, error %, silent failures and the gaps that name a tool", async 
 
   // A tool's own view.
   await forecast.locator("a.tool-link").click();
-  await page.locator("#tool-silent").waitFor();
+  await page.locator("#tool-silent-failures").waitFor();
   expect(await page.locator("#tool-title").textContent()).toBe("forecast");
   expect(await page.locator("#tool-calls .tile-value").textContent()).toBe("6");
   expect(await page.locator("#tool-errors .tile-value").textContent()).toBe("33.3%");
@@ -132,9 +132,9 @@ it("shows calls, error %, silent failures and the gaps that name a tool", async 
   expect(await page.locator("#tool-silent-summary").textContent()).toBe(
     "1 of 2 sessions where this tool failed filed no report (feedback coverage 50.0%).",
   );
-  expect(await page.locator("#tool-silent tbody tr").evaluateAll((trs) => trs.map((t) => t.dataset.session))).toEqual([
-    "s-silent",
-  ]);
+  expect(
+    await page.locator("#tool-silent-failures tbody tr").evaluateAll((trs) => trs.map((t) => t.dataset.session)),
+  ).toEqual(["s-silent"]);
   expect(await page.locator("#tool-clients tbody tr").evaluateAll((trs) => trs.map((t) => t.dataset.client))).toEqual([
     "claude-code",
     "cursor",
@@ -150,11 +150,23 @@ it("shows calls, error %, silent failures and the gaps that name a tool", async 
   await gapLink.click();
   await poll(() => page.url()).toContain(`#/g/${gapId}`);
   await page.goBack();
-  await page.locator("#tool-silent").waitFor();
+  await page.locator("#tool-silent-failures").waitFor();
 
   // A tool with no calls in range: a clear empty state, not an error.
   await page.goto(`${serve.url}/#/tool?server_name=weather&tool_name=nope`);
   await poll(() => page.locator("#tool-body .state-empty").count()).toBe(1);
+
+  // A phone: both views fit the width (wide tables scroll inside their panel).
+  await page.setViewportSize({ width: 390, height: 800 });
+  const overflow = () => page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  await page.goto(`${serve.url}/#/tools`);
+  await weather.waitFor();
+  expect(await overflow()).toBeLessThanOrEqual(0);
+  await screenshot(page, "tools-phone");
+  await page.goto(`${serve.url}/#/tool?server_name=weather&tool_name=forecast`);
+  await page.locator("#tool-silent-failures").waitFor();
+  expect(await overflow()).toBeLessThanOrEqual(0);
+  await screenshot(page, "tool-phone");
 
   expect(await page.evaluate(() => (window as { __owned?: number }).__owned)).toBeUndefined();
   expect(problems).toEqual(["console: Failed to load resource: the server responded with a status of 404 (Not Found)"]);

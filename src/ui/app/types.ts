@@ -90,50 +90,10 @@ export type ToolFilters = Partial<Record<ToolFilterKey, string>>;
 /** The ranges the Tools view offers, in days; the API's default is 7. */
 export const TOOL_RANGES_DAYS = [1, 7, 30] as const;
 
-/** GET /api/tools (pinned in the issue 18 interfaces; computed from hourly rollups). */
-export interface ToolRow {
-  server_name: string;
-  tool_name: string;
-  calls: number;
-  errors: number;
-  error_rate: number;
-  p50_ms: number | null;
-  p95_ms: number | null;
-  p99_ms: number | null;
-  last_call_at: string | null;
-}
-/** Sessions that had an error, those of them that filed a report, and the share (null: none had an error). */
-export interface FeedbackCoverage {
-  sessions_with_errors: number;
-  sessions_reported: number;
-  ratio: number | null;
-}
-export interface ToolsAnswer {
-  items: ToolRow[];
-  coverage: FeedbackCoverage;
-  since: string;
-  until: string;
-}
-/** GET /api/tools/detail. */
-export interface ToolDetail {
-  server_name: string;
-  tool_name: string;
-  calls: number;
-  errors: number;
-  error_rate: number;
-  p50_ms: number | null;
-  p95_ms: number | null;
-  p99_ms: number | null;
-  by_client: {
-    client_name: string | null;
-    calls: number;
-    errors: number;
-    p50_ms: number | null;
-    p95_ms: number | null;
-  }[];
-  trend: { hour: string; calls: number; errors: number; p95_ms: number | null }[];
-  gaps: { id: number; title: string; status: string; reports: number }[];
-  silent_failures: FeedbackCoverage & {
-    sessions: { session_id: string; client_name: string | null; errors: number; first_error_at: string }[];
-  };
-}
+/** GET /api/tools and /api/tools/detail answer the calls store's shapes as they are. */
+export type {
+  Coverage as FeedbackCoverage,
+  ToolDetail,
+  ToolStats as ToolsAnswer,
+  ToolStatsItem as ToolRow,
+} from "../../store/calls-store.js";

@@ -18,12 +18,13 @@ const HOUR_MS = 3_600_000;
 /** Longer ranges are drawn as the API sends them (sparse) rather than padded hour by hour. */
 const MAX_DENSE_HOURS = 24 * 31;
 
-/** Every hour from `sinceIso` to now, with the API's rows where it had calls and zeros elsewhere. */
-export function denseHours(trend: ToolDetail["trend"], sinceIso: string, nowMs = Date.now()): ToolDetail["trend"] {
+/** Every hour from `sinceIso` to `untilMs` (the answer's range), with the API's rows where it had calls and zeros elsewhere. */
+export function denseHours(trend: ToolDetail["trend"], sinceIso: string, untilMs = Date.now()): ToolDetail["trend"] {
   const start = Math.floor(Date.parse(sinceIso) / HOUR_MS) * HOUR_MS;
-  const end = Math.floor(nowMs / HOUR_MS) * HOUR_MS;
+  // `until` is exclusive: an until at a whole hour does not open that hour.
+  const end = Math.floor((untilMs - 1) / HOUR_MS) * HOUR_MS;
   const sorted = [...trend].sort((a, b) => Date.parse(a.hour) - Date.parse(b.hour));
-  if (!Number.isFinite(start) || (end - start) / HOUR_MS > MAX_DENSE_HOURS) return sorted;
+  if (!Number.isFinite(start) || !Number.isFinite(end) || (end - start) / HOUR_MS > MAX_DENSE_HOURS) return sorted;
   const byHour = new Map(sorted.map((t) => [Math.floor(Date.parse(t.hour) / HOUR_MS) * HOUR_MS, t]));
   const out: ToolDetail["trend"] = [];
   for (let t = start; t <= end; t += HOUR_MS)
@@ -116,7 +117,7 @@ function silentPanel(detail: ToolDetail): HTMLElement {
   const silent = Math.max(0, s.sessions_with_errors - s.sessions_reported);
   return h(
     "section",
-    { class: "panel", id: "tool-silent", "aria-label": "Silent failures" },
+    { class: "panel", id: "tool-silent-failures", "aria-label": "Silent failures" },
     h("h2", null, "Silent failures"),
     h(
       "p",
@@ -173,7 +174,7 @@ function silentPanel(detail: ToolDetail): HTMLElement {
   );
 }
 
-function render(detail: ToolDetail, since: string): HTMLElement[] {
+function render(detail: ToolDetail): HTMLElement[] {
   return [
     h(
       "section",
@@ -193,7 +194,7 @@ function render(detail: ToolDetail, since: string): HTMLElement[] {
       "section",
       { class: "panel chart-panel", id: "tool-trend", "aria-label": "Calls per hour" },
       h("h2", null, "Calls per hour (UTC; errors drawn over the bars)"),
-      perHourChart(denseHours(detail.trend, since)),
+      perHourChart(denseHours(detail.trend, detail.since, Date.parse(detail.until))),
     ),
     h(
       "section",
@@ -225,7 +226,7 @@ export function createToolView(): View {
     const path = withQuery("/api/tools/detail", {}, { ...query, tool_name: current.tool_name });
     getJson<ToolDetail>(path, { signal }).then(
       (detail) => {
-        if (!signal.aborted) mount(body, render(detail, query.since ?? ""));
+        if (!signal.aborted) mount(body, render(detail));
       },
       (err: unknown) => {
         if (isAbort(err) || quiet) return;

@@ -114,9 +114,7 @@ function toolTable(server: string, rows: ToolRow[], filters: ToolFilters): HTMLE
               h(
                 "td",
                 { class: "last-call" },
-                r.last_call_at
-                  ? h("time", { datetime: r.last_call_at, title: fullTime(r.last_call_at) }, when(r.last_call_at))
-                  : "—",
+                h("time", { datetime: r.last_call_at, title: fullTime(r.last_call_at) }, when(r.last_call_at)),
               ),
             ),
           ),
@@ -184,9 +182,7 @@ export function createToolsView(): View {
   const bar = h(
     "form",
     { class: "filters", role: "search", onsubmit: (e: Event) => e.preventDefault() },
-    server,
-    client,
-    range,
+    h("div", { class: "filters-row" }, server, client, range),
   );
   const body = h("div", { class: "tools-body", id: "tools-body", "aria-live": "polite" });
   const el = h("div", { class: "view view-tools" }, h("h1", { class: "sr-only" }, "Tools"), bar, body);
