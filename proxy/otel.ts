@@ -57,18 +57,26 @@ export const DURATION_BUCKETS_S = [0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10,
 /** The SDK's defaults are 5 s for spans and 60 s for metrics; the proxy flushes more often. */
 export const DEFAULT_SPAN_EXPORT_DELAY_MS = 2000;
 export const DEFAULT_METRIC_EXPORT_INTERVAL_MS = 10_000;
+/** One OTLP request's timeout; a dead collector costs at most this per export. */
+export const EXPORT_TIMEOUT_MS = 5000;
+/** A proxy that is stopping waits at most this long for its last spans and metrics. */
+export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 3000;
 
 export interface OtelSinkOptions {
   /** The OTLP/HTTP base URL (OTEL_EXPORTER_OTLP_ENDPOINT): /v1/traces and /v1/metrics are appended. */
   endpoint: string;
   /** Sent with every export (OTEL_EXPORTER_OTLP_HEADERS, e.g. an API key). */
   headers?: Record<string, string>;
-  /** The resource's service.name. */
+  /** The resource's service.name (the upstream server's name). */
   serviceName: string;
+  /** The resource's service.version (the upstream server's version), when known. */
+  serviceVersion?: string | undefined;
   /** How often queued spans are exported. */
   spanExportDelayMs?: number;
   /** How often the histogram is exported. */
   metricExportIntervalMs?: number;
+  /** The longest shutdown() waits for the last export before giving up on it. */
+  shutdownTimeoutMs?: number;
   /** Where the one export-failure message goes (stderr by default: stdout may be protocol). */
   log?: Log;
 }
@@ -154,7 +162,7 @@ export function createOtelSink(options: OtelSinkOptions): OtelSink {
   const headers = options.headers ?? {};
   const resource = resourceFromAttributes({
     [ATTR_SERVICE_NAME]: options.serviceName,
-    [ATTR_SERVICE_VERSION]: VERSION,
+    ...(options.serviceVersion ? { [ATTR_SERVICE_VERSION]: options.serviceVersion } : {}),
   });
 
   let failureLogged = false;
@@ -171,25 +179,40 @@ export function createOtelSink(options: OtelSinkOptions): OtelSink {
     resource,
     spanProcessors: [
       new BatchSpanProcessor(
-        watchSpans(new OTLPTraceExporter({ url: signalUrl(options.endpoint, "traces"), headers }), onFailure("spans")),
+        watchSpans(
+          new OTLPTraceExporter({
+            url: signalUrl(options.endpoint, "traces"),
+            headers,
+            timeoutMillis: EXPORT_TIMEOUT_MS,
+          }),
+          onFailure("spans"),
+        ),
         {
           scheduledDelayMillis: options.spanExportDelayMs ?? DEFAULT_SPAN_EXPORT_DELAY_MS,
           // A full queue drops spans rather than holding the caller.
           maxQueueSize: 4096,
           maxExportBatchSize: 512,
+          exportTimeoutMillis: EXPORT_TIMEOUT_MS,
         },
       ),
     ],
   });
+  const metricInterval = options.metricExportIntervalMs ?? DEFAULT_METRIC_EXPORT_INTERVAL_MS;
   const meterProvider = new MeterProvider({
     resource,
     readers: [
       new PeriodicExportingMetricReader({
         exporter: watchMetrics(
-          new OTLPMetricExporter({ url: signalUrl(options.endpoint, "metrics"), headers }),
+          new OTLPMetricExporter({
+            url: signalUrl(options.endpoint, "metrics"),
+            headers,
+            timeoutMillis: EXPORT_TIMEOUT_MS,
+          }),
           onFailure("metrics"),
         ),
-        exportIntervalMillis: options.metricExportIntervalMs ?? DEFAULT_METRIC_EXPORT_INTERVAL_MS,
+        exportIntervalMillis: metricInterval,
+        // The SDK wants the timeout within the interval.
+        exportTimeoutMillis: Math.min(EXPORT_TIMEOUT_MS, metricInterval),
       }),
     ],
   });
@@ -231,7 +254,15 @@ export function createOtelSink(options: OtelSinkOptions): OtelSink {
       duration.record(event.duration_ms / 1000, shared);
     },
     shutdown() {
-      closed ??= Promise.allSettled([tracerProvider.shutdown(), meterProvider.shutdown()]).then(() => undefined);
+      closed ??= new Promise<void>((resolve) => {
+        // A collector that never answers must not hold the proxy's exit: give up after the deadline.
+        const deadline = setTimeout(resolve, options.shutdownTimeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS);
+        deadline.unref();
+        void Promise.allSettled([tracerProvider.shutdown(), meterProvider.shutdown()]).then(() => {
+          clearTimeout(deadline);
+          resolve();
+        });
+      });
       return closed;
     },
   };

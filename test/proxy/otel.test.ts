@@ -130,6 +130,7 @@ describe("createOtelSink", () => {
       endpoint: rx.url,
       headers: { authorization: "Bearer t0k" },
       serviceName: "weather-proxy",
+      serviceVersion: "1.4.0",
     });
     sink.record(event({}), { transport: "pipe", request_id: 7 });
     sink.record(
@@ -146,7 +147,9 @@ describe("createOtelSink", () => {
     expect(traceRequests.length).toBeGreaterThan(0);
     expect(traceRequests[0]!.contentType).toMatch(/application\/json/);
     expect(traceRequests[0]!.headers.authorization).toBe("Bearer t0k");
-    expect(attrs(traceRequests[0]!.body.resourceSpans![0]!.resource.attributes)["service.name"]).toBe("weather-proxy");
+    const resource = attrs(traceRequests[0]!.body.resourceSpans![0]!.resource.attributes);
+    expect(resource["service.name"]).toBe("weather-proxy");
+    expect(resource["service.version"]).toBe("1.4.0");
 
     const spans = spansOf(rx.got);
     expect(spans.map((s) => s.name).sort()).toEqual(["tools/call alerts", "tools/call forecast", "tools/call radar"]);
@@ -256,6 +259,29 @@ describe("createOtelSink", () => {
     expect(lines).toHaveLength(1);
     expect(lines[0]).toContain(`${rx.url}/v1/`);
     expect(lines[0]).toContain("failed");
+  });
+
+  it("does not let a collector that never answers hold shutdown", async () => {
+    const sockets = new Set<import("node:net").Socket>();
+    const silent = createServer(() => undefined); // reads the request, never answers
+    silent.on("connection", (s) => sockets.add(s));
+    silent.listen(0, "127.0.0.1");
+    await once(silent, "listening");
+    const sink = createOtelSink({
+      endpoint: `http://127.0.0.1:${(silent.address() as AddressInfo).port}`,
+      serviceName: "p",
+      shutdownTimeoutMs: 100,
+      log: () => undefined,
+    });
+    sink.record(event({}), { transport: "pipe", request_id: 1 });
+    const outcome = await Promise.race([
+      sink.shutdown().then(() => "stopped"),
+      // The exporters' own timeout is 5 s; without the deadline shutdown would still be waiting.
+      new Promise((r) => setTimeout(() => r("still waiting"), 2500)),
+    ]);
+    expect(outcome).toBe("stopped");
+    for (const s of sockets) s.destroy();
+    await new Promise((r) => silent.close(r));
   });
 
   it("ignores calls after shutdown", async () => {
