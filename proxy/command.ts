@@ -10,6 +10,7 @@ import { apiKeyOption, parseDbPath, sidecarUrlOption, switchOption } from "../sr
 import { MAX_LINE_BYTES } from "./line-reader.js";
 import { stderrLog } from "./log.js";
 import {
+  DEFAULT_ANALYTICS_BUFFER,
   DEFAULT_COLLISION_TOOL_NAME,
   DEFAULT_DELIVERY_TIMEOUT_MS,
   DEFAULT_IDLE_TIMEOUT_S,
@@ -125,6 +126,37 @@ export function registerProxy(program: Command): void {
       new Option("--max-message-bytes <n>", "longest stdio message passed on; longer lines are dropped")
         .env("FEEDBACK_PROXY_MAX_MESSAGE_BYTES")
         .default(String(MAX_LINE_BYTES)),
+    )
+    .addOption(
+      switchOption(
+        "--analytics",
+        "record every tools/call: to --analytics-url, else into --db, else to the sidecar's POST /api/calls (default: yes)",
+        "FEEDBACK_ANALYTICS",
+      ),
+    )
+    .addOption(
+      new Option(
+        "--analytics-url <url>",
+        "sidecar that takes call analytics (default: --db if given, else --sidecar-url)",
+      ).env("FEEDBACK_ANALYTICS_URL"),
+    )
+    .addOption(
+      switchOption(
+        "--record-arguments",
+        "keep each call's arguments in its analytics event (scrubbed before storage); off: never",
+        "FEEDBACK_RECORD_ARGUMENTS",
+      ).default(false),
+    )
+    .addOption(
+      new Option("--analytics-buffer <events>", "call events held in memory; past this, calls fold into hourly rollups")
+        .env("FEEDBACK_ANALYTICS_BUFFER")
+        .default(String(DEFAULT_ANALYTICS_BUFFER)),
+    )
+    .addOption(
+      new Option(
+        "--analytics-spill <path>",
+        "where call analytics aggregate while the sidecar is down (default: calls-spill.json beside --outbox)",
+      ).env("FEEDBACK_ANALYTICS_SPILL"),
     )
     .addOption(
       new Option(

@@ -38,6 +38,7 @@ import { paramHeaderProblem } from "./param-headers.js";
 import type { Reporter } from "./reporter.js";
 import { ProxySession, type SessionConfig } from "./session.js";
 import type { UpstreamFactory, UpstreamLink } from "./upstream.js";
+import type { CallRecorder } from "./calls.js";
 
 export interface ModernFrontOptions {
   makeUpstream: UpstreamFactory;
@@ -45,6 +46,8 @@ export interface ModernFrontOptions {
   reporter: Reporter;
   log: Log;
   debug?: Log | undefined;
+  /** Records every upstream `tools/call`. */
+  calls?: CallRecorder | undefined;
 }
 
 interface Exchange {
@@ -228,6 +231,8 @@ export class ModernFront {
         ...(this.options.debug ? { debug: this.options.debug } : {}),
         // No sessions: each report's session id comes from its caller (see era.ts callerOf).
         sessionId: () => undefined,
+        calls: this.options.calls,
+        transport: "tcp",
         downstream: { send: (frame, related) => this.deliver(exchanges, frame, related) },
         onUpstreamClosed: (info) => {
           log(`the shared 2026-07-28 upstream: ${info.reason}; the next request starts another`);

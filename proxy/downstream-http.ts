@@ -19,6 +19,7 @@ import { isModernVersion } from "./era.js";
 import { ModernFront } from "./downstream-http-modern.js";
 import { boundedEventStore } from "./event-store.js";
 import { isObject, isResponse, type Frame, type RpcId, type RpcMessage } from "./jsonrpc.js";
+import type { CallRecorder } from "./calls.js";
 import type { Log } from "./log.js";
 import type { Reporter } from "./reporter.js";
 import { ProxySession, type SessionConfig } from "./session.js";
@@ -46,6 +47,8 @@ export interface HttpProxyOptions {
   bodyLimitBytes?: number;
   /** End a call's POST stream open this long without its answer, for the client to resume (SEP-1699), in ms; 0 = never. */
   ssePollAfterMs?: number;
+  /** Records every upstream `tools/call`. */
+  calls?: CallRecorder | undefined;
 }
 
 interface HttpSession {
@@ -156,6 +159,7 @@ export async function startHttpProxy(options: HttpProxyOptions): Promise<Running
     reporter: options.reporter,
     log,
     debug: options.debug,
+    calls: options.calls,
   });
   /** The SSE retry upstream last asked for (HTTP upstreams): later sessions pass it on. */
   let retryMs = DEFAULT_SSE_RETRY_MS;
@@ -192,6 +196,8 @@ export async function startHttpProxy(options: HttpProxyOptions): Promise<Running
       log,
       ...(options.debug ? { debug: options.debug } : {}),
       sessionId: () => transport.sessionId,
+      calls: options.calls,
+      transport: "tcp",
       downstream: {
         send,
         // Upstream ended this call's stream to be resumed later: so does the client's (it resumes here).

@@ -10,6 +10,7 @@ import { INVALID_REQUEST, PARSE_ERROR, errorFrame, parseLine, serialise } from "
 import { idAtEnds } from "./line-sniff.js";
 import { coalescingWriter } from "./coalesce.js";
 import { MAX_LINE_BYTES, readLines } from "./line-reader.js";
+import type { CallRecorder } from "./calls.js";
 import type { Log } from "./log.js";
 import type { Reporter } from "./reporter.js";
 import { ProxySession, type SessionConfig } from "./session.js";
@@ -26,6 +27,8 @@ export interface StdioProxyOptions {
   maxLineBytes?: number;
   /** Lower the proxy's own CPU priority by this much once upstream runs (0: leave it). */
   nice?: number;
+  /** Records every upstream `tools/call`. */
+  calls?: CallRecorder | undefined;
 }
 
 /**
@@ -83,6 +86,8 @@ export async function runStdioProxy(options: StdioProxyOptions): Promise<number>
     log,
     ...(options.debug ? { debug: options.debug } : {}),
     sessionId: () => sessionId,
+    calls: options.calls,
+    transport: "pipe",
     downstream: { send: (frame) => write(serialise(frame)), sendRaw: write },
     onUpstreamClosed: (info) => {
       if (!ending) log(`${info.reason}; stopping`);

@@ -66,6 +66,19 @@ export function envelopeForOwnRequests(m: RpcMessage): Record<string, unknown> |
   return out;
 }
 
+/** The client name, version and protocol revision a modern request's envelope names. */
+export function envelopeClient(m: RpcMessage): { name?: string; version?: string; protocolVersion?: string } {
+  const meta = metaOf(m);
+  const out: { name?: string; version?: string; protocolVersion?: string } = {};
+  if (!meta) return out;
+  const info = meta[CLIENT_INFO_META];
+  if (isObject(info) && typeof info.name === "string") out.name = info.name;
+  if (isObject(info) && typeof info.version === "string") out.version = info.version;
+  const v = meta[PROTOCOL_VERSION_META];
+  if (typeof v === "string") out.protocolVersion = v;
+  return out;
+}
+
 /** Who is asking, for a report's context, when no session says so. */
 export interface Caller {
   /** `name/version` from the envelope's clientInfo. */

@@ -2,6 +2,7 @@
  * The proxy's settings, checked at the edge: raw flag values (commander, with
  * env fallbacks) in, a typed `ProxySettings` or a list of sentences out.
  */
+import { dirname, join } from "node:path";
 import { z } from "zod";
 import { FEEDBACK_TOOL_NAME } from "../src/feedback/index.js";
 import { MAX_LINE_BYTES } from "./line-reader.js";
@@ -16,6 +17,8 @@ export const DEFAULT_PROBE_TIMEOUT_MS = 10_000;
 export const DEFAULT_SSE_POLL_AFTER_MS = 0;
 /** How far a stdio proxy lowers its own CPU priority (see `--nice`). */
 export const DEFAULT_NICE = 5;
+/** `--analytics-buffer`: call events held in memory before calls fold into rollups. */
+export const DEFAULT_ANALYTICS_BUFFER = 10_000;
 
 const toolName = z
   .string()
@@ -85,6 +88,16 @@ export const rawProxyFlags = z.object({
     .int({ error: "--max-message-bytes must be a whole number of bytes" })
     .min(1024, { error: "--max-message-bytes must be at least 1024" })
     .default(MAX_LINE_BYTES),
+  analytics: z.boolean().optional(),
+  analyticsUrl: z.url({ protocol: /^https?$/, error: "--analytics-url must be an http(s) URL" }).optional(),
+  recordArguments: z.boolean().default(false),
+  analyticsBuffer: z.coerce
+    .number({ error: "--analytics-buffer must be a number of events" })
+    .int({ error: "--analytics-buffer must be a whole number of events" })
+    .min(1, { error: "--analytics-buffer must be at least 1 event" })
+    .max(10_000_000, { error: "--analytics-buffer must be at most 10000000 events" })
+    .default(DEFAULT_ANALYTICS_BUFFER),
+  analyticsSpill: z.string().min(1).optional(),
   nice: z.coerce
     .number({ error: "--nice must be a whole number from 0 to 19" })
     .int({ error: "--nice must be a whole number from 0 to 19" })
@@ -93,9 +106,19 @@ export const rawProxyFlags = z.object({
     .default(DEFAULT_NICE),
 });
 
-export type ProxySettings = Omit<z.output<typeof rawProxyFlags>, "upstreamHeader" | "upstreamHeaders"> & {
+export type ProxySettings = Omit<
+  z.output<typeof rawProxyFlags>,
+  "upstreamHeader" | "upstreamHeaders" | "analytics" | "analyticsSpill"
+> & {
   headers: Record<string, string>;
+  /** Tool-call analytics are recorded: sent to `analyticsUrl`, else into --db, else to the sidecar. */
+  analytics: boolean;
+  /** Where analytics wait while the sidecar is down: beside the outbox unless given. */
+  analyticsSpill: string;
 };
+
+/** The spill's default place: beside the outbox. */
+export const defaultSpillPath = (outbox: string): string => join(dirname(outbox), "calls-spill.json");
 
 /** Headers from the env var: a JSON object, or "Name: value" lines. */
 function envHeaders(text: string | undefined): Record<string, string> | string {
@@ -126,7 +149,7 @@ export function parseProxySettings(
 ): { ok: true; settings: ProxySettings } | { ok: false; errors: string[] } {
   const parsed = rawProxyFlags.safeParse(raw);
   if (!parsed.success) return { ok: false, errors: parsed.error.issues.map((i) => i.message) };
-  const { upstreamHeader, upstreamHeaders, ...rest } = parsed.data;
+  const { upstreamHeader, upstreamHeaders, analytics, analyticsSpill, ...rest } = parsed.data;
   const errors: string[] = [];
   if (rest.command.length === 0 && rest.upstreamUrl === undefined) {
     errors.push("name the upstream: `patchworkmcp proxy -- <command> [args…]` or `--upstream-url <url>`");
@@ -139,5 +162,13 @@ export function parseProxySettings(
   if (errors.length > 0) return { ok: false, errors };
   const headers: Record<string, string> = { ...(fromEnv as Record<string, string>) };
   for (const [k, v] of upstreamHeader) headers[k] = v;
-  return { ok: true, settings: { ...rest, headers } };
+  return {
+    ok: true,
+    settings: {
+      ...rest,
+      headers,
+      analytics: analytics ?? true,
+      analyticsSpill: analyticsSpill ?? defaultSpillPath(rest.outbox),
+    },
+  };
 }

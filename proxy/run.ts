@@ -3,6 +3,8 @@
  * the upstream factory and the stdio or HTTP downstream. The HTTP pieces
  * (express, the SDK's transports) are loaded only when the settings ask for them.
  */
+import type { CallAnalytics } from "./analytics.js";
+import { CallRecorder } from "./calls.js";
 import { runStdioProxy } from "./downstream-stdio.js";
 import { debugLog, stderrLog } from "./log.js";
 import type { ProxySettings } from "./options.js";
@@ -23,6 +25,37 @@ async function upstreamFactory(s: ProxySettings): Promise<UpstreamFactory> {
     new StdioUpstream({ command: cmd, args, cwd: s.cwd, label, log: stderrLog, maxLineBytes: s.maxMessageBytes });
 }
 
+/**
+ * The recorder every session hands its finished tool calls to, and the analytics
+ * buffer that sends them (when --analytics is on). Other sinks (OTLP export) join
+ * the recorder's list here.
+ */
+async function callRecording(s: ProxySettings): Promise<{ calls?: CallRecorder; analytics?: CallAnalytics }> {
+  if (!s.analytics) return {};
+  const [{ CallAnalytics, databaseCallsDeliverer, sidecarCallsDeliverer }, { CallSpill }] = await Promise.all([
+    import("./analytics.js"),
+    import("./analytics-spill.js"),
+  ]);
+  const analytics = new CallAnalytics({
+    deliverer:
+      s.analyticsUrl === undefined && s.db !== undefined
+        ? databaseCallsDeliverer(s.db)
+        : sidecarCallsDeliverer(s.analyticsUrl ?? s.sidecarUrl, s.apiKey),
+    spill: new CallSpill(s.analyticsSpill, stderrLog),
+    log: stderrLog,
+    debug: debugLog(s.debug),
+    capacity: s.analyticsBuffer,
+    // Off the request path, so a slow sidecar can take longer than a report may: a batch that times
+    // out after it was sent is kept and may be counted twice, so fewer timeouts mean fewer doubles.
+    timeoutMs: Math.max(s.deliveryTimeout, ANALYTICS_TIMEOUT_MS),
+    stopTimeoutMs: s.deliveryTimeout,
+  });
+  const calls = new CallRecorder({ sinks: [analytics.sink], recordArguments: s.recordArguments, log: stderrLog });
+  return { calls, analytics };
+}
+
+const ANALYTICS_TIMEOUT_MS = 10_000;
+
 /** Run until done; resolves with the exit code (HTTP mode runs until a signal). */
 export async function runProxy(s: ProxySettings): Promise<number> {
   const deliverer = s.db !== undefined ? databaseDeliverer(s.db) : sidecarDeliverer(s.sidecarUrl, s.apiKey);
@@ -42,6 +75,11 @@ export async function runProxy(s: ProxySettings): Promise<number> {
     ownRequestTimeoutMs: s.probeTimeout,
   };
   const makeUpstream = await upstreamFactory(s);
+  const { calls, analytics } = await callRecording(s);
+  analytics?.start();
+  const stopAnalytics = async () => {
+    await analytics?.stop();
+  };
   if (s.listen === undefined) {
     const code = await runStdioProxy({
       makeUpstream,
@@ -51,8 +89,9 @@ export async function runProxy(s: ProxySettings): Promise<number> {
       debug: debugLog(s.debug),
       maxLineBytes: s.maxMessageBytes,
       nice: s.nice,
+      calls,
     });
-    await reporter.drain(s.deliveryTimeout + 2000);
+    await Promise.all([reporter.drain(s.deliveryTimeout + 2000), stopAnalytics()]);
     reporter.stop();
     return code;
   }
@@ -70,6 +109,7 @@ export async function runProxy(s: ProxySettings): Promise<number> {
     allowedOrigins: s.allowedOrigins,
     idleTimeoutMs: s.sessionIdleTimeout * 1000,
     ssePollAfterMs: s.ssePollAfter,
+    calls,
   });
   stderrLog(`listening on ${running.url}`);
   await new Promise<void>((resolve) => {
@@ -77,7 +117,7 @@ export async function runProxy(s: ProxySettings): Promise<number> {
   });
   stderrLog("stopping: closing every session");
   await running.close();
-  await reporter.drain(s.deliveryTimeout + 2000);
+  await Promise.all([reporter.drain(s.deliveryTimeout + 2000), stopAnalytics()]);
   reporter.stop();
   return 0;
 }

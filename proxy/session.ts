@@ -24,8 +24,18 @@
  * (feedback-call.ts) and the catalogue's own `tools/list` page; the negotiated
  * version is known in `initializeResult` below.
  */
+import {
+  type CallEnd,
+  type CallFacts,
+  type CallRecorder,
+  type CallStart,
+  type CallTransport,
+  isErrorResult,
+  jsonBytes,
+  REQUEST_CANCELLED,
+} from "./calls.js";
 import { clientTypeOf, FeedbackCalls, type ToolResult } from "./feedback-call.js";
-import { callerOf, envelopeForOwnRequests, isModernRequest, SUBSCRIPTION_ID_META } from "./era.js";
+import { callerOf, envelopeClient, envelopeForOwnRequests, isModernRequest, SUBSCRIPTION_ID_META } from "./era.js";
 import { InitializeGate, introductionOf, withInstructions } from "./initialize-gate.js";
 import {
   CONNECTION_CLOSED,
@@ -41,6 +51,7 @@ import {
   resultFrame,
   type Frame,
   type RpcId,
+  type RpcMessage,
 } from "./jsonrpc.js";
 import type { OversizedLine } from "./line-reader.js";
 import { idAtEnds, resultId, toolCallOf } from "./line-sniff.js";
@@ -88,6 +99,8 @@ interface Pending {
   progressToken?: RpcId;
   /** A 2026-07-28 request: what the proxy builds for it carries `resultType`. */
   modern?: boolean;
+  /** An upstream `tools/call` being recorded (calls.ts). */
+  call?: CallStart;
 }
 
 export interface SessionOptions {
@@ -101,6 +114,10 @@ export interface SessionOptions {
   /** The MCP session id (HTTP) or one made up per stdio connection. */
   sessionId: () => string | undefined;
   onUpstreamClosed: (info: UpstreamClosed) => void;
+  /** Records every upstream `tools/call` (absent: nothing is recorded). */
+  calls?: CallRecorder | undefined;
+  /** How the client reaches this session, for the recorded calls (default "pipe"). */
+  transport?: CallTransport;
 }
 
 /** Requests whose answers the proxy changes: never on the raw fast path. */
@@ -121,6 +138,11 @@ export class ProxySession {
   private upstreamName?: string;
   private upstreamVersion?: string;
   private clientType?: string;
+  private clientName?: string;
+  private clientVersion?: string;
+  private protocolVersion?: string;
+  /** The recorder, when it has sinks. */
+  private readonly calls?: CallRecorder;
   /** The envelope of the latest 2026-07-28 request: the proxy's own requests upstream need one too. */
   private envelope?: Record<string, unknown> | undefined;
   /** The revisions upstream's `server/discover` result offers (2026-07-28). */
@@ -159,6 +181,7 @@ export class ProxySession {
         sessionId: options.sessionId(),
       }),
     });
+    if (options.calls?.enabled) this.calls = options.calls;
     upstream.onmessage = (frame) => this.fromUpstream(frame);
     if (options.downstream.sendRaw) upstream.onrawline = (line) => this.fastResponse(line);
     upstream.onclose = (info) => this.upstreamClosed(info);
@@ -213,7 +236,7 @@ export class ProxySession {
           local.cancelled = true;
           return;
         }
-        this.release(rid);
+        this.endCall(this.release(rid), { outcome: "error", errorCode: REQUEST_CANCELLED, responseBytes: 0 });
       }
     } else if (isResponse(m) && m.id !== undefined && m.id !== null) {
       this.serverRequests.delete(m.id);
@@ -225,6 +248,7 @@ export class ProxySession {
     const params = paramsOf(frame.msg);
     const modern = isModernRequest(frame.msg);
     if (modern) this.envelope = envelopeForOwnRequests(frame.msg);
+    let call: CallStart | undefined;
     if (method === "tools/call") {
       const name = params.name;
       if (name === this.toolName) {
@@ -249,6 +273,11 @@ export class ProxySession {
         const headers = paramHeaderValues(this.catalogue.paramHeaders(name), params.arguments);
         if (Object.keys(headers).length > 0) frame = { ...frame, headers };
       }
+      if (this.calls && typeof name === "string") {
+        call = this.calls.start(name, frame.raw?.length ?? jsonBytes(frame.msg), params.arguments);
+        // 2026-07-28: no initialize, and one shared session serves every client: each request names its own.
+        if (modern) call.caller = callerFacts(frame.msg);
+      }
     } else if (method === "tools/list" && this.catalogue.upstreamHasNoTools) {
       // Upstream has no tools at all: the list is ours alone.
       const own = this.catalogue.ownList(params.cursor, modern);
@@ -256,9 +285,14 @@ export class ProxySession {
       return;
     } else if (method === "initialize") {
       this.clientType = clientTypeOf(params.clientInfo) ?? this.clientType;
+      const info = isObject(params.clientInfo) ? params.clientInfo : {};
+      if (typeof info.name === "string") this.clientName = info.name;
+      if (typeof info.version === "string") this.clientVersion = info.version;
+      if (typeof params.protocolVersion === "string") this.protocolVersion = params.protocolVersion;
     }
     const entry: Pending = { id, method, firstToolsPage: method === "tools/list" && params.cursor === undefined };
     if (modern) entry.modern = true;
+    if (call) entry.call = call;
     const token = progressTokenOf(frame.msg);
     if (token !== undefined) {
       entry.progressToken = token;
@@ -280,7 +314,14 @@ export class ProxySession {
     if (!upstream.sendRaw) return false;
     const call = toolCallOf(line);
     if (!call || !this.catalogue.isUpstreamTool(call.name)) return false;
-    this.pending.set(call.id, { id: call.id, method: "tools/call", firstToolsPage: false });
+    const entry: Pending = { id: call.id, method: "tools/call", firstToolsPage: false };
+    if (this.calls)
+      entry.call = this.calls.start(
+        call.name,
+        line.length,
+        this.calls.recordArguments ? argumentsOfLine(line) : undefined,
+      );
+    this.pending.set(call.id, entry);
     try {
       upstream.sendRaw(line);
     } catch (err) {
@@ -300,11 +341,32 @@ export class ProxySession {
   /** Upstream could not take a message: a request is answered with an error at once. */
   private notTaken(requestId: RpcId | undefined, err: unknown): void {
     if (requestId === undefined || !this.pending.has(requestId)) return;
-    this.release(requestId);
+    const entry = this.release(requestId);
     const why = err instanceof Error ? err.message : String(err);
-    this.toClient(
-      errorFrame(requestId, CONNECTION_CLOSED, `The upstream MCP server could not take this request: ${why}`),
+    const answer = errorFrame(
       requestId,
+      CONNECTION_CLOSED,
+      `The upstream MCP server could not take this request: ${why}`,
+    );
+    this.endCall(entry, { outcome: "error", errorCode: CONNECTION_CLOSED, responseBytes: jsonBytes(answer.msg) });
+    this.toClient(answer, requestId);
+  }
+
+  /** A recorded call ended: hand it to the recorder with what the session knows. */
+  private endCall(entry: Pending | undefined, end: CallEnd): void {
+    if (!entry?.call || !this.calls) return;
+    this.calls.finish(
+      entry.call,
+      end,
+      {
+        serverName: this.options.config.serverName ?? this.upstreamName,
+        serverVersion: this.upstreamVersion,
+        clientName: this.clientName,
+        clientVersion: this.clientVersion,
+        protocolVersion: this.protocolVersion,
+        sessionId: this.options.sessionId(),
+      },
+      { transport: this.options.transport ?? "pipe", request_id: entry.id },
     );
   }
 
@@ -331,6 +393,7 @@ export class ProxySession {
       }
       if (this.own.claim(m)) return;
       const entry = this.release(id);
+      if (entry?.call) this.endCall(entry, outcomeOf(frame));
       if (isObject(m.result)) this.learnServerInfo(m.result);
       if (entry?.method === "initialize" || entry?.method === "server/discover") this.introductionResult(frame, id);
       else if (entry?.method === "tools/list")
@@ -381,6 +444,12 @@ export class ProxySession {
     const entry = this.pending.get(id);
     if (!entry || INTERCEPTED.has(entry.method)) return false;
     this.release(id);
+    if (entry.call)
+      this.endCall(entry, {
+        outcome: isErrorResult(line) ? "tool_error" : "ok",
+        errorCode: null,
+        responseBytes: line.length,
+      });
     this.options.downstream.sendRaw!(line);
     return true;
   }
@@ -394,14 +463,13 @@ export class ProxySession {
     );
     if (!entry) return;
     this.release(entry.id);
-    this.toClient(
-      errorFrame(
-        entry.id,
-        INTERNAL_ERROR,
-        `The upstream MCP server's answer was ${line.bytes} bytes, more than the proxy passes on (--max-message-bytes); it was dropped.`,
-      ),
+    const answer = errorFrame(
       entry.id,
+      INTERNAL_ERROR,
+      `The upstream MCP server's answer was ${line.bytes} bytes, more than the proxy passes on (--max-message-bytes); it was dropped.`,
     );
+    this.endCall(entry, { outcome: "error", errorCode: INTERNAL_ERROR, responseBytes: jsonBytes(answer.msg) });
+    this.toClient(answer, entry.id);
   }
 
   /** The most recent client request still waiting upstream (stdio servers do not say which one a message belongs to). */
@@ -427,7 +495,10 @@ export class ProxySession {
     const intro = introductionOf(result);
     if (intro.name !== undefined) this.upstreamName = intro.name;
     if (intro.version !== undefined) this.upstreamVersion = intro.version;
-    if (intro.protocolVersion !== undefined) this.options.upstream.setProtocolVersion(intro.protocolVersion);
+    if (intro.protocolVersion !== undefined) {
+      this.options.upstream.setProtocolVersion(intro.protocolVersion);
+      this.protocolVersion = intro.protocolVersion;
+    }
     if (Array.isArray(result.supportedVersions))
       this.upstreamVersions = result.supportedVersions.filter((v): v is string => typeof v === "string");
     this.catalogue.setCapability(intro.hasTools);
@@ -509,11 +580,44 @@ export class ProxySession {
     this.gate.open();
     const reason = info.reason.charAt(0).toUpperCase() + info.reason.slice(1);
     for (const entry of [...this.pending.values()]) {
-      this.toClient(errorFrame(entry.id, CONNECTION_CLOSED, `${reason} before answering this request.`), entry.id);
+      const answer = errorFrame(entry.id, CONNECTION_CLOSED, `${reason} before answering this request.`);
+      this.endCall(entry, { outcome: "error", errorCode: CONNECTION_CLOSED, responseBytes: jsonBytes(answer.msg) });
+      this.toClient(answer, entry.id);
     }
     this.pending.clear();
     this.progress.clear();
     this.own.close();
     this.options.onUpstreamClosed(info);
+  }
+}
+
+/** The client a 2026-07-28 request names in its envelope, and the session id made up for it. */
+function callerFacts(m: RpcMessage): Partial<CallFacts> {
+  const client = envelopeClient(m);
+  return {
+    clientName: client.name,
+    clientVersion: client.version,
+    protocolVersion: client.protocolVersion,
+    sessionId: callerOf(m)?.sessionId,
+  };
+}
+
+/** How an answer the session parsed ends its call. */
+function outcomeOf(frame: Frame): CallEnd {
+  const m = frame.msg;
+  const responseBytes = frame.raw?.length ?? jsonBytes(m);
+  if (m.error !== undefined)
+    return { outcome: "error", errorCode: typeof m.error?.code === "number" ? m.error.code : null, responseBytes };
+  const failed = isObject(m.result) && m.result.isError === true;
+  return { outcome: failed ? "tool_error" : "ok", errorCode: null, responseBytes };
+}
+
+/** `--record-arguments` only: the arguments of a raw tools/call line (the one parse that option costs). */
+function argumentsOfLine(line: Buffer): unknown {
+  try {
+    const msg = JSON.parse(line.toString("utf8")) as unknown;
+    return isObject(msg) && isObject(msg.params) ? msg.params.arguments : undefined;
+  } catch {
+    return undefined;
   }
 }

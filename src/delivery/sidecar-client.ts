@@ -23,7 +23,8 @@ export type SendResult =
 
 export const DEFAULT_SIDECAR_URL = "http://localhost:8099";
 
-function retryAfterMs(header: string | null): number | undefined {
+/** A Retry-After header (seconds or an HTTP date) in ms. */
+export function retryAfterMs(header: string | null): number | undefined {
   if (!header) return undefined;
   const seconds = Number(header);
   if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);

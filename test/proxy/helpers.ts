@@ -147,6 +147,8 @@ export function isAlive(pid: number): boolean {
 /** The stdio proxy spoken to as raw JSON lines (ids, exit codes and stderr all visible). */
 export class RawClient {
   readonly lines: Record<string, unknown>[] = [];
+  /** The same lines as received, without their newline. */
+  readonly rawLines: string[] = [];
   readonly proc: ChildProcessWithoutNullStreams;
   readonly exit: Promise<number | null>;
   stderr = "";
@@ -162,6 +164,7 @@ export class RawClient {
       buf += d;
       let nl: number;
       while ((nl = buf.indexOf("\n")) !== -1) {
+        this.rawLines.push(buf.slice(0, nl));
         this.lines.push(JSON.parse(buf.slice(0, nl)) as Record<string, unknown>);
         buf = buf.slice(nl + 1);
       }

@@ -1,0 +1,76 @@
+/**
+ * POST one batch of tool-call analytics to a sidecar's /api/calls (the body is
+ * src/analytics' callBatchSchema). One attempt, with a timeout; the caller (the
+ * proxy's analytics buffer) decides what a failure means. Never throws.
+ */
+import type { CallEvent, CallRollup } from "../analytics/index.js";
+import { retryAfterMs } from "./sidecar-client.js";
+
+export interface CallBatchBody {
+  calls: CallEvent[];
+  rollups: CallRollup[];
+}
+
+export type CallBatchResult =
+  | { ok: true; status: number }
+  /**
+   * `retryable: false`: the sidecar refused this content (4xx other than auth and rate limits).
+   * `maybeDelivered`: no answer came after the batch went out (a timeout, a reset): the sidecar may
+   * have stored it, so sending it again may count it twice.
+   */
+  | {
+      ok: false;
+      retryable: boolean;
+      status?: number;
+      message: string;
+      retryAfterMs?: number;
+      maybeDelivered?: boolean;
+    };
+
+/** Errors that mean the request never reached a server. */
+const NOT_SENT = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH"]);
+
+export async function sendCallBatch(options: {
+  baseUrl: string;
+  apiKey?: string | undefined;
+  batch: CallBatchBody;
+  timeoutMs: number;
+}): Promise<CallBatchResult> {
+  const url = `${options.baseUrl.replace(/\/+$/, "")}/api/calls`;
+  try {
+    const res = await fetch(url, {
+      method: "POST",
+      headers: {
+        "Content-Type": "application/json",
+        ...(options.apiKey ? { Authorization: `Bearer ${options.apiKey}` } : {}),
+      },
+      body: JSON.stringify(options.batch),
+      signal: AbortSignal.timeout(options.timeoutMs),
+    });
+    const text = await res.text();
+    if (res.ok) return { ok: true, status: res.status };
+    let message = `the sidecar answered ${res.status}`;
+    try {
+      const body = JSON.parse(text) as { error?: { message?: string } };
+      if (body.error?.message) message += `: ${body.error.message}`;
+    } catch {
+      // keep the status-only message
+    }
+    // A sidecar without the route (404, an older version), auth trouble and overload pass; content refusals do not.
+    const retryable = res.status >= 500 || [401, 403, 404, 408, 429].includes(res.status);
+    const wait = retryAfterMs(res.headers.get("retry-after"));
+    return wait === undefined
+      ? { ok: false, retryable, status: res.status, message }
+      : { ok: false, retryable, status: res.status, message, retryAfterMs: wait };
+  } catch (err) {
+    const cause = err instanceof Error ? (err.cause as { code?: unknown } | undefined) : undefined;
+    const code = typeof cause?.code === "string" ? cause.code : undefined;
+    const why = code ?? (err instanceof Error ? err.message : String(err));
+    return {
+      ok: false,
+      retryable: true,
+      message: `could not reach the sidecar at ${options.baseUrl}: ${why}`,
+      maybeDelivered: code === undefined || !NOT_SENT.has(code),
+    };
+  }
+}
