@@ -269,25 +269,28 @@ export function createOtelSink(options: OtelSinkOptions): OtelSink {
 }
 
 /**
- * OTEL_EXPORTER_OTLP_HEADERS as the OpenTelemetry spec writes it: `key=value` pairs separated
- * by commas, values percent-encoded. Returns the headers, or a sentence naming what is wrong.
+ * A sink that starts its exporters at the first call, named after the server that call
+ * went to (a proxy fronts one upstream, whose name it learns at `initialize`), unless
+ * `serviceName` (--name) says otherwise.
  */
-export function parseOtlpHeaders(text: string | undefined): Record<string, string> | string {
-  const out: Record<string, string> = {};
-  if (text === undefined) return out;
-  for (const pair of text.split(",")) {
-    if (pair.trim() === "") continue;
-    const eq = pair.indexOf("=");
-    const name = eq > 0 ? pair.slice(0, eq).trim() : "";
-    if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name))
-      return `OTLP headers must be name=value pairs separated by commas: "${pair.trim()}" is not one`;
-    let value: string;
-    try {
-      value = decodeURIComponent(pair.slice(eq + 1).trim());
-    } catch {
-      return `the OTLP header "${name}" has a value that is not valid percent-encoding`;
-    }
-    out[name] = value;
-  }
-  return out;
+export function createLazyOtelSink(
+  options: Omit<OtelSinkOptions, "serviceName" | "serviceVersion"> & { serviceName?: string | undefined },
+): OtelSink {
+  let sink: OtelSink | undefined;
+  let stopped = false;
+  return {
+    record(event, extra) {
+      if (stopped) return;
+      sink ??= createOtelSink({
+        ...options,
+        serviceName: options.serviceName ?? event.server_name,
+        serviceVersion: event.server_version ?? undefined,
+      });
+      sink.record(event, extra);
+    },
+    async shutdown() {
+      stopped = true;
+      await sink?.shutdown();
+    },
+  };
 }

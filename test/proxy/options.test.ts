@@ -70,6 +70,17 @@ describe("proxy settings", () => {
     expect(errors({ ...base, upstreamUrl: "http://x/mcp" })).toEqual([
       "give either an upstream command or --upstream-url, not both",
     ]);
+    expect(errors({ ...base, otlpEndpoint: "grpc://collector:4317" })).toEqual([
+      "--otlp-endpoint must be an http(s) URL",
+    ]);
+    expect(errors({ ...base, otlpHeaders: "api-key" })).toEqual([
+      '--otlp-headers must be name=value pairs separated by commas: "api-key" is not one',
+    ]);
+    const otlp = parseProxySettings({ ...base, otlpEndpoint: "http://c:4318", otlpHeaders: "a=1,b=x%20y" });
+    expect(otlp.ok && [otlp.settings.otlpEndpoint, otlp.settings.otlpHeaders]).toEqual([
+      "http://c:4318",
+      { a: "1", b: "x y" },
+    ]);
     expect(errors({ ...base, listen: "localhost:99999" })).toEqual([
       '--listen "localhost:99999" is not HOST:PORT (e.g. 127.0.0.1:8100)',
     ]);
@@ -129,6 +140,8 @@ describe("proxy settings", () => {
       FEEDBACK_PROXY_PROBE_TIMEOUT_MS: "250",
       FEEDBACK_PROXY_SSE_POLL_AFTER_MS: "45000",
       FEEDBACK_PROXY_DEBUG: "yes",
+      OTEL_EXPORTER_OTLP_ENDPOINT: "http://otel:4318",
+      OTEL_EXPORTER_OTLP_HEADERS: "api-key=abc",
     });
     expect(flags).toEqual({
       command: ["node", "server.js"],
@@ -154,6 +167,11 @@ describe("proxy settings", () => {
       probeTimeout: "250",
       ssePollAfter: "45000",
       debug: true,
+      otlpEndpoint: "http://otel:4318",
+      otlpHeaders: "api-key=abc",
+      // Defaults of the analytics flags (not set above).
+      analyticsBuffer: "10000",
+      recordArguments: false,
     });
     const defaults = await flagsFor(["--upstream-header", "A: 1", "--upstream-header", "B: 2", "--", "x"], {});
     expect(defaults).toMatchObject({

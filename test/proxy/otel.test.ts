@@ -8,7 +8,8 @@ import type { AddressInfo } from "node:net";
 import * as incubating from "@opentelemetry/semantic-conventions/incubating";
 import { afterEach, describe, expect, it } from "vitest";
 import { type CallEvent, callEventSchema } from "../../src/analytics/index.js";
-import { createOtelSink, DURATION_BUCKETS_S, MCP_SEMCONV, parseOtlpHeaders, type OtelSink } from "../../proxy/otel.js";
+import { createOtelSink, DURATION_BUCKETS_S, MCP_SEMCONV, type OtelSink } from "../../proxy/otel.js";
+import { parseOtlpHeaders } from "../../proxy/options.js";
 
 interface Received {
   path: string;
