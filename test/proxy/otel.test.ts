@@ -3,68 +3,14 @@
  * exporters POST OTLP JSON to /v1/traces and /v1/metrics, and the receiver decodes what came.
  */
 import { once } from "node:events";
-import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
+import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import * as incubating from "@opentelemetry/semantic-conventions/incubating";
 import { afterEach, describe, expect, it } from "vitest";
 import { type CallEvent, callEventSchema } from "../../src/analytics/index.js";
 import { createOtelSink, DURATION_BUCKETS_S, MCP_SEMCONV, type OtelSink } from "../../proxy/otel.js";
 import { parseOtlpHeaders } from "../../proxy/options.js";
-
-interface Received {
-  path: string;
-  headers: IncomingHttpHeaders;
-  contentType: string | undefined;
-  body: OtlpBody;
-}
-type AnyValue = { stringValue?: string; intValue?: string | number; doubleValue?: number; boolValue?: boolean };
-type KeyValue = { key: string; value: AnyValue };
-interface OtlpSpan {
-  name: string;
-  kind: number;
-  startTimeUnixNano: string | number;
-  endTimeUnixNano: string | number;
-  attributes: KeyValue[];
-  status?: { code?: number; message?: string };
-}
-interface OtlpDataPoint {
-  attributes: KeyValue[];
-  count: string | number;
-  sum: number;
-  bucketCounts: (string | number)[];
-  explicitBounds: number[];
-}
-interface OtlpMetric {
-  name: string;
-  unit: string;
-  histogram?: { dataPoints: OtlpDataPoint[] };
-}
-interface OtlpBody {
-  resourceSpans?: { resource: { attributes: KeyValue[] }; scopeSpans: { spans: OtlpSpan[] }[] }[];
-  resourceMetrics?: { resource: { attributes: KeyValue[] }; scopeMetrics: { metrics: OtlpMetric[] }[] }[];
-}
-
-/** An OTLP/HTTP receiver: answers `status` and keeps every decoded request. */
-async function receiver(status = 200): Promise<{ url: string; got: Received[]; server: Server }> {
-  const got: Received[] = [];
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => {
-      const text = Buffer.concat(chunks).toString("utf8");
-      got.push({
-        path: req.url ?? "",
-        headers: req.headers,
-        contentType: req.headers["content-type"],
-        body: JSON.parse(text) as OtlpBody,
-      });
-      res.writeHead(status, { "content-type": "application/json" }).end(status === 200 ? "{}" : '{"message":"no"}');
-    });
-  });
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, got, server };
-}
+import { attrs, durationPoints, otlpReceiver, spansOf } from "./otlp-receiver.js";
 
 const open: { sinks: OtelSink[]; servers: Server[] } = { sinks: [], servers: [] };
 afterEach(async () => {
@@ -88,31 +34,6 @@ function event(over: Partial<CallEvent>): CallEvent {
   });
 }
 
-const attrs = (list: KeyValue[]): Record<string, string | number | boolean | undefined> =>
-  Object.fromEntries(
-    list.map((kv) => [
-      kv.key,
-      kv.value.stringValue ??
-        (kv.value.intValue !== undefined ? Number(kv.value.intValue) : undefined) ??
-        kv.value.doubleValue ??
-        kv.value.boolValue,
-    ]),
-  );
-
-const spansOf = (got: Received[]): OtlpSpan[] =>
-  got
-    .filter((r) => r.path === "/v1/traces")
-    .flatMap((r) => r.body.resourceSpans ?? [])
-    .flatMap((rs) => rs.scopeSpans.flatMap((ss) => ss.spans));
-
-const durationPoints = (got: Received[]): OtlpDataPoint[] =>
-  got
-    .filter((r) => r.path === "/v1/metrics")
-    .flatMap((r) => r.body.resourceMetrics ?? [])
-    .flatMap((rm) => rm.scopeMetrics.flatMap((sm) => sm.metrics))
-    .filter((m) => m.name === "mcp.server.operation.duration")
-    .flatMap((m) => m.histogram?.dataPoints ?? []);
-
 async function until(check: () => boolean, what: string): Promise<void> {
   for (let i = 0; i < 400; i++) {
     if (check()) return;
@@ -125,7 +46,7 @@ const nanos = (iso: string, plusMs = 0) => BigInt(Date.parse(iso)) * 1_000_000n 
 
 describe("createOtelSink", () => {
   it("sends one span per tools/call named and attributed by the MCP semantic conventions", async () => {
-    const rx = await receiver();
+    const rx = await otlpReceiver();
     open.servers.push(rx.server);
     const sink = createOtelSink({
       endpoint: rx.url,
@@ -188,7 +109,7 @@ describe("createOtelSink", () => {
   });
 
   it("records mcp.server.operation.duration in seconds with low-cardinality attributes only", async () => {
-    const rx = await receiver();
+    const rx = await otlpReceiver();
     open.servers.push(rx.server);
     const sink = createOtelSink({ endpoint: `${rx.url}/`, serviceName: "weather-proxy" });
     sink.record(event({ duration_ms: 100 }), { transport: "pipe", request_id: 1 });
@@ -225,7 +146,7 @@ describe("createOtelSink", () => {
   });
 
   it("exports in the background while the caller goes on", async () => {
-    const rx = await receiver();
+    const rx = await otlpReceiver();
     open.servers.push(rx.server);
     const sink = createOtelSink({
       endpoint: rx.url,
@@ -241,7 +162,7 @@ describe("createOtelSink", () => {
   });
 
   it("logs a failing collector once and keeps accepting calls", async () => {
-    const rx = await receiver(400);
+    const rx = await otlpReceiver(400);
     open.servers.push(rx.server);
     const lines: string[] = [];
     const sink = createOtelSink({
@@ -286,7 +207,7 @@ describe("createOtelSink", () => {
   });
 
   it("ignores calls after shutdown", async () => {
-    const rx = await receiver();
+    const rx = await otlpReceiver();
     open.servers.push(rx.server);
     const sink = createOtelSink({ endpoint: rx.url, serviceName: "p" });
     await sink.shutdown();
