@@ -160,6 +160,17 @@ export function registerProxy(program: Command): void {
     )
     .addOption(
       new Option(
+        "--otlp-endpoint <url>",
+        "also export every tools/call as OpenTelemetry spans and metrics to this OTLP/HTTP base URL",
+      ).env("OTEL_EXPORTER_OTLP_ENDPOINT"),
+    )
+    .addOption(
+      new Option("--otlp-headers <pairs>", "headers for the OTLP export: name=value pairs, comma-separated").env(
+        "OTEL_EXPORTER_OTLP_HEADERS",
+      ),
+    )
+    .addOption(
+      new Option(
         "--nice <n>",
         "stdio mode: lower the proxy's own CPU priority by n (0-19) once the upstream runs, so it yields to the server; 0 keeps it",
       )

@@ -98,6 +98,8 @@ export const rawProxyFlags = z.object({
     .max(10_000_000, { error: "--analytics-buffer must be at most 10000000 events" })
     .default(DEFAULT_ANALYTICS_BUFFER),
   analyticsSpill: z.string().min(1).optional(),
+  otlpEndpoint: z.url({ protocol: /^https?$/, error: "--otlp-endpoint must be an http(s) URL" }).optional(),
+  otlpHeaders: z.string().optional(),
   nice: z.coerce
     .number({ error: "--nice must be a whole number from 0 to 19" })
     .int({ error: "--nice must be a whole number from 0 to 19" })
@@ -108,13 +110,15 @@ export const rawProxyFlags = z.object({
 
 export type ProxySettings = Omit<
   z.output<typeof rawProxyFlags>,
-  "upstreamHeader" | "upstreamHeaders" | "analytics" | "analyticsSpill"
+  "upstreamHeader" | "upstreamHeaders" | "analytics" | "analyticsSpill" | "otlpHeaders"
 > & {
   headers: Record<string, string>;
   /** Tool-call analytics are recorded: sent to `analyticsUrl`, else into --db, else to the sidecar. */
   analytics: boolean;
   /** Where analytics wait while the sidecar is down: beside the outbox unless given. */
   analyticsSpill: string;
+  /** Sent with every OTLP export (--otlp-headers). */
+  otlpHeaders: Record<string, string>;
 };
 
 /** The spill's default place: beside the outbox. */
@@ -149,7 +153,7 @@ export function parseProxySettings(
 ): { ok: true; settings: ProxySettings } | { ok: false; errors: string[] } {
   const parsed = rawProxyFlags.safeParse(raw);
   if (!parsed.success) return { ok: false, errors: parsed.error.issues.map((i) => i.message) };
-  const { upstreamHeader, upstreamHeaders, analytics, analyticsSpill, ...rest } = parsed.data;
+  const { upstreamHeader, upstreamHeaders, analytics, analyticsSpill, otlpHeaders, ...rest } = parsed.data;
   const errors: string[] = [];
   if (rest.command.length === 0 && rest.upstreamUrl === undefined) {
     errors.push("name the upstream: `patchworkmcp proxy -- <command> [args…]` or `--upstream-url <url>`");
@@ -159,6 +163,8 @@ export function parseProxySettings(
   if (rest.toolName === rest.collisionToolName) errors.push("--tool-name and --collision-tool-name must differ");
   const fromEnv = envHeaders(upstreamHeaders);
   if (typeof fromEnv === "string") errors.push(fromEnv);
+  const otlp = parseOtlpHeaders(otlpHeaders);
+  if (typeof otlp === "string") errors.push(otlp);
   if (errors.length > 0) return { ok: false, errors };
   const headers: Record<string, string> = { ...(fromEnv as Record<string, string>) };
   for (const [k, v] of upstreamHeader) headers[k] = v;
@@ -169,6 +175,31 @@ export function parseProxySettings(
       headers,
       analytics: analytics ?? true,
       analyticsSpill: analyticsSpill ?? defaultSpillPath(rest.outbox),
+      otlpHeaders: otlp as Record<string, string>,
     },
   };
+}
+
+/**
+ * --otlp-headers / OTEL_EXPORTER_OTLP_HEADERS as the OpenTelemetry spec writes it: `key=value` pairs separated
+ * by commas, values percent-encoded. Returns the headers, or a sentence naming what is wrong.
+ */
+export function parseOtlpHeaders(text: string | undefined): Record<string, string> | string {
+  const out: Record<string, string> = {};
+  if (text === undefined) return out;
+  for (const pair of text.split(",")) {
+    if (pair.trim() === "") continue;
+    const eq = pair.indexOf("=");
+    const name = eq > 0 ? pair.slice(0, eq).trim() : "";
+    if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name))
+      return `--otlp-headers must be name=value pairs separated by commas: "${pair.trim()}" is not one`;
+    let value: string;
+    try {
+      value = decodeURIComponent(pair.slice(eq + 1).trim());
+    } catch {
+      return `--otlp-headers: the value of "${name}" is not valid percent-encoding`;
+    }
+    out[name] = value;
+  }
+  return out;
 }

@@ -4,10 +4,11 @@
  * (express, the SDK's transports) are loaded only when the settings ask for them.
  */
 import type { CallAnalytics } from "./analytics.js";
-import { CallRecorder } from "./calls.js";
+import { type CallSink, CallRecorder } from "./calls.js";
 import { runStdioProxy } from "./downstream-stdio.js";
 import { debugLog, stderrLog } from "./log.js";
 import type { ProxySettings } from "./options.js";
+import type { OtelSink } from "./otel.js";
 import { Outbox } from "./outbox.js";
 import { Reporter, databaseDeliverer, sidecarDeliverer } from "./reporter.js";
 import type { SessionConfig } from "./session.js";
@@ -26,12 +27,30 @@ async function upstreamFactory(s: ProxySettings): Promise<UpstreamFactory> {
 }
 
 /**
- * The recorder every session hands its finished tool calls to, and the analytics
- * buffer that sends them (when --analytics is on). Other sinks (OTLP export) join
- * the recorder's list here.
+ * The recorder every session hands its finished tool calls to, and its sinks: the
+ * analytics buffer that sends them (when --analytics is on) and the OpenTelemetry
+ * export (with --otlp-endpoint). The OpenTelemetry SDK is loaded only when asked for.
  */
-async function callRecording(s: ProxySettings): Promise<{ calls?: CallRecorder; analytics?: CallAnalytics }> {
-  if (!s.analytics) return {};
+async function callRecording(
+  s: ProxySettings,
+): Promise<{ calls?: CallRecorder; analytics?: CallAnalytics | undefined; otel?: OtelSink | undefined }> {
+  const analytics = s.analytics ? await analyticsBuffer(s) : undefined;
+  const otel =
+    s.otlpEndpoint === undefined
+      ? undefined
+      : (await import("./otel.js")).createLazyOtelSink({
+          endpoint: s.otlpEndpoint,
+          headers: s.otlpHeaders,
+          serviceName: s.name,
+        });
+  const sinks: CallSink[] = [];
+  if (analytics) sinks.push(analytics.sink);
+  if (otel) sinks.push((event, context) => otel.record(event, context));
+  if (sinks.length === 0) return {};
+  return { calls: new CallRecorder({ sinks, recordArguments: s.recordArguments, log: stderrLog }), analytics, otel };
+}
+
+async function analyticsBuffer(s: ProxySettings): Promise<CallAnalytics> {
   const [{ CallAnalytics, databaseCallsDeliverer, sidecarCallsDeliverer }, { CallSpill }] = await Promise.all([
     import("./analytics.js"),
     import("./analytics-spill.js"),
@@ -50,8 +69,7 @@ async function callRecording(s: ProxySettings): Promise<{ calls?: CallRecorder; 
     timeoutMs: Math.max(s.deliveryTimeout, ANALYTICS_TIMEOUT_MS),
     stopTimeoutMs: s.deliveryTimeout,
   });
-  const calls = new CallRecorder({ sinks: [analytics.sink], recordArguments: s.recordArguments, log: stderrLog });
-  return { calls, analytics };
+  return analytics;
 }
 
 const ANALYTICS_TIMEOUT_MS = 10_000;
@@ -75,10 +93,10 @@ export async function runProxy(s: ProxySettings): Promise<number> {
     ownRequestTimeoutMs: s.probeTimeout,
   };
   const makeUpstream = await upstreamFactory(s);
-  const { calls, analytics } = await callRecording(s);
+  const { calls, analytics, otel } = await callRecording(s);
   analytics?.start();
   const stopAnalytics = async () => {
-    await analytics?.stop();
+    await Promise.all([analytics?.stop(), otel?.shutdown()]);
   };
   if (s.listen === undefined) {
     const code = await runStdioProxy({

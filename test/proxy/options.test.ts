@@ -70,6 +70,17 @@ describe("proxy settings", () => {
     expect(errors({ ...base, upstreamUrl: "http://x/mcp" })).toEqual([
       "give either an upstream command or --upstream-url, not both",
     ]);
+    expect(errors({ ...base, otlpEndpoint: "grpc://collector:4317" })).toEqual([
+      "--otlp-endpoint must be an http(s) URL",
+    ]);
+    expect(errors({ ...base, otlpHeaders: "api-key" })).toEqual([
+      '--otlp-headers must be name=value pairs separated by commas: "api-key" is not one',
+    ]);
+    const otlp = parseProxySettings({ ...base, otlpEndpoint: "http://c:4318", otlpHeaders: "a=1,b=x%20y" });
+    expect(otlp.ok && [otlp.settings.otlpEndpoint, otlp.settings.otlpHeaders]).toEqual([
+      "http://c:4318",
+      { a: "1", b: "x y" },
+    ]);
     expect(errors({ ...base, listen: "localhost:99999" })).toEqual([
       '--listen "localhost:99999" is not HOST:PORT (e.g. 127.0.0.1:8100)',
     ]);
@@ -134,6 +145,8 @@ describe("proxy settings", () => {
       FEEDBACK_RECORD_ARGUMENTS: "yes",
       FEEDBACK_ANALYTICS_BUFFER: "50",
       FEEDBACK_ANALYTICS_SPILL: "/tmp/spill.json",
+      OTEL_EXPORTER_OTLP_ENDPOINT: "http://otel:4318",
+      OTEL_EXPORTER_OTLP_HEADERS: "api-key=abc",
     });
     expect(flags).toEqual({
       command: ["node", "server.js"],
@@ -164,6 +177,8 @@ describe("proxy settings", () => {
       recordArguments: true,
       analyticsBuffer: "50",
       analyticsSpill: "/tmp/spill.json",
+      otlpEndpoint: "http://otel:4318",
+      otlpHeaders: "api-key=abc",
     });
     const defaults = await flagsFor(["--upstream-header", "A: 1", "--upstream-header", "B: 2", "--", "x"], {});
     expect(defaults).toMatchObject({

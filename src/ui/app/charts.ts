@@ -24,25 +24,41 @@ export function tiles(stats: Stats, filters: Filters): HTMLElement {
   );
 }
 
-/** Reports per UTC day as vertical bars. */
-export function perDayChart(days: Stats["per_day"]): SVGSVGElement {
+/** One column of a column chart: its key (a day, an hour), its height and an optional highlighted part. */
+interface Column {
+  key: string;
+  value: number;
+  /** Drawn over the bottom of the column in the alert colour (errors among calls). */
+  part?: number;
+}
+
+/**
+ * Vertical bars over time with gridlines at 0, half and max and three axis labels. `dataKey`
+ * names the data attribute each bar carries its key in (data-day, data-hour).
+ */
+function columnChart(options: {
+  cls: string;
+  columns: readonly Column[];
+  dataKey: string;
+  axisLabel: (key: string) => string;
+  tooltip: (column: Column) => string;
+  ariaLabel: string;
+}): SVGSVGElement {
+  const { columns } = options;
   const width = 1000;
   const height = 220;
   const pad = { top: 16, right: 8, bottom: 28, left: 36 };
-  const max = Math.max(1, ...days.map((d) => d.count));
+  const max = Math.max(1, ...columns.map((d) => d.value));
   const plotW = width - pad.left - pad.right;
   const plotH = height - pad.top - pad.bottom;
-  const step = plotW / Math.max(1, days.length);
+  const step = plotW / Math.max(1, columns.length);
   const barW = Math.max(1, step * 0.75);
-  const total = days.reduce((n, d) => n + d.count, 0);
-  const first = days[0]?.day ?? "";
-  const last = days[days.length - 1]?.day ?? "";
 
   const svg = s("svg", {
-    class: "chart chart-days",
+    class: `chart ${options.cls}`,
     viewBox: `0 0 ${width} ${height}`,
     role: "img",
-    "aria-label": `Reports per day from ${first} to ${last}: ${total} in all, at most ${max} on one day.`,
+    "aria-label": options.ariaLabel,
   });
   // Gridlines at 0, half and max.
   for (const frac of [0, 0.5, 1]) {
@@ -52,8 +68,8 @@ export function perDayChart(days: Stats["per_day"]): SVGSVGElement {
       s("text", { class: "axis", x: pad.left - 6, y: y + 4, "text-anchor": "end" }, count(Math.round(max * frac))),
     );
   }
-  days.forEach((d, i) => {
-    const barH = (d.count / max) * plotH;
+  columns.forEach((d, i) => {
+    const barH = (d.value / max) * plotH;
     const x = pad.left + i * step + (step - barW) / 2;
     svg.appendChild(
       s(
@@ -64,28 +80,79 @@ export function perDayChart(days: Stats["per_day"]): SVGSVGElement {
           y: (pad.top + plotH - barH).toFixed(2),
           width: barW.toFixed(2),
           height: barH.toFixed(2),
-          "data-day": d.day,
+          [`data-${options.dataKey}`]: d.key,
         },
-        s("title", null, `${d.day}: ${count(d.count)}`),
+        s("title", null, options.tooltip(d)),
       ),
     );
+    if (d.part) {
+      const partH = (d.part / max) * plotH;
+      svg.appendChild(
+        s("rect", {
+          class: "bar bar-part",
+          x: x.toFixed(2),
+          y: (pad.top + plotH - partH).toFixed(2),
+          width: barW.toFixed(2),
+          height: partH.toFixed(2),
+          "aria-hidden": "true",
+        }),
+      );
+    }
   });
-  // Date labels: first, middle, last.
+  // Axis labels: first, middle, last.
   const labelAt = (i: number, anchor: string) => {
-    const d = days[i];
+    const d = columns[i];
     if (!d) return;
     svg.appendChild(
       s(
         "text",
         { class: "axis", x: pad.left + i * step + step / 2, y: height - 8, "text-anchor": anchor },
-        d.day.slice(5),
+        options.axisLabel(d.key),
       ),
     );
   };
   labelAt(0, "start");
-  if (days.length > 2) labelAt(Math.floor(days.length / 2), "middle");
-  if (days.length > 1) labelAt(days.length - 1, "end");
+  if (columns.length > 2) labelAt(Math.floor(columns.length / 2), "middle");
+  if (columns.length > 1) labelAt(columns.length - 1, "end");
   return svg;
+}
+
+/** Reports per UTC day as vertical bars. */
+export function perDayChart(days: Stats["per_day"]): SVGSVGElement {
+  const max = Math.max(1, ...days.map((d) => d.count));
+  const total = days.reduce((n, d) => n + d.count, 0);
+  const first = days[0]?.day ?? "";
+  const last = days[days.length - 1]?.day ?? "";
+  return columnChart({
+    cls: "chart-days",
+    columns: days.map((d) => ({ key: d.day, value: d.count })),
+    dataKey: "day",
+    axisLabel: (day) => day.slice(5),
+    tooltip: (d) => `${d.key}: ${count(d.value)}`,
+    ariaLabel: `Reports per day from ${first} to ${last}: ${total} in all, at most ${max} on one day.`,
+  });
+}
+
+/** "2026-11-30T10:00:00.000Z" → "11-30 10:00" (UTC, as the hours are). */
+const hourLabel = (iso: string): string => `${iso.slice(5, 10)} ${iso.slice(11, 16)}`;
+
+/** Tool calls per UTC hour, the errors among them drawn over each bar. */
+export function perHourChart(hours: readonly { hour: string; calls: number; errors: number }[]): SVGSVGElement {
+  const calls = hours.reduce((n, d) => n + d.calls, 0);
+  const errors = hours.reduce((n, d) => n + d.errors, 0);
+  const first = hours[0]?.hour ?? "";
+  const last = hours[hours.length - 1]?.hour ?? "";
+  return columnChart({
+    cls: "chart-hours",
+    columns: hours.map((d) => ({ key: d.hour, value: d.calls, part: d.errors })),
+    dataKey: "hour",
+    axisLabel: hourLabel,
+    tooltip: (d) => `${hourLabel(d.key)} UTC: ${count(d.value)} calls, ${count(d.part ?? 0)} errors`,
+    ariaLabel:
+      hours.length === 0
+        ? "No calls in this range."
+        : `Calls per hour from ${hourLabel(first)} to ${hourLabel(last)} UTC: ${count(calls)} calls, ${count(errors)} errors.`,
+  });
 }
 
 /** A ranked list of horizontal bars; each row links to the list filtered by that value. */

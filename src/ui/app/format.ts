@@ -26,3 +26,17 @@ export function errorMessage(err: unknown): string {
   if (err instanceof Error) return err.message;
   return String(err);
 }
+
+/** A latency: "0.8 ms", "42 ms", "1.5 s"; "—" when there is none. */
+export function duration(ms: number | null | undefined): string {
+  if (ms === null || ms === undefined || !Number.isFinite(ms)) return "—";
+  if (ms < 10) return `${(Math.round(ms * 10) / 10).toLocaleString()} ms`;
+  if (ms < 1000) return `${Math.round(ms).toLocaleString()} ms`;
+  return `${(Math.round(ms / 100) / 10).toLocaleString()} s`;
+}
+
+/** A share 0…1 as a percentage with one decimal ("12.5%"); "—" when there is none. */
+export function share(ratio: number | null | undefined): string {
+  if (ratio === null || ratio === undefined || !Number.isFinite(ratio)) return "—";
+  return `${(Math.round(ratio * 1000) / 10).toLocaleString(undefined, { minimumFractionDigits: 1 })}%`;
+}

@@ -10,6 +10,8 @@ import { createGapsView, moveGapFocus } from "./views/gaps.js";
 import { createListView, moveRowFocus } from "./views/list.js";
 import { createOverviewView } from "./views/overview.js";
 import { createSettingsView } from "./views/settings.js";
+import { createToolView } from "./views/tool.js";
+import { createToolsView } from "./views/tools.js";
 import type { View } from "./views/view.js";
 
 const main = byId<HTMLElement>("main");
@@ -33,6 +35,10 @@ function viewFor(kind: Route["view"]): View {
       return createCardView(() => lastListHref);
     case "overview":
       return createOverviewView();
+    case "tools":
+      return createToolsView();
+    case "tool":
+      return createToolView();
     case "settings":
       return createSettingsView();
   }
@@ -51,7 +57,8 @@ function render(): void {
   }
   current.view.update(route);
   for (const link of document.querySelectorAll<HTMLAnchorElement>("#nav a")) {
-    const section = route.view === "report" ? "list" : route.view === "gap" ? "gaps" : route.view;
+    const section =
+      route.view === "report" ? "list" : route.view === "gap" ? "gaps" : route.view === "tool" ? "tools" : route.view;
     const active = link.dataset.view === section;
     if (active) link.setAttribute("aria-current", "page");
     else link.removeAttribute("aria-current");
@@ -62,6 +69,8 @@ function render(): void {
     list: "Reports",
     report: `Report #${route.view === "report" ? route.id : ""}`,
     overview: "Overview",
+    tools: "Tools",
+    tool: route.view === "tool" ? `${route.tool_name} · ${route.server_name}` : "Tool",
     settings: "Settings",
   };
   document.title = `${titles[route.view]} · PatchworkMCP`;

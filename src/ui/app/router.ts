@@ -5,9 +5,18 @@
  *   #/reports?q=…            reports list with filters
  *   #/r/42                   one report
  *   #/overview?…           charts for the same filters
+ *   #/tools?server_name=…   tool calls per server: calls, errors, latency, feedback coverage
+ *   #/tool?server_name=…&tool_name=…   one tool: by client, trend, gaps, silent failures
  *   #/settings             API key, theme, draft-PR configuration
  */
-import { FILTER_KEYS, GAP_FILTER_KEYS, type Filters, type GapFilters } from "./types.js";
+import {
+  FILTER_KEYS,
+  GAP_FILTER_KEYS,
+  TOOL_FILTER_KEYS,
+  type Filters,
+  type GapFilters,
+  type ToolFilters,
+} from "./types.js";
 
 export type Route =
   | { view: "gaps"; filters: GapFilters }
@@ -15,6 +24,8 @@ export type Route =
   | { view: "list"; filters: Filters }
   | { view: "report"; id: number }
   | { view: "overview"; filters: Filters }
+  | { view: "tools"; filters: ToolFilters }
+  | { view: "tool"; server_name: string; tool_name: string; filters: ToolFilters }
   | { view: "settings" };
 
 function parseKeys<K extends string>(query: string, keys: readonly K[]): Partial<Record<K, string>> {
@@ -30,7 +41,10 @@ function parseKeys<K extends string>(query: string, keys: readonly K[]): Partial
 export const parseFilters = (query: string): Filters => parseKeys(query, FILTER_KEYS);
 export const parseGapFilters = (query: string): GapFilters => parseKeys(query, GAP_FILTER_KEYS);
 
+export const parseToolFilters = (query: string): ToolFilters => parseKeys(query, TOOL_FILTER_KEYS);
+
 export const filtersQuery = (filters: Filters): string => keysQuery(filters, FILTER_KEYS);
+export const toolFiltersQuery = (filters: ToolFilters): string => keysQuery(filters, TOOL_FILTER_KEYS);
 export const gapFiltersQuery = (filters: GapFilters): string => keysQuery(filters, GAP_FILTER_KEYS);
 
 function keysQuery<K extends string>(filters: Partial<Record<K, string>>, keys: readonly K[]): string {
@@ -52,6 +66,15 @@ export function parseRoute(hash: string): Route {
   if (gap) return { view: "gap", id: Number(gap[1]) };
   if (path === "/reports") return { view: "list", filters: parseFilters(query) };
   if (path === "/overview") return { view: "overview", filters: parseFilters(query) };
+  if (path === "/tools") return { view: "tools", filters: parseToolFilters(query) };
+  if (path === "/tool") {
+    const params = new URLSearchParams(query);
+    const server = params.get("server_name");
+    const tool = params.get("tool_name");
+    const { server_name: _s, ...filters } = parseToolFilters(query);
+    if (server && tool) return { view: "tool", server_name: server, tool_name: tool, filters };
+    return { view: "tools", filters: parseToolFilters(query) };
+  }
   if (path === "/settings") return { view: "settings" };
   return { view: "gaps", filters: path === "/" ? parseGapFilters(query) : {} };
 }
@@ -68,6 +91,13 @@ export function href(route: Route): string {
       return `#/overview${filtersQuery(route.filters)}`;
     case "report":
       return `#/r/${route.id}`;
+    case "tools":
+      return `#/tools${toolFiltersQuery(route.filters)}`;
+    case "tool": {
+      const params = new URLSearchParams({ server_name: route.server_name, tool_name: route.tool_name });
+      const rest = toolFiltersQuery({ ...route.filters, server_name: undefined });
+      return `#/tool?${params.toString()}${rest ? `&${rest.slice(1)}` : ""}`;
+    }
     case "settings":
       return "#/settings";
   }

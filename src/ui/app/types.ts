@@ -79,3 +79,21 @@ export function label(value: string | null | undefined): string {
   // Own keys only: an agent's server named "constructor" is a name, not Object's constructor.
   return Object.hasOwn(LABELS, value) ? LABELS[value]! : value;
 }
+
+/**
+ * The Tools view's filters (GET /api/tools query values; `days` becomes `since`). The tool
+ * view's server and tool are part of its route, not of these.
+ */
+export const TOOL_FILTER_KEYS = ["server_name", "client", "days"] as const;
+export type ToolFilterKey = (typeof TOOL_FILTER_KEYS)[number];
+export type ToolFilters = Partial<Record<ToolFilterKey, string>>;
+/** The ranges the Tools view offers, in days; the API's default is 7. */
+export const TOOL_RANGES_DAYS = [1, 7, 30] as const;
+
+/** GET /api/tools and /api/tools/detail answer the calls store's shapes as they are. */
+export type {
+  Coverage as FeedbackCoverage,
+  ToolDetail,
+  ToolStats as ToolsAnswer,
+  ToolStatsItem as ToolRow,
+} from "../../store/calls-store.js";
