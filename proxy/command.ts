@@ -101,6 +101,13 @@ export function registerProxy(program: Command): void {
     )
     .addOption(new Option("--no-missing-tool-reports", "the opt-out: same as --missing-tool-reports no"))
     .addOption(
+      switchOption(
+        "--record-arguments",
+        "keep tool-call argument values (scrubbed before storage) in missing_tool reports; off: argument names only",
+        "FEEDBACK_RECORD_ARGUMENTS",
+      ).default(false),
+    )
+    .addOption(
       new Option("--delivery-timeout <ms>", "time allowed for one delivery attempt")
         .env("FEEDBACK_PROXY_DELIVERY_TIMEOUT_MS")
         .default(String(DEFAULT_DELIVERY_TIMEOUT_MS)),

@@ -64,6 +64,7 @@ export const rawProxyFlags = z.object({
   db: z.string().min(1).optional(),
   outbox: z.string().min(1).default(DEFAULT_OUTBOX_PATH),
   missingToolReports: z.boolean().default(true),
+  recordArguments: z.boolean().default(false),
   deliveryTimeout: z.coerce
     .number({ error: "--delivery-timeout must be a number of milliseconds" })
     .int()

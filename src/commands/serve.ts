@@ -11,8 +11,10 @@ import {
   parseNonNegative,
   parsePort,
   parsePositiveInt,
+  privacyOption,
   switchOption,
 } from "./options.js";
+import type { PrivacyMode } from "../privacy/modes.js";
 
 // The same numbers as DEFAULT_INGEST_LIMITS (src/http/rate-limit.ts), which a test holds them to:
 // this module must not load the web stack just to show --help.
@@ -36,6 +38,7 @@ interface ServeFlags {
   alertRetryBase: number;
   autonomyInterval: number;
   autonomyVerify: boolean;
+  privacy?: PrivacyMode;
 }
 
 const wholeIn = (flag: string, min: number, max: number) => (v: string) => {
@@ -162,6 +165,7 @@ export function registerServe(program: Command): void {
         "PATCHWORKMCP_AUTONOMY_VERIFY",
       ),
     )
+    .addOption(privacyOption())
     .action(async (flags: ServeFlags) => {
       // Loaded on use: every verb shares one CLI, and only `serve` needs the web stack.
       const { startServer } = await import("../http/server.js");
@@ -189,6 +193,7 @@ export function registerServe(program: Command): void {
         },
         autonomyIntervalMs: flags.autonomyInterval,
         autonomyVerify: flags.autonomyVerify,
+        privacy: flags.privacy,
       });
       if (created) process.stderr.write(`patchworkmcp: created a new, empty database at ${flags.db}\n`);
       const where = running.context.store.label;

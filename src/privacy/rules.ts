@@ -166,7 +166,8 @@ export const PII_RULES: PatternRule[] = [
   {
     name: "ip",
     kind: "pii",
-    pattern: /(?<![\w:.])(?=[0-9A-Fa-f]*:[0-9A-Fa-f]*:)[0-9A-Fa-f:]{2,39}(?:(?<=:)(?:\d{1,3}\.){3}\d{1,3})?(?![\w:]|\.\d)/g,
+    pattern:
+      /(?<![\w:.])(?=[0-9A-Fa-f]*:[0-9A-Fa-f]*:)[0-9A-Fa-f:]{2,39}(?:(?<=:)(?:\d{1,3}\.){3}\d{1,3})?(?![\w:]|\.\d)/g,
     literals: [":"],
     accept: (v) => isIPv6(v) && !HARMLESS_IPS.has(v.toLowerCase()),
   },

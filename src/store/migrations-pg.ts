@@ -366,6 +366,13 @@ export const PG_MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 5,
+    description: "privacy before storage (SQLite version 11): the redactions kept with each report",
+    sql: `
+      ALTER TABLE reports ADD COLUMN redactions TEXT NOT NULL DEFAULT '[]';
+    `,
+  },
 ];
 
 /** Bring a PostgreSQL database up to the newest migration. Safe to call on every open, from many processes at once. */
