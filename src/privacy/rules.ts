@@ -115,7 +115,7 @@ export const SECRET_RULES: PatternRule[] = [
     // The key (maybe quoted, maybe prefixed: DB_PASSWORD, x-api-key), then =, : or =>, then the
     // value: a quoted string (replaced inside its quotes) or a run without spaces or brackets.
     pattern: new RegExp(
-      `(?<keep>(?<![A-Za-z0-9])["']?[A-Za-z0-9_.-]*(?:${SECRET_KEY_WORDS})["']?\\s*(?:=>|=|:)\\s*(?<q>["']?))` +
+      `(?<keep>(?<![A-Za-z0-9[])["']?[A-Za-z0-9_.-]*(?:${SECRET_KEY_WORDS})["']?\\s*(?:=>|=|:)\\s*(?<q>["']?))` +
         `(?:(?<=")(?:[^"\\\\\\n]|\\\\.){1,500}(?=")|(?<=')[^'\\n]{1,500}(?=')|(?<![“"'])[^\\s"',;&<>()\\[\\]{}]{1,500})`,
       "gi",
     ),

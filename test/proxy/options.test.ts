@@ -129,6 +129,7 @@ describe("proxy settings", () => {
       FEEDBACK_PROXY_PROBE_TIMEOUT_MS: "250",
       FEEDBACK_PROXY_SSE_POLL_AFTER_MS: "45000",
       FEEDBACK_PROXY_DEBUG: "yes",
+      FEEDBACK_RECORD_ARGUMENTS: "yes",
     });
     expect(flags).toEqual({
       command: ["node", "server.js"],
@@ -154,11 +155,13 @@ describe("proxy settings", () => {
       probeTimeout: "250",
       ssePollAfter: "45000",
       debug: true,
+      recordArguments: true,
     });
     const defaults = await flagsFor(["--upstream-header", "A: 1", "--upstream-header", "B: 2", "--", "x"], {});
     expect(defaults).toMatchObject({
       upstreamHeader: ["A: 1", "B: 2"],
       missingToolReports: true,
+      recordArguments: false,
       toolName: "feedback",
       debug: false,
       probeTimeout: "10000",
