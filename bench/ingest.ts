@@ -12,6 +12,12 @@
  * on, set far above what the bench sends, so their cost is in the figures; "off" turns
  * them off to compare).
  *
+ * BENCH_PRIVACY (default "all"): step 1 once per privacy mode, in one run, each on a fresh
+ * database — `off`, `secrets`, `secrets+pii` (serve --privacy), then `secrets+pii` with a report
+ * that carries an email, a phone number, a card number, an IP address and two tokens (every
+ * rule family fires) — and the scrubber's own cost per report in this process. One mode
+ * ("off", "secrets", "secrets+pii") runs only that one.
+ *
  * BENCH_DB=postgres runs step 1 against PostgreSQL (`serve --db postgres://…`) instead: on a
  * private server started for the bench (test/helpers/postgres.ts: initdb in a temporary
  * directory, loopback only, removed at the end), or on the database BENCH_PG_URL names (used
@@ -25,6 +31,8 @@
 import autocannon from "autocannon";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
+import type { FeedbackPayload } from "../src/feedback/index.js";
+import { isPrivacyMode, PRIVACY_MODES, type PrivacyMode, scrubReport } from "../src/privacy/index.js";
 import { FeedbackStore } from "../src/store/index.js";
 import { startServe, tempDir } from "../test/helpers/serve.js";
 import { benchBackend, benchPostgres } from "./pg-load.js";
@@ -48,6 +56,31 @@ const limitEnv: Record<string, string> =
         FEEDBACK_RATE_LIMIT_BURST: "1000000",
         FEEDBACK_MAX_BYTES_PER_SERVER_DAY: "1000gb",
       };
+
+const privacyChoice = process.env.BENCH_PRIVACY ?? "all";
+if (privacyChoice !== "all" && !isPrivacyMode(privacyChoice))
+  throw new Error(`BENCH_PRIVACY must be "all" or one of ${PRIVACY_MODES.join(", ")}, not "${privacyChoice}"`);
+
+/** The synthetic report with something for every rule family (tokens built here, never stored in the repo). */
+function reportWithSecrets(): FeedbackPayload {
+  const plain = syntheticReport(1);
+  return {
+    ...plain,
+    what_i_tried: `${plain.what_i_tried}; with Authorization: Bearer ${"tk".repeat(10)}42 and ghp_${"a1B2".repeat(9)}`,
+    user_goal: "Refund jane.doe@example.com (+44 20 7946 0958), card 4111 1111 1111 1111, from 203.0.113.9",
+  };
+}
+
+/** Microseconds per report for scrubReport in this process (median of 5 rounds of 2000). */
+function scrubCost(payload: FeedbackPayload, mode: PrivacyMode): number {
+  const rounds: number[] = [];
+  for (let r = 0; r < 5; r++) {
+    const t0 = performance.now();
+    for (let i = 0; i < 2000; i++) scrubReport({ ...payload, session_id: `s-${i}` }, mode);
+    rounds.push(((performance.now() - t0) / 2000) * 1000);
+  }
+  return rounds.sort((a, b) => a - b)[2]!;
+}
 
 async function run(title: string, opts: autocannon.Options): Promise<autocannon.Result> {
   const result = await autocannon({ connections: 10, duration: seconds, ...opts });
@@ -88,16 +121,38 @@ async function main(): Promise<void> {
   const dbPath = join(dir, "feedback.db");
   console.log(`bench:ingest — ${seconds}s per run, 10 connections, ingestion limits ${limits}, db ${dbPath}`);
 
-  let server = await startServe({ dbPath, env: limitEnv });
-  const body = JSON.stringify(syntheticReport(1));
-  await run("POST /api/feedback", {
-    url: `${server.url}/api/feedback`,
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body,
-  });
-  await catchUp(server.url);
-  await server.stop();
+  const plans: { mode: PrivacyMode; payload: FeedbackPayload; what: string }[] =
+    privacyChoice === "all"
+      ? [
+          ...PRIVACY_MODES.map((mode) => ({ mode, payload: syntheticReport(1), what: "plain report" })),
+          { mode: "secrets+pii", payload: reportWithSecrets(), what: "report with secrets and PII" },
+        ]
+      : [{ mode: privacyChoice as PrivacyMode, payload: syntheticReport(1), what: "plain report" }];
+  const rates: Record<string, number> = {};
+  for (const plan of plans) {
+    // A fresh database per mode: no run pays for a bigger file than the one before it.
+    const planDb = plans.length === 1 ? dbPath : join(dir, `ingest-${plan.mode}-${plan.what.length}.db`);
+    const server = await startServe({ dbPath: planDb, env: { ...limitEnv, FEEDBACK_PRIVACY: plan.mode } });
+    const result = await run(`POST /api/feedback, privacy ${plan.mode}, ${plan.what}`, {
+      url: `${server.url}/api/feedback`,
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(plan.payload),
+    });
+    rates[`${plan.mode} ${plan.what}`] = result.requests.average;
+    await catchUp(server.url);
+    await server.stop();
+  }
+  const off = rates["off plain report"];
+  if (off !== undefined)
+    for (const [key, rate] of Object.entries(rates))
+      if (key !== "off plain report") console.log(`privacy ${key}: ${(rate / off).toFixed(2)}× the off figure`);
+  for (const plan of plans)
+    if (plan.mode !== "off")
+      console.log(
+        `scrubReport, ${plan.mode}, ${plan.what} (${JSON.stringify(plan.payload).length} bytes): ` +
+          `${scrubCost(plan.payload, plan.mode).toFixed(1)} µs per report in-process`,
+      );
 
   for (const target of rowTargets) {
     const store = FeedbackStore.open(dbPath);
@@ -107,7 +162,7 @@ async function main(): Promise<void> {
     store.db.sqlite!.pragma("wal_checkpoint(TRUNCATE)");
     store.close();
     console.log(`seeded ${added} rows to reach ${target} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-    server = await startServe({ dbPath });
+    const server = await startServe({ dbPath });
     await run(`GET /api/feedback?limit=50&server_name=server-7 at ${target} rows`, {
       url: `${server.url}/api/feedback?limit=50&server_name=server-7`,
     });

@@ -143,7 +143,7 @@ export function registerProxy(program: Command): void {
     .addOption(
       switchOption(
         "--record-arguments",
-        "keep each call's arguments in its analytics event (scrubbed before storage); off: never",
+        "keep each call's argument values (scrubbed before storage) in its analytics event and in missing_tool reports; off: argument names in reports, none in events",
         "FEEDBACK_RECORD_ARGUMENTS",
       ).default(false),
     )

@@ -52,6 +52,11 @@ export interface FeedbackCallsOptions {
   serverName?: string | undefined;
   /** Record calls to tools upstream never listed as missing_tool reports. */
   missingToolReports: boolean;
+  /**
+   * `--record-arguments`: a missing_tool report shows the call's argument values (the sidecar
+   * scrubs them before storage). Off (the default): only the argument names.
+   */
+  recordArguments?: boolean | undefined;
   facts: () => SessionFacts;
 }
 
@@ -62,6 +67,23 @@ export function clientTypeOf(clientInfo: unknown): string | undefined {
   if (!isObject(clientInfo) || typeof clientInfo.name !== "string") return undefined;
   const { name, version } = clientInfo;
   return clip(typeof version === "string" ? `${name}/${version}` : name, LIMITS.client_type);
+}
+
+/** ` and arguments {…}`: the call's arguments as JSON, cut at 1000 characters (--record-arguments). */
+export function argumentValues(args: unknown): string {
+  if (args === undefined) return "";
+  const json = JSON.stringify(args) ?? "";
+  return ` and arguments ${json.length > 1000 ? `${json.slice(0, 1000)}…` : json}`;
+}
+
+/** ` and arguments named a, b`: the names only, never a value (the default). */
+export function argumentNames(args: unknown): string {
+  if (args === undefined) return "";
+  if (!isObject(args)) return " and arguments that were not an object";
+  const names = Object.keys(args);
+  if (names.length === 0) return " and no arguments";
+  const shown = names.slice(0, 50).map((n) => JSON.stringify(clip(n, 100)));
+  return ` and arguments named ${shown.join(", ")}${names.length > 50 ? ` and ${names.length - 50} more` : ""}`;
 }
 
 /**
@@ -122,11 +144,7 @@ export class FeedbackCalls {
       if (!(await tools.settle()) || tools.known(name) || this.reportedMissing.has(key)) return;
       this.reportedMissing.add(key);
       const shown = clip(name, 200);
-      let shownArgs = "";
-      if (args !== undefined) {
-        const json = JSON.stringify(args) ?? "";
-        shownArgs = ` and arguments ${json.length > 1000 ? `${json.slice(0, 1000)}…` : json}`;
-      }
+      const shownArgs = this.options.recordArguments ? argumentValues(args) : argumentNames(args);
       const parsed = parseFeedback(
         {
           what_i_needed: `A tool named "${shown}" on this server.`,

@@ -9,6 +9,7 @@ import { parseFeedback, type FeedbackPayload, type KnownGap } from "../src/feedb
 import { formatUnsentLine } from "../src/delivery/unsent.js";
 import { sendToSidecar } from "../src/delivery/sidecar-client.js";
 import type { FeedbackStore } from "../src/store/index.js";
+import type { PrivacyPolicy } from "../src/ingest/index.js";
 import type { Log } from "./log.js";
 import type { Outbox } from "./outbox.js";
 
@@ -51,14 +52,21 @@ export function sidecarDeliverer(baseUrl: string, apiKey: string | undefined): D
 
 export function databaseDeliverer(path: string): Deliverer & { close(): void } {
   let store: FeedbackStore | undefined;
+  let ingest: typeof import("../src/ingest/index.js") | undefined;
+  let policy: PrivacyPolicy | undefined;
   return {
     async deliver(payload, idempotencyKey) {
       try {
         // better-sqlite3 waits synchronously: a short lock wait keeps protocol traffic moving, and a
         // report that meets a busy database goes to the outbox and is retried.
         // Loaded on first use: a proxy that delivers to a sidecar never needs SQLite.
-        store ??= (await import("../src/store/index.js")).FeedbackStore.open(path, { busyTimeoutMs: 100 });
-        const { id, gap } = store.insertReport(payload, idempotencyKey);
+        if (!store) {
+          store = (await import("../src/store/index.js")).FeedbackStore.open(path, { busyTimeoutMs: 100 });
+          ingest = await import("../src/ingest/index.js");
+          policy = new ingest.PrivacyPolicy(store);
+        }
+        // Scrubbed like every report the sidecar stores (the file's privacy setting, per server).
+        const { id, gap } = ingest!.insertScrubbed(store, policy!, { payload, idempotencyKey });
         return { ok: true, id, gap };
       } catch (err) {
         return {

@@ -89,6 +89,7 @@ export async function runProxy(s: ProxySettings): Promise<number> {
     collisionToolName: s.collisionToolName,
     serverName: s.name,
     missingToolReports: s.missingToolReports,
+    recordArguments: s.recordArguments,
     learned: {},
     ownRequestTimeoutMs: s.probeTimeout,
   };

@@ -73,6 +73,8 @@ export interface SessionConfig {
   serverName?: string | undefined;
   /** Record calls to tools upstream never listed as missing_tool reports. */
   missingToolReports: boolean;
+  /** `--record-arguments`: missing_tool reports carry argument values; otherwise only their names. */
+  recordArguments?: boolean | undefined;
   /**
    * Shared by every session of one proxy (one upstream): once a session finds
    * the name taken, later sessions offer the other name from their first
@@ -173,6 +175,7 @@ export class ProxySession {
       log,
       serverName: config.serverName,
       missingToolReports: config.missingToolReports,
+      recordArguments: config.recordArguments === true,
       facts: () => ({
         upstreamName: this.upstreamName,
         upstreamVersion: this.upstreamVersion,

@@ -12,6 +12,7 @@ import { registerGaps } from "./commands/gaps.js";
 import { registerKeys } from "./commands/keys.js";
 import { registerMcp } from "./commands/mcp.js";
 import { registerMigrate } from "./commands/migrate.js";
+import { registerPrivacy } from "./commands/privacy.js";
 import { registerProxy } from "../proxy/command.js";
 import { registerReplay } from "./commands/replay.js";
 import { registerServe } from "./commands/serve.js";
@@ -32,6 +33,7 @@ registerGaps(program);
 registerSync(program);
 registerAutonomy(program);
 registerMigrate(program);
+registerPrivacy(program);
 registerProxy(program);
 registerAlerts(program);
 

@@ -1,12 +1,14 @@
 /** `patchworkmcp mcp`: the report tools (and `feedback`) over stdio, for Claude Desktop, Claude Code, Cursor. */
 import { Option, type Command } from "commander";
-import { dbCreateOption, dbOption, requireDbFile, switchOption } from "./options.js";
+import { dbCreateOption, dbOption, privacyOption, requireDbFile, switchOption } from "./options.js";
+import type { PrivacyMode } from "../privacy/modes.js";
 
 interface McpFlags {
   db: string;
   serverName?: string;
   feedbackOnly?: boolean;
   create?: boolean;
+  privacy?: PrivacyMode;
 }
 
 export function registerMcp(program: Command): void {
@@ -27,6 +29,7 @@ export function registerMcp(program: Command): void {
     .addOption(
       switchOption("--feedback-only", "expose only the feedback tool (an endpoint to hand to agents)", "FEEDBACK_ONLY"),
     )
+    .addOption(privacyOption())
     .action(async (flags: McpFlags) => {
       requireDbFile(flags.db, flags.create === true);
       // Loaded on use, like every verb's implementation: `patchworkmcp proxy` should not pay for it.
@@ -35,6 +38,7 @@ export function registerMcp(program: Command): void {
         dbPath: flags.db,
         defaultServerName: flags.serverName || undefined,
         feedbackOnly: flags.feedbackOnly === true,
+        privacy: flags.privacy,
       });
       // Exit once stdout has flushed: open stdin/timers must not keep a finished server alive.
       process.stdout.write("", () => process.exit(0));

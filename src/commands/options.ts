@@ -6,6 +6,7 @@ import { Option } from "commander";
 import { statSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { isPostgresUrl } from "../store/sql/db.js";
+import { PRIVACY_MODES } from "../privacy/modes.js";
 
 export const DEFAULT_DB_PATH = "./feedback.db";
 export const DEFAULT_PORT = 8099;
@@ -184,3 +185,16 @@ export function parseYesNo(value: string): boolean {
  */
 export const switchOption = (flags: string, description: string, env: string) =>
   new Option(`${flags} [yes|no]`, description).env(env).preset("yes").argParser(parseYesNo);
+
+/**
+ * `--privacy <mode>` / FEEDBACK_PRIVACY: the default privacy mode of this process (servers with
+ * an override of their own keep it). Unset: the saved default, else secrets+pii.
+ */
+export function privacyOption(): Option {
+  return new Option(
+    "--privacy <mode>",
+    "default privacy mode for servers without their own: off, secrets or secrets+pii (unset: the saved default, else secrets+pii)",
+  )
+    .env("FEEDBACK_PRIVACY")
+    .choices(PRIVACY_MODES);
+}

@@ -16,8 +16,10 @@ import {
   parseNonNegative,
   parsePort,
   parsePositiveInt,
+  privacyOption,
   switchOption,
 } from "./options.js";
+import type { PrivacyMode } from "../privacy/modes.js";
 
 // The same numbers as DEFAULT_INGEST_LIMITS (src/http/rate-limit.ts), which a test holds them to:
 // this module must not load the web stack just to show --help.
@@ -44,6 +46,7 @@ interface ServeFlags {
   callRetentionDays: number;
   rollupRetentionDays: number;
   callPurgeInterval: number;
+  privacy?: PrivacyMode;
 }
 
 const wholeIn = (flag: string, min: number, max: number) => (v: string) => {
@@ -188,6 +191,7 @@ export function registerServe(program: Command): void {
         .default(CALL_PURGE_INTERVAL_MS_DEFAULT)
         .argParser(wholeIn("--call-purge-interval", 100, 86_400_000)),
     )
+    .addOption(privacyOption())
     .action(async (flags: ServeFlags) => {
       // Loaded on use: every verb shares one CLI, and only `serve` needs the web stack.
       const { startServer } = await import("../http/server.js");
@@ -220,6 +224,7 @@ export function registerServe(program: Command): void {
           rollupDays: flags.rollupRetentionDays,
           intervalMs: flags.callPurgeInterval,
         },
+        privacy: flags.privacy,
       });
       if (created) process.stderr.write(`patchworkmcp: created a new, empty database at ${flags.db}\n`);
       const where = running.context.store.label;

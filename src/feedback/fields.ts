@@ -34,6 +34,8 @@ export interface FieldSpec {
   /** What people read the field as (report Markdown); trusted text, never agent-written. */
   readonly label: string;
   readonly display: FieldDisplay;
+  /** Free text an agent writes: privacy (src/privacy) scrubs it before it is stored. */
+  readonly scrub?: true;
 }
 
 export const REPORT_FIELDS = {
@@ -60,6 +62,7 @@ export const REPORT_FIELDS = {
     exported: true,
     label: "What the agent needed",
     display: "section",
+    scrub: true,
   },
   what_i_tried: {
     storage: "text",
@@ -67,6 +70,7 @@ export const REPORT_FIELDS = {
     exported: true,
     label: "What the agent tried",
     display: "section",
+    scrub: true,
   },
   gap_type: {
     storage: "enum",
@@ -76,8 +80,22 @@ export const REPORT_FIELDS = {
     label: "Gap type",
     display: "line",
   },
-  suggestion: { storage: "text", searchable: true, exported: true, label: "Suggested fix", display: "section" },
-  user_goal: { storage: "text", searchable: true, exported: true, label: "User's goal", display: "section" },
+  suggestion: {
+    storage: "text",
+    searchable: true,
+    exported: true,
+    label: "Suggested fix",
+    display: "section",
+    scrub: true,
+  },
+  user_goal: {
+    storage: "text",
+    searchable: true,
+    exported: true,
+    label: "User's goal",
+    display: "section",
+    scrub: true,
+  },
   resolution: {
     storage: "enum",
     searchable: false,
@@ -141,3 +159,18 @@ export const FILTERABLE_FIELDS = entries.filter(([, s]) => s.filter !== undefine
 
 /** The fields in the CSV export. */
 export const EXPORTED_FIELDS: readonly ReportFieldName[] = entries.filter(([, s]) => s.exported).map(([n]) => n);
+
+/** The fields privacy scrubs before storage. */
+export const SCRUBBED_FIELDS: readonly ReportFieldName[] = entries.filter(([, s]) => s.scrub === true).map(([n]) => n);
+
+/** One rule that fired on one field of a report, and how many matches it replaced (stored with the report). */
+export interface Redaction {
+  field: string;
+  rule: string;
+  count: number;
+}
+
+/** "email ×2 in what_i_tried; github ×1 in suggestion": redactions as one line of text (cards, Markdown). */
+export function describeRedactions(redactions: readonly Redaction[]): string {
+  return redactions.map((r) => `${r.rule} ×${r.count} in ${r.field}`).join("; ");
+}

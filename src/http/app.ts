@@ -7,10 +7,12 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { FeedbackStore } from "../store/index.js";
 import { Authenticator, type AuthResult } from "./auth.js";
 import { errorHandler, notFound } from "./errors.js";
-import { type DeferredAssignment, IngestQueue } from "../ingest/index.js";
+import { type DeferredAssignment, IngestQueue, PrivacyPolicy } from "../ingest/index.js";
+import type { PrivacyMode } from "../privacy/index.js";
 import { JSON_TYPES } from "./json-body.js";
 import { autonomyRoutes } from "./routes/autonomy.js";
 import { callsRoutes } from "./routes/calls.js";
+import { privacyRoutes } from "./routes/privacy.js";
 import { draftApi } from "./routes/draft.js";
 import { exportRoutes } from "./routes/export.js";
 import { feedbackRoutes } from "./routes/feedback.js";
@@ -41,6 +43,8 @@ export interface AppOptions {
   deferred?: DeferredAssignment | undefined;
   /** The dashboard's public address, for the links in alerts (FEEDBACK_PUBLIC_URL). */
   publicUrl?: (() => string) | undefined;
+  /** The process's default privacy mode (`serve --privacy` / FEEDBACK_PRIVACY); absent: the saved default. */
+  privacy?: PrivacyMode | undefined;
 }
 
 export interface AppContext {
@@ -60,7 +64,8 @@ export const DEFAULT_BODY_LIMIT_BYTES = 1024 * 1024;
 export function createApp(options: AppOptions): AppContext {
   const { store } = options;
   const auth = new Authenticator({ store, masterKey: options.apiKey });
-  const queue = new IngestQueue(store, options.deferred);
+  const privacy = new PrivacyPolicy(store, options.privacy);
+  const queue = new IngestQueue(store, options.deferred, privacy);
   const limiter = new IngestLimiter({ limits: options.limits ?? DEFAULT_INGEST_LIMITS, store });
   const ingestQueue = limiter.budgeted(queue);
   const policy: HostPolicy = options.host ?? { bindHost: "127.0.0.1", allowedHosts: [], allowedOrigins: [] };
@@ -108,6 +113,7 @@ export function createApp(options: AppOptions): AppContext {
   );
   api.use(autonomyRoutes({ store, auth }));
   api.use(callsRoutes({ store, auth }));
+  api.use(privacyRoutes({ store, auth, processDefault: options.privacy }));
   app.use("/api", api);
   const mcp = mcpEndpoint({ store, auth, queue });
   app.all("/mcp", (req, res, next) => {

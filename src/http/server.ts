@@ -2,6 +2,7 @@
  * Start and stop the sidecar HTTP server. Used by `patchworkmcp serve` and by
  * tests (port 0 gives an ephemeral port).
  */
+import type { PrivacyMode } from "../privacy/modes.js";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import {
@@ -45,6 +46,8 @@ export interface ServeOptions {
   grouping?: "inline" | "deferred" | undefined;
   /** The dashboard's address for links in alerts (default: this server's own URL). */
   publicUrl?: string | undefined;
+  /** The default privacy mode (`--privacy` / FEEDBACK_PRIVACY); absent: the saved default, else secrets+pii. */
+  privacy?: PrivacyMode | undefined;
   /** Alert evaluation and delivery (src/alerts/runner.ts). */
   alerts?: { intervalMs?: number; maxAttempts?: number; baseDelayMs?: number } | undefined;
   /** Tool-call analytics retention: raw events and rollups kept this many days (0 = forever), purged every intervalMs. */
@@ -73,6 +76,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     deferred: worker,
     apiKey: options.apiKey,
     limits: options.limits,
+    privacy: options.privacy,
     host: {
       bindHost: options.host,
       allowedHosts: options.allowedHosts ?? [],

@@ -5,7 +5,7 @@
  * front end maps to its own answer (HTTP status, tool error).
  */
 import { type FieldIssue, LIMITS, parseFeedback } from "../feedback/index.js";
-import type { InsertResult } from "../store/index.js";
+import type { ScrubbedInsert } from "./privacy.js";
 import type { IngestQueue } from "./queue.js";
 
 export type IngestErrorCode = "validation_failed" | "invalid_idempotency_key";
@@ -22,8 +22,8 @@ export class IngestError extends Error {
   }
 }
 
-/** The stored report, its gap, and the gap's admin-written state when it is worth echoing (see InsertResult). */
-export type Ingested = InsertResult;
+/** The stored report, its gap, the gap's admin-written state when it is worth echoing (see InsertResult), and what scrubbing replaced. */
+export type Ingested = ScrubbedInsert;
 
 /** Validate `body` and store it; `idempotencyKey` (e.g. the Idempotency-Key header) wins over one in the body. */
 export async function ingestReport(

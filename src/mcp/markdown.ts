@@ -7,7 +7,7 @@
  *  - short values go in a code span sized the same way, with line breaks and
  *    other control characters shown as escapes, so they stay on their line.
  */
-import { REPORT_FIELD_NAMES, REPORT_FIELDS, type ReportFieldName } from "../feedback/index.js";
+import { describeRedactions, REPORT_FIELD_NAMES, REPORT_FIELDS, type ReportFieldName } from "../feedback/index.js";
 import type { Draft, Note, Report, ReportDetail } from "../store/index.js";
 
 /** Longest run of consecutive backticks in `s`. */
@@ -111,6 +111,8 @@ export function renderReport(report: ReportDetail): string {
     fact("Gap", report.gap_id),
     fact("Created", report.created_at),
     fact("Updated", report.updated_at),
+    // What privacy replaced before storage: rule and field names only (ours, never agent text).
+    fact("Redacted before storage", describeRedactions(report.redactions ?? [])),
   ].filter((l): l is string => l !== undefined);
   lines.push(...facts, "");
   for (const name of SECTION_FIELDS) lines.push(...renderField(report, name));

@@ -22,7 +22,8 @@ import {
 } from "@modelcontextprotocol/server";
 import type { FeedbackPayload } from "../feedback/index.js";
 import { type KeyScope, scopeAllows } from "../auth/index.js";
-import type { FeedbackStore, InsertResult } from "../store/index.js";
+import type { FeedbackStore } from "../store/index.js";
+import { insertScrubbed, PrivacyPolicy, type ScrubbedInsert } from "../ingest/index.js";
 import { VERSION } from "../version.js";
 import { reportServerInstructions } from "./instructions.js";
 import { renderReport } from "./markdown.js";
@@ -40,8 +41,8 @@ export interface ReportServerOptions {
   store: FeedbackStore;
   /** What this session may do. stdio sessions are `admin` (the local user owns the file). */
   scope: KeyScope;
-  /** How feedback is stored; defaults to a direct insert. HTTP passes the app's group-commit queue. */
-  ingest?: (payload: FeedbackPayload, idempotencyKey?: string) => Promise<InsertResult>;
+  /** How feedback is stored; defaults to a direct, scrubbed insert. HTTP passes the app's group-commit queue. */
+  ingest?: (payload: FeedbackPayload, idempotencyKey?: string) => Promise<ScrubbedInsert>;
   /** server_name for feedback calls that do not name one (`--server-name`). */
   defaultServerName?: string | undefined;
   /** Only the feedback tool (`--feedback-only`). */
@@ -54,7 +55,13 @@ export function createReportServer(options: ReportServerOptions): Server {
   const tools = toolsForScope(scope, { feedbackOnly });
   const canRead = !feedbackOnly && scopeAllows(scope, "read");
   const canWrite = !feedbackOnly && scopeAllows(scope, "admin");
-  const ingest = options.ingest ?? ((payload, key) => Promise.resolve(store.insertReport(payload, key)));
+  const ingest =
+    options.ingest ??
+    ((payload, key) => {
+      privacy ??= new PrivacyPolicy(store);
+      return Promise.resolve(insertScrubbed(store, privacy, { payload, idempotencyKey: key }));
+    });
+  let privacy: PrivacyPolicy | undefined;
 
   const server = new Server(
     { name: SERVER_NAME, version: SERVER_VERSION, title: "PatchworkMCP feedback" },

@@ -8,6 +8,9 @@
  * not leave us running, and the store must be closed).
  */
 import { serveStdio } from "@modelcontextprotocol/server/stdio";
+import type { FeedbackPayload } from "../feedback/index.js";
+import { insertScrubbed, PrivacyPolicy } from "../ingest/index.js";
+import type { PrivacyMode } from "../privacy/index.js";
 import { FeedbackStore } from "../store/index.js";
 import { createReportServer } from "./server.js";
 
@@ -15,6 +18,8 @@ export interface StdioOptions {
   dbPath: string;
   defaultServerName?: string | undefined;
   feedbackOnly?: boolean | undefined;
+  /** The default privacy mode (`--privacy` / FEEDBACK_PRIVACY). */
+  privacy?: PrivacyMode | undefined;
   log?: (line: string) => void;
 }
 
@@ -23,6 +28,9 @@ export async function runStdioServer(options: StdioOptions): Promise<void> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   // Same file `serve` writes: WAL and a busy timeout (set by FeedbackStore.open) make that safe.
   const store = FeedbackStore.open(options.dbPath);
+  const privacy = new PrivacyPolicy(store, options.privacy);
+  const ingest = (payload: FeedbackPayload, idempotencyKey?: string) =>
+    Promise.resolve(insertScrubbed(store, privacy, { payload, idempotencyKey }));
   // Unparseable input lines and the like: say so on stderr (stdout is protocol only).
   const onerror = (err: Error) => log(`patchworkmcp mcp: ${err.message}`);
   const handle = serveStdio(
@@ -30,6 +38,7 @@ export async function runStdioServer(options: StdioOptions): Promise<void> {
       const server = createReportServer({
         store,
         scope: "admin",
+        ingest,
         defaultServerName: options.defaultServerName,
         feedbackOnly: options.feedbackOnly,
       });

@@ -9,3 +9,4 @@ export {
 } from "./settings.js";
 export { EnvFileError, parseEnv, readEnvFile, updateEnvFile, quoteEnvValue } from "./env-file.js";
 export * from "./autonomy.js";
+export * from "./privacy.js";

@@ -372,6 +372,13 @@ export const PG_MIGRATIONS: readonly Migration[] = [
     description: "tool-call analytics (SQLite version 11): raw call events and hourly rollups with a latency histogram",
     sql: toolCallsDdl("postgres"),
   },
+  {
+    version: 6,
+    description: "privacy before storage (SQLite version 12): the redactions kept with each report",
+    sql: `
+      ALTER TABLE reports ADD COLUMN redactions TEXT NOT NULL DEFAULT '[]';
+    `,
+  },
 ];
 
 /** Bring a PostgreSQL database up to the newest migration. Safe to call on every open, from many processes at once. */

@@ -503,6 +503,15 @@ export const MIGRATIONS: readonly Migration[] = [
     // Derived from the call-event contract and the histogram's buckets (src/store/calls-columns.ts).
     sql: toolCallsDdl("sqlite"),
   },
+  {
+    version: 12,
+    description: "privacy before storage: the redactions scrubbing made, kept with each report",
+    sql: `
+      -- A JSON array of {field, rule, count} (src/privacy): what was replaced before the report was
+      -- stored. '[]' for reports stored before this migration (and for mode off).
+      ALTER TABLE reports ADD COLUMN redactions TEXT NOT NULL DEFAULT '[]';
+    `,
+  },
 ];
 
 /** Bring a database up to the newest migration. Safe to call on every open. */

@@ -13,6 +13,7 @@ import {
   REPORT_FIELDS,
   SEARCHABLE_FIELDS,
   type FeedbackPayload,
+  type Redaction,
 } from "../feedback/index.js";
 import { decodeCursor, DEFAULT_LIMIT, encodeCursor, MAX_LIMIT, toFtsQuery, toTsQuery } from "./filters.js";
 import type { ReportFilter, ReportStatus } from "./filters.js";
@@ -33,6 +34,7 @@ import type {
   NewDraft,
   DraftGapLink,
   Note,
+  NewReport,
   Page,
   Report,
   ReportDetail,
@@ -90,9 +92,14 @@ interface DraftRow extends Omit<Draft, "files"> {
  */
 const STORE_COLUMNS_BEFORE = ["id", "created_at", "updated_at"] as const;
 // gaps: gap_id is null only while a backfill has not reached the report yet.
-const STORE_COLUMNS_AFTER = ["status", "gap_id"] as const;
+// redactions: what privacy replaced before storage (src/privacy), a JSON array.
+const STORE_COLUMNS_AFTER = ["status", "gap_id", "redactions"] as const;
 const ALL_COLUMNS = [...STORE_COLUMNS_BEFORE, ...REPORT_FIELD_NAMES, ...STORE_COLUMNS_AFTER];
-const JSON_LIST_FIELDS = REPORT_FIELD_NAMES.filter((f) => REPORT_FIELDS[f].storage === "json_list");
+/** Columns holding JSON text, parsed into the report: the json_list fields and the redactions. */
+const JSON_LIST_FIELDS: readonly string[] = [
+  ...REPORT_FIELD_NAMES.filter((f) => REPORT_FIELDS[f].storage === "json_list"),
+  "redactions",
+];
 
 /** Report columns, qualified with the `r` alias every report query uses. */
 const REPORT_COLUMNS = ALL_COLUMNS.map((c) => `r.${c}`).join(", ");
@@ -104,17 +111,17 @@ const REPORT_COLUMNS = ALL_COLUMNS.map((c) => `r.${c}`).join(", ");
  */
 const REPORT_JSON = {
   sqlite: `json_object(${[
-    ...ALL_COLUMNS.map((c) => `'${c}', ${(JSON_LIST_FIELDS as string[]).includes(c) ? `json(r.${c})` : `r.${c}`}`),
+    ...ALL_COLUMNS.map((c) => `'${c}', ${JSON_LIST_FIELDS.includes(c) ? `json(r.${c})` : `r.${c}`}`),
     "'reviewed', json(CASE r.status WHEN 'open' THEN 'false' ELSE 'true' END)",
   ].join(", ")})`,
   postgres: `json_build_object(${[
-    ...ALL_COLUMNS.map((c) => `'${c}', ${(JSON_LIST_FIELDS as string[]).includes(c) ? `r.${c}::json` : `r.${c}`}`),
+    ...ALL_COLUMNS.map((c) => `'${c}', ${JSON_LIST_FIELDS.includes(c) ? `r.${c}::json` : `r.${c}`}`),
     "'reviewed', r.status <> 'open'",
   ].join(", ")})::text`,
 } as const;
 
 /** The INSERT of one report: every payload field, its creation time, idempotency key and gap (a retry is caught before it, in the same transaction). */
-const INSERT_COLUMNS = ["created_at", ...REPORT_FIELD_NAMES, "idempotency_key", "gap_id"];
+const INSERT_COLUMNS = ["created_at", ...REPORT_FIELD_NAMES, "idempotency_key", "gap_id", "redactions"];
 const INSERT_REPORT = `INSERT INTO reports (${INSERT_COLUMNS.join(", ")})
   VALUES (${INSERT_COLUMNS.map((c) => `@${c}`).join(", ")})`;
 
@@ -132,14 +139,15 @@ function insertReportsPg(rows: number): string {
   return sql;
 }
 
-/** The payload as INSERT parameters: absent optionals are NULL, lists JSON text. */
-function insertParams(p: FeedbackPayload): Record<string, unknown> {
+/** The payload as INSERT parameters: absent optionals are NULL, lists JSON text; the redactions as JSON. */
+function insertParams(p: FeedbackPayload, redactions: readonly Redaction[] | undefined): Record<string, unknown> {
   const source = p as Record<string, unknown>;
   const out: Record<string, unknown> = {};
   for (const field of REPORT_FIELD_NAMES) {
     const value = source[field];
     out[field] = REPORT_FIELDS[field].storage === "json_list" ? JSON.stringify(value ?? []) : (value ?? null);
   }
+  out.redactions = redactions && redactions.length > 0 ? JSON.stringify(redactions) : "[]";
   return out;
 }
 
@@ -285,8 +293,8 @@ export class FeedbackStore {
    * Store one report. With an idempotency key, a retry returns the id of the
    * first insert and `created: false` instead of storing a duplicate.
    */
-  insertReport(payload: FeedbackPayload, idempotencyKey?: string): InsertResult {
-    return this.insertMany([{ payload, idempotencyKey }])[0]!;
+  insertReport(payload: FeedbackPayload, idempotencyKey?: string, redactions?: readonly Redaction[]): InsertResult {
+    return this.insertMany([{ payload, idempotencyKey, redactions }])[0]!;
   }
 
   /**
@@ -295,19 +303,19 @@ export class FeedbackStore {
    * without one. Deferred grouping: reports are stored with gap_id null (`gap_id: null` in the
    * result) and the grouping worker assigns them behind the watermark.
    */
-  insertMany(items: { payload: FeedbackPayload; idempotencyKey?: string | undefined }[]): InsertResult[] {
+  insertMany(items: NewReport[]): InsertResult[] {
     const insert = this.stmt(INSERT_REPORT);
     const byKey = this.stmt("SELECT id FROM reports WHERE idempotency_key = ?");
     if (this.grouping === "deferred" && this.db.dialect === "postgres") return this.insertManyPg(items);
     if (this.grouping === "deferred") {
       const store = this.db.transaction((batch: typeof items) =>
-        batch.map(({ payload: p, idempotencyKey }): InsertResult => {
+        batch.map(({ payload: p, idempotencyKey, redactions }): InsertResult => {
           if (idempotencyKey !== undefined) {
             const existing = byKey.get(idempotencyKey) as { id: number } | undefined;
             if (existing) return { id: existing.id, created: false, ...this.gaps.echoForReport(existing.id) };
           }
           const info = insert.run({
-            ...insertParams(p),
+            ...insertParams(p, redactions),
             created_at: now(),
             idempotency_key: idempotencyKey ?? null,
             gap_id: null,
@@ -319,7 +327,7 @@ export class FeedbackStore {
     }
     const run = this.db.transaction((batch: typeof items) => {
       const grouping = this.gaps.batch();
-      const stored = batch.map(({ payload: p, idempotencyKey }) => {
+      const stored = batch.map(({ payload: p, idempotencyKey, redactions }) => {
         if (idempotencyKey !== undefined) {
           const existing = byKey.get(idempotencyKey) as { id: number } | undefined;
           if (existing) return { id: existing.id, gapId: undefined };
@@ -329,7 +337,7 @@ export class FeedbackStore {
         const signature = signatureOf(grouped);
         const gapId = grouping.choose(grouped, signature);
         const info = insert.run({
-          ...insertParams(p),
+          ...insertParams(p, redactions),
           created_at,
           idempotency_key: idempotencyKey ?? null,
           gap_id: gapId,
@@ -360,16 +368,16 @@ export class FeedbackStore {
    * as with one process. Ids come from the sequence in VALUES order, so the returned rows sorted
    * by id meet the unkeyed items in order.
    */
-  private insertManyPg(items: { payload: FeedbackPayload; idempotencyKey?: string | undefined }[]): InsertResult[] {
+  private insertManyPg(items: NewReport[]): InsertResult[] {
     const byKey = this.stmt("SELECT id FROM reports WHERE idempotency_key = ?");
     const inFlight = this.stmt(`SELECT pg_advisory_xact_lock_shared(${INGEST_LOCK_KEY})`);
     return this.db.transaction((batch: typeof items): InsertResult[] => {
       inFlight.get();
       const at = now();
       const values: unknown[] = [];
-      for (const { payload, idempotencyKey } of batch) {
+      for (const { payload, idempotencyKey, redactions } of batch) {
         const row: Record<string, unknown> = {
-          ...insertParams(payload),
+          ...insertParams(payload, redactions),
           created_at: at,
           idempotency_key: idempotencyKey ?? null,
           gap_id: null,
@@ -415,9 +423,7 @@ export class FeedbackStore {
    * worker's short transactions): undefined when the lock is taken, so the caller can try again
    * on a later turn of the event loop instead of blocking it.
    */
-  tryInsertMany(
-    items: { payload: FeedbackPayload; idempotencyKey?: string | undefined }[],
-  ): InsertResult[] | undefined {
+  tryInsertMany(items: NewReport[]): InsertResult[] | undefined {
     const sqlite = this.db.sqlite;
     // PostgreSQL: deferred ingestion takes no write lock; inline grouping waits for it (server-side).
     if (!sqlite) return this.insertMany(items);

@@ -1,5 +1,5 @@
 /** Types of what the store hands out. Absent optional fields are `null`, so every report has the same keys. */
-import type { FeedbackPayload } from "../feedback/index.js";
+import type { FeedbackPayload, Redaction } from "../feedback/index.js";
 import type { ReportStatus } from "./filters.js";
 
 /** The payload's fields as stored: every key present, an absent optional one as null. */
@@ -17,6 +17,15 @@ export interface StoreColumns {
   status: ReportStatus;
   /** The gap this report belongs to (null only while a backfill has not reached it yet). */
   gap_id: number | null;
+  /** What privacy replaced before the report was stored (src/privacy): one entry per field and rule. */
+  redactions: Redaction[];
+}
+
+/** A report to store: the (already scrubbed) payload, its idempotency key and the redactions scrubbing made. */
+export interface NewReport {
+  payload: FeedbackPayload;
+  idempotencyKey?: string | undefined;
+  redactions?: readonly Redaction[] | undefined;
 }
 
 export type Report = StoreColumns &

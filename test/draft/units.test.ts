@@ -37,6 +37,7 @@ const report: Report = {
   status: "open",
   reviewed: false,
   gap_id: null,
+  redactions: [],
 };
 
 function view(files: Record<string, string>): RepoView {

@@ -1,7 +1,7 @@
 /**
  * Wind a SQLite file back to an older migration, so a test can replay the later ones: drop every
  * table and index those later migrations created (found by comparing with a database migrated
- * only that far), then set user_version. Column changes stay the caller's to undo.
+ * only that far), and every column they added to the tables that stay, then set user_version.
  */
 import Database from "better-sqlite3";
 import { MIGRATIONS } from "../../src/store/migrations.js";
@@ -16,7 +16,18 @@ export function dropLaterSchema(db: Database.Database, version: number): void {
       }[]
     ).map((r) => r.name);
   const keep = new Set([...names(reference, "table"), ...names(reference, "index")]);
+  const columns = (d: Database.Database, table: string) =>
+    (d.pragma(`table_info("${table}")`) as { name: string }[]).map((c) => c.name);
+  const laterColumns = names(db, "table")
+    .filter((t) => keep.has(t))
+    .flatMap((t) => {
+      const had = new Set(columns(reference, t));
+      return columns(db, t)
+        .filter((c) => !had.has(c))
+        .map((c) => [t, c] as const);
+    });
   reference.close();
+  for (const [table, column] of laterColumns) db.exec(`ALTER TABLE "${table}" DROP COLUMN "${column}"`);
   for (const index of names(db, "index")) if (!keep.has(index)) db.exec(`DROP INDEX IF EXISTS "${index}"`);
   for (const table of names(db, "table")) if (!keep.has(table)) db.exec(`DROP TABLE IF EXISTS "${table}"`);
   db.pragma(`user_version = ${version}`);

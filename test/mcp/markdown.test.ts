@@ -57,6 +57,7 @@ function report(overrides: Partial<ReportDetail> = {}): ReportDetail {
     status: "open",
     reviewed: false,
     gap_id: 3,
+    redactions: [],
     notes: [],
     drafts: [],
     ...overrides,
@@ -161,6 +162,19 @@ describe("renderReport", () => {
       expect(text).toContain(s);
     }
     expect(text.indexOf("first note")).toBeLessThan(text.indexOf("second note"));
+    expect(text).not.toContain("Redacted before storage");
+  });
+
+  it("says what privacy replaced before storage, as one fact", () => {
+    const text = renderReport(
+      report({
+        redactions: [
+          { field: "what_i_tried", rule: "email", count: 2 },
+          { field: "suggestion", rule: "github", count: 1 },
+        ],
+      }),
+    );
+    expect(text).toContain("- **Redacted before storage:** `email ×2 in what_i_tried; github ×1 in suggestion`");
   });
 
   it("lets no report text add a heading or leave its section", () => {

@@ -323,7 +323,14 @@ describe("OwnRequests", () => {
 });
 
 describe("FeedbackCalls", () => {
-  function calls(options: { missingToolReports?: boolean; serverName?: string; facts?: Partial<SessionFacts> } = {}) {
+  function calls(
+    options: {
+      missingToolReports?: boolean;
+      recordArguments?: boolean;
+      serverName?: string;
+      facts?: Partial<SessionFacts>;
+    } = {},
+  ) {
     const delivered: FeedbackPayload[] = [];
     const logs: string[] = [];
     const reporter = new Reporter({
@@ -350,6 +357,7 @@ describe("FeedbackCalls", () => {
       log: (l) => logs.push(l),
       serverName: options.serverName,
       missingToolReports: options.missingToolReports ?? true,
+      recordArguments: options.recordArguments,
       facts: () => facts,
     });
     return { f, delivered, logs, facts };
@@ -401,10 +409,32 @@ describe("FeedbackCalls", () => {
     // All five were noticed before any answer came back: each asks, one report is filed.
     await waitFor(() => settles === 5 && logs.length >= 1);
     expect(delivered.map((d) => [d.gap_type, d.tool_name])).toEqual([["missing_tool", "nowcast"]]);
-    expect(delivered[0]!.what_i_tried).toContain('arguments {"at":"now"}');
+    // Argument names, never their values (no --record-arguments).
+    expect(delivered[0]!.what_i_tried).toContain('and arguments named "at",');
+    expect(delivered[0]!.what_i_tried).not.toContain('"now"');
     // Once reported, the name is not even looked up again.
     f.noticeUnknownTool("nowcast", undefined, tools);
     expect(settles).toBe(5);
+  });
+
+  it("shows argument values in a missing-tool report only with --record-arguments", async () => {
+    const tools = { settle: async () => true, known: () => false };
+    const names = calls();
+    names.f.noticeUnknownTool("lookup", { email: "someone@example.com", limit: 5 }, tools);
+    names.f.noticeUnknownTool("nothing", {}, tools);
+    names.f.noticeUnknownTool("scalar", "text", tools);
+    await waitFor(() => names.delivered.length === 3);
+    const tried = Object.fromEntries(names.delivered.map((d) => [d.tool_name, d.what_i_tried]));
+    expect(tried.lookup).toContain('and arguments named "email", "limit", but');
+    expect(tried.lookup).not.toContain("someone@example.com");
+    expect(tried.nothing).toContain("and no arguments, but");
+    expect(tried.scalar).toContain("and arguments that were not an object, but");
+    expect(tried.scalar).not.toContain("text,");
+
+    const values = calls({ recordArguments: true });
+    values.f.noticeUnknownTool("lookup", { email: "someone@example.com", limit: 5 }, tools);
+    await waitFor(() => values.delivered.length === 1);
+    expect(values.delivered[0]!.what_i_tried).toContain('and arguments {"email":"someone@example.com","limit":5}');
   });
 
   it("files no missing-tool report when switched off or while upstream's tools are unknown", async () => {

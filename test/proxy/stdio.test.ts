@@ -36,6 +36,8 @@ interface Row {
   session_id: string | null;
   tools_available: string;
   what_i_needed: string;
+  what_i_tried: string;
+  redactions: string;
 }
 
 const rows = (db: string): Row[] =>
@@ -185,6 +187,17 @@ describe("stdio proxy in front of the fixture server", () => {
     expect(JSON.parse(row.tools_available)).not.toContain("feedback");
   });
 
+  it("scrubs a feedback call before writing it into --db, and keeps the redactions", async () => {
+    const email = `${"ab".repeat(3)}.cd@example.org`;
+    await p.client.callTool({
+      name: "feedback",
+      arguments: { ...validReport, what_i_needed: "mail the notes", what_i_tried: `sent them to ${email}` },
+    });
+    const row = await waitFor(() => rows(db).find((r) => r.what_i_needed === "mail the notes"), 10_000, "report");
+    expect(row.what_i_tried).toBe("sent them to [email]");
+    expect(JSON.parse(row.redactions)).toEqual([{ field: "what_i_tried", rule: "email", count: 1 }]);
+  });
+
   it("answers an invalid feedback call with isError and the field messages", async () => {
     const result = await p.client.callTool({ name: "feedback", arguments: { what_i_needed: "x", gap_type: "nope" } });
     expect(result.isError).toBe(true);
@@ -203,6 +216,9 @@ describe("stdio proxy in front of the fixture server", () => {
     );
     expect(row.gap_type).toBe("missing_tool");
     expect(row.server_name).toBe("fixture-server");
+    // Without --record-arguments the report names the arguments, never their values.
+    expect(row.what_i_tried).toContain('and arguments named "since", but');
+    expect(row.what_i_tried).not.toContain("2024-01-01");
     await p.client.callTool({ name: "echo", arguments: { text: "sync" } });
     expect(rows(db).filter((r) => r.tool_name === "summarize_notes")).toHaveLength(1);
   });

@@ -321,6 +321,35 @@ describe("dashboard", () => {
     }
   });
 
+  it("shows on a report's card what privacy replaced before storage", async () => {
+    // An ordinary report: nothing replaced.
+    await page.goto(`${serve.url}/#/r/${ids[13]}`);
+    await page.locator("#report-card").waitFor();
+    expect(await page.locator("#redactions").textContent()).toBe("Nothing.");
+
+    // Built here, so no real-looking token sits in the repository.
+    const token = `ghp_${"Ab3".repeat(12)}`;
+    const [id] = await seed(serve.url, [
+      {
+        ...REPORTS[0]!,
+        what_i_tried: `Sent it to ana@example.com and to bo@example.com with ${token}`,
+        suggestion: "Call +44 20 7946 0958 for access.",
+      },
+    ]);
+    await page.goto(`${serve.url}/#/r/${id}`);
+    await page.locator("#redactions li").first().waitFor();
+    expect(await page.locator("#redactions li").allTextContents()).toEqual([
+      "email ×2 in what_i_tried",
+      "github ×1 in what_i_tried",
+      "phone ×1 in suggestion",
+    ]);
+    expect(await page.locator("#field-tried .agent-text").textContent()).toBe(
+      "Sent it to [email] and to [email] with [secret:github]",
+    );
+    expect(await page.locator("#report-card").textContent()).not.toContain(token);
+    await screenshot(page, "card-redactions");
+  });
+
   it("raised no page errors, console errors or dialogs", () => {
     expect(problems).toEqual([]);
   });

@@ -29,7 +29,7 @@ const serverNameParam = z
   .min(1, { error: "the server name must not be empty" })
   .max(200, { error: "the server name must be at most 200 characters" });
 
-function serverName(req: Request): string {
+export function serverName(req: Request): string {
   const parsed = serverNameParam.safeParse(req.params.name);
   if (!parsed.success)
     throw new ApiError(400, "invalid_server_name", parsed.error.issues[0]?.message ?? "bad server name");

@@ -4,7 +4,13 @@
  * reports and reads nothing.
  */
 import type { Tool } from "@modelcontextprotocol/server";
-import { FEEDBACK_REPLIES, feedbackToolDefinition, parseFeedback, recordedReply } from "../../feedback/index.js";
+import {
+  describeRedactions,
+  FEEDBACK_REPLIES,
+  feedbackToolDefinition,
+  parseFeedback,
+  recordedReply,
+} from "../../feedback/index.js";
 import { errorResult, failure, type ReportTool } from "./types.js";
 
 export const feedbackTool: ReportTool = {
@@ -17,10 +23,14 @@ export const feedbackTool: ReportTool = {
       return errorResult(FEEDBACK_REPLIES.invalid(parsed.issues.map((i) => `${i.field}: ${i.message}`).join("; ")));
     }
     try {
-      const { id, gap } = await ctx.ingest(parsed.payload, parsed.idempotencyKey);
+      const { id, gap, redactions } = await ctx.ingest(parsed.payload, parsed.idempotencyKey);
       // A gap the developers acted on is echoed: its status and their agent note, never another agent's words.
+      const scrubbed =
+        redactions.length > 0
+          ? `\n\nBefore storing it, privacy replaced ${describeRedactions(redactions)} with placeholders.`
+          : "";
       return {
-        content: [{ type: "text", text: recordedReply(id, gap) }],
+        content: [{ type: "text", text: recordedReply(id, gap) + scrubbed }],
       };
     } catch (err) {
       return failure(err, "feedback");

@@ -6,7 +6,8 @@
 import type { CallToolResult, ProgressToken, ServerNotification, Tool } from "@modelcontextprotocol/server";
 import { z } from "zod";
 import { toFieldIssues, type FeedbackPayload } from "../../feedback/index.js";
-import { StoreError, type FeedbackStore, type InsertResult, type KeyScope } from "../../store/index.js";
+import { StoreError, type FeedbackStore, type KeyScope } from "../../store/index.js";
+import type { ScrubbedInsert } from "../../ingest/index.js";
 
 /** What a tool sees of its request (built from the SDK's request context in server.ts). */
 export interface RequestExtra {
@@ -22,7 +23,7 @@ export interface RequestExtra {
 export interface ToolContext {
   store: FeedbackStore;
   /** Store a report the way `POST /api/feedback` does (group commit on HTTP). */
-  ingest(payload: FeedbackPayload, idempotencyKey?: string): Promise<InsertResult>;
+  ingest(payload: FeedbackPayload, idempotencyKey?: string): Promise<ScrubbedInsert>;
   /** `--server-name`: used when a feedback call does not name its server. */
   defaultServerName?: string | undefined;
   /** This request's extras: abort signal, progress token and `sendNotification`. */

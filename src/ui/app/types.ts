@@ -2,6 +2,9 @@
 // fields.ts is pure data (no runtime imports), so the bundle may take it whole.
 import { FILTERABLE_FIELDS } from "../../feedback/fields.js";
 
+export { describeRedactions } from "../../feedback/fields.js";
+export type { Redaction } from "../../feedback/fields.js";
+
 export type { Report, ReportDetail, Note, Draft, Stats, CountRow } from "../../store/types.js";
 export type { Gap, GapDetail, GapHistoryEntry, GroupingProgress } from "../../store/gap-types.js";
 export type { Sparklines, Trend, TrendRow } from "../../gaps/trend.js";

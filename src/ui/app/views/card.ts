@@ -4,7 +4,15 @@ import { h, mount } from "../dom.js";
 import { errorMessage, fullTime, when } from "../format.js";
 import { href, type Route } from "../router.js";
 import { toast } from "../toast.js";
-import { type Gap, label, REPORT_STATUSES, type Note, type Report, type ReportDetail } from "../types.js";
+import {
+  describeRedactions,
+  type Gap,
+  label,
+  REPORT_STATUSES,
+  type Note,
+  type Report,
+  type ReportDetail,
+} from "../types.js";
 import { badge } from "./badges.js";
 import { draftSection } from "./draft.js";
 import { failure, isAbort, loading } from "./states.js";
@@ -214,6 +222,15 @@ function renderCard(detail: ReportDetail, backHref: string): HTMLElement {
           ),
           meta("Updated", detail.updated_at ? fullTime(detail.updated_at) : null),
         ),
+        h("h2", null, "Redacted before storage"),
+        // Which rules replaced what (never the text itself: it was not stored).
+        (detail.redactions ?? []).length
+          ? h(
+              "ul",
+              { class: "redactions", id: "redactions" },
+              (detail.redactions ?? []).map((r) => h("li", null, describeRedactions([r]))),
+            )
+          : h("p", { class: "muted", id: "redactions" }, "Nothing."),
         h("h2", null, "Tools the agent saw"),
         detail.tools_available.length
           ? h(

@@ -1,0 +1,52 @@
+/**
+ * Which privacy mode applies to a report: the server's own override, else the process default
+ * (`serve --privacy` / FEEDBACK_PRIVACY), else the saved default, else `secrets+pii`
+ * (src/privacy/modes.ts). The saved setting is read once per ingest batch, so a change made
+ * through REST or the CLI, by this process or another on the same database, applies to the
+ * next batch.
+ */
+import type { Redaction } from "../feedback/index.js";
+import {
+  PRIVACY_SETTING_KEY,
+  type PrivacyMode,
+  parsePrivacySettings,
+  resolvePrivacyMode,
+  scrubReport,
+} from "../privacy/index.js";
+import { type FeedbackStore, type InsertResult, type NewReport, readSetting } from "../store/index.js";
+
+export class PrivacyPolicy {
+  constructor(
+    private readonly store: FeedbackStore,
+    /** `serve --privacy` / FEEDBACK_PRIVACY; undefined: the saved default applies. */
+    readonly processDefault?: PrivacyMode,
+  ) {}
+
+  /** A resolver for one batch: the saved setting is read now, once. */
+  modes(): (serverName: string) => PrivacyMode {
+    const settings = parsePrivacySettings(readSetting(this.store, PRIVACY_SETTING_KEY));
+    return (serverName) => resolvePrivacyMode(settings, serverName, this.processDefault).mode;
+  }
+
+  /** Scrub reports for their servers' modes (one read of the setting for all of them). */
+  scrub(items: readonly NewReport[]): NewReport[] {
+    const modeOf = this.modes();
+    return items.map((item) => {
+      const { payload, redactions } = scrubReport(item.payload, modeOf(item.payload.server_name));
+      return { payload, idempotencyKey: item.idempotencyKey, redactions };
+    });
+  }
+}
+
+/** What storing a report answers: the store's result and what scrubbing replaced. */
+export type ScrubbedInsert = InsertResult & { redactions: Redaction[] };
+
+/**
+ * Store one report outside the ingest queue (the stdio MCP server, the proxy's `--db`), scrubbed
+ * like every other: the one door into the reports table besides IngestQueue.
+ */
+export function insertScrubbed(store: FeedbackStore, policy: PrivacyPolicy, item: NewReport): ScrubbedInsert {
+  const [scrubbed] = policy.scrub([item]);
+  const result = store.insertMany([scrubbed!])[0]!;
+  return { ...result, redactions: [...(scrubbed!.redactions ?? [])] };
+}
