@@ -184,7 +184,6 @@ describe("proxy settings", () => {
     expect(defaults).toMatchObject({
       upstreamHeader: ["A: 1", "B: 2"],
       missingToolReports: true,
-      recordArguments: false,
       toolName: "feedback",
       debug: false,
       probeTimeout: "10000",
