@@ -30,6 +30,7 @@ import {
 import { sendCallBatch, type CallBatchBody, type CallBatchResult } from "../src/delivery/calls-client.js";
 import { type CallSpill, mergeRollup } from "./analytics-spill.js";
 import type { CallSink } from "./calls.js";
+import type { PrivacyPolicy } from "../src/ingest/index.js";
 import type { CallsStore, FeedbackStore } from "../src/store/index.js";
 import type { Log } from "./log.js";
 import { DEFAULT_ANALYTICS_BUFFER } from "./options.js";
@@ -50,15 +51,18 @@ export interface CallsDeliverer {
 export function databaseCallsDeliverer(path: string): CallsDeliverer & { close(): void } {
   let store: FeedbackStore | undefined;
   let calls: CallsStore | undefined;
+  let policy: PrivacyPolicy | undefined;
   return {
     async send(batch) {
       try {
         if (!calls) {
-          const mod = await import("../src/store/index.js");
+          const [mod, ingest] = await Promise.all([import("../src/store/index.js"), import("../src/ingest/index.js")]);
           store ??= mod.FeedbackStore.open(path, { busyTimeoutMs: 100 });
           calls = mod.callsStore(store);
+          policy = new ingest.PrivacyPolicy(store);
         }
-        calls.insertCalls(batch);
+        // Recorded arguments are scrubbed for their servers' modes before they are stored.
+        calls.insertCalls(policy!.scrubCalls(batch));
         return { ok: true, status: 202 };
       } catch (err) {
         return {

@@ -112,7 +112,7 @@ export function createApp(options: AppOptions): AppContext {
     }),
   );
   api.use(autonomyRoutes({ store, auth }));
-  api.use(callsRoutes({ store, auth }));
+  api.use(callsRoutes({ store, auth, privacy }));
   api.use(privacyRoutes({ store, auth, processDefault: options.privacy }));
   app.use("/api", api);
   const mcp = mcpEndpoint({ store, auth, queue });

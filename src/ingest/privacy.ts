@@ -5,12 +5,14 @@
  * through REST or the CLI, by this process or another on the same database, applies to the
  * next batch.
  */
+import type { CallBatch } from "../analytics/index.js";
 import type { Redaction } from "../feedback/index.js";
 import {
   PRIVACY_SETTING_KEY,
   type PrivacyMode,
   parsePrivacySettings,
   resolvePrivacyMode,
+  scrubJson,
   scrubReport,
 } from "../privacy/index.js";
 import { type FeedbackStore, type InsertResult, type NewReport, readSetting } from "../store/index.js";
@@ -35,6 +37,21 @@ export class PrivacyPolicy {
       const { payload, redactions } = scrubReport(item.payload, modeOf(item.payload.server_name));
       return { payload, idempotencyKey: item.idempotencyKey, redactions };
     });
+  }
+
+  /**
+   * Recorded call arguments (`proxy --record-arguments`) scrubbed for their servers' modes, like
+   * report text; events without arguments and rollups pass unchanged.
+   */
+  scrubCalls(batch: CallBatch): CallBatch {
+    if (!batch.calls.some((c) => c.arguments !== null)) return batch;
+    const modeOf = this.modes();
+    return {
+      calls: batch.calls.map((c) =>
+        c.arguments === null ? c : { ...c, arguments: scrubJson(c.arguments, modeOf(c.server_name)).value },
+      ),
+      rollups: batch.rollups,
+    };
   }
 }
 

@@ -443,6 +443,39 @@ describe("POST /api/calls and GET /api/tools", () => {
     }
   });
 
+  it("scrubs recorded arguments for the server's privacy mode before storing them", async () => {
+    // Built here so no credential-shaped literal sits in the repository.
+    const token = ["ghp", "_", "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"].join("");
+    const args = { to: "ada.lovelace@example.org", note: `use Bearer ${token}`, password: "hunter2-hunter2", n: 3 };
+    const off = await request(`${api}/servers/raw-args/privacy`, { method: "PUT", body: { mode: "off" } });
+    expect(off.status, off.text).toBe(200);
+    const res = await request(`${api}/calls`, {
+      body: {
+        calls: [
+          event({ server_name: "scrubbed-args", arguments: args, session_id: null }),
+          event({ server_name: "raw-args", arguments: args, session_id: null }),
+        ],
+      },
+    });
+    expect(res.status, res.text).toBe(202);
+    const db = openRawDb(server.dbPath, { readonly: true });
+    try {
+      const stored = (name: string) =>
+        JSON.parse(
+          (db.prepare("SELECT arguments FROM tool_calls WHERE server_name = ?").get(name) as { arguments: string })
+            .arguments,
+        ) as Record<string, unknown>;
+      const scrubbed = stored("scrubbed-args");
+      expect(scrubbed.to).toBe("[email]");
+      expect(String(scrubbed.note)).not.toContain(token);
+      expect(scrubbed.password).not.toBe("hunter2-hunter2");
+      expect(scrubbed.n).toBe(3);
+      expect(stored("raw-args")).toEqual(args);
+    } finally {
+      db.close();
+    }
+  });
+
   it("finds silent failures and feedback coverage from reports filed with the session id", async () => {
     const calls = [
       event({

@@ -6,6 +6,7 @@ import { Router } from "express";
 import { type CallBatch, callBatchSchema } from "../../analytics/index.js";
 import { toFieldIssues } from "../../feedback/index.js";
 import { callsStore, type FeedbackStore, toolDetailFilterSchema, toolFilterSchema } from "../../store/index.js";
+import type { PrivacyPolicy } from "../../ingest/index.js";
 import type { Authenticator } from "../auth.js";
 import { ApiError, parseOr400 } from "../errors.js";
 import { requireJsonBody } from "../json-body.js";
@@ -59,10 +60,11 @@ function groupCommit(insert: (batch: CallBatch) => unknown): (batch: CallBatch) 
     });
 }
 
-export function callsRoutes(deps: { store: FeedbackStore; auth: Authenticator }): Router {
+export function callsRoutes(deps: { store: FeedbackStore; auth: Authenticator; privacy: PrivacyPolicy }): Router {
   const router = Router();
   const calls = callsStore(deps.store);
-  const store = groupCommit((batch) => calls.insertCalls(batch));
+  // Recorded arguments are scrubbed before they are stored, like report text.
+  const store = groupCommit((batch) => calls.insertCalls(deps.privacy.scrubCalls(batch)));
 
   router.post("/calls", deps.auth.require("ingest"), async (req, res) => {
     requireJsonBody(req);
