@@ -326,7 +326,7 @@ describe("auto_draft", () => {
       expect(section).toMatch(/### Suggestion \d+ \(over_scope, confidence [\d.]+\)/);
       expect(section).toMatch(/\*\*Files:\*\* .*`docs\/hourly\.md \(\w+\)`/);
       expect(section).toContain("outside the allowed paths");
-      expect(section).toMatch(/```diff\n[^]*\+\+\+ b\/docs\/hourly\.md/);
+      expect(section).toMatch(/```diff\n[\s\S]*\+\+\+ b\/docs\/hourly\.md/);
     } finally {
       await client.close();
     }
