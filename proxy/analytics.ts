@@ -20,14 +20,8 @@
  * yet — at most about a second of calls, and at most `capacity` events plus
  * their overflow rollups. A proxy that stops normally flushes, or spills, first.
  */
-import {
-  CALL_LIMITS,
-  emptyHistogram,
-  addToHistogram,
-  type CallEvent,
-  type CallRollup,
-} from "../src/analytics/index.js";
-import { sendCallBatch, type CallBatchBody, type CallBatchResult } from "../src/delivery/calls-client.js";
+import { emptyHistogram, addToHistogram, type CallEvent, type CallRollup } from "../src/analytics/index.js";
+import { fittingCount, sendCallBatch, type CallBatchBody, type CallBatchResult } from "../src/delivery/calls-client.js";
 import { type CallSpill, mergeRollup } from "./analytics-spill.js";
 import type { CallSink } from "./calls.js";
 import type { PrivacyPolicy } from "../src/ingest/index.js";
@@ -218,12 +212,14 @@ export class CallAnalytics {
 
   /** POST in batches; what does not get through is spilled. True when everything was taken. */
   private async deliver(events: CallEvent[], rollups: CallRollup[]): Promise<boolean> {
-    const max = CALL_LIMITS.batch_items;
     let e = 0;
     let r = 0;
     while (e < events.length || r < rollups.length) {
-      const calls = events.slice(e, e + max);
-      const rows = rollups.slice(r, r + max);
+      // Events first, then rollups, each in POSTs within the size a sidecar takes.
+      const calls =
+        e < events.length ? events.slice(e, e + fittingCount(events, e, (c) => ({ calls: c, rollups: [] }))) : [];
+      const rows =
+        calls.length > 0 ? [] : rollups.slice(r, r + fittingCount(rollups, r, (x) => ({ calls: [], rollups: x })));
       const timeout = this.stopping ? (this.options.stopTimeoutMs ?? this.options.timeoutMs) : this.options.timeoutMs;
       const result = await this.options.deliverer.send({ calls, rollups: rows }, timeout);
       if (result.ok) {
@@ -254,9 +250,9 @@ export class CallAnalytics {
   private async replay(): Promise<void> {
     const claim = await this.options.spill.claim();
     if (!claim) return;
-    const max = CALL_LIMITS.batch_items;
-    for (let i = 0; i < claim.rollups.length; i += max) {
-      const rows = claim.rollups.slice(i, i + max);
+    for (let i = 0, n = 0; i < claim.rollups.length; i += n) {
+      n = fittingCount(claim.rollups, i, (x) => ({ calls: [], rollups: x }));
+      const rows = claim.rollups.slice(i, i + n);
       const result = await this.options.deliverer.send({ calls: [], rollups: rows }, this.options.timeoutMs);
       if (!result.ok && result.retryable) {
         if (result.maybeDelivered) this.uncertain(rows.reduce((n, row) => n + row.calls, 0));

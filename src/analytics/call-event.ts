@@ -26,6 +26,11 @@ export const CALL_LIMITS = {
   session_id: 200,
   /** Events (or rollups) one `POST /api/calls` may carry. */
   batch_items: 5000,
+  /**
+   * The JSON size a sender keeps one `POST /api/calls` under, in bytes: half the sidecar's
+   * default body limit (1 MiB), so a full batch of events with recorded arguments is never a 413.
+   */
+  batch_bytes: 512 * 1024,
   /** The JSON text of recorded arguments, after scrubbing; longer is cut and marked. */
   arguments_chars: 4000,
 } as const;

@@ -3,7 +3,7 @@
  * src/analytics' callBatchSchema). One attempt, with a timeout; the caller (the
  * proxy's analytics buffer) decides what a failure means. Never throws.
  */
-import type { CallEvent, CallRollup } from "../analytics/index.js";
+import { CALL_LIMITS, type CallEvent, type CallRollup } from "../analytics/index.js";
 import { retryAfterMs } from "./sidecar-client.js";
 
 export interface CallBatchBody {
@@ -26,6 +26,17 @@ export type CallBatchResult =
       retryAfterMs?: number;
       maybeDelivered?: boolean;
     };
+
+/**
+ * How many of `items`, from `from` on, one POST carries: at most CALL_LIMITS.batch_items, halved
+ * until the body's JSON is within CALL_LIMITS.batch_bytes (at least one item).
+ */
+export function fittingCount<T>(items: readonly T[], from: number, body: (slice: T[]) => CallBatchBody): number {
+  let n = Math.min(CALL_LIMITS.batch_items, items.length - from);
+  while (n > 1 && Buffer.byteLength(JSON.stringify(body(items.slice(from, from + n)))) > CALL_LIMITS.batch_bytes)
+    n = Math.ceil(n / 2);
+  return n;
+}
 
 /** Errors that mean the request never reached a server. */
 const NOT_SENT = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH"]);

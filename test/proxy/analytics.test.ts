@@ -8,11 +8,12 @@ import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import type { CallEvent } from "../../src/analytics/index.js";
+import { CALL_LIMITS, type CallEvent } from "../../src/analytics/index.js";
 import { CallAnalytics, rollupOf, sidecarCallsDeliverer } from "../../proxy/analytics.js";
 import { CallSpill } from "../../proxy/analytics-spill.js";
 import { CallRecorder, isErrorResult, recordedArguments } from "../../proxy/calls.js";
 import { CallsReceiver } from "./calls-receiver.js";
+import { startServe } from "../helpers/serve.js";
 import { tempDir } from "./helpers.js";
 
 const START = Date.parse("2026-12-01T10:15:00.000Z");
@@ -73,6 +74,38 @@ describe("call analytics buffer", () => {
     await a.flush();
     expect(r.batches).toHaveLength(1);
     expect(a.buffered).toBe(0);
+  });
+
+  it("a full buffer of events with recorded arguments reaches a real serve whole: POSTs stay within its body limit", async () => {
+    const serve = await startServe({ dbPath: join(tempDir(), "feedback.db") });
+    try {
+      const a = new CallAnalytics({
+        deliverer: sidecarCallsDeliverer(serve.url, undefined),
+        spill: new CallSpill(join(tempDir(), "spill.json"), log),
+        log,
+        capacity: 10_000,
+        timeoutMs: 10_000,
+      });
+      // About 3 MB of JSON in all: several times the sidecar's default 1 MiB body limit.
+      const n = CALL_LIMITS.batch_items;
+      for (let i = 0; i < n; i++)
+        a.sink(event(i, { server_name: "big", arguments: { query: `q${i} ${"x".repeat(500)}` } }), {
+          transport: "pipe",
+          request_id: i,
+        });
+      await a.flush();
+      const since = encodeURIComponent(new Date(START - 3_600_000).toISOString());
+      const until = encodeURIComponent(new Date(START + 3 * 3_600_000).toISOString());
+      const stats = (await (
+        await fetch(`${serve.url}/api/tools?server_name=big&since=${since}&until=${until}`)
+      ).json()) as {
+        items: { calls: number }[];
+      };
+      expect(stats.items.reduce((sum, t) => sum + t.calls, 0)).toBe(n);
+      expect(logs.filter((l) => l.includes("refused"))).toEqual([]);
+    } finally {
+      await serve.stop();
+    }
   });
 
   it("past --analytics-buffer, calls fold into hourly rollups instead of being dropped", async () => {
