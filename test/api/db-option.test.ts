@@ -134,6 +134,12 @@ const REQUIRED: Record<string, string[]> = {
   "alerts rules add": ["--kind", "new_gap", "--destination", "1"],
 };
 
+/** Verbs whose arguments take only certain values: given instead of the "1" placeholders. */
+const ARGUMENTS: Record<string, string[]> = {
+  "privacy set": ["weather", "secrets"],
+  "privacy default": ["secrets"],
+};
+
 describe("every verb that reads or administers a database, on a path that does not exist", () => {
   it("refuses with mcp's code and message, creating nothing, and offers --create only where it has it", async () => {
     const cwd = tempDir("pwm-db-");
@@ -144,7 +150,9 @@ describe("every verb that reads or administers a database, on a path that does n
     const results = await Promise.all(
       verbs.map(async (path) => {
         const verb = path.filter((a) => a !== "1").join(" ");
-        const args = [...path, ...(REQUIRED[verb] ?? [])];
+        const args = ARGUMENTS[verb]
+          ? [...path.filter((a) => a !== "1"), ...ARGUMENTS[verb]]
+          : [...path, ...(REQUIRED[verb] ?? [])];
         return {
           verb,
           hasCreate: /^\s+--create\b/m.test((await cli([...path, "--help"], { cwd })).stdout),

@@ -124,8 +124,8 @@ describe("closing the server", () => {
     expect(stream.status).toBe(200);
     expect(running.context.mcp.sessionCount).toBe(2);
     // The full-text indexer, the automatic gap analysis ticker, the alerts runner, the autonomy worker, the
-    // session reaper and the SDK's keep-alive on the open stream.
-    expect(vi.getTimerCount()).toBe(6);
+    // tool-call retention pass, the session reaper and the SDK's keep-alive on the open stream.
+    expect(vi.getTimerCount()).toBe(7);
 
     await running.close();
     expect(running.context.mcp.sessionCount).toBe(0);
