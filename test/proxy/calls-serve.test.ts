@@ -157,7 +157,12 @@ describe("proxy analytics into a real sidecar", () => {
     await waitFor(() => leftovers().length === 0, 90_000, "the spill replayed").catch((err: Error) => {
       const said = members
         .slice(0, 3)
-        .map((m) => m.client.stderr.split("\n").filter((l) => l.includes("analytics")).join("\n"))
+        .map((m) =>
+          m.client.stderr
+            .split("\n")
+            .filter((l) => l.includes("analytics"))
+            .join("\n"),
+        )
         .join("\n--\n");
       throw new Error(`${err.message}; left: ${leftovers().join(", ")}; the first proxies said:\n${said}`);
     });
