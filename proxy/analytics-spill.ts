@@ -12,7 +12,7 @@
  * to `<path>.sending.<pid>.<random>`, so calls spilled meanwhile start a new
  * file and no two proxies send the same rows. A claim whose process died
  * before it finished is picked up by the next replay; one that fails goes back
- * into the spill.
+ * into the spill (or, when even that fails, is retried by the same proxy's next replay).
  */
 import { randomBytes } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, renameSync, unlinkSync } from "node:fs";
@@ -168,7 +168,7 @@ export class CallSpill {
     };
   }
 
-  /** `<path>.sending.<pid>.*` files whose process is gone. */
+  /** `<path>.sending.<pid>.*` files whose process is gone, or that this process left. */
   private orphanClaims(): string[] {
     const dir = dirname(this.path);
     const prefix = `${basename(this.path)}.sending.`;
@@ -182,7 +182,9 @@ export class CallSpill {
     for (const name of names) {
       if (!name.startsWith(prefix)) continue;
       const pid = Number(name.slice(prefix.length).split(".")[0]);
-      if (Number.isInteger(pid) && pid !== process.pid && !isAlive(pid)) out.push(join(dir, name));
+      // This process's own: a claim it could neither deliver nor give back (the lock stayed taken).
+      // Only one replay runs at a time per process, so none of its claims is in use now.
+      if (Number.isInteger(pid) && (pid === process.pid || !isAlive(pid))) out.push(join(dir, name));
     }
     return out;
   }

@@ -31,7 +31,7 @@ import { DEFAULT_ANALYTICS_BUFFER } from "./options.js";
 
 export const DEFAULT_ANALYTICS_FLUSH_MS = 1000;
 const RETRY_BASE_MS = 2000;
-const RETRY_MAX_MS = 60_000;
+const RETRY_MAX_MS = 10_000;
 
 export interface CallsDeliverer {
   send(batch: CallBatchBody, timeoutMs: number): Promise<CallBatchResult>;
@@ -172,7 +172,15 @@ export class CallAnalytics {
     await this.flushing;
     this.retryAt = 0;
     this.stopping = true;
-    await this.flush(true);
+    // A spill that could not be written (its lock stayed taken) left the calls in memory: try again.
+    for (let i = 0; i < 3; i++) {
+      await this.flush(true);
+      if (this.events.length === 0 && this.overflow.size === 0) return;
+      this.retryAt = 0;
+    }
+    this.options.log(
+      `tool-call analytics: ${this.events.length + [...this.overflow.values()].reduce((n, r) => n + r.calls, 0)} calls could be neither sent nor spilled before stopping; they are lost`,
+    );
   }
 
   /** Events waiting in memory (not counting overflow rollups). */
