@@ -1,10 +1,13 @@
 /**
  * serve's retention pass over tool-call analytics: raw call events older than
- * --call-retention-days and rollups older than --rollup-retention-days are deleted, once at start
- * and then every --call-purge-interval. Several sidecars on one PostgreSQL database purge once
+ * --call-retention-days and rollups older than --rollup-retention-days are deleted, once soon
+ * after start and then every --call-purge-interval. Several sidecars on one PostgreSQL database purge once
  * (the store's retention lock: the others skip that pass). Failures are logged, never thrown.
  */
 import { callsStore, type FeedbackStore, type PurgeResult } from "../store/index.js";
+
+/** The longest a sidecar waits after it starts before its first retention pass. */
+const FIRST_PASS_MAX_DELAY_MS = 60_000;
 
 export interface CallRetentionOptions {
   /** Raw events kept this many days (0 = forever). */
@@ -41,7 +44,9 @@ export function startCallRetention(store: FeedbackStore, options: CallRetentionO
       options.log(`patchworkmcp: call retention pass failed: ${err instanceof Error ? err.message : String(err)}`);
     }
   };
-  const first = setTimeout(safeTick, 0);
+  // The first pass a moment after start (at most a minute), not in the same turn: a freshly
+  // started sidecar answers its first requests before it waits on any lock for this.
+  const first = setTimeout(safeTick, Math.min(options.intervalMs, FIRST_PASS_MAX_DELAY_MS));
   const timer = setInterval(safeTick, options.intervalMs);
   first.unref();
   timer.unref();
