@@ -140,7 +140,7 @@ describe("clients keep a 429'd report for later", () => {
     // One report, then nothing for 10 s: the 429's Retry-After, which the proxy keeps to before it retries.
     let sidecar = await serve({ args: ["--port", String(port), "--rate-limit", "0.1", "--rate-limit-burst", "1"] });
     const p = await connectStdioProxy({
-      proxyArgs: ["--sidecar-url", sidecar.url, "--outbox", outbox, "--delivery-timeout", "2000"],
+      proxyArgs: ["--sidecar-url", sidecar.url, "--outbox", outbox, "--delivery-timeout", "10000"],
       upstream: fixtureCommand(),
     });
     try {
