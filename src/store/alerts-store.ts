@@ -5,7 +5,7 @@
  * .env): a destination row holds what may be shown and its non-secret settings.
  */
 import { randomUUID } from "node:crypto";
-import type { SqlDb, Statement } from "./sql/db.js";
+import { type SqlDb, statementCache } from "./sql/db.js";
 import { StoreError, type FeedbackStore } from "./store.js";
 
 export const ALERT_RULE_KINDS = ["new_gap", "sessions", "regression", "blocked_share", "digest"] as const;
@@ -128,18 +128,9 @@ export function alertStore(store: FeedbackStore): AlertStore {
 }
 
 export class AlertStore {
-  private readonly statements = new Map<string, Statement>();
+  private readonly stmt = statementCache(() => this.db);
 
   constructor(readonly db: SqlDb) {}
-
-  private stmt(sql: string): Statement {
-    let s = this.statements.get(sql);
-    if (!s) {
-      s = this.db.prepare(sql);
-      this.statements.set(sql, s);
-    }
-    return s;
-  }
 
   // ---- destinations ----------------------------------------------------
 

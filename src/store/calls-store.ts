@@ -34,7 +34,7 @@ import {
   ROLLUP_SCALARS,
 } from "./calls-columns.js";
 import { timestampArg } from "./filters.js";
-import { type SqlDb, type Statement, valuesList } from "./sql/db.js";
+import { type SqlDb, statementCache, valuesList } from "./sql/db.js";
 import { StoreError, type FeedbackStore } from "./store.js";
 
 /** Advisory lock class of the retention purge (several sidecars on one PostgreSQL: one purge at a time). */
@@ -273,7 +273,7 @@ export function toolWindow(filter: { since?: string | undefined; until?: string 
 }
 
 export class CallsStore {
-  private readonly statements = new Map<string, Statement>();
+  private readonly stmt = statementCache(() => this.store.db);
   /** The connection's own synchronous level (SQLite), restored after each call batch. */
   private syncMode: number | undefined;
 
@@ -281,15 +281,6 @@ export class CallsStore {
 
   private get db(): SqlDb {
     return this.store.db;
-  }
-
-  private stmt(sql: string): Statement {
-    let s = this.statements.get(sql);
-    if (!s) {
-      s = this.db.prepare(sql);
-      this.statements.set(sql, s);
-    }
-    return s;
   }
 
   // ---- ingestion ---------------------------------------------------------------

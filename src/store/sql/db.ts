@@ -84,3 +84,19 @@ export function displayLocation(location: string): string {
     return "postgres://…";
   }
 }
+
+/**
+ * A statement cache by SQL text, for store classes whose queries are few and reused: each text
+ * is prepared once on `db`, then handed back.
+ */
+export function statementCache(db: () => SqlDb): (sql: string) => Statement {
+  const statements = new Map<string, Statement>();
+  return (sql) => {
+    let s = statements.get(sql);
+    if (!s) {
+      s = db().prepare(sql);
+      statements.set(sql, s);
+    }
+    return s;
+  };
+}
