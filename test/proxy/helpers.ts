@@ -30,7 +30,9 @@ export const fixtureCommand = (...flags: string[]) => [NODE, fixture("fixture-se
 export function proxyEnv(extra: Record<string, string> = {}): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith("FEEDBACK_")) env[k] = v;
-  return { ...env, ...extra };
+  // A loaded CI machine has taken over the default 3 s to store a fresh sidecar's first report; a
+  // test that wants the timeout to expire passes its own.
+  return { ...env, FEEDBACK_PROXY_DELIVERY_TIMEOUT_MS: "15000", ...extra };
 }
 
 /** A client that answers sampling, elicitation and roots like a real host would. */

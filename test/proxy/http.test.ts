@@ -87,7 +87,7 @@ describe("HTTP downstream in front of server-everything over stdio", () => {
       expect(names).toEqual(expect.arrayContaining(["echo", "trigger-long-running-operation", "feedback"]));
       const seen: number[] = [];
       await client.callTool(
-        { name: "trigger-long-running-operation", arguments: { duration: 0.3, steps: 3 } },
+        { name: "trigger-long-running-operation", arguments: { duration: 1.5, steps: 3 } },
         undefined,
         { onprogress: (e) => seen.push(e.progress) },
       );
@@ -494,7 +494,7 @@ describe("streamable-HTTP upstreams", () => {
       ).toContain("echo of");
       const seen: number[] = [];
       await p.client.callTool(
-        { name: "trigger-long-running-operation", arguments: { duration: 0.3, steps: 3 } },
+        { name: "trigger-long-running-operation", arguments: { duration: 1.5, steps: 3 } },
         undefined,
         { onprogress: (e) => seen.push(e.progress) },
       );
@@ -565,7 +565,7 @@ describe("streamable-HTTP upstreams", () => {
         trace: "abc",
       });
       const seen: number[] = [];
-      const slow = await client.callTool({ name: "slow", arguments: { steps: 3, delayMs: 10 } }, undefined, {
+      const slow = await client.callTool({ name: "slow", arguments: { steps: 3, delayMs: 100 } }, undefined, {
         onprogress: (e) => seen.push(e.progress),
       });
       expect(textOf(slow)).toBe("done after 3 steps");

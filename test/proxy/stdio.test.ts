@@ -128,7 +128,7 @@ describe("stdio proxy in front of the fixture server", () => {
 
   it("delivers progress notifications for the caller's token", async () => {
     const seen: number[] = [];
-    const result = await p.client.callTool({ name: "slow", arguments: { steps: 3, delayMs: 5 } }, undefined, {
+    const result = await p.client.callTool({ name: "slow", arguments: { steps: 3, delayMs: 100 } }, undefined, {
       onprogress: (e) => seen.push(e.progress),
     });
     expect(textOf(result)).toBe("done after 3 steps");
@@ -355,7 +355,7 @@ describe("stdio proxy: upstream shapes", () => {
       expect(textOf(await p.client.callTool({ name: "get-sum", arguments: { a: 2, b: 3 } }))).toContain("5");
       const seen: number[] = [];
       await p.client.callTool(
-        { name: "trigger-long-running-operation", arguments: { duration: 0.3, steps: 3 } },
+        { name: "trigger-long-running-operation", arguments: { duration: 1.5, steps: 3 } },
         undefined,
         { onprogress: (e) => seen.push(e.progress) },
       );
