@@ -34,9 +34,9 @@ const presenceSql = (dialect: keyof typeof MODE_OF) => `SELECT
 const statements = new WeakMap<object, Statement>();
 
 /**
- * On PostgreSQL the answer is kept this long (a round trip per request was a tenth of ingestion's
- * cost): this process's own key and auth-mode changes clear it at once, another sidecar's are
- * seen within this time. SQLite reads it every time (a read there costs microseconds).
+ * The answer is kept this long, on both backends (a PostgreSQL round trip per request was a tenth
+ * of ingestion's cost, the SQLite query 7% of it): this process's own key and auth-mode changes
+ * clear it at once, another process's (a sidecar, `patchworkmcp keys`) are seen within this time.
  */
 export const KEY_PRESENCE_TTL_MS = 1000;
 const cached = new WeakMap<object, { at: number; presence: KeyPresence }>();
@@ -52,17 +52,14 @@ export function keyPresence(store: FeedbackStore): KeyPresence {
     stmt = store.db.prepare(presenceSql(store.db.dialect));
     statements.set(store.db, stmt);
   }
-  const pg = store.db.dialect === "postgres";
-  if (pg) {
-    const hit = cached.get(store.db);
-    if (hit && Date.now() - hit.at < KEY_PRESENCE_TTL_MS) return hit.presence;
-  }
+  const hit = cached.get(store.db);
+  if (hit && Date.now() - hit.at < KEY_PRESENCE_TTL_MS) return hit.presence;
   const row = stmt.get() as { recorded_mode: unknown; had_keys: number; has_active_keys: number };
   const presence = {
     recordedMode: typeof row.recorded_mode === "string" ? row.recorded_mode : null,
     hadKeys: row.had_keys === 1,
     hasActiveKeys: row.has_active_keys === 1,
   };
-  if (pg) cached.set(store.db, { at: Date.now(), presence });
+  cached.set(store.db, { at: Date.now(), presence });
   return presence;
 }
