@@ -147,9 +147,14 @@ export class Reporter {
       await this.options.outbox.append({ payload: { ...payload }, idempotencyKey });
     } catch (err) {
       this.options.log(
-        `the outbox could not be written either (${err instanceof Error ? err.message : String(err)}); the report follows for replay:`,
+        `the outbox could not be written either (${err instanceof Error ? err.message : String(err)}); the report follows for replay, scrubbed of secrets and personal data:`,
       );
-      process.stderr.write(`${formatUnsentLine({ ...payload, idempotency_key: idempotencyKey })}\n`);
+      // Logs travel further than the outbox (a 0600 file the sidecar's own mode is applied to on
+      // delivery): this copy is scrubbed with the strictest mode before it is written. Loaded only
+      // here: the rule set takes over 100 ms to load, which every proxy start would pay.
+      const { DEFAULT_PRIVACY_MODE, scrubReport } = await import("../src/privacy/index.js");
+      const { payload: scrubbed } = scrubReport(payload, DEFAULT_PRIVACY_MODE);
+      process.stderr.write(`${formatUnsentLine({ ...scrubbed, idempotency_key: idempotencyKey })}\n`);
     }
     this.schedule(this.retryWait(result.retryAfterMs));
     return { recorded: false, kept: true };

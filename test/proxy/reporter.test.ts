@@ -6,11 +6,12 @@
  * test can provoke them (a 422, a 503 from a locked database).
  */
 import Database from "better-sqlite3";
-import { existsSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { parseFeedback, type FeedbackPayload } from "../../src/feedback/index.js";
 import { Outbox } from "../../proxy/outbox.js";
+import { parseUnsentLines } from "../../src/delivery/unsent.js";
 import { type DeliveryResult, Reporter, type ReporterOptions, sidecarDeliverer } from "../../proxy/reporter.js";
 import { startServe } from "../helpers/serve.js";
 import { tempDir } from "./helpers.js";
@@ -108,6 +109,40 @@ describe("Reporter: reports that could not be delivered now are queued and retri
     expect(s.calls).toEqual(["k1", "k1", "k1", "k1"]);
     expect(outbox.read()).toEqual([]);
     reporter.stop();
+  });
+
+  it("writes a report it can keep nowhere to stderr for replay, scrubbed of secrets and personal data", async () => {
+    // The outbox's folder is a file: appending fails, and the report's only copy is the log line.
+    const blocker = join(tempDir(), "not-a-folder");
+    writeFileSync(blocker, "");
+    const logs: string[] = [];
+    const reporter = new Reporter({
+      deliverer: scripted([unreachable]).deliverer,
+      outbox: new Outbox(join(blocker, "outbox.log")),
+      log: (m) => logs.push(m),
+      timeoutMs: 1000,
+      retryBaseMs: 600_000,
+    });
+    const token = `ghp_${"a1B2".repeat(9)}`;
+    const leaky = { ...payload(), what_i_tried: `called it with token ${token}`, user_goal: "mail jane.doe@example.com" };
+    const written: string[] = [];
+    const spy = vi.spyOn(process.stderr, "write").mockImplementation((chunk: string | Uint8Array) => {
+      written.push(String(chunk));
+      return true;
+    });
+    try {
+      expect(await reporter.submit(leaky, "k-nowhere")).toEqual({ recorded: false, kept: true });
+    } finally {
+      spy.mockRestore();
+      reporter.stop();
+    }
+    expect(logs.at(-1)).toMatch(/outbox could not be written either .*scrubbed/);
+    const { entries } = parseUnsentLines(written.join(""));
+    expect(entries.map((e) => e.idempotencyKey)).toEqual(["k-nowhere"]);
+    const replayed = JSON.stringify(entries[0]!.payload);
+    expect(replayed).not.toContain(token);
+    expect(replayed).not.toContain("jane.doe@example.com");
+    expect(entries[0]!.payload.what_i_needed).toBe(leaky.what_i_needed);
   });
 
   it("waits out a 429's Retry-After when it is longer than the backoff", async () => {
