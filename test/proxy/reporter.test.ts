@@ -124,7 +124,11 @@ describe("Reporter: reports that could not be delivered now are queued and retri
       retryBaseMs: 600_000,
     });
     const token = `ghp_${"a1B2".repeat(9)}`;
-    const leaky = { ...payload(), what_i_tried: `called it with token ${token}`, user_goal: "mail jane.doe@example.com" };
+    const leaky = {
+      ...payload(),
+      what_i_tried: `called it with token ${token}`,
+      user_goal: "mail jane.doe@example.com",
+    };
     const written: string[] = [];
     const spy = vi.spyOn(process.stderr, "write").mockImplementation((chunk: string | Uint8Array) => {
       written.push(String(chunk));
