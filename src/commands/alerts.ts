@@ -6,6 +6,7 @@
 import { Option, type Command } from "commander";
 import type { FeedbackStore } from "../store/index.js";
 import { CliError, dbOption, parseList, requireDbFile } from "./options.js";
+import { DEFAULT_SIDECAR_URL } from "../net/sidecar-address.js";
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 const out = (line: string) => process.stdout.write(`${line}\n`);
@@ -19,7 +20,7 @@ async function withService<T>(
   const { AlertService } = await import("../alerts/index.js");
   const store = FeedbackStore.open(flags.db);
   try {
-    return await fn(new AlertService(store, { publicUrl: flags.publicUrl ?? "http://localhost:8099" }), store);
+    return await fn(new AlertService(store, { publicUrl: flags.publicUrl ?? DEFAULT_SIDECAR_URL }), store);
   } catch (err) {
     const { AlertConfigError, AlertSendError } = await import("../alerts/index.js");
     if (err instanceof AlertConfigError || err instanceof AlertSendError) throw new CliError(err.code, err.message);

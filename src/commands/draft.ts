@@ -10,6 +10,7 @@ import { inertText } from "../draft/text.js";
 import { gapUrl, reportUrl } from "../net/report-url.js";
 import { contextTokensSchema, LLM_PROVIDERS, SETTINGS_ENV, type LlmProvider } from "../settings/schema.js";
 import { dbOption, requireDbFile, switchOption } from "./options.js";
+import { DEFAULT_SIDECAR_URL } from "../net/sidecar-address.js";
 
 interface DraftFlags {
   db: string;
@@ -138,7 +139,7 @@ export function registerDraft(program: Command): void {
     .addOption(
       new Option("--public-url <url>", "the sidecar's address, for the PR body's link back to the report")
         .env("FEEDBACK_PUBLIC_URL")
-        .default("http://localhost:8099"),
+        .default(DEFAULT_SIDECAR_URL),
     )
     .action(async (idText: string | undefined, flags: DraftFlags) => {
       if ((idText === undefined) === (flags.gap === undefined))

@@ -7,9 +7,10 @@ import { statSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { isPostgresUrl } from "../store/sql/db.js";
 import { PRIVACY_MODES } from "../privacy/modes.js";
+import { DEFAULT_SIDECAR_URL } from "../net/sidecar-address.js";
 
 export const DEFAULT_DB_PATH = "./feedback.db";
-export const DEFAULT_PORT = 8099;
+export { DEFAULT_PORT } from "../net/sidecar-address.js";
 
 /** A command-line mistake: a code a script can match and a sentence a person can act on. */
 export class CliError extends Error {
@@ -129,9 +130,7 @@ export const apiKeyOption = () =>
   );
 
 export const sidecarUrlOption = () =>
-  new Option("--sidecar-url <url>", "where to send feedback")
-    .env("FEEDBACK_SIDECAR_URL")
-    .default("http://localhost:8099");
+  new Option("--sidecar-url <url>", "where to send feedback").env("FEEDBACK_SIDECAR_URL").default(DEFAULT_SIDECAR_URL);
 
 export function parsePort(value: string): number {
   const n = Number(value);

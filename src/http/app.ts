@@ -27,6 +27,7 @@ import { DEFAULT_INGEST_LIMITS, IngestLimiter, type IngestLimits } from "./rate-
 import { hostCheck, hostRejecter, originCheck, type HostPolicy } from "./security.js";
 import { dashboardRoutes } from "../ui/serve.js";
 import { type McpHttpEndpoint, mcpEndpoint } from "../mcp/http.js";
+import { DEFAULT_SIDECAR_URL } from "../net/sidecar-address.js";
 
 export interface AppOptions {
   store: FeedbackStore;
@@ -107,7 +108,7 @@ export function createApp(options: AppOptions): AppContext {
   api.use(
     "/alerts",
     alertRoutes({
-      service: new AlertService(store, { publicUrl: options.publicUrl ?? (() => "http://localhost:8099") }),
+      service: new AlertService(store, { publicUrl: options.publicUrl ?? (() => DEFAULT_SIDECAR_URL) }),
       auth,
     }),
   );

@@ -17,6 +17,7 @@ import type { IngestLimits } from "./rate-limit.js";
 import { isLoopbackHost } from "./security.js";
 import { groupInBackground } from "../gaps/backfill.js";
 import { GroupingWorker } from "../gaps/deferred.js";
+import { DEFAULT_SIDECAR_URL } from "../net/sidecar-address.js";
 
 const FTS_INDEX_INTERVAL_MS = 250;
 
@@ -68,7 +69,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const store = FeedbackStore.open(options.dbPath, { grouping });
   // The worker also runs any backfill or regroup, off the event loop.
   const worker = grouping === "deferred" ? GroupingWorker.start(store, { log }) : undefined;
-  let ownUrl = "http://localhost:8099";
+  let ownUrl = DEFAULT_SIDECAR_URL;
   const publicUrl = (): string => options.publicUrl ?? ownUrl;
   const context = createApp({
     store,

@@ -3,7 +3,7 @@
  * their owner (src/settings/); secrets never come here, they live in .env.
  */
 import { AUTH_SETTING_KEY, forgetKeyPresence } from "./auth-store.js";
-import { type SqlDb, type Statement } from "./sql/db.js";
+import type { SqlDb, Statement } from "./sql/db.js";
 import type { FeedbackStore } from "./store.js";
 
 /** Read once per ingest batch (the privacy modes): prepared once per connection. */
