@@ -20,7 +20,15 @@ import type { ReportFilter, ReportStatus } from "./filters.js";
 import { forgetKeyPresence } from "./auth-store.js";
 import { migrate } from "./migrations.js";
 import { migratePg } from "./migrations-pg.js";
-import { displayLocation, isPostgresUrl, type SqlDb, type Statement, sqliteDb, valuesList } from "./sql/db.js";
+import {
+  displayLocation,
+  isPostgresUrl,
+  type SqlDb,
+  type Statement,
+  sqliteDb,
+  statementCache,
+  valuesList,
+} from "./sql/db.js";
 import { INGEST_LOCK_KEY, PgDb } from "./sql/pg-db.js";
 import { AssignBatch, GapStore, groupedReport } from "./gaps.js";
 import type { EvidenceRow } from "./gap-analyses.js";
@@ -220,7 +228,8 @@ export class FeedbackStore {
   readonly path: string;
   /** `path` safe to print (a URL's password masked). */
   readonly label: string;
-  private readonly statements = new Map<string, Statement>();
+  /** Prepared statements by SQL text: filter combinations are few and reused. */
+  private readonly stmt = statementCache(() => this.db);
   /** Gaps: grouping, human decisions, history (src/store/gaps.ts). */
   readonly gaps: GapStore;
 
@@ -275,16 +284,6 @@ export class FeedbackStore {
 
   close(): void {
     if (this.db.open) this.db.close();
-  }
-
-  /** Cache prepared statements by SQL text: filter combinations are few and reused. */
-  private stmt(sql: string): Statement {
-    let s = this.statements.get(sql);
-    if (!s) {
-      s = this.db.prepare(sql);
-      this.statements.set(sql, s);
-    }
-    return s;
   }
 
   // ---- reports ----------------------------------------------------------
