@@ -10,7 +10,6 @@ import { PRIVACY_MODES } from "../privacy/modes.js";
 import { DEFAULT_SIDECAR_URL } from "../net/sidecar-address.js";
 
 export const DEFAULT_DB_PATH = "./feedback.db";
-export { DEFAULT_PORT } from "../net/sidecar-address.js";
 
 /** A command-line mistake: a code a script can match and a sentence a person can act on. */
 export class CliError extends Error {

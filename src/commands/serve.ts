@@ -7,10 +7,10 @@ import {
   CALL_RETENTION_DAYS_DEFAULT,
   ROLLUP_RETENTION_DAYS_DEFAULT,
 } from "../store/calls-defaults.js";
+import { DEFAULT_PORT } from "../net/sidecar-address.js";
 import {
   apiKeyOption,
   dbOption,
-  DEFAULT_PORT,
   parseBytes,
   parseList,
   parseNonNegative,

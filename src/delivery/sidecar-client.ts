@@ -21,8 +21,6 @@ export type SendResult =
   | { ok: true; id: number; status: number; gap?: KnownGap }
   | { ok: false; retryable: boolean; status?: number; message: string; retryAfterMs?: number };
 
-export { DEFAULT_SIDECAR_URL } from "../net/sidecar-address.js";
-
 /** A Retry-After header (seconds or an HTTP date) in ms. */
 export function retryAfterMs(header: string | null): number | undefined {
   if (!header) return undefined;

@@ -3,7 +3,7 @@
  * recorded auth mode (a JSON document in the settings table, key "auth",
  * owned by src/auth/mode.ts). Read on every request, so one cached statement.
  */
-import type { Statement } from "./sql/db.js";
+import { prepared } from "./sql/db.js";
 import type { FeedbackStore } from "./store.js";
 
 export const AUTH_SETTING_KEY = "auth";
@@ -31,8 +31,6 @@ const presenceSql = (dialect: keyof typeof MODE_OF) => `SELECT
     CASE WHEN EXISTS (SELECT 1 FROM api_keys) THEN 1 ELSE 0 END AS had_keys,
     CASE WHEN EXISTS (SELECT 1 FROM api_keys WHERE revoked_at IS NULL) THEN 1 ELSE 0 END AS has_active_keys`;
 
-const statements = new WeakMap<object, Statement>();
-
 /**
  * The answer is kept this long, on both backends (a PostgreSQL round trip per request was a tenth
  * of ingestion's cost, the SQLite query 7% of it): this process's own key and auth-mode changes
@@ -47,14 +45,13 @@ export function forgetKeyPresence(store: FeedbackStore): void {
 }
 
 export function keyPresence(store: FeedbackStore): KeyPresence {
-  let stmt = statements.get(store.db);
-  if (!stmt) {
-    stmt = store.db.prepare(presenceSql(store.db.dialect));
-    statements.set(store.db, stmt);
-  }
   const hit = cached.get(store.db);
   if (hit && Date.now() - hit.at < KEY_PRESENCE_TTL_MS) return hit.presence;
-  const row = stmt.get() as { recorded_mode: unknown; had_keys: number; has_active_keys: number };
+  const row = prepared(store.db, presenceSql(store.db.dialect)).get() as {
+    recorded_mode: unknown;
+    had_keys: number;
+    has_active_keys: number;
+  };
   const presence = {
     recordedMode: typeof row.recorded_mode === "string" ? row.recorded_mode : null,
     hadKeys: row.had_keys === 1,

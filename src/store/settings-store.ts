@@ -3,20 +3,15 @@
  * their owner (src/settings/); secrets never come here, they live in .env.
  */
 import { AUTH_SETTING_KEY, forgetKeyPresence } from "./auth-store.js";
-import type { SqlDb, Statement } from "./sql/db.js";
+import { prepared } from "./sql/db.js";
 import type { FeedbackStore } from "./store.js";
-
-/** Read once per ingest batch (the privacy modes): prepared once per connection. */
-const reads = new WeakMap<SqlDb, Statement>();
 
 export function readSetting(store: FeedbackStore, key: string): unknown {
   try {
-    let read = reads.get(store.db);
-    if (!read) {
-      read = store.db.prepare("SELECT value FROM settings WHERE key = ?");
-      reads.set(store.db, read);
-    }
-    const row = read.get(key) as { value: string } | undefined;
+    // Read once per ingest batch (the privacy modes): prepared once per connection.
+    const row = prepared(store.db, "SELECT value FROM settings WHERE key = ?").get(key) as
+      | { value: string }
+      | undefined;
     return row ? (JSON.parse(row.value) as unknown) : undefined;
   } catch {
     // A read-only handle on a database older than migration 2 has no settings table: nothing saved yet.

@@ -90,13 +90,22 @@ export function displayLocation(location: string): string {
  * is prepared once on `db`, then handed back.
  */
 export function statementCache(db: () => SqlDb): (sql: string) => Statement {
-  const statements = new Map<string, Statement>();
-  return (sql) => {
-    let s = statements.get(sql);
-    if (!s) {
-      s = db().prepare(sql);
-      statements.set(sql, s);
-    }
-    return s;
-  };
+  return (sql) => prepared(db(), sql);
+}
+
+const preparedByDb = new WeakMap<SqlDb, Map<string, Statement>>();
+
+/** `sql` prepared once per connection (for module functions that have no store class to keep it). */
+export function prepared(db: SqlDb, sql: string): Statement {
+  let statements = preparedByDb.get(db);
+  if (!statements) {
+    statements = new Map();
+    preparedByDb.set(db, statements);
+  }
+  let s = statements.get(sql);
+  if (!s) {
+    s = db.prepare(sql);
+    statements.set(sql, s);
+  }
+  return s;
 }
