@@ -37,6 +37,12 @@ export interface SqlDb {
   readonly open: boolean;
   prepare(sql: string): Statement;
   transaction<A extends unknown[], R>(fn: (...args: A) => R): Transaction<A, R>;
+  /**
+   * Runs `fn`'s reads against one consistent snapshot, so a page assembled from several queries
+   * never shows half of another transaction (a suggestion without its history entry). SQLite: a
+   * deferred transaction; PostgreSQL: REPEATABLE READ, READ ONLY. Inside a transaction, just `fn`.
+   */
+  snapshot<R>(fn: () => R): R;
   /** Run one or more statements without parameters (migrations). */
   exec(sql: string): void;
   close(): void;
@@ -53,6 +59,7 @@ export function sqliteDb(db: Database.Database): SqlDb {
     },
     prepare: (sql) => db.prepare(sql) as unknown as Statement,
     transaction: <A extends unknown[], R>(fn: (...args: A) => R) => db.transaction(fn) as unknown as Transaction<A, R>,
+    snapshot: <R>(fn: () => R) => (db.inTransaction ? fn() : db.transaction(fn).deferred()),
     exec: (sql) => {
       db.exec(sql);
     },

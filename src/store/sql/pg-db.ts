@@ -151,6 +151,30 @@ export class PgDb implements SqlDb {
     this.conn.close();
   }
 
+  snapshot<R>(fn: () => R): R {
+    if (this.depth > 0) return fn();
+    this.conn.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+    this.depth = 1;
+    try {
+      const out = fn();
+      this.conn.query("COMMIT");
+      return out;
+    } catch (err) {
+      this.rollback();
+      throw err;
+    } finally {
+      this.depth = 0;
+    }
+  }
+
+  private rollback(): void {
+    try {
+      this.conn.query("ROLLBACK");
+    } catch {
+      // the connection is gone: the server rolls the transaction back itself
+    }
+  }
+
   transaction<A extends unknown[], R>(fn: (...args: A) => R): Transaction<A, R> {
     const run = (lock: boolean, args: A): R => {
       // Nested: a savepoint, as better-sqlite3 does.
@@ -177,11 +201,7 @@ export class PgDb implements SqlDb {
         this.conn.query("COMMIT");
         return out;
       } catch (err) {
-        try {
-          this.conn.query("ROLLBACK");
-        } catch {
-          // the connection is gone: the server rolls the transaction back itself
-        }
+        this.rollback();
         throw err;
       } finally {
         this.depth = 0;
