@@ -19,12 +19,19 @@
  * proxy process is killed outright (SIGKILL, a crash), what it had not flushed
  * yet — at most about a second of calls, and at most `capacity` events plus
  * their overflow rollups. A proxy that stops normally flushes, or spills, first.
+ *
+ * Privacy: recorded arguments (`--record-arguments`) are scrubbed with the proxy's
+ * `--privacy` mode on the flush timer, before a batch is sized and sent to a sidecar
+ * (`scrubArguments`); with `--db` the database's per-server modes scrub them before
+ * they are stored. The spill holds rollups only (names, counts, latencies): no
+ * argument text ever reaches the disk.
  */
 import { emptyHistogram, addToHistogram, type CallEvent, type CallRollup } from "../src/analytics/index.js";
 import { fittingCount, sendCallBatch, type CallBatchBody, type CallBatchResult } from "../src/delivery/calls-client.js";
 import { type CallSpill, mergeRollup } from "./analytics-spill.js";
 import type { CallSink } from "./calls.js";
 import type { PrivacyPolicy } from "../src/ingest/index.js";
+import type { PrivacyMode } from "../src/privacy/modes.js";
 import type { CallsStore, FeedbackStore } from "../src/store/index.js";
 import type { Log } from "./log.js";
 import { DEFAULT_ANALYTICS_BUFFER } from "./options.js";
@@ -74,6 +81,19 @@ export function databaseCallsDeliverer(path: string): CallsDeliverer & { close()
   };
 }
 
+/**
+ * `--privacy` for recorded arguments on their way to a sidecar: the scrubber, loaded now (a
+ * proxy that records arguments pays its load once, at startup, rather than on a flush); none
+ * for `off`, which leaves it to the sidecar.
+ */
+export async function argumentsScrubber(mode: PrivacyMode): Promise<ArgumentsScrubber | undefined> {
+  if (mode === "off") return undefined;
+  const { scrubJson } = await import("../src/privacy/index.js");
+  return (args) => scrubJson(args, mode, "arguments").value;
+}
+
+export type ArgumentsScrubber = (args: Record<string, unknown>) => Record<string, unknown>;
+
 /** The sidecar's POST /api/calls, with the proxy's API key. */
 export function sidecarCallsDeliverer(baseUrl: string, apiKey: string | undefined): CallsDeliverer {
   return { send: (batch, timeoutMs) => sendCallBatch({ baseUrl, apiKey, batch, timeoutMs }) };
@@ -115,6 +135,8 @@ export interface CallAnalyticsOptions {
   timeoutMs: number;
   /** Time allowed for the last POST when stopping (default `timeoutMs`): a proxy's exit waits for it. */
   stopTimeoutMs?: number;
+  /** Applied to every event's recorded arguments before a batch is sent (`--privacy`, see argumentsScrubber). */
+  scrubArguments?: ArgumentsScrubber | undefined;
 }
 
 /** Counters, for tests and the curious (`--debug`). */
@@ -208,7 +230,7 @@ export class CallAnalytics {
       await this.toSpill(events, rollups);
       return;
     }
-    const delivered = await this.deliver(events, rollups);
+    const delivered = await this.deliver(this.scrubbed(events), rollups);
     if (!delivered) return;
     if (this.troubled) {
       this.troubled = false;
@@ -216,6 +238,13 @@ export class CallAnalytics {
     }
     // Nothing replays on the way out: the next proxy to reach the sidecar does it.
     if (!final && this.options.spill.waiting) await this.replay();
+  }
+
+  /** Events with their recorded arguments scrubbed, when the deliverer does not scrub them itself. */
+  private scrubbed(events: CallEvent[]): CallEvent[] {
+    const scrub = this.options.scrubArguments;
+    if (!scrub || !events.some((e) => e.arguments !== null)) return events;
+    return events.map((e) => (e.arguments === null ? e : { ...e, arguments: scrub(e.arguments) }));
   }
 
   /** POST in batches; what does not get through is spilled. True when everything was taken. */

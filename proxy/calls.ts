@@ -69,7 +69,8 @@ const cut = (s: string | undefined, max: number): string | null =>
 
 /**
  * Arguments as recorded: the object itself when its JSON fits CALL_LIMITS.arguments_chars,
- * else a marked preview (scrubbing happens where they are stored, src/privacy/).
+ * else a marked preview. Scrubbing (src/privacy/) happens off the request path: on the analytics
+ * flush before they are sent (`--privacy`, analytics.ts), and where they are stored.
  */
 export function recordedArguments(args: unknown): Record<string, unknown> | null {
   if (typeof args !== "object" || args === null || Array.isArray(args)) return null;

@@ -7,6 +7,7 @@
  */
 import { Option, type Command } from "commander";
 import { apiKeyOption, parseDbPath, sidecarUrlOption, switchOption } from "../src/commands/options.js";
+import { DEFAULT_PRIVACY_MODE, PRIVACY_MODES } from "../src/privacy/modes.js";
 import { MAX_LINE_BYTES } from "./line-reader.js";
 import { stderrLog } from "./log.js";
 import {
@@ -143,9 +144,18 @@ export function registerProxy(program: Command): void {
     .addOption(
       switchOption(
         "--record-arguments",
-        "keep each call's argument values (scrubbed before storage) in its analytics event and in missing_tool reports; off: argument names in reports, none in events",
+        "keep each call's argument values (scrubbed with --privacy before they leave the proxy) in its analytics event and in missing_tool reports; off: argument names in reports, none in events",
         "FEEDBACK_RECORD_ARGUMENTS",
       ).default(false),
+    )
+    .addOption(
+      new Option(
+        "--privacy <mode>",
+        "scrub reports and recorded arguments with this mode before the proxy writes them to its outbox or sends them (the sidecar still applies its own on arrival; off: leave it to the sidecar)",
+      )
+        .env("FEEDBACK_PRIVACY")
+        .choices(PRIVACY_MODES)
+        .default(DEFAULT_PRIVACY_MODE),
     )
     .addOption(
       new Option("--analytics-buffer <events>", "call events held in memory; past this, calls fold into hourly rollups")

@@ -53,8 +53,9 @@ export interface FeedbackCallsOptions {
   /** Record calls to tools upstream never listed as missing_tool reports. */
   missingToolReports: boolean;
   /**
-   * `--record-arguments`: a missing_tool report shows the call's argument values (the sidecar
-   * scrubs them before storage). Off (the default): only the argument names.
+   * `--record-arguments`: a missing_tool report shows the call's argument values, scrubbed by the
+   * reporter before they are cut to length (and again, as part of the report, where it is stored).
+   * Off (the default): only the argument names.
    */
   recordArguments?: boolean | undefined;
   facts: () => SessionFacts;
@@ -144,7 +145,9 @@ export class FeedbackCalls {
       if (!(await tools.settle()) || tools.known(name) || this.reportedMissing.has(key)) return;
       this.reportedMissing.add(key);
       const shown = clip(name, 200);
-      const shownArgs = this.options.recordArguments ? argumentValues(args) : argumentNames(args);
+      const shownArgs = this.options.recordArguments
+        ? argumentValues(await this.options.reporter.scrubValue(args))
+        : argumentNames(args);
       const parsed = parseFeedback(
         {
           what_i_needed: `A tool named "${shown}" on this server.`,

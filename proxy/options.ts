@@ -5,6 +5,8 @@
 import { dirname, join } from "node:path";
 import { z } from "zod";
 import { FEEDBACK_TOOL_NAME } from "../src/feedback/index.js";
+// The modes alone (zod only): the scrubber itself is loaded on use (reporter.ts, run.ts).
+import { DEFAULT_PRIVACY_MODE, PRIVACY_MODES } from "../src/privacy/modes.js";
 import { MAX_LINE_BYTES } from "./line-reader.js";
 import { DEFAULT_OUTBOX_PATH } from "./outbox.js";
 
@@ -91,6 +93,9 @@ export const rawProxyFlags = z.object({
   analytics: z.boolean().optional(),
   analyticsUrl: z.url({ protocol: /^https?$/, error: "--analytics-url must be an http(s) URL" }).optional(),
   recordArguments: z.boolean().default(false),
+  privacy: z
+    .enum(PRIVACY_MODES, { error: `--privacy must be one of: ${PRIVACY_MODES.join(", ")}` })
+    .default(DEFAULT_PRIVACY_MODE),
   analyticsBuffer: z.coerce
     .number({ error: "--analytics-buffer must be a number of events" })
     .int({ error: "--analytics-buffer must be a whole number of events" })

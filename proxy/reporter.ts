@@ -4,12 +4,19 @@
  * re-sent in the background with backoff; if even the outbox cannot be
  * written, the unsent line goes to stderr, where `patchworkmcp replay` can
  * still pick it up. Nothing here ever holds up protocol traffic.
+ *
+ * Privacy: a report is scrubbed with the proxy's `--privacy` mode before it is
+ * written to the outbox or sent to a sidecar (which applies its own mode again on
+ * arrival: placeholders match no rule). With `--db` the database's per-server
+ * modes scrub it before it is stored, so the report goes in as written; only its
+ * outbox copy is scrubbed here.
  */
-import { parseFeedback, type FeedbackPayload, type KnownGap } from "../src/feedback/index.js";
+import { LIMITS, parseFeedback, SCRUBBED_FIELDS, type FeedbackPayload, type KnownGap } from "../src/feedback/index.js";
 import { formatUnsentLine } from "../src/delivery/unsent.js";
 import { sendToSidecar } from "../src/delivery/sidecar-client.js";
 import type { FeedbackStore } from "../src/store/index.js";
 import type { PrivacyPolicy } from "../src/ingest/index.js";
+import { DEFAULT_PRIVACY_MODE, type PrivacyMode } from "../src/privacy/modes.js";
 import type { Log } from "./log.js";
 import type { Outbox } from "./outbox.js";
 
@@ -25,7 +32,21 @@ export type DeliveryResult =
 
 export interface Deliverer {
   deliver(payload: FeedbackPayload, idempotencyKey: string, timeoutMs: number): Promise<DeliveryResult>;
+  /**
+   * True when the deliverer scrubs each report itself before storing it (`--db`: for the
+   * database's per-server modes): it is handed the report as written. Any other deliverer is
+   * handed the report scrubbed with the reporter's `privacy` mode.
+   */
+  readonly scrubs?: boolean;
 }
+
+type Privacy = typeof import("../src/privacy/index.js");
+let privacyModule: Promise<Privacy> | undefined;
+/**
+ * The scrubber, loaded on the first report that needs it: the rule set takes over 100 ms to
+ * load, which a proxy that never files a report should not pay at startup.
+ */
+const loadPrivacy = (): Promise<Privacy> => (privacyModule ??= import("../src/privacy/index.js"));
 
 export function sidecarDeliverer(baseUrl: string, apiKey: string | undefined): Deliverer {
   return {
@@ -55,6 +76,8 @@ export function databaseDeliverer(path: string): Deliverer & { close(): void } {
   let ingest: typeof import("../src/ingest/index.js") | undefined;
   let policy: PrivacyPolicy | undefined;
   return {
+    // The file's own privacy setting applies (per server), as in the sidecar: not the proxy's --privacy.
+    scrubs: true,
     async deliver(payload, idempotencyKey) {
       try {
         // better-sqlite3 waits synchronously: a short lock wait keeps protocol traffic moving, and a
@@ -98,6 +121,27 @@ export interface ReporterOptions {
   retryBaseMs?: number;
   /** Longest wait between retries, in ms; a longer Retry-After is cut to it. */
   retryMaxMs?: number;
+  /**
+   * `--privacy`: what reports are scrubbed with before they are written to the outbox or handed
+   * to a deliverer that does not scrub (default `secrets+pii`; `off` leaves it to the sidecar).
+   * The stderr copy of last resort is scrubbed with `secrets+pii` whatever this says.
+   */
+  privacy?: PrivacyMode;
+}
+
+/**
+ * A placeholder can be longer than what it replaced (`password=x` becomes
+ * `password=[secret:key_value]`): a field pushed past its limit is cut back to it, or the
+ * sidecar would refuse the report (422) and the outbox could never replay it.
+ */
+function withinLimits(payload: FeedbackPayload): FeedbackPayload {
+  const out = { ...payload } as Record<string, unknown>;
+  for (const field of SCRUBBED_FIELDS) {
+    const value = out[field];
+    const max = (LIMITS as Record<string, number>)[field];
+    if (typeof value === "string" && max !== undefined && value.length > max) out[field] = value.slice(0, max);
+  }
+  return out as unknown as FeedbackPayload;
 }
 
 export class Reporter {
@@ -131,8 +175,41 @@ export class Reporter {
     clearTimeout(timer);
   }
 
+  /** The report as it may leave the process: scrubbed with `privacy`, what was replaced logged. */
+  private async scrubbed(payload: FeedbackPayload, idempotencyKey: string): Promise<FeedbackPayload> {
+    const mode = this.options.privacy ?? DEFAULT_PRIVACY_MODE;
+    if (mode === "off") return payload;
+    const { describeRedactions, scrubReport } = await loadPrivacy();
+    const { payload: scrubbed, redactions } = scrubReport(payload, mode);
+    if (redactions.length === 0) return payload;
+    // The report carries no record of this (the sidecar's card lists only what it replaced itself):
+    // the log keeps which rules fired, never what they replaced.
+    this.options.log(
+      `report ${idempotencyKey}: --privacy ${mode} replaced ${describeRedactions(redactions)} before it left the proxy`,
+    );
+    return withinLimits(scrubbed);
+  }
+
+  /**
+   * A JSON value about to be written into a report (a missing_tool report's argument values),
+   * scrubbed as the report will be, before it is cut to length: a cut must not leave part of a
+   * secret that the whole would have matched. As it is for a deliverer that scrubs itself (--db).
+   */
+  async scrubValue<T>(value: T): Promise<T> {
+    const mode = this.options.privacy ?? DEFAULT_PRIVACY_MODE;
+    if (mode === "off" || this.options.deliverer.scrubs) return value;
+    const { scrubJson } = await loadPrivacy();
+    return scrubJson(value, mode).value;
+  }
+
+  /** What goes to the deliverer: as written for one that scrubs itself (--db), else scrubbed. */
+  private outgoing(payload: FeedbackPayload, idempotencyKey: string): Promise<FeedbackPayload> {
+    return this.options.deliverer.scrubs ? Promise.resolve(payload) : this.scrubbed(payload, idempotencyKey);
+  }
+
   private async attempt(payload: FeedbackPayload, idempotencyKey: string): Promise<SubmitResult> {
-    const result = await this.options.deliverer.deliver(payload, idempotencyKey, this.options.timeoutMs);
+    const outgoing = await this.outgoing(payload, idempotencyKey);
+    const result = await this.options.deliverer.deliver(outgoing, idempotencyKey, this.options.timeoutMs);
     if (result.ok) {
       if (this.timer) this.schedule(0);
       return { recorded: true, id: result.id, gap: result.gap };
@@ -143,17 +220,18 @@ export class Reporter {
       return { recorded: false, kept: false, refused: result.message };
     }
     this.options.log(`feedback not delivered (${result.message}); kept in the outbox ${this.options.outbox.path}`);
+    // Never written to disk unscrubbed (unless --privacy off), whoever stores it later.
+    const kept = this.options.deliverer.scrubs ? await this.scrubbed(payload, idempotencyKey) : outgoing;
     try {
-      await this.options.outbox.append({ payload: { ...payload }, idempotencyKey });
+      await this.options.outbox.append({ payload: { ...kept }, idempotencyKey });
     } catch (err) {
       this.options.log(
         `the outbox could not be written either (${err instanceof Error ? err.message : String(err)}); the report follows for replay, scrubbed of secrets and personal data:`,
       );
-      // Logs travel further than the outbox (a 0600 file the sidecar's own mode is applied to on
-      // delivery): this copy is scrubbed with the strictest mode before it is written. Loaded only
-      // here: the rule set takes over 100 ms to load, which every proxy start would pay.
-      const { DEFAULT_PRIVACY_MODE, scrubReport } = await import("../src/privacy/index.js");
-      const { payload: scrubbed } = scrubReport(payload, DEFAULT_PRIVACY_MODE);
+      // Logs travel further than the outbox (a 0600 file): this copy is scrubbed with the strictest
+      // mode whatever --privacy says.
+      const { scrubReport } = await loadPrivacy();
+      const { payload: scrubbed } = scrubReport(kept, DEFAULT_PRIVACY_MODE);
       process.stderr.write(`${formatUnsentLine({ ...scrubbed, idempotency_key: idempotencyKey })}\n`);
     }
     this.schedule(this.retryWait(result.retryAfterMs));
@@ -217,7 +295,9 @@ export class Reporter {
       // An entry that does not validate (hand-edited, another version) stays for a human and `replay`.
       const parsed = parseFeedback(entry.payload);
       if (!parsed.ok) continue;
-      const result = await this.options.deliverer.deliver(parsed.payload, entry.idempotencyKey, this.options.timeoutMs);
+      // Scrubbed again on the way out: a shared outbox may hold lines another proxy kept raw.
+      const outgoing = await this.outgoing(parsed.payload, entry.idempotencyKey);
+      const result = await this.options.deliverer.deliver(outgoing, entry.idempotencyKey, this.options.timeoutMs);
       if (!result.ok) {
         if (!result.retryable) {
           // The sidecar will never take this one as it is: leave it for a human and `replay`, send the rest.

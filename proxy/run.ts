@@ -51,15 +51,14 @@ async function callRecording(
 }
 
 async function analyticsBuffer(s: ProxySettings): Promise<CallAnalytics> {
-  const [{ CallAnalytics, databaseCallsDeliverer, sidecarCallsDeliverer }, { CallSpill }] = await Promise.all([
-    import("./analytics.js"),
-    import("./analytics-spill.js"),
-  ]);
+  const [{ CallAnalytics, argumentsScrubber, databaseCallsDeliverer, sidecarCallsDeliverer }, { CallSpill }] =
+    await Promise.all([import("./analytics.js"), import("./analytics-spill.js")]);
+  const db = s.analyticsUrl === undefined ? s.db : undefined;
   const analytics = new CallAnalytics({
     deliverer:
-      s.analyticsUrl === undefined && s.db !== undefined
-        ? databaseCallsDeliverer(s.db)
-        : sidecarCallsDeliverer(s.analyticsUrl ?? s.sidecarUrl, s.apiKey),
+      db !== undefined ? databaseCallsDeliverer(db) : sidecarCallsDeliverer(s.analyticsUrl ?? s.sidecarUrl, s.apiKey),
+    // Arguments leave the process scrubbed with --privacy; --db scrubs them for the file's own modes.
+    scrubArguments: s.recordArguments && db === undefined ? await argumentsScrubber(s.privacy) : undefined,
     spill: new CallSpill(s.analyticsSpill, stderrLog),
     log: stderrLog,
     debug: debugLog(s.debug),
@@ -82,6 +81,7 @@ export async function runProxy(s: ProxySettings): Promise<number> {
     outbox: new Outbox(s.outbox),
     log: stderrLog,
     timeoutMs: s.deliveryTimeout,
+    privacy: s.privacy,
   });
   reporter.start();
   const config: SessionConfig = {

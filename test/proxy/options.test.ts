@@ -39,6 +39,7 @@ describe("proxy settings", () => {
         maxMessageBytes: 128 * 1024 * 1024,
         nice: 5,
         ssePollAfter: 0,
+        privacy: "secrets+pii",
         headers: {},
       },
     });
@@ -110,6 +111,7 @@ describe("proxy settings", () => {
     expect(errors({ ...base, ssePollAfter: "1.5" })).toEqual([
       "--sse-poll-after must be a whole number of milliseconds",
     ]);
+    expect(errors({ ...base, privacy: "all" })).toEqual(["--privacy must be one of: off, secrets, secrets+pii"]);
     expect(parseProxySettings({ ...base, ssePollAfter: "30000" })).toMatchObject({
       ok: true,
       settings: { ssePollAfter: 30000 },
@@ -143,6 +145,7 @@ describe("proxy settings", () => {
       FEEDBACK_ANALYTICS: "no",
       FEEDBACK_ANALYTICS_URL: "http://a:2",
       FEEDBACK_RECORD_ARGUMENTS: "yes",
+      FEEDBACK_PRIVACY: "secrets",
       FEEDBACK_ANALYTICS_BUFFER: "50",
       FEEDBACK_ANALYTICS_SPILL: "/tmp/spill.json",
       OTEL_EXPORTER_OTLP_ENDPOINT: "http://otel:4318",
@@ -175,6 +178,7 @@ describe("proxy settings", () => {
       analytics: false,
       analyticsUrl: "http://a:2",
       recordArguments: true,
+      privacy: "secrets",
       analyticsBuffer: "50",
       analyticsSpill: "/tmp/spill.json",
       otlpEndpoint: "http://otel:4318",
@@ -189,6 +193,7 @@ describe("proxy settings", () => {
       probeTimeout: "10000",
       ssePollAfter: "0",
       recordArguments: false,
+      privacy: "secrets+pii",
       analyticsBuffer: "10000",
     });
     expect(await flagsFor(["--no-missing-tool-reports", "--", "x"], {})).toMatchObject({ missingToolReports: false });

@@ -6,13 +6,15 @@
  * test can provoke them (a 422, a 503 from a locked database).
  */
 import Database from "better-sqlite3";
-import { existsSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { parseFeedback, type FeedbackPayload } from "../../src/feedback/index.js";
+import { LIMITS, parseFeedback, type FeedbackPayload } from "../../src/feedback/index.js";
 import { Outbox } from "../../proxy/outbox.js";
 import { parseUnsentLines } from "../../src/delivery/unsent.js";
 import { type DeliveryResult, Reporter, type ReporterOptions, sidecarDeliverer } from "../../proxy/reporter.js";
+import { request } from "../helpers/http.js";
+import { piiSamples, secretSamples } from "../helpers/secrets.js";
 import { startServe } from "../helpers/serve.js";
 import { tempDir } from "./helpers.js";
 
@@ -204,4 +206,111 @@ describe("Reporter: reports that could not be delivered now are queued and retri
       await sidecar.stop();
     }
   }, 30_000);
+});
+
+describe("Reporter: --privacy before the outbox and the wire", () => {
+  const [, token] = secretSamples(3).find(([rule]) => rule === "github")!;
+  const [, email] = piiSamples(3).find(([rule]) => rule === "email")!;
+  const leaky = (): FeedbackPayload => ({
+    ...payload(),
+    what_i_tried: `called it with token ${token}`,
+    user_goal: `mail ${email}`,
+  });
+
+  /** A deliverer that keeps what it is handed and cannot deliver it now. */
+  function down(scrubs?: boolean) {
+    const handed: FeedbackPayload[] = [];
+    return {
+      handed,
+      deliverer: {
+        ...(scrubs === undefined ? {} : { scrubs }),
+        deliver: async (p: FeedbackPayload): Promise<DeliveryResult> => {
+          handed.push(p);
+          return unreachable;
+        },
+      },
+    };
+  }
+
+  it("scrubs a report (default secrets+pii) before it is sent or kept, and logs which rules fired", async () => {
+    const d = down();
+    const { reporter, outbox, logs } = reporterWith(d.deliverer, { retryBaseMs: 600_000 });
+    expect(await reporter.submit(leaky(), "k-scrub")).toEqual({ recorded: false, kept: true });
+    reporter.stop();
+    expect(d.handed[0]).toMatchObject({
+      what_i_tried: "called it with token [secret:github]",
+      user_goal: "mail [email]",
+    });
+    const line = readFileSync(outbox.path, "utf8");
+    expect(line).not.toContain(token);
+    expect(line).not.toContain(email);
+    expect(outbox.read()[0]!.payload).toMatchObject({
+      what_i_tried: "called it with token [secret:github]",
+      user_goal: "mail [email]",
+    });
+    expect(logs).toContain(
+      "report k-scrub: --privacy secrets+pii replaced github ×1 in what_i_tried; email ×1 in user_goal before it left the proxy",
+    );
+  });
+
+  it("secrets leaves personal data; off keeps the report as written (the sidecar scrubs it on arrival)", async () => {
+    const secrets = reporterWith(down().deliverer, { privacy: "secrets", retryBaseMs: 600_000 });
+    await secrets.reporter.submit(leaky(), "k-secrets");
+    secrets.reporter.stop();
+    expect(secrets.outbox.read()[0]!.payload).toMatchObject({
+      what_i_tried: "called it with token [secret:github]",
+      user_goal: `mail ${email}`,
+    });
+    const d = down();
+    const off = reporterWith(d.deliverer, { privacy: "off", retryBaseMs: 600_000 });
+    await off.reporter.submit(leaky(), "k-off");
+    off.reporter.stop();
+    expect(d.handed[0]).toMatchObject({ what_i_tried: `called it with token ${token}` });
+    expect(off.outbox.read()[0]!.payload).toMatchObject({ user_goal: `mail ${email}` });
+    expect(off.logs.join("\n")).not.toContain("replaced");
+  });
+
+  it("hands a deliverer that scrubs itself (--db) the report as written, and still keeps it scrubbed", async () => {
+    const d = down(true);
+    const { reporter, outbox } = reporterWith(d.deliverer, { retryBaseMs: 600_000 });
+    await reporter.submit(leaky(), "k-db");
+    reporter.stop();
+    expect(d.handed[0]!.what_i_tried).toBe(`called it with token ${token}`);
+    expect(readFileSync(outbox.path, "utf8")).not.toContain(token);
+    expect(outbox.read()[0]!.payload.what_i_tried).toBe("called it with token [secret:github]");
+  });
+
+  it("scrubs outbox lines again on the way out (a shared outbox may hold another proxy's raw lines)", async () => {
+    vi.useFakeTimers();
+    const handed: FeedbackPayload[] = [];
+    const { reporter, outbox } = reporterWith({
+      deliver: async (p) => {
+        handed.push(p);
+        return { ok: true, id: handed.length };
+      },
+    });
+    await outbox.append({ payload: { ...leaky() }, idempotencyKey: "k-raw" });
+    reporter.start();
+    await vi.advanceTimersByTimeAsync(10);
+    await reporter.flush();
+    expect(handed.map((p) => p.what_i_tried)).toEqual(["called it with token [secret:github]"]);
+    expect(outbox.read()).toEqual([]);
+    reporter.stop();
+  });
+
+  it("cuts a field a placeholder pushed past its limit, so a real sidecar still takes the report", async () => {
+    const sidecar = await startServe();
+    try {
+      const tried = `${"a".repeat(LIMITS.what_i_tried - 11)} password=x`;
+      expect(tried).toHaveLength(LIMITS.what_i_tried);
+      const { reporter } = reporterWith(sidecarDeliverer(sidecar.url, undefined));
+      const result = await reporter.submit({ ...payload(), what_i_tried: tried }, "k-long");
+      expect(result).toMatchObject({ recorded: true });
+      const stored = await request(`${sidecar.url}/api/feedback/${(result as { id: number }).id}`);
+      expect(stored.body.what_i_tried).toHaveLength(LIMITS.what_i_tried);
+      expect(stored.body.what_i_tried).toMatch(/ password=\[$/);
+    } finally {
+      await sidecar.stop();
+    }
+  });
 });

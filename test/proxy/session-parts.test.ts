@@ -11,6 +11,7 @@ import type { Frame, RpcId } from "../../proxy/jsonrpc.js";
 import { Outbox } from "../../proxy/outbox.js";
 import { OwnRequests } from "../../proxy/own-requests.js";
 import { Reporter } from "../../proxy/reporter.js";
+import type { PrivacyMode } from "../../src/privacy/index.js";
 import { ToolCatalogue } from "../../proxy/tool-catalogue.js";
 import { tempDir, waitFor } from "./helpers.js";
 
@@ -327,6 +328,7 @@ describe("FeedbackCalls", () => {
     options: {
       missingToolReports?: boolean;
       recordArguments?: boolean;
+      privacy?: PrivacyMode;
       serverName?: string;
       facts?: Partial<SessionFacts>;
     } = {},
@@ -343,6 +345,7 @@ describe("FeedbackCalls", () => {
       outbox: new Outbox(join(tempDir(), "o.log")),
       log: () => undefined,
       timeoutMs: 1000,
+      ...(options.privacy ? { privacy: options.privacy } : {}),
     });
     const facts: SessionFacts = {
       upstreamName: "weather",
@@ -431,10 +434,17 @@ describe("FeedbackCalls", () => {
     expect(tried.scalar).toContain("and arguments that were not an object, but");
     expect(tried.scalar).not.toContain("text,");
 
+    // The values are scrubbed (the reporter's default --privacy, secrets+pii) before the report is built.
     const values = calls({ recordArguments: true });
-    values.f.noticeUnknownTool("lookup", { email: "someone@example.com", limit: 5 }, tools);
+    values.f.noticeUnknownTool("lookup", { email: "someone@example.com", limit: 5, api_key: "k-1" }, tools);
     await waitFor(() => values.delivered.length === 1);
-    expect(values.delivered[0]!.what_i_tried).toContain('and arguments {"email":"someone@example.com","limit":5}');
+    expect(values.delivered[0]!.what_i_tried).toContain(
+      'and arguments {"email":"[email]","limit":5,"api_key":"[secret:key_value]"}',
+    );
+    const raw = calls({ recordArguments: true, privacy: "off" });
+    raw.f.noticeUnknownTool("lookup", { email: "someone@example.com", limit: 5 }, tools);
+    await waitFor(() => raw.delivered.length === 1);
+    expect(raw.delivered[0]!.what_i_tried).toContain('and arguments {"email":"someone@example.com","limit":5}');
   });
 
   it("files no missing-tool report when switched off or while upstream's tools are unknown", async () => {
