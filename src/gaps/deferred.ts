@@ -9,11 +9,10 @@
  * wontfix, or an agent note), the ingest answer waits until the watermark passes the report
  * (at most ECHO_WAIT_MS) and then reads the report's gap. Servers without one answer at once.
  */
-import { existsSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import type { DeferredAssignment } from "../ingest/index.js";
 import type { FeedbackStore, InsertResult } from "../store/index.js";
+import { workerEntry } from "../net/worker-entry.js";
 
 /** How long an ingest answer waits for the worker before it answers without the echo. */
 export const ECHO_WAIT_MS = 2000;
@@ -35,7 +34,15 @@ export interface WorkerConfig {
   idleMs: number;
   /** Reports per backfill or regroup batch. */
   backfillBatch: number;
+  /**
+   * How long a transaction waits for a lock another process holds. Short: the worker retries on
+   * its next tick, and while it waits it holds the write gate an ingest batch may be waiting for.
+   */
   busyTimeoutMs: number;
+  /** The process's write gate (src/store/sql/write-gate.ts), shared with ingestion's writer. */
+  gate?: SharedArrayBuffer | undefined;
+  /** Also keep the full-text index behind ingestion, in batches of this many reports (0: not here). */
+  ftsBatch: number;
 }
 
 export type WorkerIn = { type: "wake" } | { type: "hurry"; id: number } | { type: "stop" };
@@ -51,27 +58,14 @@ export const WORKER_DEFAULTS: Omit<WorkerConfig, "dbPath"> = {
   maxLag: 50_000,
   idleMs: 250,
   backfillBatch: 200,
-  busyTimeoutMs: 5000,
+  busyTimeoutMs: 250,
+  ftsBatch: 0,
 };
 
 interface Waiter {
   id: number;
   resolve: (passed: boolean) => void;
   timer: NodeJS.Timeout;
-}
-
-/**
- * The worker's entry: the compiled .js next to this module (dist/); when this module runs
- * from source (tsx, vitest), the build of the same file in dist/ (a loader passed to a
- * worker's execArgv does not reach it in every host, vitest's forks among them); the .ts
- * under tsx only when nothing is built.
- */
-function workerEntry(): { url: URL; execArgv: string[] } {
-  const sibling = new URL("./grouping-worker.js", import.meta.url);
-  if (existsSync(fileURLToPath(sibling))) return { url: sibling, execArgv: [] };
-  const built = new URL("../../dist/src/gaps/grouping-worker.js", import.meta.url);
-  if (existsSync(fileURLToPath(built))) return { url: built, execArgv: [] };
-  return { url: new URL("./grouping-worker.ts", import.meta.url), execArgv: ["--import", "tsx"] };
 }
 
 export class GroupingWorker implements DeferredAssignment {
@@ -88,7 +82,7 @@ export class GroupingWorker implements DeferredAssignment {
     config: WorkerConfig,
     private readonly log: (line: string) => void,
   ) {
-    const entry = workerEntry();
+    const entry = workerEntry(import.meta.url, "src/gaps", "grouping-worker");
     this.worker = new Worker(entry.url, { workerData: config, execArgv: entry.execArgv });
     this.worker.unref();
     this.assignedUpTo = store.gaps.progress().assigned_upto;

@@ -6,7 +6,7 @@
  * `{type: "progress", assignedUpTo, latestId}`.
  */
 import { parentPort, workerData } from "node:worker_threads";
-import { FeedbackStore } from "../store/index.js";
+import { FeedbackStore, WriteGate } from "../store/index.js";
 import type { WorkerConfig, WorkerIn, WorkerOut } from "./deferred.js";
 
 const config = workerData as WorkerConfig;
@@ -14,7 +14,14 @@ const port = parentPort!;
 const post = (m: WorkerOut): void => port.postMessage(m);
 
 // NORMAL: the assignments are redone from the watermark if a power cut loses the last ones.
-const store = FeedbackStore.open(config.dbPath, { synchronous: "normal", busyTimeoutMs: config.busyTimeoutMs });
+const gate = config.gate ? new WriteGate(config.gate) : undefined;
+const store = FeedbackStore.open(config.dbPath, {
+  synchronous: "normal",
+  busyTimeoutMs: config.busyTimeoutMs,
+  writeGate: gate,
+});
+/** A transaction of ours ends early when an ingest batch waits for the gate. */
+const yieldTo = gate ? () => gate.contended : undefined;
 let stopping = false;
 let timer: NodeJS.Timeout | undefined;
 let lastWake = 0;
@@ -42,7 +49,9 @@ function tick(): void {
   const started = performance.now();
   let more: boolean;
   try {
-    const step = store.gaps.assignPending({ maxReports: config.maxReports, maxMs: config.maxMs });
+    // The full-text index first: a search catches it up itself, but each batch it finds waiting costs it.
+    if (config.ftsBatch > 0) store.indexPending(config.ftsBatch);
+    const step = store.gaps.assignPending({ maxReports: config.maxReports, maxMs: config.maxMs, yieldTo });
     lastLatest = step.latestId;
     if (step.assignedUpTo !== lastPosted) {
       lastPosted = step.assignedUpTo;

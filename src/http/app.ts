@@ -7,7 +7,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { FeedbackStore } from "../store/index.js";
 import { Authenticator, type AuthResult } from "./auth.js";
 import { errorHandler, notFound } from "./errors.js";
-import { type DeferredAssignment, IngestQueue, PrivacyPolicy } from "../ingest/index.js";
+import { type BatchWriter, type DeferredAssignment, IngestQueue, PrivacyPolicy } from "../ingest/index.js";
 import type { PrivacyMode } from "../privacy/index.js";
 import { JSON_TYPES } from "./json-body.js";
 import { autonomyRoutes } from "./routes/autonomy.js";
@@ -42,6 +42,8 @@ export interface AppOptions {
   onFastPath?: ((route: FastPathRoute) => void) | undefined;
   /** Deferred grouping (the store opened with `grouping: "deferred"`): the worker that assigns gaps. */
   deferred?: DeferredAssignment | undefined;
+  /** Ingestion's writes on their own thread (serve on SQLite); absent: on the event loop. */
+  writer?: BatchWriter | undefined;
   /** The dashboard's public address, for the links in alerts (FEEDBACK_PUBLIC_URL). */
   publicUrl?: (() => string) | undefined;
   /** The process's default privacy mode (`serve --privacy` / FEEDBACK_PRIVACY); absent: the saved default. */
@@ -66,7 +68,7 @@ export function createApp(options: AppOptions): AppContext {
   const { store } = options;
   const auth = new Authenticator({ store, masterKey: options.apiKey });
   const privacy = new PrivacyPolicy(store, options.privacy);
-  const queue = new IngestQueue(store, options.deferred, privacy);
+  const queue = new IngestQueue(store, options.deferred, privacy, options.writer);
   const limiter = new IngestLimiter({ limits: options.limits ?? DEFAULT_INGEST_LIMITS, store });
   const ingestQueue = limiter.budgeted(queue);
   const policy: HostPolicy = options.host ?? { bindHost: "127.0.0.1", allowedHosts: [], allowedOrigins: [] };

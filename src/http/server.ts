@@ -9,7 +9,9 @@ import {
   CALL_PURGE_INTERVAL_MS_DEFAULT,
   CALL_RETENTION_DAYS_DEFAULT,
   FeedbackStore,
+  isPostgresUrl,
   ROLLUP_RETENTION_DAYS_DEFAULT,
+  WriteGate,
 } from "../store/index.js";
 import { startCallRetention } from "./calls-retention.js";
 import { createApp, finishApp, type AppContext } from "./app.js";
@@ -17,9 +19,14 @@ import type { IngestLimits } from "./rate-limit.js";
 import { isLoopbackHost } from "./security.js";
 import { groupInBackground } from "../gaps/backfill.js";
 import { GroupingWorker } from "../gaps/deferred.js";
+import { ThreadWriter } from "../ingest/index.js";
 import { DEFAULT_SIDECAR_URL } from "../net/sidecar-address.js";
 
 const FTS_INDEX_INTERVAL_MS = 250;
+/** Reports per full-text indexing transaction in the grouping worker (short, so ingestion is not held up). */
+const FTS_BATCH = 500;
+/** How long an ingest batch waits for a write lock another connection holds before it fails. */
+const INGEST_BUSY_TIMEOUT_MS = 5000;
 
 export interface ServeOptions {
   port: number;
@@ -66,15 +73,28 @@ export interface RunningServer {
 export async function startServer(options: ServeOptions): Promise<RunningServer> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const grouping = options.grouping ?? "deferred";
-  const store = FeedbackStore.open(options.dbPath, { grouping });
-  // The worker also runs any backfill or regroup, off the event loop.
-  const worker = grouping === "deferred" ? GroupingWorker.start(store, { log }) : undefined;
+  const sqlite = !isPostgresUrl(options.dbPath);
+  // SQLite: this process's writers take turns through one gate, ingestion first.
+  const gate = sqlite ? new WriteGate() : undefined;
+  const store = FeedbackStore.open(options.dbPath, { grouping, writeGate: gate });
+  // The worker also runs any backfill or regroup, and keeps the full-text index, off the event loop.
+  const worker =
+    grouping === "deferred"
+      ? GroupingWorker.start(store, { log, config: { gate: gate?.buffer, ftsBatch: sqlite ? FTS_BATCH : 0 } })
+      : undefined;
+  // SQLite: the ingest transactions (and their fsyncs) on a thread of their own. PostgreSQL's
+  // connection already runs on a thread, and inline grouping needs the store's own connection.
+  const writer =
+    worker && sqlite
+      ? await ThreadWriter.start({ dbPath: store.path, busyTimeoutMs: INGEST_BUSY_TIMEOUT_MS, gate: gate?.buffer })
+      : undefined;
   let ownUrl = DEFAULT_SIDECAR_URL;
   const publicUrl = (): string => options.publicUrl ?? ownUrl;
   const context = createApp({
     store,
     publicUrl,
     deferred: worker,
+    writer,
     apiKey: options.apiKey,
     limits: options.limits,
     privacy: options.privacy,
@@ -102,15 +122,18 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const displayHost = options.host.includes(":") ? `[${options.host}]` : options.host;
   ownUrl = `http://${displayHost}:${port}`;
 
-  // Keep the full-text index close behind ingestion (searches also catch it up first).
-  const indexer = setInterval(() => {
-    try {
-      store.indexPending();
-    } catch {
-      // Busy or locked by another process: the next tick or the next search catches up.
-    }
-  }, FTS_INDEX_INTERVAL_MS);
-  indexer.unref();
+  // Keep the full-text index close behind ingestion (searches also catch it up first). The grouping
+  // worker does it when there is one; PostgreSQL's is generated with the row.
+  const indexer =
+    worker || !sqlite
+      ? undefined
+      : setInterval(() => {
+          try {
+            store.indexPending();
+          } catch {
+            // Busy or locked by another process: the next tick or the next search catches up.
+          }
+        }, FTS_INDEX_INTERVAL_MS).unref();
 
   // An existing database (or an interrupted regroup) is grouped in the background, from its watermark.
   const backfill = worker ? undefined : groupInBackground(store, { log });
@@ -166,7 +189,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
         autonomy.stop();
         retention.stop();
         server.close(() => {
-          void Promise.all([worker?.stop(), alertsStopped]).then(() => {
+          void Promise.all([writer?.stop(), worker?.stop(), alertsStopped]).then(() => {
             store.close();
             resolve();
           });

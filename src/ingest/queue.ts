@@ -4,6 +4,12 @@
  * caller is answered only after its transaction has committed. Both front
  * ends (REST and MCP over HTTP) share one queue per process.
  *
+ * `serve` on SQLite writes on a thread of its own (src/ingest/writer-thread.ts): each turn's
+ * batch is sent at once, and the batches that queue up while the writer commits go into its
+ * next transaction, so the event loop never waits for a disk or a lock. Otherwise (PostgreSQL,
+ * whose connection has its own thread already; inline grouping; the MCP front end's tests) the
+ * batch is written here, through the store.
+ *
  * With deferred grouping (`serve`) the reports are stored without a gap; `deferred` wakes the
  * grouping worker and, where a known-gap echo may apply, holds the answer until the report
  * has its gap (src/gaps/deferred.ts).
@@ -14,6 +20,7 @@
 import type { FeedbackPayload } from "../feedback/index.js";
 import type { FeedbackStore, InsertResult, NewReport } from "../store/index.js";
 import { PrivacyPolicy, type ScrubbedInsert } from "./privacy.js";
+import type { BatchWriter } from "./writer-thread.js";
 
 /** What the queue needs from deferred grouping (implemented by src/gaps/deferred.ts). */
 export interface DeferredAssignment {
@@ -24,20 +31,13 @@ export interface DeferredAssignment {
 interface Pending {
   payload: FeedbackPayload;
   idempotencyKey: string | undefined;
-  /** Set once scrubbed (a batch that meets a taken lock is retried without scrubbing again). */
-  scrubbed?: NewReport;
   resolve: (r: ScrubbedInsert) => void;
   reject: (e: unknown) => void;
 }
 
-/** How long a batch retries a write lock the grouping worker holds before it waits for it (blocking). */
-const LOCK_RETRY_MS = 50;
-
 export class IngestQueue {
   private pending: Pending[] = [];
   private scheduled = false;
-  /** When the batch being retried first found the write lock taken. */
-  private lockedSince: number | undefined;
 
   private readonly privacy: PrivacyPolicy;
 
@@ -46,6 +46,8 @@ export class IngestQueue {
     private readonly deferred?: DeferredAssignment,
     /** Default: the saved privacy setting, else secrets+pii. */
     privacy?: PrivacyPolicy,
+    /** Writes on another thread (src/ingest/writer-thread.ts); absent: on this one, through `store`. */
+    private readonly writer?: BatchWriter,
   ) {
     this.privacy = privacy ?? new PrivacyPolicy(store);
   }
@@ -65,40 +67,41 @@ export class IngestQueue {
     const batch = this.pending;
     this.pending = [];
     if (batch.length === 0) return;
-    try {
-      const fresh = batch.filter((p) => p.scrubbed === undefined);
-      if (fresh.length > 0) {
-        const scrubbed = this.privacy.scrub(fresh);
-        fresh.forEach((p, i) => {
-          p.scrubbed = scrubbed[i];
-        });
-      }
-      const items = batch.map((p) => p.scrubbed!);
-      // With a grouping worker writing too, a taken lock is retried on a later turn (requests keep
-      // being read meanwhile and join the batch) rather than blocking the event loop on it.
-      const waited = this.lockedSince !== undefined && Date.now() - this.lockedSince > LOCK_RETRY_MS;
-      const results = this.deferred && !waited ? this.store.tryInsertMany(items) : this.store.insertMany(items);
-      if (results === undefined) {
-        this.lockedSince ??= Date.now();
-        this.pending = [...batch, ...this.pending];
-        this.scheduled = true;
-        setTimeout(() => this.flush(), 1);
-        return;
-      }
-      this.lockedSince = undefined;
-      const deferred = this.deferred;
-      if (deferred) deferred.committed();
-      batch.forEach((p, i) => {
-        const r: ScrubbedInsert = { ...results[i]!, redactions: [...(p.scrubbed!.redactions ?? [])] };
-        if (deferred && r.gap_id === null)
-          deferred
-            .settle(r, p.payload.server_name)
-            .then((settled) => p.resolve({ ...settled, redactions: r.redactions }), p.reject);
-        else p.resolve(r);
-      });
-    } catch (err) {
-      this.lockedSince = undefined;
+    const fail = (err: unknown): void => {
       for (const p of batch) p.reject(err);
+    };
+    let items: NewReport[];
+    try {
+      items = this.privacy.scrub(batch);
+    } catch (err) {
+      fail(err);
+      return;
     }
+    if (this.writer) {
+      this.writer.write(items).then((results) => this.answer(batch, items, results), fail);
+      return;
+    }
+    let results: InsertResult[];
+    try {
+      results = this.store.insertMany(items);
+    } catch (err) {
+      fail(err);
+      return;
+    }
+    this.answer(batch, items, results);
+  }
+
+  /** The batch has committed: answer each caller (after its gap, where an echo may apply). */
+  private answer(batch: Pending[], items: NewReport[], results: InsertResult[]): void {
+    const deferred = this.deferred;
+    if (deferred) deferred.committed();
+    batch.forEach((p, i) => {
+      const r: ScrubbedInsert = { ...results[i]!, redactions: [...(items[i]!.redactions ?? [])] };
+      if (deferred && r.gap_id === null)
+        deferred
+          .settle(r, p.payload.server_name)
+          .then((settled) => p.resolve({ ...settled, redactions: r.redactions }), p.reject);
+      else p.resolve(r);
+    });
   }
 }

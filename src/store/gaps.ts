@@ -392,12 +392,12 @@ export class GapStore {
   /**
    * One step of the live assignment (deferred grouping): the reports stored after the
    * `assigned_upto` watermark, in id order, join their gaps in one short transaction (at most
-   * `maxReports`, and no more reports once `maxMs` have passed inside it), and the watermark
-   * moves in the same transaction, so a kill loses nothing. Signatures are computed before the
-   * write lock is taken (reports never change and signatures are pure), so the lock is held for
-   * the lookups and writes only.
+   * `maxReports`, and no more reports once `maxMs` have passed inside it or `yieldTo` says another
+   * writer waits), and the watermark moves in the same transaction, so a kill loses nothing.
+   * Signatures are computed before the write lock is taken (reports never change and signatures
+   * are pure), so the lock is held for the lookups and writes only.
    */
-  assignPending(limits: { maxReports?: number; maxMs?: number } = {}): AssignStep {
+  assignPending(limits: { maxReports?: number; maxMs?: number; yieldTo?: () => boolean } = {}): AssignStep {
     const maxReports = limits.maxReports ?? 200;
     const maxMs = limits.maxMs ?? 25;
     const head = this.stmt(
@@ -438,7 +438,7 @@ export class GapStore {
         let processed = 0;
         let assigned = 0;
         for (let i = 0; i < rows.length; i++) {
-          if (processed > 0 && performance.now() - started > maxMs) break;
+          if (processed > 0 && (performance.now() - started > maxMs || limits.yieldTo?.())) break;
           const row = rows[i]!;
           if (open.has(row.id)) {
             const signature = signatures[i] ?? signatureOf(row);

@@ -10,6 +10,7 @@ export { STATS_DAYS_MAX, statsDaysArg } from "./stats-input.js";
 export { reportBytes, storedBytesSince } from "./ingest-bytes.js";
 export { GapStore } from "./gaps.js";
 export { displayLocation, isPostgresUrl } from "./sql/db.js";
+export { WriteGate } from "./sql/write-gate.js";
 export { PgError } from "./sql/pg-sync.js";
 export * from "./gap-filters.js";
 export type * from "./gap-types.js";

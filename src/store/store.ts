@@ -20,16 +20,9 @@ import type { ReportFilter, ReportStatus } from "./filters.js";
 import { forgetKeyPresence } from "./auth-store.js";
 import { migrate } from "./migrations.js";
 import { migratePg } from "./migrations-pg.js";
-import {
-  displayLocation,
-  isPostgresUrl,
-  type SqlDb,
-  type Statement,
-  sqliteDb,
-  statementCache,
-  valuesList,
-} from "./sql/db.js";
+import { displayLocation, isPostgresUrl, type SqlDb, sqliteDb, statementCache, valuesList } from "./sql/db.js";
 import { INGEST_LOCK_KEY, PgDb } from "./sql/pg-db.js";
+import type { WriteGate } from "./sql/write-gate.js";
 import { AssignBatch, GapStore, groupedReport } from "./gaps.js";
 import type { EvidenceRow } from "./gap-analyses.js";
 import type { InsertResult } from "./gap-types.js";
@@ -76,6 +69,8 @@ export interface OpenOptions {
    * FULL commit of any connection makes it durable.
    */
   synchronous?: "full" | "normal";
+  /** SQLite: this process's writers take turns through it (src/store/sql/write-gate.ts). */
+  writeGate?: WriteGate | undefined;
 }
 
 /** A reports row as SQLite returns it: json_list fields are still JSON text. */
@@ -239,7 +234,6 @@ export class FeedbackStore {
     private readonly readonly: boolean,
     /** See OpenOptions.grouping. */
     readonly grouping: "inline" | "deferred",
-    private readonly busyTimeoutMs: number,
   ) {
     this.db = db;
     this.path = path;
@@ -264,12 +258,11 @@ export class FeedbackStore {
           );
         throw err;
       }
-      return new FeedbackStore(pg, path, options.readonly ?? false, options.grouping ?? "inline", 0);
+      return new FeedbackStore(pg, path, options.readonly ?? false, options.grouping ?? "inline");
     }
     if (path !== ":memory:" && !options.readonly) mkdirSync(dirname(path), { recursive: true });
     const db = new Database(path, { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false });
-    const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
-    db.pragma(`busy_timeout = ${busyTimeoutMs}`);
+    db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
     if (!options.readonly) {
       db.pragma("journal_mode = WAL");
       // FULL: a commit is fsynced before we answer, so a 2xx survives power loss, not only a crash.
@@ -277,9 +270,9 @@ export class FeedbackStore {
       db.pragma("foreign_keys = ON");
       migrate(db);
     }
-    const sql = sqliteDb(db);
+    const sql = sqliteDb(db, options.writeGate);
     checkSchema(sql);
-    return new FeedbackStore(sql, path, options.readonly ?? false, options.grouping ?? "inline", busyTimeoutMs);
+    return new FeedbackStore(sql, path, options.readonly ?? false, options.grouping ?? "inline");
   }
 
   close(): void {
@@ -415,26 +408,6 @@ export class FeedbackStore {
         return { id, created: false, ...this.gaps.echoForReport(id) };
       });
     })(items);
-  }
-
-  /**
-   * `insertMany` without waiting for a write lock another connection holds (the grouping
-   * worker's short transactions): undefined when the lock is taken, so the caller can try again
-   * on a later turn of the event loop instead of blocking it.
-   */
-  tryInsertMany(items: NewReport[]): InsertResult[] | undefined {
-    const sqlite = this.db.sqlite;
-    // PostgreSQL: deferred ingestion takes no write lock; inline grouping waits for it (server-side).
-    if (!sqlite) return this.insertMany(items);
-    sqlite.pragma("busy_timeout = 0");
-    try {
-      return this.insertMany(items);
-    } catch (err) {
-      if ((err as { code?: unknown }).code === "SQLITE_BUSY") return undefined;
-      throw err;
-    } finally {
-      sqlite.pragma(`busy_timeout = ${this.busyTimeoutMs}`);
-    }
   }
 
   getReport(id: number): Report | undefined {

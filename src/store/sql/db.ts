@@ -9,6 +9,7 @@
  * runs in a worker thread and the store waits on it (see pg-sync.ts).
  */
 import type Database from "better-sqlite3";
+import type { WriteGate } from "./write-gate.js";
 
 export type Dialect = "sqlite" | "postgres";
 
@@ -50,15 +51,22 @@ export interface SqlDb {
   readonly sqlite?: Database.Database;
 }
 
-/** better-sqlite3 as a SqlDb (its own API is a superset). */
-export function sqliteDb(db: Database.Database): SqlDb {
+/** better-sqlite3 as a SqlDb (its own API is a superset); with a gate, IMMEDIATE transactions take turns through it. */
+export function sqliteDb(db: Database.Database, gate?: WriteGate): SqlDb {
   return {
     dialect: "sqlite",
     get open() {
       return db.open;
     },
     prepare: (sql) => db.prepare(sql) as unknown as Statement,
-    transaction: <A extends unknown[], R>(fn: (...args: A) => R) => db.transaction(fn) as unknown as Transaction<A, R>,
+    transaction: <A extends unknown[], R>(fn: (...args: A) => R) => {
+      const t = db.transaction(fn) as unknown as Transaction<A, R>;
+      if (!gate) return t;
+      const gated = ((...args: A) => t(...args)) as Transaction<A, R>;
+      gated.deferred = (...args: A) => t.deferred(...args);
+      gated.immediate = (...args: A) => gate.hold(() => t.immediate(...args));
+      return gated;
+    },
     snapshot: <R>(fn: () => R) => (db.inTransaction ? fn() : db.transaction(fn).deferred()),
     exec: (sql) => {
       db.exec(sql);

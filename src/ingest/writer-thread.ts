@@ -1,0 +1,113 @@
+/**
+ * Ingestion's writes on their own thread (SQLite, `serve`): a worker with its own connection
+ * (src/ingest/writer-worker.ts) runs each batch's transaction and its fsync, while the main
+ * thread goes on reading, validating and scrubbing the next requests. The queue keeps one batch
+ * in flight, so what arrives meanwhile joins the next one: the slower the disk, the larger the
+ * batches and the fewer the fsyncs. The worker waits for a write lock another connection holds
+ * (its busy timeout) without blocking the event loop.
+ */
+import { Worker } from "node:worker_threads";
+import { workerEntry } from "../net/worker-entry.js";
+import { type InsertResult, type NewReport, StoreError } from "../store/index.js";
+
+/** The worker's settings (workerData). */
+export interface WriterConfig {
+  dbPath: string;
+  busyTimeoutMs: number;
+  /** The process's write gate (src/store/sql/write-gate.ts): ingestion takes it with priority. */
+  gate?: SharedArrayBuffer | undefined;
+}
+
+export type WriterIn = { type: "write"; id: number; items: NewReport[] } | { type: "stop" };
+export type WriterOut =
+  | { type: "written"; id: number; results: InsertResult[] }
+  /** `store`: a StoreError (a 4xx with its code); otherwise the database failed (`name` SqliteError: a 503). */
+  | { type: "failed"; id: number; store: boolean; name: string; code: string; message: string }
+  | { type: "ready" };
+
+/** Writes batches of reports, each in one transaction, resolving once it has committed. */
+export interface BatchWriter {
+  write(items: NewReport[]): Promise<InsertResult[]>;
+}
+
+/** The database's error as thrown in the worker: its name (SqliteError) and code keep their HTTP mapping. */
+function threadError(m: { name: string; code: string; message: string }): Error {
+  const err = Object.assign(new Error(m.message), { code: m.code });
+  err.name = m.name;
+  return err;
+}
+
+interface InFlight {
+  resolve: (results: InsertResult[]) => void;
+  reject: (err: Error) => void;
+}
+
+export class ThreadWriter implements BatchWriter {
+  private readonly worker: Worker;
+  private readonly inFlight = new Map<number, InFlight>();
+  private nextId = 1;
+  private failure: Error | undefined;
+  private readonly exited: Promise<void>;
+
+  private constructor(config: WriterConfig) {
+    const entry = workerEntry(import.meta.url, "src/ingest", "writer-worker");
+    this.worker = new Worker(entry.url, { workerData: config, execArgv: entry.execArgv });
+    this.worker.on("message", (m: WriterOut) => this.answer(m));
+    this.worker.on("error", (err) => this.fail(new Error(`the ingestion writer thread failed: ${err.message}`)));
+    this.exited = new Promise((resolve) => {
+      this.worker.once("exit", () => {
+        this.fail(new Error("the ingestion writer thread has stopped"));
+        resolve();
+      });
+    });
+  }
+
+  /** Start the writer on `dbPath` (already migrated by the caller's own connection); resolves once it is open. */
+  static async start(config: WriterConfig): Promise<ThreadWriter> {
+    const writer = new ThreadWriter(config);
+    await new Promise<void>((resolve, reject) => {
+      const onMessage = (m: WriterOut): void => {
+        if (m.type !== "ready") return;
+        writer.worker.off("message", onMessage);
+        writer.worker.off("exit", onExit);
+        resolve();
+      };
+      const onExit = (): void => reject(writer.failure ?? new Error("the ingestion writer thread did not start"));
+      writer.worker.on("message", onMessage);
+      writer.worker.once("exit", onExit);
+    });
+    return writer;
+  }
+
+  write(items: NewReport[]): Promise<InsertResult[]> {
+    if (this.failure) return Promise.reject(this.failure);
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.inFlight.set(id, { resolve, reject });
+      this.worker.postMessage({ type: "write", id, items } satisfies WriterIn);
+    });
+  }
+
+  /** Finish the batches already sent, close the worker's connection, and end the thread. */
+  async stop(): Promise<void> {
+    if (this.failure === undefined) this.worker.postMessage({ type: "stop" } satisfies WriterIn);
+    const timer = setTimeout(() => void this.worker.terminate(), 5000);
+    await this.exited;
+    clearTimeout(timer);
+  }
+
+  private answer(m: WriterOut): void {
+    if (m.type === "ready") return;
+    const waiting = this.inFlight.get(m.id);
+    if (!waiting) return;
+    this.inFlight.delete(m.id);
+    if (m.type === "written") waiting.resolve(m.results);
+    else waiting.reject(m.store ? new StoreError(m.code, m.message) : threadError(m));
+  }
+
+  private fail(err: Error): void {
+    this.failure ??= err;
+    for (const w of this.inFlight.values()) w.reject(this.failure);
+    this.inFlight.clear();
+  }
+}

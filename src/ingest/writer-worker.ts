@@ -1,0 +1,63 @@
+/**
+ * The ingestion writer's thread (started by src/ingest/writer-thread.ts; not imported by
+ * anything else): its own connection, synchronous=FULL like the main one, so a batch is on disk
+ * before its answers go out. Group commit: the batches that queued up while a transaction ran
+ * are written together in the next one (one fsync), in the order they were sent.
+ */
+import { parentPort, receiveMessageOnPort, workerData } from "node:worker_threads";
+import { FeedbackStore, type InsertResult, StoreError, WriteGate } from "../store/index.js";
+import type { WriterConfig, WriterIn, WriterOut } from "./writer-thread.js";
+
+type Write = Extract<WriterIn, { type: "write" }>;
+
+const config = workerData as WriterConfig;
+const port = parentPort!;
+const post = (m: WriterOut): void => port.postMessage(m);
+
+const store = FeedbackStore.open(config.dbPath, {
+  grouping: "deferred",
+  busyTimeoutMs: config.busyTimeoutMs,
+  writeGate: config.gate ? new WriteGate(config.gate, true, config.busyTimeoutMs) : undefined,
+});
+// Checkpoints run on the other connections' commits (the grouping worker commits often), so an
+// ingest commit never also copies the WAL back into the database file.
+store.db.sqlite?.pragma("wal_autocheckpoint = 0");
+post({ type: "ready" });
+
+port.on("message", (first: WriterIn) => {
+  const writes: Write[] = [];
+  let stop = false;
+  for (let m: WriterIn | undefined = first; m !== undefined; ) {
+    if (m.type === "stop") stop = true;
+    else writes.push(m);
+    m = (receiveMessageOnPort(port)?.message as WriterIn | undefined) ?? undefined;
+  }
+  if (writes.length > 0) write(writes);
+  if (stop) {
+    store.close();
+    port.close();
+  }
+});
+
+function write(writes: Write[]): void {
+  let results: InsertResult[];
+  try {
+    results = store.insertMany(writes.flatMap((w) => w.items));
+  } catch (err) {
+    // Written one by one, so one batch's failure is only its own.
+    if (writes.length > 1) for (const w of writes) write([w]);
+    else failed(writes[0]!.id, err);
+    return;
+  }
+  let at = 0;
+  for (const w of writes) {
+    post({ type: "written", id: w.id, results: results.slice(at, at + w.items.length) });
+    at += w.items.length;
+  }
+}
+
+function failed(id: number, err: unknown): void {
+  const code = String((err as { code?: unknown }).code ?? "internal");
+  const { name, message } = err instanceof Error ? err : new Error(String(err));
+  post({ type: "failed", id, store: err instanceof StoreError, name, code, message });
+}
