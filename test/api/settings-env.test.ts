@@ -1,6 +1,6 @@
 /** PUT /api/settings and the `.env` beside the database, against a real `patchworkmcp serve`. */
 import { readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { request } from "../helpers/http.js";
 import { startServe, type ServeProcess } from "../helpers/serve.js";

@@ -1,15 +1,8 @@
-/**
- * /api/gaps and the gap parts of /api/feedback against a real `serve` child
- * process: scopes on every route, bad input, the known-gap echo on both
- * ingest paths (fast path and express), gap_id on every report surface.
- * Requires `npm run build`.
- */
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FeedbackStore } from "../../src/store/index.js";
 import { request } from "../helpers/http.js";
 import { gapIdOf as waitGapId } from "../helpers/gaps.js";
-import { startServe, tempDir, type ServeProcess, testDbPath } from "../helpers/serve.js";
+import { startServe, type ServeProcess, testDbPath } from "../helpers/serve.js";
 
 let server: ServeProcess;
 const keys: Record<"ingest" | "read" | "admin", string> = { ingest: "", read: "", admin: "" };

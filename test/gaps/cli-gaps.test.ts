@@ -1,9 +1,8 @@
 /** `patchworkmcp gaps list|show|regroup` as a real child process on a real file. Requires `npm run build`. */
 import { spawn } from "node:child_process";
-import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { FeedbackStore } from "../../src/store/index.js";
-import { CLI, tempDir, testDbPath } from "../helpers/serve.js";
+import { CLI, testDbPath } from "../helpers/serve.js";
 
 function run(
   args: string[],

@@ -6,13 +6,12 @@
  */
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { startServer } from "../../src/http/server.js";
 import { FeedbackStore } from "../../src/store/index.js";
 import { gapConsistency, gapIdOf, groupingSettled } from "../helpers/gaps.js";
 import { request } from "../helpers/http.js";
-import { openRawDb, startServe, tempDir, testDbPath, type ServeProcess } from "../helpers/serve.js";
+import { startServe, testDbPath, type ServeProcess } from "../helpers/serve.js";
 
 const running: ServeProcess[] = [];
 afterEach(async () => {

@@ -6,13 +6,12 @@
  */
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import MarkdownIt from "markdown-it";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FEEDBACK_REPLIES, recordedReply } from "../../src/feedback/index.js";
 import { FeedbackStore } from "../../src/store/index.js";
 import { httpClient, textOf } from "../mcp/helpers.js";
 import { groupingSettled } from "../helpers/gaps.js";
-import { startServe, tempDir, type ServeProcess, testDbPath } from "../helpers/serve.js";
+import { startServe, type ServeProcess, testDbPath } from "../helpers/serve.js";
 
 const md = new MarkdownIt();
 let server: ServeProcess;

@@ -1,14 +1,7 @@
-/**
- * The gap store on real SQLite files: assignment at ingest, human decisions
- * that a regroup never undoes, regression, history, bad inputs. Assertions
- * hold for any reasonable grouping engine (identical and templated texts
- * together, unrelated needs on different tools apart, never across servers).
- */
-import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import type { FeedbackPayload } from "../../src/feedback/index.js";
 import { FeedbackStore, StoreError } from "../../src/store/index.js";
-import { tempDir, testDbPath } from "../helpers/serve.js";
+import { testDbPath } from "../helpers/serve.js";
 
 const stores: FeedbackStore[] = [];
 afterEach(() => {

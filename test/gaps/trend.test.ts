@@ -1,15 +1,9 @@
-/**
- * The dashboard's gap helpers: sparklines and "this week vs last week", on a
- * real SQLite store whose reports were stored at faked dates, and over REST
- * (scopes, bad input) against a real `serve` child. Requires `npm run build`.
- */
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { parseFeedback } from "../../src/feedback/index.js";
 import { gapSparklines, gapTrend, SPARKLINE_MAX_IDS } from "../../src/gaps/trend.js";
 import { FeedbackStore } from "../../src/store/index.js";
 import { request } from "../helpers/http.js";
-import { startServe, tempDir, type ServeProcess, testDbPath } from "../helpers/serve.js";
+import { startServe, type ServeProcess, testDbPath } from "../helpers/serve.js";
 
 const DAY = 86_400_000;
 const REAL_NOW = Date.now();

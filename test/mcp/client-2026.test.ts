@@ -17,7 +17,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FeedbackStore } from "../../src/store/index.js";
 import { fixture } from "../fixtures/build.js";
-import { CLI, REPO_ROOT, type ServeProcess, startServe, tempDir, testDbPath } from "../helpers/serve.js";
+import { CLI, REPO_ROOT, type ServeProcess, startServe, testDbPath } from "../helpers/serve.js";
 import { seed } from "./helpers.js";
 
 const PYTHON = join(REPO_ROOT, "drop-ins/python/.venv/bin/python");

@@ -5,13 +5,12 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { join } from "node:path";
 import { Authenticator } from "../../src/auth/index.js";
 import { GAP_TYPES, RESOLUTIONS, type FeedbackPayload } from "../../src/feedback/index.js";
 import { IngestQueue } from "../../src/ingest/index.js";
 import { type McpHttpEndpoint, type McpHttpOptions, mcpEndpoint } from "../../src/mcp/http.js";
 import { FeedbackStore } from "../../src/store/index.js";
-import { CLI, tempDir, testDbPath } from "../helpers/serve.js";
+import { CLI, testDbPath } from "../helpers/serve.js";
 
 export const SERVERS = ["billing", "calendar", "search"] as const;
 export const CLIENTS = ["cursor", "claude-code"] as const;

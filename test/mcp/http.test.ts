@@ -6,11 +6,10 @@ import { StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamable
 import { LATEST_PROTOCOL_VERSION } from "@modelcontextprotocol/sdk/types.js";
 import { request } from "node:http";
 import { networkInterfaces } from "node:os";
-import { join } from "node:path";
 import { groupingSettled } from "../helpers/gaps.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FeedbackStore } from "../../src/store/index.js";
-import { startServe, tempDir, type ServeProcess, testDbPath } from "../helpers/serve.js";
+import { startServe, type ServeProcess, testDbPath } from "../helpers/serve.js";
 import { httpClient, INIT, rawMcp, openRawSession, seed, textOf, walk, type RawOptions } from "./helpers.js";
 
 const TOTAL = 500;

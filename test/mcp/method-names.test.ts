@@ -1,12 +1,6 @@
-/**
- * JSON-RPC method names are client text: one named like an Object.prototype
- * property (`constructor`, `toString`, `__proto__`) is an unknown method, not
- * a scope the key lacks (the scope table is looked up by own keys only).
- */
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FeedbackStore } from "../../src/store/index.js";
-import { startServe, tempDir, type ServeProcess, testDbPath } from "../helpers/serve.js";
+import { startServe, type ServeProcess, testDbPath } from "../helpers/serve.js";
 import { openRawSession, rawMcp } from "./helpers.js";
 
 let serve: ServeProcess;

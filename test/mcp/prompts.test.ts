@@ -7,11 +7,10 @@
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import { ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createReportServer } from "../../src/mcp/server.js";
 import { FeedbackStore } from "../../src/store/index.js";
-import { tempDir, testDbPath } from "../helpers/serve.js";
+import { testDbPath } from "../helpers/serve.js";
 import { seed, stdioClient, type StdioSession, walk } from "./helpers.js";
 
 const TOTAL = 300;

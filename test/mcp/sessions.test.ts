@@ -1,16 +1,8 @@
-/**
- * Session housekeeping of the /mcp endpoint, mounted in-process on a real
- * loopback HTTP server with a real SQLite file: idle sessions are reaped
- * (fake timers drive the reaper and the clock), sessions with an open stream
- * are not, a full table makes room, and closing the server stops the reaper
- * and closes every session.
- */
-import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { startServer } from "../../src/http/server.js";
 import type { McpHttpOptions } from "../../src/mcp/http.js";
 import { FeedbackStore } from "../../src/store/index.js";
-import { tempDir, testDbPath } from "../helpers/serve.js";
+import { testDbPath } from "../helpers/serve.js";
 import { type Mounted, mountEndpoint, openRawSession, rawMcp } from "./helpers.js";
 
 const IDLE_MS = 300;

@@ -4,11 +4,10 @@
  */
 import { ErrorCode, McpError, EmptyResultSchema } from "@modelcontextprotocol/sdk/types.js";
 import { spawn } from "node:child_process";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FEEDBACK_REPLIES, feedbackToolDefinition } from "../../src/feedback/index.js";
 import { FeedbackStore } from "../../src/store/index.js";
-import { CLI, startServe, tempDir, type ServeProcess, testDbPath } from "../helpers/serve.js";
+import { CLI, startServe, type ServeProcess, testDbPath } from "../helpers/serve.js";
 import {
   seed,
   seededDay,
