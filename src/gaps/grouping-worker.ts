@@ -44,13 +44,27 @@ function schedule(ms: number, asIdle = false): void {
   }, ms);
 }
 
+/** A failure here (other than a lock) is logged once and does not hold up the grouping. */
+let lastIndexError = "";
+function indexText(): void {
+  try {
+    store.indexPending(config.ftsBatch);
+    lastIndexError = "";
+  } catch (err) {
+    const message = (err as Error).message;
+    if (isBusy(err) || message === lastIndexError) return;
+    lastIndexError = message;
+    post({ type: "log", line: `patchworkmcp: full-text indexing: ${message}` });
+  }
+}
+
 function tick(): void {
   if (stopping) return;
   const started = performance.now();
   let more: boolean;
   try {
     // The full-text index first: a search catches it up itself, but each batch it finds waiting costs it.
-    if (config.ftsBatch > 0) store.indexPending(config.ftsBatch);
+    if (config.ftsBatch > 0) indexText();
     const step = store.gaps.assignPending({ maxReports: config.maxReports, maxMs: config.maxMs, yieldTo });
     lastLatest = step.latestId;
     if (step.assignedUpTo !== lastPosted) {

@@ -6,6 +6,7 @@ import type { PrivacyMode } from "../privacy/modes.js";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import {
+  BUSY_TIMEOUT_MS_DEFAULT,
   CALL_PURGE_INTERVAL_MS_DEFAULT,
   CALL_RETENTION_DAYS_DEFAULT,
   FeedbackStore,
@@ -25,8 +26,6 @@ import { DEFAULT_SIDECAR_URL } from "../net/sidecar-address.js";
 const FTS_INDEX_INTERVAL_MS = 250;
 /** Reports per full-text indexing transaction in the grouping worker (short, so ingestion is not held up). */
 const FTS_BATCH = 500;
-/** How long an ingest batch waits for a write lock another connection holds before it fails. */
-const INGEST_BUSY_TIMEOUT_MS = 5000;
 
 export interface ServeOptions {
   port: number;
@@ -86,7 +85,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   // connection already runs on a thread, and inline grouping needs the store's own connection.
   const writer =
     worker && sqlite
-      ? await ThreadWriter.start({ dbPath: store.path, busyTimeoutMs: INGEST_BUSY_TIMEOUT_MS, gate: gate?.buffer })
+      ? await ThreadWriter.start({ dbPath: store.path, busyTimeoutMs: BUSY_TIMEOUT_MS_DEFAULT, gate: gate?.buffer })
       : undefined;
   let ownUrl = DEFAULT_SIDECAR_URL;
   const publicUrl = (): string => options.publicUrl ?? ownUrl;

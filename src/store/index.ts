@@ -1,5 +1,5 @@
 /** Public surface of the store. */
-export { FeedbackStore, StoreError, STATS_DAYS_DEFAULT } from "./store.js";
+export { BUSY_TIMEOUT_MS_DEFAULT, FeedbackStore, StoreError, STATS_DAYS_DEFAULT } from "./store.js";
 export type { OpenOptions } from "./store.js";
 export * from "./filters.js";
 export type * from "./types.js";

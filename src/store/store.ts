@@ -52,6 +52,9 @@ export class StoreError extends Error {
   }
 }
 
+/** How long a writer waits on a lock another connection holds, unless OpenOptions says otherwise. */
+export const BUSY_TIMEOUT_MS_DEFAULT = 5000;
+
 export interface OpenOptions {
   /** Open read-only (the stdio MCP server reading a file `serve` writes). */
   readonly?: boolean;
@@ -262,7 +265,7 @@ export class FeedbackStore {
     }
     if (path !== ":memory:" && !options.readonly) mkdirSync(dirname(path), { recursive: true });
     const db = new Database(path, { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false });
-    db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
+    db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? BUSY_TIMEOUT_MS_DEFAULT}`);
     if (!options.readonly) {
       db.pragma("journal_mode = WAL");
       // FULL: a commit is fsynced before we answer, so a 2xx survives power loss, not only a crash.
