@@ -70,25 +70,13 @@ export class IngestQueue {
     const fail = (err: unknown): void => {
       for (const p of batch) p.reject(err);
     };
-    let items: NewReport[];
     try {
-      items = this.privacy.scrub(batch);
+      const items = this.privacy.scrub(batch);
+      if (this.writer) this.writer.write(items).then((results) => this.answer(batch, items, results), fail);
+      else this.answer(batch, items, this.store.insertMany(items));
     } catch (err) {
       fail(err);
-      return;
     }
-    if (this.writer) {
-      this.writer.write(items).then((results) => this.answer(batch, items, results), fail);
-      return;
-    }
-    let results: InsertResult[];
-    try {
-      results = this.store.insertMany(items);
-    } catch (err) {
-      fail(err);
-      return;
-    }
-    this.answer(batch, items, results);
   }
 
   /** The batch has committed: answer each caller (after its gap, where an echo may apply). */

@@ -152,26 +152,26 @@ export class PgDb implements SqlDb {
   }
 
   snapshot<R>(fn: () => R): R {
-    if (this.depth > 0) return fn();
-    this.conn.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+    return this.depth > 0 ? fn() : this.outermost("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", fn);
+  }
+
+  /** `fn` in a transaction of its own, begun with `begin`: committed, or rolled back when it throws. */
+  private outermost<R>(begin: string, fn: () => R): R {
+    this.conn.query(begin);
     this.depth = 1;
     try {
       const out = fn();
       this.conn.query("COMMIT");
       return out;
     } catch (err) {
-      this.rollback();
+      try {
+        this.conn.query("ROLLBACK");
+      } catch {
+        // the connection is gone: the server rolls the transaction back itself
+      }
       throw err;
     } finally {
       this.depth = 0;
-    }
-  }
-
-  private rollback(): void {
-    try {
-      this.conn.query("ROLLBACK");
-    } catch {
-      // the connection is gone: the server rolls the transaction back itself
     }
   }
 
@@ -193,19 +193,10 @@ export class PgDb implements SqlDb {
           this.depth--;
         }
       }
-      this.conn.query("BEGIN");
-      this.depth = 1;
-      try {
+      return this.outermost("BEGIN", () => {
         if (lock) this.conn.query(`SELECT pg_advisory_xact_lock(${WRITE_LOCK_KEY})`);
-        const out = fn(...args);
-        this.conn.query("COMMIT");
-        return out;
-      } catch (err) {
-        this.rollback();
-        throw err;
-      } finally {
-        this.depth = 0;
-      }
+        return fn(...args);
+      });
     };
     const t = ((...args: A) => run(false, args)) as Transaction<A, R>;
     t.immediate = (...args: A) => run(true, args);
