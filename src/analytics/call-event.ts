@@ -86,3 +86,9 @@ export const callBatchSchema = z
   })
   .refine((b) => b.calls.length + b.rollups.length > 0, { message: "send at least one call or rollup" });
 export type CallBatch = z.infer<typeof callBatchSchema>;
+
+/** Several batches as one (group commit): their events and rollups, in the order given. */
+export function mergeCallBatches(batches: readonly CallBatch[]): CallBatch {
+  if (batches.length === 1) return batches[0]!;
+  return { calls: batches.flatMap((b) => b.calls), rollups: batches.flatMap((b) => b.rollups) };
+}

@@ -7,7 +7,13 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { FeedbackStore } from "../store/index.js";
 import { Authenticator, type AuthResult } from "./auth.js";
 import { errorHandler, notFound } from "./errors.js";
-import { type BatchWriter, type DeferredAssignment, IngestQueue, PrivacyPolicy } from "../ingest/index.js";
+import {
+  type BatchWriter,
+  type CallsWriter,
+  type DeferredAssignment,
+  IngestQueue,
+  PrivacyPolicy,
+} from "../ingest/index.js";
 import type { PrivacyMode } from "../privacy/index.js";
 import { JSON_TYPES } from "./json-body.js";
 import { autonomyRoutes } from "./routes/autonomy.js";
@@ -43,7 +49,7 @@ export interface AppOptions {
   /** Deferred grouping (the store opened with `grouping: "deferred"`): the worker that assigns gaps. */
   deferred?: DeferredAssignment | undefined;
   /** Ingestion's writes on their own thread (serve on SQLite); absent: on the event loop. */
-  writer?: BatchWriter | undefined;
+  writer?: (BatchWriter & CallsWriter) | undefined;
   /** The dashboard's public address, for the links in alerts (FEEDBACK_PUBLIC_URL). */
   publicUrl?: (() => string) | undefined;
   /** The process's default privacy mode (`serve --privacy` / FEEDBACK_PRIVACY); absent: the saved default. */
@@ -115,7 +121,7 @@ export function createApp(options: AppOptions): AppContext {
     }),
   );
   api.use(autonomyRoutes({ store, auth }));
-  api.use(callsRoutes({ store, auth, privacy }));
+  api.use(callsRoutes({ store, auth, privacy, writer: options.writer }));
   api.use(privacyRoutes({ store, auth, processDefault: options.privacy }));
   app.use("/api", api);
   const mcp = mcpEndpoint({ store, auth, queue });

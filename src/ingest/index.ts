@@ -2,4 +2,4 @@
 export { type Ingested, IngestError, type IngestErrorCode, ingestReport } from "./ingest.js";
 export { type DeferredAssignment, IngestQueue } from "./queue.js";
 export { insertScrubbed, PrivacyPolicy, type ScrubbedInsert } from "./privacy.js";
-export { type BatchWriter, ThreadWriter } from "./writer-thread.js";
+export { type BatchWriter, type CallsWriter, ThreadWriter } from "./writer-thread.js";

@@ -1,12 +1,14 @@
 /**
  * Ingestion's writes on their own thread (SQLite, `serve`): a worker with its own connection
- * (src/ingest/writer-worker.ts) runs each batch's transaction and its fsync, while the main
- * thread goes on reading, validating and scrubbing the next requests. The queue keeps one batch
+ * (src/ingest/writer-worker.ts) runs each batch's transaction and its fsync — reports, and the
+ * proxies' tool-call batches — while the main thread goes on reading, validating and scrubbing
+ * the next requests. The queue keeps one batch
  * in flight, so what arrives meanwhile joins the next one: the slower the disk, the larger the
  * batches and the fewer the fsyncs. The worker waits for a write lock another connection holds
  * (its busy timeout) without blocking the event loop.
  */
 import { Worker } from "node:worker_threads";
+import type { CallBatch } from "../analytics/index.js";
 import { workerEntry } from "../net/worker-entry.js";
 import { type InsertResult, type NewReport, StoreError } from "../store/index.js";
 
@@ -18,8 +20,13 @@ export interface WriterConfig {
   gate?: SharedArrayBuffer | undefined;
 }
 
-export type WriterIn = { type: "write"; id: number; items: NewReport[] } | { type: "stop" };
+export type WriterIn =
+  | { type: "write"; id: number; items: NewReport[] }
+  /** A validated, scrubbed call batch (CallsStore.insertCalls). */
+  | { type: "calls"; id: number; batch: CallBatch }
+  | { type: "stop" };
 export type WriterOut =
+  /** `results`: one per report written; empty for a call batch. */
   | { type: "written"; id: number; results: InsertResult[] }
   /** `store`: a StoreError (a 4xx with its code); otherwise the database failed (`name` SqliteError: a 503). */
   | { type: "failed"; id: number; store: boolean; name: string; code: string; message: string }
@@ -28,6 +35,11 @@ export type WriterOut =
 /** Writes batches of reports, each in one transaction, resolving once it has committed. */
 export interface BatchWriter {
   write(items: NewReport[]): Promise<InsertResult[]>;
+}
+
+/** Stores call batches, resolving once the batch has committed. */
+export interface CallsWriter {
+  writeCalls(batch: CallBatch): Promise<void>;
 }
 
 /** The database's error as thrown in the worker: its name (SqliteError) and code keep their HTTP mapping. */
@@ -42,7 +54,7 @@ interface InFlight {
   reject: (err: Error) => void;
 }
 
-export class ThreadWriter implements BatchWriter {
+export class ThreadWriter implements BatchWriter, CallsWriter {
   private readonly worker: Worker;
   private readonly inFlight = new Map<number, InFlight>();
   private nextId = 1;
@@ -80,11 +92,19 @@ export class ThreadWriter implements BatchWriter {
   }
 
   write(items: NewReport[]): Promise<InsertResult[]> {
+    return this.send((id) => ({ type: "write", id, items }));
+  }
+
+  async writeCalls(batch: CallBatch): Promise<void> {
+    await this.send((id) => ({ type: "calls", id, batch }));
+  }
+
+  private send(message: (id: number) => WriterIn): Promise<InsertResult[]> {
     if (this.failure) return Promise.reject(this.failure);
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.inFlight.set(id, { resolve, reject });
-      this.worker.postMessage({ type: "write", id, items } satisfies WriterIn);
+      this.worker.postMessage(message(id));
     });
   }
 

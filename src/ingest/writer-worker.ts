@@ -2,13 +2,16 @@
  * The ingestion writer's thread (started by src/ingest/writer-thread.ts; not imported by
  * anything else): its own connection, synchronous=FULL like the main one, so a batch is on disk
  * before its answers go out. Group commit: the batches that queued up while a transaction ran
- * are written together in the next one (one fsync), in the order they were sent.
+ * are written together in the next one (one fsync), in the order they were sent: the reports in
+ * one transaction, the call batches in another (insertCalls' own, synchronous=NORMAL).
  */
 import { parentPort, receiveMessageOnPort, workerData } from "node:worker_threads";
-import { FeedbackStore, type InsertResult, StoreError, WriteGate } from "../store/index.js";
+import { mergeCallBatches } from "../analytics/index.js";
+import { callsStore, FeedbackStore, type InsertResult, StoreError, WriteGate } from "../store/index.js";
 import type { WriterConfig, WriterIn, WriterOut } from "./writer-thread.js";
 
 type Write = Extract<WriterIn, { type: "write" }>;
+type Calls = Extract<WriterIn, { type: "calls" }>;
 
 const config = workerData as WriterConfig;
 const port = parentPort!;
@@ -22,17 +25,21 @@ const store = FeedbackStore.open(config.dbPath, {
 // Checkpoints run on the other connections' commits (the grouping worker commits often), so an
 // ingest commit never also copies the WAL back into the database file.
 store.db.sqlite?.pragma("wal_autocheckpoint = 0");
+const calls = callsStore(store);
 post({ type: "ready" });
 
 port.on("message", (first: WriterIn) => {
   const writes: Write[] = [];
+  const callWrites: Calls[] = [];
   let stop = false;
   for (let m: WriterIn | undefined = first; m !== undefined; ) {
     if (m.type === "stop") stop = true;
+    else if (m.type === "calls") callWrites.push(m);
     else writes.push(m);
     m = (receiveMessageOnPort(port)?.message as WriterIn | undefined) ?? undefined;
   }
   if (writes.length > 0) write(writes);
+  if (callWrites.length > 0) writeCalls(callWrites);
   if (stop) {
     store.close();
     port.close();
@@ -54,6 +61,17 @@ function write(writes: Write[]): void {
     post({ type: "written", id: w.id, results: results.slice(at, at + w.items.length) });
     at += w.items.length;
   }
+}
+
+function writeCalls(writes: Calls[]): void {
+  try {
+    calls.insertCalls(mergeCallBatches(writes.map((w) => w.batch)));
+  } catch (err) {
+    if (writes.length > 1) for (const w of writes) writeCalls([w]);
+    else failed(writes[0]!.id, err);
+    return;
+  }
+  for (const w of writes) post({ type: "written", id: w.id, results: [] });
 }
 
 function failed(id: number, err: unknown): void {

@@ -1,12 +1,14 @@
 // The ingestion writer thread (src/ingest/writer-thread.ts) on a real SQLite file: batches sent
 // back to back are committed in order with their own answers, one batch's failure stays its own,
 // a lock another process holds is an SqliteError (the API's 503), and stop() finishes what was sent.
+// Call batches (POST /api/calls) go through the same thread, group-committed among themselves.
 import Database from "better-sqlite3";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import type { FeedbackPayload } from "../../src/feedback/index.js";
+import { type CallBatch, callBatchSchema } from "../../src/analytics/index.js";
 import { ThreadWriter } from "../../src/ingest/index.js";
-import { FeedbackStore, type NewReport } from "../../src/store/index.js";
+import { callsStore, FeedbackStore, type NewReport } from "../../src/store/index.js";
 import { tempDir } from "../helpers/serve.js";
 
 const report = (n: number, key?: string): NewReport => ({
@@ -19,6 +21,22 @@ const report = (n: number, key?: string): NewReport => ({
   } as FeedbackPayload,
   idempotencyKey: key,
 });
+
+/** `n` calls of `tool` on server "writer", the first of every five an error. */
+const callBatch = (tool: string, n: number): CallBatch =>
+  callBatchSchema.parse({
+    calls: Array.from({ length: n }, (_, i) => ({
+      server_name: "writer",
+      tool_name: tool,
+      started_at: new Date(Date.now() - 60_000 + i).toISOString(),
+      duration_ms: 5 + i,
+      outcome: i % 5 === 0 ? "error" : "ok",
+      error_code: i % 5 === 0 ? -32603 : null,
+      client_name: "vitest",
+      request_bytes: 10,
+      response_bytes: 20,
+    })),
+  });
 
 const writers: ThreadWriter[] = [];
 afterEach(async () => {
@@ -92,6 +110,49 @@ describe("ThreadWriter", () => {
     await expect(writer.write([report(99)])).rejects.toThrow("the ingestion writer thread has stopped");
     const store = FeedbackStore.open(path);
     expect(store.countReports()).toBe(10);
+    store.close();
+  });
+
+  it("stores call batches sent back to back, among report batches, with their rollups", async () => {
+    const { path, writer } = await setUp();
+    const sent = await Promise.all([
+      writer.writeCalls(callBatch("search", 10)),
+      writer.write([report(1)]),
+      writer.writeCalls(callBatch("search", 15)),
+      writer.writeCalls(callBatch("fetch", 5)),
+      writer.write([report(2)]),
+    ]);
+    expect(sent[1]).toHaveLength(1);
+    const store = FeedbackStore.open(path);
+    try {
+      expect(store.countReports()).toBe(2);
+      const calls = callsStore(store);
+      expect(calls.countCalls()).toBe(30);
+      const stats = calls.toolStats({ server_name: "writer" });
+      expect(stats.items.map((t) => [t.tool_name, t.calls, t.errors])).toEqual([
+        ["search", 25, 5],
+        ["fetch", 5, 1],
+      ]);
+    } finally {
+      store.close();
+    }
+  });
+
+  it("fails only the call batch the database refuses, even when it was written together with others", async () => {
+    const { path, writer } = await setUp();
+    const bad = callBatch("search", 3);
+    (bad.calls[1] as { server_name: string | null }).server_name = null; // NOT NULL in the table
+    const results = await Promise.allSettled([
+      writer.writeCalls(callBatch("search", 4)),
+      writer.writeCalls(bad),
+      writer.writeCalls(callBatch("search", 6)),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
+    expect(((results[1] as PromiseRejectedResult).reason as Error & { code: string }).code).toMatch(
+      /^SQLITE_CONSTRAINT/,
+    );
+    const store = FeedbackStore.open(path);
+    expect(callsStore(store).countCalls()).toBe(10);
     store.close();
   });
 });

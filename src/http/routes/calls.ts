@@ -3,10 +3,10 @@
  * events and spill rollups), `GET /api/tools` and `GET /api/tools/detail` (read scope).
  */
 import { Router } from "express";
-import { type CallBatch, callBatchSchema } from "../../analytics/index.js";
+import { type CallBatch, callBatchSchema, mergeCallBatches } from "../../analytics/index.js";
 import { toFieldIssues } from "../../feedback/index.js";
 import { callsStore, type FeedbackStore, toolDetailFilterSchema, toolFilterSchema } from "../../store/index.js";
-import type { PrivacyPolicy } from "../../ingest/index.js";
+import type { CallsWriter, PrivacyPolicy } from "../../ingest/index.js";
 import type { Authenticator } from "../auth.js";
 import { ApiError, parseOr400 } from "../errors.js";
 import { requireJsonBody } from "../json-body.js";
@@ -30,8 +30,9 @@ const batchBody = callBatchSchema.superRefine((b, ctx) => {
 });
 
 /**
- * Group commit for call batches: the batches validated in one turn of the event loop (several
- * proxies posting at once) are stored in one transaction, then each request is answered. A
+ * Group commit for call batches on the event loop (PostgreSQL, or a store without the writer
+ * thread): the batches validated in one turn of the event loop (several proxies posting at
+ * once) are stored in one transaction, then each request is answered. A
  * commit costs about as much as inserting a thousand rows, so this is what keeps ingestion
  * near the store's own rate under concurrent load. A failed transaction fails every batch in it
  * (validation happened before, so only the database can fail it).
@@ -42,11 +43,7 @@ function groupCommit(insert: (batch: CallBatch) => unknown): (batch: CallBatch) 
     const group = pending;
     pending = [];
     try {
-      insert(
-        group.length === 1
-          ? group[0]!.batch
-          : { calls: group.flatMap((g) => g.batch.calls), rollups: group.flatMap((g) => g.batch.rollups) },
-      );
+      insert(mergeCallBatches(group.map((g) => g.batch)));
     } catch (err) {
       for (const g of group) g.done(err);
       return;
@@ -60,11 +57,20 @@ function groupCommit(insert: (batch: CallBatch) => unknown): (batch: CallBatch) 
     });
 }
 
-export function callsRoutes(deps: { store: FeedbackStore; auth: Authenticator; privacy: PrivacyPolicy }): Router {
+export function callsRoutes(deps: {
+  store: FeedbackStore;
+  auth: Authenticator;
+  privacy: PrivacyPolicy;
+  /** The writer thread (serve on SQLite), which group-commits what queues while it writes. */
+  writer?: CallsWriter | undefined;
+}): Router {
   const router = Router();
   const calls = callsStore(deps.store);
   // Recorded arguments are scrubbed before they are stored, like report text.
-  const store = groupCommit((batch) => calls.insertCalls(deps.privacy.scrubCalls(batch)));
+  const write = deps.writer
+    ? (batch: CallBatch) => deps.writer!.writeCalls(batch)
+    : groupCommit((batch) => calls.insertCalls(batch));
+  const store = (batch: CallBatch) => write(deps.privacy.scrubCalls(batch));
 
   router.post("/calls", deps.auth.require("ingest"), async (req, res) => {
     requireJsonBody(req);
