@@ -8,7 +8,7 @@
  * The proxy runs twice, with tool-call analytics off (`--analytics no`) and on
  * (every call recorded and sent as POST /api/calls batches to a loopback
  * receiver in this process, which counts what arrives), as two of the
- * interleaved stdio paths and one after the other over HTTP; the on/off ratio
+ * interleaved paths over stdio and again over HTTP; the on/off ratio
  * is printed per slice like the others (the issue's target: on within 5% of off).
  *
  * Each path is measured three ways: sequential calls (p50/p99 latency), then
@@ -16,16 +16,16 @@
  * the server busy however long a hop takes, so the figure is the path's
  * capacity rather than its latency).
  *
- * The stdio paths — direct, a bare relay, the proxy — are open at once and take
- * turns in short slices, and each ratio is the median of the slices' own
- * ratios. A machine whose speed drifts over seconds (a shared VM does, by a
+ * The paths of one transport — over stdio direct, a bare relay and the proxy;
+ * over HTTP direct and the proxy — are open at once and take turns in short
+ * slices, and each ratio is the median of the slices' own ratios. A machine whose speed drifts over seconds (a shared VM does, by a
  * third) then moves all three alike instead of tilting whichever ran last. The
  * bare relay is a ten-line Node process that pipes bytes both ways with no
  * logic at all: the floor for any proxy that is a process of its own.
  *
  * Env: BENCH_CALLS (sequential calls per path), BENCH_SLICES, BENCH_SLICE_CALLS
- * (calls per depth per slice), BENCH_HTTP_CALLS. Figures depend on the machine
- * and its load: compare the rows of one run, not runs.
+ * (calls per depth per slice), BENCH_HTTP_SLICES, BENCH_HTTP_SLICE_CALLS. Figures
+ * depend on the machine and its load: compare the rows of one run, not runs.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { createServer } from "node:http";
@@ -49,8 +49,9 @@ const DEPTHS = [32, 256] as const;
 // median is the number of slices.
 const SLICES = Number(process.env.BENCH_SLICES ?? 200);
 const SLICE_BURST = Number(process.env.BENCH_SLICE_CALLS ?? 1000);
-/** HTTP: calls per depth. */
-const HTTP_BURST = Number(process.env.BENCH_HTTP_CALLS ?? 5000);
+/** HTTP: slices per path (direct, proxy with analytics off, on), and calls per depth in each slice. */
+const HTTP_SLICES = Number(process.env.BENCH_HTTP_SLICES ?? 20);
+const HTTP_SLICE_CALLS = Number(process.env.BENCH_HTTP_SLICE_CALLS ?? 500);
 
 /** Bytes both ways between our stdio and a child's, nothing else. */
 const BARE_RELAY = `
@@ -274,27 +275,30 @@ function ratio(path: Samples, direct: Samples, pick: (x: Samples["perSlice"][num
 }
 
 /**
- * The stdio paths, interleaved: all three connections stay open and take turns
- * in short slices (rotating which goes first), so a machine whose speed drifts
- * over seconds moves all three alike and each slice's ratio is a fair one.
+ * Paths interleaved: all connections stay open and take turns in short slices
+ * (rotating which goes first), so a machine whose speed drifts over seconds moves
+ * every path alike and each slice's ratio is a fair one.
  */
-async function measureStdioInterleaved(
-  commands: string[][],
+async function measureInterleaved(
+  opens: (() => Promise<Rpc>)[],
+  slices: number,
+  sequentialPerSlice: number,
+  burst: number,
 ): Promise<{ samples: Samples[]; failures: Rpc["failures"][] }> {
   const rpcs: Rpc[] = [];
   try {
-    for (const command of commands) rpcs.push(await stdioRpc(command));
+    for (const open of opens) rpcs.push(await open());
     const ids = rpcs.map(() => 1);
     const nextId = (i: number) => () => ids[i]!++;
     for (const [i, rpc] of rpcs.entries()) {
       for (let k = 0; k < WARMUP; k++) await rpc.call(nextId(i)());
-      for (const depth of DEPTHS) await inFlight(rpc, depth, SLICE_BURST, nextId(i));
+      for (const depth of DEPTHS) await inFlight(rpc, depth, burst, nextId(i));
     }
     const samples = rpcs.map(newSamples);
-    for (let n = 0; n < SLICES; n++) {
+    for (let n = 0; n < slices; n++) {
       for (let k = 0; k < rpcs.length; k++) {
         const i = (n + k) % rpcs.length;
-        await slice(rpcs[i]!, samples[i]!, nextId(i), Math.ceil(SEQUENTIAL / SLICES), SLICE_BURST);
+        await slice(rpcs[i]!, samples[i]!, nextId(i), sequentialPerSlice, burst);
       }
     }
     return { samples, failures: rpcs.map((r) => r.failures) };
@@ -303,25 +307,17 @@ async function measureStdioInterleaved(
   }
 }
 
-async function measure(rpc: Rpc): Promise<Figures> {
-  let id = 1;
-  const nextId = () => id++;
-  for (let i = 0; i < WARMUP; i++) await rpc.call(nextId());
-  const samples = newSamples();
-  await slice(rpc, samples, nextId, SEQUENTIAL, HTTP_BURST);
-  return figures(samples, rpc.failures);
-}
-
-async function measureHttp(command: string[]): Promise<Figures> {
+/** A server process listening on HTTP, and a session on it; closing ends both. */
+async function httpPath(command: string[]): Promise<Rpc> {
   const server = await startListening(command);
-  try {
-    const rpc = await httpRpc(server.url);
-    const figures = await measure(rpc);
-    await rpc.close();
-    return figures;
-  } finally {
-    await server.stop();
-  }
+  const rpc = await httpRpc(server.url);
+  return {
+    ...rpc,
+    async close() {
+      await rpc.close();
+      await server.stop();
+    },
+  };
 }
 
 /** A stand-in sidecar for POST /api/calls: reads each batch, counts its calls, answers 202. */
@@ -359,15 +355,20 @@ async function main(): Promise<void> {
     `tools/call "echo" round trips. stdio: ${SLICES} interleaved slices per path, each ${Math.ceil(SEQUENTIAL / SLICES)} sequential calls`,
   );
   console.log(
-    `then ${SLICE_BURST} calls with ${DEPTHS.join(" and then ")} in flight; throughput is the median slice. HTTP: ${SEQUENTIAL} sequential, ${HTTP_BURST} per depth.\n`,
+    `then ${SLICE_BURST} calls with ${DEPTHS.join(" and then ")} in flight; throughput is the median slice. HTTP: ${HTTP_SLICES} interleaved slices per path, each ${Math.ceil(SEQUENTIAL / HTTP_SLICES)} sequential calls then ${HTTP_SLICE_CALLS} per depth.\n`,
   );
 
-  const stdio = await measureStdioInterleaved([
-    [process.execPath, server],
-    [...relay, process.execPath, server],
-    [...proxy, "--", process.execPath, server],
-    [...proxyOn, "--", process.execPath, server],
-  ]);
+  const stdio = await measureInterleaved(
+    [
+      [process.execPath, server],
+      [...relay, process.execPath, server],
+      [...proxy, "--", process.execPath, server],
+      [...proxyOn, "--", process.execPath, server],
+    ].map((command) => () => stdioRpc(command)),
+    SLICES,
+    Math.ceil(SEQUENTIAL / SLICES),
+    SLICE_BURST,
+  );
   const [direct, relayed, proxied, analysed] = stdio.samples as [Samples, Samples, Samples, Samples];
   const stdioCallsOn =
     analysed.sequentialCalls + analysed.perSlice.length * (SLICE_WARMUP + DEPTHS.length * SLICE_BURST);
@@ -376,12 +377,22 @@ async function main(): Promise<void> {
   console.log(row("stdio→stdio, proxy, analytics off", figures(proxied, stdio.failures[2]!)));
   console.log(row("stdio→stdio, proxy, analytics on", figures(analysed, stdio.failures[3]!)));
   const stdioRecorded = receiver.calls();
-  const d2 = await measureHttp([process.execPath, server, "--http", "0"]);
+  const http = await measureInterleaved(
+    [
+      [process.execPath, server, "--http", "0"],
+      [...proxy, "--listen", "127.0.0.1:0", "--", process.execPath, server],
+      [...proxyOn, "--listen", "127.0.0.1:0", "--", process.execPath, server],
+    ].map((command) => () => httpPath(command)),
+    HTTP_SLICES,
+    Math.ceil(SEQUENTIAL / HTTP_SLICES),
+    HTTP_SLICE_CALLS,
+  );
+  const [httpDirect, httpProxied, httpAnalysed] = http.samples as [Samples, Samples, Samples];
+  const d2 = figures(httpDirect, http.failures[0]!);
+  const p2 = figures(httpProxied, http.failures[1]!);
   console.log(row("HTTP, direct (fixture on HTTP)", d2));
-  const p2 = await measureHttp([...proxy, "--listen", "127.0.0.1:0", "--", process.execPath, server]);
   console.log(row("HTTP→stdio, proxy, analytics off", p2));
-  const p2on = await measureHttp([...proxyOn, "--listen", "127.0.0.1:0", "--", process.execPath, server]);
-  console.log(row("HTTP→stdio, proxy, analytics on", p2on));
+  console.log(row("HTTP→stdio, proxy, analytics on", figures(httpAnalysed, http.failures[2]!)));
   const httpRecorded = receiver.calls() - stdioRecorded;
   await receiver.close();
 
@@ -415,11 +426,12 @@ async function main(): Promise<void> {
       `    ${String(d).padStart(3)} in flight: on runs at ${ratio(analysed, proxied, (x) => x.pipelinedPerSec[i]!)} of off`,
     );
   console.log(
-    `  HTTP→stdio (one run each, not interleaved): p50 ${p2on.p50.toFixed(3)} vs ${p2.p50.toFixed(3)} ms; ` +
-      DEPTHS.map(
-        (d, i) => `${((p2on.pipelinedPerSec[i]! / p2.pipelinedPerSec[i]!) * 100).toFixed(1)}% with ${d} in flight`,
-      ).join(", "),
+    `  HTTP→stdio: ${(p50(httpAnalysed) - p50(httpProxied) >= 0 ? "+" : "") + (p50(httpAnalysed) - p50(httpProxied)).toFixed(3)} ms at p50`,
   );
+  for (const [i, d] of DEPTHS.entries())
+    console.log(
+      `    ${String(d).padStart(3)} in flight: on runs at ${ratio(httpAnalysed, httpProxied, (x) => x.pipelinedPerSec[i]!)} of off`,
+    );
   console.log(
     `  recorded by the receiver: ${stdioRecorded} of the ${stdioCallsOn + WARMUP + DEPTHS.length * SLICE_BURST} stdio calls made with analytics on, ${httpRecorded} over HTTP`,
   );

@@ -27,7 +27,12 @@
  * argument text ever reaches the disk.
  */
 import { emptyHistogram, addToHistogram, type CallEvent, type CallRollup } from "../src/analytics/index.js";
-import { fittingCount, sendCallBatch, type CallBatchBody, type CallBatchResult } from "../src/delivery/calls-client.js";
+import {
+  packCallBatch,
+  sendCallBatch,
+  type CallBatchResult,
+  type PackedCallBatch,
+} from "../src/delivery/calls-client.js";
 import { type CallSpill, mergeRollup } from "./analytics-spill.js";
 import type { CallSink } from "./calls.js";
 import type { PrivacyPolicy } from "../src/ingest/index.js";
@@ -41,7 +46,7 @@ const RETRY_BASE_MS = 2000;
 const RETRY_MAX_MS = 10_000;
 
 export interface CallsDeliverer {
-  send(batch: CallBatchBody, timeoutMs: number): Promise<CallBatchResult>;
+  send(batch: PackedCallBatch, timeoutMs: number): Promise<CallBatchResult>;
 }
 
 /**
@@ -63,7 +68,7 @@ export function databaseCallsDeliverer(path: string): CallsDeliverer & { close()
           policy = new ingest.PrivacyPolicy(store);
         }
         // Recorded arguments are scrubbed for their servers' modes before they are stored.
-        calls.insertCalls(policy!.scrubCalls(batch));
+        calls.insertCalls(policy!.scrubCalls({ calls: batch.calls, rollups: batch.rollups }));
         return { ok: true, status: 202 };
       } catch (err) {
         return {
@@ -253,12 +258,10 @@ export class CallAnalytics {
     let r = 0;
     while (e < events.length || r < rollups.length) {
       // Events first, then rollups, each in POSTs within the size a sidecar takes.
-      const calls =
-        e < events.length ? events.slice(e, e + fittingCount(events, e, (c) => ({ calls: c, rollups: [] }))) : [];
-      const rows =
-        calls.length > 0 ? [] : rollups.slice(r, r + fittingCount(rollups, r, (x) => ({ calls: [], rollups: x })));
+      const batch = e < events.length ? packCallBatch("calls", events, e) : packCallBatch("rollups", rollups, r);
+      const { calls, rollups: rows } = batch;
       const timeout = this.stopping ? (this.options.stopTimeoutMs ?? this.options.timeoutMs) : this.options.timeoutMs;
-      const result = await this.options.deliverer.send({ calls, rollups: rows }, timeout);
+      const result = await this.options.deliverer.send(batch, timeout);
       if (result.ok) {
         this.counts.sentCalls += calls.length;
         this.counts.sentRollups += rows.length;
@@ -288,9 +291,10 @@ export class CallAnalytics {
     const claim = await this.options.spill.claim();
     if (!claim) return;
     for (let i = 0, n = 0; i < claim.rollups.length; i += n) {
-      n = fittingCount(claim.rollups, i, (x) => ({ calls: [], rollups: x }));
-      const rows = claim.rollups.slice(i, i + n);
-      const result = await this.options.deliverer.send({ calls: [], rollups: rows }, this.options.timeoutMs);
+      const batch = packCallBatch("rollups", claim.rollups, i);
+      const rows = batch.rollups;
+      n = rows.length;
+      const result = await this.options.deliverer.send(batch, this.options.timeoutMs);
       if (!result.ok && result.retryable) {
         if (result.maybeDelivered) this.uncertain(rows.reduce((n, row) => n + row.calls, 0));
         this.backOff(result.retryAfterMs);

@@ -27,15 +27,43 @@ export type CallBatchResult =
       maybeDelivered?: boolean;
     };
 
+/** One POST /api/calls: its batch, and that batch's JSON (serialized once, while it was cut). */
+export interface PackedCallBatch extends CallBatchBody {
+  json: string;
+}
+
 /**
- * How many of `items`, from `from` on, one POST carries: at most CALL_LIMITS.batch_items, halved
- * until the body's JSON is within CALL_LIMITS.batch_bytes (at least one item).
+ * The next POST's worth of `items` (events, or rollups), from `from` on: at most
+ * CALL_LIMITS.batch_items, and no more than keep the body's JSON within CALL_LIMITS.batch_bytes
+ * (at least one item). Each item is serialized once, and its JSON is the body's: a flush of tens
+ * of thousands of events must not stringify candidate batches over and over on the proxy's
+ * event loop.
  */
-export function fittingCount<T>(items: readonly T[], from: number, body: (slice: T[]) => CallBatchBody): number {
-  let n = Math.min(CALL_LIMITS.batch_items, items.length - from);
-  while (n > 1 && Buffer.byteLength(JSON.stringify(body(items.slice(from, from + n)))) > CALL_LIMITS.batch_bytes)
-    n = Math.ceil(n / 2);
-  return n;
+export function packCallBatch(kind: "calls", items: readonly CallEvent[], from: number): PackedCallBatch;
+export function packCallBatch(kind: "rollups", items: readonly CallRollup[], from: number): PackedCallBatch;
+export function packCallBatch(
+  kind: "calls" | "rollups",
+  items: readonly (CallEvent | CallRollup)[],
+  from: number,
+): PackedCallBatch {
+  const max = Math.min(CALL_LIMITS.batch_items, items.length - from);
+  const [head, tail] = kind === "calls" ? ['{"calls":[', '],"rollups":[]}'] : ['{"calls":[],"rollups":[', "]}"];
+  const pieces: string[] = [];
+  let bytes = head.length + tail.length;
+  while (pieces.length < max) {
+    const piece = JSON.stringify(items[from + pieces.length]);
+    // An array's JSON is its items' JSON joined by commas.
+    const size = Buffer.byteLength(piece) + (pieces.length > 0 ? 1 : 0);
+    if (pieces.length > 0 && bytes + size > CALL_LIMITS.batch_bytes) break;
+    bytes += size;
+    pieces.push(piece);
+  }
+  const slice = items.slice(from, from + pieces.length);
+  return {
+    calls: kind === "calls" ? (slice as CallEvent[]) : [],
+    rollups: kind === "rollups" ? (slice as CallRollup[]) : [],
+    json: `${head}${pieces.join(",")}${tail}`,
+  };
 }
 
 /** Errors that mean the request never reached a server. */
@@ -44,7 +72,7 @@ const NOT_SENT = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREAC
 export async function sendCallBatch(options: {
   baseUrl: string;
   apiKey?: string | undefined;
-  batch: CallBatchBody;
+  batch: PackedCallBatch;
   timeoutMs: number;
 }): Promise<CallBatchResult> {
   const url = `${options.baseUrl.replace(/\/+$/, "")}/api/calls`;
@@ -55,7 +83,7 @@ export async function sendCallBatch(options: {
         "Content-Type": "application/json",
         ...(options.apiKey ? { Authorization: `Bearer ${options.apiKey}` } : {}),
       },
-      body: JSON.stringify(options.batch),
+      body: options.batch.json,
       signal: AbortSignal.timeout(options.timeoutMs),
     });
     const text = await res.text();
