@@ -6,10 +6,11 @@
  *    AlertEngine.step() with 20 rules configured (new_gap, sessions, regression, blocked_share
  *    and digest, per server and for all), then with none: µs per report, and deliveries queued.
  *    Nothing is sent (the engine only queues; the queue's sender is not started here).
- * 2. POST /api/feedback at 10 connections against a real `serve` with no rules, then against a
- *    fresh one with the same 20 rules (their destination a loopback receiver answering 200), in
- *    one run, BENCH_SECONDS each (default 10), alternated, each run starting once both sidecars'
- *    grouping has caught up: req/s both ways.
+ * 2. POST /api/feedback against a real `serve` with no rules, then against a fresh one with the
+ *    same 20 rules (their destination a loopback receiver answering 200), in one run,
+ *    BENCH_SECONDS each (default 10), alternated, each run starting once both sidecars' grouping
+ *    has caught up: req/s both ways, at each of BENCH_CONNECTIONS (default 10, then 50;
+ *    bench/connections.ts says why both).
  * The machine's load average is printed before and after: the figures are only comparable on
  * an otherwise quiet machine.
  */
@@ -20,6 +21,7 @@ import { AlertEngine, AlertService, ruleInputSchema } from "../src/alerts/index.
 import { alertStore, FeedbackStore } from "../src/store/index.js";
 import { startHttpReceiver } from "../test/helpers/alert-receivers.js";
 import { startServe, tempDir } from "../test/helpers/serve.js";
+import { postConnections } from "./connections.js";
 import { syntheticReport } from "./seed.js";
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
@@ -94,11 +96,11 @@ async function settled(url: string): Promise<void> {
   }
 }
 
-async function post(url: string, title: string): Promise<number> {
+async function post(url: string, title: string, connections: number): Promise<number> {
   const result = await autocannon({
     url: `${url}/api/feedback`,
     method: "POST",
-    connections: 10,
+    connections,
     duration: seconds,
     headers: { "content-type": "application/json" },
     body: JSON.stringify(syntheticReport(1)),
@@ -137,23 +139,27 @@ async function main(): Promise<void> {
     if (res.status !== 201) throw new Error(`rule refused: ${await res.text()}`);
   }
   // Alternated (none, rules, none, rules) so a machine getting busier or quieter skews both alike.
-  const none: number[] = [];
-  const twenty: number[] = [];
-  for (let round = 1; round <= 2; round++) {
-    await Promise.all([settled(plain.url), settled(ruled.url)]);
-    none.push(await post(plain.url, `POST /api/feedback, no rules (round ${round})`));
-    await Promise.all([settled(plain.url), settled(ruled.url)]);
-    twenty.push(await post(ruled.url, `POST /api/feedback, 20 rules (round ${round})`));
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const summaries: string[] = [];
+  for (const c of postConnections()) {
+    const none: number[] = [];
+    const twenty: number[] = [];
+    for (let round = 1; round <= 2; round++) {
+      await Promise.all([settled(plain.url), settled(ruled.url)]);
+      none.push(await post(plain.url, `POST /api/feedback, no rules, ${c} connections (round ${round})`, c));
+      await Promise.all([settled(plain.url), settled(ruled.url)]);
+      twenty.push(await post(ruled.url, `POST /api/feedback, 20 rules, ${c} connections (round ${round})`, c));
+    }
+    summaries.push(
+      `${c} connections, with 20 rules: ${Math.round(mean(twenty))} POST/s vs ${Math.round(mean(none))} without ` +
+        `(${((mean(twenty) / mean(none) - 1) * 100).toFixed(1)}%)`,
+    );
   }
   await plain.stop();
   await ruled.stop();
   await receiver.close();
-  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-  console.log(
-    `with 20 rules: ${Math.round(mean(twenty))} POST/s vs ${Math.round(mean(none))} without ` +
-      `(${((mean(twenty) / mean(none) - 1) * 100).toFixed(1)}%), ${receiver.received.length} alerts delivered; ` +
-      `load average ${load()}`,
-  );
+  for (const line of summaries) console.log(line);
+  console.log(`${receiver.received.length} alerts delivered; load average ${load()}`);
 }
 
 await main();

@@ -2,7 +2,8 @@
  * npm run bench:ingest — ingestion and list throughput against a real `serve`
  * child process with a real SQLite file (WAL, synchronous=FULL).
  *
- * 1. POST /api/feedback at 10 connections: req/s, p50, p99; then how long the grouping worker
+ * 1. POST /api/feedback at each of BENCH_CONNECTIONS (default 10, then 50; bench/connections.ts
+ *    says why both): req/s, p50, p99; then how long the grouping worker
  *    (deferred grouping, src/gaps/deferred.ts) took to assign the reports still pending when
  *    the burst ended, and at what rate.
  * 2. GET /api/feedback?limit=50&server_name=… at 100k and at 1M stored rows.
@@ -36,9 +37,11 @@ import { isPrivacyMode, PRIVACY_MODES, type PrivacyMode, scrubReport } from "../
 import { FeedbackStore } from "../src/store/index.js";
 import { startServe, tempDir } from "../test/helpers/serve.js";
 import { benchBackend, benchPostgres } from "./pg-load.js";
+import { postConnections } from "./connections.js";
 import { seedTo, syntheticReport } from "./seed.js";
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
+const connections = postConnections();
 const backend = benchBackend();
 if (backend === "postgres" && process.env.BENCH_ROWS)
   throw new Error(
@@ -119,7 +122,9 @@ async function catchUp(url: string): Promise<void> {
 async function main(): Promise<void> {
   const dir = tempDir("pwm-bench-");
   const dbPath = join(dir, "feedback.db");
-  console.log(`bench:ingest — ${seconds}s per run, 10 connections, ingestion limits ${limits}, db ${dbPath}`);
+  console.log(
+    `bench:ingest — ${seconds}s per run, ${connections.join(" and ")} connections, ingestion limits ${limits}, db ${dbPath}`,
+  );
 
   const plans: { mode: PrivacyMode; payload: FeedbackPayload; what: string }[] =
     privacyChoice === "all"
@@ -133,20 +138,26 @@ async function main(): Promise<void> {
     // A fresh database per mode: no run pays for a bigger file than the one before it.
     const planDb = plans.length === 1 ? dbPath : join(dir, `ingest-${plan.mode}-${plan.what.length}.db`);
     const server = await startServe({ dbPath: planDb, env: { ...limitEnv, FEEDBACK_PRIVACY: plan.mode } });
-    const result = await run(`POST /api/feedback, privacy ${plan.mode}, ${plan.what}`, {
-      url: `${server.url}/api/feedback`,
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify(plan.payload),
-    });
-    rates[`${plan.mode} ${plan.what}`] = result.requests.average;
-    await catchUp(server.url);
+    for (const c of connections) {
+      const result = await run(`POST /api/feedback, privacy ${plan.mode}, ${plan.what}, ${c} connections`, {
+        url: `${server.url}/api/feedback`,
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(plan.payload),
+        connections: c,
+      });
+      rates[`${plan.mode} ${plan.what}, ${c} connections`] = result.requests.average;
+      await catchUp(server.url);
+    }
     await server.stop();
   }
-  const off = rates["off plain report"];
-  if (off !== undefined)
+  for (const c of connections) {
+    const off = rates[`off plain report, ${c} connections`];
+    if (off === undefined) continue;
     for (const [key, rate] of Object.entries(rates))
-      if (key !== "off plain report") console.log(`privacy ${key}: ${(rate / off).toFixed(2)}× the off figure`);
+      if (key.endsWith(`, ${c} connections`) && !key.startsWith("off "))
+        console.log(`privacy ${key}: ${(rate / off).toFixed(2)}× the off figure`);
+  }
   for (const plan of plans)
     if (plan.mode !== "off")
       console.log(

@@ -9,7 +9,9 @@
  * (every call recorded and sent as POST /api/calls batches to a loopback
  * receiver in this process, which counts what arrives), as two of the
  * interleaved paths over stdio and again over HTTP; the on/off ratio
- * is printed per slice like the others (the issue's target: on within 5% of off).
+ * is printed per slice like the others (the issue's target: on within 5% of off),
+ * and so is the proxy process's own CPU time per call both ways (from /proc),
+ * which the machine's drift moves far less than a throughput ratio.
  *
  * Each path is measured three ways: sequential calls (p50/p99 latency), then
  * throughput with 32 calls in flight, then with 256 in flight (enough to keep
@@ -30,7 +32,7 @@
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fixture } from "../test/fixtures/build.js";
@@ -79,6 +81,8 @@ const initBody = {
 interface Rpc {
   call(id: number): Promise<void>;
   close(): Promise<void>;
+  /** The process answering this path's first hop (the proxy, the relay, or the server itself). */
+  pid: number | undefined;
   /** Calls that got no answer (HTTP only: a reset connection is counted and shown, not fatal). */
   failures: { count: number; first?: string };
 }
@@ -118,6 +122,7 @@ async function stdioRpc(command: string[]): Promise<Rpc> {
   return {
     call: (id) => call(id),
     failures: { count: 0 },
+    pid: child.pid,
     async close() {
       child.stdin.end();
       await new Promise((r) => child.once("exit", r));
@@ -143,6 +148,7 @@ async function httpRpc(url: string): Promise<Rpc> {
   await post({ jsonrpc: "2.0", method: "notifications/initialized" });
   return {
     failures,
+    pid: undefined,
     async call(id) {
       let text: string;
       try {
@@ -284,7 +290,7 @@ async function measureInterleaved(
   slices: number,
   sequentialPerSlice: number,
   burst: number,
-): Promise<{ samples: Samples[]; failures: Rpc["failures"][] }> {
+): Promise<{ samples: Samples[]; failures: Rpc["failures"][]; cpuUsPerCall: (number | undefined)[] }> {
   const rpcs: Rpc[] = [];
   try {
     for (const open of opens) rpcs.push(await open());
@@ -295,15 +301,35 @@ async function measureInterleaved(
       for (const depth of DEPTHS) await inFlight(rpc, depth, burst, nextId(i));
     }
     const samples = rpcs.map(newSamples);
+    const cpu0 = rpcs.map((r) => cpuMs(r.pid));
+    const calls0 = [...ids];
     for (let n = 0; n < slices; n++) {
       for (let k = 0; k < rpcs.length; k++) {
         const i = (n + k) % rpcs.length;
         await slice(rpcs[i]!, samples[i]!, nextId(i), sequentialPerSlice, burst);
       }
     }
-    return { samples, failures: rpcs.map((r) => r.failures) };
+    const cpuUsPerCall = rpcs.map((r, i) => {
+      const [before, after] = [cpu0[i], cpuMs(r.pid)];
+      return before === undefined || after === undefined
+        ? undefined
+        : ((after - before) * 1000) / (ids[i]! - calls0[i]!);
+    });
+    return { samples, failures: rpcs.map((r) => r.failures), cpuUsPerCall };
   } finally {
     for (const rpc of rpcs) await rpc.close();
+  }
+}
+
+/** CPU time a process has used so far, in ms (Linux /proc; undefined elsewhere). */
+function cpuMs(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    // Fields after "(comm) ": state is [0], utime [11] and stime [12], in clock ticks (100 a second).
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return undefined;
   }
 }
 
@@ -313,6 +339,7 @@ async function httpPath(command: string[]): Promise<Rpc> {
   const rpc = await httpRpc(server.url);
   return {
     ...rpc,
+    pid: server.proc.pid,
     async close() {
       await rpc.close();
       await server.stop();
@@ -432,6 +459,14 @@ async function main(): Promise<void> {
     console.log(
       `    ${String(d).padStart(3)} in flight: on runs at ${ratio(httpAnalysed, httpProxied, (x) => x.pipelinedPerSec[i]!)} of off`,
     );
+  const cpu = (us: number | undefined) => (us === undefined ? "n/a" : `${us.toFixed(1)} µs`);
+  const cpuLine = (label: string, off: number | undefined, on: number | undefined) =>
+    `  ${label} process CPU per call: ${cpu(off)} off, ${cpu(on)} on` +
+    (off !== undefined && on !== undefined
+      ? ` (${on >= off ? "+" : ""}${(((on - off) / off) * 100).toFixed(1)}%)`
+      : "");
+  console.log(cpuLine("stdio proxy", stdio.cpuUsPerCall[2], stdio.cpuUsPerCall[3]));
+  console.log(cpuLine("HTTP proxy", http.cpuUsPerCall[1], http.cpuUsPerCall[2]));
   console.log(
     `  recorded by the receiver: ${stdioRecorded} of the ${stdioCallsOn + WARMUP + DEPTHS.length * SLICE_BURST} stdio calls made with analytics on, ${httpRecorded} over HTTP`,
   );

@@ -33,7 +33,7 @@ import {
   type CallBatchResult,
   type PackedCallBatch,
 } from "../src/delivery/calls-client.js";
-import { type CallSpill, mergeRollup } from "./analytics-spill.js";
+import { type CallSpill, mergeRollup, rollupKey } from "./analytics-spill.js";
 import type { CallSink } from "./calls.js";
 import type { PrivacyPolicy } from "../src/ingest/index.js";
 import type { PrivacyMode } from "../src/privacy/modes.js";
@@ -106,24 +106,52 @@ export function sidecarCallsDeliverer(baseUrl: string, apiKey: string | undefine
 
 const HOUR_MS = 3_600_000;
 
-/** One event as a rollup row of its own (to merge). */
-export function rollupOf(event: CallEvent): CallRollup {
-  const histogram = emptyHistogram();
-  addToHistogram(histogram, event.duration_ms);
-  const at = Date.parse(event.started_at);
-  return {
+/**
+ * The UTC hour an ISO 8601 instant falls in, as ISO. The proxy's own timestamps
+ * (`YYYY-MM-DDTHH:MM:SS.mmmZ`, calls.ts) are cut as text: this runs for every call
+ * past the buffer, where a Date per call would cost more than the rest of the fold.
+ */
+function hourOf(iso: string): string {
+  if (iso.length === 24 && iso.endsWith("Z")) return `${iso.slice(0, 13)}:00:00.000Z`;
+  return new Date(Math.floor(Date.parse(iso) / HOUR_MS) * HOUR_MS).toISOString();
+}
+
+/** Count one event into the rollups by key (server × tool × client × hour). */
+export function foldEvent(into: Map<string, CallRollup>, event: CallEvent): void {
+  const hour = hourOf(event.started_at);
+  const key = rollupKey({
     server_name: event.server_name,
     tool_name: event.tool_name,
     client_name: event.client_name,
-    hour: new Date(Math.floor(at / HOUR_MS) * HOUR_MS).toISOString(),
-    calls: 1,
-    errors: event.outcome === "ok" ? 0 : 1,
-    histogram,
-  };
+    hour,
+  });
+  let row = into.get(key);
+  if (row === undefined) {
+    row = {
+      server_name: event.server_name,
+      tool_name: event.tool_name,
+      client_name: event.client_name,
+      hour,
+      calls: 0,
+      errors: 0,
+      histogram: emptyHistogram(),
+    };
+    into.set(key, row);
+  }
+  row.calls++;
+  if (event.outcome !== "ok") row.errors++;
+  addToHistogram(row.histogram, event.duration_ms);
+}
+
+/** One event as a rollup row of its own (to merge). */
+export function rollupOf(event: CallEvent): CallRollup {
+  const one = new Map<string, CallRollup>();
+  foldEvent(one, event);
+  return one.values().next().value!;
 }
 
 export function rollupsOf(events: readonly CallEvent[], into = new Map<string, CallRollup>()): Map<string, CallRollup> {
-  for (const e of events) mergeRollup(into, rollupOf(e));
+  for (const e of events) foldEvent(into, e);
   return into;
 }
 
@@ -180,7 +208,7 @@ export class CallAnalytics {
   /** Give this to the CallRecorder. */
   readonly sink: CallSink = (event) => {
     if (this.events.length < this.capacity) this.events.push(event);
-    else mergeRollup(this.overflow, rollupOf(event));
+    else foldEvent(this.overflow, event);
   };
 
   constructor(private readonly options: CallAnalyticsOptions) {
