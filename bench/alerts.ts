@@ -22,6 +22,7 @@ import { alertStore, FeedbackStore } from "../src/store/index.js";
 import { startHttpReceiver } from "../test/helpers/alert-receivers.js";
 import { startServe, tempDir } from "../test/helpers/serve.js";
 import { postConnections } from "./connections.js";
+import { diskLine } from "./disk.js";
 import { syntheticReport } from "./seed.js";
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
@@ -115,6 +116,7 @@ async function post(url: string, title: string, connections: number): Promise<nu
 async function main(): Promise<void> {
   const dir = tempDir("pwm-bench-alerts-");
   console.log(`bench:alerts — ${reports} reports for the engine, ${seconds}s per POST run; load average ${load()}`);
+  console.log(diskLine(dir));
   const withRules = engineCost(dir, true);
   const without = engineCost(dir, false);
   console.log(
@@ -159,6 +161,7 @@ async function main(): Promise<void> {
   await ruled.stop();
   await receiver.close();
   for (const line of summaries) console.log(line);
+  console.log(diskLine(dir, "disk after the POST runs"));
   console.log(`${receiver.received.length} alerts delivered; load average ${load()}`);
 }
 

@@ -38,6 +38,7 @@ import { FeedbackStore } from "../src/store/index.js";
 import { startServe, tempDir } from "../test/helpers/serve.js";
 import { benchBackend, benchPostgres } from "./pg-load.js";
 import { postConnections } from "./connections.js";
+import { diskLine } from "./disk.js";
 import { seedTo, syntheticReport } from "./seed.js";
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
@@ -125,6 +126,7 @@ async function main(): Promise<void> {
   console.log(
     `bench:ingest — ${seconds}s per run, ${connections.join(" and ")} connections, ingestion limits ${limits}, db ${dbPath}`,
   );
+  console.log(diskLine(dir));
 
   const plans: { mode: PrivacyMode; payload: FeedbackPayload; what: string }[] =
     privacyChoice === "all"
@@ -151,6 +153,7 @@ async function main(): Promise<void> {
     }
     await server.stop();
   }
+  console.log(diskLine(dir, "disk after the POST runs"));
   for (const c of connections) {
     const off = rates[`off plain report, ${c} connections`];
     if (off === undefined) continue;
