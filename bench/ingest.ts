@@ -137,7 +137,8 @@ async function main(): Promise<void> {
       : [{ mode: privacyChoice as PrivacyMode, payload: syntheticReport(1), what: "plain report" }];
   const rates: Record<string, number> = {};
   for (const plan of plans) {
-    // A fresh database per mode: no run pays for a bigger file than the one before it.
+    // A fresh database per mode, so no mode pays for a bigger file than the one before it (its
+    // connection counts run one after the other on it).
     const planDb = plans.length === 1 ? dbPath : join(dir, `ingest-${plan.mode}-${plan.what.length}.db`);
     const server = await startServe({ dbPath: planDb, env: { ...limitEnv, FEEDBACK_PRIVACY: plan.mode } });
     for (const c of connections) {

@@ -2,9 +2,8 @@
  * Ingestion's writes on their own thread (SQLite, `serve`): a worker with its own connection
  * (src/ingest/writer-worker.ts) runs each batch's transaction and its fsync — reports, and the
  * proxies' tool-call batches — while the main thread goes on reading, validating and scrubbing
- * the next requests. The queue keeps one batch
- * in flight, so what arrives meanwhile joins the next one: the slower the disk, the larger the
- * batches and the fewer the fsyncs. The worker waits for a write lock another connection holds
+ * the next requests. The queue keeps one batch in flight, so what arrives meanwhile joins the
+ * next one: the slower the disk, the larger the batches and the fewer the fsyncs. The worker waits for a write lock another connection holds
  * (its busy timeout) without blocking the event loop.
  */
 import { Worker } from "node:worker_threads";
