@@ -1,6 +1,7 @@
 /**
- * What one durable commit costs on this disk: the median of 200 writes of 4 KiB, each followed
- * by fsync, in `dir`. At 10 connections bench:ingest waits on one fsync per batch, so its figure
+ * What one durable commit costs on this disk: the median of 200 appends of 4 KiB, each followed
+ * by fsync, in `dir` (appends, as a growing WAL's commits are, so each fsync also carries the
+ * file's new size). At 10 connections bench:ingest waits on one fsync per batch, so its figure
  * follows this one; on this shared VM it has moved by 2× within an hour, and printing it beside
  * the figures says which kind of hour a run had.
  */
@@ -15,7 +16,7 @@ export function fsyncMs(dir: string, rounds = 200): number {
   try {
     for (let i = 0; i < rounds; i++) {
       const t = performance.now();
-      writeSync(fd, block, 0, block.length, (i % 16) * block.length);
+      writeSync(fd, block, 0, block.length, i * block.length);
       fsyncSync(fd);
       times.push(performance.now() - t);
     }
@@ -27,6 +28,6 @@ export function fsyncMs(dir: string, rounds = 200): number {
   return times[Math.floor(times.length / 2)]!;
 }
 
-/** The line the benches print: `label: 4 KiB write + fsync, median … ms`. */
+/** The line the benches print: `label: 4 KiB append + fsync, median … ms`. */
 export const diskLine = (dir: string, label = "disk"): string =>
-  `${label}: 4 KiB write + fsync, median ${fsyncMs(dir).toFixed(3)} ms (bench/disk.ts)`;
+  `${label}: 4 KiB append + fsync, median ${fsyncMs(dir).toFixed(3)} ms (bench/disk.ts)`;
