@@ -23,7 +23,7 @@ import {
 } from "../store/index.js";
 import type { DraftProposal, GuardVerdict } from "./pipeline.js";
 import { scopeProblems, changedLines } from "./scope.js";
-import { startPeriodic } from "./periodic.js";
+import { errorMessage, startPeriodic } from "../net/periodic.js";
 
 export const DEFAULT_AUTONOMY_INTERVAL_MS = 60_000;
 /** Drafts attempted per server per tick at most (each is an LLM call). */
@@ -275,6 +275,6 @@ export function startAutonomy(store: FeedbackStore, options: AutonomyWorkerOptio
   return startPeriodic(once, {
     controller,
     intervalMs: options.intervalMs ?? DEFAULT_AUTONOMY_INTERVAL_MS,
-    onError: (message) => log(`patchworkmcp: the autonomy worker stopped a tick: ${message}`),
+    onError: (err) => log(`patchworkmcp: the autonomy worker stopped a tick: ${errorMessage(err)}`),
   });
 }

@@ -8,7 +8,7 @@
  */
 import { DraftSettings } from "../settings/index.js";
 import type { FeedbackStore } from "../store/index.js";
-import { startPeriodic } from "./periodic.js";
+import { errorMessage, startPeriodic } from "../net/periodic.js";
 
 export const DEFAULT_AUTO_ANALYSIS_INTERVAL_MS = 60_000;
 /** Gaps analysed per tick at most (one after another). */
@@ -65,6 +65,6 @@ export function startAutoAnalysis(
   return startPeriodic(once, {
     controller,
     intervalMs: options.intervalMs ?? DEFAULT_AUTO_ANALYSIS_INTERVAL_MS,
-    onError: (message) => options.log?.(`patchworkmcp: automatic analysis stopped a tick: ${message}`),
+    onError: (err) => options.log?.(`patchworkmcp: automatic analysis stopped a tick: ${errorMessage(err)}`),
   });
 }

@@ -17,6 +17,7 @@ import type { Octokit } from "octokit";
 import type { DraftSettings } from "../settings/index.js";
 import type { FeedbackStore, LinkedIssue } from "../store/index.js";
 import { IssueError, issueAuth, issueError, issueOctokit, snapshotOf } from "./issues.js";
+import { errorMessage, type PeriodicWorker, startPeriodic } from "../net/periodic.js";
 
 export type SyncOutcome =
   /** The gap's status was set from the issue. */
@@ -162,11 +163,7 @@ export async function syncIssues(options: SyncOptions): Promise<SyncResult> {
   }
 }
 
-export interface IssueSyncWorker {
-  stop(): void;
-  /** One pass now (tests). */
-  tick(): Promise<SyncResult | undefined>;
-}
+export type IssueSyncWorker = PeriodicWorker<SyncResult>;
 
 /** serve's periodic sync (only when an interval is configured): one pass at a time, history actor "autonomy". */
 export function startIssueSync(
@@ -175,38 +172,21 @@ export function startIssueSync(
   options: { intervalMs: number; log?: (line: string) => void },
 ): IssueSyncWorker {
   const controller = new AbortController();
-  let running: Promise<SyncResult | undefined> | undefined;
-  const tick = (): Promise<SyncResult | undefined> => {
-    running ??= syncIssues({ store, settings, actor: "autonomy", signal: controller.signal })
-      .then((result) => {
-        for (const item of result.items) {
-          if (item.outcome === "changed")
-            options.log?.(
-              `patchworkmcp: gap ${item.gap_id} is now ${item.to} (${item.repo}#${item.number} ${item.state})`,
-            );
-          else if (item.outcome === "error")
-            options.log?.(
-              `patchworkmcp: issue sync of gap ${item.gap_id} failed (${item.error?.code}): ${item.error?.message}`,
-            );
-        }
-        return result;
-      })
-      .catch((err: unknown) => {
-        options.log?.(`patchworkmcp: issue sync stopped a pass: ${err instanceof Error ? err.message : String(err)}`);
-        return undefined;
-      })
-      .finally(() => {
-        running = undefined;
-      });
-    return running;
+  const pass = async (): Promise<SyncResult> => {
+    const result = await syncIssues({ store, settings, actor: "autonomy", signal: controller.signal });
+    for (const item of result.items) {
+      if (item.outcome === "changed")
+        options.log?.(`patchworkmcp: gap ${item.gap_id} is now ${item.to} (${item.repo}#${item.number} ${item.state})`);
+      else if (item.outcome === "error")
+        options.log?.(
+          `patchworkmcp: issue sync of gap ${item.gap_id} failed (${item.error?.code}): ${item.error?.message}`,
+        );
+    }
+    return result;
   };
-  const timer = setInterval(() => void tick(), options.intervalMs);
-  timer.unref();
-  return {
-    tick,
-    stop() {
-      clearInterval(timer);
-      controller.abort();
-    },
-  };
+  return startPeriodic(pass, {
+    controller,
+    intervalMs: options.intervalMs,
+    onError: (err) => options.log?.(`patchworkmcp: issue sync stopped a pass: ${errorMessage(err)}`),
+  });
 }

@@ -182,10 +182,12 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
         // Ending the MCP sessions also ends their open streams, so close() need not wait for them.
         void context.mcp.close();
         backfill?.stop();
-        analysis.stop();
-        issueSync?.stop();
+        // Aborted, not awaited: a pass waiting on an LLM, GitHub or a verification command must
+        // not hold the shutdown; the store closes under it and its next query fails, logged.
+        void analysis.stop();
+        void issueSync?.stop();
         const alertsStopped = alerts.stop();
-        autonomy.stop();
+        void autonomy.stop();
         retention.stop();
         server.close(() => {
           void Promise.all([writer?.stop(), worker?.stop(), alertsStopped]).then(() => {
