@@ -9,7 +9,7 @@
  * 2. POST /api/feedback against a real `serve` with no rules, then against a fresh one with the
  *    same 20 rules (their destination a loopback receiver answering 200), in one run,
  *    BENCH_SECONDS each (default 10), alternated, each run starting once both sidecars' grouping
- *    has caught up: req/s both ways, at each of BENCH_CONNECTIONS (default 10, then 50;
+ *    has caught up: req/s both ways, at each of BENCH_POST_CONNECTIONS (default 10, then 50;
  *    bench/connections.ts says why both).
  * The machine's load average is printed before and after: the figures are only comparable on
  * an otherwise quiet machine.

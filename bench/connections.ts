@@ -1,5 +1,5 @@
 /**
- * BENCH_CONNECTIONS: how many connections the POST /api/feedback runs of bench:ingest and
+ * BENCH_POST_CONNECTIONS: how many connections the POST /api/feedback runs of bench:ingest and
  * bench:alerts hold open, a comma list, each measured in turn (default "10,50").
  *
  * Each connection waits for its answer, and an answer waits for its batch's fsync: at 10 the
@@ -8,9 +8,9 @@
  * The 10-connection figure is the one earlier runs printed.
  */
 export function postConnections(): number[] {
-  const raw = process.env.BENCH_CONNECTIONS ?? "10,50";
+  const raw = process.env.BENCH_POST_CONNECTIONS ?? "10,50";
   const counts = raw.split(",").map((s) => Number(s.trim()));
   if (counts.length === 0 || counts.some((n) => !Number.isInteger(n) || n < 1))
-    throw new Error(`BENCH_CONNECTIONS must be a comma list of whole numbers of connections, not "${raw}"`);
+    throw new Error(`BENCH_POST_CONNECTIONS must be a comma list of whole numbers of connections, not "${raw}"`);
   return counts;
 }

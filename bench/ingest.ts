@@ -2,7 +2,7 @@
  * npm run bench:ingest — ingestion and list throughput against a real `serve`
  * child process with a real SQLite file (WAL, synchronous=FULL).
  *
- * 1. POST /api/feedback at each of BENCH_CONNECTIONS (default 10, then 50; bench/connections.ts
+ * 1. POST /api/feedback at each of BENCH_POST_CONNECTIONS (default 10, then 50; bench/connections.ts
  *    says why both): req/s, p50, p99; then how long the grouping worker
  *    (deferred grouping, src/gaps/deferred.ts) took to assign the reports still pending when
  *    the burst ended, and at what rate.
