@@ -22,8 +22,9 @@
  * over HTTP direct and the proxy — are open at once and take turns in short
  * slices, and each ratio is the median of the slices' own ratios. A machine
  * whose speed drifts over seconds (a shared VM does, by a third) then moves
- * every path alike instead of tilting whichever ran last. The bare relay is a ten-line Node process that pipes bytes both ways with no
- * logic at all: the floor for any proxy that is a process of its own.
+ * every path alike instead of tilting whichever ran last. The bare relay is a
+ * ten-line Node process that pipes bytes both ways with no logic at all: the
+ * floor for any proxy that is a process of its own.
  *
  * Env: BENCH_CALLS (sequential calls per path), BENCH_SLICES, BENCH_SLICE_CALLS
  * (calls per depth per slice), BENCH_HTTP_SLICES, BENCH_HTTP_SLICE_CALLS. Figures
