@@ -128,7 +128,11 @@ describe("stdio proxy in front of the fixture server", () => {
 
   it("delivers progress notifications for the caller's token", async () => {
     const seen: number[] = [];
-    const result = await p.client.callTool({ name: "slow", arguments: { steps: 3, delayMs: 100 } }, undefined, {
+    // The fixture waits delayMs between its last notification and its answer, because the SDK
+    // client drops progress it handles after the answer. A proxy starved of CPU that long (it
+    // lowers its own priority, --nice) passes both on at once: 100 ms was not always enough
+    // under a full parallel test run on two cores.
+    const result = await p.client.callTool({ name: "slow", arguments: { steps: 3, delayMs: 300 } }, undefined, {
       onprogress: (e) => seen.push(e.progress),
     });
     expect(textOf(result)).toBe("done after 3 steps");
