@@ -4,24 +4,15 @@
 import { describe, expect, it } from "vitest";
 import { CALL_LIMITS, type CallEvent } from "../../src/analytics/index.js";
 import { packCallBatch } from "../../src/delivery/calls-client.js";
+import { callEvent } from "../helpers/call-event.js";
 
-const event = (i: number, argChars = 0): CallEvent => ({
-  server_name: "s",
-  server_version: null,
-  tool_name: `tool_${i}`,
-  started_at: new Date(1_700_000_000_000 + i).toISOString(),
-  duration_ms: 3,
-  outcome: "ok",
-  error_code: null,
-  client_name: "c",
-  client_version: null,
-  protocol_version: null,
-  session_id: null,
-  request_bytes: 1,
-  response_bytes: 2,
-  // Non-ASCII text, so bytes and characters differ.
-  arguments: argChars > 0 ? { q: "é".repeat(argChars) } : null,
-});
+const event = (i: number, argChars = 0): CallEvent =>
+  callEvent({
+    tool_name: `tool_${i}`,
+    started_at: new Date(1_700_000_000_000 + i).toISOString(),
+    // Non-ASCII text, so bytes and characters differ.
+    arguments: argChars > 0 ? { q: "é".repeat(argChars) } : null,
+  });
 
 const bodyBytes = (calls: CallEvent[]) => Buffer.byteLength(JSON.stringify({ calls, rollups: [] }));
 

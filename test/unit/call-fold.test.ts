@@ -3,24 +3,9 @@
 import { describe, expect, it } from "vitest";
 import { foldEvent } from "../../proxy/analytics.js";
 import { type CallEvent, type CallRollup, emptyHistogram } from "../../src/analytics/index.js";
+import { callEvent } from "../helpers/call-event.js";
 
-const event = (started_at: string, over: Partial<CallEvent> = {}): CallEvent => ({
-  server_name: "s",
-  server_version: null,
-  tool_name: "t",
-  started_at,
-  duration_ms: 3,
-  outcome: "ok",
-  error_code: null,
-  client_name: "c",
-  client_version: null,
-  protocol_version: null,
-  session_id: null,
-  request_bytes: 1,
-  response_bytes: 2,
-  arguments: null,
-  ...over,
-});
+const event = (started_at: string, over: Partial<CallEvent> = {}): CallEvent => callEvent({ started_at, ...over });
 
 describe("foldEvent", () => {
   it("counts calls, errors and latency per key and UTC hour", () => {
