@@ -11,7 +11,7 @@
  * modes scrub it before it is stored, so the report goes in as written; only its
  * outbox copy is scrubbed here.
  */
-import { LIMITS, parseFeedback, SCRUBBED_FIELDS, type FeedbackPayload, type KnownGap } from "../src/feedback/index.js";
+import { parseFeedback, type FeedbackPayload, type KnownGap } from "../src/feedback/index.js";
 import { formatUnsentLine } from "../src/delivery/unsent.js";
 import { sendToSidecar } from "../src/delivery/sidecar-client.js";
 import type { FeedbackStore } from "../src/store/index.js";
@@ -129,21 +129,6 @@ export interface ReporterOptions {
   privacy?: PrivacyMode;
 }
 
-/**
- * A placeholder can be longer than what it replaced (`password=x` becomes
- * `password=[secret:key_value]`): a field pushed past its limit is cut back to it, or the
- * sidecar would refuse the report (422) and the outbox could never replay it.
- */
-function withinLimits(payload: FeedbackPayload): FeedbackPayload {
-  const out = { ...payload } as Record<string, unknown>;
-  for (const field of SCRUBBED_FIELDS) {
-    const value = out[field];
-    const max = (LIMITS as Record<string, number>)[field];
-    if (typeof value === "string" && max !== undefined && value.length > max) out[field] = value.slice(0, max);
-  }
-  return out as unknown as FeedbackPayload;
-}
-
 export class Reporter {
   private retryDelay: number;
   private timer?: NodeJS.Timeout;
@@ -179,7 +164,7 @@ export class Reporter {
   private async scrubbed(payload: FeedbackPayload, idempotencyKey: string): Promise<FeedbackPayload> {
     const mode = this.options.privacy ?? DEFAULT_PRIVACY_MODE;
     if (mode === "off") return payload;
-    const { describeRedactions, scrubReport } = await loadPrivacy();
+    const { cutToLimits, describeRedactions, scrubReport } = await loadPrivacy();
     const { payload: scrubbed, redactions } = scrubReport(payload, mode);
     if (redactions.length === 0) return payload;
     // The report carries no record of this (the sidecar's card lists only what it replaced itself):
@@ -187,7 +172,7 @@ export class Reporter {
     this.options.log(
       `report ${idempotencyKey}: --privacy ${mode} replaced ${describeRedactions(redactions)} before it left the proxy`,
     );
-    return withinLimits(scrubbed);
+    return cutToLimits(scrubbed);
   }
 
   /**

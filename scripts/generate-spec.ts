@@ -1,7 +1,7 @@
 /**
  * Generates drop-ins/spec/ from THE contract in src/feedback: the tool
  * definition, the server instructions, the agent-facing replies and the
- * payload vectors. Every drop-in's test loads these files and asserts it
+ * payload vectors, and what a drop-in scrubs before it keeps a report. Every drop-in's test loads these files and asserts it
  * reproduces them; test/spec/spec.test.ts fails when they are stale.
  *
  *   npm run spec            write the files
@@ -23,6 +23,15 @@ import {
   type FeedbackPayload,
   type FieldIssue,
 } from "../src/feedback/index.js";
+import {
+  cutToLimits,
+  DEFAULT_PRIVACY_MODE,
+  PRIVACY_MODES,
+  type PrivacyMode,
+  SCRUBBED_FIELDS,
+  scrubReport,
+  scrubText,
+} from "../src/privacy/index.js";
 
 export const SPEC_DIR = resolve(dirname(fileURLToPath(import.meta.url)), "../drop-ins/spec");
 
@@ -201,6 +210,102 @@ function echoVectors() {
   return echoGaps.map((v) => ({ ...v, sentence: knownGapSentence(v.gap), reply: recordedReply(12, v.gap) }));
 }
 
+/**
+ * What a drop-in scrubs from a report before it keeps it (its outbox, its stderr line): the
+ * sidecar's own output on each text, so a drop-in's portable subset of the rules is held to the
+ * same placeholders. Tokens below are made up; AKIAIOSFODNN7EXAMPLE is AWS's documented example.
+ */
+const GITHUB_TOKEN = `ghp_${"a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8"}`;
+const privacyTexts: Array<{ name: string; mode: PrivacyMode; input: string }> = [
+  { name: "github", mode: "secrets+pii", input: `Cloned with ${GITHUB_TOKEN} and got 403.` },
+  { name: "bearer", mode: "secrets+pii", input: "Sent Authorization: Bearer abcDEF123456ghiJKL789 and got 401." },
+  { name: "basic_auth", mode: "secrets+pii", input: "curl -H 'Authorization: Basic dXNlcjpodW50ZXIy' failed" },
+  { name: "authorization", mode: "secrets+pii", input: "The header was authorization=Zm9vYmFyYmF6cXV4 for every call." },
+  {
+    name: "key_value",
+    mode: "secrets+pii",
+    input: "Set DB_PASSWORD=hunter2hunter and api_key: sk-live-123 then retried.",
+  },
+  { name: "key_value_quoted", mode: "secrets+pii", input: 'Body was {"client_secret": "s3cr3t value", "name": "x"}.' },
+  {
+    name: "jwt",
+    mode: "secrets+pii",
+    input:
+      "Token eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U was rejected.",
+  },
+  {
+    name: "private_key",
+    mode: "secrets+pii",
+    input: "Key: -----BEGIN RSA PRIVATE KEY-----\nMIIBOgIBAAJBAKj34GkxFhD90vcNLYLInFEX6Ppy1tPf9Cnz\n-----END RSA PRIVATE KEY----- end",
+  },
+  { name: "private_key_truncated", mode: "secrets+pii", input: "Truncated -----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkq" },
+  {
+    name: "aws",
+    mode: "secrets+pii",
+    input: "Access key AKIAZ7XQ3P5R2T4V6W8Y leaked; the doc example AKIAIOSFODNN7EXAMPLE is fine.",
+  },
+  { name: "slack", mode: "secrets+pii", input: "Slack bot xoxb-1234567890-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx posted." },
+  { name: "npm", mode: "secrets+pii", input: `npm token npm_${"A".repeat(10)}${"b".repeat(26)} expired` },
+  { name: "anthropic", mode: "secrets+pii", input: `Anthropic sk-ant-api03-${"x".repeat(93)}AA in the env` },
+  {
+    name: "openai",
+    mode: "secrets+pii",
+    input: `OpenAI sk-proj-${"p".repeat(58)}T3BlbkFJ${"q".repeat(58)} and sk-${"a".repeat(20)}T3BlbkFJ${"b".repeat(20)}.`,
+  },
+  { name: "email", mode: "secrets+pii", input: "Write to jane.doe+billing@example.co.uk, or ops@acme.io." },
+  { name: "phone", mode: "secrets+pii", input: "Call +44 20 7946 0958 or (555) 123-4567, not 555-0100." },
+  { name: "card", mode: "secrets+pii", input: "Card 4111 1111 1111 1111 was charged; 4111 1111 1111 1112 was not." },
+  {
+    name: "ip",
+    mode: "secrets+pii",
+    input: "Request from 203.0.113.7 and 2001:db8::8a2e:370:7334, not 127.0.0.1 or ::1.",
+  },
+  {
+    name: "clean",
+    mode: "secrets+pii",
+    input: "Version 2.4.1 at 12:30:45 on 2024-05-01, 4,812 rows; bearer authentication — «Q3», naïve café ☕.",
+  },
+  { name: "placeholders", mode: "secrets+pii", input: "password: [secret:key_value], mail [email] at [ip]" },
+  { name: "secrets_only", mode: "secrets", input: `Mail jane@example.com the token ${GITHUB_TOKEN}.` },
+  { name: "off", mode: "off", input: `Mail jane@example.com the token ${GITHUB_TOKEN}.` },
+];
+
+/** A whole report as a drop-in keeps it: its scrubbed fields, cut back to their limits. */
+const privacyReports: Array<{ name: string; mode: PrivacyMode; input: Record<string, unknown> }> = [
+  {
+    name: "secrets_and_pii",
+    mode: "secrets+pii",
+    input: {
+      ...FULL_REPORT,
+      what_i_tried: `Called list_invoices with ${GITHUB_TOKEN}; the owner is jane@example.com.`,
+      user_goal: "Reach ops at +44 20 7946 0958.",
+    },
+  },
+  {
+    name: "cut_to_limit",
+    mode: "secrets+pii",
+    input: { ...FULL_REPORT, suggestion: `${"s".repeat(LIMITS.suggestion - 11)} password=x` },
+  },
+];
+
+export function buildPrivacy() {
+  return {
+    env: "FEEDBACK_PRIVACY",
+    modes: PRIVACY_MODES,
+    default: DEFAULT_PRIVACY_MODE,
+    /** The mode of the stderr line of last resort, whatever FEEDBACK_PRIVACY says. */
+    last_resort: "secrets+pii",
+    scrubbed_fields: SCRUBBED_FIELDS,
+    texts: privacyTexts.map((v) => ({ ...v, output: scrubText(v.input, v.mode).text })),
+    reports: privacyReports.map((v) => {
+      const parsed = parseFeedback(v.input);
+      if (!parsed.ok) throw new Error(`privacy vector ${v.name} does not parse`);
+      const kept = cutToLimits(scrubReport(parsed.payload, v.mode).payload) as unknown as Record<string, unknown>;
+      return { ...v, kept: Object.fromEntries(SCRUBBED_FIELDS.map((f) => [f, kept[f] ?? null])) };
+    }),
+  };
+}
+
 const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
 
 /** File name → exact content of every generated file. */
@@ -211,6 +316,7 @@ export function buildSpec(): Record<string, string> {
     "instructions.txt": `${FEEDBACK_SERVER_INSTRUCTIONS}\n`,
     "replies.json": json(replies()),
     "echo.json": json({ report_id: 12, vectors: echoVectors() }),
+    "privacy.json": json(buildPrivacy()),
     "vectors.json": json({
       stored_fields: STORED_FIELDS,
       unsent_marker: "PATCHWORKMCP_UNSENT_FEEDBACK",

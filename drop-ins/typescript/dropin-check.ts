@@ -7,7 +7,7 @@
  * Exit code 0 = pass. See drop-ins/harness.ts for the phases and the environment.
  */
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -69,6 +69,12 @@ const vectors = spec<{
   invalid: Array<{ name: string; input: unknown; issues: Array<{ field: string; message: string }> }>;
 }>("vectors.json");
 const full = vectors.valid.find((v) => v.name === "full")!.input;
+const privacy = spec<{
+  scrubbed_fields: string[];
+  last_resort: ft.PrivacyMode;
+  texts: Array<{ name: string; mode: ft.PrivacyMode; input: string; output: string }>;
+  reports: Array<{ name: string; mode: ft.PrivacyMode; input: Record<string, unknown>; kept: Record<string, unknown> }>;
+}>("privacy.json");
 const fast = (sidecarUrl?: string): FeedbackOptions => ({
   sidecarUrl,
   backoffMs: 5,
@@ -263,6 +269,51 @@ async function down(): Promise<void> {
   assert.ok(result.unsent && !result.delivered && result.status === 503, JSON.stringify(result));
   assert.equal(result.reply, replies.queued);
   assert.equal(result.outbox, process.env.FEEDBACK_OUTBOX);
+  await keepsScrubbed();
+}
+
+/**
+ * What is kept is scrubbed first: every privacy.json text; each report as its outbox line holds
+ * it (nothing listens on port 9, so every report is kept); the stderr line of last resort, with
+ * secrets+pii whatever the mode, when the outbox cannot be written (a file stands where its
+ * folder would be).
+ */
+async function keepsScrubbed(): Promise<void> {
+  assert.deepEqual([...ft.SCRUBBED_FIELDS], privacy.scrubbed_fields);
+  for (const t of privacy.texts) assert.equal(ft.scrubText(t.input, t.mode).text, t.output, t.name);
+  const dir = mkdtempSync(join(tmpdir(), "pwm-privacy-"));
+  const keep = (input: Record<string, unknown>, outboxPath: string, mode: ft.PrivacyMode) =>
+    deliverFeedback(input, {
+      sidecarUrl: "http://127.0.0.1:9",
+      retries: 0,
+      outboxPath,
+      outboxRetryMs: 3_600_000,
+      privacy: mode,
+    });
+  for (const r of privacy.reports) {
+    const path = join(dir, `${r.name}.log`);
+    assert.ok((await keep(r.input, path, r.mode)).unsent, r.name);
+    const [entry] = readOutbox(path);
+    for (const f of privacy.scrubbed_fields) assert.equal(entry?.payload[f] ?? null, r.kept[f], `${r.name}: ${f}`);
+  }
+  writeFileSync(join(dir, "not-a-folder"), "");
+  const report = privacy.reports[0]!;
+  const stderr: string[] = [];
+  const write = process.stderr.write;
+  process.stderr.write = ((chunk: unknown) => stderr.push(String(chunk)) > 0) as typeof process.stderr.write;
+  try {
+    await keep(report.input, join(dir, "not-a-folder", "outbox.log"), "off");
+  } finally {
+    process.stderr.write = write;
+  }
+  const line = stderr
+    .join("")
+    .split("\n")
+    .find((l) => l.startsWith(`${ft.UNSENT_FEEDBACK_MARKER} `));
+  assert.ok(line, stderr.join(""));
+  const kept = JSON.parse(line.slice(ft.UNSENT_FEEDBACK_MARKER.length + 1)) as Record<string, unknown>;
+  assert.equal(report.mode, privacy.last_resort);
+  for (const f of privacy.scrubbed_fields) assert.equal(kept[f] ?? null, report.kept[f], `stderr line: ${f}`);
 }
 
 /** Report while the sidecar is away, then stay up until the background re-sender has emptied the outbox. */

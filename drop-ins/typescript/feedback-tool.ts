@@ -41,6 +41,7 @@ import {
   writeSync,
   type Stats,
 } from "node:fs";
+import { isIPv6 } from "node:net";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { z } from "zod";
@@ -249,6 +250,8 @@ export interface FeedbackOptions {
   outboxPath?: string;
   /** First delay before the outbox is re-sent, ms; doubled while the sidecar stays away, up to 5 min (default 2000). */
   outboxRetryMs?: number;
+  /** What a kept report is scrubbed of. Default: FEEDBACK_PRIVACY, then secrets+pii. */
+  privacy?: PrivacyMode;
 }
 
 /** What POST /api/feedback answers as `gap` when the report joined a gap the developers acted on. */
@@ -564,17 +567,21 @@ async function keep(
 ): Promise<FeedbackResult> {
   const path = outboxPathOf(options);
   const result: FeedbackResult = { delivered: false, unsent: true, status, reply: FEEDBACK_REPLY_QUEUED, error };
+  const mode = privacyModeOf(options);
   try {
-    await outboxAppend(path, payload, key);
+    const kept = scrubForKeeping(payload, mode);
+    await outboxAppend(path, kept.payload, key);
     result.outbox = path;
-    process.stderr.write(`patchworkmcp: feedback not delivered (${error}); kept in the outbox ${path}\n`);
+    const scrubbed = kept.replaced.length > 0 ? ` (privacy ${mode} replaced ${kept.replaced.join("; ")})` : "";
+    process.stderr.write(`patchworkmcp: feedback not delivered (${error}); kept in the outbox ${path}${scrubbed}\n`);
     outboxFlusher(options).later();
   } catch (err) {
     // Even the outbox failed: the stderr line is the last place `patchworkmcp replay` can read it from.
     try {
+      const line = scrubForKeeping(payload, "secrets+pii").payload;
       process.stderr.write(
         `patchworkmcp: the outbox ${path} could not be written (${err instanceof Error ? err.message : String(err)})\n` +
-          `${UNSENT_FEEDBACK_MARKER} ${JSON.stringify({ ...payload, idempotency_key: key })}\n`,
+          `${UNSENT_FEEDBACK_MARKER} ${JSON.stringify({ ...line, idempotency_key: key })}\n`,
       );
     } catch {
       // stderr itself failing must not reach the host
@@ -603,6 +610,277 @@ export async function sendFeedback(
     serverName: serverNameOrOptions || options.serverName || "unknown",
   });
   return result.reply;
+}
+
+// ---- privacy: what is scrubbed before a report is kept (drop-ins/spec/privacy.json) ---------
+//
+// The sidecar scrubs every report with its full rule set (secretlint's preset among them) before
+// it stores it; a report this process keeps (the outbox, the stderr line) never reaches it first,
+// so it is scrubbed here with a portable subset of those rules, to the same placeholders.
+// FEEDBACK_PRIVACY (or options.privacy): off, secrets, secrets+pii (the default; an unknown
+// value counts as the default, never as off). The stderr line of last resort is always
+// scrubbed with secrets+pii.
+
+export type PrivacyMode = "off" | "secrets" | "secrets+pii";
+export const PRIVACY_MODES: readonly PrivacyMode[] = ["off", "secrets", "secrets+pii"];
+export const DEFAULT_PRIVACY_MODE: PrivacyMode = "secrets+pii";
+/** The free-text fields scrubbed (the sidecar's SCRUBBED_FIELDS). */
+export const SCRUBBED_FIELDS = ["what_i_needed", "what_i_tried", "suggestion", "user_goal"] as const;
+
+/**
+ * One rule: group 1 of `pattern` is a prefix left in place, group 2 the value replaced (what
+ * follows it in the match stays too). `notBefore` / `notAfter` are characters that must not
+ * touch the match (the sidecar's lookarounds), `dotDigitAfter` refuses a match followed by
+ * ".<digit>", and `accept` checks the value.
+ */
+interface ScrubRule {
+  name: string;
+  pii: boolean;
+  pattern: RegExp;
+  notBefore?: RegExp;
+  notAfter?: RegExp;
+  dotDigitAfter?: boolean;
+  accept?: (value: string) => boolean;
+}
+
+const WORD = /[A-Za-z0-9_]/;
+const SECRET_KEY_WORDS =
+  "api[_-]?key|apikey|access[_-]?key|secret[_-]?key|client[_-]?secret|private[_-]?key|access[_-]?token|auth[_-]?token|" +
+  "refresh[_-]?token|id[_-]?token|session[_-]?token|token|secret|password|passwd|pwd|passphrase|credentials?";
+const SECRET_KEY = `["']?[A-Za-z0-9_.-]*(?:${SECRET_KEY_WORDS})["']?\\s*(?:=>|=|:)\\s*`;
+const HARMLESS_IPS = new Set(["127.0.0.1", "0.0.0.0", "::1", "::", "0:0:0:0:0:0:0:1", "0:0:0:0:0:0:0:0"]);
+const PII_PLACEHOLDERS: Record<string, string> = { email: "[email]", phone: "[phone]", card: "[card]", ip: "[ip]" };
+
+const countDigits = (s: string): number => s.replace(/[^0-9]/g, "").length;
+
+function luhn(digits: string): boolean {
+  let sum = 0;
+  for (let i = 0; i < digits.length; i++) {
+    let d = digits.charCodeAt(digits.length - 1 - i) - 48;
+    if (i % 2 === 1) d = d * 2 > 9 ? d * 2 - 9 : d * 2;
+    sum += d;
+  }
+  return sum % 10 === 0;
+}
+
+/** Base64 (padding optional) that decodes to `user:password`. */
+function basicCredentials(value: string): boolean {
+  const padded = value.replace(/=+$/, "");
+  if (padded.length % 4 === 1) return false;
+  const decoded = Buffer.from(padded, "base64").toString("utf8");
+  return /^[^\s:]{1,200}:\S/.test(decoded) && !decoded.includes("\uFFFD");
+}
+
+function ipv4(value: string): boolean {
+  return value.split(".").every((o) => /^(?:0|[1-9][0-9]{0,2})$/.test(o) && Number(o) <= 255);
+}
+
+function ipv6(value: string): boolean {
+  return (value.match(/:/g) ?? []).length >= 2 && isIPv6(value);
+}
+
+const SCRUB_RULES: readonly ScrubRule[] = [
+  {
+    name: "github",
+    pii: false,
+    pattern: /()((?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9_]{36}|github_pat_[A-Za-z0-9_]{82})/g,
+    notBefore: /[A-Za-z]/,
+    notAfter: WORD,
+  },
+  {
+    name: "slack",
+    pii: false,
+    pattern: /()((?:xoxb|xoxp|xapp|xoxa|xoxo|xoxr)-(?:[0-9]-)?(?:[a-zA-Z0-9]{1,40}-)+[a-zA-Z0-9]{1,40})/g,
+    notBefore: WORD,
+    notAfter: WORD,
+  },
+  {
+    name: "aws",
+    pii: false,
+    pattern: /()((?:A3T[A-Z0-9]|AKIA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA|ASIA)[A-Z0-9]{16})/g,
+    notBefore: WORD,
+    notAfter: WORD,
+    accept: (v) => v !== "AKIAIOSFODNN7EXAMPLE",
+  },
+  { name: "npm", pii: false, pattern: /()(npm_[A-Za-z0-9_]{36})/g, notBefore: /[A-Za-z]/, notAfter: WORD },
+  {
+    name: "openai",
+    pii: false,
+    pattern:
+      /()(sk-(?:proj|svcacct|admin)-(?:[A-Za-z0-9_-]{74}|[A-Za-z0-9_-]{58})T3BlbkFJ(?:[A-Za-z0-9_-]{74}|[A-Za-z0-9_-]{58})|sk-[a-zA-Z0-9]{20}T3BlbkFJ[a-zA-Z0-9]{20})/g,
+    notAfter: WORD,
+  },
+  {
+    name: "anthropic",
+    pii: false,
+    pattern: /()(sk-ant-api0[0-9]-[A-Za-z0-9_-]{90,128}AA)/g,
+    notAfter: /[A-Za-z0-9_-]/,
+  },
+  {
+    name: "private_key",
+    pii: false,
+    // A truncated key (no END line) is replaced to the end of its field.
+    pattern:
+      /()(-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----(?:[\s\S]*?-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----|[\s\S]*))/g,
+  },
+  {
+    name: "bearer",
+    pii: false,
+    pattern: /(bearer\s+)([A-Za-z0-9._~+/-]{8,}=*)/gi,
+    notBefore: WORD,
+    // "bearer authentication" is prose; a token has a digit or is long.
+    accept: (v) => /[0-9]/.test(v) || v.length >= 20,
+  },
+  {
+    name: "basic_auth",
+    pii: false,
+    pattern: /(basic\s+)([A-Za-z0-9+/]{6,}={0,2})/gi,
+    notBefore: WORD,
+    accept: basicCredentials,
+  },
+  {
+    name: "authorization",
+    pii: false,
+    pattern: /((?:proxy-)?authorization["']?\s*[:=]\s*["']?)([^\s"',;]{8,})/gi,
+    notBefore: WORD,
+  },
+  {
+    name: "jwt",
+    pii: false,
+    pattern: /()(eyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,})/g,
+    notBefore: WORD,
+  },
+  // key=value secrets: a quoted value is replaced inside its quotes.
+  ...[
+    `(${SECRET_KEY}")((?:[^"\\\\\\n]|\\\\.){1,500})"`,
+    `(${SECRET_KEY}')([^'\\n]{1,500})'`,
+    `(${SECRET_KEY})([^\\s"',;&<>()\\[\\]{}]{1,500})`,
+  ].map(
+    (source): ScrubRule => ({
+      name: "key_value",
+      pii: false,
+      pattern: new RegExp(source, "gi"),
+      notBefore: /[A-Za-z0-9[]/,
+    }),
+  ),
+  {
+    name: "email",
+    pii: true,
+    pattern:
+      /()([A-Za-z0-9._%+-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,})/g,
+    notAfter: /[A-Za-z0-9-]/,
+  },
+  {
+    name: "card",
+    pii: true,
+    pattern: /()([2-6](?:[ -]?[0-9]){12,18})/g,
+    notBefore: /[0-9.-]/,
+    notAfter: /[0-9-]/,
+    dotDigitAfter: true,
+    accept: (v) => {
+      const digits = v.replace(/[ -]/g, "");
+      return digits.length >= 13 && digits.length <= 19 && luhn(digits);
+    },
+  },
+  {
+    name: "phone",
+    pii: true,
+    pattern:
+      /()(\+[1-9][0-9]{0,2}(?:[ .-]?\(?[0-9]{1,4}\)?){2,6}|(?:\([0-9]{3}\) ?|[0-9]{3}[ .-])[0-9]{3}[ .-][0-9]{4}|0[0-9]{1,4}(?:[ .-][0-9]{2,4}){2,4})/g,
+    notBefore: /[A-Za-z0-9_+.]/,
+    notAfter: /[A-Za-z0-9_-]/,
+    dotDigitAfter: true,
+    accept: (v) => {
+      const n = countDigits(v);
+      return v.startsWith("+") ? n >= 8 && n <= 15 : v.startsWith("0") ? n >= 9 && n <= 12 : n === 10;
+    },
+  },
+  {
+    name: "ip",
+    pii: true,
+    pattern: /()((?:[0-9]{1,3}\.){3}[0-9]{1,3})/g,
+    notBefore: /[A-Za-z0-9_.]/,
+    notAfter: WORD,
+    dotDigitAfter: true,
+    accept: (v) => ipv4(v) && !HARMLESS_IPS.has(v),
+  },
+  {
+    name: "ip",
+    pii: true,
+    pattern: /()([0-9A-Fa-f:]{2,39})/g,
+    notBefore: /[A-Za-z0-9_:.]/,
+    notAfter: /[A-Za-z0-9_:]/,
+    dotDigitAfter: true,
+    accept: (v) => ipv6(v) && !HARMLESS_IPS.has(v.toLowerCase()),
+  },
+];
+
+interface ScrubHit {
+  start: number;
+  end: number;
+  rule: ScrubRule;
+}
+
+function touches(text: string, at: number, chars: RegExp | undefined): boolean {
+  return chars !== undefined && at >= 0 && at < text.length && chars.test(text[at]!);
+}
+
+/** `text` scrubbed for `mode`, and how many matches of each rule it replaced (in order of first match). */
+export function scrubText(text: string, mode: PrivacyMode): { text: string; counts: Array<[string, number]> } {
+  if (mode === "off" || text === "") return { text, counts: [] };
+  const hits: ScrubHit[] = [];
+  for (const rule of SCRUB_RULES) {
+    if (rule.pii && mode !== "secrets+pii") continue;
+    for (const m of text.matchAll(rule.pattern)) {
+      const start = m.index + m[1]!.length;
+      const value = m[2]!;
+      const after = m.index + m[0].length;
+      if (value === "" || touches(text, m.index - 1, rule.notBefore) || touches(text, after, rule.notAfter)) continue;
+      if (rule.dotDigitAfter && text[after] === "." && /[0-9]/.test(text[after + 1] ?? "")) continue;
+      if (rule.accept && !rule.accept(value)) continue;
+      hits.push({ start, end: start + value.length, rule });
+    }
+  }
+  // Overlaps: the earliest match wins, the longest of those, the first rule of equals.
+  hits.sort((a, b) => a.start - b.start || b.end - a.end);
+  let out = "";
+  let at = 0;
+  const counts = new Map<string, number>();
+  for (const h of hits) {
+    if (h.start < at) continue;
+    out += text.slice(at, h.start) + (h.rule.pii ? PII_PLACEHOLDERS[h.rule.name] : `[secret:${h.rule.name}]`);
+    at = h.end;
+    counts.set(h.rule.name, (counts.get(h.rule.name) ?? 0) + 1);
+  }
+  return { text: out + text.slice(at), counts: [...counts] };
+}
+
+function privacyModeOf(options: FeedbackOptions): PrivacyMode {
+  const mode = options.privacy ?? process.env.FEEDBACK_PRIVACY;
+  return PRIVACY_MODES.includes(mode as PrivacyMode) ? (mode as PrivacyMode) : DEFAULT_PRIVACY_MODE;
+}
+
+/**
+ * The report as it may be kept: its free-text fields scrubbed and cut back to their limits (a
+ * placeholder can be longer than what it replaced). `replaced` says which rules fired where
+ * (`github ×1 in what_i_tried`), never what they replaced.
+ */
+export function scrubForKeeping(
+  payload: Record<string, unknown>,
+  mode: PrivacyMode,
+): { payload: Record<string, unknown>; replaced: string[] } {
+  const out = { ...payload };
+  const replaced: string[] = [];
+  for (const field of SCRUBBED_FIELDS) {
+    const value = out[field];
+    if (typeof value !== "string") continue;
+    const scrubbed = scrubText(value, mode);
+    if (scrubbed.counts.length === 0) continue;
+    const max = (FEEDBACK_INPUT_SCHEMA.properties[field] as StringProperty).maxLength!;
+    out[field] = scrubbed.text.slice(0, max);
+    for (const [rule, n] of scrubbed.counts) replaced.push(`${rule} ×${n} in ${field}`);
+  }
+  return { payload: out, replaced };
 }
 
 // ---- the outbox (the proxy's format and lock: proxy/outbox.ts) ----------------------

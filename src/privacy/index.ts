@@ -1,6 +1,7 @@
 /** Privacy before storage: modes, the scrubber and its rules (domain layer: imports only src/feedback). */
 export * from "./modes.js";
 export {
+  cutToLimits,
   type ScrubbedFields,
   type ScrubbedJson,
   type ScrubbedReport,

@@ -148,7 +148,7 @@ export const PII_RULES: PatternRule[] = [
     // +country and 8-15 digits in groups; North American (555) 123-4567 / 555-123-4567; national
     // numbers with a leading 0 in three or more groups (020 7946 0958).
     pattern:
-      /(?<![\w+.])(?:\+[1-9]\d{0,2}(?:[ .-]?\(?\d{1,4}\)?){2,6}|(?:\(\d{3}\) ?|\d{3}[ .-])\d{3}[ .-]\d{4}|0\d{1,4}(?:[ .-]\d{2,4}){2,4})(?![\w.-]|\.\d)/g,
+      /(?<![\w+.])(?:\+[1-9]\d{0,2}(?:[ .-]?\(?\d{1,4}\)?){2,6}|(?:\(\d{3}\) ?|\d{3}[ .-])\d{3}[ .-]\d{4}|0\d{1,4}(?:[ .-]\d{2,4}){2,4})(?![\w-]|\.\d)/g,
     minDigits: 8,
     accept: (v) => {
       const n = digitCount(v);

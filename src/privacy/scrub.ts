@@ -8,7 +8,7 @@
  * A report's free-text fields are scanned as one text (joined by a separator no rule matches
  * across), so each rule runs once per report rather than once per field.
  */
-import { type FeedbackPayload, type Redaction, SCRUBBED_FIELDS } from "../feedback/index.js";
+import { type FeedbackPayload, LIMITS, type Redaction, SCRUBBED_FIELDS } from "../feedback/index.js";
 import type { PrivacyMode } from "./modes.js";
 import { PII_RULES, type PatternRule, SECRET_KEY, SECRET_RULES } from "./rules.js";
 import { LiteralScanner, type Prescan } from "./prefilter.js";
@@ -163,6 +163,21 @@ export function scrubReport(payload: FeedbackPayload, mode: PrivacyMode): Scrubb
   const { fields: scrubbed, redactions } = scrubFields(fields, mode);
   if (redactions.length === 0) return { payload, redactions };
   return { payload: { ...payload, ...scrubbed } as FeedbackPayload, redactions };
+}
+
+/**
+ * A placeholder can be longer than what it replaced (`password=x` becomes
+ * `password=[secret:key_value]`): a scrubbed field pushed past its limit is cut back to it, or
+ * the sidecar would refuse a kept copy (422) and an outbox could never replay it.
+ */
+export function cutToLimits(payload: FeedbackPayload): FeedbackPayload {
+  const out = { ...payload } as Record<string, unknown>;
+  for (const field of SCRUBBED_FIELDS) {
+    const value = out[field];
+    const max = (LIMITS as Record<string, number>)[field];
+    if (typeof value === "string" && max !== undefined && value.length > max) out[field] = value.slice(0, max);
+  }
+  return out as unknown as FeedbackPayload;
 }
 
 export interface ScrubbedJson<T> {

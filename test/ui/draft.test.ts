@@ -107,10 +107,12 @@ describe("draft PRs from the dashboard", () => {
       await page.fill(`#set-server-${i}-repo`, repo!);
     }
     await page.click("#settings-save");
-    await page.locator(".toast-ok", { hasText: "Settings saved." }).last().waitFor();
+    // The previous test's "Settings saved." toast may still be on screen (the hash-only goto keeps
+    // the page), so wait on what the server holds rather than on a toast.
     // JSON.parse makes "__proto__" an own key, so this reads what the server sent.
-    const saved = await api<{ servers: Record<string, { repo: string }> }>(serve.url, "/api/settings");
-    expect(Object.keys(saved.servers).sort()).toEqual(["__proto__", "constructor"]);
+    const read = () => api<{ servers: Record<string, { repo: string }> }>(serve.url, "/api/settings");
+    await poll(async () => Object.keys((await read()).servers).sort()).toEqual(["__proto__", "constructor"]);
+    const saved = await read();
     expect(Object.getOwnPropertyDescriptor(saved.servers, "__proto__")?.value).toMatchObject({ repo: "acme/proto" });
     expect(saved.servers.constructor).toMatchObject({ repo: "acme/ctor" });
 
