@@ -33,17 +33,20 @@ The tool definition and texts below are generated from PatchworkMCP's contract
 from __future__ import annotations
 
 import asyncio
+import base64
 import copy
+import ipaddress
 import json
 import os
 import random
+import re
 import sys
 import threading
 import time
 import uuid
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
-from typing import Any, Optional, Union
+from typing import Any, Callable, Optional, Union
 
 import httpx
 TOOL_NAME = "feedback"
@@ -207,6 +210,8 @@ class FeedbackOptions:
     outbox_path: Optional[str] = None
     #: First delay before the outbox is re-sent, in seconds; doubles while the sidecar stays away, up to 5 min.
     outbox_retry: float = 2.0
+    #: What a kept report is scrubbed of (off, secrets, secrets+pii). Default: FEEDBACK_PRIVACY, then secrets+pii.
+    privacy: Optional[str] = None
 
     def url(self) -> str:
         base = self.sidecar_url or os.environ.get("FEEDBACK_SIDECAR_URL") or DEFAULT_SIDECAR_URL
@@ -221,6 +226,10 @@ class FeedbackOptions:
 
     def outbox(self) -> str:
         return self.outbox_path or os.environ.get("FEEDBACK_OUTBOX") or DEFAULT_OUTBOX_PATH
+
+    def privacy_mode(self) -> str:
+        mode = self.privacy if self.privacy is not None else os.environ.get("FEEDBACK_PRIVACY")
+        return mode if mode in PRIVACY_MODES else DEFAULT_PRIVACY_MODE
 
 
 @dataclass
@@ -440,13 +449,17 @@ def _post_sync(payload: dict[str, Any], key: str, options: FeedbackOptions, retr
 def _keep(payload: dict[str, Any], key: str, status: Optional[int], error: str, options: FeedbackOptions) -> SendResult:
     path = options.outbox()
     result = SendResult(False, REPLY_QUEUED, None, status, unsent=True, error=error)
+    mode = options.privacy_mode()
     try:
-        _outbox_append(path, payload, key)
+        kept, replaced = scrub_for_keeping(payload, mode)
+        _outbox_append(path, kept, key)
         result.outbox = path
-        _log(f"feedback not delivered ({error}); kept in the outbox {path}")
+        scrubbed = f" (privacy {mode} replaced {'; '.join(replaced)})" if replaced else ""
+        _log(f"feedback not delivered ({error}); kept in the outbox {path}{scrubbed}")
         _flusher(options).later()
     except Exception as exc:  # noqa: BLE001 - even the outbox failed: stderr is the last place replay reads
-        line = json.dumps({**payload, "idempotency_key": key}, separators=(",", ":"))
+        last_resort, _ = scrub_for_keeping(payload, "secrets+pii")
+        line = json.dumps({**last_resort, "idempotency_key": key}, separators=(",", ":"))
         _log(f"the outbox {path} could not be written ({type(exc).__name__}: {exc})\n{UNSENT_MARKER} {line}")
     return result
 
@@ -538,6 +551,265 @@ def send_feedback_sync(
     if isinstance(server_name, FeedbackOptions):
         return deliver_feedback_sync(arguments, server_name)
     return deliver_feedback_sync(arguments, _original_options(server_name, sidecar_url, api_key)).reply
+
+
+# ---- privacy: what is scrubbed before a report is kept (drop-ins/spec/privacy.json) ---------
+#
+# The sidecar scrubs every report with its full rule set (secretlint's preset among them) before
+# it stores it; a report this process keeps (the outbox, the stderr line) never reaches it first,
+# so it is scrubbed here with a portable subset of those rules, to the same placeholders.
+# FEEDBACK_PRIVACY (or FeedbackOptions.privacy): off, secrets, secrets+pii (the default; an
+# unknown value counts as the default, never as off). The stderr line of last resort is always
+# scrubbed with secrets+pii.
+
+PRIVACY_MODES = ("off", "secrets", "secrets+pii")
+DEFAULT_PRIVACY_MODE = "secrets+pii"
+#: The free-text fields scrubbed (the sidecar's SCRUBBED_FIELDS).
+SCRUBBED_FIELDS = ("what_i_needed", "what_i_tried", "suggestion", "user_goal")
+
+
+@dataclass(frozen=True)
+class _ScrubRule:
+    """Group 1 of `pattern` is a prefix left in place, group 2 the value replaced (what follows
+    it in the match stays too). `not_before` / `not_after` are characters that must not touch the
+    match (the sidecar's lookarounds), `dot_digit_after` refuses a match followed by ".<digit>",
+    and `accept` checks the value."""
+
+    name: str
+    pii: bool
+    pattern: "re.Pattern[str]"
+    not_before: str = ""
+    not_after: str = ""
+    dot_digit_after: bool = False
+    accept: Optional[Callable[[str], bool]] = None
+
+
+_WORD = "[A-Za-z0-9_]"
+_SECRET_KEY_WORDS = (
+    "api[_-]?key|apikey|access[_-]?key|secret[_-]?key|client[_-]?secret|private[_-]?key|access[_-]?token|auth[_-]?token|"
+    "refresh[_-]?token|id[_-]?token|session[_-]?token|token|secret|password|passwd|pwd|passphrase|credentials?"
+)
+_SECRET_KEY = rf"""["']?[A-Za-z0-9_.-]*(?:{_SECRET_KEY_WORDS})["']?\s*(?:=>|=|:)\s*"""
+_HARMLESS_IPS = {"127.0.0.1", "0.0.0.0", "::1", "::", "0:0:0:0:0:0:0:1", "0:0:0:0:0:0:0:0"}
+_PII_PLACEHOLDERS = {"email": "[email]", "phone": "[phone]", "card": "[card]", "ip": "[ip]"}
+
+
+def _luhn(digits: str) -> bool:
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = ord(ch) - 48
+        if i % 2 == 1:
+            d = d * 2 - 9 if d * 2 > 9 else d * 2
+        total += d
+    return total % 10 == 0
+
+
+def _card(value: str) -> bool:
+    digits = value.replace(" ", "").replace("-", "")
+    return 13 <= len(digits) <= 19 and _luhn(digits)
+
+
+def _phone(value: str) -> bool:
+    n = sum(c.isdigit() for c in value)
+    if value.startswith("+"):
+        return 8 <= n <= 15
+    return 9 <= n <= 12 if value.startswith("0") else n == 10
+
+
+def _basic_credentials(value: str) -> bool:
+    """Base64 (padding optional) that decodes to `user:password`."""
+    bare = value.rstrip("=")
+    try:
+        decoded = base64.b64decode(bare + "=" * (-len(bare) % 4), validate=True).decode("utf-8")
+    except (ValueError, UnicodeDecodeError):
+        return False
+    return re.match(r"[^\s:]{1,200}:\S", decoded) is not None
+
+
+def _ipv4(value: str) -> bool:
+    return value not in _HARMLESS_IPS and all(
+        re.fullmatch(r"0|[1-9][0-9]{0,2}", o) is not None and int(o) <= 255 for o in value.split(".")
+    )
+
+
+def _ipv6(value: str) -> bool:
+    if value.count(":") < 2 or value.lower() in _HARMLESS_IPS:
+        return False
+    try:
+        ipaddress.IPv6Address(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _rule(name: str, pattern: str, pii: bool = False, flags: int = 0, **checks: Any) -> _ScrubRule:
+    return _ScrubRule(name, pii, re.compile(pattern, flags | re.ASCII), **checks)
+
+
+_SCRUB_RULES = (
+    _rule(
+        "github",
+        r"()((?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9_]{36}|github_pat_[A-Za-z0-9_]{82})",
+        not_before="[A-Za-z]",
+        not_after=_WORD,
+    ),
+    _rule(
+        "slack",
+        r"()((?:xoxb|xoxp|xapp|xoxa|xoxo|xoxr)-(?:[0-9]-)?(?:[a-zA-Z0-9]{1,40}-)+[a-zA-Z0-9]{1,40})",
+        not_before=_WORD,
+        not_after=_WORD,
+    ),
+    _rule(
+        "aws",
+        r"()((?:A3T[A-Z0-9]|AKIA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA|ASIA)[A-Z0-9]{16})",
+        not_before=_WORD,
+        not_after=_WORD,
+        accept=lambda v: v != "AKIAIOSFODNN7EXAMPLE",
+    ),
+    _rule("npm", r"()(npm_[A-Za-z0-9_]{36})", not_before="[A-Za-z]", not_after=_WORD),
+    _rule(
+        "openai",
+        r"()(sk-(?:proj|svcacct|admin)-(?:[A-Za-z0-9_-]{74}|[A-Za-z0-9_-]{58})T3BlbkFJ(?:[A-Za-z0-9_-]{74}|[A-Za-z0-9_-]{58})"
+        r"|sk-[a-zA-Z0-9]{20}T3BlbkFJ[a-zA-Z0-9]{20})",
+        not_after=_WORD,
+    ),
+    _rule("anthropic", r"()(sk-ant-api0[0-9]-[A-Za-z0-9_-]{90,128}AA)", not_after="[A-Za-z0-9_-]"),
+    # A truncated key (no END line) is replaced to the end of its field.
+    _rule(
+        "private_key",
+        r"()(-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----"
+        r"(?:[\s\S]*?-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----|[\s\S]*))",
+    ),
+    # "bearer authentication" is prose; a token has a digit or is long.
+    _rule(
+        "bearer",
+        r"(bearer\s+)([A-Za-z0-9._~+/-]{8,}=*)",
+        flags=re.IGNORECASE,
+        not_before=_WORD,
+        accept=lambda v: any(c.isdigit() for c in v) or len(v) >= 20,
+    ),
+    _rule(
+        "basic_auth",
+        r"(basic\s+)([A-Za-z0-9+/]{6,}={0,2})",
+        flags=re.IGNORECASE,
+        not_before=_WORD,
+        accept=_basic_credentials,
+    ),
+    _rule(
+        "authorization",
+        r"""((?:proxy-)?authorization["']?\s*[:=]\s*["']?)([^\s"',;]{8,})""",
+        flags=re.IGNORECASE,
+        not_before=_WORD,
+    ),
+    _rule("jwt", r"()(eyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,})", not_before=_WORD),
+    # key=value secrets: a quoted value is replaced inside its quotes.
+    *(
+        _rule("key_value", source, flags=re.IGNORECASE, not_before=r"[A-Za-z0-9\[]")
+        for source in (
+            rf'({_SECRET_KEY}")((?:[^"\\\n]|\\.){{1,500}})"',
+            rf"({_SECRET_KEY}')([^'\n]{{1,500}})'",
+            rf"""({_SECRET_KEY})([^\s"',;&<>()\[\]{{}}]{{1,500}})""",
+        )
+    ),
+    _rule(
+        "email",
+        r"()([A-Za-z0-9._%+-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,})",
+        pii=True,
+        not_after="[A-Za-z0-9-]",
+    ),
+    _rule(
+        "card",
+        r"()([2-6](?:[ -]?[0-9]){12,18})",
+        pii=True,
+        not_before="[0-9.-]",
+        not_after="[0-9-]",
+        dot_digit_after=True,
+        accept=_card,
+    ),
+    _rule(
+        "phone",
+        r"()(\+[1-9][0-9]{0,2}(?:[ .-]?\(?[0-9]{1,4}\)?){2,6}|(?:\([0-9]{3}\) ?|[0-9]{3}[ .-])[0-9]{3}[ .-][0-9]{4}"
+        r"|0[0-9]{1,4}(?:[ .-][0-9]{2,4}){2,4})",
+        pii=True,
+        not_before="[A-Za-z0-9_+.]",
+        not_after="[A-Za-z0-9_-]",
+        dot_digit_after=True,
+        accept=_phone,
+    ),
+    _rule(
+        "ip",
+        r"()((?:[0-9]{1,3}\.){3}[0-9]{1,3})",
+        pii=True,
+        not_before="[A-Za-z0-9_.]",
+        not_after=_WORD,
+        dot_digit_after=True,
+        accept=_ipv4,
+    ),
+    _rule(
+        "ip",
+        r"()([0-9A-Fa-f:]{2,39})",
+        pii=True,
+        not_before="[A-Za-z0-9_:.]",
+        not_after="[A-Za-z0-9_:]",
+        dot_digit_after=True,
+        accept=_ipv6,
+    ),
+)
+
+
+def _touches(text: str, at: int, chars: str) -> bool:
+    return bool(chars) and 0 <= at < len(text) and re.fullmatch(chars, text[at]) is not None
+
+
+def scrub_text(text: str, mode: str) -> tuple[str, list[tuple[str, int]]]:
+    """`text` scrubbed for `mode`, and how many matches of each rule it replaced (in order of first match)."""
+    if mode == "off" or not text:
+        return text, []
+    hits: list[tuple[int, int, _ScrubRule]] = []
+    for rule in _SCRUB_RULES:
+        if rule.pii and mode != "secrets+pii":
+            continue
+        for m in rule.pattern.finditer(text):
+            value, after = m.group(2), m.end()
+            if not value or _touches(text, m.start() - 1, rule.not_before) or _touches(text, after, rule.not_after):
+                continue
+            if rule.dot_digit_after and text[after : after + 1] == "." and text[after + 1 : after + 2].isdigit():
+                continue
+            if rule.accept is not None and not rule.accept(value):
+                continue
+            hits.append((m.start(2), m.end(2), rule))
+    # Overlaps: the earliest match wins, the longest of those, the first rule of equals.
+    hits.sort(key=lambda h: (h[0], -h[1]))
+    out: list[str] = []
+    at = 0
+    counts: dict[str, int] = {}
+    for start, end, rule in hits:
+        if start < at:
+            continue
+        out.append(text[at:start])
+        out.append(_PII_PLACEHOLDERS[rule.name] if rule.pii else f"[secret:{rule.name}]")
+        at = end
+        counts[rule.name] = counts.get(rule.name, 0) + 1
+    out.append(text[at:])
+    return "".join(out), list(counts.items())
+
+
+def scrub_for_keeping(payload: dict[str, Any], mode: str) -> tuple[dict[str, Any], list[str]]:
+    """The report as it may be kept: its free-text fields scrubbed and cut back to their limits (a
+    placeholder can be longer than what it replaced), and which rules fired where
+    (`github ×1 in what_i_tried`), never what they replaced."""
+    out = dict(payload)
+    replaced: list[str] = []
+    for name in SCRUBBED_FIELDS:
+        value = out.get(name)
+        if not isinstance(value, str):
+            continue
+        text, counts = scrub_text(value, mode)
+        if not counts:
+            continue
+        out[name] = text[: INPUT_SCHEMA["properties"][name]["maxLength"]]
+        replaced.extend(f"{rule} ×{n} in {name}" for rule, n in counts)
+    return out, replaced
 
 
 # ---- the outbox (the proxy's format and lock: proxy/outbox.ts) --------------------------

@@ -30,6 +30,7 @@ VECTORS = json.loads((SPEC / "vectors.json").read_text())
 FULL = next(v for v in VECTORS["valid"] if v["name"] == "full")["input"]
 SERVER = FULL["server_name"]
 SPEC_ECHO = json.loads((SPEC / "echo.json").read_text())
+PRIVACY = json.loads((SPEC / "privacy.json").read_text())
 FAST = ft.FeedbackOptions(backoff=0.01, max_retry_after=0.05, outbox_retry=0.05)
 CLIENT_INFO = {"name": "pwm-dropin-client", "version": "1.2.3"}
 REQUIRED = {k: FULL[k] for k in ("what_i_needed", "what_i_tried", "gap_type")}
@@ -374,6 +375,34 @@ def test_down_stops_after_two_retries_on_503(capfd: Any) -> None:
     assert result.reply == SPEC_REPLIES["queued"]
     assert result.outbox == os.environ["FEEDBACK_OUTBOX"]
     assert_kept_in_the_outbox(capfd, "always-503")
+
+
+def test_down_scrubs_what_it_keeps(capfd: Any, tmp_path: Path) -> None:
+    """Every privacy.json text; each report as its outbox line holds it (nothing listens on port 9,
+    so every report is kept); the stderr line of last resort, with secrets+pii whatever the mode,
+    when the outbox cannot be written (a file stands where its folder would be)."""
+    assert list(ft.SCRUBBED_FIELDS) == PRIVACY["scrubbed_fields"]
+    for t in PRIVACY["texts"]:
+        assert ft.scrub_text(t["input"], t["mode"])[0] == t["output"], t["name"]
+
+    def keep(report: dict[str, Any], outbox: Path, mode: str) -> ft.SendResult:
+        options = ft.FeedbackOptions(sidecar_url="http://127.0.0.1:9", retries=0, outbox_path=str(outbox), outbox_retry=3600, privacy=mode)
+        return ft.deliver_feedback_sync(report, options)
+
+    for r in PRIVACY["reports"]:
+        outbox = tmp_path / f"{r['name']}.log"
+        assert keep(r["input"], outbox, r["mode"]).unsent, r["name"]
+        [(payload, _)] = ft.read_outbox(str(outbox))
+        assert {f: payload.get(f) for f in PRIVACY["scrubbed_fields"]} == r["kept"], r["name"]
+    (tmp_path / "not-a-folder").write_text("")
+    report = PRIVACY["reports"][0]
+    capfd.readouterr()
+    keep(report["input"], tmp_path / "not-a-folder" / "outbox.log", "off")
+    _, err = capfd.readouterr()
+    [line] = [line for line in err.splitlines() if line.startswith(ft.UNSENT_MARKER + " ")]
+    kept = json.loads(line[len(ft.UNSENT_MARKER) + 1 :])
+    assert report["mode"] == PRIVACY["last_resort"]
+    assert {f: kept.get(f) for f in PRIVACY["scrubbed_fields"]} == report["kept"]
 
 
 def test_outbox_is_re_sent_in_the_background() -> None:

@@ -56,6 +56,12 @@ describe("each rule", () => {
     expect(out.text).toBe("key:\n[secret:private_key]");
   });
 
+  it("replaces a whole phone number that ends a sentence", () => {
+    expect(scrubText("Reach ops at +44 20 7946 0958.", "secrets+pii").text).toBe("Reach ops at [phone].");
+    expect(scrubText("Call 555-123-4567.", "secrets+pii").text).toBe("Call [phone].");
+    expect(scrubText("Build 020.7946.0958.12 failed", "secrets+pii").text).toBe("Build 020.7946.0958.12 failed");
+  });
+
   it("card numbers: Luhn-valid ones only, of 13 to 19 digits, starting 2-6", () => {
     const valid = withLuhn(`5${chars("0123456789", 15, 3)}`);
     const invalid = `${valid.slice(0, -1)}${(Number(valid.at(-1)) + 1) % 10}`;
