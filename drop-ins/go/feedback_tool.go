@@ -26,6 +26,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -34,14 +35,18 @@ import (
 	mathrand "math/rand/v2"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
@@ -207,6 +212,9 @@ type FeedbackOptions struct {
 	// OutboxRetry is the first delay before the outbox is re-sent, doubled while the
 	// sidecar stays away, up to 5 minutes; default 2s.
 	OutboxRetry time.Duration
+	// Privacy is what a kept report is scrubbed of (off, secrets, secrets+pii): default
+	// $FEEDBACK_PRIVACY, then secrets+pii.
+	Privacy string
 }
 
 // Options is the original PatchworkMCP drop-in's name for FeedbackOptions.
@@ -251,6 +259,12 @@ func (o FeedbackOptions) withDefaults() FeedbackOptions {
 	}
 	if o.OutboxRetry <= 0 {
 		o.OutboxRetry = 2 * time.Second
+	}
+	if o.Privacy == "" {
+		o.Privacy = os.Getenv("FEEDBACK_PRIVACY")
+	}
+	if !slices.Contains(PrivacyModes, o.Privacy) {
+		o.Privacy = DefaultPrivacyMode
 	}
 	return o
 }
@@ -692,23 +706,289 @@ func deliverPayload(ctx context.Context, payload map[string]any, opts FeedbackOp
 
 func keep(payload map[string]any, key string, status int, reason string, opts FeedbackOptions) FeedbackResult {
 	result := FeedbackResult{Unsent: true, Status: status, Error: reason, Reply: FeedbackReplyQueued}
-	line := map[string]any{"idempotency_key": key}
-	for k, v := range payload {
-		line[k] = v
+	line := func(mode string) ([]byte, []string, error) {
+		kept, replaced := ScrubForKeeping(payload, mode)
+		kept["idempotency_key"] = key
+		encoded, err := json.Marshal(kept)
+		return encoded, replaced, err
 	}
-	encoded, err := json.Marshal(line)
+	encoded, replaced, err := line(opts.Privacy)
 	if err == nil {
 		err = outboxAppend(opts.OutboxPath, encoded)
 	}
 	if err == nil {
 		result.Outbox = opts.OutboxPath
-		fmt.Fprintf(os.Stderr, "patchworkmcp: feedback not delivered (%s); kept in the outbox %s\n", reason, opts.OutboxPath)
+		scrubbed := ""
+		if len(replaced) > 0 {
+			scrubbed = fmt.Sprintf(" (privacy %s replaced %s)", opts.Privacy, strings.Join(replaced, "; "))
+		}
+		fmt.Fprintf(os.Stderr, "patchworkmcp: feedback not delivered (%s); kept in the outbox %s%s\n", reason, opts.OutboxPath, scrubbed)
 		flusherFor(opts).later()
 		return result
 	}
 	// Even the outbox failed: stderr is the last place `patchworkmcp replay` can read it from.
-	fmt.Fprintf(os.Stderr, "patchworkmcp: the outbox %s could not be written (%v)\n%s %s\n", opts.OutboxPath, err, UnsentFeedbackMarker, encoded)
+	lastResort, _, _ := line("secrets+pii")
+	fmt.Fprintf(os.Stderr, "patchworkmcp: the outbox %s could not be written (%v)\n%s %s\n", opts.OutboxPath, err, UnsentFeedbackMarker, lastResort)
 	return result
+}
+
+// ---- privacy: what is scrubbed before a report is kept (drop-ins/spec/privacy.json) ---------
+//
+// The sidecar scrubs every report with its full rule set (secretlint's preset among them) before
+// it stores it; a report this process keeps (the outbox, the stderr line) never reaches it first,
+// so it is scrubbed here with a portable subset of those rules, to the same placeholders.
+// FEEDBACK_PRIVACY (or FeedbackOptions.Privacy): off, secrets, secrets+pii (the default; an
+// unknown value counts as the default, never as off). The stderr line of last resort is always
+// scrubbed with secrets+pii.
+
+// PrivacyModes are the modes a kept report is scrubbed with; DefaultPrivacyMode is the default.
+var PrivacyModes = []string{"off", "secrets", "secrets+pii"}
+
+const DefaultPrivacyMode = "secrets+pii"
+
+// ScrubbedFields are the free-text fields scrubbed (the sidecar's SCRUBBED_FIELDS).
+var ScrubbedFields = []string{"what_i_needed", "what_i_tried", "suggestion", "user_goal"}
+
+// scrubRule: group 1 of pattern is a prefix left in place, group 2 the value replaced (what
+// follows it in the match stays too). notBefore / notAfter are characters that must not touch
+// the match (the sidecar's lookarounds), dotDigitAfter refuses a match followed by ".<digit>",
+// and accept checks the value.
+type scrubRule struct {
+	name          string
+	pii           bool
+	pattern       *regexp.Regexp
+	notBefore     *regexp.Regexp
+	notAfter      *regexp.Regexp
+	dotDigitAfter bool
+	accept        func(string) bool
+}
+
+func oneChar(class string) *regexp.Regexp { return regexp.MustCompile(`^` + class + `$`) }
+
+var (
+	wordChar       = oneChar(`[A-Za-z0-9_]`)
+	letterChar     = oneChar(`[A-Za-z]`)
+	secretKeyWords = `api[_-]?key|apikey|access[_-]?key|secret[_-]?key|client[_-]?secret|private[_-]?key|access[_-]?token|auth[_-]?token|` +
+		`refresh[_-]?token|id[_-]?token|session[_-]?token|token|secret|password|passwd|pwd|passphrase|credentials?`
+	secretKey       = `["']?[A-Za-z0-9_.-]*(?:` + secretKeyWords + `)["']?\s*(?:=>|=|:)\s*`
+	harmlessIPs     = map[string]bool{"127.0.0.1": true, "0.0.0.0": true, "::1": true, "::": true, "0:0:0:0:0:0:0:1": true, "0:0:0:0:0:0:0:0": true}
+	piiPlaceholders = map[string]string{"email": "[email]", "phone": "[phone]", "card": "[card]", "ip": "[ip]"}
+	basicDecoded    = regexp.MustCompile(`^[^\s:]{1,200}:\S`)
+	ipv4Octet       = regexp.MustCompile(`^(?:0|[1-9][0-9]{0,2})$`)
+)
+
+func countDigits(s string) int {
+	n := 0
+	for _, c := range s {
+		if c >= '0' && c <= '9' {
+			n++
+		}
+	}
+	return n
+}
+
+func luhn(digits string) bool {
+	sum := 0
+	for i := 0; i < len(digits); i++ {
+		d := int(digits[len(digits)-1-i] - '0')
+		if i%2 == 1 {
+			if d *= 2; d > 9 {
+				d -= 9
+			}
+		}
+		sum += d
+	}
+	return sum%10 == 0
+}
+
+// basicCredentials: base64 (padding optional) that decodes to `user:password`.
+func basicCredentials(value string) bool {
+	bare := strings.TrimRight(value, "=")
+	if len(bare)%4 == 1 {
+		return false
+	}
+	decoded, err := base64.RawStdEncoding.DecodeString(bare)
+	return err == nil && utf8.Valid(decoded) && basicDecoded.Match(decoded)
+}
+
+func ipv4(value string) bool {
+	for _, octet := range strings.Split(value, ".") {
+		if n, err := strconv.Atoi(octet); err != nil || n > 255 || !ipv4Octet.MatchString(octet) {
+			return false
+		}
+	}
+	return !harmlessIPs[value]
+}
+
+func ipv6(value string) bool {
+	addr, err := netip.ParseAddr(value)
+	return strings.Count(value, ":") >= 2 && err == nil && addr.Is6() && !harmlessIPs[strings.ToLower(value)]
+}
+
+var scrubRules = []scrubRule{
+	{name: "github", pattern: regexp.MustCompile(`()((?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9_]{36}|github_pat_[A-Za-z0-9_]{82})`),
+		notBefore: letterChar, notAfter: wordChar},
+	{name: "slack", pattern: regexp.MustCompile(`()((?:xoxb|xoxp|xapp|xoxa|xoxo|xoxr)-(?:[0-9]-)?(?:[a-zA-Z0-9]{1,40}-)+[a-zA-Z0-9]{1,40})`),
+		notBefore: wordChar, notAfter: wordChar},
+	{name: "aws", pattern: regexp.MustCompile(`()((?:A3T[A-Z0-9]|AKIA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA|ASIA)[A-Z0-9]{16})`),
+		notBefore: wordChar, notAfter: wordChar, accept: func(v string) bool { return v != "AKIAIOSFODNN7EXAMPLE" }},
+	{name: "npm", pattern: regexp.MustCompile(`()(npm_[A-Za-z0-9_]{36})`), notBefore: letterChar, notAfter: wordChar},
+	{name: "openai", pattern: regexp.MustCompile(`()(sk-(?:proj|svcacct|admin)-(?:[A-Za-z0-9_-]{74}|[A-Za-z0-9_-]{58})T3BlbkFJ(?:[A-Za-z0-9_-]{74}|[A-Za-z0-9_-]{58})` +
+		`|sk-[a-zA-Z0-9]{20}T3BlbkFJ[a-zA-Z0-9]{20})`), notAfter: wordChar},
+	{name: "anthropic", pattern: regexp.MustCompile(`()(sk-ant-api0[0-9]-[A-Za-z0-9_-]{90,128}AA)`), notAfter: oneChar(`[A-Za-z0-9_-]`)},
+	// A truncated key (no END line) is replaced to the end of its field.
+	{name: "private_key", pattern: regexp.MustCompile(`()(-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----` +
+		`(?:[\s\S]*?-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----|[\s\S]*))`)},
+	// "bearer authentication" is prose; a token has a digit or is long.
+	{name: "bearer", pattern: regexp.MustCompile(`(?i)(bearer\s+)([A-Za-z0-9._~+/-]{8,}=*)`), notBefore: wordChar,
+		accept: func(v string) bool { return countDigits(v) > 0 || len(v) >= 20 }},
+	{name: "basic_auth", pattern: regexp.MustCompile(`(?i)(basic\s+)([A-Za-z0-9+/]{6,}={0,2})`), notBefore: wordChar, accept: basicCredentials},
+	{name: "authorization", pattern: regexp.MustCompile(`(?i)((?:proxy-)?authorization["']?\s*[:=]\s*["']?)([^\s"',;]{8,})`), notBefore: wordChar},
+	{name: "jwt", pattern: regexp.MustCompile(`()(eyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,})`), notBefore: wordChar},
+	// key=value secrets: a quoted value is replaced inside its quotes.
+	{name: "key_value", pattern: regexp.MustCompile(`(?i)(` + secretKey + `")((?:[^"\\\n]|\\.){1,500})"`), notBefore: oneChar(`[A-Za-z0-9\[]`)},
+	{name: "key_value", pattern: regexp.MustCompile(`(?i)(` + secretKey + `')([^'\n]{1,500})'`), notBefore: oneChar(`[A-Za-z0-9\[]`)},
+	{name: "key_value", pattern: regexp.MustCompile(`(?i)(` + secretKey + `)([^\s"',;&<>()\[\]{}]{1,500})`), notBefore: oneChar(`[A-Za-z0-9\[]`)},
+	{name: "email", pii: true, pattern: regexp.MustCompile(`()([A-Za-z0-9._%+-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,})`),
+		notAfter: oneChar(`[A-Za-z0-9-]`)},
+	{name: "card", pii: true, pattern: regexp.MustCompile(`()([2-6](?:[ -]?[0-9]){12,18})`), notBefore: oneChar(`[0-9.-]`), notAfter: oneChar(`[0-9-]`),
+		dotDigitAfter: true, accept: func(v string) bool {
+			digits := strings.NewReplacer(" ", "", "-", "").Replace(v)
+			return len(digits) >= 13 && len(digits) <= 19 && luhn(digits)
+		}},
+	{name: "phone", pii: true, pattern: regexp.MustCompile(`()(\+[1-9][0-9]{0,2}(?:[ .-]?\(?[0-9]{1,4}\)?){2,6}|(?:\([0-9]{3}\) ?|[0-9]{3}[ .-])[0-9]{3}[ .-][0-9]{4}` +
+		`|0[0-9]{1,4}(?:[ .-][0-9]{2,4}){2,4})`), notBefore: oneChar(`[A-Za-z0-9_+.]`), notAfter: oneChar(`[A-Za-z0-9_-]`),
+		dotDigitAfter: true, accept: func(v string) bool {
+			n := countDigits(v)
+			switch {
+			case strings.HasPrefix(v, "+"):
+				return n >= 8 && n <= 15
+			case strings.HasPrefix(v, "0"):
+				return n >= 9 && n <= 12
+			}
+			return n == 10
+		}},
+	{name: "ip", pii: true, pattern: regexp.MustCompile(`()((?:[0-9]{1,3}\.){3}[0-9]{1,3})`), notBefore: oneChar(`[A-Za-z0-9_.]`), notAfter: wordChar,
+		dotDigitAfter: true, accept: ipv4},
+	{name: "ip", pii: true, pattern: regexp.MustCompile(`()([0-9A-Fa-f:]{2,39})`), notBefore: oneChar(`[A-Za-z0-9_:.]`), notAfter: oneChar(`[A-Za-z0-9_:]`),
+		dotDigitAfter: true, accept: ipv6},
+}
+
+// touches: the byte at `at` is one of chars (every class here is ASCII, so a byte is enough).
+func touches(text string, at int, chars *regexp.Regexp) bool {
+	return chars != nil && at >= 0 && at < len(text) && chars.MatchString(text[at:at+1])
+}
+
+// RuleCount is how many matches of one rule were replaced.
+type RuleCount struct {
+	Rule  string
+	Count int
+}
+
+// ScrubText returns text scrubbed for mode, and how many matches of each rule it replaced (in order of first match).
+func ScrubText(text, mode string) (string, []RuleCount) {
+	if mode == "off" || text == "" {
+		return text, nil
+	}
+	type hit struct {
+		start, end int
+		rule       *scrubRule
+	}
+	var hits []hit
+	for i := range scrubRules {
+		rule := &scrubRules[i]
+		if rule.pii && mode != "secrets+pii" {
+			continue
+		}
+		for _, m := range rule.pattern.FindAllStringSubmatchIndex(text, -1) {
+			start, end, after := m[4], m[5], m[1]
+			if start == end || touches(text, m[0]-1, rule.notBefore) || touches(text, after, rule.notAfter) {
+				continue
+			}
+			if rule.dotDigitAfter && after+1 < len(text) && text[after] == '.' && text[after+1] >= '0' && text[after+1] <= '9' {
+				continue
+			}
+			if rule.accept != nil && !rule.accept(text[start:end]) {
+				continue
+			}
+			hits = append(hits, hit{start, end, rule})
+		}
+	}
+	// Overlaps: the earliest match wins, the longest of those, the first rule of equals.
+	sort.SliceStable(hits, func(a, b int) bool {
+		if hits[a].start != hits[b].start {
+			return hits[a].start < hits[b].start
+		}
+		return hits[a].end > hits[b].end
+	})
+	var out strings.Builder
+	var counts []RuleCount
+	at := 0
+	for _, h := range hits {
+		if h.start < at {
+			continue
+		}
+		out.WriteString(text[at:h.start])
+		if h.rule.pii {
+			out.WriteString(piiPlaceholders[h.rule.name])
+		} else {
+			out.WriteString("[secret:" + h.rule.name + "]")
+		}
+		at = h.end
+		found := false
+		for i := range counts {
+			if counts[i].Rule == h.rule.name {
+				counts[i].Count++
+				found = true
+			}
+		}
+		if !found {
+			counts = append(counts, RuleCount{h.rule.name, 1})
+		}
+	}
+	out.WriteString(text[at:])
+	return out.String(), counts
+}
+
+// fieldLimits are the maxLength of each field in the tool's input schema.
+var fieldLimits = sync.OnceValue(func() map[string]int {
+	var schema struct {
+		Properties map[string]struct {
+			MaxLength int `json:"maxLength"`
+		} `json:"properties"`
+	}
+	_ = json.Unmarshal([]byte(FeedbackInputSchema), &schema)
+	limits := map[string]int{}
+	for name, p := range schema.Properties {
+		limits[name] = p.MaxLength
+	}
+	return limits
+})
+
+// ScrubForKeeping returns the report as it may be kept: its free-text fields scrubbed and cut
+// back to their limits (a placeholder can be longer than what it replaced), and which rules
+// fired where ("github ×1 in what_i_tried"), never what they replaced.
+func ScrubForKeeping(payload map[string]any, mode string) (map[string]any, []string) {
+	out := make(map[string]any, len(payload))
+	for k, v := range payload {
+		out[k] = v
+	}
+	var replaced []string
+	for _, field := range ScrubbedFields {
+		value, ok := out[field].(string)
+		if !ok {
+			continue
+		}
+		text, counts := ScrubText(value, mode)
+		if len(counts) == 0 {
+			continue
+		}
+		out[field] = clip(text, fieldLimits()[field])
+		for _, c := range counts {
+			replaced = append(replaced, fmt.Sprintf("%s ×%d in %s", c.Rule, c.Count, field))
+		}
+	}
+	return out, replaced
 }
 
 // ---- the outbox (the proxy's format and lock: proxy/outbox.ts) -----------------------------

@@ -470,3 +470,97 @@ func TestUpTheOriginalAPIWorksUnchanged(t *testing.T) {
 		t.Fatalf("NewFeedbackTool differs from FeedbackTool")
 	}
 }
+
+type privacySpec struct {
+	ScrubbedFields []string `json:"scrubbed_fields"`
+	LastResort     string   `json:"last_resort"`
+	Texts          []struct {
+		Name, Mode, Input, Output string
+	} `json:"texts"`
+	Reports []struct {
+		Name  string         `json:"name"`
+		Mode  string         `json:"mode"`
+		Input map[string]any `json:"input"`
+		Kept  map[string]any `json:"kept"`
+	} `json:"reports"`
+}
+
+// captureStderr runs fn with os.Stderr going to a pipe, and returns what was written.
+func captureStderr(t *testing.T, fn func()) string {
+	t.Helper()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	read := make(chan []byte)
+	go func() {
+		written, _ := io.ReadAll(r)
+		read <- written
+	}()
+	saved := os.Stderr
+	os.Stderr = w
+	fn()
+	os.Stderr = saved
+	w.Close()
+	return string(<-read)
+}
+
+// TestDownScrubsWhatItKeeps: every privacy.json text; each report as its outbox line holds it
+// (nothing listens on port 9, so every report is kept); the stderr line of last resort, with
+// secrets+pii whatever the mode, when the outbox cannot be written (a file stands where its
+// folder would be).
+func TestDownScrubsWhatItKeeps(t *testing.T) {
+	var spec privacySpec
+	readSpec(t, "privacy.json", &spec)
+	if !reflect.DeepEqual(ScrubbedFields, spec.ScrubbedFields) {
+		t.Fatalf("scrubbed fields %v, the spec says %v", ScrubbedFields, spec.ScrubbedFields)
+	}
+	for _, v := range spec.Texts {
+		if got, _ := ScrubText(v.Input, v.Mode); got != v.Output {
+			t.Errorf("%s: got %q, want %q", v.Name, got, v.Output)
+		}
+	}
+	dir := t.TempDir()
+	keep := func(report map[string]any, outbox, mode string) FeedbackResult {
+		opts := FeedbackOptions{SidecarURL: "http://127.0.0.1:9", Retries: -1, OutboxPath: outbox, OutboxRetry: time.Hour, Privacy: mode}
+		return DeliverFeedback(context.Background(), report, opts)
+	}
+	pick := func(payload map[string]any) map[string]any {
+		out := map[string]any{}
+		for _, f := range spec.ScrubbedFields {
+			out[f] = payload[f]
+		}
+		return out
+	}
+	for _, r := range spec.Reports {
+		outbox := filepath.Join(dir, r.Name+".log")
+		if result := keep(r.Input, outbox, r.Mode); !result.Unsent {
+			t.Fatalf("%s: %+v", r.Name, result)
+		}
+		entries, err := readOutbox(outbox)
+		if err != nil || len(entries) != 1 {
+			t.Fatalf("%s: %v %+v", r.Name, err, entries)
+		}
+		if got := pick(entries[0].payload); !reflect.DeepEqual(got, r.Kept) {
+			t.Errorf("%s: kept %v, want %v", r.Name, got, r.Kept)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "not-a-folder"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	report := spec.Reports[0]
+	written := captureStderr(t, func() { keep(report.Input, filepath.Join(dir, "not-a-folder", "outbox.log"), "off") })
+	var line string
+	for _, l := range strings.Split(written, "\n") {
+		if strings.HasPrefix(l, UnsentFeedbackMarker+" ") {
+			line = l
+		}
+	}
+	var kept map[string]any
+	if err := json.Unmarshal([]byte(strings.TrimPrefix(line, UnsentFeedbackMarker+" ")), &kept); err != nil {
+		t.Fatalf("no unsent line on stderr: %q", written)
+	}
+	if report.Mode != spec.LastResort || !reflect.DeepEqual(pick(kept), report.Kept) {
+		t.Errorf("the stderr line kept %v, want %v", pick(kept), report.Kept)
+	}
+}
