@@ -3,7 +3,7 @@
 //!
 //! Copy this ONE file into your crate (`mod feedback_tool;`), with rmcp (features
 //! `server`, `macros`), reqwest (`json` + a TLS feature), serde, serde_json and tokio
-//! (`time`, `rt`) as dependencies. Then add the route to your tool router and the
+//! (`time`, `rt`) and regex as dependencies. Then add the route to your tool router and the
 //! instructions to your server config:
 //!
 //! ```ignore
@@ -22,7 +22,8 @@
 //! is the richer call.
 //!
 //! Configuration: `FEEDBACK_SIDECAR_URL` (default http://localhost:8099),
-//! `FEEDBACK_API_KEY` and `FEEDBACK_OUTBOX` (default ~/.patchworkmcp/outbox.log), or
+//! `FEEDBACK_API_KEY`, `FEEDBACK_OUTBOX` (default ~/.patchworkmcp/outbox.log) and
+//! `FEEDBACK_PRIVACY` (what a kept report is scrubbed of: off, secrets, secrets+pii), or
 //! [`FeedbackOptions`] in code. Delivery never panics into the host and never writes
 //! to stdout (that would corrupt a stdio transport). A report that cannot be delivered
 //! after 2 retries goes to the outbox the proxy uses (same format, same lock), is
@@ -285,6 +286,8 @@ pub struct FeedbackOptions {
     pub outbox_path: Option<PathBuf>,
     /// First delay before the outbox is re-sent; doubled while the sidecar stays away, up to 5 min.
     pub outbox_retry: Duration,
+    /// What a kept report is scrubbed of (off, secrets, secrets+pii): default FEEDBACK_PRIVACY, then secrets+pii.
+    pub privacy: Option<String>,
 }
 
 /// The original PatchworkMCP drop-in's name for [`FeedbackOptions`].
@@ -304,6 +307,7 @@ impl Default for FeedbackOptions {
             max_retry_after: Duration::from_secs(30),
             outbox_path: None,
             outbox_retry: Duration::from_secs(2),
+            privacy: None,
         }
     }
 }
@@ -322,6 +326,18 @@ impl FeedbackOptions {
             .map(PathBuf::from)
             .unwrap_or_else(std::env::temp_dir);
         home.join(".patchworkmcp").join("outbox.log")
+    }
+
+    /// The privacy mode these options name.
+    pub fn privacy_mode(&self) -> &'static str {
+        let mode = self
+            .privacy
+            .clone()
+            .or_else(|| std::env::var("FEEDBACK_PRIVACY").ok());
+        PRIVACY_MODES
+            .into_iter()
+            .find(|m| Some(*m) == mode.as_deref())
+            .unwrap_or(DEFAULT_PRIVACY_MODE)
     }
 }
 
@@ -828,9 +844,17 @@ fn keep(
     reason: String,
     options: &FeedbackOptions,
 ) -> FeedbackResult {
-    let mut line = payload.as_object().cloned().unwrap_or_default();
-    line.insert("idempotency_key".to_owned(), Value::String(key.to_owned()));
-    let encoded = serde_json::to_string(&Value::Object(line)).unwrap_or_default();
+    let line = |mode: &str| {
+        let (kept, replaced) = scrub_for_keeping(payload, mode);
+        let mut line = kept.as_object().cloned().unwrap_or_default();
+        line.insert("idempotency_key".to_owned(), Value::String(key.to_owned()));
+        (
+            serde_json::to_string(&Value::Object(line)).unwrap_or_default(),
+            replaced,
+        )
+    };
+    let mode = options.privacy_mode();
+    let (encoded, replaced) = line(mode);
     let path = options.outbox();
     let mut result = FeedbackResult::new(FEEDBACK_REPLY_QUEUED.to_owned());
     result.unsent = true;
@@ -841,8 +865,13 @@ fn keep(
         Ok(()) => {
             let _ = stderr.write_all(
                 format!(
-                    "patchworkmcp: feedback not delivered ({reason}); kept in the outbox {}\n",
-                    path.display()
+                    "patchworkmcp: feedback not delivered ({reason}); kept in the outbox {}{}\n",
+                    path.display(),
+                    if replaced.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" (privacy {mode} replaced {})", replaced.join("; "))
+                    }
                 )
                 .as_bytes(),
             );
@@ -851,9 +880,10 @@ fn keep(
         }
         Err(err) => {
             // Even the outbox failed: stderr is the last place `patchworkmcp replay` can read it from.
+            let (last_resort, _) = line("secrets+pii");
             let _ = stderr.write_all(
                 format!(
-                    "patchworkmcp: the outbox {} could not be written ({err})\n{UNSENT_FEEDBACK_MARKER} {encoded}\n",
+                    "patchworkmcp: the outbox {} could not be written ({err})\n{UNSENT_FEEDBACK_MARKER} {last_resort}\n",
                     path.display()
                 )
                 .as_bytes(),
@@ -862,6 +892,334 @@ fn keep(
     }
     result.error = Some(reason);
     result
+}
+
+// ---- privacy: what is scrubbed before a report is kept (drop-ins/spec/privacy.json) ---------
+//
+// The sidecar scrubs every report with its full rule set (secretlint's preset among them) before
+// it stores it; a report this process keeps (the outbox, the stderr line) never reaches it first,
+// so it is scrubbed here with a portable subset of those rules, to the same placeholders.
+// FEEDBACK_PRIVACY (or `FeedbackOptions::privacy`): off, secrets, secrets+pii (the default; an
+// unknown value counts as the default, never as off). The stderr line of last resort is always
+// scrubbed with secrets+pii.
+
+/// The modes a kept report is scrubbed with.
+pub const PRIVACY_MODES: [&str; 3] = ["off", "secrets", "secrets+pii"];
+pub const DEFAULT_PRIVACY_MODE: &str = "secrets+pii";
+/// The free-text fields scrubbed (the sidecar's SCRUBBED_FIELDS).
+pub const SCRUBBED_FIELDS: [&str; 4] = ["what_i_needed", "what_i_tried", "suggestion", "user_goal"];
+
+/// ASCII characters that must not touch a match: letters, digits, and the bytes in `extra`.
+#[derive(Clone, Copy)]
+struct Chars {
+    alpha: bool,
+    digit: bool,
+    extra: &'static [u8],
+}
+
+impl Chars {
+    fn has(self, b: u8) -> bool {
+        (self.alpha && b.is_ascii_alphabetic())
+            || (self.digit && b.is_ascii_digit())
+            || self.extra.contains(&b)
+    }
+}
+
+const fn chars(alpha: bool, digit: bool, extra: &'static [u8]) -> Option<Chars> {
+    Some(Chars {
+        alpha,
+        digit,
+        extra,
+    })
+}
+
+const WORD: Option<Chars> = chars(true, true, b"_");
+
+/// Group 1 of `pattern` is a prefix left in place, group 2 the value replaced (what follows it
+/// in the match stays too). `not_before` / `not_after` are characters that must not touch the
+/// match (the sidecar's lookarounds), `dot_digit_after` refuses a match followed by ".<digit>",
+/// and `accept` checks the value.
+struct ScrubRule {
+    name: &'static str,
+    pii: bool,
+    pattern: regex::Regex,
+    not_before: Option<Chars>,
+    not_after: Option<Chars>,
+    dot_digit_after: bool,
+    accept: Option<fn(&str) -> bool>,
+}
+
+const SECRET_KEY_WORDS: &str = "api[_-]?key|apikey|access[_-]?key|secret[_-]?key|client[_-]?secret|private[_-]?key|access[_-]?token|auth[_-]?token|\
+refresh[_-]?token|id[_-]?token|session[_-]?token|token|secret|password|passwd|pwd|passphrase|credentials?";
+const HARMLESS_IPS: [&str; 6] = [
+    "127.0.0.1",
+    "0.0.0.0",
+    "::1",
+    "::",
+    "0:0:0:0:0:0:0:1",
+    "0:0:0:0:0:0:0:0",
+];
+
+fn count_digits(s: &str) -> usize {
+    s.bytes().filter(u8::is_ascii_digit).count()
+}
+
+fn luhn(digits: &str) -> bool {
+    let sum: u32 = digits
+        .bytes()
+        .rev()
+        .enumerate()
+        .map(|(i, b)| {
+            let d = u32::from(b - b'0');
+            match i % 2 {
+                1 if d * 2 > 9 => d * 2 - 9,
+                1 => d * 2,
+                _ => d,
+            }
+        })
+        .sum();
+    sum % 10 == 0
+}
+
+fn card(value: &str) -> bool {
+    let digits: String = value.chars().filter(char::is_ascii_digit).collect();
+    (13..=19).contains(&digits.len()) && luhn(&digits)
+}
+
+fn phone(value: &str) -> bool {
+    let n = count_digits(value);
+    if value.starts_with('+') {
+        (8..=15).contains(&n)
+    } else if value.starts_with('0') {
+        (9..=12).contains(&n)
+    } else {
+        n == 10
+    }
+}
+
+/// Standard base64 without padding, or None.
+fn base64_decode(text: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(text.len() * 3 / 4);
+    let (mut acc, mut bits) = (0u32, 0u32);
+    for b in text.bytes() {
+        let v = match b {
+            b'A'..=b'Z' => b - b'A',
+            b'a'..=b'z' => b - b'a' + 26,
+            b'0'..=b'9' => b - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        };
+        acc = (acc << 6) | u32::from(v);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+        }
+    }
+    Some(out)
+}
+
+/// Base64 (padding optional) that decodes to `user:password`.
+fn basic_credentials(value: &str) -> bool {
+    let bare = value.trim_end_matches('=');
+    if bare.len() % 4 == 1 {
+        return false;
+    }
+    let Some(decoded) = base64_decode(bare).and_then(|d| String::from_utf8(d).ok()) else {
+        return false;
+    };
+    let Some((user, password)) = decoded.split_once(':') else {
+        return false;
+    };
+    let user_ok =
+        (1..=200).contains(&user.chars().count()) && !user.chars().any(char::is_whitespace);
+    user_ok && password.chars().next().is_some_and(|c| !c.is_whitespace())
+}
+
+fn ipv4(value: &str) -> bool {
+    let octets_ok = value.split('.').all(|o| {
+        !o.is_empty()
+            && o.len() <= 3
+            && (o == "0" || !o.starts_with('0'))
+            && o.parse::<u16>().is_ok_and(|n| n <= 255)
+    });
+    octets_ok && !HARMLESS_IPS.contains(&value)
+}
+
+fn ipv6(value: &str) -> bool {
+    value.matches(':').count() >= 2
+        && value.parse::<std::net::Ipv6Addr>().is_ok()
+        && !HARMLESS_IPS.contains(&value.to_ascii_lowercase().as_str())
+}
+
+fn scrub_rules() -> &'static [ScrubRule] {
+    static RULES: OnceLock<Vec<ScrubRule>> = OnceLock::new();
+    RULES.get_or_init(|| {
+        let rule = |name, pii, pattern: &str, not_before, not_after, dot_digit_after, accept| ScrubRule {
+            name,
+            pii,
+            pattern: regex::Regex::new(pattern).expect("a scrub rule compiles"),
+            not_before,
+            not_after,
+            dot_digit_after,
+            accept,
+        };
+        let secret_key = format!(r#"["']?[A-Za-z0-9_.-]*(?:{SECRET_KEY_WORDS})["']?\s*(?:=>|=|:)\s*"#);
+        let key_start = chars(true, true, b"[");
+        vec![
+            rule("github", false, r"()((?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9_]{36}|github_pat_[A-Za-z0-9_]{82})", chars(true, false, b""), WORD, false, None),
+            rule("slack", false, r"()((?:xoxb|xoxp|xapp|xoxa|xoxo|xoxr)-(?:[0-9]-)?(?:[a-zA-Z0-9]{1,40}-)+[a-zA-Z0-9]{1,40})", WORD, WORD, false, None),
+            rule("aws", false, r"()((?:A3T[A-Z0-9]|AKIA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA|ASIA)[A-Z0-9]{16})", WORD, WORD, false, Some(|v| v != "AKIAIOSFODNN7EXAMPLE")),
+            rule("npm", false, r"()(npm_[A-Za-z0-9_]{36})", chars(true, false, b""), WORD, false, None),
+            rule(
+                "openai",
+                false,
+                r"()(sk-(?:proj|svcacct|admin)-(?:[A-Za-z0-9_-]{74}|[A-Za-z0-9_-]{58})T3BlbkFJ(?:[A-Za-z0-9_-]{74}|[A-Za-z0-9_-]{58})|sk-[a-zA-Z0-9]{20}T3BlbkFJ[a-zA-Z0-9]{20})",
+                None,
+                WORD,
+                false,
+                None,
+            ),
+            rule("anthropic", false, r"()(sk-ant-api0[0-9]-[A-Za-z0-9_-]{90,128}AA)", None, chars(true, true, b"_-"), false, None),
+            // A truncated key (no END line) is replaced to the end of its field.
+            rule(
+                "private_key",
+                false,
+                r"()(-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----(?:[\s\S]*?-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----|[\s\S]*))",
+                None,
+                None,
+                false,
+                None,
+            ),
+            // "bearer authentication" is prose; a token has a digit or is long.
+            rule("bearer", false, r"(?i)(bearer\s+)([A-Za-z0-9._~+/-]{8,}=*)", WORD, None, false, Some(|v| count_digits(v) > 0 || v.len() >= 20)),
+            rule("basic_auth", false, r"(?i)(basic\s+)([A-Za-z0-9+/]{6,}={0,2})", WORD, None, false, Some(basic_credentials)),
+            rule("authorization", false, r#"(?i)((?:proxy-)?authorization["']?\s*[:=]\s*["']?)([^\s"',;]{8,})"#, WORD, None, false, None),
+            rule("jwt", false, r"()(eyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,})", WORD, None, false, None),
+            // key=value secrets: a quoted value is replaced inside its quotes.
+            rule("key_value", false, &format!(r#"(?i)({secret_key}")((?:[^"\\\n]|\\.){{1,500}})""#), key_start, None, false, None),
+            rule("key_value", false, &format!(r#"(?i)({secret_key}')([^'\n]{{1,500}})'"#), key_start, None, false, None),
+            rule("key_value", false, &format!(r#"(?i)({secret_key})([^\s"',;&<>()\[\]{{}}]{{1,500}})"#), key_start, None, false, None),
+            rule(
+                "email",
+                true,
+                r"()([A-Za-z0-9._%+-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,})",
+                None,
+                chars(true, true, b"-"),
+                false,
+                None,
+            ),
+            rule("card", true, r"()([2-6](?:[ -]?[0-9]){12,18})", chars(false, true, b".-"), chars(false, true, b"-"), true, Some(card)),
+            rule(
+                "phone",
+                true,
+                r"()(\+[1-9][0-9]{0,2}(?:[ .-]?\(?[0-9]{1,4}\)?){2,6}|(?:\([0-9]{3}\) ?|[0-9]{3}[ .-])[0-9]{3}[ .-][0-9]{4}|0[0-9]{1,4}(?:[ .-][0-9]{2,4}){2,4})",
+                chars(true, true, b"_+."),
+                chars(true, true, b"_-"),
+                true,
+                Some(phone),
+            ),
+            rule("ip", true, r"()((?:[0-9]{1,3}\.){3}[0-9]{1,3})", chars(true, true, b"_."), WORD, true, Some(ipv4)),
+            rule("ip", true, r"()([0-9A-Fa-f:]{2,39})", chars(true, true, b"_:."), chars(true, true, b"_:"), true, Some(ipv6)),
+        ]
+    })
+}
+
+fn touches(text: &str, at: Option<usize>, chars: Option<Chars>) -> bool {
+    match (at.and_then(|i| text.as_bytes().get(i)), chars) {
+        (Some(&b), Some(chars)) => chars.has(b),
+        _ => false,
+    }
+}
+
+/// `text` scrubbed for `mode`, and how many matches of each rule it replaced (in order of first match).
+pub fn scrub_text(text: &str, mode: &str) -> (String, Vec<(&'static str, usize)>) {
+    if mode == "off" || text.is_empty() {
+        return (text.to_owned(), Vec::new());
+    }
+    let mut hits: Vec<(usize, usize, &ScrubRule)> = Vec::new();
+    for rule in scrub_rules() {
+        if rule.pii && mode != "secrets+pii" {
+            continue;
+        }
+        for m in rule.pattern.captures_iter(text) {
+            let (whole, value) = (m.get(0).expect("match"), m.get(2).expect("group 2"));
+            let after = whole.end();
+            if value.is_empty()
+                || touches(text, whole.start().checked_sub(1), rule.not_before)
+                || touches(text, Some(after), rule.not_after)
+            {
+                continue;
+            }
+            let bytes = text.as_bytes();
+            if rule.dot_digit_after
+                && bytes.get(after) == Some(&b'.')
+                && bytes.get(after + 1).is_some_and(u8::is_ascii_digit)
+            {
+                continue;
+            }
+            if rule.accept.is_some_and(|accept| !accept(value.as_str())) {
+                continue;
+            }
+            hits.push((value.start(), value.end(), rule));
+        }
+    }
+    // Overlaps: the earliest match wins, the longest of those, the first rule of equals.
+    hits.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
+    let mut out = String::with_capacity(text.len());
+    let mut counts: Vec<(&'static str, usize)> = Vec::new();
+    let mut at = 0;
+    for (start, end, rule) in hits {
+        if start < at {
+            continue;
+        }
+        out.push_str(&text[at..start]);
+        match rule.name {
+            name if rule.pii => out.push_str(&format!("[{name}]")),
+            name => out.push_str(&format!("[secret:{name}]")),
+        }
+        at = end;
+        match counts.iter_mut().find(|(name, _)| *name == rule.name) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((rule.name, 1)),
+        }
+    }
+    out.push_str(&text[at..]);
+    (out, counts)
+}
+
+/// The report as it may be kept: its free-text fields scrubbed and cut back to their limits (a
+/// placeholder can be longer than what it replaced), and which rules fired where
+/// (`github ×1 in what_i_tried`), never what they replaced.
+pub fn scrub_for_keeping(payload: &Value, mode: &str) -> (Value, Vec<String>) {
+    let mut out = payload.clone();
+    let mut replaced = Vec::new();
+    let schema = tool_input_schema();
+    if let Some(fields) = out.as_object_mut() {
+        for field in SCRUBBED_FIELDS {
+            let Some(Value::String(value)) = fields.get(field) else {
+                continue;
+            };
+            let (text, counts) = scrub_text(value, mode);
+            if counts.is_empty() {
+                continue;
+            }
+            let max = schema["properties"][field]["maxLength"]
+                .as_u64()
+                .unwrap_or(u64::MAX);
+            fields.insert(
+                field.to_owned(),
+                Value::String(clip(&text, usize::try_from(max).unwrap_or(usize::MAX))),
+            );
+            replaced.extend(
+                counts
+                    .iter()
+                    .map(|(rule, n)| format!("{rule} ×{n} in {field}")),
+            );
+        }
+    }
+    (out, replaced)
 }
 
 // ---- the outbox (the proxy's format and lock: proxy/outbox.ts) ------------------------------

@@ -313,3 +313,99 @@ async fn outbox_is_re_sent_in_the_background() {
     }
     client.cancel().await.ok();
 }
+
+/// Keeps one report (the first privacy.json report, mode `off`) with an outbox that cannot be
+/// written, so its line goes to stderr: the child process of `down_scrubs_what_it_keeps`.
+/// Run by anything else (no PWM_LAST_RESORT_OUTBOX), it does nothing.
+#[tokio::test]
+async fn as_a_child_keep_one_report_without_an_outbox() {
+    let Ok(outbox) = std::env::var("PWM_LAST_RESORT_OUTBOX") else {
+        return;
+    };
+    let report = spec("privacy.json")["reports"][0]["input"].clone();
+    let options = FeedbackOptions {
+        sidecar_url: Some("http://127.0.0.1:9".into()),
+        retries: 0,
+        outbox_path: Some(PathBuf::from(outbox)),
+        outbox_retry: Duration::from_secs(3600),
+        privacy: Some("off".into()),
+        ..Default::default()
+    };
+    assert!(send_feedback_value(report, &options).await.unsent);
+}
+
+/// Every privacy.json text; each report as its outbox line holds it (nothing listens on port 9,
+/// so every report is kept); the stderr line of last resort, with secrets+pii whatever the mode,
+/// when the outbox cannot be written (a file stands where its folder would be), read from a
+/// child process.
+#[tokio::test]
+async fn down_scrubs_what_it_keeps() {
+    let privacy = spec("privacy.json");
+    let fields: Vec<&str> = privacy["scrubbed_fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_str().unwrap())
+        .collect();
+    assert_eq!(fields, SCRUBBED_FIELDS);
+    for t in privacy["texts"].as_array().unwrap() {
+        let (out, _) = scrub_text(t["input"].as_str().unwrap(), t["mode"].as_str().unwrap());
+        assert_eq!(out, t["output"].as_str().unwrap(), "{}", t["name"]);
+    }
+    let pick = |payload: &Value| -> Value {
+        fields
+            .iter()
+            .map(|f| {
+                (
+                    f.to_string(),
+                    payload.get(*f).cloned().unwrap_or(Value::Null),
+                )
+            })
+            .collect::<serde_json::Map<_, _>>()
+            .into()
+    };
+    let dir = std::env::temp_dir().join(format!("pwm-privacy-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for r in privacy["reports"].as_array().unwrap() {
+        let outbox = dir.join(format!("{}.log", r["name"].as_str().unwrap()));
+        let options = FeedbackOptions {
+            sidecar_url: Some("http://127.0.0.1:9".into()),
+            retries: 0,
+            outbox_path: Some(outbox.clone()),
+            outbox_retry: Duration::from_secs(3600),
+            privacy: r["mode"].as_str().map(str::to_owned),
+            ..Default::default()
+        };
+        assert!(
+            send_feedback_value(r["input"].clone(), &options)
+                .await
+                .unsent
+        );
+        let entries = read_outbox(&outbox).unwrap();
+        assert_eq!(entries.len(), 1, "{}", r["name"]);
+        assert_eq!(pick(&entries[0].0), r["kept"], "{}", r["name"]);
+    }
+    std::fs::write(dir.join("not-a-folder"), "").unwrap();
+    let child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "as_a_child_keep_one_report_without_an_outbox",
+            "--nocapture",
+        ])
+        .env(
+            "PWM_LAST_RESORT_OUTBOX",
+            dir.join("not-a-folder").join("outbox.log"),
+        )
+        .output()
+        .unwrap();
+    assert!(child.status.success(), "{child:?}");
+    let stderr = String::from_utf8(child.stderr).unwrap();
+    let line = stderr
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("{UNSENT_FEEDBACK_MARKER} ")))
+        .unwrap_or_else(|| panic!("no unsent line on stderr: {stderr}"));
+    let report = &privacy["reports"][0];
+    assert_eq!(report["mode"], privacy["last_resort"]);
+    assert_eq!(pick(&serde_json::from_str(line).unwrap()), report["kept"]);
+    std::fs::remove_dir_all(&dir).ok();
+}
