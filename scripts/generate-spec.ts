@@ -220,7 +220,11 @@ const privacyTexts: Array<{ name: string; mode: PrivacyMode; input: string }> = 
   { name: "github", mode: "secrets+pii", input: `Cloned with ${GITHUB_TOKEN} and got 403.` },
   { name: "bearer", mode: "secrets+pii", input: "Sent Authorization: Bearer abcDEF123456ghiJKL789 and got 401." },
   { name: "basic_auth", mode: "secrets+pii", input: "curl -H 'Authorization: Basic dXNlcjpodW50ZXIy' failed" },
-  { name: "authorization", mode: "secrets+pii", input: "The header was authorization=Zm9vYmFyYmF6cXV4 for every call." },
+  {
+    name: "authorization",
+    mode: "secrets+pii",
+    input: "The header was authorization=Zm9vYmFyYmF6cXV4 for every call.",
+  },
   {
     name: "key_value",
     mode: "secrets+pii",
@@ -236,15 +240,24 @@ const privacyTexts: Array<{ name: string; mode: PrivacyMode; input: string }> = 
   {
     name: "private_key",
     mode: "secrets+pii",
-    input: "Key: -----BEGIN RSA PRIVATE KEY-----\nMIIBOgIBAAJBAKj34GkxFhD90vcNLYLInFEX6Ppy1tPf9Cnz\n-----END RSA PRIVATE KEY----- end",
+    input:
+      "Key: -----BEGIN RSA PRIVATE KEY-----\nMIIBOgIBAAJBAKj34GkxFhD90vcNLYLInFEX6Ppy1tPf9Cnz\n-----END RSA PRIVATE KEY----- end",
   },
-  { name: "private_key_truncated", mode: "secrets+pii", input: "Truncated -----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkq" },
+  {
+    name: "private_key_truncated",
+    mode: "secrets+pii",
+    input: "Truncated -----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkq",
+  },
   {
     name: "aws",
     mode: "secrets+pii",
     input: "Access key AKIAZ7XQ3P5R2T4V6W8Y leaked; the doc example AKIAIOSFODNN7EXAMPLE is fine.",
   },
-  { name: "slack", mode: "secrets+pii", input: "Slack bot xoxb-1234567890-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx posted." },
+  {
+    name: "slack",
+    mode: "secrets+pii",
+    input: "Slack bot xoxb-1234567890-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx posted.",
+  },
   { name: "npm", mode: "secrets+pii", input: `npm token npm_${"A".repeat(10)}${"b".repeat(26)} expired` },
   { name: "anthropic", mode: "secrets+pii", input: `Anthropic sk-ant-api03-${"x".repeat(93)}AA in the env` },
   {
