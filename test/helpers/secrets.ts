@@ -3,6 +3,8 @@
  * real-looking credential sits in the repository (secret scanners flag them). Every value has
  * the shape its rule matches; none is a live credential.
  */
+import fc from "fast-check";
+
 const ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 const UPPER_NUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 const B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -75,3 +77,54 @@ export function piiSamples(seed = 1): [string, string][] {
     ["ip", `2001:db8:${chars("0123456789abcdef", 4, seed)}::${chars("0123456789abcdef", 3, seed + 2)}`],
   ];
 }
+
+/** Words and punctuation no rule matches, alone or together (no digits, no @, no key words). */
+const SAFE_WORDS = [
+  "the",
+  "agent",
+  "needed",
+  "invoices",
+  "between",
+  "dates",
+  "but",
+  "list_invoices",
+  "returned",
+  "rows",
+  "without",
+  "filter",
+  "so",
+  "it",
+  "tried",
+  "again",
+  "with",
+  "other",
+  "arguments",
+  "and",
+  "gave",
+  "up",
+  "weather",
+  "forecast",
+  "hourly",
+  "city",
+  "name",
+  "page",
+  "cursor",
+  "was",
+  "empty",
+  "(",
+  ")",
+  ",",
+  ".",
+  ":",
+  ";",
+  "-",
+  "/",
+  '"',
+  "'",
+  "\n",
+  "Résumé",
+  "日本語",
+  "emoji 🙂",
+];
+/** Random prose without a secret or a piece of personal data in it. */
+export const safeText = fc.array(fc.constantFrom(...SAFE_WORDS), { maxLength: 40 }).map((words) => words.join(" "));
