@@ -14,12 +14,19 @@ const port = parentPort!;
 const post = (m: WorkerOut): void => port.postMessage(m);
 
 // NORMAL: the assignments are redone from the watermark if a power cut loses the last ones.
+// Checkpoints by hand, between transactions (checkpoint()): an automatic one runs inside the
+// commit that crosses 1000 WAL pages, while this thread still holds the write gate, and every
+// ingest batch would wait for the copy and its fsync.
 const gate = config.gate ? new WriteGate(config.gate) : undefined;
 const store = FeedbackStore.open(config.dbPath, {
   synchronous: "normal",
   busyTimeoutMs: config.busyTimeoutMs,
   writeGate: gate,
+  checkpoints: "manual",
 });
+/** At most one checkpoint this often (ms): a PASSIVE one with nothing new to copy costs little. */
+const CHECKPOINT_EVERY_MS = 250;
+let lastCheckpoint = 0;
 /** A transaction of ours ends early when an ingest batch waits for the gate. */
 const yieldTo = gate ? () => gate.contended : undefined;
 let stopping = false;
@@ -58,8 +65,20 @@ function indexText(): void {
   }
 }
 
+/** The WAL back into the database file, holding no lock: ingestion goes on meanwhile. */
+function checkpoint(): void {
+  if (performance.now() - lastCheckpoint < CHECKPOINT_EVERY_MS) return;
+  lastCheckpoint = performance.now();
+  try {
+    store.checkpoint();
+  } catch (err) {
+    if (!isBusy(err)) post({ type: "log", line: `patchworkmcp: checkpoint: ${(err as Error).message}` });
+  }
+}
+
 function tick(): void {
   if (stopping) return;
+  checkpoint();
   const started = performance.now();
   let more: boolean;
   try {

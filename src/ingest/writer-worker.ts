@@ -17,14 +17,14 @@ const config = workerData as WriterConfig;
 const port = parentPort!;
 const post = (m: WriterOut): void => port.postMessage(m);
 
+// Checkpoints are the grouping worker's (src/gaps/grouping-worker.ts), so an ingest commit never
+// also copies the WAL back into the database file.
 const store = FeedbackStore.open(config.dbPath, {
   grouping: "deferred",
   busyTimeoutMs: config.busyTimeoutMs,
   writeGate: config.gate ? new WriteGate(config.gate, true, config.busyTimeoutMs) : undefined,
+  checkpoints: "manual",
 });
-// Checkpoints run on the other connections' commits (the grouping worker commits often), so an
-// ingest commit never also copies the WAL back into the database file.
-store.db.sqlite?.pragma("wal_autocheckpoint = 0");
 const calls = callsStore(store);
 post({ type: "ready" });
 

@@ -290,11 +290,21 @@ export interface AssignStep {
   latestId: number;
 }
 
+/** A report waiting for the assignment, read and signed ahead of its transaction. */
+type PendingReport = GroupedReport & { id: number; gap_id: number | null; signature: ReportSignature | null };
+
 export class GapStore {
   /** Parsed profiles by gap id, valid while profile_version matches the row (Map order = recency). */
   private readonly profiles = new Map<number, { version: number; profile: GapProfile | null }>();
   /** Per server: whether it has a planned, fixed or wontfix gap or one with an agent note, and when that was read. */
   private readonly echoable = new Map<string, { has: boolean; at: number }>();
+  /**
+   * Reports above the watermark that an assignment step read and signed but did not reach (it
+   * yielded to ingestion): the next step starts from them, so a step cut short costs only the
+   * reports it assigned, not another read and another maxReports signatures. In id order, a
+   * prefix of what waits; at most maxReports.
+   */
+  private prepared: PendingReport[] = [];
 
   /** The cached LLM analyses (src/store/gap-analyses.ts). */
   readonly analyses: GapAnalysisStore;
@@ -413,11 +423,18 @@ export class GapStore {
     }
     if (before.latest <= before.upto)
       return { processed: 0, assigned: 0, assignedUpTo: before.upto, latestId: before.latest };
-    const rows = this.stmt(
-      `SELECT r.id, r.gap_id, ${REPORT_FIELDS} FROM reports r WHERE r.id > ? AND r.id <= ? ORDER BY r.id LIMIT ?`,
-    ).all(before.upto, before.latest, maxReports) as (GroupedReport & { id: number; gap_id: number | null })[];
-    const signatures = rows.map((r) => (r.gap_id === null ? signatureOf(r) : null));
-    return this.db
+    // What an earlier step prepared and the watermark has not passed, then the next reports after it.
+    const rows = this.prepared.filter((r) => r.id > before.upto);
+    if (rows.length < maxReports) {
+      const fresh = this.stmt(
+        `SELECT r.id, r.gap_id, ${REPORT_FIELDS} FROM reports r WHERE r.id > ? AND r.id <= ? ORDER BY r.id LIMIT ?`,
+      ).all(rows.at(-1)?.id ?? before.upto, before.latest, maxReports - rows.length) as PendingReport[];
+      for (const r of fresh) r.signature = r.gap_id === null ? signatureOf(r) : null;
+      rows.push(...fresh);
+    }
+    this.prepared = rows;
+    if (rows.length === 0) return { processed: 0, assigned: 0, assignedUpTo: before.upto, latestId: before.latest };
+    const step = this.db
       .transaction((): AssignStep => {
         const now = head.get() as { upto: number; latest: number };
         // Another grouping writer moved the watermark meanwhile: nothing done, the caller reads again.
@@ -441,7 +458,7 @@ export class GapStore {
           if (processed > 0 && (performance.now() - started > maxMs || limits.yieldTo?.())) break;
           const row = rows[i]!;
           if (open.has(row.id)) {
-            const signature = signatures[i] ?? signatureOf(row);
+            const signature = row.signature ?? signatureOf(row);
             const gapId = batch.choose(row, signature, { reportId: row.id });
             place.run(gapId, row.id);
             batch.attach(row.id, gapId, row, signature);
@@ -455,6 +472,8 @@ export class GapStore {
         return { processed, assigned, assignedUpTo: upto, latestId: Math.max(now.latest, upto) };
       })
       .immediate();
+    this.prepared = rows.filter((r) => r.id > step.assignedUpTo);
+    return step;
   }
 
   history(gapId: number, actor: string, action: string, details: Record<string, unknown>): void {

@@ -72,6 +72,11 @@ export interface OpenOptions {
    * FULL commit of any connection makes it durable.
    */
   synchronous?: "full" | "normal";
+  /**
+   * SQLite: `auto` (default) lets a commit that leaves the WAL past 1000 pages copy it back into
+   * the database file; `manual` never does (the connection's owner calls `checkpoint()`).
+   */
+  checkpoints?: "auto" | "manual";
   /** SQLite: this process's writers take turns through it (src/store/sql/write-gate.ts). */
   writeGate?: WriteGate | undefined;
 }
@@ -271,6 +276,7 @@ export class FeedbackStore {
       // FULL: a commit is fsynced before we answer, so a 2xx survives power loss, not only a crash.
       db.pragma(options.synchronous === "normal" ? "synchronous = NORMAL" : "synchronous = FULL");
       db.pragma("foreign_keys = ON");
+      if (options.checkpoints === "manual") db.pragma("wal_autocheckpoint = 0");
       migrate(db);
     }
     const sql = sqliteDb(db, options.writeGate);
@@ -280,6 +286,15 @@ export class FeedbackStore {
 
   close(): void {
     if (this.db.open) this.db.close();
+  }
+
+  /**
+   * SQLite: copy what the WAL holds back into the database file, as far as readers allow, without
+   * blocking writers (a PASSIVE checkpoint). Outside any transaction, so no write lock or write
+   * gate is held while it copies and fsyncs. PostgreSQL: nothing to do.
+   */
+  checkpoint(): void {
+    this.db.sqlite?.pragma("wal_checkpoint(PASSIVE)");
   }
 
   // ---- reports ----------------------------------------------------------
