@@ -11,7 +11,8 @@
 // RegisterFeedbackTool(s, name) or (s, name, nil). DeliverFeedback is the richer call.
 //
 // Configuration: FEEDBACK_SIDECAR_URL (default http://localhost:8099),
-// FEEDBACK_API_KEY and FEEDBACK_OUTBOX (default ~/.patchworkmcp/outbox.log), or
+// FEEDBACK_API_KEY, FEEDBACK_OUTBOX (default ~/.patchworkmcp/outbox.log) and
+// FEEDBACK_PRIVACY (what a kept report is scrubbed of: off, secrets, secrets+pii), or
 // FeedbackOptions in code. Only the standard library and mcp-go are used. Delivery
 // never panics into the host and never writes to stdout (that would corrupt a stdio
 // transport). A report that cannot be delivered after 2 retries goes to the outbox

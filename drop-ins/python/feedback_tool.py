@@ -18,10 +18,11 @@ FASTMCP_TOOL_KWARGS, SIDECAR_URL, API_KEY, register_feedback_tool(server, server
 get_tool_definition(), `await send_feedback(arguments, server_name=…)` and
 send_feedback_sync(…), both returning the text for the agent.
 
-Configuration: FEEDBACK_SIDECAR_URL (default http://localhost:8099), FEEDBACK_API_KEY and
-FEEDBACK_OUTBOX (default ~/.patchworkmcp/outbox.log, the proxy's), or a FeedbackOptions in
-code. A report that cannot be delivered after 2 retries (or that the sidecar asks to send again
-only after more than 30 s, e.g. a 429 past its daily cap) goes to that outbox, in the proxy's
+Configuration: FEEDBACK_SIDECAR_URL (default http://localhost:8099), FEEDBACK_API_KEY,
+FEEDBACK_OUTBOX (default ~/.patchworkmcp/outbox.log, the proxy's) and FEEDBACK_PRIVACY (what a
+kept report is scrubbed of: off, secrets, secrets+pii), or a FeedbackOptions in code. A report
+that cannot be delivered after 2 retries (or that the sidecar asks to send again only after more
+than 30 s, e.g. a 429 past its daily cap) is scrubbed and goes to that outbox, in the proxy's
 format and under its lock, is re-sent by a background thread with backoff, and can be re-sent
 by hand with `patchworkmcp replay <outbox>`. Nothing is ever written to stdout (it would corrupt
 a stdio transport) and nothing raises into the host server.

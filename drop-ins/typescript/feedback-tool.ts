@@ -11,9 +11,10 @@
  * It imports no SDK module (so one file serves both majors), only the zod your SDK
  * uses (3 or 4; 1.x needs it for the tool's shape) and Node's fetch and fs.
  * Configuration: FEEDBACK_SIDECAR_URL (default http://localhost:8099),
- * FEEDBACK_API_KEY and FEEDBACK_OUTBOX (default ~/.patchworkmcp/outbox.log), or
- * options in code. Delivery never throws into the host and never writes to stdout
- * (that would corrupt a stdio transport). A report that cannot be delivered goes to
+ * FEEDBACK_API_KEY, FEEDBACK_OUTBOX (default ~/.patchworkmcp/outbox.log) and FEEDBACK_PRIVACY
+ * (what a kept report is scrubbed of: off, secrets, secrets+pii), or options in code.
+ * Delivery never throws into the host and never writes to stdout (that would corrupt a
+ * stdio transport). A report that cannot be delivered is scrubbed and goes to
  * the outbox the proxy uses (same format, same lock), is re-sent in the background
  * with backoff, and can be re-sent by hand with `patchworkmcp replay <outbox>`.
  *
