@@ -283,6 +283,27 @@ const privacyTexts: Array<{ name: string; mode: PrivacyMode; input: string }> = 
   { name: "off", mode: "off", input: `Mail jane@example.com the token ${GITHUB_TOKEN}.` },
 ];
 
+/**
+ * The texts above in combination, so every drop-in meets its rules side by side (overlaps,
+ * neighbours, both modes): 40 texts of two to four of them, chosen by a fixed LCG so the file
+ * is the same on every run.
+ */
+function mixedTexts(): Array<{ name: string; mode: PrivacyMode; input: string }> {
+  const parts = privacyTexts.filter((t) => t.mode === "secrets+pii").map((t) => t.input);
+  const joins = [" and ", ". ", "\n", ", then ", " "];
+  let x = 7;
+  const next = (n: number) => {
+    x = (x * 1103515245 + 12345) % 2147483648;
+    return x % n;
+  };
+  return Array.from({ length: 40 }, (_, i) => {
+    const count = 2 + next(3);
+    let input = parts[next(parts.length)]!;
+    for (let k = 1; k < count; k++) input += joins[next(joins.length)]! + parts[next(parts.length)]!;
+    return { name: `mixed_${i + 1}`, mode: i % 4 === 3 ? "secrets" : "secrets+pii", input };
+  });
+}
+
 /** A whole report as a drop-in keeps it: its scrubbed fields, cut back to their limits. */
 const privacyReports: Array<{ name: string; mode: PrivacyMode; input: Record<string, unknown> }> = [
   {
@@ -309,7 +330,7 @@ export function buildPrivacy() {
     /** The mode of the stderr line of last resort, whatever FEEDBACK_PRIVACY says. */
     last_resort: "secrets+pii",
     scrubbed_fields: SCRUBBED_FIELDS,
-    texts: privacyTexts.map((v) => ({ ...v, output: scrubText(v.input, v.mode).text })),
+    texts: [...privacyTexts, ...mixedTexts()].map((v) => ({ ...v, output: scrubText(v.input, v.mode).text })),
     reports: privacyReports.map((v) => {
       const parsed = parseFeedback(v.input);
       if (!parsed.ok) throw new Error(`privacy vector ${v.name} does not parse`);
