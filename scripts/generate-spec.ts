@@ -1,8 +1,9 @@
 /**
  * Generates drop-ins/spec/ from THE contract in src/feedback: the tool
- * definition, the server instructions, the agent-facing replies and the
- * payload vectors, and what a drop-in scrubs before it keeps a report. Every drop-in's test loads these files and asserts it
- * reproduces them; test/spec/spec.test.ts fails when they are stale.
+ * definition, the server instructions, the agent-facing replies, the payload
+ * vectors, and what a drop-in scrubs before it keeps a report (src/privacy).
+ * Every drop-in's test loads these files and asserts it reproduces them;
+ * test/spec/spec.test.ts fails when they are stale.
  *
  *   npm run spec            write the files
  *   npm run spec -- --check exit 1 if a file on disk differs
@@ -215,8 +216,11 @@ function echoVectors() {
  * sidecar's own output on each text, so a drop-in's portable subset of the rules is held to the
  * same placeholders. Tokens below are made up; AKIAIOSFODNN7EXAMPLE is AWS's documented example.
  */
+/** One text a drop-in must scrub as the sidecar does, in one mode. */
+type PrivacyText = { name: string; mode: PrivacyMode; input: string };
+
 const GITHUB_TOKEN = `ghp_${"a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8"}`;
-const privacyTexts: Array<{ name: string; mode: PrivacyMode; input: string }> = [
+const privacyTexts: PrivacyText[] = [
   { name: "github", mode: "secrets+pii", input: `Cloned with ${GITHUB_TOKEN} and got 403.` },
   { name: "bearer", mode: "secrets+pii", input: "Sent Authorization: Bearer abcDEF123456ghiJKL789 and got 401." },
   { name: "basic_auth", mode: "secrets+pii", input: "curl -H 'Authorization: Basic dXNlcjpodW50ZXIy' failed" },
@@ -288,7 +292,7 @@ const privacyTexts: Array<{ name: string; mode: PrivacyMode; input: string }> = 
  * neighbours, both modes): 40 texts of two to four of them, chosen by a fixed LCG so the file
  * is the same on every run.
  */
-function mixedTexts(): Array<{ name: string; mode: PrivacyMode; input: string }> {
+function mixedTexts(): PrivacyText[] {
   const parts = privacyTexts.filter((t) => t.mode === "secrets+pii").map((t) => t.input);
   const joins = [" and ", ". ", "\n", ", then ", " "];
   let x = 7;
