@@ -6,6 +6,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { getPriority, setPriority } from "node:os";
+import { NICE_MAX } from "../src/net/thread-priority.js";
 import { INVALID_REQUEST, PARSE_ERROR, errorFrame, parseLine, serialise } from "./jsonrpc.js";
 import { idAtEnds } from "./line-sniff.js";
 import { coalescingWriter } from "./coalesce.js";
@@ -40,7 +41,7 @@ export interface StdioProxyOptions {
  */
 function lowerPriority(by: number, log: Log): void {
   try {
-    setPriority(Math.min(19, getPriority() + by));
+    setPriority(Math.min(NICE_MAX, getPriority() + by));
   } catch (err) {
     log(`could not lower the proxy's priority (--nice ${by}): ${err instanceof Error ? err.message : String(err)}`);
   }

@@ -7,6 +7,7 @@ import { z } from "zod";
 import { FEEDBACK_TOOL_NAME } from "../src/feedback/index.js";
 // The modes alone (zod only): the scrubber itself is loaded on use (reporter.ts, run.ts).
 import { DEFAULT_PRIVACY_MODE, PRIVACY_MODES } from "../src/privacy/modes.js";
+import { NICE_MAX, NICE_MIN } from "../src/net/thread-priority.js";
 import { MAX_LINE_BYTES } from "./line-reader.js";
 import { DEFAULT_OUTBOX_PATH } from "./outbox.js";
 
@@ -19,6 +20,7 @@ export const DEFAULT_PROBE_TIMEOUT_MS = 10_000;
 export const DEFAULT_SSE_POLL_AFTER_MS = 0;
 /** How far a stdio proxy lowers its own CPU priority (see `--nice`). */
 export const DEFAULT_NICE = 5;
+const NICE_RANGE = `--nice must be a whole number from ${NICE_MIN} to ${NICE_MAX}`;
 /** `--analytics-buffer`: call events held in memory before calls fold into rollups. */
 export const DEFAULT_ANALYTICS_BUFFER = 10_000;
 
@@ -106,10 +108,10 @@ export const rawProxyFlags = z.object({
   otlpEndpoint: z.url({ protocol: /^https?$/, error: "--otlp-endpoint must be an http(s) URL" }).optional(),
   otlpHeaders: z.string().optional(),
   nice: z.coerce
-    .number({ error: "--nice must be a whole number from 0 to 19" })
-    .int({ error: "--nice must be a whole number from 0 to 19" })
-    .min(0, { error: "--nice must be a whole number from 0 to 19" })
-    .max(19, { error: "--nice must be a whole number from 0 to 19" })
+    .number({ error: NICE_RANGE })
+    .int({ error: NICE_RANGE })
+    .min(NICE_MIN, { error: NICE_RANGE })
+    .max(NICE_MAX, { error: NICE_RANGE })
     .default(DEFAULT_NICE),
 });
 

@@ -8,6 +8,8 @@ import {
   ROLLUP_RETENTION_DAYS_DEFAULT,
 } from "../store/calls-defaults.js";
 import { DEFAULT_PORT } from "../net/sidecar-address.js";
+import { NICE_MAX, NICE_MIN } from "../net/thread-priority.js";
+import { DEFAULT_GROUPING_NICE } from "../gaps/deferred.js";
 import {
   apiKeyOption,
   dbOption,
@@ -47,6 +49,7 @@ interface ServeFlags {
   rollupRetentionDays: number;
   callPurgeInterval: number;
   privacy?: PrivacyMode;
+  groupingNice: number;
 }
 
 const wholeIn = (flag: string, min: number, max: number) => (v: string) => {
@@ -130,6 +133,15 @@ export function registerServe(program: Command): void {
           if (!/^https?:\/\/[^\s/]+/i.test(v)) throw new Error("--public-url must be an http:// or https:// URL");
           return v;
         }),
+    )
+    .addOption(
+      new Option(
+        "--grouping-nice <n>",
+        "the grouping worker thread's nice value, 0-19 (Linux): higher leaves more CPU to ingestion during a burst",
+      )
+        .env("PATCHWORKMCP_GROUPING_NICE")
+        .default(DEFAULT_GROUPING_NICE)
+        .argParser(wholeIn("--grouping-nice", NICE_MIN, NICE_MAX)),
     )
     .addOption(
       new Option("--alert-interval <ms>", "how often alert rules are evaluated and due deliveries sent")
@@ -225,6 +237,7 @@ export function registerServe(program: Command): void {
           intervalMs: flags.callPurgeInterval,
         },
         privacy: flags.privacy,
+        groupingNice: flags.groupingNice,
       });
       if (created) process.stderr.write(`patchworkmcp: created a new, empty database at ${flags.db}\n`);
       const where = running.context.store.label;

@@ -17,6 +17,12 @@ import { workerEntry } from "../net/worker-entry.js";
 /** How long an ingest answer waits for the worker before it answers without the echo. */
 export const ECHO_WAIT_MS = 2000;
 
+/**
+ * Nice 10: the scheduler's weight for it is about a tenth of a normal thread's, so while ingestion
+ * keeps both cores busy it still gets some CPU (a burst's backlog does not only wait for the end).
+ */
+export const DEFAULT_GROUPING_NICE = 10;
+
 /** The worker's settings (workerData). */
 export interface WorkerConfig {
   dbPath: string;
@@ -43,6 +49,11 @@ export interface WorkerConfig {
   gate?: SharedArrayBuffer | undefined;
   /** Also keep the full-text index behind ingestion, in batches of this many reports (0: not here). */
   ftsBatch: number;
+  /**
+   * The thread's nice value (src/net/thread-priority.ts): above 0, ingestion's threads come first
+   * for the CPU whenever both want it, and this one takes what they leave (on Linux).
+   */
+  nice: number;
 }
 
 export type WorkerIn = { type: "wake" } | { type: "hurry"; id: number } | { type: "stop" };
@@ -60,6 +71,7 @@ export const WORKER_DEFAULTS: Omit<WorkerConfig, "dbPath"> = {
   backfillBatch: 200,
   busyTimeoutMs: 250,
   ftsBatch: 0,
+  nice: DEFAULT_GROUPING_NICE,
 };
 
 interface Waiter {

@@ -6,12 +6,20 @@
  * `{type: "progress", assignedUpTo, latestId}`.
  */
 import { parentPort, workerData } from "node:worker_threads";
+import { niceThisThread } from "../net/thread-priority.js";
 import { FeedbackStore, WriteGate } from "../store/index.js";
 import type { WorkerConfig, WorkerIn, WorkerOut } from "./deferred.js";
 
 const config = workerData as WorkerConfig;
 const port = parentPort!;
 const post = (m: WorkerOut): void => port.postMessage(m);
+
+// Grouping and indexing can wait; the answers to the requests arriving meanwhile cannot.
+if (config.nice > 0) {
+  const why = niceThisThread(config.nice);
+  if (why && process.platform === "linux")
+    post({ type: "log", line: `patchworkmcp: grouping worker at normal priority: ${why}` });
+}
 
 // NORMAL: the assignments are redone from the watermark if a power cut loses the last ones.
 // Checkpoints by hand, between transactions (checkpoint()): an automatic one runs inside the

@@ -51,6 +51,8 @@ export interface ServeOptions {
    * (src/gaps/deferred.ts), so grouping costs ingestion nothing. `inline`: in the ingest transaction.
    */
   grouping?: "inline" | "deferred" | undefined;
+  /** The grouping worker thread's nice value (0-19; absent: DEFAULT_GROUPING_NICE). */
+  groupingNice?: number | undefined;
   /** The dashboard's address for links in alerts (default: this server's own URL). */
   publicUrl?: string | undefined;
   /** The default privacy mode (`--privacy` / FEEDBACK_PRIVACY); absent: the saved default, else secrets+pii. */
@@ -79,7 +81,14 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   // The worker also runs any backfill or regroup, and keeps the full-text index, off the event loop.
   const worker =
     grouping === "deferred"
-      ? GroupingWorker.start(store, { log, config: { gate: gate?.buffer, ftsBatch: sqlite ? FTS_BATCH : 0 } })
+      ? GroupingWorker.start(store, {
+          log,
+          config: {
+            gate: gate?.buffer,
+            ftsBatch: sqlite ? FTS_BATCH : 0,
+            ...(options.groupingNice === undefined ? {} : { nice: options.groupingNice }),
+          },
+        })
       : undefined;
   // SQLite: the ingest transactions (and their fsyncs) on a thread of their own. PostgreSQL's
   // connection already runs on a thread, and inline grouping needs the store's own connection.
