@@ -1,51 +1,77 @@
 /**
- * Alerts in `serve`: a timer runs the engine's steps (catching up back to back while a batch is
- * full) and then one round of deliveries. Both only read and write the database and the network
- * asynchronously from ingestion's point of view: nothing here runs inside a request.
+ * Alerts in `serve`: the rules are evaluated on a thread of their own (src/alerts/engine-thread.ts),
+ * on its timer, and the deliveries are sent from here, every interval and as soon as that thread
+ * has queued some. Nothing here runs inside a request, and rule evaluation not even on the event
+ * loop that answers them.
  */
 import { errorMessage, type PeriodicWorker, startPeriodic } from "../net/periodic.js";
-import type { FeedbackStore } from "../store/index.js";
+import { DEFAULT_BACKGROUND_NICE } from "../net/thread-priority.js";
+import { BUSY_TIMEOUT_MS_DEFAULT, type FeedbackStore } from "../store/index.js";
 import { AlertDeliverer, type DeliveryOptions } from "./deliver.js";
-import { AlertEngine } from "./engine.js";
+import { ENGINE_BATCH } from "./engine.js";
+import { EngineThread } from "./engine-thread.js";
 import { DestinationSecrets } from "./secrets.js";
 
 export const DEFAULT_ALERT_INTERVAL_MS = 1000;
-/** Engine steps per tick at most (each a batch), so a large backlog never holds the loop long. */
-const STEPS_PER_TICK = 20;
+/** Engine steps per run at most, so a large backlog is taken in turns with the other writers. */
+const STEPS_PER_RUN = 20;
 
-/** `tick()`: one tick now, resolved when its deliveries are settled. */
+/** `tick()`: one evaluation now, then one round of deliveries, resolved when they are settled. */
 export interface AlertRunner extends PeriodicWorker {
-  engine: AlertEngine;
   deliverer: AlertDeliverer;
 }
 
 export function startAlerts(
   store: FeedbackStore,
-  options: DeliveryOptions & { publicUrl: string | (() => string); intervalMs?: number; log?: (line: string) => void },
+  options: DeliveryOptions & {
+    publicUrl: string;
+    intervalMs?: number;
+    log?: (line: string) => void;
+    /** The process's SQLite write gate (src/store/sql/write-gate.ts). */
+    gate?: SharedArrayBuffer | undefined;
+    /** The engine thread's nice value (default DEFAULT_BACKGROUND_NICE). */
+    nice?: number;
+  },
 ): AlertRunner {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
-  const engine = new AlertEngine(store, { publicUrl: options.publicUrl });
   const deliverer = new AlertDeliverer(store, new DestinationSecrets(store), { ...options, log });
   const controller = new AbortController();
   const isBusy = (err: unknown) => /SQLITE_BUSY|SQLITE_LOCKED/.test(String((err as { code?: unknown }).code));
   const live = () => !controller.signal.aborted && store.db.open;
+  const intervalMs = options.intervalMs ?? DEFAULT_ALERT_INTERVAL_MS;
 
-  const once = async (): Promise<void> => {
-    for (let i = 0; i < STEPS_PER_TICK && live(); i++) {
-      const r = engine.step();
-      if (!r.more) break;
-      // Leave the event loop to requests between batches.
-      await new Promise((res) => setImmediate(res));
-    }
+  const deliver = async (): Promise<void> => {
     while (live() && (await deliverer.runOnce()) > 0) {}
   };
-  const periodic = startPeriodic(once, {
+  const periodic = startPeriodic(deliver, {
     controller,
-    intervalMs: options.intervalMs ?? DEFAULT_ALERT_INTERVAL_MS,
+    intervalMs,
     onError: (err) => {
       // A busy database is retried on the next tick; a closed one means serve is stopping.
       if (!isBusy(err) && store.db.open) log(`patchworkmcp: alerts: ${errorMessage(err)}`);
     },
   });
-  return { engine, deliverer, tick: periodic.tick, stop: periodic.stop };
+  const engine = new EngineThread(
+    {
+      dbPath: store.path,
+      publicUrl: options.publicUrl,
+      intervalMs,
+      maxSteps: STEPS_PER_RUN,
+      batch: ENGINE_BATCH,
+      busyTimeoutMs: BUSY_TIMEOUT_MS_DEFAULT,
+      gate: options.gate,
+      nice: options.nice ?? DEFAULT_BACKGROUND_NICE,
+    },
+    { log, onQueued: () => void periodic.tick() },
+  );
+  return {
+    deliverer,
+    async tick() {
+      await engine.tick();
+      return periodic.tick();
+    },
+    async stop() {
+      await Promise.all([engine.stop(), periodic.stop()]);
+    },
+  };
 }

@@ -8,8 +8,7 @@ import {
   ROLLUP_RETENTION_DAYS_DEFAULT,
 } from "../store/calls-defaults.js";
 import { DEFAULT_PORT } from "../net/sidecar-address.js";
-import { NICE_MAX, NICE_MIN } from "../net/thread-priority.js";
-import { DEFAULT_GROUPING_NICE } from "../gaps/deferred.js";
+import { DEFAULT_BACKGROUND_NICE, NICE_MAX, NICE_MIN } from "../net/thread-priority.js";
 import {
   apiKeyOption,
   dbOption,
@@ -49,7 +48,7 @@ interface ServeFlags {
   rollupRetentionDays: number;
   callPurgeInterval: number;
   privacy?: PrivacyMode;
-  groupingNice: number;
+  backgroundNice: number;
 }
 
 const wholeIn = (flag: string, min: number, max: number) => (v: string) => {
@@ -136,12 +135,12 @@ export function registerServe(program: Command): void {
     )
     .addOption(
       new Option(
-        "--grouping-nice <n>",
-        "the grouping worker thread's nice value, 0-19 (Linux): higher leaves more CPU to ingestion during a burst",
+        "--background-nice <n>",
+        "nice value of the grouping and alert-rule threads, 0-19 (Linux): higher leaves more CPU to ingestion in a burst",
       )
-        .env("PATCHWORKMCP_GROUPING_NICE")
-        .default(DEFAULT_GROUPING_NICE)
-        .argParser(wholeIn("--grouping-nice", NICE_MIN, NICE_MAX)),
+        .env("PATCHWORKMCP_BACKGROUND_NICE")
+        .default(DEFAULT_BACKGROUND_NICE)
+        .argParser(wholeIn("--background-nice", NICE_MIN, NICE_MAX)),
     )
     .addOption(
       new Option("--alert-interval <ms>", "how often alert rules are evaluated and due deliveries sent")
@@ -237,7 +236,7 @@ export function registerServe(program: Command): void {
           intervalMs: flags.callPurgeInterval,
         },
         privacy: flags.privacy,
-        groupingNice: flags.groupingNice,
+        backgroundNice: flags.backgroundNice,
       });
       if (created) process.stderr.write(`patchworkmcp: created a new, empty database at ${flags.db}\n`);
       const where = running.context.store.label;

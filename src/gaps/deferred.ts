@@ -12,16 +12,11 @@
 import { Worker } from "node:worker_threads";
 import type { DeferredAssignment } from "../ingest/index.js";
 import type { FeedbackStore, InsertResult } from "../store/index.js";
+import { DEFAULT_BACKGROUND_NICE } from "../net/thread-priority.js";
 import { workerEntry } from "../net/worker-entry.js";
 
 /** How long an ingest answer waits for the worker before it answers without the echo. */
 export const ECHO_WAIT_MS = 2000;
-
-/**
- * Nice 10: the scheduler's weight for it is about a tenth of a normal thread's, so while ingestion
- * keeps both cores busy it still gets some CPU (a burst's backlog does not only wait for the end).
- */
-export const DEFAULT_GROUPING_NICE = 10;
 
 /** The worker's settings (workerData). */
 export interface WorkerConfig {
@@ -71,7 +66,7 @@ export const WORKER_DEFAULTS: Omit<WorkerConfig, "dbPath"> = {
   backfillBatch: 200,
   busyTimeoutMs: 250,
   ftsBatch: 0,
-  nice: DEFAULT_GROUPING_NICE,
+  nice: DEFAULT_BACKGROUND_NICE,
 };
 
 interface Waiter {

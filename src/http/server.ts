@@ -51,8 +51,8 @@ export interface ServeOptions {
    * (src/gaps/deferred.ts), so grouping costs ingestion nothing. `inline`: in the ingest transaction.
    */
   grouping?: "inline" | "deferred" | undefined;
-  /** The grouping worker thread's nice value (0-19; absent: DEFAULT_GROUPING_NICE). */
-  groupingNice?: number | undefined;
+  /** The grouping and alert-rule threads' nice value (0-19; absent: DEFAULT_BACKGROUND_NICE). */
+  backgroundNice?: number | undefined;
   /** The dashboard's address for links in alerts (default: this server's own URL). */
   publicUrl?: string | undefined;
   /** The default privacy mode (`--privacy` / FEEDBACK_PRIVACY); absent: the saved default, else secrets+pii. */
@@ -86,7 +86,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
           config: {
             gate: gate?.buffer,
             ftsBatch: sqlite ? FTS_BATCH : 0,
-            ...(options.groupingNice === undefined ? {} : { nice: options.groupingNice }),
+            ...(options.backgroundNice === undefined ? {} : { nice: options.backgroundNice }),
           },
         })
       : undefined;
@@ -162,7 +162,13 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
 
   // Alerts: rules evaluated behind watermarks and deliveries sent from the queue, off the request path.
   const { startAlerts } = await import("../alerts/index.js");
-  const alerts = startAlerts(store, { publicUrl, log, ...options.alerts });
+  const alerts = startAlerts(store, {
+    publicUrl: publicUrl(),
+    log,
+    gate: gate?.buffer,
+    ...(options.backgroundNice === undefined ? {} : { nice: options.backgroundNice }),
+    ...options.alerts,
+  });
   // The autonomy ladder: nothing happens unless a server is set to auto_draft.
   const { startAutonomy } = await import("../draft/autonomy-worker.js");
   const autonomy = startAutonomy(store, {

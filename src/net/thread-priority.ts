@@ -14,6 +14,13 @@ export const NICE_MIN = 0;
 export const NICE_MAX = 19;
 
 /**
+ * `serve`'s background threads (grouping, alert rules): nice 10, a scheduler weight about a tenth
+ * of a normal thread's, so while ingestion keeps both cores busy they still get some CPU (a
+ * burst's backlog does not only wait for the burst to end).
+ */
+export const DEFAULT_BACKGROUND_NICE = 10;
+
+/**
  * Give the calling thread `nice`. Returns what happened in one sentence when it did not apply
  * (another system, a sandbox without /proc), undefined when it did.
  */

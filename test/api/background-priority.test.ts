@@ -1,7 +1,8 @@
 /**
- * The grouping worker steps back for ingestion: on Linux its thread (and only its thread) of a
- * real `serve` process runs at --grouping-nice, read from /proc/<pid>/task/<tid>/stat, and it
- * still groups what arrives. niceThisThread itself runs in a real worker thread.
+ * serve's background threads step back for ingestion: on Linux the grouping worker's and the
+ * alert engine's threads (and no other) of a real `serve` process run at --background-nice, read
+ * from /proc/<pid>/task/<tid>/stat, and they still group what arrives and fire a rule on it.
+ * niceThisThread itself runs in a real worker thread.
  */
 import { spawnSync } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
@@ -9,8 +10,8 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
 import { afterEach, describe, expect, it } from "vitest";
-import { DEFAULT_GROUPING_NICE } from "../../src/gaps/deferred.js";
-import { niceThisThread } from "../../src/net/thread-priority.js";
+import { DEFAULT_BACKGROUND_NICE, niceThisThread } from "../../src/net/thread-priority.js";
+import { startHttpReceiver } from "../helpers/alert-receivers.js";
 import { CLI, onPostgres, REPO_ROOT, type ServeProcess, startServe, tempDir } from "../helpers/serve.js";
 
 const linux = process.platform === "linux";
@@ -35,10 +36,11 @@ function niceByThread(pid: number): Map<number, number> {
 const niced = (pid: number): number[] => [...niceByThread(pid).values()].filter((n) => n !== 0);
 
 /**
- * The threads at `nice`: the grouping worker's, and on PostgreSQL also its connection's thread
- * (src/store/sql/pg-sync.ts), which it starts and which inherits its priority.
+ * The threads at `nice`: the grouping worker's and the alert engine's, and on PostgreSQL also
+ * each one's connection thread (src/store/sql/pg-sync.ts), which it starts and which inherits its
+ * priority.
  */
-const groupingThreads = (nice: number): number[] => (onPostgres() ? [nice, nice] : [nice]);
+const backgroundThreads = (nice: number): number[] => Array(onPostgres() ? 4 : 2).fill(nice);
 
 const post = (url: string, n: number) =>
   fetch(`${url}/api/feedback`, {
@@ -85,37 +87,60 @@ describe.skipIf(!linux)("niceThisThread", () => {
   });
 });
 
-describe.skipIf(!linux)("serve --grouping-nice", () => {
+describe.skipIf(!linux)("serve --background-nice", () => {
   let serve: ServeProcess | undefined;
   afterEach(async () => {
     await serve?.stop();
     serve = undefined;
   });
 
-  it("runs the grouping worker's thread, and no other of serve's, at the default nice value, and it still groups", async () => {
-    serve = await startServe();
+  it("runs the grouping and alert threads, and no other of serve's, at the default nice value, and they still work", async () => {
+    serve = await startServe({ args: ["--alert-interval", "50"] });
     const pid = serve.proc.pid!;
-    await expect.poll(() => niced(pid), { timeout: 10_000 }).toEqual(groupingThreads(DEFAULT_GROUPING_NICE));
-    for (let i = 0; i < 3; i++) expect((await post(serve.url, i)).status).toBe(201);
-    await expect
-      .poll(
-        async () => {
-          const body = (await (await fetch(`${serve!.url}/api/gaps?server_name=priority-server`)).json()) as {
-            items: { reports: number }[];
-          };
-          return body.items.map((g) => g.reports);
-        },
-        { timeout: 20_000, interval: 100 },
-      )
-      .toEqual([3]);
-    expect(serve.stderr()).not.toContain("grouping worker at normal priority");
+    await expect.poll(() => niced(pid), { timeout: 10_000 }).toEqual(backgroundThreads(DEFAULT_BACKGROUND_NICE));
+    const receiver = await startHttpReceiver();
+    try {
+      const api = (path: string, body: unknown) =>
+        fetch(`${serve!.url}/api/alerts${path}`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify(body),
+        });
+      const dest = await api("/destinations", { kind: "webhook", url: receiver.url, name: "ops" });
+      expect(dest.status).toBe(201);
+      const { destination } = (await dest.json()) as { destination: { id: number } };
+      const rule = await api("/rules", {
+        kind: "new_gap",
+        destination_id: destination.id,
+        server_name: "priority-server",
+      });
+      expect(rule.status).toBe(201);
+      for (let i = 0; i < 3; i++) expect((await post(serve.url, i)).status).toBe(201);
+      await expect
+        .poll(
+          async () => {
+            const body = (await (await fetch(`${serve!.url}/api/gaps?server_name=priority-server`)).json()) as {
+              items: { reports: number }[];
+            };
+            return body.items.map((g) => g.reports);
+          },
+          { timeout: 20_000, interval: 100 },
+        )
+        .toEqual([3]);
+      // The rule was evaluated on the engine's thread and the delivery sent from the main one.
+      const [got] = await receiver.waitFor(1);
+      expect(got!.json).toMatchObject({ type: "new_gap", summary: "New gap on priority-server" });
+    } finally {
+      await receiver.close();
+    }
+    expect(serve.stderr()).not.toContain("at normal priority");
   });
 
-  it("takes the value from PATCHWORKMCP_GROUPING_NICE, and 0 leaves every thread as it was", async () => {
-    serve = await startServe({ env: { PATCHWORKMCP_GROUPING_NICE: "17" } });
-    await expect.poll(() => niced(serve!.proc.pid!), { timeout: 10_000 }).toEqual(groupingThreads(17));
+  it("takes the value from PATCHWORKMCP_BACKGROUND_NICE, and 0 leaves every thread as it was", async () => {
+    serve = await startServe({ env: { PATCHWORKMCP_BACKGROUND_NICE: "17" } });
+    await expect.poll(() => niced(serve!.proc.pid!), { timeout: 10_000 }).toEqual(backgroundThreads(17));
     await serve.stop();
-    serve = await startServe({ args: ["--grouping-nice", "0"] });
+    serve = await startServe({ args: ["--background-nice", "0"] });
     // The worker has started once it has reported where the watermark is (a report goes through it).
     expect((await post(serve.url, 0)).status).toBe(201);
     const health = async () =>
@@ -129,14 +154,14 @@ describe.skipIf(!linux)("serve --grouping-nice", () => {
     for (const bad of ["20", "-1", "low"]) {
       const run = spawnSync(
         process.execPath,
-        [CLI, "serve", "--port", "0", "--db", `${dir}/f.db`, "--grouping-nice", bad],
+        [CLI, "serve", "--port", "0", "--db", `${dir}/f.db`, "--background-nice", bad],
         {
           encoding: "utf8",
           timeout: 30_000,
         },
       );
       expect(run.status).not.toBe(0);
-      expect(run.stderr).toContain("--grouping-nice must be a whole number from 0 to 19");
+      expect(run.stderr).toContain("--background-nice must be a whole number from 0 to 19");
     }
   });
 });
