@@ -3,7 +3,12 @@
  * watermarks — reports the grouping has placed (id up to grouping_state.assigned_upto) and gap
  * history rows — in bounded batches, decides which rules fire, and queues deliveries, moving the
  * watermarks in the same transaction (a kill loses nothing and repeats nothing). Ingestion
- * never waits on it: it runs on a timer in `serve` and takes the write lock for one short step.
+ * never waits on it: it runs on a thread of its own in `serve` (src/alerts/engine-thread.ts).
+ *
+ * A step evaluates on a snapshot, holding no lock, and then writes what it decided in one short
+ * transaction: the cooldowns it takes, the deliveries, the digests' next runs and the watermarks.
+ * When another engine (another sidecar on the database) moved the watermarks in between, the
+ * step writes nothing and the next one starts from where that one ended.
  *
  * - new_gap: a gap created by the live grouping (not by a backfill or regroup of old reports);
  * - sessions: a gap crossing `threshold` distinct sessions within `window`;
@@ -44,6 +49,42 @@ export interface StepResult {
 const iso = (ms: number): string => new Date(ms).toISOString();
 
 const covers = (rule: AlertRule, server: string): boolean => rule.server_name === null || rule.server_name === server;
+
+/** The queue's row for an alert to one destination. */
+const delivery = (
+  p: AlertPayload,
+  destination_id: number,
+  rule_id: number | null,
+  gap_id: number | null = p.gap?.id ?? null,
+): NewDelivery => ({
+  event_id: p.id,
+  destination_id,
+  rule_id,
+  kind: p.type,
+  gap_id,
+  payload: p as unknown as Record<string, unknown>,
+});
+
+/** A delivery the rules decided on, and what the write phase must still take or move for it. */
+interface Candidate {
+  delivery: NewDelivery;
+  /** The rule's cooldown on the gap, taken when the delivery is queued (none: automatic actions). */
+  cooldown?: { ruleId: number; gapId: number; seconds: number };
+  /** A digest's next run, moved from what the evaluation read (no delivery when it had moved). */
+  nextRun?: { ruleId: number; from: string | null; at: string };
+}
+
+/** What one step's evaluation decided, to be written in one transaction. */
+interface Plan {
+  from: { reports_upto: number; history_upto: number };
+  reportsUpto: number;
+  historyUpto: number;
+  history: number;
+  candidates: Candidate[];
+  /** Digests whose run came with nothing to send: their next run moves all the same. */
+  nextRuns: NonNullable<Candidate["nextRun"]>[];
+  more: boolean;
+}
 
 export class AlertEngine {
   private readonly alerts: AlertStore;
@@ -95,60 +136,90 @@ export class AlertEngine {
     };
   }
 
-  private queue(out: NewDelivery[], rule: AlertRule, p: AlertPayload): void {
+  /** A delivery for `rule` that takes the rule's cooldown on `gapId`. */
+  private queue(out: Candidate[], rule: AlertRule, gapId: number, p: AlertPayload): void {
     out.push({
-      event_id: p.id,
-      destination_id: rule.destination_id,
-      rule_id: rule.id,
-      kind: p.type,
-      gap_id: p.gap?.id ?? null,
-      payload: p as unknown as Record<string, unknown>,
+      delivery: delivery(p, rule.destination_id, rule.id),
+      cooldown: { ruleId: rule.id, gapId, seconds: rule.cooldown_s },
     });
   }
 
-  /** One step: evaluate a batch of what happened since the watermarks. */
+  /** One step: evaluate a batch of what happened since the watermarks, then write what it decided. */
   step(): StepResult {
+    const now = this.now();
+    const plan = this.alerts.snapshot(() => this.evaluate(now));
+    const idle = { reports: 0, history: 0, queued: 0, more: plan.more };
+    const moved = plan.reportsUpto !== plan.from.reports_upto || plan.historyUpto !== plan.from.history_upto;
+    if (!moved && plan.candidates.length === 0 && plan.nextRuns.length === 0) return idle;
     return this.alerts.exclusive((): StepResult => {
-      const now = this.now();
       const st = this.alerts.state();
+      // Another engine wrote this batch's outcome meanwhile: nothing to add.
+      if (st.reports_upto !== plan.from.reports_upto || st.history_upto !== plan.from.history_upto)
+        return { ...idle, more: true };
+      // A rule or destination deleted since the evaluation takes its deliveries with it.
       const rules = this.alerts.rules();
+      const ruleIds = new Set(rules.map((r) => r.id));
+      const destinations = new Set(rules.map((r) => r.destination_id));
       const out: NewDelivery[] = [];
-
-      // Reports: only threshold rules read them; otherwise the watermark just follows the grouping.
-      const assigned = this.alerts.assignedUpTo();
-      let reportsUpto = st.reports_upto;
-      let reports: ReportEvent[] = [];
-      if (assigned > st.reports_upto) {
-        if (rules.some((r) => r.kind === "sessions" || r.kind === "blocked_share")) {
-          reports = this.alerts.reportsAfter(st.reports_upto, assigned, this.batch);
-          reportsUpto = reports.length === this.batch ? reports[reports.length - 1]!.id : assigned;
-          this.thresholds(rules, reports, st.reports_upto, reportsUpto, now, out);
-        } else reportsUpto = assigned;
+      for (const c of plan.candidates) {
+        const d = c.delivery;
+        if ((d.rule_id !== null && !ruleIds.has(d.rule_id)) || !destinations.has(d.destination_id)) continue;
+        if (c.nextRun && !this.alerts.moveNextRun(c.nextRun.ruleId, c.nextRun.from, c.nextRun.at)) continue;
+        if (c.cooldown && !this.alerts.takeCooldown(c.cooldown.ruleId, c.cooldown.gapId, now, c.cooldown.seconds))
+          continue;
+        out.push(c.delivery);
       }
-
-      // History: gaps created and regressed, automatic actions.
-      const latest = this.alerts.latestHistoryId();
-      let historyUpto = st.history_upto;
-      let history = 0;
-      if (latest > st.history_upto) {
-        const h = this.alerts.historyAfter(st.history_upto, latest, this.batch);
-        historyUpto = h.last;
-        history = h.rows.length;
-        if (rules.length > 0) this.historyRules(rules, h.rows, now, out);
-      }
-
-      for (const rule of rules) if (rule.kind === "digest") this.digest(rule, now, out);
-
+      for (const n of plan.nextRuns) this.alerts.moveNextRun(n.ruleId, n.from, n.at);
       const queued = out.length > 0 ? this.alerts.enqueue(out, now) : 0;
-      if (reportsUpto !== st.reports_upto || historyUpto !== st.history_upto)
-        this.alerts.setState(reportsUpto, historyUpto);
+      if (moved) this.alerts.setState(plan.reportsUpto, plan.historyUpto);
       return {
-        reports: reportsUpto - st.reports_upto,
-        history,
+        reports: plan.reportsUpto - plan.from.reports_upto,
+        history: plan.history,
         queued,
-        more: reportsUpto < assigned || historyUpto < latest,
+        more: plan.more,
       };
     });
+  }
+
+  /** The reads of a step: which deliveries the batch past the watermarks calls for. */
+  private evaluate(now: number): Plan {
+    const st = this.alerts.state();
+    const rules = this.alerts.rules();
+    const candidates: Candidate[] = [];
+    const nextRuns: Plan["nextRuns"] = [];
+
+    // Reports: only threshold rules read them; otherwise the watermark just follows the grouping.
+    const assigned = this.alerts.assignedUpTo();
+    let reportsUpto = st.reports_upto;
+    if (assigned > st.reports_upto) {
+      if (rules.some((r) => r.kind === "sessions" || r.kind === "blocked_share")) {
+        const reports = this.alerts.reportsAfter(st.reports_upto, assigned, this.batch);
+        reportsUpto = reports.length === this.batch ? reports[reports.length - 1]!.id : assigned;
+        this.thresholds(rules, reports, st.reports_upto, reportsUpto, now, candidates);
+      } else reportsUpto = assigned;
+    }
+
+    // History: gaps created and regressed, automatic actions.
+    const latest = this.alerts.latestHistoryId();
+    let historyUpto = st.history_upto;
+    let history = 0;
+    if (latest > st.history_upto) {
+      const h = this.alerts.historyAfter(st.history_upto, latest, this.batch);
+      historyUpto = h.last;
+      history = h.rows.length;
+      if (rules.length > 0) this.historyRules(rules, h.rows, now, candidates);
+    }
+
+    for (const rule of rules) if (rule.kind === "digest") this.digest(rule, now, candidates, nextRuns);
+    return {
+      from: st,
+      reportsUpto,
+      historyUpto,
+      history,
+      candidates,
+      nextRuns,
+      more: reportsUpto < assigned || historyUpto < latest,
+    };
   }
 
   private thresholds(
@@ -157,7 +228,7 @@ export class AlertEngine {
     before: number,
     upto: number,
     now: number,
-    out: NewDelivery[],
+    out: Candidate[],
   ): void {
     const touched = new Map<number, { n: number; blocked: number; server: string }>();
     for (const r of reports) {
@@ -180,11 +251,12 @@ export class AlertEngine {
           const window = rule.window_s ?? DEFAULT_SESSIONS_WINDOW_S;
           const s = this.alerts.sessionsInWindow(gapId, iso(now - window * 1000), before, upto);
           if (!(s.before < n && s.after >= n)) continue;
-          if (!this.alerts.takeCooldown(rule.id, gapId, now, rule.cooldown_s)) continue;
+          if (this.alerts.coolingDown(rule.id, gapId, now)) continue;
           const gap = this.gap(gapId);
           this.queue(
             out,
             rule,
+            gapId,
             this.payload(
               "sessions",
               `msg_sessions_${rule.id}_${gapId}_${upto}`,
@@ -203,10 +275,11 @@ export class AlertEngine {
           const rBefore = R - t.n;
           const wasOver = rBefore >= min && ((B - t.blocked) / rBefore) * 100 >= x;
           if (R < min || after < x || wasOver) continue;
-          if (!this.alerts.takeCooldown(rule.id, gapId, now, rule.cooldown_s)) continue;
+          if (this.alerts.coolingDown(rule.id, gapId, now)) continue;
           this.queue(
             out,
             rule,
+            gapId,
             this.payload(
               "blocked_share",
               `msg_blocked_${rule.id}_${gapId}_${upto}`,
@@ -221,7 +294,7 @@ export class AlertEngine {
     }
   }
 
-  private historyRules(rules: AlertRule[], rows: HistoryEvent[], now: number, out: NewDelivery[]): void {
+  private historyRules(rules: AlertRule[], rows: HistoryEvent[], now: number, out: Candidate[]): void {
     let liveFrom: number | undefined;
     for (const h of rows) {
       const facts = this.alerts.gapFacts(h.gap_id);
@@ -240,14 +313,7 @@ export class AlertEngine {
             gap,
             { action: h.action.replace(/[^a-z0-9_]/gi, "").slice(0, 64), history_id: h.id },
           );
-          out.push({
-            event_id: p.id,
-            destination_id,
-            rule_id: null,
-            kind: p.type,
-            gap_id: h.gap_id,
-            payload: p as unknown as Record<string, unknown>,
-          });
+          out.push({ delivery: delivery(p, destination_id, null, h.gap_id) });
         }
         continue;
       }
@@ -260,18 +326,18 @@ export class AlertEngine {
       const kind = h.action === "created" ? "new_gap" : "regression";
       for (const rule of mine) {
         if (rule.kind !== kind) continue;
-        if (!this.alerts.takeCooldown(rule.id, h.gap_id, now, rule.cooldown_s)) continue;
+        if (this.alerts.coolingDown(rule.id, h.gap_id, now)) continue;
         const gap = this.gap(h.gap_id);
         const summary =
           kind === "new_gap"
             ? `New gap on ${facts.server_name}`
             : `A fixed gap on ${facts.server_name} came back${typeof h.details.server_version === "string" ? ` in version ${h.details.server_version.slice(0, 40)}` : ""}`;
-        this.queue(out, rule, this.payload(kind, `msg_${kind}_${rule.id}_${h.id}`, rule, summary, gap));
+        this.queue(out, rule, h.gap_id, this.payload(kind, `msg_${kind}_${rule.id}_${h.id}`, rule, summary, gap));
       }
     }
   }
 
-  private digest(rule: AlertRule, now: number, out: NewDelivery[]): void {
+  private digest(rule: AlertRule, now: number, out: Candidate[], nextRuns: Plan["nextRuns"]): void {
     const period = (rule.window_s ?? DAY_S) * 1000;
     const due = rule.next_run_at === null ? now : Date.parse(rule.next_run_at);
     if (due > now) return;
@@ -288,10 +354,11 @@ export class AlertEngine {
       ),
       gaps,
     };
-    if (gaps.length > 0) this.queue(out, rule, p);
     // The next one is a period after this one was due (skipping periods a stopped sidecar missed).
     let next = due + period;
     while (next <= now) next += period;
-    this.alerts.setNextRun(rule.id, iso(next));
+    const nextRun = { ruleId: rule.id, from: rule.next_run_at, at: iso(next) };
+    if (gaps.length === 0) nextRuns.push(nextRun);
+    else out.push({ delivery: delivery(p, rule.destination_id, rule.id), nextRun });
   }
 }

@@ -208,11 +208,27 @@ export class AlertStore {
     this.stmt("UPDATE alert_rules SET next_run_at = ? WHERE id = ?").run(at, ruleId);
   }
 
+  /** Move a digest's next run from `from` (as the engine read it) to `at`; false when it had moved meanwhile. */
+  moveNextRun(ruleId: number, from: string | null, at: string): boolean {
+    return (
+      this.stmt("UPDATE alert_rules SET next_run_at = ? WHERE id = ? AND next_run_at IS NOT DISTINCT FROM ?").run(
+        at,
+        ruleId,
+        from,
+      ).changes === 1
+    );
+  }
+
   // ---- the engine's reads and writes ----------------------------------
 
   /** Run `fn` holding the write lock (SQLite BEGIN IMMEDIATE; PostgreSQL the store's write lock). */
   exclusive<R>(fn: () => R): R {
     return this.db.transaction(fn).immediate();
+  }
+
+  /** Run `fn`'s reads on one consistent view, taking no write lock. */
+  snapshot<R>(fn: () => R): R {
+    return this.db.snapshot(fn);
   }
 
   state(): { reports_upto: number; history_upto: number } {
@@ -304,6 +320,14 @@ export class AlertStore {
           ).all(serverName, limit)
     ) as { id: number }[];
     return rows.map((r) => r.id);
+  }
+
+  /** True while the rule's last alert about this gap holds back another (read only; takeCooldown decides). */
+  coolingDown(ruleId: number, gapId: number, now: number): boolean {
+    const row = this.stmt("SELECT until FROM alert_cooldowns WHERE rule_id = ? AND gap_id = ?").get(ruleId, gapId) as
+      | { until: string }
+      | undefined;
+    return row !== undefined && row.until > iso(now);
   }
 
   /** True (and the cooldown set until `until`) when the rule may alert about this gap now. */
