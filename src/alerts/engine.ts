@@ -5,7 +5,7 @@
  * watermarks in the same transaction (a kill loses nothing and repeats nothing). Ingestion
  * never waits on it: it runs on a thread of its own in `serve` (src/alerts/engine-thread.ts).
  *
- * A step evaluates on a snapshot, holding no lock, and then writes what it decided in one short
+ * A step evaluates holding no lock, and then writes what it decided in one short
  * transaction: the cooldowns it takes, the deliveries, the digests' next runs and the watermarks.
  * When another engine (another sidecar on the database) moved the watermarks in between, the
  * step writes nothing and the next one starts from where that one ended.
@@ -147,7 +147,10 @@ export class AlertEngine {
   /** One step: evaluate a batch of what happened since the watermarks, then write what it decided. */
   step(): StepResult {
     const now = this.now();
-    const plan = this.alerts.snapshot(() => this.evaluate(now));
+    // Outside any transaction: each read sees the latest commit (reports up to the grouping's
+    // watermark and history up to its latest id are final), and no read transaction stays open
+    // for the whole evaluation, which on SQLite would keep every checkpoint from finishing.
+    const plan = this.evaluate(now);
     const idle = { reports: 0, history: 0, queued: 0, more: plan.more };
     const moved = plan.reportsUpto !== plan.from.reports_upto || plan.historyUpto !== plan.from.history_upto;
     if (!moved && plan.candidates.length === 0 && plan.nextRuns.length === 0) return idle;

@@ -226,11 +226,6 @@ export class AlertStore {
     return this.db.transaction(fn).immediate();
   }
 
-  /** Run `fn`'s reads on one consistent view, taking no write lock. */
-  snapshot<R>(fn: () => R): R {
-    return this.db.snapshot(fn);
-  }
-
   state(): { reports_upto: number; history_upto: number } {
     return this.stmt("SELECT reports_upto, history_upto FROM alert_state WHERE id = 1").get() as {
       reports_upto: number;

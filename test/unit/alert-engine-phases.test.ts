@@ -1,6 +1,6 @@
 /**
- * The alert engine evaluates on a snapshot without the write lock, then writes in one short
- * transaction. What happens in between must not double or break anything: another engine (a
+ * The alert engine evaluates outside any transaction, holding no lock, then writes in one
+ * short transaction. What happens in between must not double or break anything: another engine (a
  * second connection to the same SQLite file, as a second sidecar would be) finishing the same
  * batch first, or the rule being deleted. The hook is the engine's clock, which the evaluation
  * reads while it builds a payload.
