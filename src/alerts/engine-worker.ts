@@ -6,7 +6,7 @@
  * with 20 rules), here it costs only spare CPU.
  */
 import { parentPort, workerData } from "node:worker_threads";
-import { niceThisThread } from "../net/thread-priority.js";
+import { stepBack } from "../net/thread-priority.js";
 import { FeedbackStore, WriteGate } from "../store/index.js";
 import { AlertEngine } from "./engine.js";
 import type { EngineConfig, EngineIn, EngineOut } from "./engine-thread.js";
@@ -15,11 +15,7 @@ const config = workerData as EngineConfig;
 const port = parentPort!;
 const post = (m: EngineOut): void => port.postMessage(m);
 
-if (config.nice > 0) {
-  const why = niceThisThread(config.nice);
-  if (why && process.platform === "linux")
-    post({ type: "log", line: `patchworkmcp: alert engine at normal priority: ${why}` });
-}
+stepBack(config.nice, "alert engine", (line) => post({ type: "log", line }));
 
 const store = FeedbackStore.open(config.dbPath, {
   grouping: "deferred",

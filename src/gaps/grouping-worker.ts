@@ -6,7 +6,7 @@
  * `{type: "progress", assignedUpTo, latestId}`.
  */
 import { parentPort, workerData } from "node:worker_threads";
-import { niceThisThread } from "../net/thread-priority.js";
+import { stepBack } from "../net/thread-priority.js";
 import { FeedbackStore, WriteGate } from "../store/index.js";
 import type { WorkerConfig, WorkerIn, WorkerOut } from "./deferred.js";
 
@@ -15,11 +15,7 @@ const port = parentPort!;
 const post = (m: WorkerOut): void => port.postMessage(m);
 
 // Grouping and indexing can wait; the answers to the requests arriving meanwhile cannot.
-if (config.nice > 0) {
-  const why = niceThisThread(config.nice);
-  if (why && process.platform === "linux")
-    post({ type: "log", line: `patchworkmcp: grouping worker at normal priority: ${why}` });
-}
+stepBack(config.nice, "grouping worker", (line) => post({ type: "log", line }));
 
 // NORMAL: the assignments are redone from the watermark if a power cut loses the last ones.
 // Checkpoints by hand, between transactions (checkpoint()): an automatic one runs inside the

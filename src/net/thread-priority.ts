@@ -41,3 +41,13 @@ export function niceThisThread(nice: number): string | undefined {
     return `the thread's priority could not be set (${(err as Error).message})`;
   }
 }
+
+/**
+ * A background thread's first step: take `nice` (0 leaves it), and where Linux refused, say so
+ * once through `log` (`what` names the thread). Elsewhere it is silent: nothing was expected.
+ */
+export function stepBack(nice: number, what: string, log: (line: string) => void): void {
+  if (nice === 0) return;
+  const why = niceThisThread(nice);
+  if (why && process.platform === "linux") log(`patchworkmcp: ${what} at normal priority: ${why}`);
+}
