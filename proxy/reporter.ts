@@ -89,7 +89,7 @@ export function databaseDeliverer(path: string): Deliverer & { close(): void } {
           policy = new ingest.PrivacyPolicy(store);
         }
         // Scrubbed like every report the sidecar stores (the file's privacy setting, per server).
-        const { id, gap } = ingest!.insertScrubbed(store, policy!, { payload, idempotencyKey });
+        const { id, gap } = ingest!.insertScrubbed(store, policy!, [{ payload, idempotencyKey }])[0]!;
         return { ok: true, id, gap };
       } catch (err) {
         return {

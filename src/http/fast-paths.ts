@@ -112,12 +112,11 @@ function list(deps: FastPathDeps, req: IncomingMessage, res: ServerResponse): bo
   const parsed = listQuerySchema.safeParse(query);
   if (!parsed.success) return false; // express answers the 400 with the same schema
   deps.onFastPath?.("list");
-  try {
-    const { limit, cursor, ...filter } = parsed.data;
-    answer(res, 200, listPageJson(deps.store, filter, { limit, cursor }));
-  } catch (err) {
-    answerError(res, err);
-  }
+  const { limit, cursor, ...filter } = parsed.data;
+  listPageJson(deps.store, filter, { limit, cursor }).then(
+    (json) => answer(res, 200, json),
+    (err: unknown) => answerError(res, err),
+  );
   return true;
 }
 

@@ -90,12 +90,16 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
           },
         })
       : undefined;
-  // SQLite: the ingest transactions (and their fsyncs) on a thread of their own. PostgreSQL's
-  // connection already runs on a thread, and inline grouping needs the store's own connection.
-  const writer =
-    worker && sqlite
-      ? await ThreadWriter.start({ dbPath: store.path, busyTimeoutMs: BUSY_TIMEOUT_MS_DEFAULT, gate: gate?.buffer })
-      : undefined;
+  // The ingest transactions (SQLite's fsyncs, PostgreSQL's round trips) on a thread of their own,
+  // so the event loop never waits for them. Inline grouping needs the store's own connection.
+  const writer = worker
+    ? await ThreadWriter.start({
+        dbPath: store.path,
+        busyTimeoutMs: BUSY_TIMEOUT_MS_DEFAULT,
+        gate: gate?.buffer,
+        privacy: options.privacy,
+      })
+    : undefined;
   let ownUrl = DEFAULT_SIDECAR_URL;
   const publicUrl = (): string => options.publicUrl ?? ownUrl;
   const context = createApp({

@@ -59,11 +59,16 @@ export class PrivacyPolicy {
 export type ScrubbedInsert = InsertResult & { redactions: Redaction[] };
 
 /**
- * Store one report outside the ingest queue (the stdio MCP server, the proxy's `--db`), scrubbed
- * like every other: the one door into the reports table besides IngestQueue.
+ * Scrub reports for their servers' modes, then store them in one transaction: the one door into
+ * the reports table (the ingest queue, its writer thread, the MCP servers, the proxy's `--db`).
  */
-export function insertScrubbed(store: FeedbackStore, policy: PrivacyPolicy, item: NewReport): ScrubbedInsert {
-  const [scrubbed] = policy.scrub([item]);
-  const result = store.insertMany([scrubbed!])[0]!;
-  return { ...result, redactions: [...(scrubbed!.redactions ?? [])] };
+export function insertScrubbed(
+  store: FeedbackStore,
+  policy: PrivacyPolicy,
+  items: readonly NewReport[],
+): ScrubbedInsert[] {
+  const scrubbed = policy.scrub(items);
+  return store
+    .insertMany(scrubbed)
+    .map((result, i) => ({ ...result, redactions: [...(scrubbed[i]!.redactions ?? [])] }));
 }

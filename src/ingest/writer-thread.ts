@@ -1,15 +1,18 @@
 /**
- * Ingestion's writes on their own thread (SQLite, `serve`): a worker with its own connection
- * (src/ingest/writer-worker.ts) runs each batch's transaction and its fsync — reports, and the
- * proxies' tool-call batches — while the main thread goes on reading, validating and scrubbing
- * the next requests. The queue keeps one batch in flight, so what arrives meanwhile joins the
- * next one: the slower the disk, the larger the batches and the fewer the fsyncs. The worker waits for a write lock another connection holds
- * (its busy timeout) without blocking the event loop.
+ * Ingestion's writes on their own thread (`serve`): a worker with its own connection
+ * (src/ingest/writer-worker.ts) scrubs each batch and runs its transaction — reports, and the
+ * proxies' tool-call batches — while the main thread goes on reading and validating the next
+ * requests. The queue keeps one batch in flight, so what arrives meanwhile joins the next one:
+ * the slower the disk (SQLite's fsync) or the database (PostgreSQL's round trips), the larger
+ * the batches. The worker waits for a write lock another connection holds (its busy timeout)
+ * without blocking the event loop.
  */
 import { Worker } from "node:worker_threads";
 import type { CallBatch } from "../analytics/index.js";
 import { workerEntry } from "../net/worker-entry.js";
-import { type InsertResult, type NewReport, StoreError } from "../store/index.js";
+import type { PrivacyMode } from "../privacy/index.js";
+import { type NewReport, StoreError } from "../store/index.js";
+import type { ScrubbedInsert } from "./privacy.js";
 
 /** The worker's settings (workerData). */
 export interface WriterConfig {
@@ -17,23 +20,26 @@ export interface WriterConfig {
   busyTimeoutMs: number;
   /** The process's write gate (src/store/sql/write-gate.ts): ingestion takes it with priority. */
   gate?: SharedArrayBuffer | undefined;
+  /** `serve --privacy`; absent: the saved default, else secrets+pii (PrivacyPolicy). */
+  privacy?: PrivacyMode | undefined;
 }
 
 export type WriterIn =
+  /** Reports as validated, not yet scrubbed. */
   | { type: "write"; id: number; items: NewReport[] }
   /** A validated, scrubbed call batch (CallsStore.insertCalls). */
   | { type: "calls"; id: number; batch: CallBatch }
   | { type: "stop" };
 export type WriterOut =
   /** `results`: one per report written; empty for a call batch. */
-  | { type: "written"; id: number; results: InsertResult[] }
+  | { type: "written"; id: number; results: ScrubbedInsert[] }
   /** `store`: a StoreError (a 4xx with its code); otherwise the database failed (`name` SqliteError: a 503). */
   | { type: "failed"; id: number; store: boolean; name: string; code: string; message: string }
   | { type: "ready" };
 
-/** Writes batches of reports, each in one transaction, resolving once it has committed. */
+/** Scrubs and writes batches of reports, each in one transaction, resolving once it has committed. */
 export interface BatchWriter {
-  write(items: NewReport[]): Promise<InsertResult[]>;
+  write(items: NewReport[]): Promise<ScrubbedInsert[]>;
 }
 
 /** Stores call batches, resolving once the batch has committed. */
@@ -49,7 +55,7 @@ function threadError(m: { name: string; code: string; message: string }): Error 
 }
 
 interface InFlight {
-  resolve: (results: InsertResult[]) => void;
+  resolve: (results: ScrubbedInsert[]) => void;
   reject: (err: Error) => void;
 }
 
@@ -90,7 +96,7 @@ export class ThreadWriter implements BatchWriter, CallsWriter {
     return writer;
   }
 
-  write(items: NewReport[]): Promise<InsertResult[]> {
+  write(items: NewReport[]): Promise<ScrubbedInsert[]> {
     return this.send((id) => ({ type: "write", id, items }));
   }
 
@@ -98,7 +104,7 @@ export class ThreadWriter implements BatchWriter, CallsWriter {
     await this.send((id) => ({ type: "calls", id, batch }));
   }
 
-  private send(message: (id: number) => WriterIn): Promise<InsertResult[]> {
+  private send(message: (id: number) => WriterIn): Promise<ScrubbedInsert[]> {
     if (this.failure) return Promise.reject(this.failure);
     const id = this.nextId++;
     return new Promise((resolve, reject) => {

@@ -1,13 +1,15 @@
 /**
  * The ingestion writer's thread (started by src/ingest/writer-thread.ts; not imported by
- * anything else): its own connection, synchronous=FULL like the main one, so a batch is on disk
- * before its answers go out. Group commit: the batches that queued up while a transaction ran
+ * anything else): its own connection (on SQLite synchronous=FULL like the main one, so a batch is
+ * on disk before its answers go out) and its own read of the saved privacy setting, once per
+ * transaction. Group commit: the batches that queued up while a transaction ran
  * are written together in the next one (one fsync), in the order they were sent: the reports in
  * one transaction, the call batches in another (insertCalls' own, synchronous=NORMAL).
  */
 import { parentPort, receiveMessageOnPort, workerData } from "node:worker_threads";
 import { mergeCallBatches } from "../analytics/index.js";
-import { callsStore, FeedbackStore, type InsertResult, StoreError, WriteGate } from "../store/index.js";
+import { callsStore, FeedbackStore, StoreError, WriteGate } from "../store/index.js";
+import { insertScrubbed, PrivacyPolicy, type ScrubbedInsert } from "./privacy.js";
 import type { WriterConfig, WriterIn, WriterOut } from "./writer-thread.js";
 
 type Write = Extract<WriterIn, { type: "write" }>;
@@ -26,6 +28,7 @@ const store = FeedbackStore.open(config.dbPath, {
   checkpoints: "manual",
 });
 const calls = callsStore(store);
+const privacy = new PrivacyPolicy(store, config.privacy);
 post({ type: "ready" });
 
 port.on("message", (first: WriterIn) => {
@@ -47,9 +50,13 @@ port.on("message", (first: WriterIn) => {
 });
 
 function write(writes: Write[]): void {
-  let results: InsertResult[];
+  let results: ScrubbedInsert[];
   try {
-    results = store.insertMany(writes.flatMap((w) => w.items));
+    results = insertScrubbed(
+      store,
+      privacy,
+      writes.flatMap((w) => w.items),
+    );
   } catch (err) {
     // Written one by one, so one batch's failure is only its own.
     if (writes.length > 1) for (const w of writes) write([w]);

@@ -59,7 +59,7 @@ export function createReportServer(options: ReportServerOptions): Server {
     options.ingest ??
     ((payload, key) => {
       privacy ??= new PrivacyPolicy(store);
-      return Promise.resolve(insertScrubbed(store, privacy, { payload, idempotencyKey: key }));
+      return Promise.resolve(insertScrubbed(store, privacy, [{ payload, idempotencyKey: key }])[0]!);
     });
   let privacy: PrivacyPolicy | undefined;
 

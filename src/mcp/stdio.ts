@@ -30,7 +30,7 @@ export async function runStdioServer(options: StdioOptions): Promise<void> {
   const store = FeedbackStore.open(options.dbPath);
   const privacy = new PrivacyPolicy(store, options.privacy);
   const ingest = (payload: FeedbackPayload, idempotencyKey?: string) =>
-    Promise.resolve(insertScrubbed(store, privacy, { payload, idempotencyKey }));
+    Promise.resolve(insertScrubbed(store, privacy, [{ payload, idempotencyKey }])[0]!);
   // Unparseable input lines and the like: say so on stderr (stdout is protocol only).
   const onerror = (err: Error) => log(`patchworkmcp mcp: ${err.message}`);
   const handle = serveStdio(

@@ -20,8 +20,8 @@ import type { ReportFilter, ReportStatus } from "./filters.js";
 import { forgetKeyPresence } from "./auth-store.js";
 import { migrate } from "./migrations.js";
 import { migratePg } from "./migrations-pg.js";
-import { displayLocation, isPostgresUrl, type SqlDb, sqliteDb, statementCache, valuesList } from "./sql/db.js";
-import { INGEST_LOCK_KEY, PgDb } from "./sql/pg-db.js";
+import { displayLocation, isPostgresUrl, type SqlDb, sqliteDb, statementCache } from "./sql/db.js";
+import { INGEST_LOCK_KEY, jsonWithoutNul, PgDb, pgText } from "./sql/pg-db.js";
 import type { WriteGate } from "./sql/write-gate.js";
 import { AssignBatch, GapStore, groupedReport } from "./gaps.js";
 import type { EvidenceRow } from "./gap-analyses.js";
@@ -136,19 +136,18 @@ const INSERT_COLUMNS = ["created_at", ...REPORT_FIELD_NAMES, "idempotency_key", 
 const INSERT_REPORT = `INSERT INTO reports (${INSERT_COLUMNS.join(", ")})
   VALUES (${INSERT_COLUMNS.map((c) => `@${c}`).join(", ")})`;
 
-/** PostgreSQL: `rows` reports in one INSERT, each id returned with its idempotency key (see insertManyPg). */
-const INSERT_PG = new Map<number, string>();
-/** Reports per INSERT (PostgreSQL takes at most 65,535 parameters in one statement). */
-const PG_INSERT_ROWS = 500;
-function insertReportsPg(rows: number): string {
-  let sql = INSERT_PG.get(rows);
-  if (sql === undefined) {
-    sql = `INSERT INTO reports (${INSERT_COLUMNS.join(", ")}) VALUES ${valuesList(INSERT_COLUMNS.length, rows)}
-      ON CONFLICT (idempotency_key) DO NOTHING RETURNING id, idempotency_key AS key`;
-    INSERT_PG.set(rows, sql);
-  }
-  return sql;
-}
+/**
+ * PostgreSQL: a whole batch of reports in one statement, each id returned with its idempotency
+ * key (see insertManyPg). The rows travel as one JSON parameter, typed by the table's own row
+ * type, and the statement is its own transaction: one round trip a batch, whatever its size.
+ * The ingest lock (INGEST_LOCK_KEY) is taken shared by the materialized CTE, which the join
+ * reads before it yields the first row, so before the first id is drawn from the sequence.
+ */
+const INSERT_PG = `WITH ingest_lock AS MATERIALIZED (SELECT pg_advisory_xact_lock_shared(${INGEST_LOCK_KEY}) AS held)
+  INSERT INTO reports (${INSERT_COLUMNS.join(", ")})
+  SELECT ${INSERT_COLUMNS.map((c) => `r.${c}`).join(", ")}
+  FROM ingest_lock, json_populate_recordset(NULL::reports, ?::json) AS r
+  ON CONFLICT (idempotency_key) DO NOTHING RETURNING id, idempotency_key AS key`;
 
 /** The payload as INSERT parameters: absent optionals are NULL, lists JSON text; the redactions as JSON. */
 function insertParams(p: FeedbackPayload, redactions: readonly Redaction[] | undefined): Record<string, unknown> {
@@ -372,60 +371,51 @@ export class FeedbackStore {
 
   /**
    * Deferred ingestion on PostgreSQL: no write lock, so sidecars on one database ingest side by
-   * side, and the whole batch is one multi-row INSERT (a round trip per report would cap a
+   * side, and the whole batch is one statement (INSERT_PG; a round trip per report would cap a
    * sidecar near 600 reports/s). A key another process is inserting at this moment makes the
    * INSERT wait for it, then skip the row; that report's answer is the first insert's id, exactly
-   * as with one process. Ids come from the sequence in VALUES order, so the returned rows sorted
-   * by id meet the unkeyed items in order.
+   * as with one process. Ids come from the sequence in the rows' order, so the returned rows
+   * sorted by id meet the unkeyed items in order.
    */
   private insertManyPg(items: NewReport[]): InsertResult[] {
     const byKey = this.stmt("SELECT id FROM reports WHERE idempotency_key = ?");
-    const inFlight = this.stmt(`SELECT pg_advisory_xact_lock_shared(${INGEST_LOCK_KEY})`);
-    return this.db.transaction((batch: typeof items): InsertResult[] => {
-      inFlight.get();
-      const at = now();
-      const values: unknown[] = [];
-      for (const { payload, idempotencyKey, redactions } of batch) {
-        const row: Record<string, unknown> = {
-          ...insertParams(payload, redactions),
-          created_at: at,
-          idempotency_key: idempotencyKey ?? null,
-          gap_id: null,
-        };
-        for (const c of INSERT_COLUMNS) values.push(row[c]);
+    const at = now();
+    const rows = items.map(({ payload, idempotencyKey, redactions }) => ({
+      ...insertParams(payload, redactions),
+      created_at: at,
+      idempotency_key: idempotencyKey ?? null,
+      gap_id: null,
+    }));
+    const returned = this.stmt(INSERT_PG).all(jsonWithoutNul(JSON.stringify(rows))) as {
+      id: number;
+      key: string | null;
+    }[];
+    returned.sort((a, b) => a.id - b.id);
+    const stored = new Map<string, number>();
+    const unkeyed: number[] = [];
+    for (const r of returned) {
+      if (r.key === null) unkeyed.push(r.id);
+      else stored.set(r.key, r.id);
+    }
+    let next = 0;
+    const answered = new Set<string>();
+    return items.map(({ idempotencyKey }): InsertResult => {
+      // The key as stored and returned (a NUL in it is stored as U+FFFD).
+      const key = idempotencyKey === undefined ? undefined : pgText(idempotencyKey);
+      if (key === undefined) {
+        const id = unkeyed[next++];
+        if (id === undefined) throw new StoreError("insert_mismatch", "the database stored fewer reports than sent");
+        return { id, created: true, gap_id: null };
       }
-      const width = INSERT_COLUMNS.length;
-      const returned: { id: number; key: string | null }[] = [];
-      for (let from = 0; from < batch.length; from += PG_INSERT_ROWS) {
-        const rows = Math.min(PG_INSERT_ROWS, batch.length - from);
-        const chunk = values.slice(from * width, (from + rows) * width);
-        returned.push(...(this.stmt(insertReportsPg(rows)).all(...chunk) as { id: number; key: string | null }[]));
+      const mine = stored.get(key);
+      if (mine !== undefined && !answered.has(key)) {
+        answered.add(key);
+        return { id: mine, created: true, gap_id: null };
       }
-      returned.sort((a, b) => a.id - b.id);
-      const stored = new Map<string, number>();
-      const unkeyed: number[] = [];
-      for (const r of returned) {
-        if (r.key === null) unkeyed.push(r.id);
-        else stored.set(r.key, r.id);
-      }
-      let next = 0;
-      const answered = new Set<string>();
-      return batch.map(({ idempotencyKey: key }): InsertResult => {
-        if (key === undefined) {
-          const id = unkeyed[next++];
-          if (id === undefined) throw new StoreError("insert_mismatch", "the database stored fewer reports than sent");
-          return { id, created: true, gap_id: null };
-        }
-        const mine = stored.get(key);
-        if (mine !== undefined && !answered.has(key)) {
-          answered.add(key);
-          return { id: mine, created: true, gap_id: null };
-        }
-        // Stored before (by this batch, an earlier request or another sidecar): answer as a retry.
-        const id = mine ?? (byKey.get(key) as { id: number }).id;
-        return { id, created: false, ...this.gaps.echoForReport(id) };
-      });
-    })(items);
+      // Stored before (by this batch, an earlier request or another sidecar): answer as a retry.
+      const id = mine ?? (byKey.get(key) as { id: number }).id;
+      return { id, created: false, ...this.gaps.echoForReport(id) };
+    });
   }
 
   getReport(id: number): Report | undefined {
@@ -550,15 +540,22 @@ export class FeedbackStore {
     return { items, nextCursor };
   }
 
-  /** The same page as `listReports`, as a JSON array text (see REPORT_JSON). */
-  listReportsJson(
+  /**
+   * The same page as `listReports`, as a JSON array text (see REPORT_JSON). On PostgreSQL it is
+   * read without blocking the thread (SqlDb.allAsync), so pages are read side by side.
+   */
+  async listReportsJson(
     filter: ReportFilter,
     page: { limit?: number | undefined; cursor?: string | undefined } = {},
-  ): { itemsJson: string; nextCursor: string | null } {
+  ): Promise<{ itemsJson: string; nextCursor: string | null }> {
     const q = this.pageQuery(`r.id, ${REPORT_JSON[this.db.dialect]}`, filter, page);
-    const rows = this.stmt(q.sql)
-      .raw(true)
-      .all(...q.params) as [number, string][];
+    const rows = (
+      this.db.allAsync
+        ? await this.db.allAsync(q.sql, q.params, true)
+        : this.stmt(q.sql)
+            .raw(true)
+            .all(...q.params)
+    ) as [number, string][];
     const items = rows.slice(0, q.limit);
     const nextCursor = rows.length > q.limit ? encodeCursor(items[items.length - 1]![0]) : null;
     return { itemsJson: `[${items.map((r) => r[1]).join(",")}]`, nextCursor };

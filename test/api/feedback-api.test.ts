@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { request, validReport } from "../helpers/http.js";
-import { startServe, type ServeProcess } from "../helpers/serve.js";
+import { onPostgres, startServe, type ServeProcess } from "../helpers/serve.js";
 
 let server: ServeProcess;
 let base: string;
@@ -307,6 +307,22 @@ describe("one report: PATCH, notes, 404s", () => {
     const detail = await request(`${base}/feedback/${body.id}`);
     expect(detail.body.notes.map((n: { body: string }) => n.body)).toEqual(["same as #42", "shipped in v2.1"]);
     expect((await request(url, { body: { body: "  " } })).status).toBe(422);
+  });
+
+  it("stores a NUL character in a report and a note (PostgreSQL's text holds U+FFFD in its place)", async () => {
+    const stored = onPostgres() ? "a \uFFFD b" : "a \u0000 b";
+    const one = await request(`${base}/feedback`, { body: validReport({ suggestion: "a \u0000 b" }) });
+    const keyed = validReport({ suggestion: "\\u0000 is a literal, a \u0000 b", idempotency_key: "nul-key-\u0000" });
+    const two = await request(`${base}/feedback`, { body: keyed });
+    const retry = await request(`${base}/feedback`, { body: keyed });
+    expect([one.status, two.status, retry.status]).toEqual([201, 201, 200]);
+    expect(retry.body.id).toBe(two.body.id);
+    const note = await request(`${base}/feedback/${one.body.id}/notes`, { body: { body: "a \u0000 b" } });
+    expect(note.status).toBe(201);
+    const detail = await request(`${base}/feedback/${one.body.id}`);
+    expect(detail.body.suggestion).toBe(stored);
+    expect(detail.body.notes.map((n: { body: string }) => n.body)).toEqual([stored]);
+    expect((await request(`${base}/feedback/${two.body.id}`)).body.suggestion).toBe(`\\u0000 is a literal, ${stored}`);
   });
 
   it("answers 404 for unknown ids and 400 for malformed ones", async () => {

@@ -222,6 +222,43 @@ describe("two sidecars on one PostgreSQL database", () => {
     expect(consistency(url)).toMatchObject({ reports: 3, unassigned: 0, mismatched: 0, counted: 3 });
   });
 
+  it("an ingest batch takes the ingest lock before it draws an id from the sequence", async () => {
+    const url = testDbPath();
+    const a = await sidecar(url);
+    const first = await post(a, 1);
+    const admin = openRawDb(url);
+    const watch = openRawDb(url);
+    try {
+      const sequence = () => (admin.prepare("SELECT last_value AS n FROM reports_id_seq").get() as { n: number }).n;
+      // The grouping worker's side of the protocol: the lock held exclusively while it reads the newest id.
+      admin.exec("BEGIN");
+      admin.prepare(`SELECT pg_advisory_xact_lock(${INGEST_LOCK_KEY})`).get();
+      const before = sequence();
+      const pending = post(a, 2);
+      const deadline = Date.now() + 15_000;
+      const waiting = () =>
+        (
+          watch
+            .prepare(
+              "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND wait_event = 'advisory' AND query LIKE '%INSERT INTO reports%'",
+            )
+            .get() as { n: number }
+        ).n;
+      while (waiting() === 0) {
+        if (Date.now() > deadline) throw new Error("the ingest statement never waited for the lock");
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(sequence()).toBe(before); // waiting, and no id drawn yet
+      admin.exec("COMMIT");
+      const second = await pending;
+      expect(second.status).toBe(201);
+      expect(second.body.id).toBeGreaterThan(first.body.id as number);
+    } finally {
+      watch.close();
+      admin.close();
+    }
+  });
+
   it("claims a gap's automatic analysis for one sidecar at a time, and a dead sidecar's claim goes with it", async () => {
     const url = testDbPath();
     const a = FeedbackStore.open(url);
@@ -246,6 +283,7 @@ describe("two sidecars on one PostgreSQL database", () => {
     const url = testDbPath();
     const a = await sidecar(url);
     expect((await post(a, 1)).status).toBe(201);
+    expect((await request(`${a.url}/api/feedback?limit=5`)).status).toBe(200); // opens the read connections
     await groupingSettled(a.url);
     const admin = openRawDb(url);
     try {
@@ -265,6 +303,15 @@ describe("two sidecars on one PostgreSQL database", () => {
       }
       expect([...statuses].every((s) => s === 201 || s === 503)).toBe(true);
       expect(statuses.has(201)).toBe(true);
+      // The same for list pages, read on connections of their own (src/store/sql/pg-reader.ts).
+      const pages = new Set<number>();
+      for (let i = 0; i < 6; i++) {
+        const res = await request(`${a.url}/api/feedback?limit=5`);
+        pages.add(res.status);
+        if (res.status === 503) expect(res.headers.get("retry-after")).toBe("1");
+      }
+      expect([...pages].every((s) => s === 200 || s === 503)).toBe(true);
+      expect(pages.has(200)).toBe(true);
       expect((await request(`${a.url}/healthz`)).status).toBe(200);
       await groupingSettled(a.url);
       expect(a.proc.exitCode).toBeNull();

@@ -36,7 +36,7 @@ describe("FeedbackStore", () => {
     writer.close();
   });
 
-  it("returns identical reports from the object and JSON list paths", () => {
+  it("returns identical reports from the object and JSON list paths", async () => {
     const store = FeedbackStore.open(join(tempDir(), "f.db"));
     store.insertReport({
       ...payload,
@@ -47,7 +47,7 @@ describe("FeedbackStore", () => {
     store.insertReport(payload);
     store.updateStatus(2, { status: "dismissed" });
     const objects = store.listReports({}, { limit: 10 });
-    const json = store.listReportsJson({}, { limit: 10 });
+    const json = await store.listReportsJson({}, { limit: 10 });
     expect(JSON.parse(json.itemsJson)).toEqual(objects.items);
     expect(json.nextCursor).toBe(objects.nextCursor);
     store.close();

@@ -30,8 +30,8 @@ const batchBody = callBatchSchema.superRefine((b, ctx) => {
 });
 
 /**
- * Group commit for call batches on the event loop (PostgreSQL, or a store without the writer
- * thread): the batches validated in one turn of the event loop (several proxies posting at
+ * Group commit for call batches on the event loop (a store without the writer thread: inline
+ * grouping, the tests): the batches validated in one turn of the event loop (several proxies posting at
  * once) are stored in one transaction, then each request is answered. A commit costs about as
  * much as inserting a thousand rows, so this is what keeps ingestion near the store's own rate
  * under concurrent load. A failed transaction fails every batch in it (validation happened
@@ -61,7 +61,7 @@ export function callsRoutes(deps: {
   store: FeedbackStore;
   auth: Authenticator;
   privacy: PrivacyPolicy;
-  /** The writer thread (serve on SQLite), which group-commits what queues while it writes. */
+  /** The writer thread (`serve`), which group-commits what queues while it writes. */
   writer?: CallsWriter | undefined;
 }): Router {
   const router = Router();

@@ -50,12 +50,12 @@ const noteSchema = z.preprocess(
 );
 
 /** One list page as response JSON (the store builds the items' JSON itself). */
-export function listPageJson(
+export async function listPageJson(
   store: FeedbackStore,
   filter: ReportFilter,
   page: { limit?: number | undefined; cursor?: string | undefined },
-): string {
-  const { itemsJson, nextCursor } = store.listReportsJson(filter, page);
+): Promise<string> {
+  const { itemsJson, nextCursor } = await store.listReportsJson(filter, page);
   return `{"items":${itemsJson},"nextCursor":${JSON.stringify(nextCursor)}}`;
 }
 
@@ -73,9 +73,9 @@ export function feedbackRoutes(deps: { store: FeedbackStore; auth: Authenticator
     res.status(status).type("application/json").send(body);
   });
 
-  router.get("/", auth.require("read"), (req, res) => {
+  router.get("/", auth.require("read"), async (req, res) => {
     const { limit, cursor, ...filter } = parseOr400(listQuerySchema, req.query);
-    res.type("application/json").send(listPageJson(store, filter, { limit, cursor }));
+    res.type("application/json").send(await listPageJson(store, filter, { limit, cursor }));
   });
 
   router.get("/:id", auth.require("read"), (req, res) => {

@@ -46,6 +46,12 @@ export interface SqlDb {
   snapshot<R>(fn: () => R): R;
   /** Run one or more statements without parameters (migrations). */
   exec(sql: string): void;
+  /**
+   * PostgreSQL: one statement outside any transaction, on connections of its own, without
+   * blocking the thread (pg-reader.ts): the hot read routes use it. Absent on SQLite, whose reads
+   * never wait on a network.
+   */
+  allAsync?(sql: string, params: unknown[], raw: boolean): Promise<unknown[]>;
   close(): void;
   /** The better-sqlite3 handle (SQLite only): pragmas and backups. */
   readonly sqlite?: Database.Database;

@@ -6,12 +6,14 @@
  * - an INSERT into a table with an integer `id` returns it (`lastInsertRowid`).
  * Everything else that differs between the dialects is written per dialect in the store.
  *
- * Transactions: `immediate` also takes the store's write lock, a transaction-scoped advisory
- * lock, so writers that read before they write (grouping, idempotent ingestion, watermarks) are
+ * Transactions: BEGIN (and a lock) go to the server with the transaction's first statement, in
+ * one exchange with the connection's thread. `immediate` also takes the store's write lock, a
+ * transaction-scoped advisory lock, so writers that read before they write (grouping, idempotent ingestion, watermarks) are
  * serialised across every process on the database exactly as SQLite's single writer is. A
  * killed process's transaction is rolled back by the server, and its lock goes with it.
  */
 import type { RunResult, SqlDb, Statement, Transaction } from "./db.js";
+import { PgReader } from "./pg-reader.js";
 import { PgSyncConnection } from "./pg-sync.js";
 
 /** The advisory lock key of the store's write lock (any constant shared by every process). */
@@ -91,11 +93,26 @@ function valuesOf(t: Translated, params: unknown[]): unknown[] {
   });
 }
 
-/** better-sqlite3 binds booleans as 1/0 and bigints as integers; node-postgres would send "true". */
+/**
+ * better-sqlite3 binds booleans as 1/0 and bigints as integers; node-postgres would send "true".
+ * PostgreSQL's text cannot hold NUL (U+0000), which SQLite stores: it becomes U+FFFD, the
+ * replacement character, rather than failing the statement.
+ */
 function toPg(v: unknown): unknown {
+  if (typeof v === "string") return pgText(v);
   if (typeof v === "boolean") return v ? 1 : 0;
   if (typeof v === "bigint") return v.toString();
   return v;
+}
+
+/** `text` as PostgreSQL stores it (see toPg). */
+export function pgText(text: string): string {
+  return text.includes("\0") ? text.replaceAll("\0", "\uFFFD") : text;
+}
+
+/** The same for a JSON text bound as one parameter, where NUL is the escape `\u0000` (its backslash not itself escaped). */
+export function jsonWithoutNul(json: string): string {
+  return json.includes("\\u0000") ? json.replace(/(?<!\\)((?:\\\\)*)\\u0000/g, "$1\\ufffd") : json;
 }
 
 class PgStatement implements Statement {
@@ -130,8 +147,13 @@ export class PgDb implements SqlDb {
   readonly dialect = "postgres" as const;
   private readonly conn: PgSyncConnection;
   private depth = 0;
+  /** Opened on the first allAsync. */
+  private reader: PgReader | undefined;
 
-  constructor(url: string, applicationName?: string) {
+  constructor(
+    private readonly url: string,
+    private readonly applicationName = "patchworkmcp",
+  ) {
     this.conn = new PgSyncConnection(url, applicationName);
   }
 
@@ -147,7 +169,14 @@ export class PgDb implements SqlDb {
     this.conn.query(sql);
   }
 
+  allAsync(sql: string, params: unknown[], raw: boolean): Promise<unknown[]> {
+    const t = translate(sql);
+    this.reader ??= new PgReader(this.url, this.applicationName);
+    return this.reader.all(t.text, valuesOf(t, params), raw);
+  }
+
   close(): void {
+    this.reader?.close();
     this.conn.close();
   }
 
@@ -157,7 +186,7 @@ export class PgDb implements SqlDb {
 
   /** `fn` in a transaction of its own, begun with `begin`: committed, or rolled back when it throws. */
   private outermost<R>(begin: string, fn: () => R): R {
-    this.conn.query(begin);
+    this.conn.defer(begin);
     this.depth = 1;
     try {
       const out = fn();
@@ -194,7 +223,7 @@ export class PgDb implements SqlDb {
         }
       }
       return this.outermost("BEGIN", () => {
-        if (lock) this.conn.query(`SELECT pg_advisory_xact_lock(${WRITE_LOCK_KEY})`);
+        if (lock) this.conn.defer(`SELECT pg_advisory_xact_lock(${WRITE_LOCK_KEY})`);
         return fn(...args);
       });
     };

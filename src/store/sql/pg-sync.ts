@@ -14,7 +14,8 @@ import { PG_WORKER_SOURCE } from "./pg-worker.js";
 const PG_PATH = createRequire(import.meta.url).resolve("pg");
 
 export type PgRequest =
-  | { op: "query"; text: string; values: unknown[]; array: boolean; prepare: boolean }
+  /** `before`: parameterless statements run first, in the same exchange (see PgSyncConnection.defer). */
+  | { op: "query"; before: string[]; text: string; values: unknown[]; array: boolean; prepare: boolean }
   | { op: "close" };
 /** Each reply carries its request's id (added on the way in). */
 export type PgReply =
@@ -59,6 +60,7 @@ export class PgSyncConnection {
   /** Never notified: Atomics.wait on it is a short sleep. */
   private readonly nap = new Int32Array(new SharedArrayBuffer(4));
   private seq = 0;
+  private deferred: string[] = [];
   private workerAlive = true;
   private closed = false;
 
@@ -81,9 +83,20 @@ export class PgSyncConnection {
 
   /** One query; `prepare`: a statement the caller runs again and again (kept prepared on the connection). */
   query(text: string, values: unknown[] = [], array = false, prepare = false): { rows: unknown[]; rowCount: number } {
-    const r = this.call({ op: "query", text, values, array, prepare });
+    const before = this.deferred;
+    this.deferred = [];
+    const r = this.call({ op: "query", before, text, values, array, prepare });
     if (!r.ok) throw new PgError(r.message, r.code, r.detail);
     return r;
+  }
+
+  /**
+   * Run `text` (no parameters, its rows unused) just before the next query, in the same exchange
+   * with the connection's thread: a BEGIN or a lock costs no wait of its own. A failure is the
+   * next query's.
+   */
+  defer(text: string): void {
+    this.deferred.push(text);
   }
 
   close(): void {

@@ -3,8 +3,9 @@
  * (pg-sync.ts): plain JavaScript needs no loader, so the thread starts the same way from dist/,
  * under tsx and under vitest. node-postgres is required by the absolute path the caller resolved.
  *
- * One client at a time; each request is one query, answered on the port, after which the shared
- * flag is raised so the waiting thread wakes (pg-sync.ts explains the protocol).
+ * One client at a time; each request is one query (after the parameterless statements the caller
+ * deferred to it), answered on the port, after which the shared flag is raised so the waiting
+ * thread wakes (pg-sync.ts explains the protocol).
  *
  * A lost connection (the server restarted, a failover, an idle cut) is replaced on the next
  * query. If it was lost inside a transaction, every statement up to that transaction's ROLLBACK
@@ -65,6 +66,33 @@ function reply(id, r) {
   Atomics.notify(signal, 0);
 }
 
+/**
+ * One statement. After a connection lost inside a transaction, every statement up to the
+ * ROLLBACK fails without running (flagged \`lost\`: the connection itself is fine now).
+ */
+async function step(text, values, array, prepare) {
+  if (lostTransaction) {
+    if (text === "ROLLBACK") {
+      lostTransaction = false;
+      return { rows: [], rowCount: 0 };
+    }
+    throw Object.assign(new Error("the connection to PostgreSQL was lost during this transaction; it was rolled back"), { code: "08006", lost: true });
+  }
+  await open();
+  // A store statement is prepared once per connection (parse and plan skipped after that).
+  let name;
+  if (prepare) {
+    name = names.get(text);
+    if (name === undefined) names.set(text, (name = "s" + names.size));
+  }
+  const res = await client.query({ name, text, values, rowMode: array ? "array" : undefined });
+  if (text.startsWith("BEGIN")) inTransaction = true;
+  else if (text === "COMMIT" || text === "ROLLBACK") inTransaction = false;
+  // A multi-statement text (migrations) answers with one result per statement.
+  const last = Array.isArray(res) ? res[res.length - 1] : res;
+  return { rows: (last && last.rows) || [], rowCount: (last && last.rowCount) || 0 };
+}
+
 port.on("message", async (req) => {
   try {
     if (req.op === "close") {
@@ -74,31 +102,12 @@ port.on("message", async (req) => {
       port.close();
       return;
     }
-    const text = req.text;
-    if (lostTransaction) {
-      if (text === "ROLLBACK") {
-        lostTransaction = false;
-        reply(req.id, { ok: true, rows: [], rowCount: 0 });
-        return;
-      }
-      reply(req.id, { ok: false, code: "08006", message: "the connection to PostgreSQL was lost during this transaction; it was rolled back" });
-      return;
-    }
-    await open();
-    // A store statement is prepared once per connection (parse and plan skipped after that).
-    let name;
-    if (req.prepare) {
-      name = names.get(text);
-      if (name === undefined) names.set(text, (name = "s" + names.size));
-    }
-    const res = await client.query({ name, text, values: req.values, rowMode: req.array ? "array" : undefined });
-    if (text === "BEGIN") inTransaction = true;
-    else if (text === "COMMIT" || text === "ROLLBACK") inTransaction = false;
-    // A multi-statement text (migrations) answers with one result per statement.
-    const last = Array.isArray(res) ? res[res.length - 1] : res;
-    reply(req.id, { ok: true, rows: (last && last.rows) || [], rowCount: (last && last.rowCount) || 0 });
+    // Statements deferred by the caller (BEGIN, a lock) run first, in this one exchange.
+    for (const text of req.before) await step(text, [], false, false);
+    const r = await step(req.text, req.values, req.array, req.prepare);
+    reply(req.id, { ok: true, rows: r.rows, rowCount: r.rowCount });
   } catch (err) {
-    if (connectionFailed(err)) {
+    if (!(err && err.lost) && connectionFailed(err)) {
       drop();
       // The statement that met the lost connection fails; so does the rest of its transaction.
       reply(req.id, { ok: false, code: (err && err.code) || "08006", message: String(err && err.message) });
