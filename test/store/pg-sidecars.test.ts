@@ -10,6 +10,7 @@ import { request } from "../helpers/http.js";
 import { FeedbackStore } from "../../src/store/index.js";
 import { MIGRATION_LOCK_KEY, PG_MIGRATIONS } from "../../src/store/migrations-pg.js";
 import { INGEST_LOCK_KEY } from "../../src/store/sql/pg-db.js";
+import type { SqlDb } from "../../src/store/sql/db.js";
 import { openRawDb, type ServeProcess, startServe, testDbPath } from "../helpers/serve.js";
 
 const running: ServeProcess[] = [];
@@ -62,6 +63,26 @@ function consistency(url: string) {
   }
 }
 
+/**
+ * Wait (up to `ms`) until at least `n` sessions of this database wait for an advisory lock (those
+ * whose query matches `like`, when given); `what` names them in the failure.
+ */
+async function untilAdvisoryWaiters(db: SqlDb, n: number, what: string, like = "%", ms = 15_000): Promise<void> {
+  const waiting = () =>
+    (
+      db
+        .prepare(
+          "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND wait_event = 'advisory' AND query LIKE ?",
+        )
+        .get(like) as { n: number }
+    ).n;
+  const deadline = Date.now() + ms;
+  while (waiting() < n) {
+    if (Date.now() > deadline) throw new Error(`only ${waiting()} of ${n} ${what} waited for the lock`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 describe("two sidecars on one PostgreSQL database", () => {
   it("sidecars starting at once on an empty database wait for one migration, creating nothing before it", async () => {
     const url = testDbPath();
@@ -72,19 +93,7 @@ describe("two sidecars on one PostgreSQL database", () => {
       holder.exec("BEGIN");
       holder.prepare(`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK_KEY})`).get();
       const starting = Promise.all([sidecar(url), sidecar(url), sidecar(url)]);
-      const waiting = () =>
-        (
-          watch
-            .prepare(
-              "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND wait_event = 'advisory'",
-            )
-            .get() as { n: number }
-        ).n;
-      const deadline = Date.now() + 30_000;
-      while (waiting() < 3) {
-        if (Date.now() > deadline) throw new Error(`only ${waiting()} of 3 sidecars waited for the migration lock`);
-        await new Promise((r) => setTimeout(r, 20));
-      }
+      await untilAdvisoryWaiters(watch, 3, "sidecars", "%", 30_000);
       const tables = watch.prepare("SELECT count(*) AS n FROM pg_tables WHERE schemaname = 'public'").get();
       expect(tables).toEqual({ n: 0 });
       holder.exec("COMMIT");
@@ -196,19 +205,7 @@ describe("two sidecars on one PostgreSQL database", () => {
       // The worker waits for the transaction in flight instead of moving past its id.
       const watch = openRawDb(url);
       try {
-        const waiting = () =>
-          (
-            watch
-              .prepare(
-                "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND wait_event = 'advisory'",
-              )
-              .get() as { n: number }
-          ).n;
-        const deadline = Date.now() + 15_000;
-        while (waiting() === 0) {
-          if (Date.now() > deadline) throw new Error("the grouping worker never waited for the ingestion in flight");
-          await new Promise((r) => setTimeout(r, 20));
-        }
+        await untilAdvisoryWaiters(watch, 1, "grouping workers");
         const g = (await request(`${a.url}/healthz`)).body.grouping as { assigned_upto: number };
         expect(g.assigned_upto).toBeLessThan(held.id);
       } finally {
@@ -235,19 +232,7 @@ describe("two sidecars on one PostgreSQL database", () => {
       admin.prepare(`SELECT pg_advisory_xact_lock(${INGEST_LOCK_KEY})`).get();
       const before = sequence();
       const pending = post(a, 2);
-      const deadline = Date.now() + 15_000;
-      const waiting = () =>
-        (
-          watch
-            .prepare(
-              "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND wait_event = 'advisory' AND query LIKE '%INSERT INTO reports%'",
-            )
-            .get() as { n: number }
-        ).n;
-      while (waiting() === 0) {
-        if (Date.now() > deadline) throw new Error("the ingest statement never waited for the lock");
-        await new Promise((r) => setTimeout(r, 20));
-      }
+      await untilAdvisoryWaiters(watch, 1, "ingest statements", "%INSERT INTO reports%");
       expect(sequence()).toBe(before); // waiting, and no id drawn yet
       admin.exec("COMMIT");
       const second = await pending;
