@@ -139,9 +139,9 @@ const INSERT_REPORT = `INSERT INTO reports (${INSERT_COLUMNS.join(", ")})
 /**
  * PostgreSQL: a whole batch of reports in one statement, each id returned with its idempotency
  * key (see insertManyPg). The rows travel as one JSON parameter, typed by the table's own row
- * type, and the statement is its own transaction: one round trip a batch, whatever its size.
- * The ingest lock (INGEST_LOCK_KEY) is taken shared by the materialized CTE, which the join
- * reads before it yields the first row, so before the first id is drawn from the sequence.
+ * type: one round trip a batch, whatever its size. The ingest lock (INGEST_LOCK_KEY) is taken
+ * shared by the materialized CTE, which the join reads before it yields the first row, so before
+ * the first id is drawn from the sequence.
  */
 const INSERT_PG = `WITH ingest_lock AS MATERIALIZED (SELECT pg_advisory_xact_lock_shared(${INGEST_LOCK_KEY}) AS held)
   INSERT INTO reports (${INSERT_COLUMNS.join(", ")})
@@ -376,8 +376,18 @@ export class FeedbackStore {
    * INSERT wait for it, then skip the row; that report's answer is the first insert's id, exactly
    * as with one process. Ids come from the sequence in the rows' order, so the returned rows
    * sorted by id meet the unkeyed items in order.
+   *
+   * Without idempotency keys the statement is its own transaction: nothing is read after it, so
+   * the batch succeeds or fails as a whole. With keys, the retries' ids are read after the INSERT,
+   * in the same transaction (its BEGIN travels with the INSERT), so a failure there rolls the
+   * batch back and the writer may store it again without storing anything twice.
    */
   private insertManyPg(items: NewReport[]): InsertResult[] {
+    const insert = () => this.insertRowsPg(items);
+    return items.some((i) => i.idempotencyKey !== undefined) ? this.db.transaction(insert)() : insert();
+  }
+
+  private insertRowsPg(items: NewReport[]): InsertResult[] {
     const byKey = this.stmt("SELECT id FROM reports WHERE idempotency_key = ?");
     const at = now();
     const rows = items.map(({ payload, idempotencyKey, redactions }) => ({

@@ -31,11 +31,11 @@ const batchBody = callBatchSchema.superRefine((b, ctx) => {
 
 /**
  * Group commit for call batches on the event loop (a store without the writer thread: inline
- * grouping, the tests): the batches validated in one turn of the event loop (several proxies posting at
- * once) are stored in one transaction, then each request is answered. A commit costs about as
- * much as inserting a thousand rows, so this is what keeps ingestion near the store's own rate
- * under concurrent load. A failed transaction fails every batch in it (validation happened
- * before, so only the database can fail it).
+ * grouping, the tests): the batches validated in one turn of the event loop (several proxies
+ * posting at once) are stored in one transaction, then each request is answered. A commit
+ * costs about as much as inserting a thousand rows, so this is what keeps ingestion near the
+ * store's own rate under concurrent load. A failed transaction fails every batch in it
+ * (validation happened before, so only the database can fail it).
  */
 function groupCommit(insert: (batch: CallBatch) => unknown): (batch: CallBatch) => Promise<void> {
   let pending: { batch: CallBatch; done: (err?: unknown) => void }[] = [];

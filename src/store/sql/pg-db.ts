@@ -8,9 +8,10 @@
  *
  * Transactions: BEGIN (and a lock) go to the server with the transaction's first statement, in
  * one exchange with the connection's thread. `immediate` also takes the store's write lock, a
- * transaction-scoped advisory lock, so writers that read before they write (grouping, idempotent ingestion, watermarks) are
- * serialised across every process on the database exactly as SQLite's single writer is. A
- * killed process's transaction is rolled back by the server, and its lock goes with it.
+ * transaction-scoped advisory lock, so writers that read before they write (grouping, idempotent
+ * ingestion, watermarks) are serialised across every process on the database exactly as
+ * SQLite's single writer is. A killed process's transaction is rolled back by the server, and
+ * its lock goes with it.
  */
 import type { RunResult, SqlDb, Statement, Transaction } from "./db.js";
 import { PgReader } from "./pg-reader.js";
