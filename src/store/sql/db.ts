@@ -6,7 +6,9 @@
  * engine's logic with reads and writes (a report's candidates are read, scored in memory, then
  * written, inside one transaction), and a synchronous contract keeps one implementation of that
  * logic for both databases. better-sqlite3 is synchronous by design; on PostgreSQL, node-postgres
- * runs in a worker thread and the store waits on it (see pg-sync.ts).
+ * runs in a worker thread and the store waits on it (see pg-sync.ts). The one exception is
+ * `allAsync`: a single read outside any transaction (a list page), which on PostgreSQL need not
+ * hold the thread while the database answers (pg-reader.ts).
  */
 import type Database from "better-sqlite3";
 import type { WriteGate } from "./write-gate.js";
