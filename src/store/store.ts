@@ -21,7 +21,7 @@ import { forgetKeyPresence } from "./auth-store.js";
 import { migrate } from "./migrations.js";
 import { migratePg } from "./migrations-pg.js";
 import { displayLocation, isPostgresUrl, type SqlDb, sqliteDb, statementCache } from "./sql/db.js";
-import { INGEST_LOCK_KEY, jsonWithoutNul, PgDb, pgText } from "./sql/pg-db.js";
+import { INGEST_LOCK_KEY, PgDb, pgText } from "./sql/pg-db.js";
 import type { WriteGate } from "./sql/write-gate.js";
 import { AssignBatch, GapStore, groupedReport } from "./gaps.js";
 import type { EvidenceRow } from "./gap-analyses.js";
@@ -390,16 +390,23 @@ export class FeedbackStore {
   private insertRowsPg(items: NewReport[]): InsertResult[] {
     const byKey = this.stmt("SELECT id FROM reports WHERE idempotency_key = ?");
     const at = now();
-    const rows = items.map(({ payload, idempotencyKey, redactions }) => ({
-      ...insertParams(payload, redactions),
-      created_at: at,
-      idempotency_key: idempotencyKey ?? null,
-      gap_id: null,
-    }));
-    const returned = this.stmt(INSERT_PG).all(jsonWithoutNul(JSON.stringify(rows))) as {
-      id: number;
-      key: string | null;
-    }[];
+    const rows = items.map(
+      ({ payload, idempotencyKey, redactions }): Record<string, unknown> => ({
+        ...insertParams(payload, redactions),
+        created_at: at,
+        idempotency_key: idempotencyKey ?? null,
+        gap_id: null,
+      }),
+    );
+    let json = JSON.stringify(rows);
+    // Rarely a NUL (JSON writes it as \u0000): every text as PostgreSQL stores it (pgText), the
+    // keys included, so the keys returned match these rows'.
+    if (json.includes("\\u0000")) {
+      for (const row of rows)
+        for (const column in row) if (typeof row[column] === "string") row[column] = pgText(row[column]);
+      json = JSON.stringify(rows);
+    }
+    const returned = this.stmt(INSERT_PG).all(json) as { id: number; key: string | null }[];
     returned.sort((a, b) => a.id - b.id);
     const stored = new Map<string, number>();
     const unkeyed: number[] = [];
@@ -409,10 +416,9 @@ export class FeedbackStore {
     }
     let next = 0;
     const answered = new Set<string>();
-    return items.map(({ idempotencyKey }): InsertResult => {
-      // The key as stored and returned (a NUL in it is stored as U+FFFD).
-      const key = idempotencyKey === undefined ? undefined : pgText(idempotencyKey);
-      if (key === undefined) {
+    return rows.map((row): InsertResult => {
+      const key = row.idempotency_key as string | null;
+      if (key === null) {
         const id = unkeyed[next++];
         if (id === undefined) throw new StoreError("insert_mismatch", "the database stored fewer reports than sent");
         return { id, created: true, gap_id: null };

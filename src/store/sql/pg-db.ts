@@ -111,11 +111,6 @@ export function pgText(text: string): string {
   return text.includes("\0") ? text.replaceAll("\0", "\uFFFD") : text;
 }
 
-/** The same for a JSON text bound as one parameter, where NUL is the escape `\u0000` (its backslash not itself escaped). */
-export function jsonWithoutNul(json: string): string {
-  return json.includes("\\u0000") ? json.replace(/(?<!\\)((?:\\\\)*)\\u0000/g, "$1\\ufffd") : json;
-}
-
 class PgStatement implements Statement {
   private array = false;
   constructor(
